@@ -1,0 +1,329 @@
+"""The ``conclint`` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import click
+
+from conclint import __version__
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class UsageFailure(Exception):
+    """Bad usage, bad configuration: exit 2 with a one-line message."""
+
+
+def _split(values: Sequence[str]) -> List[str]:
+    out = []
+    for value in values:
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+    return out
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--select", multiple=True, metavar="CODES", help="Rules to enable (codes or prefixes: CCL2, CCL; comma-separated). Replaces the configured selection.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules to disable, on top of the configuration.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to enable on top of the selection.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (and mark) fixes that change behaviour.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of what --fix would change; write nothing.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule and exit.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
+@click.option("--stdin-filename", metavar="PATH", help="The name of the file read from '-' (for messages and per-file-ignores).")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to keep the cache (default: .conclint_cache at the project root).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Record the current findings in this file and exit 0.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Report only findings not recorded in this baseline file.")
+@click.option("--since", metavar="REV", default=None, help="Lint only Python files changed since this git revision (staged and unstaged included).")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("--no-color", is_flag=True, help="Never colour the output (colour is used only on a terminal).")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors and what was skipped.")
+@click.version_option(__version__, "-V", "--version", prog_name="conclint", message="%(prog)s %(version)s")
+def cli(**options: object) -> None:
+    """Find (and fix) concurrency pitfalls in Python code.
+
+    PATHS are files or directories (default: the current directory); '-' reads stdin.
+    """
+    verbose = bool(options["verbose"])
+    try:
+        code = _main(**options)
+    except UsageFailure as exc:
+        click.echo(f"conclint: error: {exc}", err=True)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # an internal error: one line unless --verbose
+        if verbose:
+            raise
+        click.echo(f"conclint: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+        code = 2
+    sys.exit(code)
+
+
+def main() -> None:
+    cli()
+
+
+def _main(**o: object) -> int:
+    from conclint.config import ConfigError, load_config
+
+    if o["explain"]:
+        return _explain(str(o["explain"]))
+    if o["list_rules"]:
+        return _list_rules()
+
+    paths = list(o["paths"]) or ["."]  # type: ignore[arg-type]
+    try:
+        config = load_config(o["config_file"], paths)  # type: ignore[arg-type]
+        settings = _settings(config, o)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    from conclint.settings import SelectorError  # noqa: F401
+
+    unsafe = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
+    settings.unsafe_fixes = unsafe
+    color = None if not o["no_color"] and not os.environ.get("NO_COLOR") else False
+
+    if "-" in paths:
+        if len(paths) > 1:
+            raise UsageFailure("'-' (stdin) cannot be combined with other paths")
+        return _run_stdin(settings, o, unsafe)
+
+    from conclint.discovery import DEFAULT_EXCLUDE, Discovery
+
+    if o["since"]:
+        from conclint.gitfiles import changed_files
+
+        try:
+            paths = changed_files(str(o["since"]), paths)
+        except RuntimeError as exc:
+            raise UsageFailure(str(exc)) from None
+        o["force_exclude"] = True
+    discovery = Discovery(
+        root=config.root,
+        exclude=config.exclude if config.exclude is not None else DEFAULT_EXCLUDE,
+        extend_exclude=config.extend_exclude,
+        respect_gitignore=config.respect_gitignore,
+        force_exclude=bool(o["force_exclude"]),
+    )
+    for raw in paths:
+        if not os.path.lexists(raw):
+            raise UsageFailure(f"{raw}: no such file or directory")
+    files = list(discovery.files(paths))
+
+    from conclint import runner
+    from conclint.engine import PARSE_ERROR
+    from conclint.findings import Finding
+
+    fix = bool(o["fix"]) or bool(o["show_diff"])
+    with_edits = o["output_format"] in ("json", "sarif")
+    outcomes = _run_cached(files, settings, config, o, fix=fix, unsafe=unsafe, with_edits=with_edits)
+
+    findings: List[Finding] = []
+    for path, why in discovery.problems:
+        if PARSE_ERROR in settings.enabled:
+            findings.append(Finding(PARSE_ERROR, f"cannot read: {why}", path, 1, 1, 1, 1))
+    errors = 0
+    applied = 0
+    diff_changed = False
+    for outcome in outcomes:
+        findings.extend(outcome.findings)
+        if outcome.error:
+            errors += 1
+            click.echo(f"conclint: error: {outcome.error}", err=True)
+        if outcome.notice:
+            click.echo(f"conclint: warning: {outcome.notice}", err=True)
+        if outcome.fixed is not None and outcome.original is not None:
+            if o["show_diff"]:
+                diff_changed = True
+                click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+            else:
+                try:
+                    runner.write_atomic(outcome.path, outcome.fixed, config.root)
+                    applied += outcome.applied
+                except runner.WriteRefused as exc:
+                    click.echo(f"conclint: warning: {exc}", err=True)
+                except OSError as exc:
+                    errors += 1
+                    click.echo(f"conclint: error: {outcome.path}: cannot write: {exc.strerror or exc}", err=True)
+    findings.sort(key=Finding.sort_key)
+
+    if o["write_baseline"]:
+        from conclint.baseline import write_baseline
+
+        write_baseline(o["write_baseline"], findings, config.root)  # type: ignore[arg-type]
+        if not o["quiet"]:
+            click.echo(f"Wrote {len(findings)} finding(s) to {o['write_baseline']}.", err=True)
+        return 2 if errors else 0
+    stale = None
+    if o["baseline"]:
+        from conclint.baseline import BaselineError, filter_baseline
+
+        try:
+            findings, stale = filter_baseline(o["baseline"], findings, config.root)  # type: ignore[arg-type]
+        except BaselineError as exc:
+            raise UsageFailure(str(exc)) from None
+
+    _emit(findings, settings, o, unsafe, color, applied if not o["show_diff"] else 0, stale)
+    if errors:
+        return 2
+    if o["exit_zero"]:
+        return 0
+    if o["show_diff"]:
+        return 1 if diff_changed else 0
+    return 1 if findings else 0
+
+
+def _settings(config, o):  # type: ignore[no-untyped-def]
+    from conclint.config import ConfigError
+    from conclint.settings import SelectorError, Settings, resolve_selection
+
+    select = _split(o["select"]) or config.select  # type: ignore[arg-type]
+    extend = config.extend_select + _split(o["extend_select"])  # type: ignore[arg-type]
+    ignore = config.ignore + _split(o["ignore"])  # type: ignore[arg-type]
+    try:
+        enabled = resolve_selection(select, extend, ignore)
+        per_file = []
+        import pathspec
+
+        for pattern, codes in config.per_file_ignores.items():
+            resolve_selection(codes, [], [])
+            spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+            spec.patterns_text = pattern
+            per_file.append((spec, tuple(c.upper() for c in codes)))
+    except SelectorError as exc:
+        raise ConfigError(str(exc)) from None
+    return Settings(
+        enabled=enabled,
+        root=config.root,
+        per_file_ignores=per_file,
+        rule_options=config.rule_options,
+        fingerprint_data={"version": __version__},
+    )
+
+
+def _run_cached(files, settings, config, o, *, fix, unsafe, with_edits):  # type: ignore[no-untyped-def]
+    from conclint import runner
+
+    if fix or o["no_cache"]:
+        return runner.run(files, settings, fix=fix, unsafe=unsafe, with_edits=with_edits, jobs=o["jobs"])
+    from conclint.cache import Cache
+
+    cache_dir = o["cache_dir"] or (config.root / ".conclint_cache")
+    cache = Cache(cache_dir, settings.cache_key() + ("e" if with_edits else ""))
+    return cache.run(files, settings, with_edits=with_edits, jobs=o["jobs"])
+
+
+def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def]
+    from conclint import runner
+    from conclint.findings import Finding
+
+    data = sys.stdin.buffer.read()
+    name = str(o["stdin_filename"] or "-")
+    if o["fix"] or o["show_diff"]:
+        outcome = runner.fix_one(name, settings, unsafe, data=data)
+        if outcome.notice:
+            click.echo(f"conclint: warning: {outcome.notice}", err=True)
+        new = outcome.fixed if outcome.fixed is not None else data
+        if o["show_diff"]:
+            if outcome.fixed is not None:
+                click.echo(_unified_diff(name, data, new), nl=False)
+            return 1 if outcome.fixed is not None else 0
+        sys.stdout.buffer.write(new)
+        sys.stdout.flush()
+        findings = sorted(outcome.findings, key=Finding.sort_key)
+        for line in _render(findings, settings, o, unsafe, False):
+            click.echo(line, err=True)
+        if outcome.error:
+            click.echo(f"conclint: error: {outcome.error}", err=True)
+            return 2
+        return 0 if o["exit_zero"] or not findings else 1
+    with_edits = o["output_format"] in ("json", "sarif")
+    outcome = runner.lint_one(name, settings, with_edits, data=data)
+    if outcome.error:
+        click.echo(f"conclint: error: {outcome.error}", err=True)
+        return 2
+    findings = sorted(outcome.findings, key=Finding.sort_key)
+    _emit(findings, settings, o, unsafe, None, 0, None)
+    return 0 if o["exit_zero"] or not findings else 1
+
+
+def _render(findings, settings, o, unsafe, color):  # type: ignore[no-untyped-def]
+    from conclint import output
+
+    fmt = o["output_format"]
+    if fmt == "json":
+        return [output.format_json(findings)]
+    if fmt == "sarif":
+        from conclint.sarif import format_sarif
+
+        return [format_sarif(findings, settings.root)]
+    if fmt == "github":
+        from conclint.github import format_github
+
+        return format_github(findings)
+    return output.format_text(findings, unsafe, bool(color) if color is not None else _isatty())
+
+
+def _isatty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type: ignore[no-untyped-def]
+    from conclint import output
+
+    for line in _render(findings, settings, o, unsafe, color):
+        click.echo(line, color=color)
+    if o["output_format"] != "text":
+        return
+    if o["statistics"]:
+        from conclint.rule import all_rules
+
+        names = {code: cls.name for code, cls in all_rules().items()}
+        for line in output.statistics(findings, names, unsafe):
+            click.echo(line)
+    if not o["quiet"]:
+        for line in output.summary_lines(findings, unsafe, applied):
+            click.echo(line)
+        if stale:
+            click.echo(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+
+
+def _unified_diff(path: str, before: bytes, after: bytes) -> str:
+    import difflib
+
+    a = before.decode("utf-8", "replace").splitlines(keepends=True)
+    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def _explain(code: str) -> int:
+    from conclint.docs import read_page
+
+    page = read_page(code)
+    if page is None:
+        raise UsageFailure(f"unknown rule {code!r} (see --list-rules)")
+    click.echo(page)
+    return 0
+
+
+def _list_rules() -> int:
+    from conclint.rule import all_rules
+
+    for code, cls in all_rules().items():
+        fix = f"fix: {cls.fix.value}" if cls.fix else "no fix"
+        default = "" if cls.default_enabled else " (off by default)"
+        click.echo(f"{code}  {cls.name:<34} {fix:<12}{default} {cls.message}")
+    return 0

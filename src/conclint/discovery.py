@@ -1,0 +1,148 @@
+"""Which files to lint: walk the given paths, honouring excludes and .gitignore."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import pathspec
+
+# Directories no one wants linted (ruff and flake8 skip the same kind of things).
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox", ".pants.d",
+    ".pytype", ".ruff_cache", ".conclint_cache", ".pytest_cache", ".svn", ".tox", ".venv", "venv",
+    "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
+    "site-packages", "*.egg-info",
+)
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass
+class Discovery:
+    root: Path
+    exclude: Sequence[str] = DEFAULT_EXCLUDE
+    extend_exclude: Sequence[str] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    # Problems met while walking (unreadable directories, broken links): (path, why).
+    problems: List[Tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        patterns = list(self.exclude) + list(self.extend_exclude)
+        self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+    def excluded(
+        self,
+        path: Path,
+        is_dir: bool,
+        gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]] = (),
+        base: Optional[Path] = None,
+    ) -> bool:
+        relative = _relative(path, base or self.root)
+        if relative is not None:
+            candidate = relative + "/" if is_dir else relative
+            if self._exclude.match_file(candidate):
+                return True
+        elif self._exclude.match_file(path.name + ("/" if is_dir else "")):
+            return True
+        for base, spec in gitignores:
+            rel = _relative(path, base)
+            if rel is not None and spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+    def files(self, paths: Sequence[str]) -> Iterator[str]:
+        """Python files under ``paths``; a file named explicitly is always included
+        (unless ``force_exclude``), as in ruff and flake8."""
+        seen = set()
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                if self.force_exclude and self.excluded(path, True):
+                    continue
+                gitignores = self._parent_gitignores(path) if self.respect_gitignore else []
+                # A directory named on the command line is linted even if excluded: its
+                # contents are then matched against the excludes relative to it.
+                base = path if self.excluded(path, True) else self.root
+                for found in self._walk(path, gitignores, base):
+                    if found not in seen:
+                        seen.add(found)
+                        yield found
+            else:
+                if self.force_exclude and self.excluded(path, False):
+                    continue
+                if raw not in seen:
+                    seen.add(raw)
+                    yield raw
+
+    def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.PathSpec"]]:
+        """.gitignore files above ``directory`` up to the repository (or root) top."""
+        out = []
+        current = directory.resolve()
+        for parent in (current, *current.parents):
+            if parent != current:
+                spec = _load_gitignore(parent)
+                if spec is not None:
+                    out.append((parent, spec))
+            if (parent / ".git").exists():
+                break
+        return out
+
+    def _walk(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]], base: Path) -> Iterator[str]:
+        if self.respect_gitignore:
+            spec = _load_gitignore(directory)
+            if spec is not None:
+                gitignores = gitignores + [(directory.resolve(), spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            self.problems.append((str(directory), f"cannot list directory: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            path = Path(directory, entry.name)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError as exc:
+                self.problems.append((str(path), f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if is_dir:
+                if self.excluded(path, True, gitignores, base) or (path / "pyvenv.cfg").exists():
+                    continue
+                if entry.is_symlink() and _is_loop(path):
+                    self.problems.append((str(path), "symlink loop"))
+                    continue
+                yield from self._walk(path, gitignores, base)
+            elif entry.name.endswith(PYTHON_SUFFIXES):
+                if self.excluded(path, False, gitignores, base):
+                    continue
+                if not is_file and entry.is_symlink():
+                    self.problems.append((str(path), "broken symbolic link"))
+                    continue
+                yield str(path)
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    return target in path.absolute().parents
+
+
+def _relative(path: Path, base: Path) -> Optional[str]:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return None
+
+
+def _load_gitignore(directory: Path) -> Optional["pathspec.PathSpec"]:
+    candidate = directory / ".gitignore"
+    try:
+        text = candidate.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())

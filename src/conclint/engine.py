@@ -1,0 +1,245 @@
+"""Lint one source: skip-before-parse, parse, one batched traversal, positions, noqa."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from conclint.findings import Edit, Finding, FixInfo
+from conclint.settings import Settings
+
+PARSE_ERROR = "CCL000"
+# `# noqa`, `# noqa: CCL201,CCL301` (flake8's syntax); a bare noqa silences everything.
+_NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA_RE = re.compile(rb"#\s*conclint\s*:\s*noqa\b(?!\s*:)", re.IGNORECASE)
+_CODE_SPLIT_RE = re.compile(r"[,\s]+")
+
+
+class Trigger:
+    """Byte-level gate compiled from the enabled rules' ``triggers``."""
+
+    def __init__(self, rule_classes: Sequence[type]) -> None:
+        self.rules = [(cls, [re.compile(t.encode()) for t in cls.triggers]) for cls in rule_classes]
+
+    def matching(self, data: bytes) -> List[type]:
+        """The rules that could report something in ``data`` (all their regexes match)."""
+        return [cls for cls, regexes in self.rules if all(r.search(data) for r in regexes)]
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: List[Finding] = field(default_factory=list)
+    # Set when the file was parsed: used by the fixer.
+    module: Any = None
+    reports: List[Any] = field(default_factory=list)
+    parse_failed: bool = False
+    skipped: bool = False
+    internal_error: Optional[str] = None
+
+
+def file_noqa(data: bytes) -> bool:
+    return _FILE_NOQA_RE.search(data) is not None
+
+
+def noqa_codes(line: str) -> Optional[set]:
+    """None when the line has no noqa; an empty set for a bare noqa (everything)."""
+    match = _NOQA_RE.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return set()
+    return {c.upper() for c in _CODE_SPLIT_RE.split(codes.strip()) if c}
+
+
+def is_suppressed(code: str, line_text: str) -> bool:
+    codes = noqa_codes(line_text)
+    if codes is None:
+        return False
+    return not codes or any(code.startswith(c) for c in codes)
+
+
+def fingerprint(code: str, lines: Sequence[str], line: int, end_line: int) -> str:
+    """Identity of a finding that survives edits elsewhere in the file: rule + its code."""
+    text = " ".join(" ".join(lines[i - 1].split()) for i in range(line, min(end_line, len(lines)) + 1))
+    return hashlib.sha256(f"{code}\0{text}".encode()).hexdigest()[:16]
+
+
+def lint_source(
+    data: bytes,
+    path: str,
+    settings: Settings,
+    *,
+    with_edits: bool = False,
+    keep_tree: bool = False,
+    rule_classes: Optional[Sequence[type]] = None,
+) -> FileResult:
+    """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
+    result = FileResult(path)
+    codes = settings.codes_for(path)
+    if not codes or file_noqa(data):
+        result.skipped = True
+        return result
+    trigger = settings.trigger(codes) if rule_classes is None else Trigger(rule_classes)
+    candidates = trigger.matching(data)
+    if not candidates:
+        result.skipped = True
+        return result
+
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        result.parse_failed = True
+        if PARSE_ERROR in codes:
+            line, column, message = syntax_error_details(data, exc)
+            result.findings.append(Finding(PARSE_ERROR, message, path, line, column, line, column))
+        return result
+    except (RecursionError, MemoryError) as exc:
+        result.parse_failed = True
+        result.findings.append(
+            Finding(PARSE_ERROR, f"cannot parse: {type(exc).__name__} (nesting too deep or file too large)", path, 1, 1, 1, 1)
+        )
+        return result
+    except Exception as exc:  # the parser raises others for undecodable bytes
+        result.parse_failed = True
+        result.findings.append(Finding(PARSE_ERROR, f"cannot parse: {exc}", path, 1, 1, 1, 1))
+        return result
+    return analyse(module, data, path, settings, candidates, result, with_edits=with_edits, keep_tree=keep_tree)
+
+
+_LIBCST_AT_RE = re.compile(r"error at (\d+):(\d+)")
+
+
+def syntax_error_details(data: bytes, exc: Any) -> Tuple[int, int, str]:
+    """(line, column, message) for a parse failure, in CPython's words where it agrees."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(data)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = error.offset or 1
+        return line, max(column, 1), f"SyntaxError: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return 1, 1, f"cannot parse: {error}"
+    match = _LIBCST_AT_RE.search(exc.message)
+    line, column = (int(match.group(1)), int(match.group(2))) if match else (exc.raw_line, exc.raw_column + 1)
+    first = exc.message.splitlines()[0] if exc.message else "parser error"
+    return line, column, f"LibCST cannot parse this file (CPython can): {first}"
+
+
+def analyse(
+    module: Any,
+    data: bytes,
+    path: str,
+    settings: Settings,
+    rule_classes: Sequence[type],
+    result: FileResult,
+    *,
+    with_edits: bool = False,
+    keep_tree: bool = False,
+) -> FileResult:
+    import libcst as cst
+
+    from conclint.names import Semantic
+
+    source = module.code
+    sem = Semantic(path, source)
+    rules = [cls(sem, settings.options_for(cls)) for cls in rule_classes]
+    try:
+        cst.visit_batched(module, rules, before_visit=sem.enter, after_leave=sem.leave)
+    except RecursionError:
+        result.findings.append(
+            Finding(PARSE_ERROR, "cannot analyse: nesting too deep (RecursionError)", path, 1, 1, 1, 1)
+        )
+        result.parse_failed = True
+        return result
+    reports = [r for rule in rules for r in rule.reports]
+    if keep_tree:
+        result.module = module
+    if not reports:
+        return result
+
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    lines = source.splitlines()
+    seen = set()
+    for report in reports:
+        pos = positions[report.node]
+        line, col = pos.start.line, pos.start.column + 1
+        end_line, end_col = pos.end.line, pos.end.column + 1
+        key = (report.code, line, col, report.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        line_text = lines[line - 1] if 0 < line <= len(lines) else ""
+        if is_suppressed(report.code, line_text):
+            continue
+        fix_info = None
+        if report.fix is not None:
+            edits = fix_edits(module, source, report.fix) if with_edits else []
+            fix_info = FixInfo(report.fix.applicability.value, report.fix.message, edits)
+        finding = Finding(
+            report.code, report.message, path, line, col, end_line, end_col, fix_info,
+            fingerprint=fingerprint(report.code, lines, line, end_line),
+        )
+        result.findings.append(finding)
+        if keep_tree:
+            result.reports.append((finding, report))
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
+    """Text edits equivalent to one fix, found by diffing the regenerated module."""
+    from conclint.fixer import apply_changes
+
+    new_source = apply_changes(module, [fix]).code
+    return text_edits(source, new_source)
+
+
+def text_edits(old: str, new: str) -> List[Edit]:
+    """Minimal line-anchored edits turning ``old`` into ``new`` (1-based, end exclusive)."""
+    import difflib
+
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    edits: List[Edit] = []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        old_text = "".join(old_lines[i1:i2])
+        new_text = "".join(new_lines[j1:j2])
+        # Trim what both sides share so an edit covers only what changes.
+        prefix = 0
+        while prefix < min(len(old_text), len(new_text)) and old_text[prefix] == new_text[prefix]:
+            prefix += 1
+        suffix = 0
+        while (
+            suffix < min(len(old_text), len(new_text)) - prefix
+            and old_text[len(old_text) - 1 - suffix] == new_text[len(new_text) - 1 - suffix]
+        ):
+            suffix += 1
+        start = _offset_to_position(old_lines, i1, old_text[:prefix])
+        end = _offset_to_position(old_lines, i1, old_text[: len(old_text) - suffix])
+        edits.append(Edit(start[0], start[1], end[0], end[1], new_text[prefix: len(new_text) - suffix]))
+    return edits
+
+
+def _offset_to_position(lines: List[str], first_line_index: int, consumed: str) -> Tuple[int, int]:
+    line = first_line_index + 1 + consumed.count("\n")
+    last_newline = consumed.rfind("\n")
+    column = len(consumed) - (last_newline + 1) + 1
+    if first_line_index >= len(lines) and not consumed:
+        return len(lines) + 1, 1
+    return line, column

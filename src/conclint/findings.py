@@ -1,0 +1,80 @@
+"""Findings as users and tools see them; the JSON form is a public contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace [line:column, end_line:end_column) with ``content`` (1-based, end exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "content": self.content,
+        }
+
+
+@dataclass
+class FixInfo:
+    applicability: str  # "safe" or "unsafe"
+    message: str
+    edits: List[Edit] = field(default_factory=list)
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "applicability": self.applicability,
+            "message": self.message,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Optional[FixInfo] = None
+    fingerprint: str = ""
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "fix": self.fix.to_json() if self.fix else None,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Finding":
+        fix = data.get("fix")
+        fix_info = None
+        if fix:
+            fix_info = FixInfo(fix["applicability"], fix["message"], [Edit(**e) for e in fix.get("edits", [])])
+        return cls(
+            data["code"], data["message"], data["path"], data["line"], data["column"],
+            data["end_line"], data["end_column"], fix_info, data.get("fingerprint", ""),
+        )

@@ -1,0 +1,159 @@
+"""Apply fixes: non-overlapping tree changes, re-lint, repeat until nothing changes."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Set
+
+import libcst as cst
+
+from conclint.engine import FileResult, lint_source
+from conclint.settings import Settings
+
+MAX_PASSES = 10
+
+
+class _Apply(cst.CSTTransformer):
+    def __init__(self, changes: Dict[cst.CSTNode, Any]) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        replacement = self.changes.get(original_node)
+        if replacement is None:
+            return updated_node
+        return replacement
+
+
+class _Nesting(cst.CSTVisitor):
+    """Finds targets lying inside another target: those wait for the next pass."""
+
+    def __init__(self, targets: Set[cst.CSTNode]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.open: List[cst.CSTNode] = []
+        self.nested: Set[cst.CSTNode] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node in self.targets:
+            if self.open:
+                self.nested.add(node)
+                self.nested.update(self.open)
+            self.open.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self.open and self.open[-1] is original_node:
+            self.open.pop()
+
+
+def apply_changes(module: cst.Module, fixes: Sequence[Any]) -> cst.Module:
+    """The module with every fix applied (callers make sure fixes do not overlap)."""
+    changes: Dict[cst.CSTNode, Any] = {}
+    imports: List[str] = []
+    for fix in fixes:
+        changes.update(fix.changes)
+        imports.extend(fix.add_imports)
+    new = module.visit(_Apply(changes))
+    for name in dict.fromkeys(imports):
+        new = _add_import(new, name)
+    return new
+
+
+def _add_import(module: cst.Module, name: str) -> cst.Module:
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, name)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def select_fixes(result: FileResult, unsafe: bool) -> List[Any]:
+    """Applicable fixes of ``result`` that do not overlap (first come, first served)."""
+    candidates = [
+        report.fix
+        for finding, report in result.reports
+        if report.fix is not None and (unsafe or report.fix.applicability.value == "safe")
+    ]
+    if not candidates:
+        return []
+    targets: Set[cst.CSTNode] = set()
+    claimed: List[Any] = []
+    for fix in candidates:
+        if any(node in targets for node in fix.changes):
+            continue
+        claimed.append(fix)
+        targets.update(fix.changes)
+    nesting = _Nesting(targets)
+    result.module.visit(nesting)
+    return [fix for fix in claimed if not any(node in nesting.nested for node in fix.changes)] or claimed[:1]
+
+
+@dataclass
+class FixOutcome:
+    path: str
+    original: bytes
+    fixed: bytes
+    applied: int = 0
+    error: Optional[str] = None
+    remaining: Optional[FileResult] = None
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original and self.error is None
+
+
+def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = False) -> FixOutcome:
+    """Apply fixes to ``data`` until none applies; never returns code that fails to parse."""
+    outcome = FixOutcome(path, data, data)
+    current = data
+    linted: Optional[bytes] = None
+    for _ in range(MAX_PASSES):
+        result = lint_source(current, path, settings, keep_tree=True)
+        outcome.remaining, linted = result, current
+        if result.parse_failed or result.module is None:
+            break
+        fixes = select_fixes(result, unsafe)
+        if not fixes:
+            break
+        try:
+            new_module = apply_changes(result.module, fixes)
+            new_bytes = new_module.bytes
+        except Exception as exc:  # a fix that cannot be rendered is a bug: keep the file
+            outcome.error = f"a fix failed to apply ({type(exc).__name__}: {exc}); file left unchanged"
+            outcome.fixed = data
+            return outcome
+        problem = _reparse_problem(current, new_bytes)
+        if problem:
+            outcome.error = f"fixed code would not parse ({problem}); file left unchanged"
+            outcome.fixed = data
+            return outcome
+        if new_bytes == current:
+            break
+        outcome.applied += len(fixes)
+        current = new_bytes
+    outcome.fixed = current
+    if linted is not current:
+        outcome.remaining = lint_source(current, path, settings)
+    return outcome
+
+
+def _reparse_problem(before: bytes, after: bytes) -> Optional[str]:
+    try:
+        cst.parse_module(after)
+    except Exception as exc:
+        return f"LibCST: {exc}".splitlines()[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(before)
+        except (SyntaxError, ValueError):
+            return None  # CPython rejects the original too: nothing to compare against
+        try:
+            ast.parse(after)
+        except (SyntaxError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+    return None

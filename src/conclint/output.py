@@ -1,0 +1,60 @@
+"""Report formats: text (human), json (the public schema). SARIF/GitHub live in their own modules."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Callable, Dict, List, Sequence
+
+import click
+
+from conclint.findings import Finding
+
+
+def fixable(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix is not None and (unsafe or finding.fix.applicability == "safe")
+
+
+def format_text(findings: Sequence[Finding], unsafe: bool, color: bool) -> List[str]:
+    out = []
+    for f in findings:
+        location = f"{click.style(f.path, bold=True)}:{f.line}:{f.column}:" if color else f"{f.path}:{f.line}:{f.column}:"
+        code = click.style(f.code, fg="red", bold=True) if color else f.code
+        mark = " [*]" if fixable(f, unsafe) else ""
+        out.append(f"{location} {code}{mark} {f.message}")
+    return out
+
+
+def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> List[str]:
+    lines = []
+    if fixed:
+        lines.append(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}.")
+    if not findings:
+        if not fixed:
+            lines.append("All checks passed!")
+        return lines
+    n = len(findings)
+    can_fix = sum(1 for f in findings if fixable(f, unsafe))
+    hidden = sum(1 for f in findings if f.fix is not None and not fixable(f, unsafe))
+    text = f"Found {n} problem{'s' if n != 1 else ''}"
+    text += f" ({can_fix} fixable with --fix)." if can_fix else "."
+    if fixed:
+        text = text.replace("Found", "Remaining:", 1)
+    lines.append(text)
+    if hidden:
+        lines.append(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.")
+    return lines
+
+
+def format_json(findings: Sequence[Finding]) -> str:
+    return json.dumps([f.to_json() for f in findings], indent=2)
+
+
+def statistics(findings: Sequence[Finding], names: Dict[str, str], unsafe: bool) -> List[str]:
+    counts = Counter(f.code for f in findings)
+    fixes = {f.code for f in findings if fixable(f, unsafe)}
+    width = max((len(str(c)) for c in counts.values()), default=1)
+    return [
+        f"{count:>{width}}\t{code}\t{'[*] ' if code in fixes else '    '}{names.get(code, 'syntax-error' if code == 'CCL000' else '')}"
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

@@ -1,0 +1,147 @@
+"""The rule API: a rule is one small LibCST batchable visitor that reports findings."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from conclint.names import Semantic
+
+
+class Applicability(str, enum.Enum):
+    """How far a fix can be trusted.
+
+    SAFE keeps the program's behaviour except for removing the bug; UNSAFE changes
+    behaviour (for example what happens when an exception is raised) and is applied
+    only with --unsafe-fixes.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+
+
+@dataclass
+class Fix:
+    """Tree changes that remove one finding: original node -> replacement."""
+
+    changes: Dict[cst.CSTNode, Replacement]
+    applicability: Applicability
+    message: str
+    # Modules a replacement refers to by name and that must be imported (``import X``).
+    add_imports: Tuple[str, ...] = ()
+
+
+@dataclass
+class Report:
+    """A finding as a rule raised it, before positions are computed."""
+
+    code: str
+    message: str
+    node: cst.CSTNode
+    fix: Optional[Fix] = None
+
+
+_RULES: Dict[str, type] = {}
+_CODE_RE = re.compile(r"^CCL\d{3}$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class of every rule.
+
+    Subclasses set the class attributes below and define ``visit_<Node>`` /
+    ``leave_<Node>`` methods like any LibCST visitor; all enabled rules run
+    together in one traversal.  ``self.sem`` answers what names and receivers
+    mean (imports, aliases, known thread/lock/process objects) at the node
+    being visited.  Subclassing registers the rule.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    message: ClassVar[str]
+    default_enabled: ClassVar[bool] = True
+    # Applicability of the rule's fix, or None when it offers none.
+    fix: ClassVar[Optional[Applicability]] = None
+    # A file is parsed for this rule only if its bytes match one of these regexes.
+    triggers: ClassVar[Sequence[str]] = ()
+    # Options users may set under [tool.conclint.<rule-name>]; values are defaults.
+    options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not _CODE_RE.match(getattr(cls, "code", "")):
+            raise TypeError(f"{cls.__name__}: code must look like CCL123")
+        if not _NAME_RE.match(getattr(cls, "name", "")):
+            raise TypeError(f"{cls.__name__}: name must be kebab-case")
+        if not getattr(cls, "message", ""):
+            raise TypeError(f"{cls.__name__}: message is required")
+        if cls.code in _RULES and _RULES[cls.code] is not cls:
+            raise TypeError(f"duplicate rule code {cls.code}")
+        _RULES[cls.code] = cls
+
+    def __init__(self, sem: "Semantic", settings: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.sem = sem
+        self.settings = dict(self.options)
+        self.settings.update(settings)
+        self.reports: List[Report] = []
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        replacement: Optional[Replacement] = None,
+        changes: Optional[Dict[cst.CSTNode, Replacement]] = None,
+        fix_message: Optional[str] = None,
+        applicability: Optional[Applicability] = None,
+        add_imports: Tuple[str, ...] = (),
+    ) -> None:
+        """Record a finding at ``node``; ``replacement``/``changes`` make it fixable."""
+        fix = None
+        if replacement is not None:
+            changes = {node: replacement}
+        if changes:
+            applicability = applicability or self.fix
+            if applicability is None:
+                raise TypeError(f"{self.code} reports a fix but declares no applicability")
+            fix = Fix(
+                changes=changes,
+                applicability=Applicability(applicability),
+                message=fix_message or "Apply the suggested fix",
+                add_imports=add_imports,
+            )
+        self.reports.append(Report(self.code, message or self.message, node, fix))
+
+
+def all_rules() -> Dict[str, type]:
+    """Every registered rule class by code, importing the bundled rule modules."""
+    from conclint import rules  # noqa: F401  (importing registers the rules)
+
+    rules.load_all()
+    return dict(sorted(_RULES.items()))
+
+
+@dataclass
+class RuleInfo:
+    code: str
+    name: str
+    message: str
+    default_enabled: bool
+    fix: Optional[str]
+    options: Dict[str, Any] = field(default_factory=dict)
+
+
+def rule_infos() -> List[RuleInfo]:
+    return [
+        RuleInfo(c.code, c.name, c.message, c.default_enabled, c.fix.value if c.fix else None, dict(c.options))
+        for c in all_rules().values()
+    ]

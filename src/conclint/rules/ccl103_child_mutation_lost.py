@@ -1,0 +1,141 @@
+"""A child process mutates a list/dict/set or global that the parent then reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set
+
+import libcst as cst
+
+from conclint.names import PROCESS_TYPES, get_arg
+from conclint.rule import Rule
+from conclint.treeutil import walk
+
+_MUTATING_METHODS = frozenset(
+    "append extend insert remove pop clear sort reverse update setdefault popitem add discard "
+    "difference_update intersection_update symmetric_difference_update".split()
+)
+_MUTABLE_FACTORIES = frozenset({"list", "dict", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict"})
+
+
+@dataclass
+class _Spawn:
+    call: cst.Call
+    target: str
+    # parameter position -> parent variable passed there
+    passed: Dict[int, str]
+    scope: cst.CSTNode
+    counter: int
+
+
+class ChildMutationLost(Rule):
+    """Changes a child process makes to its copy of an object never reach the parent."""
+
+    code = "CCL103"
+    name = "child-mutation-lost"
+    message = "the child process mutates a copy; the parent never sees the change"
+    triggers = (r"multiprocessing", r"Process")
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.counter = 0
+        self.spawns: List[_Spawn] = []
+        self.mutables: Dict[int, Set[str]] = {}  # scope id -> names bound to mutable literals
+        self.loads: Dict[int, Dict[str, List[int]]] = {}  # scope id -> name -> visit counters
+
+    def _scope(self) -> cst.CSTNode:
+        frame = self.sem.function
+        return frame.node if frame is not None else self.sem.module  # type: ignore[return-value]
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.counter += 1
+        self.loads.setdefault(id(self._scope()), {}).setdefault(node.value, []).append(self.counter)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._is_mutable(node.value):
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.mutables.setdefault(id(self._scope()), set()).add(target.target.value)
+
+    def _is_mutable(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+            return True
+        if isinstance(value, cst.Call):
+            name = self.sem.qualname(value.func)
+            if name is None and isinstance(value.func, cst.Name):
+                name = value.func.value
+            return name in _MUTABLE_FACTORIES
+        return False
+
+    def leave_Call(self, node: cst.Call) -> None:
+        if self.sem.call_result_type(node) not in PROCESS_TYPES:
+            return
+        target_arg = get_arg(node, "target", None)
+        if target_arg is None or not isinstance(target_arg.value, cst.Name):
+            return
+        target = target_arg.value.value
+        if target not in self.sem.functions:
+            return
+        passed: Dict[int, str] = {}
+        args_arg = get_arg(node, "args", None)
+        if args_arg is not None and isinstance(args_arg.value, (cst.Tuple, cst.List)):
+            for i, element in enumerate(args_arg.value.elements):
+                if isinstance(element.value, cst.Name):
+                    passed[i] = element.value.value
+        self.spawns.append(_Spawn(node, target, passed, self._scope(), self.counter))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for spawn in self.spawns:
+            function = self.sem.functions[spawn.target]
+            mutated_params, mutated_globals = _mutations(function)
+            scope_id = id(spawn.scope)
+            mutable_names = self.mutables.get(scope_id, set())
+            module_mutables = self.mutables.get(id(node), set())
+            later = self.loads.get(scope_id, {})
+            lost: Optional[str] = None
+            for position, variable in spawn.passed.items():
+                if position in mutated_params and variable in mutable_names | module_mutables:
+                    if any(c > spawn.counter for c in later.get(variable, ())):
+                        lost = variable
+                        break
+            if lost is None:
+                module_loads = self.loads.get(id(node), {})
+                for variable in sorted(mutated_globals):
+                    reads = list(later.get(variable, ())) + list(module_loads.get(variable, ()))
+                    if any(c > spawn.counter for c in reads):
+                        lost = variable
+                        break
+            if lost is not None:
+                self.report(
+                    spawn.call,
+                    f"`{spawn.target}` mutates `{lost}` in the child process; the parent reads its own, "
+                    "unchanged copy (return data through a Queue, Pipe, Manager, Value/Array or Pool results)",
+                )
+
+
+def _mutations(function: cst.FunctionDef):  # type: ignore[no-untyped-def]
+    """(positions of parameters mutated in place, globals assigned or mutated)."""
+    params = [p.name.value for p in function.params.params]
+    global_names: Set[str] = set()
+    for node in walk(function.body):
+        if isinstance(node, cst.Global):
+            global_names.update(n.name.value for n in node.names)
+    mutated: Set[str] = set()
+    for node in walk(function.body):
+        base = None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATING_METHODS:
+            base = node.func.value
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.Del)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, (cst.Subscript, cst.Attribute)):
+                    base = target.value
+                elif isinstance(target, cst.Name) and target.value in global_names:
+                    mutated.add(target.value)
+        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name) and node.target.value in params:
+            base = node.target  # `lst += [...]` extends the list in place
+        if isinstance(base, cst.Name):
+            mutated.add(base.value)
+    positions = {i for i, name in enumerate(params) if name in mutated}
+    return positions, mutated & global_names

@@ -1,0 +1,139 @@
+"""A loop that spins on thread, process, lock, event or queue state instead of blocking."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from conclint.names import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES, int_value
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import has_comments
+
+# A sleep at most this long inside the loop still counts as spinning.
+SHORT_SLEEP = 0.1
+_COUNT_FUNCTIONS = frozenset({"threading.active_count", "threading.activeCount"})
+
+
+class BusyWait(Rule):
+    """A ``while`` loop that polls concurrency state instead of blocking on it."""
+
+    code = "CCL202"
+    name = "busy-wait"
+    message = "busy-wait loop burns CPU; block instead"
+    fix = Applicability.SAFE
+    triggers = (r"threading|multiprocessing|_thread|\bthread\b|queue", r"while")
+
+    def visit_While(self, node: cst.While) -> None:
+        what = self._spin_condition(node.test)
+        if what is None:
+            return
+        kind, receiver, advice = what
+        body = _body_kind(node, self.sem)
+        if body is None:
+            return
+        message = f"busy-wait on {advice}"
+        if (
+            body == "empty"
+            and node.orelse is None
+            and receiver is not None
+            and kind in ("event", "alive")
+            and not _comments_below_header(node)
+        ):
+            method = "wait" if kind == "event" else "join"
+            call = cst.Expr(
+                value=cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)))
+            )
+            trailing = cst.TrailingWhitespace()
+            if isinstance(node.body, cst.IndentedBlock):
+                trailing = node.body.header
+            replacement = cst.SimpleStatementLine(body=[call], leading_lines=node.leading_lines, trailing_whitespace=trailing)
+            self.report(node, message, replacement=replacement, fix_message=f"Replace the loop with `.{method}()`")
+            return
+        self.report(node, message)
+
+    def _spin_condition(self, test: cst.BaseExpression) -> Optional[Tuple[str, Optional[cst.BaseExpression], str]]:
+        """(kind, receiver, description) when ``test`` polls concurrency state."""
+        negated = False
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, negated = test.expression, True
+        if isinstance(test, cst.Comparison):
+            if isinstance(test.left, cst.Call) and self._is_thread_count(test.left):
+                return ("count", None, "`threading.active_count()`; join the threads instead")
+            return None
+        if not isinstance(test, cst.Call) or not isinstance(test.func, cst.Attribute) or test.args:
+            return None
+        receiver, method = test.func.value, test.func.attr.value
+        type_ = self.sem.type_of(receiver)
+        if type_ is None:
+            return None
+        if method in ("is_set", "isSet") and negated and type_ in EVENT_TYPES:
+            return ("event", receiver, "an event; call `.wait()` instead")
+        if method in ("is_alive", "isAlive") and not negated and type_ in WORKER_TYPES:
+            return ("alive", receiver, "`is_alive()`; call `.join()` instead")
+        if method == "locked" and not negated and type_ in LOCK_TYPES | SEMAPHORE_TYPES:
+            return ("locked", receiver, "`locked()`; block on the lock or wait on an Event/Condition instead")
+        if method == "empty" and not negated and type_ in QUEUE_TYPES:
+            return ("empty", receiver, "`empty()`; call `.get()` (with a timeout) instead")
+        return None
+
+    def _is_thread_count(self, call: cst.Call) -> bool:
+        qualname = self.sem.qualname(call.func)
+        if qualname in _COUNT_FUNCTIONS:
+            return True
+        # len(threading.enumerate())
+        return (
+            isinstance(call.func, cst.Name)
+            and call.func.value == "len"
+            and len(call.args) == 1
+            and isinstance(call.args[0].value, cst.Call)
+            and self.sem.qualname(call.args[0].value.func) == "threading.enumerate"
+        )
+
+
+def _body_kind(node: cst.While, sem) -> Optional[str]:  # type: ignore[no-untyped-def]
+    """"empty" (pass/.../continue only), "polling" (prints or short sleeps), None otherwise."""
+    statements = []
+    body = node.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        statements = list(body.body)
+    else:
+        for stmt in body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                return None
+            statements.extend(stmt.body)
+    kind = "empty"
+    for small in statements:
+        if isinstance(small, (cst.Pass, cst.Continue)):
+            continue
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis):
+            continue
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            if isinstance(call.func, cst.Name) and call.func.value == "print":
+                kind = "polling"
+                continue
+            if sem.qualname(call.func) == "time.sleep" and _short(call):
+                kind = "polling"
+                continue
+        return None
+    return kind
+
+
+def _comments_below_header(node: cst.While) -> bool:
+    if isinstance(node.body, cst.IndentedBlock):
+        return any(has_comments(stmt) for stmt in node.body.body) or bool(node.body.footer)
+    return has_comments(node.body)
+
+
+def _short(call: cst.Call) -> bool:
+    if not call.args:
+        return True
+    value = call.args[0].value
+    if isinstance(value, cst.Float):
+        try:
+            return float(value.value) <= SHORT_SLEEP
+        except ValueError:
+            return False
+    number = int_value(value)
+    return number == 0

@@ -1,0 +1,116 @@
+"""Deprecated camelCase threading aliases (setDaemon, getName, isSet, currentThread...)."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import libcst as cst
+
+from conclint.names import CONDITION_TYPES, THREAD_TYPES, dotted
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import statement_expr
+
+# method -> (receiver types, replacement kind, new name)
+_METHODS: Dict[str, tuple] = {
+    "setDaemon": (THREAD_TYPES, "setter", "daemon"),
+    "isDaemon": (THREAD_TYPES, "getter", "daemon"),
+    "getName": (THREAD_TYPES, "getter", "name"),
+    "setName": (THREAD_TYPES, "setter", "name"),
+    "isAlive": (THREAD_TYPES, "method", "is_alive"),
+    "isSet": (frozenset({"threading.Event"}), "method", "is_set"),
+    "notifyAll": (CONDITION_TYPES - {"multiprocessing.Condition"}, "method", "notify_all"),
+}
+# Only these are unambiguous enough to flag on a receiver of unknown type.
+_UNAMBIGUOUS = frozenset({"setDaemon", "isDaemon"})
+_FUNCTIONS = {
+    "threading.currentThread": "current_thread",
+    "threading.activeCount": "active_count",
+}
+
+
+class DeprecatedThreadingAlias(Rule):
+    """A camelCase threading alias deprecated since Python 3.10 (or removed, like isAlive)."""
+
+    code = "CCL301"
+    name = "deprecated-threading-alias"
+    message = "deprecated threading alias"
+    fix = Applicability.SAFE
+    triggers = (
+        r"threading|multiprocessing",
+        r"setDaemon|isDaemon|getName|setName|isAlive|isSet|notifyAll|currentThread|activeCount",
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _METHODS:
+            self._method(node, func)
+            return
+        qualname = self.sem.qualname(func)
+        if qualname in _FUNCTIONS:
+            new = _FUNCTIONS[qualname]
+            old = qualname.rsplit(".", 1)[1]
+            message = f"`{old}()` is deprecated since Python 3.10; use `{new}()`"
+            if isinstance(func, cst.Attribute):
+                self.report(func.attr, message, replacement=func.attr.with_changes(value=new), fix_message=f"Use `{new}()`")
+            else:
+                # `from threading import currentThread`: rename the import and its uses.
+                self.report(func, message)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        parent = self.sem.parent
+        if not isinstance(parent, cst.ImportFrom) or parent.module is None or parent.relative:
+            return
+        module = dotted(parent.module)
+        if module != "threading" or not isinstance(node.name, cst.Name):
+            return
+        old = node.name.value
+        new = _FUNCTIONS.get(f"threading.{old}")
+        if new is None:
+            return
+        replacement = node.with_changes(name=cst.Name(new))
+        if node.asname is None:
+            # Keep every existing use working: import the new name under the old one.
+            replacement = replacement.with_changes(
+                asname=cst.AsName(name=cst.Name(old)),
+                comma=node.comma,
+            )
+        self.report(
+            node.name,
+            f"`{old}` is deprecated since Python 3.10; import `{new}`",
+            changes={node: replacement},
+            fix_message=f"Import `{new}`",
+        )
+
+    def _method(self, call: cst.Call, func: cst.Attribute) -> None:
+        method = func.attr.value
+        types, kind, new = _METHODS[method]
+        receiver_type = self.sem.type_of(func.value)
+        if receiver_type not in types and not (receiver_type is None and method in _UNAMBIGUOUS):
+            return
+        if kind == "method":
+            message = f"`{method}()` is deprecated; use `{new}()`"
+            if method == "isAlive":
+                message = "`isAlive()` was removed in Python 3.9; use `is_alive()`"
+            self.report(func.attr, message, replacement=func.attr.with_changes(value=new), fix_message=f"Use `{new}()`")
+            return
+        if kind == "getter":
+            message = f"`{method}()` is deprecated since Python 3.10; use the `.{new}` attribute"
+            if call.args:
+                self.report(func.attr, message)
+                return
+            replacement = cst.Attribute(value=func.value, attr=cst.Name(new), dot=func.dot)
+            replacement = replacement.with_changes(lpar=call.lpar, rpar=call.rpar)
+            self.report(func.attr, message, changes={call: replacement}, fix_message=f"Use `.{new}`")
+            return
+        message = f"`{method}()` is deprecated since Python 3.10; assign `.{new} = ...`"
+        statement = statement_expr(self.sem.stack, call)
+        arg = call.args[0] if len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star else None
+        if statement is None or arg is None:
+            self.report(func.attr, message)
+            return
+        assign = cst.Assign(
+            targets=[cst.AssignTarget(target=cst.Attribute(value=func.value, attr=cst.Name(new), dot=func.dot))],
+            value=arg.value,
+            semicolon=statement.semicolon,
+        )
+        self.report(func.attr, message, changes={statement: assign}, fix_message=f"Assign `.{new}`")

@@ -1,0 +1,113 @@
+"""The effective configuration of one run: which rules apply to which file, with what options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+PARSE_ERROR_CODE = "CCL000"
+
+
+class SelectorError(ValueError):
+    pass
+
+
+def rule_classes() -> Dict[str, type]:
+    from conclint.rule import all_rules
+
+    return all_rules()
+
+
+def resolve_selection(
+    select: Sequence[str], extend_select: Sequence[str], ignore: Sequence[str]
+) -> FrozenSet[str]:
+    """Codes enabled by ruff-style selectors: the most specific selector wins, ignore on ties.
+
+    ``CCL`` selects every default rule, ``CCL2`` every 2xx rule; a rule that is off by
+    default is enabled only when named by its full code.
+    """
+    classes = rule_classes()
+    known = set(classes) | {PARSE_ERROR_CODE}
+    for selector in (*select, *extend_select, *ignore):
+        if selector != "ALL" and not any(code.startswith(selector) for code in known):
+            raise SelectorError(f"unknown rule selector {selector!r}")
+    enabled = set()
+    for code in sorted(known):
+        best_on = _specificity(code, (*select, *extend_select))
+        best_off = _specificity(code, ignore)
+        if best_on < 0 or best_off >= best_on:
+            continue
+        cls = classes.get(code)
+        if cls is not None and not cls.default_enabled and best_on < len(code):
+            continue
+        enabled.add(code)
+    return frozenset(enabled)
+
+
+def _specificity(code: str, selectors: Sequence[str]) -> int:
+    best = -1
+    for selector in selectors:
+        if selector == "ALL":
+            best = max(best, 0)
+        elif code.startswith(selector):
+            best = max(best, len(selector))
+    return best
+
+
+@dataclass
+class Settings:
+    enabled: FrozenSet[str]
+    root: Path = field(default_factory=Path.cwd)
+    per_file_ignores: List[Tuple[Any, Tuple[str, ...]]] = field(default_factory=list)
+    rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    unsafe_fixes: bool = False
+    # Raw values that define this configuration, for cache keys.
+    fingerprint_data: Dict[str, Any] = field(default_factory=dict)
+    _triggers: Dict[FrozenSet[str], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def default(cls, **kwargs: Any) -> "Settings":
+        return cls(resolve_selection(["CCL"], [], []), **kwargs)
+
+    def codes_for(self, path: str) -> FrozenSet[str]:
+        if not self.per_file_ignores:
+            return self.enabled
+        relative = _relative(path, self.root)
+        codes = set(self.enabled)
+        for spec, ignored in self.per_file_ignores:
+            if spec.match_file(relative):
+                codes = {c for c in codes if not any(c.startswith(i) for i in ignored)}
+        return frozenset(codes)
+
+    def trigger(self, codes: FrozenSet[str]) -> Any:
+        trigger = self._triggers.get(codes)
+        if trigger is None:
+            from conclint.engine import Trigger
+
+            classes = rule_classes()
+            trigger = Trigger([classes[c] for c in sorted(codes) if c in classes])
+            self._triggers[codes] = trigger
+        return trigger
+
+    def options_for(self, rule_class: type) -> Mapping[str, Any]:
+        return self.rule_options.get(rule_class.code, {})
+
+    def cache_key(self) -> str:
+        data = {
+            "enabled": sorted(self.enabled),
+            "per_file_ignores": [(getattr(s, "patterns_text", ""), list(i)) for s, i in self.per_file_ignores],
+            "options": self.rule_options,
+            **self.fingerprint_data,
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _relative(path: str, root: Path) -> str:
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix() if p.is_absolute() or p.exists() else p.as_posix()
+    except ValueError:
+        return p.as_posix()
