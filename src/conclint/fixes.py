@@ -30,3 +30,17 @@ def replace_statements(block: Block, start: int, end: int, new: Sequence[cst.Bas
     body = list(block.body)
     body[start:end] = list(new)
     return block.with_changes(body=body)
+
+
+class _UnindentBlankLines(cst.CSTTransformer):
+    def leave_EmptyLine(self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine) -> cst.EmptyLine:
+        if updated_node.comment is None and updated_node.indent:
+            return updated_node.with_changes(indent=False, whitespace=cst.SimpleWhitespace(""))
+        return updated_node
+
+
+def into_block(statements: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
+    """Statements ready to move one level deeper: blank lines must not gain indentation
+    (module-level blank lines are "indented" by nothing; nested, they would get spaces)."""
+    transformer = _UnindentBlankLines()
+    return [stmt.visit(transformer) for stmt in statements]  # type: ignore[misc]

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.fixes import into_block
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import is_correct_main_guard, is_name_main_test
 
@@ -121,7 +122,7 @@ def _guard_module(module: cst.Module, offending: List[cst.CSTNode]) -> Optional[
             left=cst.Name("__name__"),
             comparisons=[cst.ComparisonTarget(operator=cst.Equal(), comparator=cst.SimpleString('"__main__"'))],
         ),
-        body=cst.IndentedBlock(body=moved),
+        body=cst.IndentedBlock(body=into_block(moved)),
         leading_lines=leading,
     )
     return module.with_changes(body=body[:start] + [guard])
