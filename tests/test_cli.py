@@ -1,0 +1,238 @@
+"""The real ``conclint`` command on real files: formats, exit codes, config, noqa, fixes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conclint.rule import all_rules
+from helpers import run_cli
+
+PITFALLS = textwrap.dedent(
+    """\
+    import threading
+
+    lock = threading.Lock()
+
+
+    def work():
+        lock.acquire()
+        print(threading.currentThread().getName())
+        lock.release()
+    """
+)
+CLEAN = "import threading\n\nlock = threading.Lock()\n\n\ndef work():\n    with lock:\n        print(threading.current_thread().name)\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "bad.py").write_text(PITFALLS)
+    (tmp_path / "pkg" / "good.py").write_text(CLEAN)
+    return tmp_path
+
+
+def apply_edits(text: str, edits) -> str:
+    """Apply JSON fix edits (1-based, end exclusive) from the last to the first."""
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return offsets[line - 1] + column - 1
+
+    for edit in sorted(edits, key=lambda e: (e["line"], e["column"]), reverse=True):
+        start, end = offset(edit["line"], edit["column"]), offset(edit["end_line"], edit["end_column"])
+        text = text[:start] + edit["content"] + text[end:]
+    return text
+
+
+def test_text_output_and_exit_code_one(project):
+    result = run_cli("pkg", cwd=project)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert "pkg/bad.py:7:10: CCL201 lock acquired without a guaranteed release" in lines[0]
+    assert any(line.startswith("pkg/bad.py:8:21: CCL301 [*] `currentThread()`") for line in lines)
+    assert "good.py" not in result.stdout
+    assert lines[-2] == "Found 3 problems (2 fixable with --fix)."
+    assert lines[-1] == "1 more fix available with --unsafe-fixes."
+    assert "\x1b[" not in result.stdout, "no colour when stdout is not a terminal"
+
+
+def test_clean_tree_exits_zero(project):
+    result = run_cli("pkg/good.py", cwd=project)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "All checks passed!"
+
+
+def test_json_schema_and_edits_reproduce_the_fix(project):
+    result = run_cli("--format", "json", "--unsafe-fixes", "pkg/bad.py", cwd=project)
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)
+    assert [f["code"] for f in findings] == ["CCL201", "CCL301", "CCL301"]
+    for f in findings:
+        assert set(f) == {"code", "message", "path", "line", "column", "end_line", "end_column", "fix", "fingerprint"}
+        assert f["path"] == "pkg/bad.py"
+        assert f["line"] >= 1 and f["column"] >= 1
+        assert (f["end_line"], f["end_column"]) > (f["line"], f["column"])
+        assert f["fix"]["applicability"] in ("safe", "unsafe")
+        assert f["fix"]["edits"], "with --format json every fix carries its edits"
+    acquire = findings[0]
+    assert (acquire["line"], acquire["column"], acquire["end_line"], acquire["end_column"]) == (7, 10, 7, 17)
+    assert acquire["fix"]["applicability"] == "unsafe"
+    # Applying one finding's edits gives exactly what --fix writes for that finding alone.
+    getname = findings[2]
+    assert apply_edits(PITFALLS, getname["fix"]["edits"]).splitlines()[7] == "    print(threading.currentThread().name)"
+
+
+def test_json_fix_is_null_without_fix(tmp_path):
+    (tmp_path / "spin.py").write_text("import threading\n\nwhile threading.active_count() > 1:\n    pass\n")
+    findings = json.loads(run_cli("--format", "json", "spin.py", cwd=tmp_path).stdout)
+    assert [(f["code"], f["fix"]) for f in findings] == [("CCL202", None)]
+
+
+def test_usage_errors_exit_two(project):
+    unknown = run_cli("--select", "CCL999", "pkg", cwd=project)
+    assert unknown.returncode == 2 and "unknown rule selector 'CCL999'" in unknown.stderr
+    missing = run_cli("nope.py", cwd=project)
+    assert missing.returncode == 2 and "nope.py: no such file or directory" in missing.stderr
+    assert "Traceback" not in unknown.stderr + missing.stderr
+
+
+def test_select_ignore_and_prefixes(project):
+    only_aliases = run_cli("--select", "CCL3", "--format", "json", "pkg", cwd=project)
+    assert {f["code"] for f in json.loads(only_aliases.stdout)} == {"CCL301"}
+    ignored = run_cli("--ignore", "CCL301", "--format", "json", "pkg", cwd=project)
+    assert {f["code"] for f in json.loads(ignored.stdout)} == {"CCL201"}
+    # The more specific selector wins over a broader ignore.
+    specific = run_cli("--ignore", "CCL", "--extend-select", "CCL201", "--format", "json", "pkg", cwd=project)
+    assert {f["code"] for f in json.loads(specific.stdout)} == {"CCL201"}
+
+
+def test_exit_zero_and_quiet(project):
+    result = run_cli("--exit-zero", "--quiet", "pkg", cwd=project)
+    assert result.returncode == 0
+    assert "Found" not in result.stdout and result.stdout.count("CCL") == 3
+
+
+def test_statistics(project):
+    result = run_cli("--statistics", "pkg", cwd=project)
+    assert "2\tCCL301\t[*] deprecated-threading-alias" in result.stdout
+    assert "1\tCCL201\t    acquire-without-release" in result.stdout
+
+
+def test_noqa_comments(tmp_path):
+    source = PITFALLS.replace("lock.acquire()", "lock.acquire()  # noqa: CCL201").replace(
+        "print(threading.currentThread().getName())", "print(threading.currentThread().getName())  # noqa"
+    )
+    (tmp_path / "a.py").write_text(source)
+    assert run_cli("a.py", cwd=tmp_path).returncode == 0
+    wrong_code = PITFALLS.replace("lock.acquire()", "lock.acquire()  # noqa: CCL999")
+    (tmp_path / "a.py").write_text(wrong_code)
+    assert "CCL201" in run_cli("a.py", cwd=tmp_path).stdout
+    (tmp_path / "a.py").write_text("# conclint: noqa\n" + PITFALLS)
+    assert run_cli("a.py", cwd=tmp_path).returncode == 0
+
+
+def test_explain_and_list_rules():
+    explained = run_cli("--explain", "CCL201")
+    assert explained.returncode == 0
+    assert explained.stdout.startswith("# CCL201: acquire-without-release")
+    assert "## Why is this bad?" in explained.stdout
+    assert run_cli("--explain", "ccl201").stdout == explained.stdout
+    bad = run_cli("--explain", "CCL999")
+    assert bad.returncode == 2 and "unknown rule" in bad.stderr
+    listed = run_cli("--list-rules")
+    assert listed.returncode == 0
+    codes = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert codes == sorted(all_rules())
+
+
+def test_version_does_not_import_libcst():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("conclint ")
+    probe = run_cli("--version", env={"PYTHONVERBOSE": "1"})
+    assert "import 'libcst'" not in probe.stderr
+
+
+def write_pyproject(root: Path, body: str) -> None:
+    (root / "pyproject.toml").write_text("[tool.conclint]\n" + textwrap.dedent(body))
+
+
+def test_pyproject_select_ignore_and_per_file_ignores(project):
+    write_pyproject(project, 'ignore = ["CCL301"]\nper-file-ignores = { "pkg/bad.py" = ["CCL201"] }\n')
+    result = run_cli("pkg", cwd=project)
+    assert result.returncode == 0, result.stdout
+    # The nearest pyproject.toml above the linted paths applies, wherever conclint runs from.
+    assert run_cli(str(project / "pkg")).returncode == 0
+
+
+def test_pyproject_unknown_key_and_bad_value_exit_two(project):
+    write_pyproject(project, "selekt = []\n")
+    result = run_cli("pkg", cwd=project)
+    assert result.returncode == 2 and "unknown key 'selekt'" in result.stderr
+    write_pyproject(project, 'unsafe-fixes = "yes"\n')
+    result = run_cli("pkg", cwd=project)
+    assert result.returncode == 2 and "'unsafe-fixes' must be true or false" in result.stderr
+    write_pyproject(project, 'ignore = ["CCL777"]\n')
+    assert run_cli("pkg", cwd=project).returncode == 2
+    write_pyproject(project, "[tool.conclint.busy-wait]\nnot-an-option = 1\n")
+    result = run_cli("pkg", cwd=project)
+    assert result.returncode == 2 and "unknown option 'not-an-option' for rule busy-wait" in result.stderr
+
+
+def test_pyproject_unsafe_fixes_and_explicit_config(project):
+    write_pyproject(project, "unsafe-fixes = true\n")
+    assert "Found 3 problems (3 fixable with --fix)." in run_cli("pkg", cwd=project).stdout
+    other = project / "conclint.toml"
+    other.write_text('select = ["CCL201"]\n')
+    result = run_cli("--config", str(other), "--format", "json", "pkg", cwd=project)
+    assert {f["code"] for f in json.loads(result.stdout)} == {"CCL201"}
+
+
+def test_excludes_and_gitignore(project):
+    (project / ".gitignore").write_text("generated/\n")
+    for name in ("generated", ".venv", "build", "node_modules"):
+        (project / name).mkdir()
+        (project / name / "x.py").write_text(PITFALLS)
+    (project / "env").mkdir()
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (project / "env" / "y.py").write_text(PITFALLS)
+    result = run_cli("--format", "json", ".", cwd=project)
+    assert {f["path"] for f in json.loads(result.stdout)} == {"pkg/bad.py"}
+    write_pyproject(project, 'extend-exclude = ["pkg/bad.py"]\n')
+    assert run_cli(".", cwd=project).returncode == 0
+    # A file named explicitly is linted anyway, unless --force-exclude (as in ruff).
+    assert run_cli("pkg/bad.py", cwd=project).returncode == 1
+    assert run_cli("--force-exclude", "pkg/bad.py", cwd=project).returncode == 0
+
+
+def test_fix_writes_safe_fixes_and_diff_writes_nothing(project):
+    bad = project / "pkg" / "bad.py"
+    diff = run_cli("--diff", "pkg", cwd=project)
+    assert diff.returncode == 1
+    assert "-    print(threading.currentThread().getName())" in diff.stdout
+    assert "+    print(threading.current_thread().name)" in diff.stdout
+    assert bad.read_text() == PITFALLS
+    fixed = run_cli("--fix", "pkg", cwd=project)
+    assert fixed.returncode == 1, "the unsafe-only finding remains"
+    assert "Fixed 2 problems." in fixed.stdout
+    assert "print(threading.current_thread().name)" in bad.read_text()
+    assert "lock.acquire()" in bad.read_text()
+    unsafe = run_cli("--fix", "--unsafe-fixes", "pkg", cwd=project)
+    assert unsafe.returncode == 0, unsafe.stdout
+    assert bad.read_text() == CLEAN
+    assert run_cli("pkg", cwd=project).returncode == 0
+
+
+def test_stdin(project):
+    result = run_cli("--stdin-filename", "pkg/bad.py", "-", stdin=PITFALLS, cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.startswith("pkg/bad.py:7:10: CCL201")
+    fixed = run_cli("--fix", "--unsafe-fixes", "-", stdin=PITFALLS, cwd=project)
+    assert fixed.returncode == 0
+    assert fixed.stdout == CLEAN
