@@ -1,0 +1,100 @@
+"""The flake8 plugin, exercised through the real ``flake8`` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("flake8")
+
+PITFALL = textwrap.dedent(
+    """\
+    import threading
+
+    lock = threading.Lock()
+
+
+    def work():
+        lock.acquire()
+        print("working")
+        lock.release()
+    """
+)
+MESSAGE = "CCL201 lock acquired without a guaranteed release: an exception or early return leaves it held"
+
+
+def flake8(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    # --isolated: no user or project flake8 configuration leaks into the test.
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / name).write_text(text)
+    return name
+
+
+def test_reports_findings_in_flake8_format(tmp_path):
+    name = write(tmp_path, "worker.py", PITFALL)
+    result = flake8(tmp_path, name)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [f"worker.py:7:10: {MESSAGE}"]
+
+
+def test_select_ccl_only_and_extend_ignore(tmp_path):
+    name = write(tmp_path, "worker.py", PITFALL + "x=1\n")  # E225: only flake8's own checks see it
+    assert flake8(tmp_path, "--select", "CCL", name).stdout.splitlines() == [f"worker.py:7:10: {MESSAGE}"]
+    ignored = flake8(tmp_path, "--extend-ignore", "CCL2", name)
+    assert "CCL" not in ignored.stdout and "E225" in ignored.stdout
+
+
+def test_noqa_with_the_code_is_honoured(tmp_path):
+    name = write(tmp_path, "worker.py", PITFALL.replace("lock.acquire()", "lock.acquire()  # noqa: CCL201"))
+    result = flake8(tmp_path, "--select", "CCL", name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_noqa_for_another_code_does_not_hide_the_finding(tmp_path):
+    name = write(tmp_path, "worker.py", PITFALL.replace("lock.acquire()", "lock.acquire()  # noqa: E501"))
+    assert flake8(tmp_path, "--select", "CCL", name).stdout.splitlines() == [f"worker.py:7:10: {MESSAGE}"]
+
+
+def test_per_file_ignores(tmp_path):
+    write(tmp_path, "worker.py", PITFALL)
+    write(tmp_path, "legacy.py", PITFALL)
+    result = flake8(tmp_path, "--select", "CCL", "--per-file-ignores", "legacy.py:CCL201", ".")
+    assert result.stdout.splitlines() == [f"./worker.py:7:10: {MESSAGE}"]
+
+
+def test_syntax_error_is_e999_without_a_traceback(tmp_path):
+    write(tmp_path, "broken.py", "import threading\ndef f(:\n    threading.Lock().acquire()\n")
+    write(tmp_path, "worker.py", PITFALL)
+    result = flake8(tmp_path, "broken.py", "worker.py")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("broken.py:2:") and " E999 SyntaxError" in line for line in lines), lines
+    assert f"worker.py:7:10: {MESSAGE}" in lines
+
+
+def test_file_without_triggers_is_clean(tmp_path):
+    name = write(tmp_path, "plain.py", "def add(a, b):\n    return a + b\n")
+    result = flake8(tmp_path, name)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_coding_cookie_keeps_columns(tmp_path):
+    source = "# -*- coding: latin-1 -*-\n" + PITFALL.replace('print("working")', 'print("caf\xe9")')
+    (tmp_path / "latin.py").write_bytes(source.encode("latin-1"))
+    result = flake8(tmp_path, "--select", "CCL", "latin.py")
+    assert result.stdout.splitlines() == [f"latin.py:8:10: {MESSAGE}"], result.stderr
