@@ -1,0 +1,67 @@
+"""``if __name__ == '_main_':`` and other main guards that can never be true."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from conclint.names import string_value
+from conclint.rule import Applicability, Rule
+
+_MAIN = "__main__"
+
+
+def _near_main(text: str) -> bool:
+    """``'_main_'``, ``'main'``, ``'__Main__ '``...: "main" once underscores, blanks and case are ignored."""
+    return text != _MAIN and text.strip().strip("_").strip().lower() == "main"
+
+
+class MisspelledMainGuard(Rule):
+    """A comparison of ``__name__`` with a near-miss of ``"__main__"``, or with ``is``."""
+
+    code = "CCL102"
+    name = "misspelled-main-guard"
+    message = "this main guard is never true: the guarded code never runs"
+    fix = Applicability.SAFE
+    triggers = (r"__name__",)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if len(node.comparisons) != 1:
+            return
+        target = node.comparisons[0]
+        operands = (node.left, target.comparator)
+        names = [o for o in operands if isinstance(o, cst.Name) and o.value == "__name__"]
+        strings = [s for s in (string_value(o) for o in operands) if s is not None]
+        if len(names) != 1 or len(strings) != 1:
+            return
+        operator = _fixed_operator(target.operator, strings[0])
+        if operator is None:
+            return
+        literal = next(o for o in operands if string_value(o) is not None)
+        comparator = cst.SimpleString(f'"{_MAIN}"')
+        fixed_target = target.with_changes(
+            operator=operator, comparator=comparator if target.comparator is literal else target.comparator
+        )
+        replacement = node.with_changes(left=comparator if node.left is literal else node.left, comparisons=[fixed_target])
+        self.report(node, replacement=replacement, fix_message='Compare with `== "__main__"`')
+
+
+def _fixed_operator(operator: cst.BaseCompOp, text: str) -> Optional[cst.BaseCompOp]:
+    """The operator a correct guard uses in place of ``operator``, or None when nothing is wrong.
+
+    ``is`` compares identity: it holds for ``"__main__"`` only by interning accident (and
+    is a SyntaxWarning since 3.8), so it becomes ``==`` (``is not`` becomes ``!=``).
+    """
+    ws = {"whitespace_before": operator.whitespace_before, "whitespace_after": operator.whitespace_after}
+    if isinstance(operator, cst.Is) and text == _MAIN:
+        return cst.Equal(**ws)
+    if isinstance(operator, cst.IsNot) and text == _MAIN:
+        return cst.NotEqual(**ws)
+    if not _near_main(text):
+        return None
+    if isinstance(operator, (cst.Equal, cst.Is)):
+        return cst.Equal(**ws)
+    if isinstance(operator, (cst.NotEqual, cst.IsNot)):
+        return cst.NotEqual(**ws)
+    return None
