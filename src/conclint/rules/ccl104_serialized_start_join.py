@@ -1,0 +1,100 @@
+"""``x.start()`` and ``x.join()`` in the same loop iteration: the workers run one at a time."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from conclint.names import WORKER_TYPES, names_in
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import has_comments, is_call_on
+
+
+class SerializedStartJoin(Rule):
+    """A thread or process started and joined in the same iteration of a loop."""
+
+    code = "CCL104"
+    name = "serialized-start-join"
+    message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
+    fix = Applicability.UNSAFE
+    triggers = (r"\.start\(", r"\.join\(")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "join":
+            return
+        stack = self.sem.stack
+        if len(stack) < 6 or not isinstance(stack[-2], cst.Expr) or not isinstance(stack[-5], (cst.For, cst.While)):
+            return
+        line, body, loop = stack[-3], stack[-4], stack[-5]
+        receiver = func.value
+        if body is not loop.body or not isinstance(receiver, cst.Name):
+            return
+        if self.sem.type_of(receiver) not in WORKER_TYPES:
+            return
+        statements = list(body.body)
+        position = statements.index(line)
+        start = _started_at(statements[:position], receiver)
+        # A worker inspected between start and join, or after the join (exit code, results),
+        # is run one at a time on purpose (tests do this); only a bare start/join pair is flagged.
+        if start is None or _mentions(statements[start + 1: position] + statements[position + 1:], receiver):
+            return
+        collection = _collected_in(statements, receiver)
+        block = stack[-6]
+        if collection is None or loop.orelse is not None or has_comments(line) or not isinstance(
+            block, (cst.IndentedBlock, cst.Module)
+        ):
+            self.report(node)
+            return
+        joined = cst.For(
+            target=receiver,
+            iter=collection,
+            body=cst.IndentedBlock(body=[line.with_changes(leading_lines=[])]),
+        )
+        new_loop = loop.with_changes(body=body.with_changes(body=statements[:position] + statements[position + 1:]))
+        new_body = []
+        for stmt in block.body:
+            new_body.extend([new_loop, joined] if stmt is loop else [stmt])
+        self.report(
+            node,
+            changes={block: block.with_changes(body=new_body)},
+            fix_message=f"Join the workers after the loop, over `{cst.Module([]).code_for_node(collection)}`",
+        )
+
+
+def _started_at(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> Optional[int]:
+    for index in range(len(statements) - 1, -1, -1):
+        if any(is_call_on(n, receiver, ("start",)) for n in _small(statements[index])):
+            return index
+    return None
+
+
+def _small(stmt: cst.BaseStatement) -> Sequence[cst.CSTNode]:
+    return stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ()
+
+
+def _mentions(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> bool:
+    """Whether ``statements`` use ``receiver`` other than to collect it in a list."""
+    return any(_collector(stmt, receiver) is None and receiver.value in names_in(stmt) for stmt in statements)
+
+
+def _collected_in(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> Optional[cst.Name]:
+    """``workers`` when the loop body does ``workers.append(receiver)``."""
+    return next((c for c in (_collector(s, receiver) for s in statements) if c is not None), None)
+
+
+def _collector(stmt: cst.BaseStatement, receiver: cst.Name) -> Optional[cst.Name]:
+    """``workers`` when ``stmt`` is the line ``workers.append(receiver)``."""
+    for node in _small(stmt):
+        call = node.value if isinstance(node, cst.Expr) else None
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "append"
+            and isinstance(call.func.value, cst.Name)
+            and len(call.args) == 1
+            and call.args[0].value.deep_equals(receiver)
+        ):
+            return call.func.value
+    return None
