@@ -1,0 +1,133 @@
+"""gevent's ``monkey.patch_all()`` after the modules it patches were imported."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Union
+
+import libcst as cst
+
+from conclint.names import dotted, names_in
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import statement_expr
+
+# Modules gevent patches, and stdlib modules that capture their blocking objects at import
+# (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).
+_PATCHED_ROOTS = frozenset(
+    "socket ssl select selectors threading _thread thread time os signal subprocess queue "
+    "urllib http asyncio logging multiprocessing concurrent requests urllib3 httplib2".split()
+)
+_LITERAL_NAMES = frozenset({"True", "False", "None"})
+Import = Union[cst.Import, cst.ImportFrom]
+
+
+def _imported_modules(node: Import) -> List[str]:
+    if isinstance(node, cst.Import):
+        return [name for name in (dotted(a.name) for a in node.names) if name]
+    module = dotted(node.module) if node.module is not None and not node.relative else None
+    return [module] if module else []
+
+
+def _is_gevent_import(line: cst.SimpleStatementLine) -> bool:
+    """A line importing only from gevent: it can move up together with the patch."""
+    return all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) and all(m.split(".")[0] == "gevent" for m in _imported_modules(s))
+        for s in line.body
+    )
+
+
+def _insertion_index(body: Sequence[cst.BaseStatement]) -> int:
+    """Index after the module docstring and ``from __future__`` imports."""
+    index = 0
+    for stmt in body:
+        small = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ()
+        docstring = index == 0 and len(small) == 1 and isinstance(small[0], cst.Expr) and isinstance(
+            small[0].value, (cst.SimpleString, cst.ConcatenatedString)
+        )
+        future = bool(small) and all(
+            isinstance(s, cst.ImportFrom) and s.module is not None and dotted(s.module) == "__future__" for s in small
+        )
+        if not (docstring or future):
+            break
+        index += 1
+    return index
+
+
+class LateMonkeyPatch(Rule):
+    """``monkey.patch_all()`` must run before anything imports the modules it patches."""
+
+    code = "CCL401"
+    name = "late-monkey-patch"
+    message = "gevent monkey-patching after the modules it patches were imported: they keep their blocking versions"
+    fix = Applicability.UNSAFE
+    triggers = (r"gevent", r"patch_")
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.patched_imports: List[str] = []  # modules imported at module level so far
+        # The module-level import line that binds each name (``monkey``, ``gevent``, ``patch_all``).
+        self.import_lines: Dict[str, cst.SimpleStatementLine] = {}
+        self.late: List[cst.Call] = []
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self._record(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._record(node)
+
+    def _record(self, node: Import) -> None:
+        if not self.sem.at_module_level:
+            return
+        for module in _imported_modules(node):
+            if module.split(".")[0] in _PATCHED_ROOTS:
+                self.patched_imports.append(module)
+        line = self.sem.parent
+        if isinstance(node.names, Sequence) and isinstance(line, cst.SimpleStatementLine):
+            for alias in node.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                self.import_lines[dotted(bound).split(".")[0]] = line
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qualname = self.sem.qualname(node.func)
+        if qualname is None or not qualname.startswith("gevent.monkey.patch_"):
+            return
+        # A patch inside a function runs when the program decides (gunicorn's worker, tests).
+        if self.sem.at_module_level and self.patched_imports:
+            self.late.append(node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for call in self.late:
+            modules = ", ".join(f"`{m}`" for m in dict.fromkeys(self.patched_imports))
+            message = f"gevent monkey-patching after importing {modules}: patch first, before any other import"
+            moved = self._moved_to_top(node, call)
+            if moved is None:
+                self.report(call, message)
+            else:
+                self.report(call, message, changes={node: moved}, fix_message="Move the monkey-patching to the top")
+
+    def _moved_to_top(self, module: cst.Module, call: cst.Call) -> Optional[cst.Module]:
+        """The module with the patch line and the gevent import it needs moved to the top, when
+        the patch is a plain statement of its own whose arguments are literals."""
+        line = next((s for s in module.body if _is_line_of(s, call)), None)
+        importer = self.import_lines.get(dotted(call.func).split(".")[0])
+        if line is None or importer is None or not _is_gevent_import(importer):
+            return None
+        if any(n not in _LITERAL_NAMES for a in call.args for n in names_in(a.value)):
+            return None  # the arguments may use names defined further down
+        body = list(module.body)
+        start = _insertion_index(body)
+        rest = [s for s in body[start:] if s is not importer and s is not line]
+        # Moved lines keep their comments; the block takes over the blank lines above the first
+        # statement it now precedes.
+        moving = [s.with_changes(leading_lines=_comments(s)) for s in (importer, line)]
+        blank = [e for e in rest[0].leading_lines if e.comment is None]
+        moving[0] = moving[0].with_changes(leading_lines=[*blank, *moving[0].leading_lines])
+        rest[0] = rest[0].with_changes(leading_lines=_comments(rest[0]))
+        return module.with_changes(body=body[:start] + moving + rest)
+
+
+def _is_line_of(stmt: cst.BaseStatement, call: cst.Call) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and statement_expr([stmt.body[0], call], call) is not None
+
+
+def _comments(stmt: cst.BaseStatement) -> List[cst.EmptyLine]:
+    return [e for e in stmt.leading_lines if e.comment is not None]
