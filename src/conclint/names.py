@@ -112,6 +112,12 @@ CONSTRUCTORS.update(
         "multiprocessing.dummy.Manager": "multiprocessing.dummy.Manager",
         "asyncio.create_task": "asyncio.Task",
         "asyncio.ensure_future": "asyncio.Task",
+        "asyncio.TaskGroup": "asyncio.TaskGroup",
+        "asyncio.get_event_loop": "asyncio.AbstractEventLoop",
+        "asyncio.get_running_loop": "asyncio.AbstractEventLoop",
+        "asyncio.new_event_loop": "asyncio.AbstractEventLoop",
+        "socket.socket": "socket.socket",
+        "socket.create_connection": "socket.socket",
     }
 )
 

@@ -1,0 +1,92 @@
+"""Blocking calls (``time.sleep``, ``requests``, ``subprocess``, ...) inside ``async def``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import statement_expr
+
+# Module functions that block the calling thread until I/O or a child process finishes.
+_BLOCKING_FUNCTIONS = frozenset(
+    {"time.sleep", "urllib.request.urlopen", "socket.create_connection", "socket.getaddrinfo"}
+    | {f"subprocess.{f}" for f in ("run", "call", "check_call", "check_output")}
+    | {f"requests.{f}" for f in ("request", "get", "post", "put", "patch", "delete", "head", "options")}
+)
+# Methods that block on objects whose type is known; ``wait``/``get`` with a zero timeout or
+# ``block=False`` return at once and are fine.
+_BLOCKING_METHODS = {
+    "socket.socket": frozenset({"recv", "recv_into", "recvfrom", "send", "sendall", "accept", "connect"}),
+    **{queue: frozenset({"get"}) for queue in QUEUE_TYPES},
+    **{event: frozenset({"wait"}) for event in EVENT_TYPES},
+}
+
+
+def _returns_at_once(call: cst.Call, method: str) -> bool:
+    """``q.get(False)``, ``q.get(block=False)``, ``event.wait(0)``."""
+    if method == "get":
+        block = get_arg(call, "block", 0)
+        return block is not None and isinstance(block.value, cst.Name) and block.value.value == "False"
+    if method == "wait":
+        timeout = get_arg(call, "timeout", 0)
+        return timeout is not None and isinstance(timeout.value, (cst.Integer, cst.Float)) and float(timeout.value.value) == 0
+    return False
+
+
+class BlockingCallInAsync(Rule):
+    """A call that blocks the thread, made directly in a coroutine: it stalls the whole event loop."""
+
+    code = "CCL402"
+    name = "blocking-call-in-async"
+    message = "blocking call inside `async def` stalls the event loop"
+    fix = Applicability.UNSAFE
+    triggers = (r"async\s+def",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
+        if not self.sem.in_async_function:
+            return
+        blocking = self._blocking_name(node)
+        if blocking is None:
+            return
+        message = f"`{blocking}()` blocks the event loop inside `async def`"
+        if blocking == "time.sleep":
+            self._report_sleep(node, message)
+        else:
+            self.report(node, f"{message}; run it in an executor (`asyncio.to_thread`) or use an async API")
+
+    def _blocking_name(self, call: cst.Call) -> Optional[str]:
+        qualname = self.sem.qualname(call.func)
+        if qualname in _BLOCKING_FUNCTIONS:
+            return qualname
+        if not isinstance(call.func, cst.Attribute):
+            return None
+        receiver_type = self.sem.type_of(call.func.value)
+        method = call.func.attr.value
+        if method in _BLOCKING_METHODS.get(receiver_type, ()) and not _returns_at_once(call, method):
+            return f"{receiver_type}.{method}"
+        return None
+
+    def _report_sleep(self, call: cst.Call, message: str) -> None:
+        message = f"{message}; use `await asyncio.sleep()`"
+        statement = statement_expr(self.sem.stack, call)
+        simple_arg = len(call.args) <= 1 and all(a.keyword is None and not a.star for a in call.args)
+        # Only a sleep that is a statement of its own: inside an expression (a generator, say)
+        # `await` could change what the expression is.
+        asyncio = self.sem.module_alias("asyncio")
+        shadowed = asyncio is not None and self.sem.qualname(cst.Name(asyncio)) != "asyncio"
+        if statement is None or not simple_arg or shadowed:
+            self.report(call, message)
+            return
+        sleep = cst.Attribute(value=cst.Name(asyncio or "asyncio"), attr=cst.Name("sleep"))
+        replacement = cst.Await(expression=call.with_changes(func=sleep))
+        self.report(
+            call,
+            message,
+            replacement=replacement,
+            fix_message="Use `await asyncio.sleep()`",
+            add_imports=() if asyncio else ("asyncio",),
+        )
