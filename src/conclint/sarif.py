@@ -1,0 +1,124 @@
+"""``--format sarif``: SARIF 2.1.0, the format GitHub code scanning ingests.
+
+https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+from urllib.parse import quote
+
+from conclint import __version__
+from conclint.findings import Edit, Finding
+from conclint.settings import PARSE_ERROR_CODE
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/conclint/conclint"
+# Key of conclint's fingerprint in ``partialFingerprints``; bump the version if it changes meaning.
+FINGERPRINT_KEY = "conclintFingerprint/v1"
+# Findings are errors: conclint exits 1 on any of them, and code scanning should agree.
+LEVEL = "error"
+SRCROOT = "%SRCROOT%"
+
+
+def format_sarif(findings: Sequence[Finding], root: Path) -> str:
+    rules = _rules(findings)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results = []
+    for f in findings:
+        uri = _uri(f.path, root)
+        result: Dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": LEVEL,
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": _location(uri, _region(f.line, f.column, f.end_line, f.end_column))}],
+            "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        }
+        if f.fix is not None and f.fix.edits:
+            result["fixes"] = [_fix(uri, f.fix.message, f.fix.applicability, f.fix.edits)]
+        results.append(result)
+    run = {
+        "tool": {
+            "driver": {
+                "name": "conclint",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        # Relative URIs resolve against the project root; code scanning maps it to the checkout.
+        "originalUriBaseIds": {SRCROOT: {"uri": root.resolve().as_uri() + "/"}},
+        # LibCST columns count code points, not SARIF's default UTF-16 code units.
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+def _rules(findings: Sequence[Finding]) -> List[Dict[str, Any]]:
+    """Every rule, so code scanning can describe them; CCL000 only when a file failed to parse."""
+    from conclint.docs import read_page, summary
+    from conclint.rule import all_rules
+
+    rules = []
+    if any(f.code == PARSE_ERROR_CODE for f in findings):
+        rules.append(_descriptor(PARSE_ERROR_CODE, "syntax-error", "The file cannot be parsed, so it was not checked.", None))
+    for code, cls in all_rules().items():
+        page = read_page(code)
+        rules.append(_descriptor(code, cls.name, cls.message, page, summary(page) if page else None))
+    return rules
+
+
+def _descriptor(code: str, name: str, short: str, page: Any, full: Any = None) -> Dict[str, Any]:
+    descriptor: Dict[str, Any] = {
+        "id": code,
+        "name": name,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full or short},
+        "defaultConfiguration": {"level": LEVEL},
+    }
+    if page is not None:
+        descriptor["help"] = {"text": page, "markdown": page}
+        descriptor["helpUri"] = f"{INFORMATION_URI}/blob/main/rules/{code}.md"
+    return descriptor
+
+
+def _uri(path: str, root: Path) -> str:
+    """Relative to the project root when inside it, else an absolute ``file:`` URI."""
+    from conclint.baseline import project_path
+
+    relative = project_path(path, root)
+    return Path(relative).as_uri() if Path(relative).is_absolute() else quote(relative)
+
+
+def _artifact(uri: str) -> Dict[str, str]:
+    if uri.startswith("file:"):
+        return {"uri": uri}
+    return {"uri": uri, "uriBaseId": SRCROOT}
+
+
+def _location(uri: str, region: Dict[str, int]) -> Dict[str, Any]:
+    return {"artifactLocation": _artifact(uri), "region": region}
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> Dict[str, int]:
+    # conclint and SARIF agree: 1-based, the end column is that of the character after the end.
+    return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
+
+
+def _fix(uri: str, message: str, applicability: str, edits: Sequence[Edit]) -> Dict[str, Any]:
+    replacements = [
+        {
+            "deletedRegion": _region(e.line, e.column, e.end_line, e.end_column),
+            "insertedContent": {"text": e.content},
+        }
+        for e in edits
+    ]
+    return {
+        "description": {"text": f"{message} ({applicability} fix)"},
+        "artifactChanges": [{"artifactLocation": _artifact(uri), "replacements": replacements}],
+    }
