@@ -1,0 +1,41 @@
+"""``asyncio.create_task(...)`` whose result is dropped."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.names import dotted
+from conclint.rule import Rule
+from conclint.treeutil import statement_expr
+
+_TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+_LOOP_TYPE = "asyncio.AbstractEventLoop"
+
+
+class DanglingTask(Rule):
+    """A task the event loop holds only weakly: nothing keeps it alive until it finishes."""
+
+    code = "CCL403"
+    name = "dangling-task"
+    message = "the task is dropped: the event loop keeps only a weak reference, it may be garbage-collected mid-flight"
+    triggers = (r"create_task|ensure_future",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if statement_expr(self.sem.stack, node) is None:
+            return
+        if self.sem.qualname(node.func) in _TASK_FUNCTIONS or self._is_loop_create_task(node.func):
+            self.report(node, f"{self.message}; keep a reference (a set of tasks, or a `TaskGroup`)")
+
+    def _is_loop_create_task(self, func: cst.BaseExpression) -> bool:
+        """``loop.create_task``: a receiver known to be an event loop, or named like one.
+
+        A ``TaskGroup`` (or any other object with ``create_task``) keeps its tasks, so an
+        unknown receiver counts only when its name says it is a loop (``loop``, ``self._loop``).
+        """
+        if not isinstance(func, cst.Attribute) or func.attr.value != "create_task":
+            return False
+        receiver_type = self.sem.type_of(func.value)
+        if receiver_type is not None:
+            return receiver_type == _LOOP_TYPE
+        name = dotted(func.value)
+        return name is not None and name.rsplit(".", 1)[-1].lstrip("_") in ("loop", "event_loop")

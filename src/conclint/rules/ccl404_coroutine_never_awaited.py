@@ -1,0 +1,70 @@
+"""A coroutine function called as a bare statement: the coroutine is created and dropped."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Set
+
+import libcst as cst
+
+from conclint.names import dotted
+from conclint.rule import Rule
+from conclint.treeutil import statement_expr
+
+# Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
+# something synchronous (a sync-to-async adapter, a fixture, a retry helper), so it is not trusted.
+_TRANSPARENT_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "abc.abstractmethod", "override", "typing.override"}
+)
+
+
+def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
+    return (
+        node is not None
+        and node.asynchronous is not None
+        and all(dotted(d.decorator) in _TRANSPARENT_DECORATORS for d in node.decorators)
+    )
+
+
+class CoroutineNeverAwaited(Rule):
+    """``fetch()`` instead of ``await fetch()``: nothing runs, Python only warns at garbage collection."""
+
+    code = "CCL404"
+    name = "coroutine-never-awaited"
+    message = "coroutine never awaited: calling a coroutine function without `await` runs nothing"
+    triggers = (r"async\s+def|asyncio",)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # Functions defined inside a function shadow module-level ones of the same name there.
+        self.local_defs: Dict[cst.CSTNode, Set[str]] = {}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # The engine has pushed ``node``'s own frame: its parent scope is the one before.
+        parent = self.sem.frames[-2]
+        if parent.kind in ("function", "lambda"):
+            self.local_defs.setdefault(parent.node, set()).add(node.name.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if statement_expr(self.sem.stack, node) is None:
+            return
+        callee = self._coroutine_callee(node.func)
+        if callee is not None:
+            self.report(node, f"`{callee}()` is never awaited: calling a coroutine function without `await` runs nothing")
+
+    def _coroutine_callee(self, func: cst.BaseExpression) -> Optional[str]:
+        if self.sem.qualname(func) == "asyncio.sleep":
+            return dotted(func)
+        if isinstance(func, cst.Name):
+            name = func.value
+            if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem._is_shadowed(name):
+                return None
+            return name if _is_plain_coroutine_function(self.sem.functions.get(name)) else None
+        if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):
+            # ``self.method()``: only the class's own method, never a same-named one elsewhere.
+            info = self.sem.enclosing_class()
+            method = info.methods.get(func.attr.value) if info is not None else None
+            return dotted(func) if _is_plain_coroutine_function(method) else None
+        return None
+
+    def _is_local_def(self, name: str) -> bool:
+        return any(name in self.local_defs.get(frame.node, ()) for frame in self.sem.frames[1:])
