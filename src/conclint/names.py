@@ -267,6 +267,8 @@ class Semantic:
         self.classes: Dict[str, ClassInfo] = {}
         self._class_by_node: Dict[cst.ClassDef, ClassInfo] = {}
         self.imported_modules: Set[str] = set()
+        # Module function -> types of its positional parameters, from ``Process(target=f, args=(...))``.
+        self.target_param_types: Dict[str, List[Optional[str]]] = {}
 
     # ------------------------------------------------------------------ traversal hooks
     def enter(self, node: cst.CSTNode) -> None:
@@ -543,6 +545,26 @@ class Semantic:
         for name, type_ in seen.items():
             if type_ is not None and name not in frame.bindings:
                 frame.types[name] = type_
+        for stmt in _walk_statements(module.body):
+            if isinstance(stmt, (cst.Expr, cst.Assign)):
+                self._infer_target_params(stmt)
+
+    def _infer_target_params(self, stmt: cst.CSTNode) -> None:
+        """``Thread(target=f, args=(lock, i))`` tells the types of ``f``'s parameters (all call sites must agree)."""
+        stack = [stmt]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if not isinstance(node, cst.Call) or self.call_result_type(node) not in WORKER_TYPES:
+                continue
+            target, args = get_arg(node, "target", 1), get_arg(node, "args", 3)
+            if target is None or not isinstance(target.value, cst.Name) or target.value.value not in self.functions:
+                continue
+            elements = args.value.elements if args is not None and isinstance(args.value, cst.Tuple) else ()
+            types = [self.type_of(e.value) for e in elements]
+            known = self.target_param_types.setdefault(target.value.value, types)
+            if known != types:
+                self.target_param_types[target.value.value] = []
 
     def _register_class(self, node: cst.ClassDef) -> ClassInfo:
         info = ClassInfo(node.name.value, node)
@@ -631,6 +653,10 @@ def _enter_function(sem: Semantic, node: cst.FunctionDef) -> None:
             elif isinstance(param.annotation.annotation, cst.Name) and param.annotation.annotation.value in sem.classes:
                 annotated = sem.classes[param.annotation.annotation.value].base_type
         frame.types[param.name.value] = annotated
+    if parent.kind == "module":
+        for param, inferred in zip([*node.params.posonly_params, *node.params.params], sem.target_param_types.get(node.name.value, ())):
+            if param.annotation is None:
+                frame.types[param.name.value] = inferred
     sem.frames.append(frame)
     _prescan_function(sem, frame, node)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
-from conclint.names import string_value
+from conclint.names import POOL_TYPES, string_value
+
+if TYPE_CHECKING:
+    from conclint.names import Semantic
 
 Block = Union[cst.Module, cst.IndentedBlock]
 
@@ -49,6 +53,14 @@ def enclosing(stack: Sequence[cst.CSTNode], kinds: Tuple[type, ...]) -> Optional
 
 def block_statements(block: Block) -> Sequence[cst.BaseStatement]:
     return block.body
+
+
+def index_of(block: Block, stmt: cst.CSTNode) -> Optional[int]:
+    """Position of ``stmt`` (by identity, not equality) in ``block``."""
+    for i, candidate in enumerate(block.body):
+        if candidate is stmt:
+            return i
+    return None
 
 
 def small_statements(stmt: cst.CSTNode) -> Sequence[cst.BaseSmallStatement]:
@@ -97,3 +109,53 @@ def walk_scope(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def has_comments(node: cst.CSTNode) -> bool:
     return any(isinstance(n, cst.Comment) for n in walk(node))
+
+
+@dataclass(frozen=True)
+class SpawnSignature:
+    """Where a call that runs a function later takes that function and its arguments.
+
+    Parameters are ``(keyword, position)``. ``args`` is the argument-tuple parameter, or None
+    when there is none; ``variadic`` means the arguments follow the function positionally
+    (``executor.submit(fn, *args)``).
+    """
+
+    func: Tuple[str, int]
+    args: Optional[Tuple[str, int]] = None
+    variadic: bool = False
+
+
+_WORKER_SIGNATURE = SpawnSignature(("target", 1), ("args", 3))
+# Only the classes themselves: a subclass's constructor has its own signature.
+SPAWN_CONSTRUCTORS: Dict[str, SpawnSignature] = {
+    "threading.Thread": _WORKER_SIGNATURE,
+    "multiprocessing.Process": _WORKER_SIGNATURE,
+    "threading.Timer": SpawnSignature(("function", 1), ("args", 2)),
+}
+_POOL_APPLY = SpawnSignature(("func", 0), ("args", 1))
+_POOL_MAP = SpawnSignature(("func", 0))
+_POOL_METHODS: Dict[str, SpawnSignature] = {
+    "apply": _POOL_APPLY,
+    "apply_async": _POOL_APPLY,
+    **{m: _POOL_MAP for m in ("map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async")},
+}
+_EXECUTOR_METHODS: Dict[str, SpawnSignature] = {
+    "submit": SpawnSignature(("fn", 0), variadic=True),
+    "map": SpawnSignature(("fn", 0)),
+}
+_EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
+
+
+def spawn_signature(sem: "Semantic", call: cst.Call) -> Optional[SpawnSignature]:
+    """How ``call`` takes the function it will run elsewhere: a Thread/Process/Timer, or a pool method."""
+    qualname = sem.qualname(call.func)
+    if qualname in SPAWN_CONSTRUCTORS:
+        return SPAWN_CONSTRUCTORS[qualname]
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    receiver = sem.type_of(call.func.value)
+    if receiver in _EXECUTOR_TYPES:
+        return _EXECUTOR_METHODS.get(call.func.attr.value)
+    if receiver in POOL_TYPES:
+        return _POOL_METHODS.get(call.func.attr.value)
+    return None

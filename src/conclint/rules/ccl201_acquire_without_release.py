@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import libcst as cst
 
 from conclint.fixes import replace_statements, with_statement
-from conclint.names import ACQUIRABLE_TYPES, dotted
+from conclint.locks import lock_receiver, releases_in_finally
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, is_call_on, only_statement, walk, walk_scope
-
-_LOCKISH_NAME = re.compile(r"(?:^|_)(?:r?lock|mutex|sem|semaphore|cond|condition)s?$", re.I)
-
-
-def lock_receiver(rule: Rule, receiver: cst.BaseExpression) -> bool:
-    """Whether ``receiver`` is known (or, for lock-like names, reasonably sure) to be a lock."""
-    type_ = rule.sem.type_of(receiver)
-    if type_ is not None:
-        return type_ in ACQUIRABLE_TYPES
-    name = dotted(receiver)
-    return name is not None and bool(_LOCKISH_NAME.search(name.rsplit(".", 1)[-1]))
-
-
-def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
-    """Whether ``stmt`` is a ``try`` whose ``finally`` releases ``receiver``."""
-    if not isinstance(stmt, cst.Try) or stmt.finalbody is None:
-        return False
-    return any(is_call_on(n, receiver, ("release",)) for n in walk(stmt.finalbody))
-
+from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, walk, walk_scope
 
 class AcquireWithoutRelease(Rule):
     """An ``acquire()`` not paired with a guaranteed ``release()``."""
@@ -54,7 +34,7 @@ class AcquireWithoutRelease(Rule):
         line, block = stack[-3], stack[-4]
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
             return
-        index = _index(block, line)
+        index = index_of(block, line)
         if index is None:
             return
         following = block.body[index + 1] if index + 1 < len(block.body) else None
@@ -91,13 +71,6 @@ class AcquireWithoutRelease(Rule):
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None
-
-
-def _index(block, line) -> Optional[int]:  # type: ignore[no-untyped-def]
-    for i, stmt in enumerate(block.body):
-        if stmt is line:
-            return i
-    return None
 
 
 def _inside_try_body(stack, try_node: cst.Try) -> bool:  # type: ignore[no-untyped-def]

@@ -1,0 +1,171 @@
+"""What lock rules share: which receivers are locks, which lock a name means, which locks are held."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
+
+import libcst as cst
+
+from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
+from conclint.treeutil import is_call_on, walk
+
+_LOCKISH_NAME = re.compile(r"(?:^|_)(?:r?lock|mutex|sem|semaphore|cond|condition)s?$", re.I)
+
+# ("module", name), ("class:<Name>", attribute) or ("local:<id of the def>", name).
+LockKey = Tuple[str, str]
+FunctionKey = Tuple[str, str]  # ("", function) or (class, method)
+
+
+def lock_receiver(rule: Any, receiver: cst.BaseExpression) -> bool:
+    """Whether ``receiver`` is known (or, for lock-like names, reasonably sure) to be a lock."""
+    type_ = rule.sem.type_of(receiver)
+    if type_ is not None:
+        return type_ in ACQUIRABLE_TYPES
+    name = dotted(receiver)
+    return name is not None and bool(_LOCKISH_NAME.search(name.rsplit(".", 1)[-1]))
+
+
+def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
+    """Whether ``stmt`` is a ``try`` whose ``finally`` releases ``receiver``."""
+    if not isinstance(stmt, cst.Try) or stmt.finalbody is None:
+        return False
+    return any(is_call_on(n, receiver, ("release",)) for n in walk(stmt.finalbody))
+
+
+def statement_call(sem: Semantic, call: cst.Call, methods: Tuple[str, ...]) -> Optional[cst.BaseExpression]:
+    """The receiver when ``call`` is a whole statement ``receiver.<method>(...)``, else None."""
+    stack = sem.stack
+    if (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in methods
+        and len(stack) >= 3
+        and isinstance(stack[-2], cst.Expr)
+        and isinstance(stack[-3], cst.SimpleStatementLine)
+    ):
+        return call.func.value
+    return None
+
+
+def function_key(sem: Semantic) -> Optional[FunctionKey]:
+    """How a call names the function being visited: a module function or a method, not a nested def."""
+    frames = sem.frames
+    if len(frames) < 2 or frames[-1].kind != "function":
+        return None
+    outer = frames[-2]
+    if outer.kind == "module":
+        return ("", frames[-1].name)
+    if outer.kind == "class" and outer.class_info is not None:
+        return (outer.class_info.name, frames[-1].name)
+    return None
+
+
+def callee_key(sem: Semantic, func: cst.BaseExpression) -> Optional[FunctionKey]:
+    """The module function (``f()``) or own method (``self.m()``) a call invokes."""
+    if isinstance(func, cst.Name):
+        if func.value in sem.functions and name_scope(sem, func.value) == "module":
+            return ("", func.value)
+        return None
+    if isinstance(func, cst.Attribute) and sem.is_self(func.value):
+        info = sem.enclosing_class()
+        if info is not None and func.attr.value in info.methods:
+            return (info.name, func.attr.value)
+    return None
+
+
+def name_scope(sem: Semantic, name: str) -> str:
+    """"module", or "local:<id>" of the function that binds ``name`` (as far as seen so far)."""
+    for frame in reversed(sem.frames):
+        if frame.kind in ("function", "lambda"):
+            if name in frame.global_names:
+                return "module"
+            if name in frame.types or name in frame.bindings:
+                return f"local:{id(frame.node)}"
+    return "module"
+
+
+def lock_key(sem: Semantic, expr: cst.BaseExpression) -> Optional[LockKey]:
+    """Which lock ``expr`` names: a global or local name, or an attribute of ``self``/``cls``."""
+    if isinstance(expr, cst.Name):
+        return (name_scope(sem, expr.value), expr.value)
+    if isinstance(expr, cst.Attribute) and sem.is_self(expr.value):
+        info = sem.enclosing_class()
+        if info is not None:
+            return (f"class:{info.name}", expr.attr.value)
+    return None
+
+
+def assigned_lock_key(sem: Semantic, target: cst.BaseExpression) -> Optional[LockKey]:
+    """The key of the name an assignment binds; the frame does not know a new local yet."""
+    frame = sem.frames[-1]
+    if isinstance(target, cst.Name):
+        if frame.kind == "class" and frame.class_info is not None:
+            return (f"class:{frame.class_info.name}", target.value)
+        if frame.kind == "function" and target.value not in frame.global_names:
+            return (f"local:{id(frame.node)}", target.value)
+        return ("module", target.value)
+    return lock_key(sem, target)
+
+
+Held = Union[LockKey, str]
+
+
+class HeldLocks:
+    """Mixin for a rule: the locks held at the node being visited, within the current function.
+
+    A lock is held inside the body of ``with lock:`` and after a statement ``lock.acquire()`` in
+    the same block, until a ``lock.release()`` statement or the end of that block.  Bodies of
+    nested defs, lambdas and classes run later, so each starts with nothing held.  Locks are named
+    by ``lock_key`` (``dotted`` spelling when that has no key), whatever their type.
+    """
+
+    sem: Semantic
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One list of suites per function being visited; each suite lists what it acquired.
+        self._held: List[List[List[Held]]] = [[[]]]
+
+    def held_locks(self) -> Set[Held]:
+        return {key for suite in self._held[-1] for key in suite}
+
+    def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
+        return lock_key(self.sem, expr) or dotted(expr)
+
+    def _enter_scope(self, node: cst.CSTNode) -> None:
+        self._held.append([[]])
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
+        self._held.pop()
+
+    visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter_scope
+    leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave_scope
+
+    def _enter_suite(self, node: cst.BaseSuite) -> None:
+        parent = self.sem.parent
+        keys: List[Held] = []
+        if isinstance(parent, cst.With) and parent.body is node:
+            keys = [k for k in (self.held_key(i.item) for i in parent.items) if k is not None]
+        self._held[-1].append(keys)
+
+    def _leave_suite(self, node: cst.BaseSuite) -> None:
+        self._held[-1].pop()
+
+    visit_IndentedBlock = visit_SimpleStatementSuite = _enter_suite
+    leave_IndentedBlock = leave_SimpleStatementSuite = _leave_suite
+
+    def leave_Call(self, node: cst.Call) -> None:
+        receiver = statement_call(self.sem, node, ("acquire", "release"))
+        if receiver is None:
+            return
+        key = self.held_key(receiver)
+        if key is None:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        if node.func.attr.value == "acquire":
+            self._held[-1][-1].append(key)
+        else:
+            for suite in self._held[-1]:
+                while key in suite:
+                    suite.remove(key)
+

@@ -1,0 +1,80 @@
+"""``lock.acquire()`` directly followed by ``try: ... finally: lock.release()``: spell it ``with lock:``."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from conclint.fixes import replace_statements, with_statement
+from conclint.locks import lock_receiver, statement_call
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import has_comments, index_of, is_call_on, only_statement
+
+
+class ManualAcquireRelease(Rule):
+    """The verbose but correct acquire/try/finally/release idiom."""
+
+    code = "CCL207"
+    name = "manual-acquire-release"
+    message = "`acquire()` with `try/finally: release()` is what `with` does; use `with lock:`"
+    fix = Applicability.SAFE
+    triggers = (r"\.acquire\(", r"finally")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        receiver = statement_call(self.sem, node, ("acquire",))
+        # acquire(timeout=...) / acquire(False) may fail: `with` cannot express that.
+        if receiver is None or node.args or not lock_receiver(self, receiver):
+            return
+        line, block = self.sem.stack[-3], self.sem.stack[-4]
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            return
+        index = index_of(block, line)
+        following = block.body[index + 1] if index is not None and index + 1 < len(block.body) else None
+        if not isinstance(following, cst.Try) or following.finalbody is None:
+            return
+        final = following.finalbody.body
+        if not isinstance(final, cst.IndentedBlock):
+            return
+        releases = [i for i, stmt in enumerate(final.body) if _is_release(stmt, receiver)]
+        if len(releases) != 1:
+            return  # no release at the top of the finally (a conditional one is not `with`'s job)
+        replacement = _with_block(receiver, line, following, final, releases[0])
+        if replacement is None:
+            self.report(node)
+            return
+        self.report(
+            node,
+            changes={block: replace_statements(block, index, index + 2, [replacement])},
+            fix_message="Use `with` to hold the lock",
+        )
+
+
+def _is_release(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
+    small = only_statement(stmt)
+    return small is not None and is_call_on(small, receiver, ("release",)) and not small.value.args  # type: ignore[attr-defined]
+
+
+def _with_block(
+    receiver: cst.BaseExpression, line: cst.CSTNode, try_node: cst.Try, final: cst.IndentedBlock, release: int
+) -> Optional[cst.With]:
+    """``with receiver:`` replacing the acquire line and the try, or None when that is not a safe edit."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    if release != len(final.body) - 1:
+        return None  # statements after the release would run under the lock
+    rest = list(final.body[:release])
+    dropped: Sequence[cst.CSTNode]
+    if rest or try_node.handlers:
+        finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None  # type: ignore[union-attr]
+        inner = [try_node.with_changes(finalbody=finalbody)]
+        dropped = [final.body[release]] if rest else [try_node.finalbody]  # type: ignore[list-item]
+    else:
+        body = try_node.body
+        if not isinstance(body, cst.IndentedBlock):
+            return None
+        inner = list(body.body)
+        dropped = [*try_node.leading_lines, body.header, *body.footer, try_node.finalbody]  # type: ignore[list-item]
+    if any(has_comments(n) for n in dropped):
+        return None  # a fix must not lose comments
+    return with_statement(receiver, line, inner)
