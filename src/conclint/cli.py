@@ -172,7 +172,7 @@ def _main(**o: object) -> int:
         from conclint.baseline import BaselineError, filter_baseline
 
         try:
-            findings, stale = filter_baseline(o["baseline"], findings, config.root)  # type: ignore[arg-type]
+            findings, stale = filter_baseline(o["baseline"], findings, config.root, files)  # type: ignore[arg-type]
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 

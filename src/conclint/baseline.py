@@ -1,0 +1,106 @@
+"""Baselines: record today's findings, then report only new ones.
+
+A finding is matched by rule, path (relative to the project root) and fingerprint (a
+hash of the rule and the normalised text of the reported lines), never by line number,
+so edits elsewhere in a file keep it matched. Entries are counted: a baseline with
+one entry absorbs one finding, and a second copy of the same pitfall is new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from conclint import __version__
+from conclint.findings import Finding
+from conclint.settings import _relative
+
+VERSION = 1
+
+Key = Tuple[str, str, str]
+
+
+class BaselineError(Exception):
+    """The baseline file is missing or malformed; the CLI exits 2 with this message."""
+
+
+def project_path(path: str, root: Path) -> str:
+    """``path`` relative to the project root, in POSIX form: the one per-file-ignores match."""
+    return _relative(path, root)
+
+
+def _key(finding: Finding, root: Path) -> Key:
+    return finding.code, project_path(finding.path, root), finding.fingerprint
+
+
+def write_baseline(path: Path, findings: Sequence[Finding], root: Path) -> None:
+    entries = sorted(
+        (
+            # line and message are for people reading the file; matching ignores them.
+            {"code": f.code, "path": project_path(f.path, root), "fingerprint": f.fingerprint,
+             "line": f.line, "message": f.message}
+            for f in findings
+        ),
+        key=lambda e: (e["path"], e["line"], e["code"]),
+    )
+    document = {"version": VERSION, "tool": f"conclint {__version__}", "findings": entries}
+    # Write next to the target and rename, so an interrupted run never leaves half a baseline.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_baseline(path: Path) -> "Counter[Key]":
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BaselineError(f"{path}: not a conclint baseline (invalid JSON: {exc})") from None
+    if not isinstance(document, dict) or document.get("version") != VERSION:
+        found = document.get("version") if isinstance(document, dict) else None
+        raise BaselineError(f"{path}: unsupported baseline version {found!r} (expected {VERSION}); rewrite it with --write-baseline")
+    entries = document.get("findings")
+    if not isinstance(entries, list):
+        raise BaselineError(f"{path}: 'findings' must be a list")
+    keys: "Counter[Key]" = Counter()
+    for number, entry in enumerate(entries, 1):
+        try:
+            key = (entry["code"], entry["path"], entry["fingerprint"])
+        except (TypeError, KeyError):
+            raise BaselineError(f"{path}: entry {number} needs 'code', 'path' and 'fingerprint'") from None
+        if not all(isinstance(part, str) for part in key):
+            raise BaselineError(f"{path}: entry {number}: 'code', 'path' and 'fingerprint' must be strings")
+        keys[key] += 1
+    return keys
+
+
+def filter_baseline(
+    path: Path, findings: Sequence[Finding], root: Path, linted: Optional[Iterable[str]] = None
+) -> Tuple[List[Finding], int]:
+    """(findings not in the baseline, number of baseline entries nothing matched).
+
+    With ``linted`` (the files this run looked at), only entries for those files, or for
+    files that no longer exist, count as unmatched: linting a few changed files must not
+    make the rest of the baseline look fixed.
+    """
+    remaining = read_baseline(path)
+    new = []
+    # Findings arrive sorted by position, so of two identical copies the first one is
+    # taken as the recorded one and the later one is reported.
+    for finding in findings:
+        key = _key(finding, root)
+        if remaining[key] > 0:
+            remaining[key] -= 1
+        else:
+            new.append(finding)
+    if linted is None:
+        return new, sum(remaining.values())
+    looked_at = {project_path(p, root) for p in linted}
+    stale = sum(
+        count for (_, file, _), count in remaining.items() if file in looked_at or not (root / file).exists()
+    )
+    return new, stale

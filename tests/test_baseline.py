@@ -1,0 +1,91 @@
+"""Baselines through the real CLI: write, edit the code, see only what is new."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from helpers import run_cli
+
+LOCKED = textwrap.dedent(
+    """\
+    def increment():
+        counter_lock.acquire()
+        print("counting")
+        counter_lock.release()
+    """
+)
+LEGACY = "import threading\n\ncounter_lock = threading.Lock()\nworker = threading.Thread(target=print)\n\n\n" + LOCKED + (
+    "\n\ndef start():\n    worker.setDaemon(True)\n"
+)
+
+
+def lint(tmp_path, *args):
+    return run_cli("--no-cache", *args, ".", cwd=tmp_path)
+
+
+def test_round_trip(tmp_path):
+    legacy = tmp_path / "legacy.py"
+    legacy.write_text(LEGACY)
+    written = lint(tmp_path, "--write-baseline", "baseline.json")
+    assert written.returncode == 0, written.stderr
+    document = json.loads((tmp_path / "baseline.json").read_text())
+    assert document["version"] == 1
+    assert sorted(e["code"] for e in document["findings"]) == ["CCL201", "CCL301"]
+    assert {e["path"] for e in document["findings"]} == {"legacy.py"}
+
+    clean = lint(tmp_path, "--baseline", "baseline.json")
+    assert (clean.returncode, clean.stdout) == (0, "All checks passed!\n")
+
+    # Code moved down twenty lines: matched by its text, not its line number.
+    legacy.write_text("".join(f"FLAG_{n} = {n}\n" for n in range(20)) + LEGACY)
+    moved = lint(tmp_path, "--baseline", "baseline.json")
+    assert (moved.returncode, moved.stdout) == (0, "All checks passed!\n")
+
+    # A second copy of a recorded pitfall is new.
+    legacy.write_text(legacy.read_text() + "\n\n" + LOCKED.replace("increment", "increment_again"))
+    copied = lint(tmp_path, "--baseline", "baseline.json")
+    assert copied.returncode == 1
+    assert [line.split(" ")[:2] for line in copied.stdout.splitlines()[:-2]] == [["legacy.py:38:18:", "CCL201"]]
+
+    # Fixing a recorded pitfall leaves its entry unmatched, which is reported (exit 0 if nothing is new).
+    legacy.write_text(legacy.read_text().replace("worker.setDaemon(True)", "worker.daemon = True"))
+    legacy.write_text(legacy.read_text().replace(LOCKED.replace("increment", "increment_again"), ""))
+    fixed = lint(tmp_path, "--baseline", "baseline.json")
+    assert fixed.returncode == 0, fixed.stdout
+    assert fixed.stdout.splitlines() == [
+        "All checks passed!",
+        "1 baseline entry no longer match (fixed?): trim the baseline with --write-baseline.",
+    ]
+
+
+def test_identical_copies_are_counted(tmp_path):
+    (tmp_path / "twice.py").write_text(LEGACY.replace("worker.setDaemon(True)", "worker.setDaemon(True)\n    worker.setDaemon(True)"))
+    assert lint(tmp_path, "--write-baseline", "baseline.json").returncode == 0
+    assert lint(tmp_path, "--baseline", "baseline.json").returncode == 0
+    (tmp_path / "twice.py").write_text((tmp_path / "twice.py").read_text() + "    worker.setDaemon(True)\n")
+    third = lint(tmp_path, "--baseline", "baseline.json")
+    assert third.returncode == 1
+    assert third.stdout.splitlines()[0].startswith("twice.py:16:") and "CCL301" in third.stdout
+
+
+def test_entries_of_files_not_linted_are_not_stale(tmp_path):
+    (tmp_path / "a.py").write_text(LEGACY)
+    (tmp_path / "b.py").write_text(LEGACY)
+    assert lint(tmp_path, "--write-baseline", "baseline.json").returncode == 0
+    only_a = run_cli("--no-cache", "--baseline", "baseline.json", "a.py", cwd=tmp_path)
+    assert (only_a.returncode, only_a.stdout) == (0, "All checks passed!\n")
+    (tmp_path / "b.py").unlink()  # a deleted file's entries are stale whatever was linted
+    only_a = run_cli("--no-cache", "--baseline", "baseline.json", "a.py", cwd=tmp_path)
+    assert "2 baseline entries no longer match" in only_a.stdout
+
+
+def test_unusable_baseline_is_a_usage_error(tmp_path):
+    (tmp_path / "legacy.py").write_text(LEGACY)
+    missing = lint(tmp_path, "--baseline", "missing.json")
+    assert missing.returncode == 2 and "missing.json: cannot read baseline" in missing.stderr
+    (tmp_path / "old.json").write_text(json.dumps({"version": 99, "findings": []}))
+    old = lint(tmp_path, "--baseline", "old.json")
+    assert old.returncode == 2 and "unsupported baseline version 99" in old.stderr
+    (tmp_path / "junk.json").write_text("{")
+    assert lint(tmp_path, "--baseline", "junk.json").returncode == 2
