@@ -1,0 +1,86 @@
+"""``--since REV`` in a real git repository, through the real CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+PITFALL = "import threading\n\nworker = threading.Thread(target=print)\nworker.setDaemon(True)\n"
+
+
+def git(repo, *args):
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=repo, check=True, capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    for name in ("old.py", "committed.py", "staged.py", "unstaged.py", "deleted.py"):
+        (tmp_path / name).write_text(PITFALL)
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    git(tmp_path, "tag", "base")
+    (tmp_path / "committed.py").write_text(PITFALL + "\n")
+    (tmp_path / "notes.txt").write_text("not python")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "work")
+    (tmp_path / "staged.py").write_text(PITFALL + "# staged\n")
+    git(tmp_path, "add", "staged.py")
+    (tmp_path / "unstaged.py").write_text(PITFALL + "# unstaged\n")
+    (tmp_path / "deleted.py").unlink()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "untracked.py").write_text(PITFALL)
+    (tmp_path / "ignored.py").write_text(PITFALL)
+    return tmp_path
+
+
+def linted(result):
+    return sorted({line.split(":")[0] for line in result.stdout.splitlines() if ": CCL" in line})
+
+
+def test_lints_committed_staged_unstaged_and_untracked_files(repo):
+    result = run_cli("--no-cache", "--since", "base", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert linted(result) == ["committed.py", "staged.py", "sub/untracked.py", "unstaged.py"]
+
+
+def test_limited_to_the_given_paths_relative_to_the_current_directory(repo):
+    result = run_cli("--no-cache", "--since", "base", ".", cwd=repo / "sub")
+    assert linted(result) == ["untracked.py"]
+    result = run_cli("--no-cache", "--since", "base", "staged.py", "sub", cwd=repo)
+    assert linted(result) == ["staged.py", "sub/untracked.py"]
+
+
+def test_changes_that_landed_on_rev_later_do_not_count(repo):
+    git(repo, "stash", "-u", "-q")
+    git(repo, "checkout", "-q", "-b", "feature")
+    git(repo, "checkout", "-q", "main")
+    (repo / "old.py").write_text(PITFALL + "# later on main\n")
+    git(repo, "commit", "-q", "-am", "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    (repo / "feature.py").write_text(PITFALL)
+    result = run_cli("--no-cache", "--since", "main", cwd=repo)
+    assert linted(result) == ["feature.py"]
+
+
+def test_nothing_changed_is_clean(repo):
+    result = run_cli("--no-cache", "--since", "HEAD", "old.py", cwd=repo)
+    assert (result.returncode, result.stdout) == (0, "All checks passed!\n")
+
+
+def test_unknown_revision_and_no_repository_are_usage_errors(repo, tmp_path_factory):
+    result = run_cli("--no-cache", "--since", "no-such-rev", cwd=repo)
+    assert result.returncode == 2 and "unknown git revision 'no-such-rev'" in result.stderr
+    elsewhere = tmp_path_factory.mktemp("not-a-repo")
+    result = run_cli("--no-cache", "--since", "HEAD", cwd=elsewhere)
+    assert result.returncode == 2 and result.stderr.startswith("conclint: error: --since needs a git repository")
