@@ -1,0 +1,49 @@
+"""A thread lock held across an ``await``: the event loop thread blocks on it."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.locks import lock_receiver, statement_call
+from conclint.rule import Rule
+from conclint.treeutil import index_of, is_call_on, walk_scope
+
+
+def _awaits(node: cst.CSTNode) -> bool:
+    """Whether ``node`` suspends the coroutine (``await``, ``async for``, ``async with``)."""
+    for n in walk_scope(node):
+        if isinstance(n, cst.Await) or (isinstance(n, (cst.For, cst.With, cst.CompFor)) and n.asynchronous is not None):
+            return True
+    return False
+
+
+class BlockingLockInAsync(Rule):
+    """A ``threading``/``multiprocessing`` lock acquired in ``async def`` around an ``await``."""
+
+    code = "CCL208"
+    name = "blocking-lock-in-async"
+    message = "thread lock held across `await`: other coroutines on this loop block on it; use `asyncio.Lock`"
+    triggers = (r"async\s+def", r"await|async\s+(for|with)")
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is not None or not self.sem.in_async_function or not _awaits(node.body):
+            return
+        for item in node.items:
+            if lock_receiver(self, item.item):
+                self.report(item)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        receiver = statement_call(self.sem, node, ("acquire",))
+        if receiver is None or not self.sem.in_async_function or not lock_receiver(self, receiver):
+            return
+        line, block = self.sem.stack[-3], self.sem.stack[-4]
+        if not isinstance(block, cst.IndentedBlock):
+            return
+        index = index_of(block, line)
+        # The critical section: the statements after the acquire, up to the one that releases.
+        for stmt in block.body[index + 1:] if index is not None else ():
+            if _awaits(stmt):
+                self.report(node)
+                return
+            if any(is_call_on(n, receiver, ("release",)) for n in walk_scope(stmt)):
+                return
