@@ -236,3 +236,14 @@ def test_stdin(project):
     fixed = run_cli("--fix", "--unsafe-fixes", "-", stdin=PITFALLS, cwd=project)
     assert fixed.returncode == 0
     assert fixed.stdout == CLEAN
+
+
+def test_directory_named_explicitly_is_linted_even_if_a_parent_gitignore_ignores_it(tmp_path):
+    # Like a pyenv checkout, whose .gitignore ignores versions/ (and so its standard library).
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/versions/\n")
+    inner = tmp_path / "versions" / "lib"
+    inner.mkdir(parents=True)
+    (inner / "bad.py").write_text(PITFALLS)
+    assert run_cli(str(inner)).returncode == 1
+    assert run_cli(".", cwd=tmp_path).returncode == 0

@@ -40,18 +40,13 @@ class Discovery:
         gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]] = (),
         base: Optional[Path] = None,
     ) -> bool:
+        """Whether the configured excludes (relative to ``base``, default the project root)
+        or one of the ``gitignores`` exclude ``path``."""
         relative = _relative(path, base or self.root)
-        if relative is not None:
-            candidate = relative + "/" if is_dir else relative
-            if self._exclude.match_file(candidate):
-                return True
-        elif self._exclude.match_file(path.name + ("/" if is_dir else "")):
+        candidate = relative if relative is not None else path.name
+        if self._exclude.match_file(candidate + "/" if is_dir else candidate):
             return True
-        for base, spec in gitignores:
-            rel = _relative(path, base)
-            if rel is not None and spec.match_file(rel + "/" if is_dir else rel):
-                return True
-        return False
+        return _gitignored(path, is_dir, gitignores)
 
     def files(self, paths: Sequence[str]) -> Iterator[str]:
         """Python files under ``paths``; a file named explicitly is always included
@@ -63,6 +58,8 @@ class Discovery:
                 if self.force_exclude and self.excluded(path, True):
                     continue
                 gitignores = self._parent_gitignores(path) if self.respect_gitignore else []
+                # Likewise a directory that a parent .gitignore ignores (a pyenv's stdlib).
+                gitignores = [g for g in gitignores if not _gitignored(path, True, [g])]
                 # A directory named on the command line is linted even if excluded: its
                 # contents are then matched against the excludes relative to it.
                 base = path if self.excluded(path, True) else self.root
@@ -122,6 +119,14 @@ class Discovery:
                     self.problems.append((str(path), "broken symbolic link"))
                     continue
                 yield str(path)
+
+
+def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]]) -> bool:
+    for base, spec in gitignores:
+        relative = _relative(path, base)
+        if relative is not None and spec.match_file(relative + "/" if is_dir else relative):
+            return True
+    return False
 
 
 def _is_loop(path: Path) -> bool:
