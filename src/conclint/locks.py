@@ -132,14 +132,36 @@ class HeldLocks:
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
         return lock_key(self.sem, expr) or dotted(expr)
 
-    def _enter_scope(self, node: cst.CSTNode) -> None:
+    # LibCST dispatches on each method's __name__, so every hook is its own def.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._held.append([[]])
 
-    def _leave_scope(self, node: cst.CSTNode) -> None:
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._held.pop()
 
-    visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter_scope
-    leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave_scope
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._held.append([[]])
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self._held.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._held.append([[]])
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._held.pop()
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_suite(node)
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._held[-1].pop()
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_suite(node)
+
+    def leave_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._held[-1].pop()
 
     def _enter_suite(self, node: cst.BaseSuite) -> None:
         parent = self.sem.parent
@@ -147,12 +169,6 @@ class HeldLocks:
         if isinstance(parent, cst.With) and parent.body is node:
             keys = [k for k in (self.held_key(i.item) for i in parent.items) if k is not None]
         self._held[-1].append(keys)
-
-    def _leave_suite(self, node: cst.BaseSuite) -> None:
-        self._held[-1].pop()
-
-    visit_IndentedBlock = visit_SimpleStatementSuite = _enter_suite
-    leave_IndentedBlock = leave_SimpleStatementSuite = _leave_suite
 
     def leave_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire", "release"))

@@ -1,0 +1,140 @@
+"""A non-reentrant lock acquired again by the code path that already holds it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from conclint.locks import (
+    FunctionKey,
+    HeldLocks,
+    LockKey,
+    assigned_lock_key,
+    callee_key,
+    function_key,
+    lock_key,
+    statement_call,
+)
+from conclint.names import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES, get_arg, int_value
+from conclint.rule import Applicability, Rule
+
+
+def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
+    """The locks each function acquires itself or through any chain of calls within the module."""
+    reach = {key: set(locks) for key, locks in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for caller, callees in calls.items():
+            locks = reach.setdefault(caller, set())
+            before = len(locks)
+            for callee in callees:
+                locks |= reach.get(callee, set())
+            changed = changed or len(locks) != before
+    return reach
+
+
+class SelfDeadlock(HeldLocks, Rule):
+    """Nested acquisition of a ``Lock`` (or ``Semaphore(1)``), directly or through calls."""
+
+    code = "CCL203"
+    name = "self-deadlock"
+    message = "non-reentrant lock acquired again while this code path already holds it: the thread deadlocks"
+    fix = Applicability.UNSAFE
+    triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"Lock|Semaphore|allocate")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every value assigned to each lock name: the lock's kind is only sure when all agree.
+        self._values: Dict[LockKey, List[cst.BaseExpression]] = defaultdict(list)
+        self._acquires: Dict[FunctionKey, Set[LockKey]] = defaultdict(set)
+        self._calls: Dict[FunctionKey, Set[FunctionKey]] = defaultdict(set)
+        self._nested: List[Tuple[cst.CSTNode, LockKey]] = []
+        self._calls_holding: List[Tuple[cst.Call, FunctionKey, Set[Any]]] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            key = assigned_lock_key(self.sem, target.target)
+            if key is not None:
+                self._values[key].append(node.value)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        key = lock_key(self.sem, node.item)
+        if key is None:
+            return
+        with_node = self.sem.parent
+        earlier = with_node.items[: with_node.items.index(node)] if isinstance(with_node, cst.With) else []
+        self._acquire(node, key, any(lock_key(self.sem, i.item) == key for i in earlier))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        receiver = statement_call(self.sem, node, ("acquire",))
+        # acquire(False) / acquire(timeout=...) returns instead of deadlocking.
+        if receiver is not None and not node.args:
+            key = lock_key(self.sem, receiver)
+            if key is not None:
+                self._acquire(node, key, False)
+        callee = callee_key(self.sem, node.func)
+        if callee is None:
+            return
+        caller = function_key(self.sem)
+        if caller is not None:
+            self._calls[caller].add(callee)
+        held = self.held_locks()
+        if held:
+            self._calls_holding.append((node, callee, held))
+
+    def _acquire(self, anchor: cst.CSTNode, key: LockKey, again: bool) -> None:
+        if again or key in self.held_locks():
+            self._nested.append((anchor, key))
+        function = function_key(self.sem)
+        if function is not None:
+            self._acquires[function].add(key)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for anchor, key in self._nested:
+            self._report(anchor, key, f"`{key[1]}` is already held here and is not reentrant: this acquire deadlocks")
+        reach = transitive(self._acquires, self._calls)
+        for call, callee, held in self._calls_holding:
+            for key in sorted(held & reach.get(callee, set())):
+                if self._report(call, key, f"`{callee[1]}()` acquires `{key[1]}`, which is held here and not reentrant: deadlock"):
+                    break
+
+    def _report(self, anchor: cst.CSTNode, key: LockKey, message: str) -> bool:
+        kinds = {self._kind(value) for value in self._values.get(key, ())}
+        if not kinds or None in kinds:
+            return False  # not created here, or not always as a non-reentrant lock
+        if kinds != {"lock"}:
+            self.report(anchor, message)  # Semaphore(1) -> RLock would change who may release it
+            return True
+        changes: Dict[cst.CSTNode, Any] = {}
+        imports: Tuple[str, ...] = ()
+        for value in self._values[key]:
+            assert isinstance(value, cst.Call)
+            changes[value.func], needed = self._rlock(value.func)
+            imports += needed
+        self.report(
+            anchor, message, changes=changes, add_imports=imports, fix_message=f"Create `{key[1]}` as an `RLock`"
+        )
+        return True
+
+    def _kind(self, value: cst.BaseExpression) -> Optional[str]:
+        if not isinstance(value, cst.Call):
+            return None
+        type_ = self.sem.call_result_type(value)
+        if type_ in NON_REENTRANT_LOCK_TYPES:
+            return "lock"
+        if type_ in SEMAPHORE_TYPES:
+            count = get_arg(value, "value", 0)
+            if count is None or int_value(count.value) == 1:
+                return "semaphore"
+        return None
+
+    def _rlock(self, func: cst.BaseExpression) -> Tuple[cst.BaseExpression, Tuple[str, ...]]:
+        """The RLock constructor next to ``func`` (``threading.Lock`` -> ``threading.RLock``), and imports it needs."""
+        if isinstance(func, cst.Attribute):
+            return func.with_changes(attr=cst.Name("RLock")), ()
+        module = (self.sem.qualname(func) or "threading").split(".")[0]
+        alias = self.sem.module_alias(module)
+        return cst.Attribute(value=cst.Name(alias or module), attr=cst.Name("RLock")), () if alias else (module,)
