@@ -70,3 +70,11 @@ def run_cli(*args: str, cwd: Optional[Path] = None, stdin: Optional[str] = None,
 
 def fixture_files() -> List[Path]:
     return sorted(p for p in FIXTURES.rglob("*.py") if not p.name.endswith(".fixed.py"))
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a throwaway identity (tests must not depend on the user's)."""
+    return subprocess.run(
+        ["git", "-c", "user.name=conclint tests", "-c", "user.email=tests@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=str(repo), check=True, capture_output=True, text=True,
+    ).stdout

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 
-from helpers import run_cli
+from helpers import git, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 PITFALL = "import threading\n\nworker = threading.Thread(target=print)\nworker.setDaemon(True)\n"
-
-
-def git(repo, *args):
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", *args],
-        cwd=repo, check=True, capture_output=True,
-    )
 
 
 @pytest.fixture
