@@ -597,6 +597,10 @@ def _walk_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
 
 
 def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.CSTNode]]:
+    if isinstance(stmt, cst.Match):  # no body of its own: one block per case
+        for case in stmt.cases:
+            yield from _blocks(case)
+        return
     body = stmt.body
     if isinstance(body, cst.IndentedBlock):
         yield body.body

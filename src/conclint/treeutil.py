@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 Block = Union[cst.Module, cst.IndentedBlock]
 
+# A rule trigger for files defining a coroutine: ``async def`` starts a line (it is a compound
+# statement), so the words in a docstring or a long string table do not make the file parsed.
+ASYNC_DEF_TRIGGER = r"(?m)^[ \t\f]*async[ \t]+def\b"
+
 
 def is_name_main_test(test: cst.BaseExpression) -> bool:
     """Whether ``test`` compares ``__name__`` with something (a main guard, spelled right or not)."""
@@ -42,6 +46,27 @@ def statement_expr(sem_stack: Sequence[cst.CSTNode], call: cst.CSTNode) -> Optio
     if len(sem_stack) >= 2 and isinstance(sem_stack[-2], cst.Expr) and sem_stack[-2].value is call:
         return sem_stack[-2]
     return None
+
+
+_EXPECTS_EXCEPTION = frozenset({"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns"})
+
+
+def expects_exception(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the node is inside ``with self.assertRaises(...)`` / ``pytest.raises(...)``: a
+    test calling it to watch it fail, not code that relies on what it does."""
+    return any(
+        isinstance(node, cst.With) and any(_called_name(item.item) in _EXPECTS_EXCEPTION for item in node.items)
+        for node in stack
+    )
+
+
+def _called_name(expr: cst.BaseExpression) -> Optional[str]:
+    """``f`` for ``f(...)`` and ``x.y.f(...)``."""
+    if not isinstance(expr, cst.Call):
+        return None
+    if isinstance(expr.func, cst.Attribute):
+        return expr.func.attr.value
+    return expr.func.value if isinstance(expr.func, cst.Name) else None
 
 
 def enclosing(stack: Sequence[cst.CSTNode], kinds: Tuple[type, ...]) -> Optional[cst.CSTNode]:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import dotted
 from conclint.rule import Rule
-from conclint.treeutil import statement_expr
+from conclint.treeutil import ASYNC_DEF_TRIGGER, expects_exception, statement_expr
 
 # Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
 # something synchronous (a sync-to-async adapter, a fixture, a retry helper), so it is not trusted.
@@ -31,7 +31,7 @@ class CoroutineNeverAwaited(Rule):
     code = "CCL404"
     name = "coroutine-never-awaited"
     message = "coroutine never awaited: calling a coroutine function without `await` runs nothing"
-    triggers = (r"async\s+def|asyncio",)
+    triggers = (f"{ASYNC_DEF_TRIGGER}|asyncio",)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -45,7 +45,8 @@ class CoroutineNeverAwaited(Rule):
             self.local_defs.setdefault(parent.node, set()).add(node.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if statement_expr(self.sem.stack, node) is None:
+        # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.
+        if statement_expr(self.sem.stack, node) is None or expects_exception(self.sem.stack):
             return
         callee = self._coroutine_callee(node.func)
         if callee is not None:
