@@ -1,0 +1,98 @@
+"""``+=`` on shared state from code that runs in a thread, with no lock held."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
+from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
+from conclint.rule import Rule
+from conclint.treeutil import spawn_signature
+
+# How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
+SPAWNED, RUN = "spawned", "run"
+
+
+class UnsynchronizedSharedUpdate(HeldLocks, Rule):
+    """A read-modify-write of a global or ``self.`` attribute in a thread, outside any lock."""
+
+    code = "CCL205"
+    name = "unsynchronized-shared-update"
+    message = "read-modify-write of shared state from a thread without a lock: concurrent updates get lost"
+    triggers = (r"threading|concurrent|multiprocessing|_thread", r"Thread|submit|start_new_thread")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._threaded: Dict[FunctionKey, str] = {}
+        self._globals: Set[str] = set()  # names assigned at module level
+        # (function, statement, how the state is shared (see _shared), its name)
+        self._updates: List[Tuple[FunctionKey, cst.CSTNode, str, str]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target = self._thread_target(node)
+        key = callee_key(self.sem, target) if target is not None else None
+        if key is not None:
+            self._threaded[key] = SPAWNED
+
+    def _thread_target(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        if self.sem.qualname(call.func) == "_thread.start_new_thread":
+            arg = get_arg(call, "function", 0)
+            return arg.value if arg else None
+        signature = spawn_signature(self.sem, call)
+        if signature is None:
+            return None
+        # Processes copy the state they update: not shared, so not this rule's business.
+        runs_in_thread = self.sem.call_result_type(call) in THREAD_TYPES or (
+            isinstance(call.func, cst.Attribute) and self.sem.type_of(call.func.value) in THREAD_POOL_TYPES
+        )
+        arg = get_arg(call, *signature.func) if runs_in_thread else None
+        return arg.value if arg else None
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._update(node, node.target)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.sem.frames[-1].kind == "module":
+            self._globals.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+            return
+        # x = x + 1 (or 1 + x): the same read-modify-write as +=
+        value = node.value
+        if len(node.targets) == 1 and isinstance(value, cst.BinaryOperation):
+            target = node.targets[0].target
+            if value.left.deep_equals(target) or value.right.deep_equals(target):
+                self._update(node, target)
+
+    def _update(self, node: cst.CSTNode, target: cst.BaseExpression) -> None:
+        function = function_key(self.sem)
+        shared = self._shared(target)
+        if function is not None and shared is not None and not self.held_locks():
+            self._updates.append((function, node, *shared))
+
+    def _shared(self, target: cst.BaseExpression) -> Optional[Tuple[str, str]]:
+        """How ``target`` writes state other threads see: a ``global`` name, a module-level
+        container (``counts[k] += 1``) or a ``self.`` attribute; None for local state."""
+        if isinstance(target, cst.Name):
+            return ("global", target.value) if target.value in self.sem.frames[-1].global_names else None
+        if isinstance(target, cst.Attribute):
+            return ("self", target.attr.value) if self.sem.is_self(target.value) else None
+        if isinstance(target, cst.Subscript):
+            container = target.value
+            if isinstance(container, cst.Name):
+                scope = name_scope(self.sem, container.value)
+                return ("module", container.value) if scope == "module" else None
+            return self._shared(container)
+        return None
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for info in self.sem.classes.values():
+            if info.base_type in THREAD_TYPES and "run" in info.methods:
+                self._threaded.setdefault((info.name, "run"), RUN)
+        for function, node, kind, name in self._updates:
+            how = self._threaded.get(function)
+            if how is None or (kind == "module" and name not in self._globals):
+                continue
+            if kind == "self" and how == RUN:
+                continue  # a Thread subclass's own attributes belong to that one thread
+            self.report(node)
