@@ -60,7 +60,8 @@ def test_round_trip(tmp_path):
 
 
 def test_identical_copies_are_counted(tmp_path):
-    (tmp_path / "twice.py").write_text(LEGACY.replace("worker.setDaemon(True)", "worker.setDaemon(True)\n    worker.setDaemon(True)"))
+    twice = LEGACY.replace("worker.setDaemon(True)", "worker.setDaemon(True)\n    worker.setDaemon(True)")
+    (tmp_path / "twice.py").write_text(twice)
     assert lint(tmp_path, "--write-baseline", "baseline.json").returncode == 0
     assert lint(tmp_path, "--baseline", "baseline.json").returncode == 0
     (tmp_path / "twice.py").write_text((tmp_path / "twice.py").read_text() + "    worker.setDaemon(True)\n")

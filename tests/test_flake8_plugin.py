@@ -98,3 +98,15 @@ def test_coding_cookie_keeps_columns(tmp_path):
     (tmp_path / "latin.py").write_bytes(source.encode("latin-1"))
     result = flake8(tmp_path, "--select", "CCL", "latin.py")
     assert result.stdout.splitlines() == [f"latin.py:8:10: {MESSAGE}"], result.stderr
+
+
+def test_runs_only_the_rules_flake8_selects(tmp_path):
+    deprecated = "import threading\n\nworker = threading.Thread(target=print)\nworker.setDaemon(True)\n"
+    write(tmp_path, "worker.py", PITFALL + "\n\n" + deprecated.replace("import threading\n\n", ""))
+
+    def codes(*args):
+        return [line.split()[1] for line in flake8(tmp_path, *args, "worker.py").stdout.splitlines()]
+
+    assert codes("--select", "C") == ["CCL201", "CCL301"]  # flake8 matches prefixes: C covers CCL
+    assert codes("--select", "E,F,W,C90") == []
+    assert codes("--select", "E", "--extend-select", "CCL3") == ["CCL301"]

@@ -62,7 +62,9 @@ def read_baseline(path: Path) -> "Counter[Key]":
         raise BaselineError(f"{path}: not a conclint baseline (invalid JSON: {exc})") from None
     if not isinstance(document, dict) or document.get("version") != VERSION:
         found = document.get("version") if isinstance(document, dict) else None
-        raise BaselineError(f"{path}: unsupported baseline version {found!r} (expected {VERSION}); rewrite it with --write-baseline")
+        raise BaselineError(
+            f"{path}: unsupported baseline version {found!r} (expected {VERSION}); rewrite it with --write-baseline"
+        )
     entries = document.get("findings")
     if not isinstance(entries, list):
         raise BaselineError(f"{path}: 'findings' must be a list")

@@ -1,17 +1,18 @@
 """conclint as a flake8 plugin (entry point ``CCL`` in the ``flake8.extension`` group).
 
 flake8 owns the user-facing filtering here: ``--select``/``--extend-ignore``,
-``--per-file-ignores`` and ``# noqa`` are flake8's, so the plugin enables every
-conclint rule that is on by default and lets flake8 drop what the user does not want.
-Rules that are off by default run only when flake8's ``--select``/``--extend-select``
-names them by their full code, as with ``conclint --select``.
+``--per-file-ignores`` and ``# noqa`` are flake8's, so the plugin runs every conclint
+rule flake8 may report and lets flake8 drop what the user does not want. "May report"
+follows flake8's ``--select``/``--extend-select`` (all default rules when ``--select``
+is not given), so ``--select E,F,W`` costs nothing; rules that are off by default run
+only when named by their full code, as with ``conclint --select``.
 """
 
 from __future__ import annotations
 
 import ast
 import tokenize
-from typing import Any, ClassVar, Iterator, List, Sequence, Tuple
+from typing import Any, ClassVar, Iterator, List, Optional, Sequence, Tuple
 
 from conclint import __version__
 
@@ -34,14 +35,14 @@ class Flake8Plugin:
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
-        cls._settings = _settings(
-            list(getattr(options, "select", None) or ()) + list(getattr(options, "extend_select", None) or ())
-        )
+        cls._settings = _settings(getattr(options, "select", None), getattr(options, "extend_select", None) or ())
 
     def run(self) -> Iterator[Result]:
         from conclint.engine import PARSE_ERROR, lint_source
 
-        settings = self._settings if self._settings is not None else _settings(())
+        settings = self._settings if self._settings is not None else _settings(None, ())
+        if not settings.enabled:
+            return
         # The engine's byte-level trigger gate runs first, so a file that cannot contain
         # a pitfall costs a few regex searches and is never parsed with LibCST.
         data = _source_bytes(self.lines)
@@ -55,19 +56,21 @@ class Flake8Plugin:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
 
-def _settings(selectors: Sequence[str]) -> Any:
-    """Every default rule, plus off-by-default rules named in full; options from [tool.conclint]."""
+def _settings(select: Optional[Sequence[str]], extend_select: Sequence[str]) -> Any:
+    """The rules flake8's selection can let through; options from [tool.conclint]."""
     from conclint.config import ConfigError, load_config
     from conclint.rule import all_rules
-    from conclint.settings import Settings, resolve_selection
+    from conclint.settings import PARSE_ERROR_CODE, Settings, resolve_selection
 
-    named = {s.strip().upper() for s in selectors}
-    extra = [code for code, cls in all_rules().items() if not cls.default_enabled and code in named]
+    known = [*all_rules(), PARSE_ERROR_CODE]
+    selectors = [s.strip().upper() for s in (*(["CCL"] if select is None else select), *extend_select)]
+    # flake8 selects by prefix: "C" selects conclint's codes too, "E" none of them.
+    ours = [s for s in selectors if any(code.startswith(s) for code in known)]
     try:
         config = load_config(None, ["."])
     except ConfigError as exc:  # flake8 would print a traceback; say what to fix instead
         raise SystemExit(f"conclint: error: {exc}") from None
-    return Settings(resolve_selection(["CCL"], extra, []), root=config.root, rule_options=config.rule_options)
+    return Settings(resolve_selection(ours, [], []), root=config.root, rule_options=config.rule_options)
 
 
 def _source_bytes(lines: Sequence[str]) -> bytes:
