@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -63,10 +63,11 @@ class LateMonkeyPatch(Rule):
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.patched_imports: List[str] = []  # modules imported at module level so far
+        # Patched modules imported at module level so far, with the if/else branches they are in.
+        self.patched_imports: List[Tuple[str, FrozenSet[int]]] = []
         # The module-level import line that binds each name (``monkey``, ``gevent``, ``patch_all``).
         self.import_lines: Dict[str, cst.SimpleStatementLine] = {}
-        self.late: List[cst.Call] = []
+        self.late: List[Tuple[cst.Call, List[str]]] = []  # patch call, modules imported before it
 
     def visit_Import(self, node: cst.Import) -> None:
         self._record(node)
@@ -77,9 +78,10 @@ class LateMonkeyPatch(Rule):
     def _record(self, node: Import) -> None:
         if not self.sem.at_module_level:
             return
+        branches = _branches(self.sem.stack)
         for module in _imported_modules(node):
             if module.split(".")[0] in _PATCHED_ROOTS:
-                self.patched_imports.append(module)
+                self.patched_imports.append((module, branches))
         line = self.sem.parent
         if isinstance(node.names, Sequence) and isinstance(line, cst.SimpleStatementLine):
             for alias in node.names:
@@ -88,15 +90,18 @@ class LateMonkeyPatch(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         qualname = self.sem.qualname(node.func)
-        if qualname is None or not qualname.startswith("gevent.monkey.patch_"):
-            return
         # A patch inside a function runs when the program decides (gunicorn's worker, tests).
-        if self.sem.at_module_level and self.patched_imports:
-            self.late.append(node)
+        if qualname is None or not qualname.startswith("gevent.monkey.patch_") or not self.sem.at_module_level:
+            return
+        # An import in another branch (`if parent: import subprocess` / `else: patch_all()`) never ran.
+        ancestors = {id(n) for n in self.sem.stack}
+        before = [module for module, branches in self.patched_imports if branches <= ancestors]
+        if before:
+            self.late.append((node, before))
 
     def leave_Module(self, node: cst.Module) -> None:
-        for call in self.late:
-            modules = ", ".join(f"`{m}`" for m in dict.fromkeys(self.patched_imports))
+        for call, before in self.late:
+            modules = ", ".join(f"`{m}`" for m in dict.fromkeys(before))
             message = f"gevent monkey-patching after importing {modules}: patch first, before any other import"
             moved = self._moved_to_top(node, call)
             if moved is None:
@@ -123,6 +128,11 @@ class LateMonkeyPatch(Rule):
         moving[0] = moving[0].with_changes(leading_lines=[*blank, *moving[0].leading_lines])
         rest[0] = rest[0].with_changes(leading_lines=_comments(rest[0]))
         return module.with_changes(body=body[:start] + moving + rest)
+
+
+def _branches(stack: Sequence[cst.CSTNode]) -> FrozenSet[int]:
+    """The bodies of the ``if``/``else`` branches the current node is in."""
+    return frozenset(id(body) for parent, body in zip(stack, stack[1:]) if isinstance(parent, (cst.If, cst.Else)) and parent.body is body)
 
 
 def _is_line_of(stmt: cst.BaseStatement, call: cst.Call) -> bool:
