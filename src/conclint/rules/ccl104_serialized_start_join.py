@@ -40,10 +40,17 @@ class SerializedStartJoin(Rule):
         # is run one at a time on purpose (tests do this); only a bare start/join pair is flagged.
         if start is None or _mentions(statements[start + 1: position] + statements[position + 1:], receiver):
             return
-        collection = _collected_in(statements, receiver)
+        collection = _collected_in(statements, receiver) or _iterated_over(loop, receiver)
+        # A worker neither kept in a list nor taken from one is run one at a time on purpose
+        # (tests of thread and process machinery do this with a fresh worker per iteration).
+        if collection is None:
+            return
         block = stack[-6]
-        if collection is None or loop.orelse is not None or has_comments(line) or not isinstance(
-            block, (cst.IndentedBlock, cst.Module)
+        if (
+            not isinstance(collection, cst.Name)
+            or loop.orelse is not None
+            or has_comments(line)
+            or not isinstance(block, (cst.IndentedBlock, cst.Module))
         ):
             self.report(node)
             return
@@ -79,9 +86,16 @@ def _mentions(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> bo
     return any(_collector(stmt, receiver) is None and receiver.value in names_in(stmt) for stmt in statements)
 
 
-def _collected_in(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> Optional[cst.Name]:
+def _collected_in(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> Optional[cst.BaseExpression]:
     """``workers`` when the loop body does ``workers.append(receiver)``."""
     return next((c for c in (_collector(s, receiver) for s in statements) if c is not None), None)
+
+
+def _iterated_over(loop: cst.CSTNode, receiver: cst.Name) -> Optional[cst.BaseExpression]:
+    """``workers`` for ``for receiver in workers:``."""
+    if isinstance(loop, cst.For) and loop.target.deep_equals(receiver):
+        return loop.iter
+    return None
 
 
 def _collector(stmt: cst.BaseStatement, receiver: cst.Name) -> Optional[cst.Name]:
