@@ -1,0 +1,67 @@
+"""``import thread`` (Python 2) and direct calls into the low-level ``_thread`` API."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import libcst as cst
+
+from conclint.names import dotted
+from conclint.rule import Rule
+
+# `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
+# calling it changes nothing. A thread from `start_new_thread` is invisible to `threading`.
+_START_NEW_THREAD = frozenset({"_thread.start_new_thread", "_thread.start_new"})
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+class LegacyThreadModule(Rule):
+    """The Python 2 ``thread`` module, or ``_thread`` used where ``threading`` belongs."""
+
+    code = "CCL302"
+    name = "legacy-thread-module"
+    message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
+    triggers = (r"\b_?thread\b",)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # A Python 2 file gets one finding, on its import, not one per `thread.` call.
+        self.python2_import = False
+
+    def visit_Import(self, node: cst.Import) -> None:
+        if any(dotted(alias.name) == "thread" for alias in node.names):
+            self._report_import(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not node.relative and node.module is not None and dotted(node.module) == "thread":
+            self._report_import(node)
+
+    def _report_import(self, node: Union[cst.Import, cst.ImportFrom]) -> None:
+        if self._in_import_fallback():
+            return  # `try: import thread / except ImportError: import _thread as thread`
+        self.python2_import = True
+        self.report(node)
+
+    def _in_import_fallback(self) -> bool:
+        stack = self.sem.stack
+        for i, ancestor in enumerate(stack[:-1]):
+            if isinstance(ancestor, cst.Try) and stack[i + 1] is ancestor.body:
+                if any(_catches_import_error(h) for h in ancestor.handlers):
+                    return True
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.python2_import and self.sem.qualname(node.func) in _START_NEW_THREAD:
+            self.report(
+                node,
+                "`_thread.start_new_thread()` starts a thread `threading` does not know: it cannot be "
+                "joined, is not waited for at exit, and its exceptions bypass `threading.excepthook`; "
+                "use `threading.Thread`",
+            )
+
+
+def _catches_import_error(handler: cst.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else [cst.Element(handler.type)]
+    return any(dotted(t.value) in _IMPORT_ERRORS for t in types)
