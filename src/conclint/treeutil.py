@@ -48,14 +48,17 @@ def statement_expr(sem_stack: Sequence[cst.CSTNode], call: cst.CSTNode) -> Optio
     return None
 
 
-_EXPECTS_EXCEPTION = frozenset({"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns"})
+# Context managers with which tests call code to watch it raise or warn.
+_TEST_EXPECTATIONS = frozenset(
+    {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns", "deprecated_call"}
+)
 
 
-def expects_exception(stack: Sequence[cst.CSTNode]) -> bool:
-    """Whether the node is inside ``with self.assertRaises(...)`` / ``pytest.raises(...)``: a
-    test calling it to watch it fail, not code that relies on what it does."""
+def watched_by_test(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the node is inside ``with self.assertRaises(...)`` / ``pytest.warns(...)``: a test
+    calling it to see it fail or warn, not code that relies on what it does."""
     return any(
-        isinstance(node, cst.With) and any(_called_name(item.item) in _EXPECTS_EXCEPTION for item in node.items)
+        isinstance(node, cst.With) and any(_called_name(item.item) in _TEST_EXPECTATIONS for item in node.items)
         for node in stack
     )
 

@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.names import dotted
 from conclint.rule import Rule
-from conclint.treeutil import expects_exception, statement_expr
+from conclint.treeutil import statement_expr, watched_by_test
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_TYPE = "asyncio.AbstractEventLoop"
@@ -22,7 +22,7 @@ class DanglingTask(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.
-        if statement_expr(self.sem.stack, node) is None or expects_exception(self.sem.stack):
+        if statement_expr(self.sem.stack, node) is None or watched_by_test(self.sem.stack):
             return
         if self.sem.qualname(node.func) in _TASK_FUNCTIONS or self._is_loop_create_task(node.func):
             self.report(node, f"{self.message}; keep a reference (a set of tasks, or a `TaskGroup`)")

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import dotted
 from conclint.rule import Rule
-from conclint.treeutil import ASYNC_DEF_TRIGGER, expects_exception, statement_expr
+from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test
 
 # Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
 # something synchronous (a sync-to-async adapter, a fixture, a retry helper), so it is not trusted.
@@ -46,7 +46,7 @@ class CoroutineNeverAwaited(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.
-        if statement_expr(self.sem.stack, node) is None or expects_exception(self.sem.stack):
+        if statement_expr(self.sem.stack, node) is None or watched_by_test(self.sem.stack):
             return
         callee = self._coroutine_callee(node.func)
         if callee is not None:
