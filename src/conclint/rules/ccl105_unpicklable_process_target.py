@@ -1,0 +1,85 @@
+"""A lambda, nested function or local class handed to another process."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from conclint.names import PROCESS_POOL_TYPES, PROCESS_TYPES, get_arg, string_value
+from conclint.rule import Rule
+
+# Pool/executor methods whose callable is pickled and sent to a worker process.
+_POOL_METHODS = frozenset(
+    "apply apply_async map map_async imap imap_unordered starmap starmap_async submit".split()
+)
+_START_METHOD_CALLS = frozenset({"multiprocessing.get_context", "multiprocessing.set_start_method"})
+
+
+class UnpicklableProcessTarget(Rule):
+    """Only module-level functions and classes pickle by reference; others fail under spawn."""
+
+    code = "CCL105"
+    name = "unpicklable-process-target"
+    message = "cannot be pickled: fails under the spawn and forkserver start methods (the default on Windows and macOS)"
+    triggers = (r"multiprocessing|ProcessPoolExecutor",)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.local_defs: Dict[int, Set[str]] = {}  # function node id -> defs and classes nested in it
+        self.found: List[Tuple[cst.CSTNode, str]] = []
+        # A file that asks for "fork" only ever copies the target, never pickles it.
+        self.uses_fork = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._record_local(node.name.value)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._record_local(node.name.value)
+
+    def _record_local(self, name: str) -> None:
+        # The def's own frame is already on the stack; its parent frame is where it is bound.
+        frames = self.sem.frames
+        if len(frames) > 2 and frames[-2].kind in ("function", "lambda"):
+            self.local_defs.setdefault(id(frames[-2].node), set()).add(name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.sem.qualname(node.func) in _START_METHOD_CALLS and node.args:
+            self.uses_fork = self.uses_fork or string_value(node.args[0].value) == "fork"
+            return
+        arg = self._shipped_callable(node)
+        if arg is None:
+            return
+        kind = self._unpicklable_kind(arg.value)
+        if kind is not None:
+            self.found.append((arg.value, f"{kind} {self.message}"))
+
+    def _shipped_callable(self, node: cst.Call) -> Optional[cst.Arg]:
+        created = self.sem.call_result_type(node)
+        if created in PROCESS_TYPES:
+            return get_arg(node, "target", 1)
+        if created in PROCESS_POOL_TYPES:
+            return get_arg(node, "initializer", 1 if created == "multiprocessing.Pool" else 2)
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _POOL_METHODS:
+            if self.sem.type_of(func.value) in PROCESS_POOL_TYPES:
+                return get_arg(node, "fn" if func.attr.value == "submit" else "func", 0)
+        return None
+
+    def _unpicklable_kind(self, value: cst.BaseExpression) -> Optional[str]:
+        if isinstance(value, cst.Lambda):
+            return "a lambda"
+        if not isinstance(value, cst.Name):
+            return None
+        for frame in reversed(self.sem.frames):
+            if value.value in self.local_defs.get(id(frame.node), ()):
+                return f"`{value.value}` is defined inside a function and"
+            if value.value in frame.types or value.value in frame.bindings:
+                return None  # a parameter or assignment shadows any outer definition
+        return None
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.uses_fork:
+            return
+        for value, message in self.found:
+            self.report(value, message)
