@@ -1,0 +1,97 @@
+"""A process or thread pool that is created and never closed, terminated or shut down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Optional
+
+import libcst as cst
+
+from conclint.names import POOL_TYPES
+from conclint.rule import Rule
+
+# Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
+_CLOSERS = frozenset({"close", "terminate", "shutdown", "__exit__"})
+_EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
+_EXECUTOR_ADVICE = "call shutdown() when done, or create it in a `with` block"
+# Pool.__exit__ calls terminate(): `with` is right only when every result is collected inside it.
+_POOL_ADVICE = "call close() and join() when done (`with` terminates it on exit, so only if every result is collected inside)"
+
+
+@dataclass
+class _Candidate:
+    call: cst.Call
+    type_: str
+    name: Optional[str]  # the variable or ``self.`` attribute holding it; None = never held
+    scope: int  # id of the function/module node (or class node for attributes)
+
+
+class PoolNeverClosed(Rule):
+    """A pool whose owner never releases its workers."""
+
+    code = "CCL106"
+    name = "pool-never-closed"
+    message = "pool is never closed"
+    triggers = (r"Pool|Executor",)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.candidates: List[_Candidate] = []
+        # Names (and ``self.`` attributes) closed or handed elsewhere, with the scopes they are seen from.
+        self.released: Dict[str, List[FrozenSet[int]]] = {}
+
+    def _scopes(self) -> FrozenSet[int]:
+        return frozenset(id(f.node) for f in self.sem.frames if f.kind != "class")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        type_ = self.sem.call_result_type(node)
+        if type_ not in POOL_TYPES:
+            return
+        parent = self.sem.parent
+        if isinstance(parent, cst.Expr) or (isinstance(parent, cst.Attribute) and parent.value is node):
+            self.candidates.append(_Candidate(node, type_, None, 0))  # `Pool().map(...)`: nobody can close it
+            return
+        if not isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            return  # `with`, returned, passed or stored elsewhere: ownership is somebody else's
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        if len(targets) != 1:
+            return
+        target = targets[0]
+        if isinstance(target, cst.Name):
+            frame = self.sem.function
+            scope = frame.node if frame is not None else self.sem.module
+            self.candidates.append(_Candidate(node, type_, target.value, id(scope)))
+        elif isinstance(target, cst.Attribute) and self.sem.is_self(target.value):
+            info = self.sem.enclosing_class()
+            if info is not None:
+                self.candidates.append(_Candidate(node, type_, "self." + target.attr.value, id(info.node)))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        parent = self.sem.parent
+        if isinstance(parent, cst.Attribute) and parent.attr is node or isinstance(parent, cst.Arg) and parent.keyword is node:
+            return
+        self._use(node, node.value, self._scopes())
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self.sem.is_self(node.value):
+            info = self.sem.enclosing_class()
+            if info is not None:
+                self._use(node, "self." + node.attr.value, frozenset({id(info.node)}))
+
+    def _use(self, node: cst.CSTNode, key: str, scopes: FrozenSet[int]) -> None:
+        """Record ``node`` when it closes the pool it names, or lets it escape."""
+        parent = self.sem.parent
+        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is node:
+            return  # (re)binding the name neither closes nor hands over a pool
+        if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value not in _CLOSERS:
+            return  # pool.map(...), pool.submit(...): plain use
+        self.released.setdefault(key, []).append(scopes)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for candidate in self.candidates:
+            if candidate.name is not None and any(
+                candidate.scope in scopes for scopes in self.released.get(candidate.name, ())
+            ):
+                continue
+            advice = _EXECUTOR_ADVICE if candidate.type_ in _EXECUTOR_TYPES else _POOL_ADVICE
+            self.report(candidate.call, f"{self.message}: {advice}")
