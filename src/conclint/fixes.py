@@ -44,3 +44,31 @@ def into_block(statements: Sequence[cst.BaseStatement]) -> List[cst.BaseStatemen
     (module-level blank lines are "indented" by nothing; nested, they would get spaces)."""
     transformer = _UnindentBlankLines()
     return [stmt.visit(transformer) for stmt in statements]  # type: ignore[misc]
+
+
+def keyword_arg(keyword: str, value: cst.BaseExpression) -> cst.Arg:
+    """``keyword=value`` spelled the PEP 8 way (no spaces around ``=``)."""
+    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return cst.Arg(value=value, keyword=cst.Name(keyword), equal=tight)
+
+
+def append_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """``call`` with ``keyword=value`` added last; a trailing comma (and its layout) stays last."""
+    args = list(call.args)
+    new = keyword_arg(keyword, value)
+    if args and isinstance(args[-1].comma, cst.Comma):
+        new = new.with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return call.with_changes(args=[*args, new])
+
+
+def tuple_of(values: Sequence[cst.BaseExpression]) -> cst.Tuple:
+    """``(a, b)`` / ``(a,)``: the values as a tuple, dropping parentheses a tuple element does not need."""
+    return cst.Tuple([cst.Element(_unparenthesized(v)) for v in values])
+
+
+def _unparenthesized(value: cst.BaseExpression) -> cst.BaseExpression:
+    # `(x := 1)` and `(yield)` keep theirs: bare, they are not valid tuple elements.
+    if isinstance(value, (cst.NamedExpr, cst.Yield)):
+        return value
+    return value.with_changes(lpar=[], rpar=[])

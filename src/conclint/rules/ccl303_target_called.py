@@ -1,0 +1,98 @@
+"""``Thread(target=f())``: the function runs now, in the caller, and its result becomes the target."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from conclint.fixes import append_keyword, tuple_of
+from conclint.names import Frame, get_arg
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import SpawnSignature, spawn_signature, walk_scope
+
+# Return values that are certainly not callable: a function returning only these (or nothing)
+# cannot be a factory of targets, so calling it in the target position is the bug.
+_NOT_CALLABLE = (
+    cst.BaseNumber, cst.BaseString, cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp,
+    cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Comparison, cst.BinaryOperation, cst.UnaryOperation,
+)
+
+
+class TargetCalled(Rule):
+    """The function meant to run in a thread/process/pool is called in the caller instead."""
+
+    code = "CCL303"
+    name = "target-called"
+    message = "the target is called here, in the caller; its return value becomes the target"
+    fix = Applicability.UNSAFE
+    triggers = (r"threading|multiprocessing|concurrent|Executor|Pool",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        signature = spawn_signature(self.sem, node)
+        if signature is None:
+            return
+        func_arg = get_arg(node, *signature.func)
+        if func_arg is None or not isinstance(func_arg.value, cst.Call):
+            return
+        called = func_arg.value
+        function = self._local_function(called.func)
+        if function is None or not _returns_no_callable(function):
+            return
+        name = function.name.value
+        message = f"`{name}()` runs now, in the caller, and its result becomes the target; pass `{name}` itself"
+        fixed = _fixed_call(node, func_arg, called, signature)
+        if fixed is None:
+            self.report(called, message)
+        else:
+            self.report(called, message, changes={node: fixed}, fix_message=f"Pass `{name}` and its arguments")
+
+    def _local_function(self, func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
+        """The module function or own method ``func`` names, whose body shows what it returns."""
+        if isinstance(func, cst.Name):
+            if self.sem.qualname(func) is not None or _bound_locally(self.sem.frames, func.value):
+                return None
+            return self.sem.functions.get(func.value)
+        if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):
+            info = self.sem.enclosing_class()
+            return info.methods.get(func.attr.value) if info else None
+        return None
+
+
+def _bound_locally(frames: Sequence[Frame], name: str) -> bool:
+    """Whether a parameter or local of an enclosing function shadows the module-level ``name``."""
+    return any(name in frame.types or name in frame.bindings for frame in frames[1:])
+
+
+def _returns_no_callable(function: cst.FunctionDef) -> bool:
+    if function.decorators:
+        return False  # a decorator may wrap the result in anything
+    for node in walk_scope(function.body):
+        if isinstance(node, cst.Return) and node.value is not None:
+            value = node.value
+            if not isinstance(value, _NOT_CALLABLE) and not (isinstance(value, cst.Name) and value.value == "None"):
+                return False
+    return True
+
+
+def _fixed_call(
+    call: cst.Call, func_arg: cst.Arg, called: cst.Call, signature: SpawnSignature
+) -> Optional[cst.Call]:
+    """``call`` passing the function and, where the API allows, its positional arguments."""
+    if any(a.keyword is not None or a.star for a in called.args):
+        return None
+    values = [a.value for a in called.args]
+    passed = func_arg.with_changes(value=called.func)
+    args = [passed if a is func_arg else a for a in call.args]
+    fixed = call.with_changes(args=args)
+    if not values:
+        return fixed
+    if signature.args is not None:
+        if get_arg(call, *signature.args) is not None:
+            return None
+        return append_keyword(fixed, signature.args[0], tuple_of(values))
+    if signature.variadic and call.args[-1] is func_arg and func_arg.keyword is None:
+        # `executor.submit(f(x))` -> `executor.submit(f, x)`
+        last = passed.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return call.with_changes(args=[*call.args[:-1], last, *(cst.Arg(v) for v in values)])
+    return None
