@@ -1,0 +1,43 @@
+"""``args=(x)`` or ``args="abc"``: not the one-element tuple that was meant."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.fixes import tuple_of
+from conclint.names import get_arg
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import spawn_signature
+
+# Iterables that are fine as the argument sequence, parenthesized or not.
+_SEQUENCES = (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)
+# Literals that iterate element by element: a string gives one argument per character.
+_SCALARS = (cst.BaseString, cst.BaseNumber)
+
+
+class ArgsNotATuple(Rule):
+    """The ``args`` of a Thread/Process/Timer/pool call is a parenthesized value or a scalar literal."""
+
+    code = "CCL304"
+    name = "args-not-a-tuple"
+    message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
+    fix = Applicability.SAFE
+    triggers = (r"threading|multiprocessing|concurrent|Executor|Pool", r"\(")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        signature = spawn_signature(self.sem, node)
+        if signature is None or signature.args is None:
+            return
+        arg = get_arg(node, *signature.args)
+        if arg is None or arg.star:
+            return
+        value = arg.value
+        if isinstance(value, _SEQUENCES):
+            return
+        if value.lpar:
+            message = "`args=(x)` is `x`, not a tuple: the parentheses make no tuple without a comma; write `(x,)`"
+        elif isinstance(value, _SCALARS):
+            message = "`args` is a single value, not a tuple: a string gives one argument per character; write `(x,)`"
+        else:
+            return  # a name or call: may well hold a tuple
+        self.report(value, message, replacement=tuple_of([value]), fix_message="Make it a one-element tuple")
