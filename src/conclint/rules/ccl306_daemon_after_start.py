@@ -1,0 +1,119 @@
+"""``t.daemon = True`` or ``t.setDaemon(True)`` after ``t.start()``: RuntimeError."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Sequence
+
+import libcst as cst
+
+from conclint.fixes import replace_statements
+from conclint.names import WORKER_TYPES, names_in
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import is_call_on, only_statement, walk, walk_scope
+
+_REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
+
+
+class DaemonAfterStart(Rule):
+    """The daemon flag is set on a thread/process that was already started."""
+
+    code = "CCL306"
+    name = "daemon-after-start"
+    message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
+    fix = Applicability.SAFE
+    triggers = (r"\.start\(", r"daemon|Daemon")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        stack = self.sem.stack
+        if len(stack) < 4 or not isinstance(stack[-2], cst.Expr) or not isinstance(node.func, cst.Attribute):
+            return
+        line, block = stack[-3], stack[-4]
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)) or not isinstance(line, cst.SimpleStatementLine):
+            return
+        receiver = node.func.value
+        if node.func.attr.value != "start" or self.sem.type_of(receiver) not in WORKER_TYPES:
+            return
+        start = block.body.index(line)
+        later_on_line = line.body[line.body.index(stack[-2]) + 1:]
+        setter = _first_daemon_set([*later_on_line, *block.body[start + 1:]], receiver)
+        if setter is None:
+            return
+        moved = _movable_line(block.body, start, setter)
+        if moved is None:
+            self.report(setter)
+            return
+        end = block.body.index(moved)
+        start_line = block.body[start]
+        new = [moved.with_changes(leading_lines=start_line.leading_lines), start_line.with_changes(leading_lines=())]
+        self.report(
+            setter,
+            changes={block: replace_statements(block, start, end + 1, [*new, *block.body[start + 1:end]])},
+            fix_message="Set the daemon flag before `start()`",
+        )
+
+
+def _first_daemon_set(statements: Sequence[cst.CSTNode], receiver: cst.BaseExpression) -> Optional[cst.BaseSmallStatement]:
+    """The first ``receiver.daemon = ...``/``receiver.setDaemon(...)`` in ``statements``, unless
+    ``receiver`` is rebound first (then it names another object)."""
+    for statement in statements:
+        for node in _preorder(statement):
+            if isinstance(node, cst.Assign) and any(_is_daemon_attr(t.target, receiver) for t in node.targets):
+                return node
+            if isinstance(node, cst.Expr) and is_call_on(node, receiver, ("setDaemon",)):
+                return node
+            if isinstance(node, _REBINDING) and any(n.deep_equals(receiver) for n in _bound(node)):
+                return None
+    return None
+
+
+def _preorder(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield statement
+    yield from walk_scope(statement)
+
+
+def _bound(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del)):
+        return [node.target]
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        return [node.asname.name]
+    return []
+
+
+def _is_daemon_attr(target: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
+    return isinstance(target, cst.Attribute) and target.attr.value == "daemon" and target.value.deep_equals(receiver)
+
+
+def _movable_line(
+    body: Sequence[cst.BaseStatement], start: int, setter: cst.BaseSmallStatement
+) -> Optional[cst.SimpleStatementLine]:
+    """The setter's line, when it can move right before the start line without changing anything
+    else: both lines hold one statement, no comment above it is lost, its value calls nothing and
+    reads no name assigned in between."""
+    if only_statement(body[start]) is None:
+        return None
+    end = next((i for i in range(start + 1, len(body)) if only_statement(body[i]) is setter), None)
+    if end is None:
+        return None
+    line = body[end]
+    value = _set_value(setter)
+    if value is None or any(empty.comment for empty in line.leading_lines):  # type: ignore[attr-defined]
+        return None
+    if any(isinstance(n, cst.Call) for n in walk(value)):
+        return None
+    read = set(names_in(value))
+    if any(isinstance(n, cst.Name) and n.value in read for stmt in body[start + 1:end] for n in _assigned(stmt)):
+        return None
+    return line  # type: ignore[return-value]
+
+
+def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
+    if isinstance(setter, cst.Assign):
+        return setter.value
+    args = setter.value.args  # type: ignore[attr-defined]
+    return args[0].value if len(args) == 1 and args[0].keyword is None and not args[0].star else None
+
+
+def _assigned(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for node in _preorder(statement):
+        if isinstance(node, _REBINDING):
+            yield from _bound(node)
