@@ -1,0 +1,111 @@
+"""A new thread per iteration of a huge or endless loop: thread exhaustion."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from conclint.names import PROCESS_TYPES, WORKER_TYPES, dotted, int_value
+from conclint.rule import Rule
+from conclint.treeutil import is_call_on, walk_scope
+
+_UNBOUNDED = -1
+
+
+class UnboundedThreadSpawn(Rule):
+    """A Thread/Process created and started per iteration of a loop running more than ``max-threads`` times."""
+
+    code = "CCL307"
+    name = "unbounded-thread-spawn"
+    message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
+    triggers = (r"Thread|Process|Timer", r"\.start\(")
+    options = {"max-threads": 100}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._creates_worker(node):
+            return
+        loops = self._enclosing_loops()
+        if not loops or not _started_not_joined(self.sem.stack, loops[0]):
+            return
+        total = 1
+        for loop in loops:
+            count = self._iterations(loop)
+            if count == _UNBOUNDED:
+                total = _UNBOUNDED
+                break
+            total *= count or 1  # an unknown count is at least one iteration
+        limit = self.settings["max-threads"]
+        if total != _UNBOUNDED and total <= limit:
+            return
+        process = self.sem.call_result_type(node) in PROCESS_TYPES
+        kind, pool = ("process", "ProcessPoolExecutor") if process else ("thread", "ThreadPoolExecutor")
+        size = "an endless loop" if total == _UNBOUNDED else f"a loop of {total} iterations"
+        self.report(node, f"a new {kind} per iteration of {size}: bound them with a `{pool}(max_workers=...)`")
+
+    def _creates_worker(self, call: cst.Call) -> bool:
+        """A Thread/Timer/Process constructor or a local subclass (not ``current_thread()``)."""
+        qualname = self.sem.qualname(call.func)
+        if qualname is not None:
+            return qualname in WORKER_TYPES
+        return self.sem.call_result_type(call) in WORKER_TYPES
+
+    def _enclosing_loops(self) -> Sequence[cst.BaseCompoundStatement]:
+        """Loops whose body holds the visited node, innermost first, up to the enclosing function."""
+        stack = self.sem.stack
+        loops = []
+        for i in range(len(stack) - 2, -1, -1):
+            node = stack[i]
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                break
+            if isinstance(node, (cst.For, cst.While)) and stack[i + 1] is node.body:
+                loops.append(node)
+        return loops
+
+    def _iterations(self, loop: cst.BaseCompoundStatement) -> Optional[int]:
+        """How many times ``loop`` runs: a count, ``_UNBOUNDED``, or None when unknown."""
+        if isinstance(loop, cst.While):
+            endless = dotted(loop.test) == "True" or (int_value(loop.test) or 0) != 0
+            return _UNBOUNDED if endless and not _breaks(loop) else None
+        assert isinstance(loop, cst.For)
+        iterable = loop.iter
+        if not isinstance(iterable, cst.Call):
+            return None
+        if self.sem.qualname(iterable.func) == "itertools.count":
+            return _UNBOUNDED
+        if dotted(iterable.func) != "range" or self.sem.qualname(iterable.func) is not None:
+            return None
+        bounds = [int_value(a.value) for a in iterable.args]
+        if not bounds or len(bounds) > 3 or None in bounds or any(a.keyword or a.star for a in iterable.args):
+            return None
+        return len(range(*bounds))  # type: ignore[arg-type]
+
+
+def _breaks(loop: cst.While) -> bool:
+    """Whether a ``break`` leaves ``loop`` itself (not a loop nested in it)."""
+    pending = list(loop.body.children)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Break):
+            return True
+        if not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            pending.extend(node.children)
+        elif isinstance(node, (cst.For, cst.While)) and node.orelse is not None:
+            pending.extend(node.orelse.children)  # `break` in a loop's `else` leaves the outer loop
+    return False
+
+
+def _started_not_joined(stack: Sequence[cst.CSTNode], loop: cst.BaseCompoundStatement) -> bool:
+    """Whether the new object is started in ``loop`` and not joined in the same iteration.
+
+    Created as ``Thread(...).start()`` or bound to a name (``t = Thread(...)``) that the loop
+    body starts; a ``t.join()`` in the body means one runs at a time (CCL104's business)."""
+    call, parent = stack[-1], stack[-2]
+    if isinstance(parent, cst.Attribute) and parent.attr.value == "start":
+        return True
+    if not (isinstance(parent, cst.Assign) and len(parent.targets) == 1):
+        return False
+    name = parent.targets[0].target
+    nodes = list(walk_scope(loop.body))
+    started = any(is_call_on(n, name, ("start",)) for n in nodes)
+    return started and not any(is_call_on(n, name, ("join",)) for n in nodes) and call is parent.value
