@@ -1,0 +1,37 @@
+"""``Thread(f)``: the first positional parameter of Thread and Process is ``group``, not ``target``."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.fixes import keyword_arg
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import SPAWN_CONSTRUCTORS
+
+# Timer's first parameter is the interval; only these take `group` first.
+_GROUP_FIRST = frozenset(name for name in SPAWN_CONSTRUCTORS if name != "threading.Timer")
+
+
+class ThreadPositionalTarget(Rule):
+    """The function is passed positionally to Thread/Process, where it lands in ``group``."""
+
+    code = "CCL308"
+    name = "thread-positional-target"
+    message = "the first positional parameter of `Thread` is `group`; pass the function as `target=`"
+    fix = Applicability.SAFE
+    triggers = (r"Thread|Process",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args or self.sem.qualname(node.func) not in _GROUP_FIRST:
+            return
+        first = node.args[0]
+        if first.keyword is not None or first.star or (isinstance(first.value, cst.Name) and first.value.value == "None"):
+            return
+        kind = self.sem.qualname(node.func).rsplit(".", 1)[1]  # type: ignore[union-attr]
+        message = f"the first positional parameter of `{kind}` is `group`; pass the function as `target=`"
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if len(positional) != 1 or any(a.star for a in node.args):
+            self.report(node, message)
+            return
+        target = keyword_arg("target", first.value).with_changes(comma=first.comma)
+        self.report(node, message, changes={first: target}, fix_message="Pass it as `target=`")
