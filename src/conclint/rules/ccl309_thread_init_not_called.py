@@ -1,0 +1,57 @@
+"""A Thread/Process subclass whose ``__init__`` never calls the base ``__init__``."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+from conclint.names import WORKER_TYPES
+from conclint.rule import Applicability, Rule
+from conclint.treeutil import walk
+
+
+class ThreadInitNotCalled(Rule):
+    """``start()`` on such an object raises RuntimeError: the Thread was never initialized."""
+
+    code = "CCL309"
+    name = "thread-init-not-called"
+    message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
+    fix = Applicability.UNSAFE
+    triggers = (r"Thread|Process", r"__init__")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = self.sem.enclosing_class()
+        if info is None or info.node is not node or info.base_type not in WORKER_TYPES:
+            return
+        init = info.methods.get("__init__")
+        if init is None or not isinstance(init.body, cst.IndentedBlock) or _calls_an_init(init):
+            return
+        base = "Process" if info.base_type == "multiprocessing.Process" else "Thread"
+        message = f"`{info.name}.__init__` never calls `{base}.__init__`: `start()` raises RuntimeError"
+        if not any(self.sem.qualname(b.value) in WORKER_TYPES for b in node.bases):
+            self.report(init.name, message)  # a local base class: its __init__ may need arguments
+            return
+        body = list(init.body.body)
+        at = 1 if body and _is_docstring(body[0]) else 0
+        body.insert(at, cst.parse_statement("super().__init__()\n"))
+        self.report(
+            init.name,
+            message,
+            changes={init: init.with_changes(body=init.body.with_changes(body=body))},
+            fix_message="Call `super().__init__()` first",
+        )
+
+
+def _calls_an_init(function: cst.FunctionDef) -> bool:
+    """Any ``X.__init__(...)`` counts: ``super().__init__``, ``Thread.__init__(self)``, or a mixin's
+    ``__init__`` that chains to the base cooperatively."""
+    return any(
+        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "__init__"
+        for n in walk(function.body)
+    )
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    body: Sequence[cst.BaseSmallStatement] = statement.body if isinstance(statement, cst.SimpleStatementLine) else ()
+    return len(body) == 1 and isinstance(body[0], cst.Expr) and isinstance(body[0].value, cst.BaseString)
