@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 import libcst as cst
 
 from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
-from conclint.treeutil import is_call_on, walk
+from conclint.treeutil import is_call_on, walk, walk_scope
 
 _LOCKISH_NAME = re.compile(r"(?:^|_)(?:r?lock|mutex|sem|semaphore|cond|condition)s?$", re.I)
 
@@ -31,6 +31,16 @@ def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool
     if not isinstance(stmt, cst.Try) or stmt.finalbody is None:
         return False
     return any(is_call_on(n, receiver, ("release",)) for n in walk(stmt.finalbody))
+
+
+def released_in_scope(sem: Semantic, receiver: cst.BaseExpression) -> bool:
+    """Whether the function being visited (or the module) itself calls ``receiver.release()``.
+
+    When it does not, the lock is released by another thread or another function: a
+    completion signal handed off, not a critical section.
+    """
+    scope = next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
+    return scope is not None and any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope))
 
 
 def statement_call(sem: Semantic, call: cst.Call, methods: Tuple[str, ...]) -> Optional[cst.BaseExpression]:
@@ -179,7 +189,8 @@ class HeldLocks:
             return
         assert isinstance(node.func, cst.Attribute)
         if node.func.attr.value == "acquire":
-            self._held[-1][-1].append(key)
+            if released_in_scope(self.sem, receiver):
+                self._held[-1][-1].append(key)
         else:
             for suite in self._held[-1]:
                 while key in suite:

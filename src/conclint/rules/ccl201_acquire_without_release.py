@@ -7,9 +7,9 @@ from typing import Optional
 import libcst as cst
 
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import lock_receiver, releases_in_finally
+from conclint.locks import lock_receiver, released_in_scope, releases_in_finally
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, walk, walk_scope
+from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, walk
 
 class AcquireWithoutRelease(Rule):
     """An ``acquire()`` not paired with a guaranteed ``release()``."""
@@ -45,8 +45,7 @@ class AcquireWithoutRelease(Rule):
                 break
             if releases_in_finally(ancestor, receiver) and _inside_try_body(stack, ancestor):
                 return
-        scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), self.sem.module)
-        if scope is None or not any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope)):
+        if not released_in_scope(self.sem, receiver):
             return  # acquired here, released elsewhere (a hand-off or __enter__): not ours to judge
         release_index = self._paired_release(block, index, receiver)
         if release_index is None:
