@@ -8,7 +8,6 @@ import libcst as cst
 
 from conclint.names import dotted, names_in
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import statement_expr
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
 # (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).
@@ -112,13 +111,14 @@ class LateMonkeyPatch(Rule):
     def _moved_to_top(self, module: cst.Module, call: cst.Call) -> Optional[cst.Module]:
         """The module with the patch line and the gevent import it needs moved to the top, when
         the patch is a plain statement of its own whose arguments are literals."""
-        line = next((s for s in module.body if _is_line_of(s, call)), None)
+        body = list(module.body)
+        line = next((s for s in body if _is_line_of(s, call)), None)
         importer = self.import_lines.get(dotted(call.func).split(".")[0])
-        if line is None or importer is None or not _is_gevent_import(importer):
+        # Both must be top-level lines: an import inside `try:` cannot move without its handler.
+        if line is None or not any(s is importer for s in body) or not _is_gevent_import(importer):
             return None
         if any(n not in _LITERAL_NAMES for a in call.args for n in names_in(a.value)):
             return None  # the arguments may use names defined further down
-        body = list(module.body)
         start = _insertion_index(body)
         rest = [s for s in body[start:] if s is not importer and s is not line]
         # Moved lines keep their comments; the block takes over the blank lines above the first
@@ -132,11 +132,14 @@ class LateMonkeyPatch(Rule):
 
 def _branches(stack: Sequence[cst.CSTNode]) -> FrozenSet[int]:
     """The bodies of the ``if``/``else`` branches the current node is in."""
-    return frozenset(id(body) for parent, body in zip(stack, stack[1:]) if isinstance(parent, (cst.If, cst.Else)) and parent.body is body)
+    pairs = zip(stack, stack[1:])
+    return frozenset(id(body) for parent, body in pairs if isinstance(parent, (cst.If, cst.Else)) and parent.body is body)
 
 
 def _is_line_of(stmt: cst.BaseStatement, call: cst.Call) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and statement_expr([stmt.body[0], call], call) is not None
+    """Whether ``stmt`` is the line ``call`` alone."""
+    small = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ()
+    return len(small) == 1 and isinstance(small[0], cst.Expr) and small[0].value is call
 
 
 def _comments(stmt: cst.BaseStatement) -> List[cst.EmptyLine]:
