@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg
+from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr
 
@@ -32,7 +32,10 @@ def _returns_at_once(call: cst.Call, method: str) -> bool:
         return block is not None and isinstance(block.value, cst.Name) and block.value.value == "False"
     if method == "wait":
         timeout = get_arg(call, "timeout", 0)
-        return timeout is not None and isinstance(timeout.value, (cst.Integer, cst.Float)) and float(timeout.value.value) == 0
+        if timeout is None:
+            return False
+        value = timeout.value
+        return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
     return False
 
 
