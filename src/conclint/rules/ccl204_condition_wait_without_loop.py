@@ -24,9 +24,17 @@ class ConditionWaitWithoutLoop(Rule):
             return
         if self.sem.type_of(func.value) not in CONDITION_TYPES:
             return
+        # A timed wait already handles returning without the condition (the timeout path),
+        # which is all a spurious or stolen wakeup can cause.
+        if any(not _is_none(arg.value) for arg in node.args):
+            return
         for ancestor in self.sem.ancestors():
             if isinstance(ancestor, cst.While):
                 return
             if isinstance(ancestor, _SCOPES):
                 break  # a loop around the def does not re-check anything for this call
         self.report(node)
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"

@@ -7,7 +7,8 @@ from typing import Optional, Sequence
 import libcst as cst
 
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import lock_receiver, statement_call
+from conclint.locks import statement_call
+from conclint.names import ACQUIRABLE_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, index_of, is_call_on, only_statement
 
@@ -24,7 +25,10 @@ class ManualAcquireRelease(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire",))
         # acquire(timeout=...) / acquire(False) may fail: `with` cannot express that.
-        if receiver is None or node.args or not lock_receiver(self, receiver):
+        if receiver is None or node.args:
+            return
+        # Only known types: a lock-like name may lack __enter__ (importlib's _ModuleLock does).
+        if self.sem.type_of(receiver) not in ACQUIRABLE_TYPES:
             return
         line, block = self.sem.stack[-3], self.sem.stack[-4]
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
