@@ -48,6 +48,8 @@ class AcquireWithoutRelease(Rule):
         if not released_in_scope(self.sem, receiver):
             return  # acquired here, released elsewhere (a hand-off or __enter__): not ours to judge
         release_index = self._paired_release(block, index, receiver)
+        if release_index == index + 1:
+            return  # acquire(); release(): waits for the lock to be free, nothing in between can raise
         if release_index is None:
             self.report(func.attr)
             return
