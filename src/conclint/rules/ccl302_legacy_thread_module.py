@@ -38,7 +38,7 @@ class LegacyThreadModule(Rule):
 
     def _report_import(self, node: Union[cst.Import, cst.ImportFrom]) -> None:
         if self._in_import_fallback():
-            return  # `try: import thread / except ImportError: import _thread as thread`
+            return  # `try: import thread / except ImportError: import _thread as thread`, or the reverse
         self.python2_import = True
         self.report(node)
 
@@ -48,10 +48,16 @@ class LegacyThreadModule(Rule):
             if isinstance(ancestor, cst.Try) and stack[i + 1] is ancestor.body:
                 if any(_catches_import_error(h) for h in ancestor.handlers):
                     return True
+            if isinstance(ancestor, cst.ExceptHandler) and _catches_import_error(ancestor):
+                return True
         return False
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.python2_import and self.sem.qualname(node.func) in _START_NEW_THREAD:
+        # A module defining its own `Thread` class implements the thread layer on top of
+        # `_thread` (the stdlib's threading.py, gevent's): there the call is the point.
+        if self.python2_import or "Thread" in self.sem.classes:
+            return
+        if self.sem.qualname(node.func) in _START_NEW_THREAD:
             self.report(
                 node,
                 "`_thread.start_new_thread()` starts a thread `threading` does not know: it cannot be "
