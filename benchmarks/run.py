@@ -1,0 +1,136 @@
+"""Benchmark conclint against its peers on the standard library of the running Python.
+
+    python benchmarks/run.py [--jobs N] [--tree PATH] [--no-scaling] [--no-peers]
+
+Runs, in one go and on the same tree: conclint cold (empty cache) and warm (same cache,
+nothing changed), flake8's default checks, pylint's threading checks and ruff's
+concurrency rules (each where installed), then conclint cold on the tree copied 1x, 2x and 4x.
+Prints wall time, CPU time (user+sys of the process and its children), peak RSS, and each
+tool's wall time as a multiple of conclint's cold run. A benchmark, not a test: it asserts
+nothing except that cold and warm runs agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+
+class Measurement:
+    def __init__(self, label: str, wall: float, cpu: float, rss_mb: float, output: str, code: int) -> None:
+        self.label, self.wall, self.cpu, self.rss_mb, self.output, self.code = label, wall, cpu, rss_mb, output, code
+
+
+def measure(label: str, command: Sequence[str], cwd: Optional[Path] = None) -> Measurement:
+    """Run ``command``; wall time, CPU and peak RSS of it and its descendants (wait4)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode("utf-8", "replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(label, wall, cpu, usage.ru_maxrss / 1024, output, process.returncode)
+
+
+def tool(name: str) -> Optional[str]:
+    """A tool installed beside this interpreter, or on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def count_findings(output: str) -> int:
+    return sum(1 for line in output.splitlines() if ": CCL" in line)
+
+
+def copies(tree: Path, times: int, into: Path) -> Path:
+    target = into / f"x{times}"
+    for i in range(times):
+        shutil.copytree(tree, target / f"copy{i}", ignore=shutil.ignore_patterns("__pycache__", "site-packages"))
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args()
+    tree, jobs = args.tree.resolve(), str(args.jobs)
+    conclint = tool("conclint")
+    if conclint is None:
+        print("conclint is not installed", file=sys.stderr)
+        return 2
+    files = [p for p in tree.rglob("*.py") if "site-packages" not in p.parts]
+    lines = sum(p.read_bytes().count(b"\n") for p in files)
+    print(f"tree: {tree} ({len(files)} files, {lines:,} lines); {jobs} jobs; Python {sys.version.split()[0]}")
+
+    results: List[Measurement] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(scratch) / "cache"
+        base = [conclint, "--exit-zero", "--quiet", "--jobs", jobs, "--cache-dir", str(cache), str(tree)]
+        cold = measure("conclint cold", base)
+        warm = measure("conclint warm (cache)", base)
+        results += [cold, warm]
+        if count_findings(cold.output) != count_findings(warm.output):
+            print("ERROR: cold and warm runs disagree", file=sys.stderr)
+            return 1
+        print(f"conclint findings: {count_findings(cold.output)}")
+        nocache = measure("conclint --no-cache", [conclint, "--exit-zero", "--quiet", "--no-cache", "--jobs", jobs, str(tree)])
+        results.append(nocache)
+
+        if not args.no_peers:
+            flake8 = tool("flake8")
+            if flake8:
+                results.append(measure("flake8 (default checks)", [flake8, "-j", jobs, "--exit-zero", str(tree)]))
+            pylint = tool("pylint")
+            if pylint:
+                results.append(
+                    measure(
+                        "pylint (threading checks)",
+                        [pylint, "--disable=all", "--enable=deprecated-method,useless-with-lock,bad-thread-instantiation",
+                         "--recursive=y", "-j", jobs, "--exit-zero", str(tree)],
+                    )
+                )
+            ruff = tool("ruff")
+            if ruff:
+                results.append(
+                    measure("ruff (ASYNC,PLW2101,RUF006)", [ruff, "check", "--no-cache", "--select", "ASYNC,PLW2101,RUF006", "--exit-zero", str(tree)])
+                )
+
+        scaling: List[Tuple[int, Measurement]] = []
+        if not args.no_scaling:
+            for times in (1, 2, 4):
+                copied = copies(tree, times, Path(scratch))
+                scaling.append((times, measure(f"conclint cold, tree x{times}", [conclint, "--exit-zero", "--quiet", "--no-cache", "--jobs", jobs, str(copied)])))
+                shutil.rmtree(copied)
+
+    print()
+    print(f"| run | wall s | CPU s | peak RSS MB | wall / conclint cold |")
+    print(f"|---|---:|---:|---:|---:|")
+    for m in results:
+        print(f"| {m.label} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {m.wall / cold.wall:.2f}x |")
+    if scaling:
+        print()
+        print("| tree | wall s | CPU s | peak RSS MB | wall per copy s |")
+        print("|---|---:|---:|---:|---:|")
+        for times, m in scaling:
+            print(f"| x{times} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {m.wall / times:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
