@@ -24,7 +24,8 @@ class MisspelledMainGuard(Rule):
     name = "misspelled-main-guard"
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
-    triggers = (r"__name__",)
+    # `__name__` compared with ==, !=, is or is not, on either side (a bare `__name__` is too common).
+    triggers = (r"__name__[\s)\\]*(?:[=!]=|is\b)|(?:[=!]=|\bis(?:\s+not)?)[\s(\\]*__name__",)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         if len(node.comparisons) != 1:

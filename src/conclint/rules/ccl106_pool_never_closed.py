@@ -7,7 +7,7 @@ from typing import Dict, FrozenSet, List, Optional
 
 import libcst as cst
 
-from conclint.names import POOL_TYPES
+from conclint.names import POOL_TYPES, dotted
 from conclint.rule import Rule
 
 # Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
@@ -48,6 +48,8 @@ class PoolNeverClosed(Rule):
         if type_ not in POOL_TYPES:
             return
         parent = self.sem.parent
+        if isinstance(parent, cst.Expr) and self._expected_to_raise():
+            return  # `with self.assertRaises(ValueError): Pool(-1)`: no pool is ever created
         if isinstance(parent, cst.Expr) or (isinstance(parent, cst.Attribute) and parent.value is node):
             self.candidates.append(_Candidate(node, type_, None, 0))  # `Pool().map(...)`: nobody can close it
             return
@@ -65,6 +67,16 @@ class PoolNeverClosed(Rule):
             info = self.sem.enclosing_class()
             if info is not None:
                 self.candidates.append(_Candidate(node, type_, "self." + target.attr.value, id(info.node)))
+
+    def _expected_to_raise(self) -> bool:
+        """Whether the statement sits in ``with self.assertRaises(...)`` / ``pytest.raises(...)``."""
+        for ancestor in self.sem.ancestors():
+            if isinstance(ancestor, cst.With):
+                return any(
+                    isinstance(i.item, cst.Call) and "raises" in (dotted(i.item.func) or "").lower()
+                    for i in ancestor.items
+                )
+        return False
 
     def visit_Name(self, node: cst.Name) -> None:
         parent = self.sem.parent
