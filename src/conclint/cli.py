@@ -151,7 +151,7 @@ def _main(**o: object) -> int:
                 click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
             else:
                 try:
-                    runner.write_atomic(outcome.path, outcome.fixed, config.root)
+                    runner.write_atomic(outcome.path, outcome.fixed, config.root, expected=outcome.original)
                     applied += outcome.applied
                 except runner.WriteRefused as exc:
                     click.echo(f"conclint: warning: {exc}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,8 @@ def load_config(explicit: Optional[Path], paths: Sequence[str]) -> Config:
 
 
 def _common_dir(paths: Sequence[Path]) -> Path:
-    resolved = [p.resolve() for p in paths]
+    # realpath, unlike Path.resolve, does not raise on a symbolic link loop.
+    resolved = [Path(os.path.realpath(p)) for p in paths]
     common = resolved[0]
     for p in resolved[1:]:
         while common not in (p, *p.parents):

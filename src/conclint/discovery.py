@@ -26,7 +26,8 @@ class Discovery:
     extend_exclude: Sequence[str] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False
-    # Problems met while walking (unreadable directories, broken links): (path, why).
+    # Problems met while walking (unreadable directories, directory link loops): (path, why).
+    # Files that cannot be read are yielded all the same: the runner reports them.
     problems: List[Tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,10 +102,8 @@ class Discovery:
             path = Path(directory, entry.name)
             try:
                 is_dir = entry.is_dir()
-                is_file = entry.is_file()
-            except OSError as exc:
-                self.problems.append((str(path), f"cannot stat: {exc.strerror or exc}"))
-                continue
+            except OSError:  # e.g. a link in a loop: as a Python file, reading it says why
+                is_dir = False
             if is_dir:
                 if self.excluded(path, True, gitignores, base) or (path / "pyvenv.cfg").exists():
                     continue
@@ -115,10 +114,10 @@ class Discovery:
             elif entry.name.endswith(PYTHON_SUFFIXES):
                 if self.excluded(path, False, gitignores, base):
                     continue
-                if not is_file and entry.is_symlink():
-                    self.problems.append((str(path), "broken symbolic link"))
-                    continue
-                yield str(path)
+                # Links (even broken ones, which the runner reports) and regular files; not
+                # FIFOs, sockets or devices, which are no source and could block a reader.
+                if entry.is_symlink() or _is_regular(entry):
+                    yield str(path)
 
 
 def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]]) -> bool:
@@ -127,6 +126,13 @@ def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "path
         if relative is not None and spec.match_file(relative + "/" if is_dir else relative):
             return True
     return False
+
+
+def _is_regular(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _is_loop(path: Path) -> bool:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
 from conclint.engine import FileResult, lint_source
+from conclint.parsing import ParseFailure, parse_module
 from conclint.settings import Settings
 
 MAX_PASSES = 10
@@ -107,45 +109,57 @@ class FixOutcome:
 
 
 def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = False) -> FixOutcome:
-    """Apply fixes to ``data`` until none applies; never returns code that fails to parse."""
+    """Apply fixes to ``data`` until none applies.
+
+    Guarantees, or the file is left unchanged with ``error`` saying why: every pass's
+    output parses (with LibCST, and with CPython when the input did); the result is a
+    fixed point, so fixing it again changes nothing. Untouched code keeps its bytes:
+    LibCST regenerates it exactly, with the original encoding, BOM and newlines.
+    """
     outcome = FixOutcome(path, data, data)
     current = data
-    linted: Optional[bytes] = None
-    for _ in range(MAX_PASSES):
+    for passes in itertools.count():
         result = lint_source(current, path, settings, keep_tree=True)
-        outcome.remaining, linted = result, current
+        outcome.remaining = result
+        if passes == 0:
+            first = result
         if result.parse_failed or result.module is None:
             break
         fixes = select_fixes(result, unsafe)
         if not fixes:
             break
+        if passes == MAX_PASSES:
+            return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes (rules undo each other?)")
         try:
-            new_module = apply_changes(result.module, fixes)
-            new_bytes = new_module.bytes
+            new_bytes = apply_changes(result.module, fixes).bytes
         except Exception as exc:  # a fix that cannot be rendered is a bug: keep the file
-            outcome.error = f"a fix failed to apply ({type(exc).__name__}: {exc}); file left unchanged"
-            outcome.fixed = data
-            return outcome
+            return _unchanged(outcome, first, f"a fix failed to apply ({type(exc).__name__}: {exc})")
+        if new_bytes == current:
+            break  # fixes that change nothing would be offered forever: stop
         problem = _reparse_problem(current, new_bytes)
         if problem:
-            outcome.error = f"fixed code would not parse ({problem}); file left unchanged"
-            outcome.fixed = data
-            return outcome
-        if new_bytes == current:
-            break
+            return _unchanged(outcome, first, f"fixed code would not parse ({problem})")
         outcome.applied += len(fixes)
         current = new_bytes
     outcome.fixed = current
-    if linted is not current:
-        outcome.remaining = lint_source(current, path, settings)
+    return outcome
+
+
+def _unchanged(outcome: FixOutcome, first: FileResult, why: str) -> FixOutcome:
+    """Give up fixing: the original bytes, with the findings they have."""
+    outcome.error = f"{why}; file left unchanged"
+    outcome.fixed = outcome.original
+    outcome.applied = 0
+    outcome.remaining = first
     return outcome
 
 
 def _reparse_problem(before: bytes, after: bytes) -> Optional[str]:
+    """Why ``after`` (fixed ``before``) does not parse, or None."""
     try:
-        cst.parse_module(after)
-    except Exception as exc:
-        return f"LibCST: {exc}".splitlines()[0]
+        parse_module(after)
+    except ParseFailure as exc:
+        return f"line {exc.line}: {exc.message}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

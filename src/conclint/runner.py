@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
-from conclint.engine import PARSE_ERROR, FileResult, lint_source
+from conclint.engine import PARSE_ERROR, lint_source
 from conclint.findings import Finding
 from conclint.settings import Settings
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 16
-MAX_FILE_BYTES = 20 * 1024 * 1024
+# Reading is cheap, but not unbounded: a file this large is not source code. (Files
+# that reach the parser have a much lower limit: parsing.MAX_PARSE_BYTES.)
+MAX_READ_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -30,34 +34,55 @@ class FileOutcome:
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
 
 
+class Unreadable(Exception):
+    """Why a path named as a Python file cannot be read."""
+
+
 def read_source(path: str) -> bytes:
-    """The file's bytes; raises OSError/ValueError with a message fit for CCL000."""
-    st = os.stat(path)
+    """The file's bytes; raises ``Unreadable`` with a reason fit for a CCL000 finding."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise Unreadable(_os_reason(path, exc)) from None
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(21, "is a directory")
-    if st.st_size > MAX_FILE_BYTES:
-        raise ValueError(f"file too large ({st.st_size // (1024 * 1024)} MiB > {MAX_FILE_BYTES // (1024 * 1024)} MiB); skipped")
-    with open(path, "rb") as handle:
-        return handle.read()
+        raise Unreadable("it is a directory")
+    # FIFOs, sockets and devices would block or never end.
+    if not stat.S_ISREG(st.st_mode):
+        raise Unreadable("not a regular file")
+    if st.st_size > MAX_READ_BYTES:
+        raise Unreadable(f"file too large ({st.st_size // (1024 * 1024)} MiB > {MAX_READ_BYTES // (1024 * 1024)} MiB); skipped")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise Unreadable(_os_reason(path, exc)) from None
 
 
-def unreadable(path: str, exc: BaseException) -> Finding:
-    if isinstance(exc, OSError):
-        why = exc.strerror or str(exc)
-        message = f"cannot read file: {why}"
-    else:
-        message = f"cannot read file: {exc}"
-    return Finding(PARSE_ERROR, message, path, 1, 1, 1, 1)
+def _os_reason(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return f"broken symbolic link (to {os.readlink(path)})"
+    return exc.strerror or str(exc)
+
+
+def _load(outcome: FileOutcome, settings: Settings, data: Optional[bytes]) -> Optional[bytes]:
+    """``data`` or the file's bytes; None (with a CCL000 finding if enabled) when unreadable."""
+    if data is not None:
+        return data
+    try:
+        return read_source(outcome.path)
+    except Unreadable as exc:
+        if PARSE_ERROR in settings.codes_for(outcome.path):
+            # "cannot read" tells the cache not to remember this result.
+            outcome.findings.append(Finding(PARSE_ERROR, f"cannot read file: {exc}", outcome.path, 1, 1, 1, 1))
+        return None
 
 
 def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Optional[bytes] = None) -> FileOutcome:
     outcome = FileOutcome(path)
-    try:
-        if data is None:
-            data = read_source(path)
-    except (OSError, ValueError) as exc:
-        if PARSE_ERROR in settings.codes_for(path):
-            outcome.findings.append(unreadable(path, exc))
+    data = _load(outcome, settings, data)
+    if data is None:
         return outcome
     try:
         result = lint_source(data, path, settings, with_edits=with_edits)
@@ -72,12 +97,8 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
     from conclint.fixer import fix_source
 
     outcome = FileOutcome(path)
-    try:
-        if data is None:
-            data = read_source(path)
-    except (OSError, ValueError) as exc:
-        if PARSE_ERROR in settings.codes_for(path):
-            outcome.findings.append(unreadable(path, exc))
+    data = _load(outcome, settings, data)
+    if data is None:
         return outcome
     try:
         fixed = fix_source(data, path, settings, unsafe=unsafe)
@@ -95,20 +116,40 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
 
 
 # ---------------------------------------------------------------------- parallel map
+# A task is (index, kind, path, arg). Pool workers record in a byte array shared with
+# the parent which task they are on, so that when one dies the parent knows which files
+# it may have died of.
+_RUNNING, _DONE = 1, 2
+# Test hook: a worker process (never the main one) dies on the spot, as on a crash in
+# the native parser, when the path it is about to analyse contains this variable's value.
+CRASH_HOOK = "CONCLINT_TEST_CRASH_ON"
+
 _worker_settings: Optional[Settings] = None
+_worker_state: Any = None
 
 
-def _init_worker(settings: Settings) -> None:
-    global _worker_settings
+def _init_worker(settings: Settings, state: Any = None) -> None:
+    global _worker_settings, _worker_state
     _worker_settings = settings
+    _worker_state = state
 
 
 def _work(task: tuple) -> FileOutcome:
-    kind, path, arg = task
+    index, kind, path, arg = task
     assert _worker_settings is not None
-    if kind == "fix":
-        return fix_one(path, _worker_settings, arg)
-    return lint_one(path, _worker_settings, arg)
+    if _worker_state is not None:
+        _worker_state[index] = _RUNNING
+        crash_on = os.environ.get(CRASH_HOOK)
+        if crash_on and crash_on in path:
+            os._exit(70)
+    outcome = fix_one(path, _worker_settings, arg) if kind == "fix" else lint_one(path, _worker_settings, arg)
+    if _worker_state is not None:
+        _worker_state[index] = _DONE
+    return outcome
+
+
+def _work_chunk(tasks: List[tuple]) -> List[FileOutcome]:
+    return [_work(task) for task in tasks]
 
 
 def run(
@@ -121,7 +162,7 @@ def run(
     jobs: Optional[int] = None,
 ) -> List[FileOutcome]:
     """Lint (or fix) every path; order of the result follows ``paths``."""
-    tasks = [("fix" if fix else "lint", p, unsafe if fix else with_edits) for p in paths]
+    tasks = [(i, "fix" if fix else "lint", p, unsafe if fix else with_edits) for i, p in enumerate(paths)]
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
         _init_worker(settings)
@@ -130,42 +171,80 @@ def run(
 
 
 def _run_pool(tasks: List[tuple], settings: Settings, jobs: int) -> List[FileOutcome]:
+    """Run ``tasks`` in worker processes; a worker that dies costs only the file it was on.
+
+    When a worker dies the pool breaks and stops every worker. The files then marked
+    running are the suspects (the culprit and at most ``jobs - 1`` bystanders): each is
+    retried alone in its own process, and all other unfinished files go to a new pool.
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     settings._triggers.clear()
     # fork is cheap and sees the loaded rules; spawn is the fallback where fork is absent.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    state = context.RawArray("b", len(tasks))
     results: List[Optional[FileOutcome]] = [None] * len(tasks)
-    chunk = max(1, min(32, len(tasks) // (jobs * 8) or 1))
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
-            for index, outcome in enumerate(pool.map(_work, tasks, chunksize=chunk)):
-                results[index] = outcome
-    except BrokenProcessPool:
-        pass
-    # Files a dead worker took with it are retried one at a time, each in its own process,
-    # so one file that kills the interpreter costs only that file.
-    for index, outcome in enumerate(results):
-        if outcome is None:
-            results[index] = _run_isolated(tasks[index], settings, context)
+    pending = list(range(len(tasks)))
+    while pending and _pool_round(pending, tasks, results, settings, jobs, context, state):
+        pending = [i for i in pending if results[i] is None]
+        # No suspect means a worker died outside any task: isolate everything left.
+        suspects = [i for i in pending if state[i] == _RUNNING] or pending
+        for i in suspects:
+            results[i] = _run_isolated(tasks[i], settings, context, state)
+        pending = [i for i in pending if results[i] is None]
     return [r for r in results if r is not None]
 
 
-def _run_isolated(task: tuple, settings: Settings, context: Any) -> FileOutcome:
-    from concurrent.futures import ProcessPoolExecutor
+def _pool_round(
+    indices: List[int], tasks: List[tuple], results: List[Optional[FileOutcome]],
+    settings: Settings, jobs: int, context: Any, state: Any,
+) -> bool:
+    """Run the tasks at ``indices`` in a pool, filling ``results``; True if a worker died."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    size = max(1, min(32, len(indices) // (jobs * 8)))
+    chunks = [indices[i: i + size] for i in range(0, len(indices), size)]
     try:
-        with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
-            return pool.submit(_work, task).result()
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings, state)) as pool:
+            futures = {pool.submit(_work_chunk, [tasks[i] for i in chunk]): chunk for chunk in chunks}
+            for future in as_completed(futures):
+                for index, outcome in zip(futures[future], future.result()):
+                    results[index] = outcome
     except BrokenProcessPool:
-        path = task[1]
-        outcome = FileOutcome(path)
-        outcome.findings.append(Finding(PARSE_ERROR, "the worker process died while analysing this file", path, 1, 1, 1, 1))
+        return True
+    return False
+
+
+def _run_isolated(task: tuple, settings: Settings, context: Any, state: Any) -> FileOutcome:
+    """Run one task in a process of its own; its death becomes a CCL000 finding."""
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_isolated_main, args=(task, settings, state, sender))
+    process.start()
+    sender.close()
+    try:
+        outcome: Optional[FileOutcome] = receiver.recv()
+    except EOFError:  # it died before sending
+        outcome = None
+    receiver.close()
+    process.join()
+    if outcome is not None:
         return outcome
+    path = task[2]
+    code = process.exitcode or 0
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    outcome = FileOutcome(path)
+    if PARSE_ERROR in settings.codes_for(path):
+        message = f"not analysed: the worker process died on this file ({how})"
+        outcome.findings.append(Finding(PARSE_ERROR, message, path, 1, 1, 1, 1))
+    return outcome
+
+
+def _isolated_main(task: tuple, settings: Settings, state: Any, sender: Any) -> None:
+    _init_worker(settings, state)
+    sender.send(_work(task))
+    sender.close()
 
 
 # ---------------------------------------------------------------------- safe writes
@@ -173,23 +252,40 @@ class WriteRefused(Exception):
     pass
 
 
-def write_atomic(path: str, data: bytes, root: Optional[Path] = None) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same directory and a rename,
-    keeping the file mode; refuses to write through a symlink that leaves ``root``."""
-    target = Path(path)
-    if target.is_symlink():
-        real = target.resolve()
-        if root is not None and root.resolve() not in (real, *real.parents):
-            raise WriteRefused(f"{path}: not fixed: it is a symbolic link to {real}, outside {root}")
-        target = real
-    mode = stat.S_IMODE(os.stat(target).st_mode)
+def write_atomic(path: str, data: bytes, root: Optional[Path] = None, expected: Optional[bytes] = None) -> bool:
+    """Replace the file at ``path`` by ``data``; False when it already holds ``data``.
+
+    The bytes go to a temporary file in the same directory, which then is renamed over
+    the original: readers see the old file or the new one, never a torn one, and a full
+    disk leaves the original intact. The file keeps its mode (and owner, where allowed).
+    A symbolic link is written through to its target, but not when that lies outside
+    ``root``. With ``expected``, the file must still hold those bytes (what was fixed),
+    so that an edit made while conclint ran is not overwritten.
+    """
+    target = Path(os.path.realpath(path))
+    if root is not None and target != Path(os.path.abspath(path)):
+        top = Path(os.path.realpath(root))
+        if top not in (target, *target.parents):
+            raise WriteRefused(f"{path}: not fixed: it is a symbolic link to {target}, outside {root}")
+    st = os.stat(target)
+    with open(target, "rb") as handle:
+        current = handle.read()
+    if current == data:
+        return False
+    if expected is not None and current != expected:
+        raise WriteRefused(f"{path}: not fixed: the file changed while conclint was fixing it")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".conclint-tmp", dir=str(target.parent))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except PermissionError:
+                pass  # only root may give files away; the content matters more
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -197,3 +293,4 @@ def write_atomic(path: str, data: bytes, root: Optional[Path] = None) -> None:
         except OSError:
             pass
         raise
+    return True

@@ -109,5 +109,5 @@ def _relative(path: str, root: Path) -> str:
     p = Path(path)
     try:
         return p.resolve().relative_to(root.resolve()).as_posix() if p.is_absolute() or p.exists() else p.as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside root; a symbolic link loop
         return p.as_posix()

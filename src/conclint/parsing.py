@@ -1,0 +1,162 @@
+"""Turn a file's bytes into a LibCST tree, or into one clear reason why not.
+
+LibCST's native parser is the only one conclint can fix code with, but it must be
+shielded from some inputs: it recurses on the C stack and is super-linear on deep
+trees, so a few thousand nested brackets or a chain of 20,000 ``and`` operands
+crash the process (SIGSEGV, nothing to catch) and a chain of 3,000 subscripts
+takes minutes; a 1 MiB literal costs 16 s and 750 MB. Its messages for undecodable
+bytes are also poor. So, before LibCST sees a file:
+
+* the bytes must decode (PEP 263 cookie or BOM, else UTF-8) and hold no NUL;
+* the file must not exceed ``MAX_PARSE_BYTES``;
+* CPython's parser, fast and robust against nesting, reads it first: when it
+  gives up for lack of resources, or finds the tree deeper than ``MAX_DEPTH``,
+  LibCST is not tried. Its other syntax errors are kept only as the better
+  message, because the running interpreter may be older than the code's syntax,
+  which LibCST can still read.
+
+Everything here raises ``ParseFailure``; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+import re
+import tokenize
+import warnings
+from typing import Any, Optional, Tuple
+
+# Beyond this LibCST needs seconds and hundreds of MB per MiB; such files are generated.
+MAX_PARSE_BYTES = 2 * 1024 * 1024
+# Tree depth (see ``tree_depth``) past which LibCST's recursive code generation and
+# position computation exhaust Python's recursion limit (measured: 800 fails, 400 works).
+MAX_DEPTH = 400
+# CPython syntax errors that mean "too deep for a parser", not "wrong": LibCST would
+# crash or crawl on the same input.
+_RESOURCE_ERRORS = ("too many nested parentheses", "too complex", "too many levels of indentation")
+_LIBCST_AT_RE = re.compile(r"error at (\d+):(\d+)")
+_COOKIE_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=]")  # PEP 263
+
+
+class ParseFailure(Exception):
+    """Why a file cannot be parsed, with the position of the problem (1-based)."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = max(line, 1)
+        self.column = max(column, 1)
+
+
+def parse_module(data: bytes) -> Any:
+    """The LibCST module of ``data``; raises ``ParseFailure``."""
+    import libcst as cst
+
+    if len(data) > MAX_PARSE_BYTES:
+        raise ParseFailure(f"file too large to analyse ({_mib(len(data))} > {_mib(MAX_PARSE_BYTES)}); skipped")
+    encoding = _check_bytes(data)
+    cpython_error = _screen(data)
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        if cpython_error is not None:
+            raise cpython_error from None
+        raise _libcst_failure(exc) from None
+    except (RecursionError, MemoryError) as exc:
+        raise ParseFailure(f"cannot parse: {type(exc).__name__} (nesting too deep)") from None
+    except Exception as exc:  # LibCST has more ways to refuse input than it documents
+        raise ParseFailure(f"cannot parse ({encoding}): {type(exc).__name__}: {exc}") from None
+
+
+def _check_bytes(data: bytes) -> str:
+    """The file's encoding; raises for bytes no Python can read."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line, column = position_of(data, nul)
+        raise ParseFailure("file contains a NUL byte (a binary file?)", line, column)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # unknown codec, or a cookie contradicting the BOM
+        raise ParseFailure(f"bad encoding declaration: {exc.msg}", _cookie_line(data) or 1) from None
+    try:
+        codecs.decode(data, encoding)
+    except UnicodeDecodeError as exc:
+        line, column = position_of(data, exc.start)
+        why = f"not valid {encoding}"
+        if _cookie_line(data) is None and not data.startswith(codecs.BOM_UTF8):
+            why += " (there is no PEP 263 coding cookie naming another encoding)"
+        raise ParseFailure(f"cannot decode: byte 0x{data[exc.start]:02x} is {why}", line, column) from None
+    return encoding
+
+
+def _screen(data: bytes) -> Optional[ParseFailure]:
+    """Let CPython read ``data`` first; raises when LibCST must not try, returns CPython's
+    syntax error (or None) otherwise."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to report
+            tree = ast.parse(data)
+    except SyntaxError as exc:
+        failure = ParseFailure(f"SyntaxError: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+        if any(text in exc.msg for text in _RESOURCE_ERRORS):
+            raise failure from None
+        return failure
+    except (RecursionError, MemoryError) as exc:
+        raise ParseFailure(f"nesting too deep to parse ({type(exc).__name__} in CPython's parser)") from None
+    except ValueError as exc:  # what older Pythons raise for some undecodable sources
+        return ParseFailure(f"cannot parse: {exc}")
+    depth, deepest = tree_depth(tree)
+    if depth > MAX_DEPTH:
+        line = getattr(deepest, "lineno", 1)
+        column = getattr(deepest, "col_offset", 0) + 1
+        raise ParseFailure(f"nesting too deep to analyse (depth {depth} > {MAX_DEPTH})", line, column)
+    return None
+
+
+def tree_depth(tree: ast.AST) -> Tuple[int, ast.AST]:
+    """The depth of ``tree`` as LibCST will build it, and the deepest node with a position.
+
+    CPython keeps ``a and b and c`` flat where LibCST nests one ``BooleanOperation``
+    per operator, so each operand counts as one level more than the one before it.
+    Iterative: the trees measured here are the ones too deep to recurse over.
+    """
+    best, deepest = 0, tree
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > best:
+            best = depth
+            if hasattr(node, "lineno"):  # operators and contexts have no position
+                deepest = node
+        if isinstance(node, ast.BoolOp):
+            stack.extend((value, depth + i) for i, value in enumerate(node.values, 1))
+        else:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return best, deepest
+
+
+def _libcst_failure(exc: Any) -> ParseFailure:
+    match = _LIBCST_AT_RE.search(exc.message)
+    line, column = (int(match.group(1)), int(match.group(2))) if match else (exc.raw_line, exc.raw_column + 1)
+    first = exc.message.splitlines()[0] if exc.message else "parser error"
+    return ParseFailure(f"LibCST cannot parse this file (CPython can): {first}", line, column)
+
+
+def position_of(data: bytes, offset: int) -> Tuple[int, int]:
+    """1-based (line, column) of a byte offset; the column counts bytes."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _cookie_line(data: bytes) -> Optional[int]:
+    """The line of the PEP 263 coding cookie (1 or 2), if there is one."""
+    for number, line in enumerate(data.split(b"\n", 2)[:2], 1):
+        if _COOKIE_RE.match(line):
+            return number
+    return None
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
