@@ -188,7 +188,7 @@ def _main(**o: object) -> int:
 
 def _settings(config, o):  # type: ignore[no-untyped-def]
     from conclint.config import ConfigError
-    from conclint.settings import SelectorError, Settings, resolve_selection
+    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
 
     select = _split(o["select"]) or config.select  # type: ignore[arg-type]
     extend = config.extend_select + _split(o["extend_select"])  # type: ignore[arg-type]
@@ -210,6 +210,7 @@ def _settings(config, o):  # type: ignore[no-untyped-def]
         root=config.root,
         per_file_ignores=per_file,
         rule_options=config.rule_options,
+        explicit=explicitly_selected(select, extend),
         fingerprint_data={"version": __version__},
     )
 
@@ -289,9 +290,9 @@ def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type
     if o["output_format"] != "text":
         return
     if o["statistics"]:
-        from conclint.rule import all_rules
+        from conclint.settings import known_codes
 
-        names = {code: cls.name for code, cls in all_rules().items()}
+        names = known_codes()
         for line in output.statistics(findings, names, unsafe):
             click.echo(line)
     if not o["quiet"]:

@@ -88,14 +88,17 @@ def _common_dir(paths: Sequence[Path]) -> Path:
 
 
 def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
-    from conclint.rule import all_rules
+    from conclint.settings import known_codes
 
-    rules_by_name = {cls.name: cls for cls in all_rules().values()}
+    codes_by_name = {name: code for code, name in known_codes().items()}
     config = Config(path=path, root=root)
     where = f"{path}: [tool.conclint]" if path.name == "pyproject.toml" else str(path)
     for key, value in table.items():
-        if key in rules_by_name and isinstance(value, dict):
-            config.rule_options[rules_by_name[key].code] = _rule_options(rules_by_name[key], value, where)
+        if key in codes_by_name and isinstance(value, dict):
+            from conclint.rule import all_rules  # option types live on the rule classes
+
+            cls = all_rules()[codes_by_name[key]]
+            config.rule_options[cls.code] = _rule_options(cls, value, where)
             continue
         if key not in _KNOWN_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}")

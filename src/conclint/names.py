@@ -16,6 +16,8 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import libcst as cst
 
+from conclint.walk import children
+
 CONCURRENCY_MODULES = frozenset(
     {"threading", "multiprocessing", "concurrent", "asyncio", "gevent", "_thread", "thread", "queue", "dummy_threading"}
 )
@@ -554,7 +556,7 @@ class Semantic:
         stack = [stmt]
         while stack:
             node = stack.pop()
-            stack.extend(node.children)
+            stack.extend(children(node))
             if not isinstance(node, cst.Call) or self.call_result_type(node) not in WORKER_TYPES:
                 continue
             target, args = get_arg(node, "target", 1), get_arg(node, "args", 3)
@@ -793,4 +795,4 @@ def names_in(node: cst.CSTNode) -> Iterable[str]:
         current = stack.pop()
         if isinstance(current, cst.Name):
             yield current.value
-        stack.extend(current.children)
+        stack.extend(children(current))

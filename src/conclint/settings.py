@@ -21,16 +21,23 @@ def rule_classes() -> Dict[str, type]:
     return all_rules()
 
 
+def known_codes() -> Dict[str, str]:
+    """Every rule code and name (without importing the rules), plus CCL000."""
+    from conclint.rules import catalogue
+
+    return {**catalogue(), PARSE_ERROR_CODE: "syntax-error"}
+
+
 def resolve_selection(
     select: Sequence[str], extend_select: Sequence[str], ignore: Sequence[str]
 ) -> FrozenSet[str]:
     """Codes enabled by ruff-style selectors: the most specific selector wins, ignore on ties.
 
-    ``CCL`` selects every default rule, ``CCL2`` every 2xx rule; a rule that is off by
-    default is enabled only when named by its full code.
+    ``CCL`` selects every rule, ``CCL2`` every 2xx rule. A rule that is off by default
+    is dropped later, in ``Settings.codes_for``, unless named by its full code: knowing
+    that needs the rule classes, and a warm cached run should not import them.
     """
-    classes = rule_classes()
-    known = set(classes) | {PARSE_ERROR_CODE}
+    known = known_codes()
     for selector in (*select, *extend_select, *ignore):
         if selector != "ALL" and not any(code.startswith(selector) for code in known):
             raise SelectorError(f"unknown rule selector {selector!r}")
@@ -38,13 +45,13 @@ def resolve_selection(
     for code in sorted(known):
         best_on = _specificity(code, (*select, *extend_select))
         best_off = _specificity(code, ignore)
-        if best_on < 0 or best_off >= best_on:
-            continue
-        cls = classes.get(code)
-        if cls is not None and not cls.default_enabled and best_on < len(code):
-            continue
-        enabled.add(code)
+        if best_on >= 0 and best_off < best_on:
+            enabled.add(code)
     return frozenset(enabled)
+
+
+def explicitly_selected(select: Sequence[str], extend_select: Sequence[str]) -> FrozenSet[str]:
+    return frozenset(s for s in (*select, *extend_select) if s in known_codes())
 
 
 def _specificity(code: str, selectors: Sequence[str]) -> int:
@@ -64,6 +71,11 @@ class Settings:
     per_file_ignores: List[Tuple[Any, Tuple[str, ...]]] = field(default_factory=list)
     rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     unsafe_fixes: bool = False
+    # Skip rules whose byte-level triggers do not match a file (never changes results).
+    gate: bool = True
+    # Codes named in full by a selector: they enable rules that are off by default.
+    explicit: FrozenSet[str] = frozenset()
+    _active: Optional[FrozenSet[str]] = field(default=None, repr=False)
     # Raw values that define this configuration, for cache keys.
     fingerprint_data: Dict[str, Any] = field(default_factory=dict)
     _triggers: Dict[FrozenSet[str], Any] = field(default_factory=dict, repr=False)
@@ -72,11 +84,21 @@ class Settings:
     def default(cls, **kwargs: Any) -> "Settings":
         return cls(resolve_selection(["CCL"], [], []), **kwargs)
 
+    @property
+    def active(self) -> FrozenSet[str]:
+        """Enabled codes less default-off rules not named in full (imports the rules)."""
+        if self._active is None:
+            classes = rule_classes()
+            self._active = frozenset(
+                c for c in self.enabled if c not in classes or classes[c].default_enabled or c in self.explicit
+            )
+        return self._active
+
     def codes_for(self, path: str) -> FrozenSet[str]:
         if not self.per_file_ignores:
-            return self.enabled
+            return self.active
         relative = _relative(path, self.root)
-        codes = set(self.enabled)
+        codes = set(self.active)
         for spec, ignored in self.per_file_ignores:
             if spec.match_file(relative):
                 codes = {c for c in codes if not any(c.startswith(i) for i in ignored)}
@@ -100,9 +122,19 @@ class Settings:
             "enabled": sorted(self.enabled),
             "per_file_ignores": [(getattr(s, "patterns_text", ""), list(i)) for s, i in self.per_file_ignores],
             "options": self.rule_options,
+            "explicit": sorted(self.explicit),
+            "code": _package_stamp(),
             **self.fingerprint_data,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _package_stamp() -> str:
+    """Changes whenever conclint's own code does, so that an editable install (or a
+    development checkout) never reads results cached by older rules."""
+    package = Path(__file__).parent
+    stamps = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in package.rglob("*.py"))
+    return hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
 def _relative(path: str, root: Path) -> str:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tupl
 import libcst as cst
 
 from conclint.names import POOL_TYPES, string_value
+from conclint.walk import children
+from conclint.walk import walk as _fast_walk
 
 if TYPE_CHECKING:
     from conclint.names import Semantic
@@ -116,27 +118,30 @@ def is_call_on(node: cst.CSTNode, receiver: cst.CSTNode, methods: Sequence[str])
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node below ``node`` (pre-order), without a visitor."""
-    stack: List[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
+    """Every non-trivia node from ``node`` down (pre-order), without a visitor."""
+    return _fast_walk(node)
 
 
 def walk_scope(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Like ``walk`` but does not enter nested functions, lambdas or classes."""
-    stack: List[cst.CSTNode] = list(reversed(node.children))
+    stack: List[cst.CSTNode] = list(reversed(children(node)))
     while stack:
         current = stack.pop()
         yield current
         if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(children(current)))
 
 
 def has_comments(node: cst.CSTNode) -> bool:
-    return any(isinstance(n, cst.Comment) for n in walk(node))
+    """Whether a comment sits anywhere in ``node`` (comments are trivia: walk everything)."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Comment):
+            return True
+        stack.extend(current.children)
+    return False
 
 
 @dataclass(frozen=True)

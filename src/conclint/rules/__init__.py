@@ -14,6 +14,16 @@ def module_names() -> list:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if _MODULE_RE.match(m.name))
 
 
+def catalogue() -> dict:
+    """Rule code -> name from the module file names alone, importing nothing (so that
+    selection and cache keys cost no LibCST import; a test checks names match classes)."""
+    out = {}
+    for module in module_names():
+        number, _, rest = module.partition("_")
+        out[number.upper()] = rest.replace("_", "-")
+    return out
+
+
 def load_all() -> None:
     global _loaded
     if _loaded:
