@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
@@ -51,18 +51,26 @@ def fix(text: str, unsafe: bool = True, select: Sequence[str] = ("CCL",), path: 
     return outcome.fixed.decode()
 
 
-def run_cli(*args: str, cwd: Optional[Path] = None, stdin: Optional[str] = None, env: Optional[dict] = None):
-    """Run the real ``conclint`` command in a subprocess."""
+def run_cli(
+    *args: str,
+    cwd: Optional[Path] = None,
+    stdin: Union[str, bytes, None] = None,
+    env: Optional[dict] = None,
+    prefix: Sequence[str] = (),
+):
+    """Run the real ``conclint`` command in a subprocess (``prefix``: a wrapper command).
+
+    With ``stdin`` as bytes, stdout and stderr are bytes too, exactly as written."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "conclint", *args],
+        [*prefix, sys.executable, "-m", "conclint", *args],
         cwd=str(cwd) if cwd else None,
         input=stdin,
         capture_output=True,
-        text=True,
+        text=not isinstance(stdin, bytes),
         env=full_env,
         timeout=300,
     )

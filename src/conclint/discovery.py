@@ -105,7 +105,7 @@ class Discovery:
             except OSError:  # e.g. a link in a loop: as a Python file, reading it says why
                 is_dir = False
             if is_dir:
-                if self.excluded(path, True, gitignores, base) or (path / "pyvenv.cfg").exists():
+                if self.excluded(path, True, gitignores, base) or _is_virtualenv(path):
                     continue
                 if entry.is_symlink() and _is_loop(path):
                     self.problems.append((str(path), "symlink loop"))
@@ -126,6 +126,13 @@ def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "path
         if relative is not None and spec.match_file(relative + "/" if is_dir else relative):
             return True
     return False
+
+
+def _is_virtualenv(directory: Path) -> bool:
+    try:
+        return (directory / "pyvenv.cfg").exists()
+    except OSError:  # unreadable: then listing it reports the problem
+        return False
 
 
 def _is_regular(entry: "os.DirEntry[str]") -> bool:
