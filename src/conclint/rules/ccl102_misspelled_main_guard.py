@@ -25,7 +25,12 @@ class MisspelledMainGuard(Rule):
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
     # `__name__` compared with ==, !=, is or is not, on either side (a bare `__name__` is too common).
-    triggers = (r"__name__[\s)\\]*(?:[=!]=|is\b)|(?:[=!]=|\bis(?:\s+not)?)[\s(\\]*__name__",)
+    # `__name__` compared, and either with `is` or with a quoted near-miss of "__main__"
+    # (a string reading "main" that is not exactly "__main__"): correct guards don't match.
+    triggers = (
+        r"__name__[\s)\\]*(?:[=!]=|is\b)|(?:[=!]=|\bis(?:\s+not)?)[\s(\\]*__name__",
+        r"__name__[\s)\\]*is\b|\bis(?:\s+not)?[\s(\\]*__name__|['\"](?!__main__['\"])[\s_]*(?i:main)[\s_]*['\"]",
+    )
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         if len(node.comparisons) != 1:

@@ -18,7 +18,7 @@ class SerializedStartJoin(Rule):
     name = "serialized-start-join"
     message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
     fix = Applicability.UNSAFE
-    triggers = (r"\.start\(", r"\.join\(")
+    triggers = (r"threading|multiprocessing", r"\.start\(", r"\.join\(")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -32,7 +32,7 @@ class PoolNeverClosed(Rule):
     code = "CCL106"
     name = "pool-never-closed"
     message = "pool is never closed"
-    triggers = (r"Pool|Executor",)
+    triggers = (r"multiprocessing|concurrent", r"Pool|Executor")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -29,7 +29,7 @@ class LostAsyncException(Rule):
     code = "CCL107"
     name = "lost-async-exception"
     message = "the result is discarded and there is no error_callback: an exception in the worker vanishes silently"
-    triggers = (r"_async\(|\.submit\(",)
+    triggers = (r"multiprocessing|concurrent", r"_async\(|\.submit\(")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

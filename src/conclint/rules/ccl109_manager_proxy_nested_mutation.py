@@ -47,7 +47,7 @@ class ManagerProxyNestedMutation(Rule):
         "mutates a copy of a value nested in a Manager proxy: the change is lost "
         "(read it, change it, assign it back: `v = d[k]; v.append(x); d[k] = v`)"
     )
-    triggers = (r"Manager",)
+    triggers = (r"multiprocessing", r"Manager")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -22,7 +22,11 @@ class BusyWait(Rule):
     name = "busy-wait"
     message = "busy-wait loop burns CPU; block instead"
     fix = Applicability.SAFE
-    triggers = (r"threading|multiprocessing|_thread|\bthread\b|queue", r"while")
+    triggers = (
+        r"threading|multiprocessing|_thread|\bthread\b|queue",
+        r"while",
+        r"active_count|activeCount|enumerate|locked|is_set|isSet|is_alive|isAlive|empty",
+    )
 
     def visit_While(self, node: cst.While) -> None:
         what = self._spin_condition(node.test)

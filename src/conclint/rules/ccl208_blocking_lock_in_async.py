@@ -23,7 +23,7 @@ class BlockingLockInAsync(Rule):
     code = "CCL208"
     name = "blocking-lock-in-async"
     message = "thread lock held across `await`: other coroutines on this loop block on it; use `asyncio.Lock`"
-    triggers = (r"async\s+def", r"await|async\s+(for|with)")
+    triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"async\s+def", r"await|async\s+(for|with)")
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is not None or not self.sem.in_async_function or not _awaits(node.body):

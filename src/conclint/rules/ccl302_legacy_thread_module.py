@@ -21,7 +21,8 @@ class LegacyThreadModule(Rule):
     code = "CCL302"
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
-    triggers = (r"\b_?thread\b",)
+    # The module must be imported somewhere (also `import os, \\\n thread`).
+    triggers = (r"(?:import|from)[ \t](?:[^\n]|\\\n)*\b_?thread\b",)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ class RunInsteadOfStart(Rule):
     name = "run-instead-of-start"
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
-    triggers = (r"threading|multiprocessing|Thread|Process", r"\.run\(\s*\)")
+    triggers = (r"threading|multiprocessing", r"\.run\(\s*\)")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -21,7 +21,7 @@ class DaemonAfterStart(Rule):
     name = "daemon-after-start"
     message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
     fix = Applicability.SAFE
-    triggers = (r"\.start\(", r"daemon|Daemon")
+    triggers = (r"threading|multiprocessing", r"\.start\(", r"daemon|Daemon")
 
     def visit_Call(self, node: cst.Call) -> None:
         stack = self.sem.stack

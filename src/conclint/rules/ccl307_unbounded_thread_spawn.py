@@ -19,7 +19,7 @@ class UnboundedThreadSpawn(Rule):
     code = "CCL307"
     name = "unbounded-thread-spawn"
     message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
-    triggers = (r"Thread|Process|Timer", r"\.start\(")
+    triggers = (r"threading|multiprocessing", r"Thread|Process|Timer", r"\.start\(")
     options = {"max-threads": 100}
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -18,7 +18,7 @@ class ThreadInitNotCalled(Rule):
     name = "thread-init-not-called"
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
-    triggers = (r"Thread|Process", r"__init__")
+    triggers = (r"threading|multiprocessing", r"Thread|Process", r"__init__")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = self.sem.enclosing_class()

@@ -46,7 +46,7 @@ class BlockingCallInAsync(Rule):
     name = "blocking-call-in-async"
     message = "blocking call inside `async def` stalls the event loop"
     fix = Applicability.UNSAFE
-    triggers = (ASYNC_DEF_TRIGGER,)
+    triggers = (ASYNC_DEF_TRIGGER, r"time|urllib|socket|subprocess|requests|queue|threading|multiprocessing")
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
