@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
@@ -196,3 +197,43 @@ class HeldLocks:
                 while key in suite:
                     suite.remove(key)
 
+
+class LockUse:
+    """Which defs (or the module) acquire and release each lock, to tell mutexes from signals.
+
+    A lock that some def releases without ever acquiring it is a signal between threads
+    ("go on now"), not a critical section: rules about holding locks leave it alone.
+    """
+
+    def __init__(self) -> None:
+        self.acquired_in: Dict[LockKey, Set[int]] = defaultdict(set)
+        self.released_in: Dict[LockKey, Set[int]] = defaultdict(set)
+        # scope -> the scopes enclosing it
+        self.enclosing: Dict[int, Set[int]] = {}
+
+    def acquired(self, sem: Semantic, key: LockKey) -> None:
+        self.acquired_in[key].add(self._scope(sem))
+
+    def released(self, sem: Semantic, key: LockKey) -> None:
+        self.released_in[key].add(self._scope(sem))
+
+    def _scope(self, sem: Semantic) -> int:
+        scope = id(sem.frames[-1].node)
+        self.enclosing.setdefault(scope, {id(f.node) for f in sem.frames[:-1]})
+        return scope
+
+    def shared_with_nested_def(self, key: LockKey, scope: int) -> bool:
+        """Whether a def nested in ``scope``, or enclosing it, acquires or releases the lock
+        too: one side holds it as a gate for a thread running the other."""
+        return any(
+            scope in self.enclosing.get(other, ()) or other in self.enclosing.get(scope, ())
+            for other in self.acquired_in[key] | self.released_in[key]
+        )
+
+    def is_signal(self, key: LockKey) -> bool:
+        return bool(self.released_in[key] - self.acquired_in[key])
+
+    def is_handed_off(self, key: LockKey) -> bool:
+        """Acquired and released in different places: a signal, or a gate another def waits
+        on (``finish.acquire()`` in a worker, released by the test) -- not a critical section."""
+        return bool(self.released_in[key] ^ self.acquired_in[key])

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import lock_receiver, released_in_scope, releases_in_finally
+from conclint.locks import LockKey, LockUse, lock_key, lock_receiver, releases_in_finally, statement_call
+from conclint.names import Semantic
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, walk
+from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, walk, walk_scope
+
+# Builtins that look at an object without keeping it.
+_INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})
+
 
 class AcquireWithoutRelease(Rule):
     """An ``acquire()`` not paired with a guaranteed ``release()``."""
@@ -20,16 +25,32 @@ class AcquireWithoutRelease(Rule):
     fix = Applicability.UNSAFE
     triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"\.acquire\(")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.use = LockUse()
+        # Findings wait for the whole module: a lock acquired and released by different
+        # defs, or also taken by a def nested in the acquiring one (a thread it starts),
+        # is a signal or a gate between threads, not a critical section.
+        self.pending: List[Tuple[Optional[LockKey], int, cst.CSTNode, Optional[Dict[cst.CSTNode, Any]]]] = []
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value != "acquire":
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("acquire", "release"):
             return
-        stack = self.sem.stack
+        key = lock_key(self.sem, func.value)
+        if func.attr.value == "release":
+            if key is not None:
+                self.use.released(self.sem, key)
+            return
+        if key is not None:
+            self.use.acquired(self.sem, key)
         # A conditional acquire (`if lock.acquire(timeout=1):`) is the caller's business.
-        if len(stack) < 4 or not isinstance(stack[-2], cst.Expr) or not isinstance(stack[-3], cst.SimpleStatementLine):
-            return
-        receiver = func.value
-        if not lock_receiver(self, receiver):
+        if statement_call(self.sem, node, ("acquire",)) is not None:
+            self._check_acquire(node, func.value, key)
+
+    def _check_acquire(self, node: cst.Call, receiver: cst.BaseExpression, key: Optional[LockKey]) -> None:
+        stack = self.sem.stack
+        if not lock_receiver(self, receiver) or len(stack) < 4:
             return
         line, block = stack[-3], stack[-4]
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
@@ -43,22 +64,34 @@ class AcquireWithoutRelease(Rule):
         for ancestor in reversed(stack[:-4]):
             if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
                 break
-            if releases_in_finally(ancestor, receiver) and _inside_try_body(stack, ancestor):
-                return
-        if not released_in_scope(self.sem, receiver):
-            return  # acquired here, released elsewhere (a hand-off or __enter__): not ours to judge
+            if isinstance(ancestor, cst.Try) and _inside_try_body(stack, ancestor):
+                if releases_in_finally(ancestor, receiver) or _released_in_else(ancestor, line, receiver):
+                    return
+        released, escaped = _after_acquire(self.sem, node, receiver)
+        if not released or escaped:
+            # Never released here after this acquire (a hand-off, an __enter__, a Condition
+            # re-taking its lock for the caller), or handed to other code as an argument
+            # (a waiter list, a thread's args): not ours to judge.
+            return
+        if following is not None and is_call_on(only_statement(following) or following, receiver, ("acquire",)):
+            return  # acquire(); acquire(): counting or reentrancy, nothing in between can raise
         release_index = self._paired_release(block, index, receiver)
         if release_index == index + 1:
             return  # acquire(); release(): waits for the lock to be free, nothing in between can raise
-        if release_index is None:
-            self.report(func.attr)
-            return
-        with_node = with_statement(receiver, line, block.body[index + 1: release_index])
-        self.report(
-            func.attr,
-            changes={block: replace_statements(block, index, release_index + 1, [with_node])},
-            fix_message="Use `with` to hold the lock",
-        )
+        changes = None
+        if release_index is not None:
+            with_node = with_statement(receiver, line, block.body[index + 1: release_index])
+            changes = {block: replace_statements(block, index, release_index + 1, [with_node])}
+        self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))  # type: ignore[attr-defined]
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for key, scope, anchor, changes in self.pending:
+            if key is not None and (self.use.is_handed_off(key) or self.use.shared_with_nested_def(key, scope)):
+                continue
+            if changes is None:
+                self.report(anchor)
+            else:
+                self.report(anchor, changes=changes, fix_message="Use `with` to hold the lock")
 
     def _paired_release(self, block, index: int, receiver: cst.BaseExpression) -> Optional[int]:  # type: ignore[no-untyped-def]
         """Index of the one ``receiver.release()`` statement closing the critical section in ``block``."""
@@ -72,6 +105,40 @@ class AcquireWithoutRelease(Rule):
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None
+
+
+def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpression) -> Tuple[bool, bool]:
+    """(released later in the enclosing def or module, handed to a call while held):
+    a lock passed on while held (a waiter list, another thread) belongs to other code."""
+    scope = next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
+    seen = escaped = False
+    for node in walk_scope(scope):  # source order
+        if node is acquire:
+            seen = True
+        elif not seen:
+            continue
+        elif is_call_on(node, receiver, ("release",)):
+            return True, escaped
+        elif isinstance(node, cst.Call) and any(_is_or_holds(arg.value, receiver) for arg in node.args):
+            escaped = escaped or not (isinstance(node.func, cst.Name) and node.func.value in _INSPECTING)
+    return False, escaped
+
+
+def _is_or_holds(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
+        return any(_is_or_holds(element.value, receiver) for element in value.elements)
+    return value.deep_equals(receiver)
+
+
+def _released_in_else(try_node: cst.Try, line: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
+    """``try: lock.acquire() except X: ... else: lock.release()`` (importlib's pattern)."""
+    body = try_node.body.body if isinstance(try_node.body, cst.IndentedBlock) else ()
+    return (
+        bool(body)
+        and body[-1] is line
+        and try_node.orelse is not None
+        and any(is_call_on(n, receiver, ("release",)) for n in walk(try_node.orelse))
+    )
 
 
 def _inside_try_body(stack, try_node: cst.Try) -> bool:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from conclint.locks import (
     FunctionKey,
     HeldLocks,
     LockKey,
+    LockUse,
     assigned_lock_key,
     callee_key,
     function_key,
@@ -53,9 +54,7 @@ class SelfDeadlock(HeldLocks, Rule):
         self._calls: Dict[FunctionKey, Set[FunctionKey]] = defaultdict(set)
         self._nested: List[Tuple[cst.CSTNode, LockKey]] = []
         self._calls_holding: List[Tuple[cst.Call, FunctionKey, Set[Any]]] = []
-        # The defs (or the module) that acquire / release each lock.
-        self._acquired_in: Dict[LockKey, Set[int]] = defaultdict(set)
-        self._released_in: Dict[LockKey, Set[int]] = defaultdict(set)
+        self._use = LockUse()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -75,7 +74,7 @@ class SelfDeadlock(HeldLocks, Rule):
         receiver = statement_call(self.sem, node, ("acquire", "release"))
         key = lock_key(self.sem, receiver) if receiver is not None else None
         if key is not None and node.func.attr.value == "release":  # type: ignore[attr-defined]
-            self._released_in[key].add(id(self.sem.frames[-1].node))
+            self._use.released(self.sem, key)
         # acquire(False) / acquire(timeout=...) returns instead of deadlocking.
         elif key is not None and not node.args:
             self._acquire(node, key, False)
@@ -92,7 +91,7 @@ class SelfDeadlock(HeldLocks, Rule):
     def _acquire(self, anchor: cst.CSTNode, key: LockKey, again: bool) -> None:
         if again or key in self.held_locks():
             self._nested.append((anchor, key))
-        self._acquired_in[key].add(id(self.sem.frames[-1].node))
+        self._use.acquired(self.sem, key)
         function = function_key(self.sem)
         if function is not None:
             self._acquires[function].add(key)
@@ -110,8 +109,8 @@ class SelfDeadlock(HeldLocks, Rule):
         kinds = {self._kind(value) for value in self._values.get(key, ())}
         if not kinds or None in kinds:
             return False  # not created here, or not always as a non-reentrant lock
-        if self._released_in[key] - self._acquired_in[key]:
-            return False  # released by code that never acquires it: a signal between threads, not a mutex
+        if self._use.is_signal(key):
+            return False
         if kinds != {"lock"}:
             self.report(anchor, message)  # Semaphore(1) -> RLock would change who may release it
             return True
