@@ -252,11 +252,11 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
 
     visits: Dict[type, List[Any]] = {}
     leaves: Dict[type, List[Any]] = {}
-    methods = [rule.get_visitors() for rule in rules]
+    names = [(rule, frozenset(rule.callback_names())) for rule in rules]
 
     def callbacks(table: Dict[type, List[Any]], prefix: str, kind: type) -> List[Any]:
         name = prefix + kind.__name__
-        found = [m[name] for m in methods if name in m]
+        found = [getattr(rule, name) for rule, defined in names if name in defined]
         table[kind] = found
         return found
 

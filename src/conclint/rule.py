@@ -87,6 +87,23 @@ class Rule(cst.BatchableCSTVisitor):
             raise TypeError(f"duplicate rule code {cls.code}")
         _RULES[cls.code] = cls
 
+    @classmethod
+    def callback_names(cls) -> Tuple[str, ...]:
+        """The ``visit_<Node>``/``leave_<Node>`` methods this rule defines (LibCST's empty
+        stubs excluded), found once per class: ``get_visitors()`` inspects every member of
+        the instance and cost 1 ms per rule and file."""
+        names = cls.__dict__.get("_callback_names")
+        if names is None:
+            names = tuple(
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(getattr(cls, name))
+                and not getattr(getattr(cls, name), "_is_no_op", False)
+            )
+            cls._callback_names = names  # type: ignore[attr-defined]
+        return names
+
     def __init__(self, sem: "Semantic", settings: Mapping[str, Any]) -> None:
         super().__init__()
         self.sem = sem

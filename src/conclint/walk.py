@@ -65,16 +65,28 @@ def _fields(cls: type) -> Tuple[str, ...]:
     return names
 
 
+# type -> whether a value of that type is a child to visit (a non-trivia node). Cached per
+# concrete class: isinstance against LibCST's abstract bases costs an ABC check each time.
+_VISITABLE: Dict[type, bool] = {}
+
+
+def _visitable(kind: type) -> bool:
+    answer = _VISITABLE.get(kind)
+    if answer is None:
+        answer = _VISITABLE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, _TRIVIA)
+    return answer
+
+
 def children(node: cst.CSTNode) -> List[cst.CSTNode]:
     """The node's non-trivia children in source order (no copies are made)."""
     out: List[cst.CSTNode] = []
     for name in _FIELDS.get(type(node)) or _fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, _TRIVIA):
-                out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode) and not isinstance(v, _TRIVIA))
+        kind = type(value)
+        if kind is list or kind is tuple:
+            out.extend(v for v in value if _VISITABLE.get(type(v)) or _visitable(type(v)))
+        elif _VISITABLE.get(kind) or _visitable(kind):
+            out.append(value)
     return out
 
 
