@@ -119,8 +119,8 @@ def main() -> int:
                 shutil.rmtree(copied)
 
     print()
-    print(f"| run | wall s | CPU s | peak RSS MB | wall / conclint cold |")
-    print(f"|---|---:|---:|---:|---:|")
+    print("| run | wall s | CPU s | peak RSS MB | wall / conclint cold |")
+    print("|---|---:|---:|---:|---:|")
     for m in results:
         print(f"| {m.label} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {m.wall / cold.wall:.2f}x |")
     if scaling:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence
 
 import click
 
@@ -90,8 +90,6 @@ def _main(**o: object) -> int:
         settings = _settings(config, o)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
-    from conclint.settings import SelectorError  # noqa: F401
-
     unsafe = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
     settings.unsafe_fixes = unsafe
     color = None if not o["no_color"] and not os.environ.get("NO_COLOR") else False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.settings import Settings
@@ -199,8 +199,6 @@ def analyse(
     with_edits: bool = False,
     keep_tree: bool = False,
 ) -> FileResult:
-    import libcst as cst
-
     from conclint.names import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.

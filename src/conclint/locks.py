@@ -11,6 +11,7 @@ import libcst as cst
 from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
 from conclint.treeutil import is_call_on, walk, walk_scope
 
+LOCK_MODULES = frozenset({"threading", "multiprocessing", "_thread", "thread", "dummy_threading"})
 _LOCKISH_NAME = re.compile(r"(?:^|_)(?:r?lock|mutex|sem|semaphore|cond|condition)s?$", re.I)
 
 # ("module", name), ("class:<Name>", attribute) or ("local:<id of the def>", name).
@@ -23,6 +24,8 @@ def lock_receiver(rule: Any, receiver: cst.BaseExpression) -> bool:
     type_ = rule.sem.type_of(receiver)
     if type_ is not None:
         return type_ in ACQUIRABLE_TYPES
+    if not any(module.split(".")[0] in LOCK_MODULES for module in rule.sem.imported_modules):
+        return False  # no threading in this module: a `lock` here is something else
     name = dotted(receiver)
     return name is not None and bool(_LOCKISH_NAME.search(name.rsplit(".", 1)[-1]))
 

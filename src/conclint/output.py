@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Callable, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 import click
 

@@ -9,6 +9,7 @@ import libcst as cst
 
 from conclint.names import POOL_TYPES, dotted
 from conclint.rule import Rule
+from conclint.treeutil import imports_trigger
 
 # Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
 _CLOSERS = frozenset({"close", "terminate", "shutdown", "__exit__"})
@@ -32,7 +33,11 @@ class PoolNeverClosed(Rule):
     code = "CCL106"
     name = "pool-never-closed"
     message = "pool is never closed"
-    triggers = (r"multiprocessing|concurrent", r"Pool|Executor")
+    triggers = (
+        r"multiprocessing|concurrent",
+        r"Pool|Executor",
+        imports_trigger("multiprocessing", "concurrent"),
+    )
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from conclint.locks import (
 )
 from conclint.names import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
+from conclint.treeutil import imports_trigger
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -44,7 +45,11 @@ class SelfDeadlock(HeldLocks, Rule):
     name = "self-deadlock"
     message = "non-reentrant lock acquired again while this code path already holds it: the thread deadlocks"
     fix = Applicability.UNSAFE
-    triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"Lock|Semaphore|allocate")
+    triggers = (
+        r"threading|multiprocessing|_thread|\bthread\b",
+        r"Lock|Semaphore|allocate",
+        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ import libcst as cst
 
 from conclint.names import CONDITION_TYPES
 from conclint.rule import Rule
+from conclint.treeutil import imports_trigger
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -16,7 +17,11 @@ class ConditionWaitWithoutLoop(Rule):
     code = "CCL204"
     name = "condition-wait-without-loop"
     message = "`wait()` outside a `while` loop that re-checks the condition; use `wait_for(predicate)`"
-    triggers = (r"Condition", r"\.wait\(")
+    triggers = (
+        r"Condition",
+        r"\.wait\(",
+        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

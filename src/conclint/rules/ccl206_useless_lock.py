@@ -7,6 +7,7 @@ import libcst as cst
 from conclint.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.rule import Rule
+from conclint.treeutil import imports_trigger
 
 
 class UselessLock(Rule):
@@ -15,7 +16,11 @@ class UselessLock(Rule):
     code = "CCL206"
     name = "useless-lock"
     message = "this lock is created where it is acquired: no other thread shares it, so it guards nothing"
-    triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"Lock|Semaphore|Condition|allocate")
+    triggers = (
+        r"threading|multiprocessing|_thread|\bthread\b",
+        r"Lock|Semaphore|Condition|allocate",
+        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
+    )
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if self._fresh_lock(node.item):

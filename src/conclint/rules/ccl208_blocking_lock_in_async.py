@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.locks import lock_receiver, statement_call
 from conclint.rule import Rule
-from conclint.treeutil import index_of, is_call_on, walk_scope
+from conclint.treeutil import imports_trigger, index_of, is_call_on, walk_scope
 
 
 def _awaits(node: cst.CSTNode) -> bool:
@@ -23,7 +23,12 @@ class BlockingLockInAsync(Rule):
     code = "CCL208"
     name = "blocking-lock-in-async"
     message = "thread lock held across `await`: other coroutines on this loop block on it; use `asyncio.Lock`"
-    triggers = (r"threading|multiprocessing|_thread|\bthread\b", r"async\s+def", r"await|async\s+(for|with)")
+    triggers = (
+        r"threading|multiprocessing|_thread|\bthread\b",
+        r"async\s+def",
+        r"await|async\s+(for|with)",
+        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
+    )
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is not None or not self.sem.in_async_function or not _awaits(node.body):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict
 
 import libcst as cst
 
 from conclint.names import CONDITION_TYPES, THREAD_TYPES, dotted
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import statement_expr, watched_by_test
+from conclint.treeutil import imports_trigger, statement_expr, watched_by_test
 
 # method -> (receiver types, replacement kind, new name)
 _METHODS: Dict[str, tuple] = {
@@ -38,6 +38,7 @@ class DeprecatedThreadingAlias(Rule):
     triggers = (
         r"threading|multiprocessing",
         r"setDaemon|isDaemon|getName|setName|isAlive|isSet|notifyAll|currentThread|activeCount",
+        imports_trigger("threading", "multiprocessing"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -6,6 +6,7 @@ import libcst as cst
 
 from conclint.names import PROCESS_TYPES, WORKER_TYPES
 from conclint.rule import Applicability, Rule
+from conclint.treeutil import imports_trigger
 
 
 class RunInsteadOfStart(Rule):
@@ -15,7 +16,11 @@ class RunInsteadOfStart(Rule):
     name = "run-instead-of-start"
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
-    triggers = (r"threading|multiprocessing", r"\.run\(\s*\)")
+    triggers = (
+        r"threading|multiprocessing",
+        r"\.run\(\s*\)",
+        imports_trigger("threading", "multiprocessing"),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -8,6 +8,7 @@ import libcst as cst
 
 from conclint.names import dotted, names_in
 from conclint.rule import Applicability, Rule
+from conclint.treeutil import imports_trigger
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
 # (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).
@@ -58,7 +59,7 @@ class LateMonkeyPatch(Rule):
     name = "late-monkey-patch"
     message = "gevent monkey-patching after the modules it patches were imported: they keep their blocking versions"
     fix = Applicability.UNSAFE
-    triggers = (r"gevent", r"patch_")
+    triggers = (r"gevent", r"patch_", imports_trigger("gevent"))
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
