@@ -1,0 +1,98 @@
+"""Properties every rule keeps on any program; shared by tests/test_fuzz.py (a bounded run
+in the normal test suite) and scripts/fuzz.py (long campaigns).
+
+Programs come from hypothesmith (any text CPython's grammar allows) and from the rule
+fixtures with generated code spliced in between their statements: generated code alone
+almost never uses a concurrency API, so no rule would have anything to fix in it. The
+trigger gate is off, so every rule runs on every program, whatever rules exist.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from typing import List, Optional, Tuple
+
+import hypothesmith
+from hypothesis import strategies as st
+
+from conclint.engine import lint_source
+from conclint.fixer import fix_source
+from conclint.parsing import ParseFailure, parse_module
+from conclint.settings import Settings, resolve_selection
+from helpers import fixture_files, strip_markers
+
+PATH = "fuzzed.py"
+
+
+def _fixture_sources() -> List[str]:
+    """The fixtures CPython can parse (a few are broken on purpose)."""
+    sources = []
+    for path in fixture_files():
+        text = strip_markers(path.read_text(encoding="utf-8"))
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue
+        sources.append(text)
+    return sources
+
+
+def splice(fixture: str, code: str, where: int) -> str:
+    """``code`` inserted before one of ``fixture``'s top-level statements (or at its end)."""
+    lines = fixture.splitlines(keepends=True)
+    starts = [min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1 for node in ast.parse(fixture).body]
+    at = (starts + [len(lines)])[where % (len(starts) + 1)]
+    block = code if code.endswith("\n") else code + "\n"
+    return "".join(lines[:at]) + block + "".join(lines[at:])
+
+
+def programs() -> st.SearchStrategy[str]:
+    generated = hypothesmith.from_grammar()
+    sources = _fixture_sources()
+
+    def fixture(index: int) -> str:  # by index: a strategy holding the texts would print them all
+        return sources[index]
+
+    fixtures = st.integers(0, len(sources) - 1).map(fixture)
+    spliced = st.builds(splice, fixtures, generated, st.integers(min_value=0))
+    return st.one_of(generated, spliced)
+
+
+def every_rule() -> Settings:
+    return Settings(resolve_selection(["ALL"], [], []), gate=False)
+
+
+def check(source: str, settings: Settings) -> Tuple[bool, Optional[str]]:
+    """(whether fixing changed ``source``, what it shows to be wrong with conclint or None).
+    Exceptions are failures too: the caller records or raises them."""
+    try:
+        data = source.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: not a file anyone can have
+        return False, None
+    lint_source(data, PATH, settings)
+    fixed = fix_source(data, PATH, settings, unsafe=True)
+    if fixed.error is not None:
+        return False, f"fix refused: {fixed.error}"
+    if fixed.fixed == data:
+        return False, None
+    try:
+        parse_module(fixed.fixed)
+    except ParseFailure as exc:
+        return True, f"fixed code does not parse: line {exc.line}: {exc.message}"
+    if _compiles(data) and not _compiles(fixed.fixed):
+        return True, "fixed code does not compile"
+    again = fix_source(fixed.fixed, PATH, settings, unsafe=True)
+    if again.fixed != fixed.fixed or again.error is not None:
+        return True, f"a second fix pass changed the code ({again.error or 'not idempotent'})"
+    return True, None
+
+
+def _compiles(data: bytes) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(data, PATH, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True

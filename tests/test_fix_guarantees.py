@@ -1,0 +1,217 @@
+"""What --fix promises: it writes only what changes, byte for byte, atomically, and only
+code that parses; a second run changes nothing. Checked on real files through the real
+CLI, ending with the concurrency-related files of the standard library."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Set, Tuple
+
+import pytest
+
+from helpers import run_cli
+from conclint.runner import WriteRefused, write_atomic
+from conclint.settings import Settings, resolve_selection
+
+BOM = b"\xef\xbb\xbf"
+BEFORE = b"import threading\nt = threading.Thread()\nt.setDaemon(True)\ns = 'caf\xc3\xa9'  # kept\n"
+
+
+def expected_fix(data: bytes) -> bytes:
+    """What CCL301's fix makes of ``BEFORE`` in any of its encodings: one line changes."""
+    return data.replace(b"t.setDaemon(True)", b"t.daemon = True")
+
+
+VARIANTS = {
+    "lf": BEFORE,
+    "bom": BOM + BEFORE,
+    "crlf": BEFORE.replace(b"\n", b"\r\n"),
+    "mixed-newlines": BEFORE.replace(b"\n", b"\r\n", 2),
+    "no-final-newline": BEFORE.rstrip(b"\n"),
+    "latin1-cookie": b"# -*- coding: latin-1 -*-\n" + BEFORE.replace(b"\xc3\xa9", b"\xe9"),
+    "bom-crlf": BOM + BEFORE.replace(b"\n", b"\r\n"),
+}
+
+
+@pytest.mark.parametrize("case", VARIANTS)
+def test_fix_keeps_every_untouched_byte_and_the_file_mode(tmp_path, case):
+    target = tmp_path / "mod.py"
+    target.write_bytes(VARIANTS[case])
+    os.chmod(target, 0o751)
+    before = os.stat(target)
+    result = run_cli("--no-cache", "--fix", "mod.py", cwd=tmp_path)
+    assert result.returncode == 0 and "Fixed 1 problem." in result.stdout, result.stdout + result.stderr
+    assert target.read_bytes() == expected_fix(VARIANTS[case])
+    after = os.stat(target)
+    assert stat.S_IMODE(after.st_mode) == 0o751
+    # Written to a temporary file and renamed over the original, which leaves nothing behind.
+    assert after.st_ino != before.st_ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mod.py"]
+
+
+def test_files_without_fixes_are_not_rewritten(tmp_path):
+    (tmp_path / "clean.py").write_bytes(b"import threading\nthreading.Thread(daemon=True).start()\n")
+    (tmp_path / "unfixable.py").write_bytes(b"import threading\nimport _thread\n_thread.start_new_thread(print, ())\n")
+    (tmp_path / "fixable.py").write_bytes(BEFORE)
+    before = {p.name: os.stat(p) for p in tmp_path.iterdir()}
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert "Fixed 1 problem." in result.stdout
+    for name in ("clean.py", "unfixable.py"):
+        after = os.stat(tmp_path / name)
+        assert (after.st_ino, after.st_mtime_ns) == (before[name].st_ino, before[name].st_mtime_ns)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symbolic links")
+def test_symbolic_links_are_written_through_only_inside_the_project(tmp_path):
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    (project / "pyproject.toml").write_text("[tool.conclint]\n")
+    (project / "real.py").write_bytes(BEFORE)
+    (outside / "foreign.py").write_bytes(BEFORE)
+    os.symlink("real.py", project / "inside_link.py")
+    os.symlink(outside / "foreign.py", project / "outside_link.py")
+    result = run_cli("--no-cache", "--fix", "inside_link.py", "outside_link.py", cwd=project)
+    assert (project / "real.py").read_bytes() == expected_fix(BEFORE)
+    assert (project / "inside_link.py").is_symlink()
+    assert (outside / "foreign.py").read_bytes() == BEFORE
+    assert re.search(r"warning: outside_link\.py: not fixed: it is a symbolic link to .*foreign\.py, outside", result.stderr)
+
+
+def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path):
+    target = tmp_path / "mod.py"
+    target.write_bytes(b"edited by someone else\n")
+    with pytest.raises(WriteRefused, match="changed while conclint was fixing it"):
+        write_atomic(str(target), expected_fix(BEFORE), expected=BEFORE)
+    assert target.read_bytes() == b"edited by someone else\n"
+    # Content that is already there is not written again.
+    assert write_atomic(str(target), b"edited by someone else\n") is False
+
+
+@pytest.mark.parametrize("case", ["bom-crlf", "latin1-cookie"])
+def test_stdin_fix_and_diff_obey_the_same_guarantees(tmp_path, case):
+    original = VARIANTS[case]
+    fixed = run_cli("-", "--fix", stdin=original)
+    assert fixed.stdout == expected_fix(original) and fixed.returncode == 0
+    again = run_cli("-", "--fix", stdin=fixed.stdout)
+    assert again.stdout == fixed.stdout
+    diff = run_cli("-", "--diff", stdin=original)
+    assert diff.returncode == 1 and b"+t.daemon = True" in diff.stdout
+    settled = run_cli("-", "--diff", stdin=fixed.stdout)
+    assert settled.returncode == 0 and settled.stdout == b""
+
+
+def test_diff_writes_nothing(tmp_path):
+    (tmp_path / "mod.py").write_bytes(BEFORE)
+    diff = run_cli("--no-cache", "--diff", "mod.py", cwd=tmp_path)
+    assert diff.returncode == 1 and "+t.daemon = True" in diff.stdout
+    assert (tmp_path / "mod.py").read_bytes() == BEFORE
+
+
+# ---------------------------------------------------------------------- the standard library
+STDLIB = Path(os.__file__).parent
+# The concurrency packages and the tests that exercise them; other modules only when they
+# import one of them (the rules' own byte triggers then decide what is parsed).
+STDLIB_GLOBS = ("asyncio/*.py", "concurrent/futures/*.py", "multiprocessing/*.py", "*.py", "test/*.py", "test/test_asyncio/*.py")
+_USES_CONCURRENCY = re.compile(rb"^\s*(?:import|from)\s+(?:threading|_thread|multiprocessing|asyncio|concurrent)\b", re.M)
+# Bytes of source to fix: keeps the test near 20 s on two busy cores. CONCLINT_STDLIB_BYTES=0
+# lifts the cap (every matching file, for a full run).
+BUDGET = int(os.environ.get("CONCLINT_STDLIB_BYTES", 250_000)) or sys.maxsize
+
+
+def stdlib_concurrency_files() -> List[Path]:
+    """Standard-library files using concurrency APIs that some rule would parse,
+    smallest first up to ``BUDGET`` bytes (whatever rules exist today)."""
+    enabled = resolve_selection(["ALL"], [], [])
+    trigger = Settings(enabled).trigger(enabled)
+    found: Dict[Path, int] = {}
+    for pattern in STDLIB_GLOBS:
+        for path in STDLIB.glob(pattern):
+            data = path.read_bytes()
+            if _USES_CONCURRENCY.search(data) and trigger.matching(data):
+                found[path] = len(data)
+    chosen, total = [], 0
+    for path, size in sorted(found.items(), key=lambda item: (item[1], str(item[0]))):
+        if total + size > BUDGET:
+            break
+        chosen.append(path)
+        total += size
+    return chosen
+
+
+def functions(data: bytes) -> List[Tuple[str, int, int, bytes]]:
+    """(qualified name, first line, last line, source) of module-level functions and of
+    methods, in source order: the units a fix must leave alone when it has no business
+    in them (nested functions belong to their enclosing function)."""
+    lines = data.splitlines(keepends=True)
+    out = []
+
+    def collect(body: List[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                end = node.end_lineno or node.lineno
+                out.append((prefix + node.name, start, end, b"".join(lines[start - 1: end])))
+            elif isinstance(node, ast.ClassDef):
+                collect(node.body, f"{prefix}{node.name}.")
+
+    collect(ast.parse(data).body, "")
+    return out
+
+
+def is_subsequence(items: List[Any], sequence: List[Any]) -> bool:
+    remaining = iter(sequence)
+    return all(item in remaining for item in items)
+
+
+def test_stdlib_fix_run(tmp_path):
+    sources = stdlib_concurrency_files()
+    if not sources:
+        pytest.skip("no standard-library sources (a stripped Python)")
+    copies = {}
+    for source in sources:
+        copy = tmp_path / source.relative_to(STDLIB)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, copy)
+        copies[str(copy.relative_to(tmp_path))] = copy.read_bytes()
+    common = ("--no-cache", "--select", "ALL", "--unsafe-fixes", "--jobs", "2", "--exit-zero")
+
+    report = run_cli(*common, "--format", "json", ".", cwd=tmp_path)
+    findings = json.loads(report.stdout)
+    assert report.returncode == 0, report.stderr
+    fixable: Dict[str, Set[int]] = {}
+    for finding in findings:
+        if finding["fix"]:
+            fixable.setdefault(finding["path"], set()).update(range(finding["line"], finding["end_line"] + 1))
+    with_findings = {f["path"] for f in findings}
+
+    first = run_cli(*common, "--fix", ".", cwd=tmp_path)
+    assert first.returncode == 0 and "warning" not in first.stderr, first.stderr
+    after = {name: (tmp_path / name).read_bytes() for name in copies}
+    changed = [name for name in copies if after[name] != copies[name]]
+    assert set(changed) <= set(fixable), "a file without fixable findings was changed"
+    for name in changed:
+        compile(after[name], name, "exec")
+        # Functions without a fixable finding keep their text and their order. (Fixes
+        # can take several passes, later ones fixing what earlier ones uncovered, so
+        # the unit is the function, not the first pass's edits.)
+        untouched = [
+            (function, text) for function, start, end, text in functions(copies[name])
+            if not fixable[name] & set(range(start, end + 1))
+        ]
+        kept = [(function, text) for function, _, _, text in functions(after[name])]
+        assert is_subsequence(untouched, kept), name
+    for name in set(copies) - with_findings:
+        assert after[name] == copies[name]
+
+    second = run_cli(*common, "--fix", ".", cwd=tmp_path)
+    assert second.returncode == 0 and "Fixed" not in second.stdout, second.stdout
+    assert all((tmp_path / name).read_bytes() == after[name] for name in copies)
+    print(f"stdlib fix run: {len(copies)} files, {len(findings)} findings, {len(changed)} changed, all compile, second pass no-op")
