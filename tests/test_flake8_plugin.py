@@ -64,6 +64,13 @@ def test_noqa_with_the_code_is_honoured(tmp_path):
     assert result.stdout == ""
 
 
+def test_disable_noqa_brings_suppressed_findings_back(tmp_path):
+    # flake8 applies noqa itself, so the plugin must not drop the finding first.
+    name = write(tmp_path, "worker.py", PITFALL.replace("lock.acquire()", "lock.acquire()  # noqa: CCL201"))
+    result = flake8(tmp_path, "--select", "CCL", "--disable-noqa", name)
+    assert result.stdout.splitlines() == [f"worker.py:7:10: {MESSAGE}"]
+
+
 def test_noqa_for_another_code_does_not_hide_the_finding(tmp_path):
     name = write(tmp_path, "worker.py", PITFALL.replace("lock.acquire()", "lock.acquire()  # noqa: E501"))
     assert flake8(tmp_path, "--select", "CCL", name).stdout.splitlines() == [f"worker.py:7:10: {MESSAGE}"]

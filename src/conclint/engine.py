@@ -158,7 +158,7 @@ def lint_source(
     """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
     result = FileResult(path)
     codes = settings.codes_for(path)
-    if not codes or file_noqa(data):
+    if not codes or (settings.noqa and file_noqa(data)):
         result.skipped = True
         return result
     trigger = settings.trigger(codes) if rule_classes is None else Trigger(rule_classes)
@@ -226,7 +226,7 @@ def analyse(
             continue
         seen.add(key)
         line_text = lines[line - 1] if 0 < line <= len(lines) else ""
-        if is_suppressed(report.code, line_text):
+        if settings.noqa and is_suppressed(report.code, line_text):
             continue
         fix_info = None
         if report.fix is not None:

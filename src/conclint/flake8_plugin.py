@@ -70,7 +70,9 @@ def _settings(select: Optional[Sequence[str]], extend_select: Sequence[str]) -> 
         config = load_config(None, ["."])
     except ConfigError as exc:  # flake8 would print a traceback; say what to fix instead
         raise SystemExit(f"conclint: error: {exc}") from None
-    return Settings(resolve_selection(ours, [], []), root=config.root, rule_options=config.rule_options)
+    return Settings(
+        resolve_selection(ours, [], []), root=config.root, rule_options=config.rule_options, noqa=False
+    )
 
 
 def _source_bytes(lines: Sequence[str]) -> bytes:

@@ -73,6 +73,8 @@ class Settings:
     unsafe_fixes: bool = False
     # Skip rules whose byte-level triggers do not match a file (never changes results).
     gate: bool = True
+    # Honour `# noqa` comments; off under flake8, which applies its own (and --disable-noqa).
+    noqa: bool = True
     # Codes named in full by a selector: they enable rules that are off by default.
     explicit: FrozenSet[str] = frozenset()
     _active: Optional[FrozenSet[str]] = field(default=None, repr=False)
