@@ -10,7 +10,7 @@ from conclint.fixes import replace_statements, with_statement
 from conclint.locks import LockKey, LockUse, lock_key, lock_receiver, releases_in_finally, statement_call
 from conclint.names import Semantic
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, imports_trigger, index_of, is_call_on, only_statement, walk, walk_scope
+from conclint.treeutil import imports_trigger, index_of, is_call_on, only_statement, walk, walk_scope
 
 # Builtins that look at an object without keeping it.
 _INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})
@@ -103,9 +103,7 @@ class AcquireWithoutRelease(Rule):
             stmt = block.body[j]
             small = only_statement(stmt)
             if small is not None and is_call_on(small, receiver, ("release",)) and not small.value.args:
-                if has_comments(stmt):
-                    return None
-                return j
+                return j  # its comments go with it: the fix is unsafe anyway
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None

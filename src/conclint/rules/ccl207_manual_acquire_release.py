@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -47,14 +47,18 @@ class ManualAcquireRelease(Rule):
         releases = [i for i, stmt in enumerate(final.body) if _is_release(stmt, receiver)]
         if len(releases) != 1:
             return  # no release at the top of the finally (a conditional one is not `with`'s job)
-        replacement = _with_block(receiver, line, following, final, releases[0])
-        if replacement is None:
+        built = _with_block(receiver, line, following, final, releases[0])
+        if built is None:
             self.report(node)
             return
+        replacement, loses_comments = built
+        # Dropping the comments of the removed try/finally changes no behaviour, but a safe
+        # fix must not lose what people wrote: then it is offered as unsafe (as ruff does).
         self.report(
             node,
             changes={block: replace_statements(block, index, index + 2, [replacement])},
-            fix_message="Use `with` to hold the lock",
+            fix_message="Use `with` to hold the lock" + (" (drops the comments of the removed finally)" if loses_comments else ""),
+            applicability=Applicability.UNSAFE if loses_comments else None,
         )
 
 
@@ -65,8 +69,9 @@ def _is_release(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
 
 def _with_block(
     receiver: cst.BaseExpression, line: cst.CSTNode, try_node: cst.Try, final: cst.IndentedBlock, release: int
-) -> Optional[cst.With]:
-    """``with receiver:`` replacing the acquire line and the try, or None when that is not a safe edit."""
+) -> Optional[Tuple[cst.With, bool]]:
+    """``with receiver:`` replacing the acquire line and the try, and whether that drops comments;
+    None when the edit would change behaviour."""
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
     if release != len(final.body) - 1:
@@ -83,6 +88,4 @@ def _with_block(
             return None
         inner = list(body.body)
         dropped = [*try_node.leading_lines, body.header, *body.footer, try_node.finalbody]  # type: ignore[list-item]
-    if any(has_comments(n) for n in dropped):
-        return None  # a fix must not lose comments
-    return with_statement(receiver, line, inner)
+    return with_statement(receiver, line, inner), any(has_comments(n) for n in dropped)
