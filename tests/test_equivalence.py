@@ -66,3 +66,27 @@ def test_cache_and_parallelism_never_change_findings(tree, tmp_path):
     assert run_json(tree, "--cache-dir", cache, "--jobs", "2") == serial  # cold: fills the cache
     assert run_json(tree, "--cache-dir", cache, "--jobs", "2") == serial  # warm: reads it
     assert list((tmp_path / "cache").glob("results-*.json")), "the cache was written"
+
+
+def test_positions_by_statement_equal_libcsts_position_provider():
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from conclint.positions import _by_statement
+    from conclint.walk import walk
+
+    compared = 0
+    for path in corpus():
+        data = path.read_bytes()
+        try:
+            module = cst.parse_module(data)
+        except cst.ParserSyntaxError:
+            continue
+        exact = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        nodes = [n for n in walk(module) if n is not module][::5]
+        fast = _by_statement(module, data, [(n, None) for n in nodes])
+        assert fast is not None, f"{path}: fell back to the whole-module provider"
+        for node in nodes:
+            assert fast[node] == exact[node], (path, type(node).__name__)
+        compared += len(nodes)
+    assert compared > 10_000

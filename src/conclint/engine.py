@@ -212,9 +212,9 @@ def analyse(
     if not reports:
         return result
 
-    from libcst.metadata import MetadataWrapper, PositionProvider
+    from conclint.positions import positions_of
 
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = positions_of(module, data, [(r.node, r.statement) for r in reports])
     lines = source.splitlines()
     seen = set()
     for report in reports:

@@ -47,6 +47,9 @@ class Report:
     message: str
     node: cst.CSTNode
     fix: Optional[Fix] = None
+    # The top-level statement holding ``node`` when known (reports made during the
+    # traversal): positions are then computed for that statement only.
+    statement: Optional[cst.CSTNode] = None
 
 
 _RULES: Dict[str, type] = {}
@@ -136,7 +139,9 @@ class Rule(cst.BatchableCSTVisitor):
                 message=fix_message or "Apply the suggested fix",
                 add_imports=add_imports,
             )
-        self.reports.append(Report(self.code, message or self.message, node, fix))
+        stack = self.sem.stack
+        statement = stack[1] if len(stack) > 1 else None
+        self.reports.append(Report(self.code, message or self.message, node, fix, statement))
 
 
 def all_rules() -> Dict[str, type]:
