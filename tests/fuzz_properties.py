@@ -10,6 +10,7 @@ trigger gate is off, so every rule runs on every program, whatever rules exist.
 from __future__ import annotations
 
 import ast
+import textwrap
 import warnings
 from typing import List, Optional, Tuple
 
@@ -39,11 +40,18 @@ def _fixture_sources() -> List[str]:
 
 
 def splice(fixture: str, code: str, where: int) -> str:
-    """``code`` inserted before one of ``fixture``'s top-level statements (or at its end)."""
+    """``code`` inserted before one of ``fixture``'s statements, at any depth (indented to
+    match), or at its end: generated code between an acquire and its release, inside a
+    loop that starts threads, and so on."""
     lines = fixture.splitlines(keepends=True)
-    starts = [min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1 for node in ast.parse(fixture).body]
-    at = (starts + [len(lines)])[where % (len(starts) + 1)]
-    block = code if code.endswith("\n") else code + "\n"
+    spots = [(len(lines), 0)]
+    for node in ast.walk(ast.parse(fixture)):
+        if isinstance(node, ast.stmt):
+            line = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+            if not lines[line][: node.col_offset].strip():  # not after a `;` or a colon
+                spots.append((line, node.col_offset))
+    at, column = spots[where % len(spots)]
+    block = textwrap.indent(code if code.endswith("\n") else code + "\n", " " * column)
     return "".join(lines[:at]) + block + "".join(lines[at:])
 
 
