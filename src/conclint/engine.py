@@ -29,26 +29,31 @@ class Trigger:
     """
 
     def __init__(self, rule_classes: Sequence[type]) -> None:
-        self.tests: Dict[str, Any] = {}
-        self.rules: List[Tuple[type, List[str]]] = []
+        self.tests: Dict[Any, Any] = {}
+        self.rules: List[Tuple[type, List[Any]]] = []
         for cls in rule_classes:
             for pattern in cls.triggers:
                 if pattern not in self.tests:
                     self.tests[pattern] = _compile_trigger(pattern)
-            # Literal checks first: they are cheap and usually decide.
-            ordered = sorted(cls.triggers, key=lambda p: not isinstance(self.tests[p], tuple))
+            # Literal checks first: they are cheap and usually decide; functions last.
+            ordered = sorted(cls.triggers, key=lambda p: (callable(p), not isinstance(self.tests[p], tuple)))
             self.rules.append((cls, ordered))
 
     def matching(self, data: bytes) -> List[type]:
         """The rules that could report something in ``data`` (all their triggers match)."""
-        memo: Dict[str, bool] = {}
+        memo: Dict[Any, bool] = {}
         out = []
         for cls, patterns in self.rules:
             for pattern in patterns:
                 hit = memo.get(pattern)
                 if hit is None:
                     test = self.tests[pattern]
-                    hit = any(lit in data for lit in test) if isinstance(test, tuple) else test.search(data) is not None
+                    if isinstance(test, tuple):
+                        hit = any(lit in data for lit in test)
+                    elif callable(test):
+                        hit = bool(test(data))
+                    else:
+                        hit = test.search(data) is not None
                     memo[pattern] = hit
                 if not hit:
                     break
@@ -57,7 +62,9 @@ class Trigger:
         return out
 
 
-def _compile_trigger(pattern: str) -> Any:
+def _compile_trigger(pattern: Any) -> Any:
+    if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
+        return pattern
     if _LITERAL_ALTERNATION.match(pattern):
         return tuple(re.sub(r"\\(.)", r"\1", alt).encode() for alt in pattern.split("|"))
     return _PrefilteredRegex(pattern)

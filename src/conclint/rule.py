@@ -73,8 +73,10 @@ class Rule(cst.BatchableCSTVisitor):
     default_enabled: ClassVar[bool] = True
     # Applicability of the rule's fix, or None when it offers none.
     fix: ClassVar[Optional[Applicability]] = None
-    # A file is parsed for this rule only if its bytes match one of these regexes.
-    triggers: ClassVar[Sequence[str]] = ()
+    # A file is parsed for this rule only if its bytes match all of these: regexes (an
+    # alternation of literals is checked fastest) or functions of the bytes returning a bool.
+    # Each must be a necessary condition for a finding: skipping never changes results.
+    triggers: ClassVar[Sequence[Any]] = ()
     # Options users may set under [tool.conclint.<rule-name>]; values are defaults.
     options: ClassVar[Mapping[str, Any]] = {}
 

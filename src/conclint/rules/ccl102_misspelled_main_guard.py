@@ -24,12 +24,14 @@ class MisspelledMainGuard(Rule):
     name = "misspelled-main-guard"
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
-    # `__name__` compared with ==, !=, is or is not, on either side (a bare `__name__` is too common).
-    # `__name__` compared, and either with `is` or with a quoted near-miss of "__main__"
-    # (a string reading "main" that is not exactly "__main__"): correct guards don't match.
+    # `__name__` compared with `is`, or with `==`/`!=` against a string literal that is not
+    # exactly "__main__" (on either side, maybe parenthesized; not `cls.__name__`): correct
+    # guards don't match.
     triggers = (
-        r"__name__[\s)\\]*(?:[=!]=|is\b)|(?:[=!]=|\bis(?:\s+not)?)[\s(\\]*__name__",
-        r"__name__[\s)\\]*is\b|\bis(?:\s+not)?[\s(\\]*__name__|['\"](?!__main__['\"])[\s_]*(?i:main)[\s_]*['\"]",
+        "__name__",
+        r"(?<![\w.])__name__[\s)\\]*is\b|\bis(?:\s+not)?[\s(\\]*__name__\b"
+        r"|(?<![\w.])__name__[\s)\\]*[=!]=[\s(\\]*[rRuU]?(['\"])(?!__main__\1)"
+        r"|(?<!['\"]__main__)['\"][\s)\\]*[=!]=[\s(\\]*__name__\b",
     )
 
     def visit_Comparison(self, node: cst.Comparison) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Optional, Set
 
 import libcst as cst
@@ -25,13 +26,32 @@ def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
     )
 
 
+_ASYNC_DEF_NAME = re.compile(rb"\basync\s+def\s+(\w+)")
+_SLEEP_ALIAS = re.compile(rb"\bsleep\s+as\s+(\w+)")
+
+
+def _may_call_a_coroutine_bare(data: bytes) -> bool:
+    """Whether some statement may start with a call of a coroutine function this rule knows:
+    an ``async def`` of the file, or ``asyncio.sleep`` (also imported under another name)."""
+    names = set(_ASYNC_DEF_NAME.findall(data))
+    if b"asyncio" in data:
+        names.add(b"sleep")
+        names.update(_SLEEP_ALIAS.findall(data))
+    if not names:
+        return False
+    alternatives = b"|".join(re.escape(name) for name in sorted(names))
+    # At a line start, after `:` (`if x: fetch()`) or `;`, maybe parenthesized or dotted.
+    statement_call = rb"(?m)(?:^|[:;])[ \t(]*(?:[\w.]+\.)?(?:" + alternatives + rb")\s*\("
+    return re.search(statement_call, data) is not None
+
+
 class CoroutineNeverAwaited(Rule):
     """``fetch()`` instead of ``await fetch()``: nothing runs, Python only warns at garbage collection."""
 
     code = "CCL404"
     name = "coroutine-never-awaited"
     message = "coroutine never awaited: calling a coroutine function without `await` runs nothing"
-    triggers = (f"{ASYNC_DEF_TRIGGER}|asyncio",)
+    triggers = (f"{ASYNC_DEF_TRIGGER}|asyncio", _may_call_a_coroutine_bare)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
