@@ -85,3 +85,12 @@ def test_entries_unused_for_a_month_are_pruned(tmp_path):
     (tmp_path / "c.py").write_text(BAD)
     lint(tmp_path, cache)
     assert sorted(Path(p).name for p in json.loads(entry.read_text())["files"]) == ["a.py", "c.py"]
+
+
+def test_a_fifo_named_on_the_command_line_is_never_read_by_the_cache(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "a.py").write_text(BAD)
+    cache = tmp_path / ".cache"
+    for _ in range(2):  # the second run would look the FIFO up in the cache
+        result = run_cli("--cache-dir", str(cache), "--ignore", "CCL000", "pipe.py", "a.py", cwd=tmp_path)
+        assert result.returncode == 1 and "a.py:4:3: CCL301" in result.stdout

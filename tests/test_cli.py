@@ -247,3 +247,11 @@ def test_directory_named_explicitly_is_linted_even_if_a_parent_gitignore_ignores
     (inner / "bad.py").write_text(PITFALLS)
     assert run_cli(str(inner)).returncode == 1
     assert run_cli(".", cwd=tmp_path).returncode == 0
+
+
+def test_diff_decodes_with_the_files_own_encoding(tmp_path):
+    source = "# -*- coding: latin-1 -*-\n" + PITFALLS.replace('print(threading', 'print("café", threading')
+    (tmp_path / "latin.py").write_bytes(source.encode("latin-1"))
+    diff = run_cli("--diff", "latin.py", cwd=tmp_path)
+    assert '+    print("café", threading.current_thread().name)' in diff.stdout
+    assert (tmp_path / "latin.py").read_bytes() == source.encode("latin-1")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +50,8 @@ class Cache:
             st = os.stat(path)
         except OSError:
             return None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a FIFO or device named on the command line: never read it here
         if entry["m"] != st.st_mtime_ns or entry["s"] != st.st_size:
             try:
                 with open(path, "rb") as handle:
@@ -91,7 +94,7 @@ class Cache:
             for outcome in run(misses, settings, with_edits=with_edits, jobs=jobs):
                 outcomes[outcome.path] = outcome
                 st = before.get(outcome.path)
-                if outcome.error or st is None or any(f.code == "CCL000" and "cannot read" in f.message for f in outcome.findings):
+                if outcome.error or st is None or not stat.S_ISREG(st.st_mode) or any(f.code == "CCL000" and "cannot read" in f.message for f in outcome.findings):
                     continue
                 data = _read(outcome.path)
                 after = _stat(outcome.path)

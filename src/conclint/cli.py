@@ -303,8 +303,15 @@ def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type
 def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     import difflib
 
-    a = before.decode("utf-8", "replace").splitlines(keepends=True)
-    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    import io
+    import tokenize
+
+    try:  # the file's own encoding (PEP 263 cookie or BOM), as the fix keeps it
+        encoding = tokenize.detect_encoding(io.BytesIO(before).readline)[0]
+    except SyntaxError:
+        encoding = "utf-8"
+    a = before.decode(encoding, "replace").splitlines(keepends=True)
+    b = after.decode(encoding, "replace").splitlines(keepends=True)
     return "".join(difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"))
 
 
