@@ -151,6 +151,17 @@ def _is_loop(path: Path) -> bool:
 
 
 def _relative(path: Path, base: Path) -> Optional[str]:
+    """``path`` relative to ``base`` as a POSIX string, None when it lies elsewhere.
+
+    Textual first (as git matches .gitignore patterns, and without the two realpath walks
+    per file that made discovery the whole cost of a warm run); through symlinks only when
+    the texts disagree.
+    """
+    text, start = os.path.abspath(path), os.path.abspath(base).rstrip(os.sep)
+    if text == start:
+        return "."
+    if text.startswith(start + os.sep):
+        return text[len(start) + 1:].replace(os.sep, "/")
     try:
         return path.resolve().relative_to(base.resolve()).as_posix()
     except (ValueError, OSError, RuntimeError):

@@ -110,8 +110,9 @@ class AcquireWithoutRelease(Rule):
 
 
 def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpression) -> Tuple[bool, bool]:
-    """(released later in the enclosing def or module, handed to a call while held):
-    a lock passed on while held (a waiter list, another thread) belongs to other code."""
+    """(released later in the enclosing def or module, handed on while held): a lock passed
+    to other code while held (a waiter list, another thread), or kept on purpose by a branch
+    that releases another lock and leaves (a barrier's turnstile), belongs to a protocol."""
     scope = next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
     seen = escaped = False
     for node in walk_scope(scope):  # source order
@@ -123,7 +124,25 @@ def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpressio
             return True, escaped
         elif isinstance(node, cst.Call) and any(_is_or_holds(arg.value, receiver) for arg in node.args):
             escaped = escaped or not (isinstance(node.func, cst.Name) and node.func.value in _INSPECTING)
+        elif isinstance(node, cst.IndentedBlock) and _releases_another_and_leaves(node, receiver):
+            escaped = True
     return False, escaped
+
+
+def _releases_another_and_leaves(block: cst.IndentedBlock, receiver: cst.BaseExpression) -> bool:
+    """``other.release(); return`` (or ``break``) in ``block``: hand-over between two locks."""
+    for stmt, after in zip(block.body, block.body[1:]):
+        small, leave = only_statement(stmt), only_statement(after)
+        if (
+            isinstance(leave, (cst.Return, cst.Break))
+            and isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Attribute)
+            and small.value.func.attr.value == "release"
+            and not small.value.func.value.deep_equals(receiver)
+        ):
+            return True
+    return False
 
 
 def _is_or_holds(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
