@@ -95,20 +95,26 @@ def main() -> int:
         if not args.no_peers:
             flake8 = tool("flake8")
             if flake8:
-                results.append(measure("flake8 (default checks)", [flake8, "-j", jobs, "--exit-zero", str(tree)]))
+                # Its default checks; with conclint installed its plugin is on by default too,
+                # so the checks are named, and the plugin's cost is measured beside them.
+                base_checks = [flake8, "-j", jobs, "--exit-zero", "--extend-exclude", "site-packages", str(tree)]
+                results.append(measure("flake8 (default checks)", base_checks[:1] + ["--select", "E,F,W,C90"] + base_checks[1:]))
+                results.append(
+                    measure("flake8 + conclint plugin", base_checks[:1] + ["--select", "E,F,W,C90,CCL"] + base_checks[1:])
+                )
             pylint = tool("pylint")
             if pylint:
                 results.append(
                     measure(
                         "pylint (threading checks)",
                         [pylint, "--disable=all", "--enable=deprecated-method,useless-with-lock,bad-thread-instantiation",
-                         "--recursive=y", "-j", jobs, "--exit-zero", str(tree)],
+                         "--recursive=y", "--ignore=site-packages", "-j", jobs, "--exit-zero", str(tree)],
                     )
                 )
             ruff = tool("ruff")
             if ruff:
                 results.append(
-                    measure("ruff (ASYNC,PLW2101,RUF006)", [ruff, "check", "--no-cache", "--select", "ASYNC,PLW2101,RUF006", "--exit-zero", str(tree)])
+                    measure("ruff (ASYNC,PLW2101,RUF006)", [ruff, "check", "--no-cache", "--select", "ASYNC,PLW2101,RUF006", "--extend-exclude", "site-packages", "--exit-zero", str(tree)])
                 )
 
         scaling: List[Tuple[int, Measurement]] = []
