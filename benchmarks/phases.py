@@ -1,0 +1,71 @@
+"""Where conclint's time goes: CPU per phase, serially, on a tree (default: the stdlib).
+
+    python benchmarks/phases.py [PATH]
+
+Mirrors ``engine.lint_source`` step by step (gate, screen, parse, rules, positions) so that
+each step can be timed; a profiling aid, not a test.
+"""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from typing import Dict
+
+import libcst as cst
+
+from conclint import engine, parsing
+from conclint.discovery import Discovery
+from conclint.names import Semantic
+from conclint.positions import positions_of
+from conclint.settings import Settings
+
+
+def main() -> int:
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else sysconfig.get_paths()["stdlib"])
+    files = list(Discovery(root=root).files([str(root)]))
+    settings = Settings.default()
+    trigger = settings.trigger(settings.active)
+    spent: Dict[str, float] = dict.fromkeys(("read + gate", "screen", "parse", "rules", "positions"), 0.0)
+    parsed = lines = 0
+
+    def clock(phase: str, start: float) -> float:
+        now = time.process_time()
+        spent[phase] += now - start
+        return now
+
+    for path in files:
+        start = time.process_time()
+        data = Path(path).read_bytes()
+        candidates = trigger.matching(data)
+        start = clock("read + gate", start)
+        if not candidates:
+            continue
+        parsed, lines = parsed + 1, lines + data.count(b"\n")
+        try:
+            parsing._screen(data)
+            start = clock("screen", start)
+            with parsing._trusting_the_parser():
+                module = cst.parse_module(data)
+        except Exception:
+            continue
+        start = clock("parse", start)
+        sem = Semantic(path, "")
+        rules = [cls(sem, {}) for cls in candidates]
+        engine._run_rules(module, sem, rules)
+        start = clock("rules", start)
+        reports = [r for rule in rules for r in rule.reports]
+        if reports:
+            positions_of(module, data, [(r.node, r.statement) for r in reports])
+        clock("positions", start)
+    total = sum(spent.values())
+    print(f"{len(files)} files, {parsed} parsed ({lines:,} lines)")
+    for phase, seconds in spent.items():
+        print(f"{phase:<12} {seconds:6.2f} s  {seconds / total:4.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
