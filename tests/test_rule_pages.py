@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from conclint.docs import code_blocks, pages_dir, read_page, sections
