@@ -18,12 +18,14 @@ Block = Union[cst.Module, cst.IndentedBlock]
 
 # A rule trigger for files defining a coroutine: ``async def`` starts a line (it is a compound
 # statement), so the words in a docstring or a long string table do not make the file parsed.
-def imports_trigger(*modules: str) -> str:
-    """A trigger matching an import of one of ``modules`` (``import a, threading``,
+def uses(*modules: str) -> Tuple[str, str]:
+    """Triggers for a rule that needs one of ``modules`` imported: their names in the file
+    (a literal check, fast) and an import statement naming one (``import a, threading``,
     ``from multiprocessing.pool import Pool``, one-liners, line continuations). Types and
-    qualified names come only from imports, so rules that need them cannot fire without one.
+    qualified names come only from imports, so such rules cannot fire without one.
     """
-    return r"\b(?:import|from)[ \t](?:[^\n]|\\\n)*?\b(?:" + "|".join(modules) + r")\b"
+    imported = r"\b(?:import|from)[ \t](?:[^\n]|\\\n)*?\b(?:" + "|".join(modules) + r")\b"
+    return "|".join(modules), imported
 
 
 ASYNC_DEF_TRIGGER = r"(?m)^[ \t\f]*async[ \t]+def\b"

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.fixes import into_block
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, is_correct_main_guard, is_name_main_test
+from conclint.treeutil import is_correct_main_guard, is_name_main_test, uses
 
 _SPAWNING_TYPES = frozenset(
     {"multiprocessing.Process", "multiprocessing.Pool", "multiprocessing.Manager", "concurrent.futures.ProcessPoolExecutor"}
@@ -23,7 +23,7 @@ class ProcessWithoutMainGuard(Rule):
     name = "process-without-main-guard"
     message = "processes are created at import time, outside `if __name__ == \"__main__\":`"
     fix = Applicability.UNSAFE
-    triggers = (r"multiprocessing|ProcessPoolExecutor", imports_trigger("multiprocessing", "concurrent"))
+    triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

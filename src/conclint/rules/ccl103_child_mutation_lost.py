@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.names import PROCESS_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, walk
+from conclint.treeutil import uses, walk
 
 _MUTATING_METHODS = frozenset(
     "append extend insert remove pop clear sort reverse update setdefault popitem add discard "
@@ -34,7 +34,7 @@ class ChildMutationLost(Rule):
     code = "CCL103"
     name = "child-mutation-lost"
     message = "the child process mutates a copy; the parent never sees the change"
-    triggers = (r"multiprocessing", r"Process", imports_trigger("multiprocessing", "concurrent"))
+    triggers = (*uses("multiprocessing"), r"Process")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

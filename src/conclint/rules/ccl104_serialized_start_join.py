@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import WORKER_TYPES, names_in
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, imports_trigger, is_call_on
+from conclint.treeutil import has_comments, is_call_on, uses
 
 
 class SerializedStartJoin(Rule):
@@ -18,12 +18,7 @@ class SerializedStartJoin(Rule):
     name = "serialized-start-join"
     message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
     fix = Applicability.UNSAFE
-    triggers = (
-        r"threading|multiprocessing",
-        r"\.start\(",
-        r"\.join\(",
-        imports_trigger("threading", "multiprocessing"),
-    )
+    triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"\.join\(")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

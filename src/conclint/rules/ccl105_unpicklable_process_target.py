@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import PROCESS_POOL_TYPES, PROCESS_TYPES, get_arg, string_value
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 # Pool/executor methods whose callable is pickled and sent to a worker process.
 _POOL_METHODS = frozenset(
@@ -23,7 +23,7 @@ class UnpicklableProcessTarget(Rule):
     code = "CCL105"
     name = "unpicklable-process-target"
     message = "cannot be pickled: fails under the spawn and forkserver start methods (the default on Windows and macOS)"
-    triggers = (r"multiprocessing|ProcessPoolExecutor", imports_trigger("multiprocessing", "concurrent"))
+    triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

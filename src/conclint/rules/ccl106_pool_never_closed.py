@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.names import POOL_TYPES, dotted
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 # Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
 _CLOSERS = frozenset({"close", "terminate", "shutdown", "__exit__"})
@@ -33,11 +33,7 @@ class PoolNeverClosed(Rule):
     code = "CCL106"
     name = "pool-never-closed"
     message = "pool is never closed"
-    triggers = (
-        r"multiprocessing|concurrent",
-        r"Pool|Executor",
-        imports_trigger("multiprocessing", "concurrent"),
-    )
+    triggers = (*uses("multiprocessing", "concurrent"), r"Pool|Executor")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

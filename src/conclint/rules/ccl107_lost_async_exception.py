@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.names import POOL_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, statement_expr
+from conclint.treeutil import statement_expr, uses
 
 _EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
 _MP_POOL_TYPES = POOL_TYPES - _EXECUTOR_TYPES
@@ -29,11 +29,7 @@ class LostAsyncException(Rule):
     code = "CCL107"
     name = "lost-async-exception"
     message = "the result is discarded and there is no error_callback: an exception in the worker vanishes silently"
-    triggers = (
-        r"multiprocessing|concurrent",
-        r"_async\(|\.submit\(",
-        imports_trigger("multiprocessing", "concurrent"),
-    )
+    triggers = (*uses("multiprocessing", "concurrent"), r"_async\(|\.submit\(")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

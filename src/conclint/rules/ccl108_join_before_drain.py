@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.names import MP_QUEUE_TYPES, PROCESS_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, walk
+from conclint.treeutil import uses, walk
 
 _PUTS = frozenset({"put", "put_nowait"})
 _GETS = frozenset({"get", "get_nowait"})
@@ -30,7 +30,7 @@ class JoinBeforeDrain(Rule):
         "joined before the parent takes the items off `{queue}`: the child cannot exit until its "
         "queued data is flushed, so this can deadlock (get() first, then join())"
     )
-    triggers = (r"multiprocessing", r"\.join\(", r"\.get", imports_trigger("multiprocessing", "concurrent"))
+    triggers = (*uses("multiprocessing"), r"\.join\(", r"\.get")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

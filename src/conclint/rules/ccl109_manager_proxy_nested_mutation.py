@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import MANAGER_PROXY_TYPES, WORKER_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, walk
+from conclint.treeutil import uses, walk
 
 # Methods that change a list, dict or set in place.
 _MUTATORS = frozenset(
@@ -47,7 +47,7 @@ class ManagerProxyNestedMutation(Rule):
         "mutates a copy of a value nested in a Manager proxy: the change is lost "
         "(read it, change it, assign it back: `v = d[k]; v.append(x); d[k] = v`)"
     )
-    triggers = (r"multiprocessing", r"Manager", imports_trigger("multiprocessing", "concurrent"))
+    triggers = (*uses("multiprocessing"), r"Manager")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -10,7 +10,7 @@ from conclint.fixes import replace_statements, with_statement
 from conclint.locks import LockKey, LockUse, lock_key, lock_receiver, releases_in_finally, statement_call
 from conclint.names import Semantic
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, index_of, is_call_on, only_statement, walk, walk_scope
+from conclint.treeutil import index_of, is_call_on, only_statement, uses, walk, walk_scope
 
 # Builtins that look at an object without keeping it.
 _INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})
@@ -23,11 +23,7 @@ class AcquireWithoutRelease(Rule):
     name = "acquire-without-release"
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
-    triggers = (
-        r"threading|multiprocessing|_thread|\bthread\b",
-        r"\.acquire\(",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-    )
+    triggers = (*uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), r"\.acquire\(")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

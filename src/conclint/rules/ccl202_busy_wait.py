@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES, int_value
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, imports_trigger
+from conclint.treeutil import has_comments, uses
 
 # A sleep at most this long inside the loop still counts as spinning.
 SHORT_SLEEP = 0.1
@@ -23,10 +23,9 @@ class BusyWait(Rule):
     message = "busy-wait loop burns CPU; block instead"
     fix = Applicability.SAFE
     triggers = (
-        r"threading|multiprocessing|_thread|\bthread\b|queue",
+        *uses("threading", "multiprocessing", "_thread", "thread", "queue"),
         r"while",
         r"active_count|activeCount|enumerate|locked|is_set|isSet|is_alive|isAlive|empty",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "queue"),
     )
 
     def visit_While(self, node: cst.While) -> None:

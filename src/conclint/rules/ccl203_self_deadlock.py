@@ -20,7 +20,7 @@ from conclint.locks import (
 )
 from conclint.names import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -46,9 +46,8 @@ class SelfDeadlock(HeldLocks, Rule):
     message = "non-reentrant lock acquired again while this code path already holds it: the thread deadlocks"
     fix = Applicability.UNSAFE
     triggers = (
-        r"threading|multiprocessing|_thread|\bthread\b",
+        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"Lock|Semaphore|allocate",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

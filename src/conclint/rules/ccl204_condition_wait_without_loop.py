@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.names import CONDITION_TYPES
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -18,9 +18,9 @@ class ConditionWaitWithoutLoop(Rule):
     name = "condition-wait-without-loop"
     message = "`wait()` outside a `while` loop that re-checks the condition; use `wait_for(predicate)`"
     triggers = (
+        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"Condition",
         r"\.wait\(",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, spawn_signature
+from conclint.treeutil import spawn_signature, uses
 
 # How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
 SPAWNED, RUN = "spawned", "run"
@@ -22,9 +22,8 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
     name = "unsynchronized-shared-update"
     message = "read-modify-write of shared state from a thread without a lock: concurrent updates get lost"
     triggers = (
-        r"threading|concurrent|multiprocessing|_thread",
+        *uses("threading", "multiprocessing", "concurrent", "_thread", "thread"),
         r"Thread|submit|start_new_thread",
-        imports_trigger("threading", "multiprocessing", "concurrent", "_thread", "thread"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

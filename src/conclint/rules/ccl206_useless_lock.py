@@ -7,7 +7,7 @@ import libcst as cst
 from conclint.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 
 class UselessLock(Rule):
@@ -17,9 +17,8 @@ class UselessLock(Rule):
     name = "useless-lock"
     message = "this lock is created where it is acquired: no other thread shares it, so it guards nothing"
     triggers = (
-        r"threading|multiprocessing|_thread|\bthread\b",
+        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"Lock|Semaphore|Condition|allocate",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
     )
 
     def visit_WithItem(self, node: cst.WithItem) -> None:

@@ -10,7 +10,7 @@ from conclint.fixes import replace_statements, with_statement
 from conclint.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, imports_trigger, index_of, is_call_on, only_statement
+from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, uses
 
 
 class ManualAcquireRelease(Rule):
@@ -21,9 +21,9 @@ class ManualAcquireRelease(Rule):
     message = "`acquire()` with `try/finally: release()` is what `with` does; use `with lock:`"
     fix = Applicability.SAFE
     triggers = (
+        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"\.acquire\(",
         r"finally",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.locks import lock_receiver, statement_call
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, index_of, is_call_on, walk_scope
+from conclint.treeutil import index_of, is_call_on, uses, walk_scope
 
 
 def _awaits(node: cst.CSTNode) -> bool:
@@ -24,10 +24,9 @@ class BlockingLockInAsync(Rule):
     name = "blocking-lock-in-async"
     message = "thread lock held across `await`: other coroutines on this loop block on it; use `asyncio.Lock`"
     triggers = (
-        r"threading|multiprocessing|_thread|\bthread\b",
+        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"async\s+def",
         r"await|async\s+(for|with)",
-        imports_trigger("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
     )
 
     def visit_With(self, node: cst.With) -> None:

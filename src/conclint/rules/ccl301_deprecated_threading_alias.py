@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import CONDITION_TYPES, THREAD_TYPES, dotted
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, statement_expr, watched_by_test
+from conclint.treeutil import statement_expr, uses, watched_by_test
 
 # method -> (receiver types, replacement kind, new name)
 _METHODS: Dict[str, tuple] = {
@@ -36,9 +36,8 @@ class DeprecatedThreadingAlias(Rule):
     message = "deprecated threading alias"
     fix = Applicability.SAFE
     triggers = (
-        r"threading|multiprocessing",
+        *uses("threading", "multiprocessing"),
         r"setDaemon|isDaemon|getName|setName|isAlive|isSet|notifyAll|currentThread|activeCount",
-        imports_trigger("threading", "multiprocessing"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

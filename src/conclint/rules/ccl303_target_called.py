@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.fixes import append_keyword, tuple_of
 from conclint.names import Frame, get_arg
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import SpawnSignature, imports_trigger, spawn_signature, walk_scope
+from conclint.treeutil import SpawnSignature, spawn_signature, uses, walk_scope
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
 # cannot be a factory of targets, so calling it in the target position is the bug.
@@ -26,10 +26,7 @@ class TargetCalled(Rule):
     name = "target-called"
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
-    triggers = (
-        r"threading|multiprocessing|concurrent|Executor|Pool",
-        imports_trigger("threading", "multiprocessing", "concurrent", "_thread", "thread"),
-    )
+    triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

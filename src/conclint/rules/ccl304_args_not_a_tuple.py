@@ -7,7 +7,7 @@ import libcst as cst
 from conclint.fixes import tuple_of
 from conclint.names import get_arg
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, spawn_signature
+from conclint.treeutil import spawn_signature, uses
 
 # Iterables that are fine as the argument sequence, parenthesized or not.
 _SEQUENCES = (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)
@@ -22,11 +22,7 @@ class ArgsNotATuple(Rule):
     name = "args-not-a-tuple"
     message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
     fix = Applicability.SAFE
-    triggers = (
-        r"threading|multiprocessing|concurrent|Executor|Pool",
-        r"\(",
-        imports_trigger("threading", "multiprocessing", "concurrent", "_thread", "thread"),
-    )
+    triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.names import PROCESS_TYPES, WORKER_TYPES
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 
 class RunInsteadOfStart(Rule):
@@ -16,11 +16,7 @@ class RunInsteadOfStart(Rule):
     name = "run-instead-of-start"
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
-    triggers = (
-        r"threading|multiprocessing",
-        r"\.run\(\s*\)",
-        imports_trigger("threading", "multiprocessing"),
-    )
+    triggers = (*uses("threading", "multiprocessing"), r"\.run\(\s*\)")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

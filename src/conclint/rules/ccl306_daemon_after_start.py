@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.fixes import replace_statements
 from conclint.names import WORKER_TYPES, names_in
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, is_call_on, only_statement, walk, walk_scope
+from conclint.treeutil import is_call_on, only_statement, uses, walk, walk_scope
 
 _REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
 
@@ -21,12 +21,7 @@ class DaemonAfterStart(Rule):
     name = "daemon-after-start"
     message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
     fix = Applicability.SAFE
-    triggers = (
-        r"threading|multiprocessing",
-        r"\.start\(",
-        r"daemon|Daemon",
-        imports_trigger("threading", "multiprocessing"),
-    )
+    triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"daemon|Daemon")
 
     def visit_Call(self, node: cst.Call) -> None:
         stack = self.sem.stack

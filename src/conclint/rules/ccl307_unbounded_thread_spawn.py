@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import PROCESS_TYPES, WORKER_TYPES, dotted, int_value
 from conclint.rule import Rule
-from conclint.treeutil import imports_trigger, is_call_on, walk_scope
+from conclint.treeutil import is_call_on, uses, walk_scope
 
 _UNBOUNDED = -1
 
@@ -19,12 +19,7 @@ class UnboundedThreadSpawn(Rule):
     code = "CCL307"
     name = "unbounded-thread-spawn"
     message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
-    triggers = (
-        r"threading|multiprocessing",
-        r"Thread|Process|Timer",
-        r"\.start\(",
-        imports_trigger("threading", "multiprocessing"),
-    )
+    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process|Timer", r"\.start\(")
     options = {"max-threads": 100}
 
     def visit_Call(self, node: cst.Call) -> None:

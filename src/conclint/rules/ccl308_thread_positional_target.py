@@ -6,7 +6,7 @@ import libcst as cst
 
 from conclint.fixes import keyword_arg
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import SPAWN_CONSTRUCTORS, imports_trigger
+from conclint.treeutil import SPAWN_CONSTRUCTORS, uses
 
 # Timer's first parameter is the interval; only these take `group` first.
 _GROUP_FIRST = frozenset(name for name in SPAWN_CONSTRUCTORS if name != "threading.Timer")
@@ -19,7 +19,7 @@ class ThreadPositionalTarget(Rule):
     name = "thread-positional-target"
     message = "the first positional parameter of `Thread` is `group`; pass the function as `target=`"
     fix = Applicability.SAFE
-    triggers = (r"Thread|Process", imports_trigger("threading", "multiprocessing"))
+    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process")
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or self.sem.qualname(node.func) not in _GROUP_FIRST:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import WORKER_TYPES
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger, walk
+from conclint.treeutil import uses, walk
 
 
 class ThreadInitNotCalled(Rule):
@@ -18,12 +18,7 @@ class ThreadInitNotCalled(Rule):
     name = "thread-init-not-called"
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
-    triggers = (
-        r"threading|multiprocessing",
-        r"Thread|Process",
-        r"__init__",
-        imports_trigger("threading", "multiprocessing"),
-    )
+    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process", r"__init__")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = self.sem.enclosing_class()

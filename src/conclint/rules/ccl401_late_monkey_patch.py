@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import dotted, names_in
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import imports_trigger
+from conclint.treeutil import uses
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
 # (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).
@@ -59,7 +59,7 @@ class LateMonkeyPatch(Rule):
     name = "late-monkey-patch"
     message = "gevent monkey-patching after the modules it patches were imported: they keep their blocking versions"
     fix = Applicability.UNSAFE
-    triggers = (r"gevent", r"patch_", imports_trigger("gevent"))
+    triggers = (*uses("gevent"), r"patch_")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import ASYNC_DEF_TRIGGER, imports_trigger, statement_expr
+from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, uses
 
 # Module functions that block the calling thread until I/O or a child process finishes.
 _BLOCKING_FUNCTIONS = frozenset(
@@ -48,8 +48,7 @@ class BlockingCallInAsync(Rule):
     fix = Applicability.UNSAFE
     triggers = (
         ASYNC_DEF_TRIGGER,
-        r"time|urllib|socket|subprocess|requests|queue|threading|multiprocessing",
-        imports_trigger("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
+        *uses("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
