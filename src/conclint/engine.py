@@ -122,7 +122,6 @@ class FileResult:
     reports: List[Any] = field(default_factory=list)
     parse_failed: bool = False
     skipped: bool = False
-    internal_error: Optional[str] = None
 
 
 def file_noqa(data: bytes) -> bool:

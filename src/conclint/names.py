@@ -217,18 +217,6 @@ def get_arg(call: cst.Call, keyword: str, position: Optional[int] = None) -> Opt
     return None
 
 
-def method_call(node: cst.CSTNode) -> Optional[tuple]:
-    """(receiver, method name) for ``receiver.method(...)``, else None."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        return node.func.value, node.func.attr.value
-    return None
-
-
-def same_expr(a: cst.CSTNode, b: cst.CSTNode) -> bool:
-    """Whether two receiver expressions spell the same thing (``self._lock``)."""
-    return a.deep_equals(b)
-
-
 @dataclass
 class ClassInfo:
     name: str
@@ -379,11 +367,6 @@ class Semantic:
             if receiver_type is not None:
                 return METHOD_RESULTS.get((receiver_type, call.func.attr.value))
         return None
-
-    def self_type(self) -> Optional[str]:
-        """The concurrency base type of the class whose method we are in."""
-        info = self.enclosing_class()
-        return info.base_type if info else None
 
     def is_self(self, node: cst.CSTNode) -> bool:
         return isinstance(node, cst.Name) and self._self_class(node.value) is not None
@@ -617,11 +600,6 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.CSTNode]]:
                 yield from _blocks(extra)
     for handler in getattr(stmt, "handlers", ()):
         yield from _blocks(handler)
-
-
-def iter_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
-    """Public: statements reachable from ``body`` without entering defs/classes."""
-    return _walk_statements(body)
 
 
 # ---------------------------------------------------------------------- node handlers

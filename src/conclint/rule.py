@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
@@ -152,20 +152,3 @@ def all_rules() -> Dict[str, type]:
 
     rules.load_all()
     return dict(sorted(_RULES.items()))
-
-
-@dataclass
-class RuleInfo:
-    code: str
-    name: str
-    message: str
-    default_enabled: bool
-    fix: Optional[str]
-    options: Dict[str, Any] = field(default_factory=dict)
-
-
-def rule_infos() -> List[RuleInfo]:
-    return [
-        RuleInfo(c.code, c.name, c.message, c.default_enabled, c.fix.value if c.fix else None, dict(c.options))
-        for c in all_rules().values()
-    ]

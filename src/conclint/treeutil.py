@@ -91,10 +91,6 @@ def enclosing(stack: Sequence[cst.CSTNode], kinds: Tuple[type, ...]) -> Optional
     return None
 
 
-def block_statements(block: Block) -> Sequence[cst.BaseStatement]:
-    return block.body
-
-
 def index_of(block: Block, stmt: cst.CSTNode) -> Optional[int]:
     """Position of ``stmt`` (by identity, not equality) in ``block``."""
     for i, candidate in enumerate(block.body):
