@@ -11,8 +11,10 @@ def square(n):
 
 
 results = []
+workers = []
 for n in range(3):
     p = Process(target=collect, args=(results, n))
+    workers.append(p)
     p.start()
     p.join()
 print(results)
