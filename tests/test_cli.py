@@ -255,3 +255,12 @@ def test_diff_decodes_with_the_files_own_encoding(tmp_path):
     diff = run_cli("--diff", "latin.py", cwd=tmp_path)
     assert '+    print("café", threading.current_thread().name)' in diff.stdout
     assert (tmp_path / "latin.py").read_bytes() == source.encode("latin-1")
+
+
+def test_noqa_finds_its_line_after_a_form_feed(tmp_path):
+    # str.splitlines() would count the form feed as a line break and look one line off.
+    (tmp_path / "a.py").write_text(PITFALLS.replace("lock = threading.Lock()", "\x0c\nlock = threading.Lock()").replace(
+        "lock.acquire()", "lock.acquire()  # noqa: CCL201"
+    ))
+    result = run_cli("--select", "CCL201", "a.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout

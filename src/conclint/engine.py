@@ -15,6 +15,8 @@ PARSE_ERROR = "CCL000"
 _NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE_NOQA_RE = re.compile(rb"#\s*conclint\s*:\s*noqa\b(?!\s*:)", re.IGNORECASE)
 _CODE_SPLIT_RE = re.compile(r"[,\s]+")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_LINES_WITH_ENDS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 _LITERAL_ALTERNATION = re.compile(r"^(?:[\w ]|\\[.()\[\]])+(?:\|(?:[\w ]|\\[.()\[\]])+)*$")
@@ -221,7 +223,9 @@ def analyse(
     from conclint.positions import positions_of
 
     positions = positions_of(module, data, [(r.node, r.statement) for r in reports])
-    lines = source.splitlines()
+    # Python's line numbers count \n, \r\n and \r only; str.splitlines() also splits at form
+    # feeds and other separators, which would shift noqa and fingerprints.
+    lines = _NEWLINES.split(source)
     seen = set()
     for report in reports:
         pos = positions[report.node]
@@ -293,8 +297,8 @@ def text_edits(old: str, new: str) -> List[Edit]:
     """Minimal line-anchored edits turning ``old`` into ``new`` (1-based, end exclusive)."""
     import difflib
 
-    old_lines = old.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
+    old_lines = _LINES_WITH_ENDS.findall(old)
+    new_lines = _LINES_WITH_ENDS.findall(new)
     edits: List[Edit] = []
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
