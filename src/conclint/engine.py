@@ -176,17 +176,19 @@ def lint_source(
         result.skipped = True
         return result
 
-    from conclint.parsing import ParseFailure, parse_module
+    from conclint.parsing import ParseFailure, parse
 
     try:
-        module = parse_module(data)
+        module, tree = parse(data)
     except ParseFailure as exc:
         result.parse_failed = True
         if PARSE_ERROR in codes:
             result.findings.append(Finding(PARSE_ERROR, exc.message, path, exc.line, exc.column, exc.line, exc.column))
         return result
     try:
-        return analyse(module, data, path, settings, candidates, result, with_edits=with_edits, keep_tree=keep_tree)
+        return analyse(
+            module, data, path, settings, candidates, result, with_edits=with_edits, keep_tree=keep_tree, tree=tree
+        )
     except RecursionError:
         # parse_module keeps trees within the recursion limit as measured; this is the
         # backstop for a rule or LibCST helper that recurses deeper than that.
@@ -206,7 +208,10 @@ def analyse(
     *,
     with_edits: bool = False,
     keep_tree: bool = False,
+    tree: Any = None,
 ) -> FileResult:
+    """Run ``rule_classes`` over ``module``; ``tree``, CPython's tree of ``data`` when the
+    caller has it, spares the positions a second ``ast.parse``."""
     from conclint.names import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
@@ -222,7 +227,7 @@ def analyse(
 
     from conclint.positions import positions_of
 
-    positions = positions_of(module, data, [(r.node, r.statement) for r in reports])
+    positions = positions_of(module, data, [(r.node, r.statement) for r in reports], tree)
     # Python's line numbers count \n, \r\n and \r only; str.splitlines() also splits at form
     # feeds and other separators, which would shift noqa and fingerprints.
     lines = _NEWLINES.split(source)

@@ -53,15 +53,21 @@ class ParseFailure(Exception):
 
 def parse_module(data: bytes) -> Any:
     """The LibCST module of ``data``; raises ``ParseFailure``."""
+    return parse(data)[0]
+
+
+def parse(data: bytes) -> Tuple[Any, Optional[ast.Module]]:
+    """The LibCST module of ``data`` and CPython's tree of it (None when CPython cannot read
+    it), which the screen builds anyway; raises ``ParseFailure``."""
     import libcst as cst
 
     if len(data) > MAX_PARSE_BYTES:
         raise ParseFailure(f"file too large to analyse ({_mib(len(data))} > {_mib(MAX_PARSE_BYTES)}); skipped")
     encoding = _check_bytes(data)
-    cpython_error = _screen(data)
+    cpython_error, tree = _screen(data)
     try:
         with _trusting_the_parser():
-            return cst.parse_module(data)
+            return cst.parse_module(data), tree
     except cst.ParserSyntaxError as exc:
         if cpython_error is not None:
             raise cpython_error from None
@@ -121,9 +127,9 @@ def _check_bytes(data: bytes) -> str:
     return encoding
 
 
-def _screen(data: bytes) -> Optional[ParseFailure]:
+def _screen(data: bytes) -> Tuple[Optional[ParseFailure], Optional[ast.Module]]:
     """Let CPython read ``data`` first; raises when LibCST must not try, returns CPython's
-    syntax error (or None) otherwise."""
+    syntax error or its tree otherwise."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to report
@@ -132,17 +138,17 @@ def _screen(data: bytes) -> Optional[ParseFailure]:
         failure = ParseFailure(f"SyntaxError: {exc.msg}", exc.lineno or 1, exc.offset or 1)
         if any(text in exc.msg for text in _RESOURCE_ERRORS):
             raise failure from None
-        return failure
+        return failure, None
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure(f"nesting too deep to parse ({type(exc).__name__} in CPython's parser)") from None
     except ValueError as exc:  # what older Pythons raise for some undecodable sources
-        return ParseFailure(f"cannot parse: {exc}")
+        return ParseFailure(f"cannot parse: {exc}"), None
     depth, deepest = tree_depth(tree)
     if depth > MAX_DEPTH:
         line = getattr(deepest, "lineno", 1)
         column = getattr(deepest, "col_offset", 0) + 1
         raise ParseFailure(f"nesting too deep to analyse (depth {depth} > {MAX_DEPTH})", line, column)
-    return None
+    return None, tree
 
 
 def tree_depth(tree: ast.AST) -> Tuple[int, ast.AST]:

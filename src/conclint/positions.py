@@ -30,18 +30,24 @@ class _Collector:
 
 
 def positions_of(
-    module: cst.Module, data: bytes, wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]
+    module: cst.Module,
+    data: bytes,
+    wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]],
+    tree: Optional[ast.Module] = None,
 ) -> Dict[cst.CSTNode, Position]:
     """CodeRange of each wanted node; ``wanted`` pairs a node with its top-level statement
-    when the caller knows it."""
-    fast = _by_statement(module, data, wanted)
+    when the caller knows it; ``tree`` is CPython's tree of ``data`` if already built."""
+    fast = _by_statement(module, data, wanted, tree)
     if fast is not None:
         return fast
     return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
 
 
 def _by_statement(
-    module: cst.Module, data: bytes, wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]
+    module: cst.Module,
+    data: bytes,
+    wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]],
+    tree: Optional[ast.Module] = None,
 ) -> Optional[Dict[cst.CSTNode, Position]]:
     index = {id(stmt): i for i, stmt in enumerate(module.body)}
     groups: Dict[int, List[cst.CSTNode]] = {}
@@ -60,7 +66,7 @@ def _by_statement(
                 unplaced.discard(node)
     if unplaced:  # the module itself, or trivia such as a comment
         return None
-    starts = statement_lines(module, data)
+    starts = statement_lines(module, data, tree)
     if starts is None:
         return None
     out: Dict[cst.CSTNode, Position] = {}
@@ -78,15 +84,16 @@ def _by_statement(
     return out
 
 
-def statement_lines(module: cst.Module, data: bytes) -> Optional[List[int]]:
+def statement_lines(module: cst.Module, data: bytes, tree: Optional[ast.Module] = None) -> Optional[List[int]]:
     """The line each top-level statement's generated code starts at (its leading blank and
     comment lines included), from CPython's line numbers; None if the two trees disagree."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(data)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     statements = tree.body
     out: List[int] = []
     taken = 0
