@@ -37,13 +37,18 @@ def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool
     return any(is_call_on(n, receiver, ("release",)) for n in walk(stmt.finalbody))
 
 
+def enclosing_def(sem: Semantic) -> Optional[cst.CSTNode]:
+    """The innermost ``def`` holding the visited node (lambdas hold no statements), else the module."""
+    return next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
+
+
 def released_in_scope(sem: Semantic, receiver: cst.BaseExpression) -> bool:
     """Whether the function being visited (or the module) itself calls ``receiver.release()``.
 
     When it does not, the lock is released by another thread or another function: a
     completion signal handed off, not a critical section.
     """
-    scope = next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
+    scope = enclosing_def(sem)
     return scope is not None and any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope))
 
 

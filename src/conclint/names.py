@@ -144,6 +144,11 @@ METHOD_RESULTS: Dict[tuple, str] = {
     ("concurrent.futures.ProcessPoolExecutor", "submit"): "concurrent.futures.Future",
 }
 
+# Methods of list, dict and set that change the object in place.
+MUTATING_METHODS = frozenset(
+    "append extend insert remove pop clear sort reverse update setdefault popitem add discard".split()
+)
+
 THREAD_TYPES = frozenset({"threading.Thread", "threading.Timer"})
 PROCESS_TYPES = frozenset({"multiprocessing.Process"})
 WORKER_TYPES = THREAD_TYPES | PROCESS_TYPES
@@ -292,6 +297,12 @@ class Semantic:
             if frame.kind == "class":
                 return None
         return None
+
+    @property
+    def scope_node(self) -> cst.CSTNode:
+        """The innermost function or lambda holding the visited node, else the module."""
+        frame = self.function
+        return frame.node if frame is not None else self.module  # type: ignore[return-value]
 
     @property
     def in_async_function(self) -> bool:

@@ -7,14 +7,12 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from conclint.names import PROCESS_TYPES, get_arg
+from conclint.names import MUTATING_METHODS, PROCESS_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
 
-_MUTATING_METHODS = frozenset(
-    "append extend insert remove pop clear sort reverse update setdefault popitem add discard "
-    "difference_update intersection_update symmetric_difference_update".split()
-)
+# Sets also change in place through their *_update methods.
+_MUTATING_METHODS = MUTATING_METHODS | {"difference_update", "intersection_update", "symmetric_difference_update"}
 _MUTABLE_FACTORIES = frozenset({"list", "dict", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict"})
 
 
@@ -43,20 +41,16 @@ class ChildMutationLost(Rule):
         self.mutables: Dict[int, Set[str]] = {}  # scope id -> names bound to mutable literals
         self.loads: Dict[int, Dict[str, List[int]]] = {}  # scope id -> name -> visit counters
 
-    def _scope(self) -> cst.CSTNode:
-        frame = self.sem.function
-        return frame.node if frame is not None else self.sem.module  # type: ignore[return-value]
-
     def visit_Name(self, node: cst.Name) -> None:
         self.counter += 1
-        self.loads.setdefault(id(self._scope()), {}).setdefault(node.value, []).append(self.counter)
+        self.loads.setdefault(id(self.sem.scope_node), {}).setdefault(node.value, []).append(self.counter)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if not self._is_mutable(node.value):
             return
         for target in node.targets:
             if isinstance(target.target, cst.Name):
-                self.mutables.setdefault(id(self._scope()), set()).add(target.target.value)
+                self.mutables.setdefault(id(self.sem.scope_node), set()).add(target.target.value)
 
     def _is_mutable(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
@@ -83,7 +77,7 @@ class ChildMutationLost(Rule):
             for i, element in enumerate(args_arg.value.elements):
                 if isinstance(element.value, cst.Name):
                     passed[i] = element.value.value
-        self.spawns.append(_Spawn(node, target, passed, self._scope(), self.counter))
+        self.spawns.append(_Spawn(node, target, passed, self.sem.scope_node, self.counter))
 
     def leave_Module(self, node: cst.Module) -> None:
         for spawn in self.spawns:

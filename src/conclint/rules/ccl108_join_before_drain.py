@@ -40,10 +40,6 @@ class JoinBeforeDrain(Rule):
         self.uses: Dict[Tuple[int, str], List[Tuple[int, Optional[str]]]] = {}
         self.joins: List[Tuple[cst.Call, _Producer, int, int]] = []
 
-    def _scope(self) -> int:
-        frame = self.sem.function
-        return id(frame.node if frame is not None else self.sem.module)
-
     def visit_Name(self, node: cst.Name) -> None:
         if self.sem.type_of(node) not in MP_QUEUE_TYPES:
             return
@@ -51,15 +47,15 @@ class JoinBeforeDrain(Rule):
         parent = self.sem.parent
         method = parent.attr.value if isinstance(parent, cst.Attribute) and parent.value is node else None
         if method not in _PUTS:
-            self.uses.setdefault((self._scope(), node.value), []).append((self.order, method))
+            self.uses.setdefault((id(self.sem.scope_node), node.value), []).append((self.order, method))
 
     def leave_Call(self, node: cst.Call) -> None:
         self.order += 1
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "join" and isinstance(func.value, cst.Name):
-            producer = self.producers.get((self._scope(), func.value.value))
+            producer = self.producers.get((id(self.sem.scope_node), func.value.value))
             if producer is not None:
-                self.joins.append((node, producer, self._scope(), self.order))
+                self.joins.append((node, producer, id(self.sem.scope_node), self.order))
             return
         parent = self.sem.parent
         if self.sem.call_result_type(node) not in PROCESS_TYPES or not isinstance(parent, cst.Assign):
@@ -67,7 +63,7 @@ class JoinBeforeDrain(Rule):
         if len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
             queue = self._queue_filled_by(node)
             if queue is not None:
-                self.producers[(self._scope(), parent.targets[0].target.value)] = _Producer(queue, self.order)
+                self.producers[(id(self.sem.scope_node), parent.targets[0].target.value)] = _Producer(queue, self.order)
 
     def _queue_filled_by(self, call: cst.Call) -> Optional[str]:
         """The queue variable passed in ``args=`` that the module-level target puts on."""

@@ -6,14 +6,11 @@ from typing import Callable, List, Set, Tuple
 
 import libcst as cst
 
-from conclint.names import MANAGER_PROXY_TYPES, WORKER_TYPES, get_arg
+from conclint.names import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
 
 # Methods that change a list, dict or set in place.
-_MUTATORS = frozenset(
-    "append extend insert remove pop clear sort reverse update setdefault popitem add discard".split()
-)
 _Mutation = (cst.Call, cst.Assign, cst.AugAssign, cst.Del)
 IsProxy = Callable[[cst.BaseExpression], bool]
 
@@ -22,7 +19,7 @@ def nested_mutation(node: cst.CSTNode, is_proxy: IsProxy) -> bool:
     """Whether ``node`` changes ``proxy[k]`` in place: ``proxy[k].append(x)``, ``proxy[k][j] = v``."""
     if isinstance(node, cst.Call):
         func = node.func
-        return isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS and _is_item(func.value, is_proxy)
+        return isinstance(func, cst.Attribute) and func.attr.value in MUTATING_METHODS and _is_item(func.value, is_proxy)
     if isinstance(node, cst.Assign):
         targets = [t.target for t in node.targets]
     elif isinstance(node, (cst.AugAssign, cst.Del)):

@@ -7,7 +7,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import LockKey, LockUse, lock_key, lock_receiver, releases_in_finally, statement_call
+from conclint.locks import (
+    LockKey,
+    LockUse,
+    enclosing_def,
+    lock_key,
+    lock_receiver,
+    releases_in_finally,
+    statement_call,
+)
 from conclint.names import Semantic
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import index_of, is_call_on, only_statement, uses, walk, walk_scope
@@ -109,7 +117,7 @@ def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpressio
     """(released later in the enclosing def or module, handed on while held): a lock passed
     to other code while held (a waiter list, another thread), or kept on purpose by a branch
     that releases another lock and leaves (a barrier's turnstile), belongs to a protocol."""
-    scope = next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
+    scope = enclosing_def(sem)
     seen = escaped = False
     for node in walk_scope(scope):  # source order
         if node is acquire:
