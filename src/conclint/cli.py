@@ -302,7 +302,6 @@ def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type
 
 def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     import difflib
-
     import io
     import tokenize
 

@@ -176,10 +176,17 @@ def lint_source(
         result.skipped = True
         return result
 
-    from conclint.parsing import ParseFailure, parse
+    from conclint.parsing import ParseFailure, parse_screened, screen
 
     try:
-        module, tree = parse(data)
+        screened = screen(data)
+        if settings.gate and screened.facts is not None:
+            # The second gate: what CPython's tree shows (see conclint.facts).
+            candidates = [c for c in candidates if c.could_report(screened.facts, settings.options_for(c))]
+            if not candidates:
+                result.skipped = True
+                return result
+        module, tree = parse_screened(data, screened), screened.tree
     except ParseFailure as exc:
         result.parse_failed = True
         if PARSE_ERROR in codes:

@@ -27,7 +27,10 @@ import io
 import re
 import tokenize
 import warnings
-from typing import Any, Iterator, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Optional, Tuple
+
+from conclint.facts import COLLECTORS, SCOPES, Facts
 
 # Beyond this LibCST needs seconds and hundreds of MB per MiB; such files are generated.
 MAX_PARSE_BYTES = 2 * 1024 * 1024
@@ -59,23 +62,47 @@ def parse_module(data: bytes) -> Any:
 def parse(data: bytes) -> Tuple[Any, Optional[ast.Module]]:
     """The LibCST module of ``data`` and CPython's tree of it (None when CPython cannot read
     it), which the screen builds anyway; raises ``ParseFailure``."""
-    import libcst as cst
+    screened = screen(data)
+    return parse_screened(data, screened), screened.tree
 
+
+@dataclass
+class Screened:
+    """What the screen learnt of a file LibCST may parse."""
+
+    encoding: str
+    # CPython's syntax error, kept as the better message should LibCST fail too.
+    error: Optional[ParseFailure]
+    tree: Optional[ast.Module]
+    facts: Optional[Facts]  # None when CPython could not read the file
+
+
+def screen(data: bytes) -> Screened:
+    """Everything before LibCST: size, bytes, CPython's parse and depth; raises ``ParseFailure``
+    for files LibCST must not be given."""
     if len(data) > MAX_PARSE_BYTES:
         raise ParseFailure(f"file too large to analyse ({_mib(len(data))} > {_mib(MAX_PARSE_BYTES)}); skipped")
     encoding = _check_bytes(data)
-    cpython_error, tree = _screen(data)
+    facts = Facts(data, encoding)
+    error, tree = _screen(data, facts)
+    return Screened(encoding, error, tree, facts if tree is not None else None)
+
+
+def parse_screened(data: bytes, screened: Screened) -> Any:
+    """LibCST's module of a file that passed ``screen``; raises ``ParseFailure``."""
+    import libcst as cst
+
     try:
         with _trusting_the_parser():
-            return cst.parse_module(data), tree
+            return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        if cpython_error is not None:
-            raise cpython_error from None
+        if screened.error is not None:
+            raise screened.error from None
         raise _libcst_failure(exc) from None
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure(f"cannot parse: {type(exc).__name__} (nesting too deep)") from None
     except Exception as exc:  # LibCST has more ways to refuse input than it documents
-        raise ParseFailure(f"cannot parse ({encoding}): {type(exc).__name__}: {exc}") from None
+        raise ParseFailure(f"cannot parse ({screened.encoding}): {type(exc).__name__}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -127,9 +154,9 @@ def _check_bytes(data: bytes) -> str:
     return encoding
 
 
-def _screen(data: bytes) -> Tuple[Optional[ParseFailure], Optional[ast.Module]]:
+def _screen(data: bytes, facts: Optional[Facts] = None) -> Tuple[Optional[ParseFailure], Optional[ast.Module]]:
     """Let CPython read ``data`` first; raises when LibCST must not try, returns CPython's
-    syntax error or its tree otherwise."""
+    syntax error or its tree otherwise (filing ``facts`` on the way)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to report
@@ -143,7 +170,9 @@ def _screen(data: bytes) -> Tuple[Optional[ParseFailure], Optional[ast.Module]]:
         raise ParseFailure(f"nesting too deep to parse ({type(exc).__name__} in CPython's parser)") from None
     except ValueError as exc:  # what older Pythons raise for some undecodable sources
         return ParseFailure(f"cannot parse: {exc}"), None
-    depth, deepest = tree_depth(tree)
+    depth, deepest = tree_depth(tree, facts)
+    if facts is not None:
+        facts.module_body = tree.body
     if depth > MAX_DEPTH:
         line = getattr(deepest, "lineno", 1)
         column = getattr(deepest, "col_offset", 0) + 1
@@ -151,36 +180,44 @@ def _screen(data: bytes) -> Tuple[Optional[ParseFailure], Optional[ast.Module]]:
     return None, tree
 
 
-def tree_depth(tree: ast.AST) -> Tuple[int, ast.AST]:
-    """The depth of ``tree`` as LibCST will build it, and the deepest node with a position.
+def tree_depth(tree: ast.AST, facts: Optional[Facts] = None) -> Tuple[int, ast.AST]:
+    """The depth of ``tree`` as LibCST will build it, and the deepest node with a position;
+    files the nodes rules ask about in ``facts`` on the way (one walk for both).
 
     CPython keeps ``a and b and c`` flat where LibCST nests one ``BooleanOperation``
     per operator, so each operand counts as one level more than the one before it.
     Iterative: the trees measured here are the ones too deep to recurse over.
     """
     best, deepest = 0, tree
-    stack = [(tree, 1)]
+    stack: List[Tuple[ast.AST, int, Optional[ast.AST]]] = [(tree, 1, None)]
     # Plain field access: ast.iter_child_nodes costs 9x as much, and this runs on every file.
     pop, push, AST = stack.pop, stack.append, ast.AST
+    collectors = COLLECTORS if facts is not None else {}
     while stack:
-        node, depth = pop()
+        node, depth, scope = pop()
+        kind = type(node)
+        collect = collectors.get(kind)
+        if collect is not None:
+            collect(facts, node, scope)
         if depth > best:
             best = depth
             if hasattr(node, "lineno"):  # operators and contexts have no position
                 deepest = node
-        if type(node) is ast.BoolOp:
-            for offset, value in enumerate(node.values, 1):
-                push((value, depth + offset))
+        if kind is ast.BoolOp:
+            for offset, value in enumerate(node.values, 1):  # type: ignore[attr-defined]
+                push((value, depth + offset, scope))
             continue
         depth += 1
+        if kind in SCOPES:
+            scope = node
         for name in node._fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
                     if isinstance(item, AST):
-                        push((item, depth))
+                        push((item, depth, scope))
             elif isinstance(value, AST):
-                push((value, depth))
+                push((value, depth, scope))
     return best, deepest
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, 
 import libcst as cst
 
 if TYPE_CHECKING:
+    from conclint.facts import Facts
     from conclint.names import Semantic
 
 
@@ -91,6 +92,14 @@ class Rule(cst.BatchableCSTVisitor):
         if cls.code in _RULES and _RULES[cls.code] is not cls:
             raise TypeError(f"duplicate rule code {cls.code}")
         _RULES[cls.code] = cls
+
+    @classmethod
+    def could_report(cls, facts: "Facts", options: Mapping[str, Any]) -> bool:
+        """Whether a file whose CPython tree shows ``facts`` may get a finding from this rule
+        (configured with ``options``): the second gate, checked before LibCST parses what
+        passed ``triggers``. Like the triggers it must be a necessary condition; the default
+        says yes."""
+        return True
 
     @classmethod
     def callback_names(cls) -> Tuple[str, ...]:

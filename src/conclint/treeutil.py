@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
+from conclint.facts import terminals
 from conclint.names import POOL_TYPES, string_value
 from conclint.walk import children
 from conclint.walk import walk as _fast_walk
 
 if TYPE_CHECKING:
+    from conclint.facts import Facts
     from conclint.names import Semantic
 
 Block = Union[cst.Module, cst.IndentedBlock]
@@ -183,6 +186,16 @@ _EXECUTOR_METHODS: Dict[str, SpawnSignature] = {
     "map": SpawnSignature(("fn", 0)),
 }
 _EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
+
+
+SPAWN_METHODS = frozenset(_POOL_METHODS) | frozenset(_EXECUTOR_METHODS)
+SPAWN_CALLEES = terminals(SPAWN_CONSTRUCTORS)
+
+
+def spawn_calls(facts: "Facts") -> Iterator[ast.Call]:
+    """The calls of a CPython tree that ``spawn_signature`` may recognise (over-approximated)."""
+    yield from facts.calls_to(SPAWN_CALLEES)
+    yield from facts.methods_called(SPAWN_METHODS)
 
 
 def spawn_signature(sem: "Semantic", call: cst.Call) -> Optional[SpawnSignature]:

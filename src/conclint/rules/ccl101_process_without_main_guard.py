@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+import ast
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, callee_name, terminals
 from conclint.fixes import into_block
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import is_correct_main_guard, is_name_main_test, uses
@@ -16,6 +18,18 @@ _SPAWNING_TYPES = frozenset(
 _SPAWNING_CALLS = frozenset({"multiprocessing.set_start_method"})
 
 
+_SPAWNING_CALLEES = terminals(_SPAWNING_TYPES | _SPAWNING_CALLS)
+
+
+def _tests_name(test: ast.AST) -> bool:
+    """CPython's view of ``is_name_main_test``."""
+    if type(test) is ast.Compare:
+        return any(type(o) is ast.Name and o.id == "__name__" for o in [test.left, *test.comparators])  # type: ignore[attr-defined]
+    if type(test) is ast.BoolOp:
+        return any(_tests_name(v) for v in test.values)  # type: ignore[attr-defined]
+    return False
+
+
 class ProcessWithoutMainGuard(Rule):
     """Module-level code that starts processes runs again in every spawned child."""
 
@@ -24,6 +38,24 @@ class ProcessWithoutMainGuard(Rule):
     message = "processes are created at import time, outside `if __name__ == \"__main__\":`"
     fix = Applicability.UNSAFE
     triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A call at module level, outside any `if __name__ ...:`, that spawns or calls a
+        # function of the file (which may spawn).
+        callees = facts.names_for(facts.with_subclasses(_SPAWNING_CALLEES)) | set(facts.functions)
+        pending = list(facts.module_body)
+        while pending:
+            node = pending.pop()
+            kind = type(node)
+            if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
+                continue
+            if kind is ast.If and _tests_name(node.test):  # type: ignore[attr-defined]
+                continue
+            if kind is ast.Call and callee_name(node.func) in callees:  # type: ignore[attr-defined]
+                return True
+            pending.extend(ast.iter_child_nodes(node))
+        return False
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

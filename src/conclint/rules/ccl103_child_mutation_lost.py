@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set
+from typing import Any, Dict, List, Mapping, Optional, Set
 
 import libcst as cst
 
+from conclint.facts import Facts, keyword, terminals
 from conclint.names import MUTATING_METHODS, PROCESS_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
@@ -26,6 +28,9 @@ class _Spawn:
     counter: int
 
 
+_PROCESS_CALLEES = terminals(PROCESS_TYPES)
+
+
 class ChildMutationLost(Rule):
     """Changes a child process makes to its copy of an object never reach the parent."""
 
@@ -33,6 +38,14 @@ class ChildMutationLost(Rule):
     name = "child-mutation-lost"
     message = "the child process mutates a copy; the parent never sees the change"
     triggers = (*uses("multiprocessing"), r"Process")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A process given `target=<name>` and `args=` a tuple or list.
+        return any(
+            type(keyword(call, "target")) is ast.Name and type(keyword(call, "args")) in (ast.Tuple, ast.List)
+            for call in facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES))
+        )
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import ast
+from typing import Any, Mapping, Optional, Sequence
 
 import libcst as cst
 
+from conclint.facts import Facts
 from conclint.names import WORKER_TYPES, names_in
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, is_call_on, uses
@@ -19,6 +21,24 @@ class SerializedStartJoin(Rule):
     message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
     fix = Applicability.UNSAFE
     triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"\.join\(")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.start()` then `x.join()`, each a statement of its own, in the body of one loop.
+        for loop in facts.loops:
+            started = set()
+            for statement in loop.body:  # type: ignore[attr-defined]
+                call = statement.value if type(statement) is ast.Expr else None
+                if type(call) is not ast.Call or type(call.func) is not ast.Attribute:
+                    continue
+                receiver = call.func.value
+                if type(receiver) is not ast.Name:
+                    continue
+                if call.func.attr == "start":
+                    started.add(receiver.id)
+                elif call.func.attr == "join" and receiver.id in started:
+                    return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+import ast
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, arguments, terminals, walk_scope
 from conclint.names import PROCESS_POOL_TYPES, PROCESS_TYPES, get_arg, string_value
 from conclint.rule import Rule
 from conclint.treeutil import uses
@@ -17,6 +19,9 @@ _POOL_METHODS = frozenset(
 _START_METHOD_CALLS = frozenset({"multiprocessing.get_context", "multiprocessing.set_start_method"})
 
 
+_PROCESS_CALLEES = terminals(PROCESS_TYPES | PROCESS_POOL_TYPES)
+
+
 class UnpicklableProcessTarget(Rule):
     """Only module-level functions and classes pickle by reference; others fail under spawn."""
 
@@ -24,6 +29,26 @@ class UnpicklableProcessTarget(Rule):
     name = "unpicklable-process-target"
     message = "cannot be pickled: fails under the spawn and forkserver start methods (the default on Windows and macOS)"
     triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A lambda, or a name some function of the file defines inside itself, passed to a
+        # process, a process pool or a pool method.
+        calls = [*facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES)), *facts.methods_called(_POOL_METHODS)]
+        values = [v for call in calls for v in arguments(call)]
+        if any(type(v) is ast.Lambda for v in values):
+            return True
+        passed = {v.id for v in values if type(v) is ast.Name}  # type: ignore[attr-defined]
+        if not passed:
+            return False
+        nested = {
+            node.name  # type: ignore[attr-defined]
+            for functions in facts.functions.values()
+            for function in functions
+            for node in walk_scope(function.body)  # type: ignore[attr-defined]
+            if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        }
+        return bool(passed & nested)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

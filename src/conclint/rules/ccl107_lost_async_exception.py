@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, keyword
 from conclint.names import POOL_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import statement_expr, uses
@@ -30,6 +33,10 @@ class LostAsyncException(Rule):
     name = "lost-async-exception"
     message = "the result is discarded and there is no error_callback: an exception in the worker vanishes silently"
     triggers = (*uses("multiprocessing", "concurrent"), r"_async\(|\.submit\(")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return any(keyword(c, "error_callback") is None for c in facts.methods_called(_ASYNC_METHODS, True))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

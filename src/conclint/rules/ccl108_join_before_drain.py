@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, keyword, terminals
 from conclint.names import MP_QUEUE_TYPES, PROCESS_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
@@ -21,6 +23,9 @@ class _Producer:
     order: int
 
 
+_PROCESS_CALLEES = terminals(PROCESS_TYPES)
+
+
 class JoinBeforeDrain(Rule):
     """``p.join()`` while items ``p`` put on a queue are still waiting for the parent's ``get()``."""
 
@@ -31,6 +36,18 @@ class JoinBeforeDrain(Rule):
         "queued data is flushed, so this can deadlock (get() first, then join())"
     )
     triggers = (*uses("multiprocessing"), r"\.join\(", r"\.get")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A process given a function by name and its arguments as a tuple or list, and a join.
+        if not any(facts.methods_called(("join",))):
+            return False
+        for call in facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES)):
+            target = keyword(call, "target") or (call.args[1] if len(call.args) > 1 else None)
+            args = keyword(call, "args") or (call.args[3] if len(call.args) > 3 else None)
+            if type(target) is ast.Name and type(args) in (ast.Tuple, ast.List):
+                return True
+        return False
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

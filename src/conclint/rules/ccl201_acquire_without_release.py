@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts
 from conclint.fixes import replace_statements, with_statement
 from conclint.locks import (
     LockKey,
@@ -32,6 +33,11 @@ class AcquireWithoutRelease(Rule):
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
     triggers = (*uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), r"\.acquire\(")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.acquire()` as a statement, and some release to pair it with.
+        return any(facts.methods_called(("acquire",), True)) and any(facts.methods_called(("release",)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import ast
+from typing import Any, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts
 from conclint.names import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, uses
@@ -13,6 +15,7 @@ from conclint.treeutil import has_comments, uses
 # A sleep at most this long inside the loop still counts as spinning.
 SHORT_SLEEP = 0.1
 _COUNT_FUNCTIONS = frozenset({"threading.active_count", "threading.activeCount"})
+_STATE_METHODS = frozenset({"is_set", "isSet", "is_alive", "isAlive", "locked", "empty"})
 
 
 class BusyWait(Rule):
@@ -27,6 +30,30 @@ class BusyWait(Rule):
         r"while",
         r"active_count|activeCount|enumerate|locked|is_set|isSet|is_alive|isAlive|empty",
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `while` on a no-argument state method or a comparison of a call, with a body of
+        # simple statements only.
+        for loop in facts.loops:
+            if type(loop) is not ast.While:
+                continue
+            test = loop.test
+            if type(test) is ast.UnaryOp and type(test.op) is ast.Not:
+                test = test.operand
+            if type(test) is ast.Compare:
+                polls = type(test.left) is ast.Call
+            else:
+                polls = (
+                    type(test) is ast.Call
+                    and type(test.func) is ast.Attribute
+                    and test.func.attr in _STATE_METHODS
+                    and not test.args
+                    and not test.keywords
+                )
+            if polls and all(type(s) in (ast.Pass, ast.Continue, ast.Expr) for s in loop.body):
+                return True
+        return False
 
     def visit_While(self, node: cst.While) -> None:
         what = self._spin_condition(node.test)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, body_span, callee_name, position, scope_end, terminals
 from conclint.locks import (
     FunctionKey,
     HeldLocks,
@@ -21,6 +23,8 @@ from conclint.locks import (
 from conclint.names import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
+
+_NON_REENTRANT = terminals(NON_REENTRANT_LOCK_TYPES | SEMAPHORE_TYPES)
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -59,6 +63,51 @@ class SelfDeadlock(HeldLocks, Rule):
         self._nested: List[Tuple[cst.CSTNode, LockKey]] = []
         self._calls_holding: List[Tuple[cst.Call, FunctionKey, Set[Any]]] = []
         self._use = LockUse()
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A lock the file creates as a Lock or Semaphore (known by its last name here), taken
+        # again where it is held, or held around a call of a function that (transitively)
+        # takes one.
+        creators = facts.names_for(_NON_REENTRANT)
+        locks = {
+            callee_name(target)
+            for a in facts.assignments
+            if type(a.value) is ast.Call and callee_name(a.value.func) in creators  # type: ignore[attr-defined]
+            for target in getattr(a, "targets", ())
+        }
+        locks.discard("")
+        if not locks:
+            return False
+        acquisitions = []  # (scope, lock, where, (held from, held until))
+        for item in facts.with_items:
+            at = position(item.context_expr)
+            held = (at, body_span(facts.with_of[item])[1])  # `with lock, lock:` included
+            acquisitions.append((facts.scope[item], callee_name(item.context_expr), at, held))
+        for call in facts.methods_called(("acquire",)):
+            scope = facts.scope[call]
+            at = position(call)
+            acquisitions.append((scope, callee_name(call.func.value), at, (at, scope_end(scope))))  # type: ignore[attr-defined]
+        acquisitions = [a for a in acquisitions if a[1] in locks]
+        for scope, lock, at, _ in acquisitions:
+            for other_scope, other_lock, other_at, (start, end) in acquisitions:
+                if other_scope is scope and other_lock == lock and other_at != at and start <= at <= end:
+                    return True
+        # Functions that take a lock, and (by name) every function calling one of them.
+        takers = {getattr(scope, "name", "") for scope, *_ in acquisitions} - {""}
+        pending = list(takers)
+        while pending:
+            for call in facts.calls.get(pending.pop(), ()):
+                caller = getattr(facts.scope[call], "name", "")
+                if caller and caller not in takers:
+                    takers.add(caller)
+                    pending.append(caller)
+        for name in takers:
+            for call in facts.calls.get(name, ()):
+                at, scope = position(call), facts.scope[call]
+                if any(s is scope and start <= at <= end for s, _, _, (start, end) in acquisitions):
+                    return True
+        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, arguments, is_none
 from conclint.names import CONDITION_TYPES
 from conclint.rule import Rule
 from conclint.treeutil import uses
@@ -22,6 +25,11 @@ class ConditionWaitWithoutLoop(Rule):
         r"Condition",
         r"\.wait\(",
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.wait()` with no argument but None.
+        return any(all(is_none(a) for a in arguments(c)) for c in facts.methods_called(("wait",)))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set, Tuple
+import ast
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, arguments, callee_name, methods_of, terminals
 from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import spawn_signature, uses
+from conclint.treeutil import spawn_calls, spawn_signature, uses
 
 # How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
 SPAWNED, RUN = "spawned", "run"
@@ -32,6 +34,20 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
         self._globals: Set[str] = set()  # names assigned at module level
         # (function, statement, how the state is shared (see _shared), its name)
         self._updates: List[Tuple[FunctionKey, cst.CSTNode, str, str]] = []
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A read-modify-write in a function some thread runs: one named in a spawning call,
+        # or the `run` of a Thread subclass.
+        functions: List[ast.AST] = []
+        names = {callee_name(v) for call in _thread_spawns(facts) for v in arguments(call)}
+        for name in names - {""}:
+            functions.extend(facts.functions.get(name, ()))
+        for thread_class in facts.subclasses_of(_THREADS):
+            run = methods_of(thread_class).get("run")
+            if run is not None:
+                functions.append(run)
+        return any(_updates_shared_state(function) for function in functions)
 
     def visit_Call(self, node: cst.Call) -> None:
         target = self._thread_target(node)
@@ -99,3 +115,29 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
             if kind == "self" and how == RUN:
                 continue  # a Thread subclass's own attributes belong to that one thread
             self.report(node)
+
+
+_THREADS = terminals(THREAD_TYPES)
+_START_NEW_THREAD = terminals({"_thread.start_new_thread"})
+
+
+def _thread_spawns(facts: Facts) -> Iterator[ast.Call]:
+    yield from spawn_calls(facts)
+    yield from facts.calls_to(_START_NEW_THREAD)
+
+
+def _updates_shared_state(function: ast.AST) -> bool:
+    """``x += ...`` or ``x = x + ...`` in ``function`` on an attribute, an item or a name it
+    declares ``global`` (CPython's view of what ``_update``/``_shared`` accept)."""
+    nodes = list(ast.walk(function))
+    declared = {name for node in nodes if type(node) is ast.Global for name in node.names}  # type: ignore[attr-defined]
+    for node in nodes:
+        if type(node) is ast.AugAssign:
+            target = node.target  # type: ignore[attr-defined]
+        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.value) is ast.BinOp:  # type: ignore[attr-defined]
+            target = node.targets[0]  # type: ignore[attr-defined]
+        else:
+            continue
+        if type(target) in (ast.Attribute, ast.Subscript) or (type(target) is ast.Name and target.id in declared):
+            return True
+    return False

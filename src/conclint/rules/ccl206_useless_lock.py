@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, callee_name, terminals
 from conclint.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.rule import Rule
 from conclint.treeutil import uses
+
+_LOCKS = terminals(ACQUIRABLE_TYPES)
 
 
 class UselessLock(Rule):
@@ -20,6 +26,17 @@ class UselessLock(Rule):
         *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
         r"Lock|Semaphore|Condition|allocate",
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A lock constructor called as a `with` item or as the receiver of `.acquire()`.
+        callees = facts.names_for(_LOCKS)
+        if any(type(i.context_expr) is ast.Call and callee_name(i.context_expr.func) in callees for i in facts.with_items):
+            return True
+        return any(
+            type(call.func.value) is ast.Call and callee_name(call.func.value.func) in callees  # type: ignore[attr-defined]
+            for call in facts.methods_called(("acquire",), statements_only=True)
+        )
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if self._fresh_lock(node.item):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, statement_method_call
 from conclint.fixes import replace_statements, with_statement
 from conclint.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES
@@ -25,6 +26,13 @@ class ManualAcquireRelease(Rule):
         r"\.acquire\(",
         r"finally",
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.acquire()` as a statement, and a `finally` holding the statement `x.release()`.
+        if not any(not c.args and not c.keywords for c in facts.methods_called(("acquire",), True)):
+            return False
+        return any(statement_method_call(s, ("release",)) for t in facts.tries for s in getattr(t, "finalbody", ()))
 
     def visit_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire",))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, async_functions, statement_method_call
 from conclint.locks import lock_receiver, statement_call
 from conclint.rule import Rule
 from conclint.treeutil import index_of, is_call_on, uses, walk_scope
@@ -17,6 +21,12 @@ def _awaits(node: cst.CSTNode) -> bool:
     return False
 
 
+def _suspends(node: ast.AST) -> bool:
+    """CPython's view of what ``_awaits`` looks for."""
+    kind = type(node)
+    return kind in (ast.Await, ast.AsyncFor, ast.AsyncWith) or (kind is ast.comprehension and bool(node.is_async))  # type: ignore[attr-defined]
+
+
 class BlockingLockInAsync(Rule):
     """A ``threading``/``multiprocessing`` lock acquired in ``async def`` around an ``await``."""
 
@@ -28,6 +38,17 @@ class BlockingLockInAsync(Rule):
         r"async\s+def",
         r"await|async\s+(for|with)",
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # In an `async def`: a (sync) `with` around a suspension point, or `x.acquire()`.
+        for function in async_functions(facts):
+            for node in ast.walk(function):
+                if statement_method_call(node, ("acquire",)):
+                    return True
+                if type(node) is ast.With and any(_suspends(n) for s in node.body for n in ast.walk(s)):
+                    return True
+        return False
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is not None or not self.sem.in_async_function or not _awaits(node.body):

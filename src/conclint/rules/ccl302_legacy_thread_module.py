@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Mapping, Union
 
 import libcst as cst
 
+from conclint.facts import Facts, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 
 # `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
 # calling it changes nothing. A thread from `start_new_thread` is invisible to `threading`.
 _START_NEW_THREAD = frozenset({"_thread.start_new_thread", "_thread.start_new"})
+_START_NEW_THREAD_CALLEES = terminals(_START_NEW_THREAD)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
@@ -22,7 +24,13 @@ class LegacyThreadModule(Rule):
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
     # The module must be imported somewhere (also `import os, \\\n thread`).
-    triggers = (r"(?:import|from)[ \t](?:[^\n]|\\\n)*\b_?thread\b",)
+    # `import thread` / `from thread import` (not `_thread`, not `x.thread`), or a
+    # `start_new_thread` / `start_new` call into `_thread`.
+    triggers = (r"(?m)start_new|(?:^|[:;])[ \t]*(?:from[ \t]+thread\b|import[ \t](?:[^\n]|\\\n)*(?<![\w.])thread\b)",)
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return "thread" in facts.imported_modules or facts.calls_any(_START_NEW_THREAD_CALLEES)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import ast
+from typing import Any, Mapping, Optional, Sequence
 
 import libcst as cst
 
+from conclint.facts import Facts, arguments
 from conclint.fixes import append_keyword, tuple_of
 from conclint.names import Frame, get_arg
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import SpawnSignature, spawn_signature, uses, walk_scope
+from conclint.treeutil import SpawnSignature, spawn_calls, spawn_signature, uses, walk_scope
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
 # cannot be a factory of targets, so calling it in the target position is the bug.
@@ -27,6 +29,15 @@ class TargetCalled(Rule):
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
     triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A spawning call given a call of a named function as an argument.
+        return any(
+            type(value) is ast.Call and type(value.func) in (ast.Name, ast.Attribute)
+            for call in spawn_calls(facts)
+            for value in arguments(call)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, scalar_literal
 from conclint.fixes import tuple_of
 from conclint.names import get_arg
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import spawn_signature, uses
+from conclint.treeutil import spawn_calls, spawn_signature, uses
 
 # Iterables that are fine as the argument sequence, parenthesized or not.
 _SEQUENCES = (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)
+_AST_SEQUENCES = (ast.Tuple, ast.List, ast.ListComp, ast.GeneratorExp)
 # Literals that iterate element by element: a string gives one argument per character.
 _SCALARS = (cst.BaseString, cst.BaseNumber)
 
@@ -23,6 +28,17 @@ class ArgsNotATuple(Rule):
     message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
     fix = Applicability.SAFE
     triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # The argument tuple is never the first positional argument; it is reported only
+        # when parenthesized or a string/number literal.
+        for call in spawn_calls(facts):
+            values = [*call.args[1:], *(k.value for k in call.keywords if k.arg == "args")]
+            for value in values:
+                if type(value) not in _AST_SEQUENCES and (scalar_literal(value) or facts.parenthesized(value)):
+                    return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

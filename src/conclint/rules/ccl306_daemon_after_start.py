@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence
+import ast
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts, position
 from conclint.fixes import replace_statements
 from conclint.names import WORKER_TYPES, names_in
 from conclint.rule import Applicability, Rule
@@ -22,6 +24,28 @@ class DaemonAfterStart(Rule):
     message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
     fix = Applicability.SAFE
     triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"daemon|Daemon")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.start()` as a statement, then `x.daemon = ...` or `x.setDaemon(...)` further down.
+        if "daemon" not in facts.stored_attributes and not any(facts.methods_called(("setDaemon",), True)):
+            return False
+        started: Dict[Tuple[Optional[ast.AST], str], Tuple[int, int]] = {}
+        for call in facts.methods_called(("start",), True):
+            key = (facts.scope[call], ast.dump(call.func.value))  # type: ignore[attr-defined]
+            started[key] = min(started.get(key, position(call)), position(call))
+        setters = [(c.func.value, c) for c in facts.methods_called(("setDaemon",), True)]  # type: ignore[attr-defined]
+        for assignment in facts.assignments:
+            setters.extend(
+                (t.value, assignment)
+                for t in getattr(assignment, "targets", ())
+                if type(t) is ast.Attribute and t.attr == "daemon"
+            )
+        for receiver, node in setters:
+            at = position(node)
+            if started.get((facts.scope[node], ast.dump(receiver)), at) < at:
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         stack = self.sem.stack

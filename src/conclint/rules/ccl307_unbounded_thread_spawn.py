@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import ast
+import math
+from typing import Any, FrozenSet, Mapping, Optional, Sequence
 
 import libcst as cst
 
+from conclint.facts import Facts, body_span, callee_name, position, terminals
 from conclint.names import PROCESS_TYPES, WORKER_TYPES, dotted, int_value
 from conclint.rule import Rule
 from conclint.treeutil import is_call_on, uses, walk_scope
 
 _UNBOUNDED = -1
+_WORKERS = terminals(WORKER_TYPES)
+_COUNT = terminals({"itertools.count"})
 
 
 class UnboundedThreadSpawn(Rule):
@@ -21,6 +26,25 @@ class UnboundedThreadSpawn(Rule):
     message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
     triggers = (*uses("threading", "multiprocessing"), r"Thread|Process|Timer", r"\.start\(")
     options = {"max-threads": 100}
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A worker created in the body of a loop that may run often: a `for` over a call
+        # (`range`, `itertools.count`) or a `while` on a constant; other loops count once.
+        limit = {**cls.options, **options}["max-threads"]
+        counters = facts.names_for(_COUNT)
+        for call in facts.calls_to(facts.with_subclasses(_WORKERS)):
+            scope, at = facts.scope[call], position(call)
+            loops = [
+                loop for loop in facts.loops
+                if facts.scope[loop] is scope and body_span(loop)[0] <= at <= body_span(loop)[1]
+            ]
+            total = 1.0
+            for loop in loops:
+                total *= _count(loop, counters) or 1
+            if loops and total > limit:
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._creates_worker(node):
@@ -109,3 +133,22 @@ def _started_not_joined(stack: Sequence[cst.CSTNode], loop: cst.BaseCompoundStat
     nodes = list(walk_scope(loop.body))
     started = any(is_call_on(n, name, ("start",)) for n in nodes)
     return started and not any(is_call_on(n, name, ("join",)) for n in nodes) and call is parent.value
+
+
+def _count(loop: ast.AST, counters: FrozenSet[str]) -> Optional[float]:
+    """At least what ``_iterations`` counts for CPython's ``loop`` (inf for endless, None
+    for unknown, which it counts as one)."""
+    if type(loop) is ast.While:
+        return math.inf if type(loop.test) is ast.Constant else None  # type: ignore[attr-defined]
+    iterable = loop.iter  # type: ignore[attr-defined]
+    if type(iterable) is not ast.Call:
+        return None
+    name = callee_name(iterable.func)
+    if name in counters:
+        return math.inf
+    if name != "range":
+        return None
+    try:
+        return len(range(*(ast.literal_eval(a) for a in iterable.args)))
+    except Exception:  # not constants, or more than CPython can count: maybe many
+        return math.inf

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, is_none, terminals
 from conclint.fixes import keyword_arg
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import SPAWN_CONSTRUCTORS, uses
 
 # Timer's first parameter is the interval; only these take `group` first.
 _GROUP_FIRST = frozenset(name for name in SPAWN_CONSTRUCTORS if name != "threading.Timer")
+_GROUP_FIRST_CALLEES = terminals(_GROUP_FIRST)
 
 
 class ThreadPositionalTarget(Rule):
@@ -20,6 +25,13 @@ class ThreadPositionalTarget(Rule):
     message = "the first positional parameter of `Thread` is `group`; pass the function as `target=`"
     fix = Applicability.SAFE
     triggers = (*uses("threading", "multiprocessing"), r"Thread|Process")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return any(
+            call.args and type(call.args[0]) is not ast.Starred and not is_none(call.args[0])
+            for call in facts.calls_to(_GROUP_FIRST_CALLEES)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or self.sem.qualname(node.func) not in _GROUP_FIRST:

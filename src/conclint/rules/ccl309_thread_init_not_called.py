@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import ast
+from typing import Any, Mapping, Sequence
 
 import libcst as cst
 
+from conclint.facts import Facts, methods_of, terminals
 from conclint.names import WORKER_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses, walk
+
+_WORKERS = terminals(WORKER_TYPES)
 
 
 class ThreadInitNotCalled(Rule):
@@ -19,6 +23,18 @@ class ThreadInitNotCalled(Rule):
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
     triggers = (*uses("threading", "multiprocessing"), r"Thread|Process", r"__init__")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        for worker in facts.subclasses_of(_WORKERS):
+            init = methods_of(worker).get("__init__")
+            if init is not None and not any(
+                type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == "__init__"
+                for statement in init.body  # type: ignore[attr-defined]
+                for n in ast.walk(statement)
+            ):
+                return True
+        return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = self.sem.enclosing_class()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import ast
+from typing import Any, Mapping, Optional
 
 import libcst as cst
 
+from conclint.facts import Facts, terminals
 from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, uses
@@ -23,6 +25,9 @@ _BLOCKING_METHODS = {
     **{queue: frozenset({"get"}) for queue in QUEUE_TYPES},
     **{event: frozenset({"wait"}) for event in EVENT_TYPES},
 }
+
+# Last names under which those may be called (methods by their own name).
+_BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS) | frozenset().union(*_BLOCKING_METHODS.values())
 
 
 def _returns_at_once(call: cst.Call, method: str) -> bool:
@@ -50,6 +55,12 @@ class BlockingCallInAsync(Rule):
         ASYNC_DEF_TRIGGER,
         *uses("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
     )
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return any(
+            type(facts.scope[call]) is ast.AsyncFunctionDef for call in facts.calls_to(_BLOCKING_CALLEES)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import libcst as cst
 
+from conclint.facts import Facts, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 from conclint.treeutil import statement_expr, watched_by_test
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_TYPE = "asyncio.AbstractEventLoop"
+_TASK_CALLEES = terminals(_TASK_FUNCTIONS)  # loop.create_task included
 
 
 class DanglingTask(Rule):
@@ -19,6 +23,10 @@ class DanglingTask(Rule):
     name = "dangling-task"
     message = "the task is dropped: the event loop keeps only a weak reference, it may be garbage-collected mid-flight"
     triggers = (r"create_task|ensure_future",)
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return facts.calls_any(_TASK_CALLEES, statements_only=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
-from typing import Dict, Optional, Set
+from typing import Any, Dict, Mapping, Optional, Set
 
 import libcst as cst
 
+from conclint.facts import Facts, callee_name, module_level_defs, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test
@@ -26,6 +28,8 @@ def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
     )
 
 
+_SLEEP = terminals({"asyncio.sleep"})
+_ASYNCIO = frozenset({"asyncio", "tasks"})  # asyncio.sleep, asyncio.tasks.sleep
 _ASYNC_DEF_NAME = re.compile(rb"\basync\s+def\s+(\w+)")
 _SLEEP_ALIAS = re.compile(rb"\bsleep\s+as\s+(\w+)")
 
@@ -57,6 +61,28 @@ class CoroutineNeverAwaited(Rule):
         super().__init__(*args, **kwargs)
         # Functions defined inside a function shadow module-level ones of the same name there.
         self.local_defs: Dict[cst.CSTNode, Set[str]] = {}
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A statement calling `asyncio.sleep`, an `async def` of the module by name, or an
+        # `async def` method through a name (`self.fetch()`).
+        module_level = {f.name for f in module_level_defs(facts) if type(f) is ast.AsyncFunctionDef}
+        methods = {
+            s.name for c in facts.classes for s in c.body if type(s) is ast.AsyncFunctionDef  # type: ignore[attr-defined]
+        }
+        sleeps, modules = facts.names_for(_SLEEP), facts.names_for(_ASYNCIO)
+        for calls in facts.statement_calls.values():
+            for call in calls:
+                func = call.func
+                if type(func) is ast.Name:
+                    if func.id in sleeps or func.id in module_level:
+                        return True
+                elif type(func) is ast.Attribute:
+                    if func.attr == "sleep" and callee_name(func.value) in modules:
+                        return True
+                    if func.attr in methods and type(func.value) is ast.Name:
+                        return True
+        return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # The engine has pushed ``node``'s own frame: its parent scope is the one before.

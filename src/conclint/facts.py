@@ -1,0 +1,334 @@
+"""What a file's syntax holds, read off CPython's tree before LibCST parses it.
+
+Every file that passes the byte-level triggers is first parsed by CPython (the screen in
+``parsing``), which is five times cheaper than LibCST's parse. While the screen walks that
+tree to measure its depth, it files the nodes rules care about here: calls by the name they
+call, loops, ``with`` items, classes, functions, and the names that may stand for another
+object (``import x as y``, ``y = a.b``). A rule's ``could_report(facts)`` then answers
+whether its findings are possible at all; only when some rule says yes is the file handed
+to LibCST.
+
+``could_report`` must be a necessary condition, like the byte triggers: skipping never
+changes results (``tests/test_equivalence.py`` lints with and without every skip). So the
+names here over-approximate what ``names.Semantic`` may resolve: a callee is known by its
+last name (``threading.Thread(...)`` and ``Thread(...)`` are both filed under ``Thread``),
+plus every local name an import or assignment may have bound to it.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+
+CallNode = ast.Call
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+# What opens a scope of its own: rules see nodes below these as in another function.
+SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+
+
+def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
+    """The last names under which the objects ``qualnames`` (canonical) can be called:
+    their own and those of the spellings ``names.canonical`` maps to them
+    (``_thread.allocate_lock`` is ``threading.Lock``)."""
+    from conclint.names import _EXACT_ALIASES, canonical
+
+    wanted = set(qualnames)
+    out = {q.rsplit(".", 1)[-1] for q in wanted}
+    for spelling, target in _EXACT_ALIASES.items():
+        if canonical(target) in wanted:
+            out.add(spelling.rsplit(".", 1)[-1])
+    return frozenset(out)
+
+
+def callee_name(func: ast.AST) -> str:
+    """``f`` for ``f(...)`` and ``a.b.f(...)``; "" for anything else (``x[0](...)``)."""
+    if type(func) is ast.Name:
+        return func.id  # type: ignore[attr-defined, no-any-return]
+    if type(func) is ast.Attribute:
+        return func.attr  # type: ignore[attr-defined, no-any-return]
+    return ""
+
+
+class Facts:
+    """The nodes of one CPython tree that rules' ``could_report`` look at."""
+
+    __slots__ = (
+        "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items",
+        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "_resolved", "_data", "_lines",
+    )
+
+    def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
+        # The source, to tell ``(x)`` from ``x`` (CPython's tree does not keep parentheses);
+        # its columns count UTF-8 bytes, so other encodings answer "maybe".
+        self._data = data if encoding in ("utf-8", "utf-8-sig") else None
+        self._lines: Optional[List[bytes]] = None
+        self.calls: Dict[str, List[ast.Call]] = {}  # callee's last name -> calls
+        self.statement_calls: Dict[str, List[ast.Call]] = {}  # same, for calls that are a whole statement
+        self.alias_edges: Dict[str, Set[str]] = {}  # last name -> local names that may be bound to it
+        self.classes: List[ast.ClassDef] = []
+        self.functions: Dict[str, List[ast.AST]] = {}  # name -> (async) defs, at any depth
+        self.loops: List[ast.AST] = []  # for, async for, while
+        self.with_items: List[ast.withitem] = []
+        self.with_of: Dict[ast.withitem, ast.AST] = {}  # item -> its with statement
+        self.imported_modules: Set[str] = set()
+        self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
+        self.assignments: List[ast.AST] = []  # assignment values (``x = value``, ``self.x = value``)
+        self.tries: List[ast.AST] = []
+        # The innermost function or lambda holding each call, loop, ``with`` and assignment.
+        self.scope: Dict[ast.AST, Optional[ast.AST]] = {}
+        self.module_body: List[ast.stmt] = []
+        self._resolved: Dict[FrozenSet[str], FrozenSet[str]] = {}
+
+    # ------------------------------------------------------------------ queries
+    def names_for(self, last_names: FrozenSet[str]) -> FrozenSet[str]:
+        """``last_names`` plus every local name that may be bound to one of them, transitively
+        (``from threading import Thread as T``; ``Worker = threading.Thread``; ``W = Worker``)."""
+        found = self._resolved.get(last_names)
+        if found is None:
+            out = set(last_names)
+            pending = list(last_names)
+            while pending:
+                for alias in self.alias_edges.get(pending.pop(), ()):
+                    if alias not in out:
+                        out.add(alias)
+                        pending.append(alias)
+            found = self._resolved[last_names] = frozenset(out)
+        return found
+
+    def calls_to(self, last_names: FrozenSet[str], statements_only: bool = False) -> Iterator[ast.Call]:
+        """Calls whose callee may be one of ``last_names`` (or an alias of one)."""
+        table = self.statement_calls if statements_only else self.calls
+        for name in self.names_for(last_names):
+            yield from table.get(name, ())
+
+    def calls_any(self, last_names: FrozenSet[str], statements_only: bool = False) -> bool:
+        return next(self.calls_to(last_names, statements_only), None) is not None
+
+    def methods_called(self, methods: Iterable[str], statements_only: bool = False) -> Iterator[ast.Call]:
+        """Calls ``x.method(...)`` for one of ``methods`` (methods cannot be aliased)."""
+        table = self.statement_calls if statements_only else self.calls
+        for method in methods:
+            for call in table.get(method, ()):
+                if type(call.func) is ast.Attribute:
+                    yield call
+
+    def parenthesized(self, node: ast.AST) -> bool:
+        """Whether ``node`` may stand in parentheses of its own (``args=(x)``): the text before
+        it on its line ends with ``(``, or cannot be told."""
+        if self._data is None:
+            return True
+        if self._lines is None:
+            self._lines = self._data.splitlines()
+            if self._lines and self._lines[0].startswith(b"\xef\xbb\xbf"):
+                self._lines[0] = self._lines[0][3:]
+        line = getattr(node, "lineno", 0)
+        if not 0 < line <= len(self._lines):
+            return True
+        before = self._lines[line - 1][: node.col_offset].rstrip()  # type: ignore[attr-defined]
+        return not before or before.endswith(b"(")
+
+    def with_subclasses(self, last_names: FrozenSet[str]) -> FrozenSet[str]:
+        """``last_names`` and the names of the file's classes that may derive from them."""
+        return last_names | frozenset(c.name for c in self.subclasses_of(last_names))
+
+    def subclasses_of(self, last_names: FrozenSet[str]) -> List[ast.ClassDef]:
+        """Classes of the file that may derive from one of ``last_names``, directly or through
+        other classes of the file."""
+        bases = set(self.names_for(last_names))
+        found: List[ast.ClassDef] = []
+        changed = True
+        while changed:
+            changed = False
+            for cls in self.classes:
+                if cls not in found and any(callee_name(b) in bases for b in cls.bases):
+                    found.append(cls)
+                    bases.add(cls.name)
+                    changed = True
+        return found
+
+    # ------------------------------------------------------------------ collection
+    def _alias(self, local: str, source: str) -> None:
+        if local != source:
+            self.alias_edges.setdefault(source, set()).add(local)
+
+
+def _call(facts: Facts, node: ast.Call, scope: Optional[ast.AST]) -> None:
+    facts.calls.setdefault(callee_name(node.func), []).append(node)
+    facts.scope[node] = scope
+
+
+def _expr(facts: Facts, node: ast.Expr, scope: Optional[ast.AST]) -> None:
+    value = node.value
+    if type(value) is ast.Call:
+        facts.statement_calls.setdefault(callee_name(value.func), []).append(value)
+
+
+def _import(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    if type(node) is ast.Import:
+        facts.imported_modules.update(alias.name for alias in node.names)  # type: ignore[attr-defined]
+    elif not node.level and node.module:  # type: ignore[attr-defined]
+        facts.imported_modules.add(node.module)  # type: ignore[attr-defined]
+    for alias in node.names:  # type: ignore[attr-defined]
+        if alias.asname:
+            facts._alias(alias.asname, alias.name.rsplit(".", 1)[-1])
+
+
+def _assign(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    value = node.value  # type: ignore[attr-defined]
+    if value is None:
+        return
+    facts.assignments.append(node)
+    facts.scope[node] = scope
+    targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[attr-defined]
+    source = callee_name(value) if type(value) in (ast.Name, ast.Attribute) else ""
+    for target in targets:
+        if type(target) is ast.Name and source:
+            facts._alias(target.id, source)
+        elif type(target) is ast.Attribute:
+            facts.stored_attributes.add(target.attr)
+
+
+def _named_expr(facts: Facts, node: ast.NamedExpr, scope: Optional[ast.AST]) -> None:
+    value = node.value
+    if type(value) in (ast.Name, ast.Attribute):
+        facts._alias(node.target.id, callee_name(value))
+
+
+def _function(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    facts.functions.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+
+
+def _class(facts: Facts, node: ast.ClassDef, scope: Optional[ast.AST]) -> None:
+    facts.classes.append(node)
+
+
+def _loop(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    facts.loops.append(node)
+    facts.scope[node] = scope
+
+
+def _try(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    facts.tries.append(node)
+
+
+def _with(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+    for item in node.items:  # type: ignore[attr-defined]
+        facts.with_items.append(item)
+        facts.with_of[item] = node
+        facts.scope[item] = scope
+
+
+COLLECTORS = {
+    ast.Call: _call,
+    ast.Expr: _expr,
+    ast.Import: _import,
+    ast.ImportFrom: _import,
+    ast.Assign: _assign,
+    ast.AnnAssign: _assign,
+    ast.NamedExpr: _named_expr,
+    ast.FunctionDef: _function,
+    ast.AsyncFunctionDef: _function,
+    ast.ClassDef: _class,
+    ast.For: _loop,
+    ast.AsyncFor: _loop,
+    ast.While: _loop,
+    ast.With: _with,
+    ast.AsyncWith: _with,
+    ast.Try: _try,
+}
+if hasattr(ast, "TryStar"):  # Python 3.11+
+    COLLECTORS[ast.TryStar] = _try
+
+
+# ---------------------------------------------------------------------- helpers for rules
+def walk_scope(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """Every node below ``nodes`` (included) that runs in their scope: nested functions,
+    lambdas and classes are not entered."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def async_functions(facts: Facts) -> Iterator[ast.AsyncFunctionDef]:
+    for functions in facts.functions.values():
+        for function in functions:
+            if type(function) is ast.AsyncFunctionDef:
+                yield function
+
+
+def module_level_defs(facts: Facts) -> Iterator[ast.AST]:
+    """Functions and classes defined at module level, also under ``if``/``try``/``with``/loops
+    (what ``names.Semantic`` pre-scans), but not inside another function or class."""
+    pending = list(facts.module_body)
+    while pending:
+        statement = pending.pop()
+        if type(statement) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            yield statement
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            pending.extend(getattr(statement, field, ()))
+
+
+def statement_method_call(node: ast.AST, methods: Iterable[str]) -> Optional[ast.Call]:
+    """The call when ``node`` is the statement ``x.method(...)`` for one of ``methods``."""
+    call = node.value if type(node) is ast.Expr else None  # type: ignore[attr-defined]
+    if type(call) is ast.Call and type(call.func) is ast.Attribute and call.func.attr in methods:
+        return call
+    return None
+
+
+Position = Tuple[int, int]
+_END = (1 << 62, 0)
+
+
+def position(node: ast.AST) -> Position:
+    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+
+def body_span(statement: ast.AST) -> Tuple[Position, Position]:
+    """From the first to the end of the last statement of ``statement``'s body."""
+    body = statement.body  # type: ignore[attr-defined]
+    return position(body[0]), (body[-1].end_lineno, body[-1].end_col_offset)
+
+
+def scope_end(scope: Optional[ast.AST]) -> Position:
+    if scope is None:
+        return _END
+    return (scope.end_lineno, scope.end_col_offset)  # type: ignore[attr-defined]
+
+
+def arguments(call: ast.Call) -> Iterator[ast.AST]:
+    """The values of every argument, positional and keyword."""
+    yield from call.args
+    for keyword in call.keywords:
+        yield keyword.value
+
+
+def keyword(call: ast.Call, name: str) -> Optional[ast.AST]:
+    for item in call.keywords:
+        if item.arg == name:
+            return item.value
+    return None
+
+
+def methods_of(cls: ast.ClassDef) -> Dict[str, ast.AST]:
+    return {s.name: s for s in cls.body if isinstance(s, _FUNCTIONS)}
+
+
+def is_none(node: ast.AST) -> bool:
+    return type(node) is ast.Constant and node.value is None  # type: ignore[attr-defined]
+
+
+def scalar_literal(node: ast.AST) -> bool:
+    """A string, bytes or number literal (what LibCST calls BaseString/BaseNumber)."""
+    if type(node) is ast.JoinedStr:
+        return True
+    if type(node) is ast.UnaryOp and type(node.operand) is ast.Constant:  # type: ignore[attr-defined]
+        node = node.operand  # type: ignore[attr-defined]
+    return type(node) is ast.Constant and type(node.value) in (str, bytes, int, float, complex)  # type: ignore[attr-defined]
+
