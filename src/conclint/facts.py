@@ -41,6 +41,22 @@ def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
     return frozenset(out)
 
 
+_PRODUCERS: Dict[FrozenSet[str], Tuple[FrozenSet[str], FrozenSet[str]]] = {}
+
+
+def producers_of(types: FrozenSet[str]) -> Tuple[FrozenSet[str], FrozenSet[str]]:
+    """What ``names.Semantic`` types as one of ``types``: the last names of the callables
+    returning one (``threading.Event``), and the methods that do (``Manager().Event``)."""
+    found = _PRODUCERS.get(types)
+    if found is None:
+        from conclint.names import CONSTRUCTORS, METHOD_RESULTS
+
+        callables = terminals(q for q, t in CONSTRUCTORS.items() if t in types)
+        methods = frozenset(m for (_, m), t in METHOD_RESULTS.items() if t in types)
+        found = _PRODUCERS[types] = (callables, methods)
+    return found
+
+
 def callee_name(func: ast.AST) -> str:
     """``f`` for ``f(...)`` and ``a.b.f(...)``; "" for anything else (``x[0](...)``)."""
     if type(func) is ast.Name:
@@ -55,7 +71,7 @@ class Facts:
 
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items",
-        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "_resolved", "_data", "_lines",
+        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "name_comparisons", "_resolved", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -72,6 +88,7 @@ class Facts:
         self.with_items: List[ast.withitem] = []
         self.with_of: Dict[ast.withitem, ast.AST] = {}  # item -> its with statement
         self.imported_modules: Set[str] = set()
+        self.name_comparisons: List[ast.Compare] = []  # comparisons with a bare ``__name__``
         self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
         self.assignments: List[ast.AST] = []  # assignment values (``x = value``, ``self.x = value``)
         self.tries: List[ast.AST] = []
@@ -127,6 +144,24 @@ class Facts:
             return True
         before = self._lines[line - 1][: node.col_offset].rstrip()  # type: ignore[attr-defined]
         return not before or before.endswith(b"(")
+
+    def may_hold(self, types: FrozenSet[str]) -> bool:
+        """Whether a value of one of ``types`` (canonical names) can exist in this file for
+        ``names.Semantic`` to know: a call of something producing one (a constructor, a method
+        such as ``Manager().dict``, a subclass), or a parameter annotated with one."""
+        producers, methods = producers_of(types)
+        if self.subclasses_of(producers):  # `self` in its methods
+            return True
+        if self.calls_any(producers) or any(self.methods_called(methods)):
+            return True
+        names = self.names_for(producers)
+        for functions in self.functions.values():
+            for function in functions:
+                arguments = function.args  # type: ignore[attr-defined]
+                for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg):
+                    if arg is not None and arg.annotation is not None and callee_name(arg.annotation) in names:
+                        return True
+        return False
 
     def with_subclasses(self, last_names: FrozenSet[str]) -> FrozenSet[str]:
         """``last_names`` and the names of the file's classes that may derive from them."""
@@ -208,6 +243,13 @@ def _loop(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
     facts.scope[node] = scope
 
 
+def _compare(facts: Facts, node: ast.Compare, scope: Optional[ast.AST]) -> None:
+    for operand in (node.left, *node.comparators):
+        if type(operand) is ast.Name and operand.id == "__name__":
+            facts.name_comparisons.append(node)
+            return
+
+
 def _try(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
     facts.tries.append(node)
 
@@ -236,6 +278,7 @@ COLLECTORS = {
     ast.With: _with,
     ast.AsyncWith: _with,
     ast.Try: _try,
+    ast.Compare: _compare,
 }
 if hasattr(ast, "TryStar"):  # Python 3.11+
     COLLECTORS[ast.TryStar] = _try

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import libcst as cst
 
+from conclint.facts import Facts
 from conclint.names import string_value
 from conclint.rule import Applicability, Rule
 
@@ -48,6 +50,20 @@ class MisspelledMainGuard(Rule):
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
     triggers = ("__name__", _compares_name_suspiciously)
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        for comparison in facts.name_comparisons:
+            if len(comparison.ops) != 1:
+                continue
+            operands = (comparison.left, comparison.comparators[0])
+            texts = [o.value for o in operands if type(o) is ast.Constant and type(o.value) is str]  # type: ignore[attr-defined]
+            names = [o for o in operands if type(o) is ast.Name and o.id == "__name__"]  # type: ignore[attr-defined]
+            if len(texts) != 1 or len(names) != 1:
+                continue
+            if _near_main(texts[0]) or (texts[0] == _MAIN and type(comparison.ops[0]) in (ast.Is, ast.IsNot)):
+                return True
+        return False
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         if len(node.comparisons) != 1:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
 import libcst as cst
 
+from conclint.facts import Facts, producers_of
 from conclint.names import POOL_TYPES, dotted
 from conclint.rule import Rule
 from conclint.treeutil import uses
@@ -27,6 +29,9 @@ class _Candidate:
     scope: int  # id of the function/module node (or class node for attributes)
 
 
+_POOLS = producers_of(POOL_TYPES)[0]  # no method returns a pool
+
+
 class PoolNeverClosed(Rule):
     """A pool whose owner never releases its workers."""
 
@@ -34,6 +39,27 @@ class PoolNeverClosed(Rule):
     name = "pool-never-closed"
     message = "pool is never closed"
     triggers = (*uses("multiprocessing", "concurrent"), r"Pool|Executor")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A pool created outside a `with`, and not assigned to a name that is closed in the
+        # same scope.
+        in_with = {id(item.context_expr) for item in facts.with_items}
+        assigned = {id(a.value): a for a in facts.assignments}  # type: ignore[attr-defined]
+        for call in facts.calls_to(facts.with_subclasses(_POOLS)):
+            if id(call) in in_with:
+                continue
+            assignment = assigned.get(id(call))
+            targets = getattr(assignment, "targets", None) or [getattr(assignment, "target", None)]
+            if assignment is None or len(targets) != 1 or type(targets[0]) is not ast.Name:
+                return True
+            scope, name = facts.scope[assignment], targets[0].id  # type: ignore[union-attr]
+            if not any(
+                type(c.func.value) is ast.Name and c.func.value.id == name and facts.scope[c] is scope  # type: ignore[attr-defined]
+                for c in facts.methods_called(_CLOSERS)
+            ):
+                return True
+        return False
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

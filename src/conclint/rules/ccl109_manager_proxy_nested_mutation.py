@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, List, Set, Tuple
+from typing import Any, Callable, List, Mapping, Set, Tuple
 
 import libcst as cst
 
+from conclint.facts import Facts
 from conclint.names import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
@@ -45,6 +46,10 @@ class ManagerProxyNestedMutation(Rule):
         "(read it, change it, assign it back: `v = d[k]; v.append(x); d[k] = v`)"
     )
     triggers = (*uses("multiprocessing"), r"Manager")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        return facts.may_hold(MANAGER_PROXY_TYPES)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

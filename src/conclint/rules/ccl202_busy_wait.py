@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts
+from conclint.facts import Facts, callee_name, terminals
 from conclint.names import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, uses
@@ -15,7 +15,16 @@ from conclint.treeutil import has_comments, uses
 # A sleep at most this long inside the loop still counts as spinning.
 SHORT_SLEEP = 0.1
 _COUNT_FUNCTIONS = frozenset({"threading.active_count", "threading.activeCount"})
-_STATE_METHODS = frozenset({"is_set", "isSet", "is_alive", "isAlive", "locked", "empty"})
+_COUNT_CALLEES = terminals(_COUNT_FUNCTIONS)
+_ENUMERATE = terminals({"threading.enumerate"})
+_SLEEP = terminals({"time.sleep"})
+# The state methods `_spin_condition` knows, with the types they are polled on.
+_STATE_METHODS = (
+    (frozenset({"is_set", "isSet"}), EVENT_TYPES),
+    (frozenset({"is_alive", "isAlive"}), WORKER_TYPES),
+    (frozenset({"locked"}), LOCK_TYPES | SEMAPHORE_TYPES),
+    (frozenset({"empty"}), QUEUE_TYPES),
+)
 
 
 class BusyWait(Rule):
@@ -33,8 +42,11 @@ class BusyWait(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `while` on a no-argument state method or a comparison of a call, with a body of
-        # simple statements only.
+        # `while` on the thread count or on a state method of an object of a type the file
+        # may hold, with a body that only passes, prints or sleeps.
+        counts = facts.names_for(_COUNT_CALLEES)
+        enumerates = facts.names_for(_ENUMERATE)
+        sleeps = facts.names_for(_SLEEP)
         for loop in facts.loops:
             if type(loop) is not ast.While:
                 continue
@@ -42,16 +54,28 @@ class BusyWait(Rule):
             if type(test) is ast.UnaryOp and type(test.op) is ast.Not:
                 test = test.operand
             if type(test) is ast.Compare:
-                polls = type(test.left) is ast.Call
+                left = test.left
+                polls = type(left) is ast.Call and (
+                    callee_name(left.func) in counts
+                    or (
+                        type(left.func) is ast.Name
+                        and left.func.id == "len"
+                        and len(left.args) == 1
+                        and type(left.args[0]) is ast.Call
+                        and callee_name(left.args[0].func) in enumerates
+                    )
+                )
             else:
                 polls = (
                     type(test) is ast.Call
                     and type(test.func) is ast.Attribute
-                    and test.func.attr in _STATE_METHODS
                     and not test.args
                     and not test.keywords
+                    and any(
+                        test.func.attr in methods and facts.may_hold(types) for methods, types in _STATE_METHODS
+                    )
                 )
-            if polls and all(type(s) in (ast.Pass, ast.Continue, ast.Expr) for s in loop.body):
+            if polls and all(_idles(statement, sleeps) for statement in loop.body):
                 return True
         return False
 
@@ -168,3 +192,17 @@ def _short(call: cst.Call) -> bool:
             return False
     number = int_value(value)
     return number == 0
+
+
+def _idles(statement: ast.AST, sleeps: FrozenSet[str]) -> bool:
+    """CPython's view of a statement ``_body_kind`` accepts: pass, continue, ..., print, sleep."""
+    if type(statement) in (ast.Pass, ast.Continue):
+        return True
+    if type(statement) is not ast.Expr:
+        return False
+    value = statement.value  # type: ignore[attr-defined]
+    if type(value) is ast.Constant:
+        return value.value is Ellipsis  # type: ignore[attr-defined]
+    return type(value) is ast.Call and (
+        (type(value.func) is ast.Name and value.func.id == "print") or callee_name(value.func) in sleeps
+    )

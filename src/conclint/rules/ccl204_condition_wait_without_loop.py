@@ -28,8 +28,9 @@ class ConditionWaitWithoutLoop(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.wait()` with no argument but None.
-        return any(all(is_none(a) for a in arguments(c)) for c in facts.methods_called(("wait",)))
+        # `x.wait()` with no argument but None, in a file that may hold a Condition.
+        waits = any(all(is_none(a) for a in arguments(c)) for c in facts.methods_called(("wait",)))
+        return waits and facts.may_hold(CONDITION_TYPES)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

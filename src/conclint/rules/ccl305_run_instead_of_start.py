@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any, Mapping, Optional
+
 import libcst as cst
 
+from conclint.facts import Facts, callee_name
 from conclint.names import PROCESS_TYPES, WORKER_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
@@ -17,6 +21,22 @@ class RunInsteadOfStart(Rule):
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
     triggers = (*uses("threading", "multiprocessing"), r"\.run\(\s*\)")
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # `x.run()` where `x` may be a Thread/Process that is not the method's own `self`.
+        if not facts.may_hold(WORKER_TYPES):
+            return False
+        methods = {id(s): s for c in facts.classes for s in c.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef)}
+        for call in facts.methods_called(("run",)):
+            if call.args or call.keywords:
+                continue
+            receiver = call.func.value  # type: ignore[attr-defined]
+            method = methods.get(id(facts.scope[call]))
+            if method is not None and type(receiver) is ast.Name and receiver.id == _self_name(method):
+                continue  # the class calling its own code
+            return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -37,3 +57,11 @@ class RunInsteadOfStart(Rule):
             replacement=func.attr.with_changes(value="start"),
             fix_message="Call `.start()`",
         )
+
+
+def _self_name(method: ast.AST) -> Optional[str]:
+    """The name ``names.Semantic`` takes for ``self`` in CPython's ``method``."""
+    if any(callee_name(d) == "staticmethod" for d in method.decorator_list):  # type: ignore[attr-defined]
+        return None
+    params = [*method.args.posonlyargs, *method.args.args]  # type: ignore[attr-defined]
+    return params[0].arg if params else None

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 
 import libcst as cst
 
-from conclint.facts import Facts, terminals
+from conclint.facts import Facts, callee_name, terminals
 from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, uses
@@ -26,8 +26,9 @@ _BLOCKING_METHODS = {
     **{event: frozenset({"wait"}) for event in EVENT_TYPES},
 }
 
-# Last names under which those may be called (methods by their own name).
-_BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS) | frozenset().union(*_BLOCKING_METHODS.values())
+# Last names under which those functions may be called, and of the modules holding them.
+_BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS)
+_BLOCKING_MODULES = frozenset(q.rsplit(".", 2)[-2] for q in _BLOCKING_FUNCTIONS)
 
 
 def _returns_at_once(call: cst.Call, method: str) -> bool:
@@ -58,9 +59,17 @@ class BlockingCallInAsync(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return any(
-            type(facts.scope[call]) is ast.AsyncFunctionDef for call in facts.calls_to(_BLOCKING_CALLEES)
-        )
+        # A call in an `async def` of a blocking function (by name, or as an attribute of its
+        # module), or of a blocking method of a type the file may hold.
+        modules = facts.names_for(_BLOCKING_MODULES)
+        methods = {m for t, names in _BLOCKING_METHODS.items() for m in names if facts.may_hold(frozenset({t}))}
+        for call in facts.calls_to(_BLOCKING_CALLEES | frozenset(methods)):
+            if type(facts.scope[call]) is not ast.AsyncFunctionDef:
+                continue
+            func = call.func
+            if type(func) is ast.Name or func.attr in methods or callee_name(func.value) in modules:  # type: ignore[attr-defined]
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.

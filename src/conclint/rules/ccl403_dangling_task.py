@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, terminals
+from conclint.facts import Facts, callee_name, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 from conclint.treeutil import statement_expr, watched_by_test
@@ -14,6 +15,8 @@ from conclint.treeutil import statement_expr, watched_by_test
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_TYPE = "asyncio.AbstractEventLoop"
 _TASK_CALLEES = terminals(_TASK_FUNCTIONS)  # loop.create_task included
+_ASYNCIO = frozenset({"asyncio", "tasks"})  # asyncio.create_task, asyncio.tasks.ensure_future
+_LOOP_NAMES = ("loop", "event_loop")
 
 
 class DanglingTask(Rule):
@@ -26,7 +29,17 @@ class DanglingTask(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return facts.calls_any(_TASK_CALLEES, statements_only=True)
+        # A statement `asyncio.create_task(...)`/`ensure_future(...)` (by name, or on the asyncio
+        # module), or `x.create_task(...)` on something that may be an event loop.
+        modules = facts.names_for(_ASYNCIO)
+        loops = facts.may_hold(frozenset({_LOOP_TYPE}))
+        for call in facts.calls_to(_TASK_CALLEES, statements_only=True):
+            func = call.func
+            if type(func) is ast.Name or callee_name(func.value) in modules:  # type: ignore[attr-defined]
+                return True
+            if func.attr == "create_task" and (loops or callee_name(func.value).lstrip("_") in _LOOP_NAMES):  # type: ignore[attr-defined]
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.
@@ -47,4 +60,4 @@ class DanglingTask(Rule):
         if receiver_type is not None:
             return receiver_type == _LOOP_TYPE
         name = dotted(func.value)
-        return name is not None and name.rsplit(".", 1)[-1].lstrip("_") in ("loop", "event_loop")
+        return name is not None and name.rsplit(".", 1)[-1].lstrip("_") in _LOOP_NAMES
