@@ -2,7 +2,8 @@
 
     python benchmarks/phases.py [PATH]
 
-Mirrors ``engine.lint_source`` step by step (gate, screen, parse, rules, positions) so that
+Mirrors ``engine.lint_source`` step by step (gate, screen, second gate, parse, rules,
+positions) so that
 each step can be timed; a profiling aid, not a test.
 """
 
@@ -28,8 +29,10 @@ def main() -> int:
     files = list(Discovery(root=root).files([str(root)]))
     settings = Settings.default()
     trigger = settings.trigger(settings.active)
-    spent: Dict[str, float] = dict.fromkeys(("read + gate", "screen", "parse", "rules", "positions"), 0.0)
-    parsed = lines = 0
+    spent: Dict[str, float] = dict.fromkeys(
+        ("read + gate", "screen", "second gate", "parse", "rules", "positions"), 0.0
+    )
+    screened = parsed = lines = 0
 
     def clock(phase: str, start: float) -> float:
         now = time.process_time()
@@ -43,10 +46,16 @@ def main() -> int:
         start = clock("read + gate", start)
         if not candidates:
             continue
-        parsed, lines = parsed + 1, lines + data.count(b"\n")
+        screened += 1
         try:
-            parsing._screen(data)
+            seen = parsing.screen(data)
             start = clock("screen", start)
+            if seen.facts is not None:
+                candidates = [c for c in candidates if c.could_report(seen.facts, {})]
+            start = clock("second gate", start)
+            if not candidates:
+                continue
+            parsed, lines = parsed + 1, lines + data.count(b"\n")
             with parsing._trusting_the_parser():
                 module = cst.parse_module(data)
         except Exception:
@@ -58,10 +67,10 @@ def main() -> int:
         start = clock("rules", start)
         reports = [r for rule in rules for r in rule.reports]
         if reports:
-            positions_of(module, data, [(r.node, r.statement) for r in reports])
+            positions_of(module, data, [(r.node, r.statement) for r in reports], seen.tree)
         clock("positions", start)
     total = sum(spent.values())
-    print(f"{len(files)} files, {parsed} parsed ({lines:,} lines)")
+    print(f"{len(files)} files, {screened} screened, {parsed} parsed ({lines:,} lines)")
     for phase, seconds in spent.items():
         print(f"{phase:<12} {seconds:6.2f} s  {seconds / total:4.0%}")
     return 0

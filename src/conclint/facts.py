@@ -71,7 +71,7 @@ class Facts:
 
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items",
-        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "name_comparisons", "_resolved", "_data", "_lines",
+        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "name_comparisons", "_resolved", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -96,6 +96,8 @@ class Facts:
         self.scope: Dict[ast.AST, Optional[ast.AST]] = {}
         self.module_body: List[ast.stmt] = []
         self._resolved: Dict[FrozenSet[str], FrozenSet[str]] = {}
+        self._first_parameters: Optional[FrozenSet[str]] = None
+        self._methods: Optional[Set[int]] = None
 
     # ------------------------------------------------------------------ queries
     def names_for(self, last_names: FrozenSet[str]) -> FrozenSet[str]:
@@ -133,17 +135,27 @@ class Facts:
     def parenthesized(self, node: ast.AST) -> bool:
         """Whether ``node`` may stand in parentheses of its own (``args=(x)``): the text before
         it on its line ends with ``(``, or cannot be told."""
-        if self._data is None:
+        lines = self._source_lines()
+        line = getattr(node, "lineno", 0)
+        if lines is None or not 0 < line <= len(lines):
             return True
-        if self._lines is None:
+        before = lines[line - 1][: node.col_offset].rstrip()  # type: ignore[attr-defined]
+        return not before or before.endswith(b"(")
+
+    def only_blank_lines(self, first: int, stop: int) -> Optional[bool]:
+        """Whether lines ``first`` to ``stop`` (excluded) hold only blanks and comments; None
+        when the source cannot be read here."""
+        lines = self._source_lines()
+        if lines is None:
+            return None
+        return all(not line.strip() or line.lstrip().startswith(b"#") for line in lines[first - 1: stop - 1])
+
+    def _source_lines(self) -> Optional[List[bytes]]:
+        if self._data is not None and self._lines is None:
             self._lines = self._data.splitlines()
             if self._lines and self._lines[0].startswith(b"\xef\xbb\xbf"):
                 self._lines[0] = self._lines[0][3:]
-        line = getattr(node, "lineno", 0)
-        if not 0 < line <= len(self._lines):
-            return True
-        before = self._lines[line - 1][: node.col_offset].rstrip()  # type: ignore[attr-defined]
-        return not before or before.endswith(b"(")
+        return self._lines
 
     def may_hold(self, types: FrozenSet[str]) -> bool:
         """Whether a value of one of ``types`` (canonical names) can exist in this file for
@@ -162,6 +174,20 @@ class Facts:
                     if arg is not None and arg.annotation is not None and callee_name(arg.annotation) in names:
                         return True
         return False
+
+    def is_own_self(self, node: ast.AST, scope: Optional[ast.AST]) -> bool:
+        """Whether ``node``, in ``scope``, is the ``self`` of the method ``scope`` (which
+        ``names.Semantic`` types as the class's base type)."""
+        if self._methods is None:
+            self._methods = {id(s) for c in self.classes for s in c.body if type(s) in _FUNCTIONS}
+        return type(node) is ast.Name and id(scope) in self._methods and node.id == self_name(scope)  # type: ignore[attr-defined]
+
+    def first_parameters(self) -> FrozenSet[str]:
+        """The names methods of the file may call ``self``."""
+        if self._first_parameters is None:
+            names = (self_name(f) for functions in self.functions.values() for f in functions)
+            self._first_parameters = frozenset(n for n in names if n)
+        return self._first_parameters
 
     def with_subclasses(self, last_names: FrozenSet[str]) -> FrozenSet[str]:
         """``last_names`` and the names of the file's classes that may derive from them."""
@@ -252,6 +278,7 @@ def _compare(facts: Facts, node: ast.Compare, scope: Optional[ast.AST]) -> None:
 
 def _try(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
     facts.tries.append(node)
+    facts.scope[node] = scope
 
 
 def _with(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
@@ -315,6 +342,28 @@ def module_level_defs(facts: Facts) -> Iterator[ast.AST]:
             continue
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
             pending.extend(getattr(statement, field, ()))
+
+
+def self_name(function: Optional[ast.AST]) -> Optional[str]:
+    """The first parameter of CPython's ``function`` (``self`` when it is a method), unless a
+    staticmethod."""
+    if type(function) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+        return None
+    if any(callee_name(d) == "staticmethod" for d in function.decorator_list):  # type: ignore[union-attr]
+        return None
+    params = [*function.args.posonlyargs, *function.args.args]  # type: ignore[union-attr]
+    return params[0].arg if params else None
+
+
+def may_call_own(facts: Facts, call: ast.Call) -> bool:
+    """Whether ``call`` may be what ``locks.callee_key`` knows: ``f()`` or ``self.m()``."""
+    func = call.func
+    if type(func) is ast.Name:
+        return True
+    if type(func) is not ast.Attribute or type(func.value) is not ast.Name:
+        return False
+    # `self` of a method, also in a def nested in it: any first parameter of the file.
+    return func.value.id in facts.first_parameters()
 
 
 def statement_method_call(node: ast.AST, methods: Iterable[str]) -> Optional[ast.Call]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from conclint.facts import Facts, callee_name
 from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
 from conclint.treeutil import is_call_on, walk, walk_scope
 
@@ -28,6 +30,57 @@ def lock_receiver(rule: Any, receiver: cst.BaseExpression) -> bool:
         return False  # no threading in this module: a `lock` here is something else
     name = dotted(receiver)
     return name is not None and bool(_LOCKISH_NAME.search(name.rsplit(".", 1)[-1]))
+
+
+def may_be_lock(facts: Facts, receiver: ast.AST, scope: Optional[ast.AST]) -> bool:
+    """CPython's view of ``lock_receiver``: what it may accept in a file showing ``facts``,
+    for ``receiver`` in ``scope`` (a method's own ``self`` is never a lock)."""
+    if facts.is_own_self(receiver, scope):
+        return False
+    if type(receiver) in (ast.Name, ast.Attribute, ast.Call, ast.Subscript) and facts.may_hold(ACQUIRABLE_TYPES):
+        return True  # a type is known where one is produced
+    if not any(module.split(".")[0] in LOCK_MODULES for module in facts.imported_modules):
+        return False
+    return type(receiver) in (ast.Name, ast.Attribute) and bool(_LOCKISH_NAME.search(callee_name(receiver)))
+
+
+def acquire_statements(facts: Facts) -> Iterator[ast.Call]:
+    """``x.acquire(...)`` statements whose ``x`` may be a lock."""
+    for call in facts.methods_called(("acquire",), statements_only=True):
+        if may_be_lock(facts, call.func.value, facts.scope[call]):  # type: ignore[attr-defined]
+            yield call
+
+
+def releases(facts: Facts, receiver: ast.AST, nodes: Iterable[ast.AST]) -> Iterator[ast.Call]:
+    """The ``receiver.release(...)`` calls among ``nodes`` and below."""
+    spelled = ast.dump(receiver)
+    for top in nodes:
+        for node in ast.walk(top):
+            if (
+                type(node) is ast.Call
+                and type(node.func) is ast.Attribute
+                and node.func.attr == "release"
+                and ast.dump(node.func.value) == spelled
+            ):
+                yield node
+
+
+def following_try(facts: Facts, call: ast.Call, certain: bool) -> Optional[ast.AST]:
+    """The ``try`` statement that may (``certain``: must) come right after the statement ``call``
+    in its block: same scope and column, only blank or comment lines between."""
+    end = call.end_lineno or call.lineno
+    for statement in facts.tries:
+        if statement.col_offset != call.col_offset or statement.lineno <= end:  # type: ignore[attr-defined]
+            continue
+        if facts.scope.get(statement, _NO_SCOPE) is not facts.scope[call]:
+            continue
+        between = facts.only_blank_lines(end + 1, statement.lineno)  # type: ignore[attr-defined]
+        if between or (between is None and not certain):
+            return statement
+    return None
+
+
+_NO_SCOPE = object()
 
 
 def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name, terminals
+from conclint.facts import Facts, callee_name, module_level_defs, terminals
 from conclint.fixes import into_block
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import is_correct_main_guard, is_name_main_test, uses
@@ -19,6 +19,21 @@ _SPAWNING_CALLS = frozenset({"multiprocessing.set_start_method"})
 
 
 _SPAWNING_CALLEES = terminals(_SPAWNING_TYPES | _SPAWNING_CALLS)
+
+
+def _walk_outside(nodes: List[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
+    """CPython's nodes from ``nodes`` down, not inside classes; ``skip_guards`` (for module
+    level) also leaves out functions, lambdas and ``if __name__ ...:`` statements."""
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind is ast.ClassDef or (skip_guards and kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if skip_guards and kind is ast.If and _tests_name(node.test):  # type: ignore[attr-defined]
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
 
 
 def _tests_name(test: ast.AST) -> bool:
@@ -41,21 +56,36 @@ class ProcessWithoutMainGuard(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A call at module level, outside any `if __name__ ...:`, that spawns or calls a
-        # function of the file (which may spawn).
-        callees = facts.names_for(facts.with_subclasses(_SPAWNING_CALLEES)) | set(facts.functions)
-        pending = list(facts.module_body)
-        while pending:
-            node = pending.pop()
-            kind = type(node)
-            if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
-                continue
-            if kind is ast.If and _tests_name(node.test):  # type: ignore[attr-defined]
-                continue
-            if kind is ast.Call and callee_name(node.func) in callees:  # type: ignore[attr-defined]
-                return True
-            pending.extend(ast.iter_child_nodes(node))
-        return False
+        # A call at module level, outside any `if __name__ ...:`, that spawns, or calls a
+        # module function that spawns (itself or through the module functions it calls).
+        spawning = facts.names_for(facts.with_subclasses(_SPAWNING_CALLEES))
+        functions = [f for f in module_level_defs(facts) if type(f) in (ast.FunctionDef, ast.AsyncFunctionDef)]
+        names = {f.name for f in functions}  # type: ignore[attr-defined]
+        called = set()
+        for node in _walk_outside(facts.module_body, skip_guards=True):
+            if type(node) is ast.Call:
+                if callee_name(node.func) in spawning:  # type: ignore[attr-defined]
+                    return True
+                if type(node.func) is ast.Name and node.func.id in names:  # type: ignore[attr-defined]
+                    called.add(node.func.id)  # type: ignore[attr-defined]
+        if not called:
+            return False
+        spawners, calls = set(), {}
+        for function in functions:
+            for node in _walk_outside([function], skip_guards=False):
+                if type(node) is ast.Call:
+                    if callee_name(node.func) in spawning:  # type: ignore[attr-defined]
+                        spawners.add(function.name)  # type: ignore[attr-defined]
+                    elif type(node.func) is ast.Name and node.func.id in names:  # type: ignore[attr-defined]
+                        calls.setdefault(function.name, set()).add(node.func.id)  # type: ignore[attr-defined]
+        changed = True
+        while changed:
+            changed = False
+            for caller, callees in calls.items():
+                if caller not in spawners and callees & spawners:
+                    spawners.add(caller)
+                    changed = True
+        return bool(called & spawners)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

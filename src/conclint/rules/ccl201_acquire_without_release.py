@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts
+from conclint.facts import Facts, body_span, position
 from conclint.fixes import replace_statements, with_statement
 from conclint.locks import (
     LockKey,
     LockUse,
+    acquire_statements,
     enclosing_def,
+    following_try,
     lock_key,
     lock_receiver,
+    releases,
     releases_in_finally,
     statement_call,
 )
@@ -36,8 +40,20 @@ class AcquireWithoutRelease(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.acquire()` as a statement, and some release to pair it with.
-        return any(facts.methods_called(("acquire",), True)) and any(facts.methods_called(("release",)))
+        # `x.acquire()` (x may be a lock) released later in the same def, not by the `finally`
+        # of a `try` that holds the acquire or comes right after it.
+        for call in acquire_statements(facts):
+            receiver, scope, at = call.func.value, facts.scope[call], position(call)  # type: ignore[attr-defined]
+            calls = facts.methods_called(("release",))
+            if not any(facts.scope[r] is scope and position(r) > at for r in releases(facts, receiver, calls)):
+                continue
+            following = following_try(facts, call, certain=True)
+            if following is not None and any(releases(facts, receiver, following.finalbody)):  # type: ignore[attr-defined]
+                continue
+            if any(_guards(facts, statement, call) for statement in facts.tries):
+                continue
+            return True
+        return False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -175,3 +191,17 @@ def _released_in_else(try_node: cst.Try, line: cst.CSTNode, receiver: cst.BaseEx
 def _inside_try_body(stack, try_node: cst.Try) -> bool:  # type: ignore[no-untyped-def]
     position = stack.index(try_node)
     return position + 1 < len(stack) and stack[position + 1] is try_node.body
+
+
+def _guards(facts: Facts, statement: ast.AST, call: ast.Call) -> bool:
+    """Whether CPython's ``try`` statement holds ``call`` in its body, in the same def with no
+    class between, and releases the receiver in its ``finally`` (``_check_acquire`` returns)."""
+    if facts.scope.get(statement) is not facts.scope[call] or not getattr(statement, "finalbody", None):
+        return False
+    start, end = body_span(statement)
+    at = position(call)
+    if not start <= at <= end:
+        return False
+    if any(start <= position(c) and body_span(c)[0] <= at <= body_span(c)[1] for c in facts.classes):
+        return False
+    return any(releases(facts, call.func.value, statement.finalbody))  # type: ignore[attr-defined]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, callee_name, position, scope_end, terminals
+from conclint.facts import Facts, Position, body_span, callee_name, may_call_own, position, scope_end, terminals
 from conclint.locks import (
     FunctionKey,
     HeldLocks,
@@ -25,6 +25,44 @@ from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
 
 _NON_REENTRANT = terminals(NON_REENTRANT_LOCK_TYPES | SEMAPHORE_TYPES)
+
+
+class _Hold(NamedTuple):
+    """CPython's view of one acquisition: where, in which scope, and how long it may hold."""
+
+    scope: Optional[ast.AST]
+    lock: str  # its last name
+    at: Position
+    until: Tuple[Position, Position]
+
+    def holds(self, other: "_Hold") -> bool:
+        """Whether ``other`` (an acquisition or a call) happens while this one may hold."""
+        return other.scope is self.scope and other.at != self.at and self.until[0] <= other.at <= self.until[1]
+
+
+_NOWHERE = ((0, 0), (0, 0))
+
+
+def _holds(facts: Facts) -> List[_Hold]:
+    """``with x:`` items (held to the end of the body; ``with x, x:`` counts) and blocking
+    ``x.acquire()`` statements (held until a ``x.release()`` statement of the same block,
+    same column, else at most to the end of the def: ``HeldLocks`` stops at the block's end)."""
+    holds = []
+    for item in facts.with_items:
+        at = position(item.context_expr)
+        end = body_span(facts.with_of[item])[1]
+        holds.append(_Hold(facts.scope[item], callee_name(item.context_expr), at, (at, end)))
+    releases = [
+        (facts.scope[c], c.col_offset, ast.dump(c.func.value), position(c))  # type: ignore[attr-defined]
+        for c in facts.methods_called(("release",), statements_only=True)
+    ]
+    for call in facts.methods_called(("acquire",), statements_only=True):
+        if call.args or call.keywords:
+            continue  # only a blocking acquire() is taken as one
+        scope, at, receiver = facts.scope[call], position(call), ast.dump(call.func.value)  # type: ignore[attr-defined]
+        ends = [r[3] for r in releases if r[0] is scope and r[1] == call.col_offset and r[2] == receiver and r[3] > at]
+        holds.append(_Hold(scope, callee_name(call.func.value), at, (at, min(ends, default=scope_end(scope)))))  # type: ignore[attr-defined]
+    return holds
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -77,37 +115,25 @@ class SelfDeadlock(HeldLocks, Rule):
             for target in getattr(a, "targets", ())
         }
         locks.discard("")
-        if not locks:
-            return False
-        acquisitions = []  # (scope, lock, where, (held from, held until))
-        for item in facts.with_items:
-            at = position(item.context_expr)
-            held = (at, body_span(facts.with_of[item])[1])  # `with lock, lock:` included
-            acquisitions.append((facts.scope[item], callee_name(item.context_expr), at, held))
-        for call in facts.methods_called(("acquire",)):
-            scope = facts.scope[call]
-            at = position(call)
-            acquisitions.append((scope, callee_name(call.func.value), at, (at, scope_end(scope))))  # type: ignore[attr-defined]
-        acquisitions = [a for a in acquisitions if a[1] in locks]
-        for scope, lock, at, _ in acquisitions:
-            for other_scope, other_lock, other_at, (start, end) in acquisitions:
-                if other_scope is scope and other_lock == lock and other_at != at and start <= at <= end:
-                    return True
+        holds = [h for h in _holds(facts) if h.lock in locks]
+        if any(h.holds(other) for h in holds for other in holds):
+            return True
         # Functions that take a lock, and (by name) every function calling one of them.
-        takers = {getattr(scope, "name", "") for scope, *_ in acquisitions} - {""}
+        takers = {getattr(h.scope, "name", "") for h in holds} - {""}
         pending = list(takers)
         while pending:
             for call in facts.calls.get(pending.pop(), ()):
                 caller = getattr(facts.scope[call], "name", "")
-                if caller and caller not in takers:
+                if caller and caller not in takers and may_call_own(facts, call):
                     takers.add(caller)
                     pending.append(caller)
-        for name in takers:
-            for call in facts.calls.get(name, ()):
-                at, scope = position(call), facts.scope[call]
-                if any(s is scope and start <= at <= end for s, _, _, (start, end) in acquisitions):
-                    return True
-        return False
+        calls = [
+            _Hold(facts.scope[c], "", position(c), _NOWHERE)
+            for name in takers
+            for c in facts.calls.get(name, ())
+            if may_call_own(facts, c)
+        ]
+        return any(h.holds(call) for h in holds for call in calls)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

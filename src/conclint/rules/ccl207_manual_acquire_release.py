@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from conclint.facts import Facts, statement_method_call
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import statement_call
+from conclint.locks import following_try, statement_call
 from conclint.names import ACQUIRABLE_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, uses
@@ -29,10 +30,21 @@ class ManualAcquireRelease(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.acquire()` as a statement, and a `finally` holding the statement `x.release()`.
-        if not any(not c.args and not c.keywords for c in facts.methods_called(("acquire",), True)):
+        # `x.acquire()` (x of a lock type) maybe right before a `try` whose `finally` has the
+        # statement `x.release()`.
+        if not facts.may_hold(ACQUIRABLE_TYPES):
             return False
-        return any(statement_method_call(s, ("release",)) for t in facts.tries for s in getattr(t, "finalbody", ()))
+        for call in facts.methods_called(("acquire",), True):
+            if call.args or call.keywords or facts.is_own_self(call.func.value, facts.scope[call]):  # type: ignore[attr-defined]
+                continue  # a method's own `self` is typed as its class, never as a lock
+            following = following_try(facts, call, certain=False)
+            if following is not None and any(
+                (release := statement_method_call(s, ("release",))) is not None
+                and ast.dump(release.func.value) == ast.dump(call.func.value)  # type: ignore[attr-defined]
+                for s in following.finalbody  # type: ignore[attr-defined]
+            ):
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire",))

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.facts import Facts, async_functions, statement_method_call
-from conclint.locks import lock_receiver, statement_call
+from conclint.locks import lock_receiver, may_be_lock, statement_call
 from conclint.rule import Rule
 from conclint.treeutil import index_of, is_call_on, uses, walk_scope
 
@@ -41,12 +41,18 @@ class BlockingLockInAsync(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # In an `async def`: a (sync) `with` around a suspension point, or `x.acquire()`.
+        # In an `async def`: a (sync) `with` on something that may be a lock around a suspension
+        # point, or `x.acquire()` on one.
         for function in async_functions(facts):
             for node in ast.walk(function):
-                if statement_method_call(node, ("acquire",)):
+                call = statement_method_call(node, ("acquire",))
+                if call is not None and may_be_lock(facts, call.func.value, function):  # type: ignore[attr-defined]
                     return True
-                if type(node) is ast.With and any(_suspends(n) for s in node.body for n in ast.walk(s)):
+                if (
+                    type(node) is ast.With
+                    and any(may_be_lock(facts, item.context_expr, facts.scope[item]) for item in node.items)
+                    and any(_suspends(n) for s in node.body for n in ast.walk(s))
+                ):
                     return True
         return False
 

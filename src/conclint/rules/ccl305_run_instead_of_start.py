@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name
+from conclint.facts import Facts, self_name
 from conclint.names import PROCESS_TYPES, WORKER_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
@@ -33,7 +33,7 @@ class RunInsteadOfStart(Rule):
                 continue
             receiver = call.func.value  # type: ignore[attr-defined]
             method = methods.get(id(facts.scope[call]))
-            if method is not None and type(receiver) is ast.Name and receiver.id == _self_name(method):
+            if method is not None and type(receiver) is ast.Name and receiver.id == self_name(method):
                 continue  # the class calling its own code
             return True
         return False
@@ -58,10 +58,3 @@ class RunInsteadOfStart(Rule):
             fix_message="Call `.start()`",
         )
 
-
-def _self_name(method: ast.AST) -> Optional[str]:
-    """The name ``names.Semantic`` takes for ``self`` in CPython's ``method``."""
-    if any(callee_name(d) == "staticmethod" for d in method.decorator_list):  # type: ignore[attr-defined]
-        return None
-    params = [*method.args.posonlyargs, *method.args.args]  # type: ignore[attr-defined]
-    return params[0].arg if params else None
