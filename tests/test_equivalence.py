@@ -69,13 +69,16 @@ def test_cache_and_parallelism_never_change_findings(tree, tmp_path):
 
 
 def test_positions_by_statement_equal_libcsts_position_provider():
+    """Positions from generating one statement (top-level, or the innermost def/class of a
+    report's chain) are LibCST's own."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     from conclint.positions import _by_statement
-    from conclint.walk import walk
+    from conclint.rule import statement_chain
+    from conclint.walk import traverse
 
-    compared = 0
+    compared = nested = 0
     for path in corpus():
         data = path.read_bytes()
         try:
@@ -83,10 +86,21 @@ def test_positions_by_statement_equal_libcsts_position_provider():
         except cst.ParserSyntaxError:
             continue
         exact = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        nodes = [n for n in walk(module) if n is not module][::5]
-        fast = _by_statement(module, data, [(n, None) for n in nodes])
+        stack, chains = [], {}
+
+        def enter(node, stack=stack, chains=chains):
+            stack.append(node)
+            chains[node] = statement_chain(stack)
+
+        traverse(module, enter, lambda node, stack=stack: stack.pop())
+        sample = [n for n in chains if n is not module][::5]
+        # Half with the statements holding them (as rules report), half found by a search.
+        wanted = [(n, chains[n] if i % 2 else ()) for i, n in enumerate(sample)]
+        fast = _by_statement(module, data, wanted)
         assert fast is not None, f"{path}: fell back to the whole-module provider"
-        for node in nodes:
+        for node in sample:
             assert fast[node] == exact[node], (path, type(node).__name__)
-        compared += len(nodes)
+        compared += len(sample)
+        nested += sum(len(chain) > 1 for _, chain in wanted)
     assert compared > 10_000
+    assert nested > 1_000, "the corpus must exercise defs nested in classes"

@@ -29,14 +29,18 @@ class _Collector:
         self._computed: Dict[cst.CSTNode, Position] = {}
 
 
+Chain = Tuple[cst.CSTNode, ...]
+
+
 def positions_of(
     module: cst.Module,
     data: bytes,
-    wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]],
+    wanted: Sequence[Tuple[cst.CSTNode, Chain]],
     tree: Optional[ast.Module] = None,
 ) -> Dict[cst.CSTNode, Position]:
-    """CodeRange of each wanted node; ``wanted`` pairs a node with its top-level statement
-    when the caller knows it; ``tree`` is CPython's tree of ``data`` if already built."""
+    """CodeRange of each wanted node; ``wanted`` pairs a node with the statements holding it
+    when the caller knows them (``rule.statement_chain``, else ``()``); ``tree`` is CPython's
+    tree of ``data`` if already built."""
     fast = _by_statement(module, data, wanted, tree)
     if fast is not None:
         return fast
@@ -46,53 +50,119 @@ def positions_of(
 def _by_statement(
     module: cst.Module,
     data: bytes,
-    wanted: Sequence[Tuple[cst.CSTNode, Optional[cst.CSTNode]]],
+    wanted: Sequence[Tuple[cst.CSTNode, Chain]],
     tree: Optional[ast.Module] = None,
 ) -> Optional[Dict[cst.CSTNode, Position]]:
+    if tree is None:
+        tree = _cpython_tree(data)
+        if tree is None:
+            return None
+    starts = statement_lines(module, data, tree)
+    if starts is None:
+        return None
     index = {id(stmt): i for i, stmt in enumerate(module.body)}
-    groups: Dict[int, List[cst.CSTNode]] = {}
+    out: Dict[cst.CSTNode, Position] = {}
+    groups: Dict[Chain, List[cst.CSTNode]] = {}
     unplaced = set()
-    for node, statement in wanted:
-        if statement is not None and id(statement) in index:
-            groups.setdefault(index[id(statement)], []).append(node)
+    for node, chain in wanted:
+        if chain and id(chain[0]) in index:
+            groups.setdefault(chain, []).append(node)
         else:
             unplaced.add(node)
+    # Innermost def or class first: generating a method is cheaper than its whole class.
+    for chain, nodes in groups.items():
+        place = _nested_start(module, tree, starts[index[id(chain[0])]], chain)
+        found = _generate(module, chain[-1], *place, nodes) if place is not None else {}
+        out.update(found)
+        unplaced.update(n for n in nodes if n not in found)
+    by_top: Dict[int, List[cst.CSTNode]] = {}
     for i, stmt in enumerate(module.body):
         if not unplaced:
             break
         for node in walk(stmt):
             if node in unplaced:
-                groups.setdefault(i, []).append(node)
+                by_top.setdefault(i, []).append(node)
                 unplaced.discard(node)
     if unplaced:  # the module itself, or trivia such as a comment
         return None
-    starts = statement_lines(module, data, tree)
-    if starts is None:
-        return None
-    out: Dict[cst.CSTNode, Position] = {}
-    for i, nodes in groups.items():
-        collector = _Collector()
-        state = PositionProvidingCodegenState(
-            default_indent=module.default_indent, default_newline=module.default_newline, provider=collector
-        )
-        state.line = starts[i]
-        module.body[i]._codegen(state)
-        for node in nodes:
-            if node not in collector._computed:
-                return None
-            out[node] = collector._computed[node]
+    for i, nodes in by_top.items():
+        found = _generate(module, module.body[i], starts[i], [], nodes)
+        if len(found) != len(nodes):
+            return None
+        out.update(found)
     return out
+
+
+def _generate(
+    module: cst.Module, statement: cst.CSTNode, line: int, indents: List[str], nodes: Sequence[cst.CSTNode]
+) -> Dict[cst.CSTNode, Position]:
+    """Positions of ``nodes`` found by generating ``statement`` alone from ``line``, inside
+    blocks indented by ``indents``."""
+    collector = _Collector()
+    state = PositionProvidingCodegenState(
+        default_indent=module.default_indent, default_newline=module.default_newline, provider=collector
+    )
+    state.line = line
+    state.indent_tokens = list(indents)
+    statement._codegen(state)
+    return {node: collector._computed[node] for node in nodes if node in collector._computed}
+
+
+def _nested_start(module: cst.Module, tree: ast.Module, line: int, chain: Chain) -> Optional[Tuple[int, List[str]]]:
+    """Where the last statement of ``chain`` (a def or class nested in defs and classes)
+    starts, and its blocks' indents, from CPython's line numbers; None if the trees disagree."""
+    top = next(i for i, s in enumerate(module.body) if s is chain[0])
+    cpython: ast.AST = tree.body[_cpython_index(module.body, top)]
+    indents: List[str] = []
+    for parent, child in zip(chain, chain[1:]):
+        block = parent.body  # type: ignore[attr-defined]
+        if not isinstance(block, cst.IndentedBlock) or not hasattr(cpython, "body"):
+            return None
+        at = next((i for i, s in enumerate(block.body) if s is child), None)
+        if at is None:
+            return None
+        indents.append(module.default_indent if block.indent is None else block.indent)
+        cpython = cpython.body[_cpython_index(block.body, at)]  # type: ignore[attr-defined]
+        if getattr(cpython, "name", None) != child.name.value:  # type: ignore[attr-defined]
+            return None
+        line = _first_line(child, cpython)
+    return line, indents
+
+
+def _cpython_index(body: Sequence[cst.CSTNode], at: int) -> int:
+    """CPython's index of LibCST's statement ``body[at]``: a line of small statements is one
+    statement per small statement there."""
+    return sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body[:at])
+
+
+def _first_line(statement: cst.CSTNode, cpython: ast.AST) -> int:
+    """The line the generated code of ``statement`` starts at (its leading blank and comment
+    lines included), from CPython's line numbers of the same statement."""
+    line = cpython.lineno  # type: ignore[attr-defined]
+    leading = len(statement.leading_lines)  # type: ignore[attr-defined]
+    decorators = getattr(cpython, "decorator_list", None)
+    if decorators:
+        line = min(d.lineno for d in decorators)
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            leading += len(statement.decorators[0].leading_lines)
+    return line - leading
+
+
+def _cpython_tree(data: bytes) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def statement_lines(module: cst.Module, data: bytes, tree: Optional[ast.Module] = None) -> Optional[List[int]]:
     """The line each top-level statement's generated code starts at (its leading blank and
     comment lines included), from CPython's line numbers; None if the two trees disagree."""
     if tree is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(data)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = _cpython_tree(data)
+        if tree is None:
             return None
     statements = tree.body
     out: List[int] = []
@@ -100,13 +170,6 @@ def statement_lines(module: cst.Module, data: bytes, tree: Optional[ast.Module] 
     for stmt in module.body:
         if taken >= len(statements):
             return None
-        first = statements[taken]
-        line = first.lineno
-        decorators = getattr(first, "decorator_list", None)
-        leading = len(stmt.leading_lines)
-        if decorators:
-            line = min(d.lineno for d in decorators)
-            leading += len(stmt.decorators[0].leading_lines) if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) else 0
-        out.append(line - leading)
+        out.append(_first_line(stmt, statements[taken]))
         taken += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
     return out if taken == len(statements) else None

@@ -48,9 +48,31 @@ class Report:
     message: str
     node: cst.CSTNode
     fix: Optional[Fix] = None
-    # The top-level statement holding ``node`` when known (reports made during the
-    # traversal): positions are then computed for that statement only.
-    statement: Optional[cst.CSTNode] = None
+    # The statements holding ``node`` when known (reports made during the traversal): the
+    # top-level one, then each def or class directly in the body of the one before. Positions
+    # are computed for the last one only.
+    statement: Tuple[cst.CSTNode, ...] = ()
+
+
+_DEFS = (cst.FunctionDef, cst.ClassDef)
+
+
+def statement_chain(stack: Sequence[cst.CSTNode]) -> Tuple[cst.CSTNode, ...]:
+    """For a traversal ``stack`` (module first): the top-level statement, then every def or
+    class that is a statement of the body of the one before it."""
+    if len(stack) < 2:
+        return ()
+    chain = [stack[1]]
+    i = 1
+    while (
+        i + 2 < len(stack)
+        and isinstance(stack[i], _DEFS)
+        and isinstance(stack[i + 1], cst.IndentedBlock)
+        and isinstance(stack[i + 2], _DEFS)
+    ):
+        chain.append(stack[i + 2])
+        i += 2
+    return tuple(chain)
 
 
 _RULES: Dict[str, type] = {}
@@ -150,9 +172,7 @@ class Rule(cst.BatchableCSTVisitor):
                 message=fix_message or "Apply the suggested fix",
                 add_imports=add_imports,
             )
-        stack = self.sem.stack
-        statement = stack[1] if len(stack) > 1 else None
-        self.reports.append(Report(self.code, message or self.message, node, fix, statement))
+        self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
 
 
 def all_rules() -> Dict[str, type]:
