@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conclint.engine import lint_source
-from helpers import FIXTURES, run_cli, settings
+from helpers import FIXTURES, run_cli, settings, strip_markers
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Concurrency-heavy stdlib modules plus modules that mention threads without using them.
@@ -41,6 +41,58 @@ def test_skip_before_parse_never_changes_findings():
         assert as_tuples(with_gate.findings) == as_tuples(without.findings), path
         checked += not with_gate.skipped
     assert checked > 20, "the corpus must exercise parsed files, not only skipped ones"
+
+
+def test_second_gate_allows_every_rule_that_reports():
+    """``could_report`` is a necessary condition: on every corpus file and rule page example,
+    each rule that finds something without any gate says yes on CPython's facts of it."""
+    from conclint.docs import code_blocks, read_page
+    from conclint.parsing import screen
+    from conclint.rule import all_rules
+
+    rules = all_rules()
+    ungated = settings(gate=False)
+    checked, exercised = 0, set()
+    pages = [code_blocks(read_page(code) or "") for code in rules]
+    examples = [strip_markers(body).encode() for blocks in pages for tag, body in blocks if tag == "bad"]
+    for path, data in [*((p, p.read_bytes()) for p in corpus()), *(("page example", e) for e in examples)]:
+        facts = screen(data).facts
+        if facts is None:
+            continue
+        for code in {f.code for f in lint_source(data, str(path), ungated).findings} - {"CCL000"}:
+            assert rules[code].could_report(facts, {}), f"{path}: {code} reports but its second gate says no"
+            checked += 1
+            exercised.add(code)
+    gated = {code for code, cls in rules.items() if "could_report" in vars(cls)}
+    assert gated <= exercised, f"rules with a second gate but no finding in the corpus: {gated - exercised}"
+
+
+@pytest.mark.parametrize(
+    "source, imported",
+    [
+        (b"import threading\n", True),
+        (b"import os, threading as t\n", True),
+        (b"from threading import Lock\n", True),
+        (b"if True: import threading\n", True),
+        (b"x = 1; import threading\n", True),
+        (b"import os, \\\nthreading\n", True),
+        (b"import os, \\\r\nthreading\r\n", True),
+        (b"from threading.x import y\n", True),
+        (b"# threading is not imported here\nimport os\n", False),
+        (b"import dummy_threading\n", False),
+        (b"import os\nthreading = None\n", False),
+    ],
+)
+def test_import_trigger_reads_logical_lines(source, imported):
+    """The ``uses()`` trigger sees every import CPython sees, and skips mere mentions."""
+    import ast
+
+    from conclint.treeutil import imports_name
+
+    assert imports_name(source, b"threading") is imported
+    names = [a.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)]
+    assert any(name.split(".")[0] == "threading" for name in names) is imported
 
 
 @pytest.fixture(scope="module")

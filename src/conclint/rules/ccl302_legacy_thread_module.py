@@ -9,11 +9,18 @@ import libcst as cst
 from conclint.facts import Facts, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
+from conclint.treeutil import imports_name
 
 # `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
 # calling it changes nothing. A thread from `start_new_thread` is invisible to `threading`.
 _START_NEW_THREAD = frozenset({"_thread.start_new_thread", "_thread.start_new"})
 _START_NEW_THREAD_CALLEES = terminals(_START_NEW_THREAD)
+
+
+def _may_use_thread_module(data: bytes) -> bool:
+    """``import thread``/``from thread import`` (the word, not ``_thread``), or a
+    ``start_new_thread``/``start_new`` call into ``_thread``."""
+    return b"start_new" in data or imports_name(data, b"thread")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
@@ -24,9 +31,7 @@ class LegacyThreadModule(Rule):
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
     # The module must be imported somewhere (also `import os, \\\n thread`).
-    # `import thread` / `from thread import` (not `_thread`, not `x.thread`), or a
-    # `start_new_thread` / `start_new` call into `_thread`.
-    triggers = (r"(?m)start_new|(?:^|[:;])[ \t]*(?:from[ \t]+thread\b|import[ \t](?:[^\n]|\\\n)*(?<![\w.])thread\b)",)
+    triggers = (_may_use_thread_module,)
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
