@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name
+from conclint.facts import Facts, callee_name, producers_of
 from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
 from conclint.treeutil import is_call_on, walk, walk_scope
 
@@ -37,8 +37,14 @@ def may_be_lock(facts: Facts, receiver: ast.AST, scope: Optional[ast.AST]) -> bo
     for ``receiver`` in ``scope`` (a method's own ``self`` is never a lock)."""
     if facts.is_own_self(receiver, scope):
         return False
-    if type(receiver) in (ast.Name, ast.Attribute, ast.Call, ast.Subscript) and facts.may_hold(ACQUIRABLE_TYPES):
-        return True  # a type is known where one is produced
+    if facts.may_hold(ACQUIRABLE_TYPES):  # a type is known where one is produced
+        if type(receiver) is ast.Call:
+            producers, methods = producers_of(ACQUIRABLE_TYPES)
+            name = callee_name(receiver.func)  # type: ignore[attr-defined]
+            if name in facts.names_for(facts.with_subclasses(producers)) or name in methods:
+                return True
+        elif type(receiver) in (ast.Name, ast.Attribute, ast.Subscript):
+            return True
     if not any(module.split(".")[0] in LOCK_MODULES for module in facts.imported_modules):
         return False
     return type(receiver) in (ast.Name, ast.Attribute) and bool(_LOCKISH_NAME.search(callee_name(receiver)))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 
 import libcst as cst
 
-from conclint.facts import terminals
+from conclint.facts import body_span, callee_name, terminals
 from conclint.names import POOL_TYPES, string_value
 from conclint.walk import children
 from conclint.walk import walk as _fast_walk
@@ -107,6 +107,18 @@ def watched_by_test(stack: Sequence[cst.CSTNode]) -> bool:
         isinstance(node, cst.With) and any(_called_name(item.item) in _TEST_EXPECTATIONS for item in node.items)
         for node in stack
     )
+
+
+def facts_watched_by_test(facts: "Facts", node: ast.AST) -> bool:
+    """CPython's view of ``watched_by_test``: ``node`` in the body of such a ``with``."""
+    at = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    for item in facts.with_items:
+        expr = item.context_expr
+        if type(expr) is ast.Call and callee_name(expr.func) in _TEST_EXPECTATIONS:
+            start, end = body_span(facts.with_of[item])
+            if start <= at <= end:
+                return True
+    return False
 
 
 def _called_name(expr: cst.BaseExpression) -> Optional[str]:

@@ -7,11 +7,11 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, arguments, callee_name, methods_of, terminals
+from conclint.facts import Facts, body_span, callee_name, keyword, methods_of, position, terminals, walk_scope
 from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
 from conclint.rule import Rule
-from conclint.treeutil import spawn_calls, spawn_signature, uses
+from conclint.treeutil import SPAWN_METHODS, spawn_signature, uses
 
 # How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
 SPAWNED, RUN = "spawned", "run"
@@ -37,17 +37,18 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A read-modify-write in a function some thread runs: one named in a spawning call,
-        # or the `run` of a Thread subclass.
+        # A read-modify-write outside any `with` in a function some thread runs: one passed
+        # as the target of a Thread/Timer, a thread pool or start_new_thread, or the `run` of a
+        # Thread subclass.
         functions: List[ast.AST] = []
-        names = {callee_name(v) for call in _thread_spawns(facts) for v in arguments(call)}
+        names = {callee_name(target) for target in _thread_targets(facts) if target is not None}
         for name in names - {""}:
             functions.extend(facts.functions.get(name, ()))
         for thread_class in facts.subclasses_of(_THREADS):
             run = methods_of(thread_class).get("run")
             if run is not None:
                 functions.append(run)
-        return any(_updates_shared_state(function) for function in functions)
+        return any(_updates_shared_state(facts, function) for function in functions)
 
     def visit_Call(self, node: cst.Call) -> None:
         target = self._thread_target(node)
@@ -121,16 +122,28 @@ _THREADS = terminals(THREAD_TYPES)
 _START_NEW_THREAD = terminals({"_thread.start_new_thread"})
 
 
-def _thread_spawns(facts: Facts) -> Iterator[ast.Call]:
-    yield from spawn_calls(facts)
-    yield from facts.calls_to(_START_NEW_THREAD)
+def _thread_targets(facts: Facts) -> Iterator[Optional[ast.AST]]:
+    """CPython's view of what ``_thread_target`` may return, over-approximated."""
+    for call in facts.calls_to(_THREADS):  # Thread(group, target), Timer(interval, function)
+        yield keyword(call, "target") or keyword(call, "function") or (call.args[1] if len(call.args) > 1 else None)
+    if facts.may_hold(THREAD_POOL_TYPES):
+        for call in facts.methods_called(SPAWN_METHODS):
+            yield keyword(call, "fn") or keyword(call, "func") or (call.args[0] if call.args else None)
+    for call in facts.calls_to(_START_NEW_THREAD):
+        yield keyword(call, "function") or (call.args[0] if call.args else None)
 
 
-def _updates_shared_state(function: ast.AST) -> bool:
-    """``x += ...`` or ``x = x + ...`` in ``function`` on an attribute, an item or a name it
-    declares ``global`` (CPython's view of what ``_update``/``_shared`` accept)."""
-    nodes = list(ast.walk(function))
+def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
+    """``x += ...`` or ``x = x + ...`` in ``function``'s own scope on an attribute, an item or a
+    name it declares ``global``, and not in the body of a ``with`` on a name or attribute (which
+    ``HeldLocks`` takes as held): CPython's view of what ``_update``/``_shared`` accept."""
+    nodes = list(walk_scope(function.body))  # type: ignore[attr-defined]
     declared = {name for node in nodes if type(node) is ast.Global for name in node.names}  # type: ignore[attr-defined]
+    held = [
+        body_span(facts.with_of[item])
+        for item in facts.with_items
+        if facts.scope[item] is function and _dotted(item.context_expr)
+    ]
     for node in nodes:
         if type(node) is ast.AugAssign:
             target = node.target  # type: ignore[attr-defined]
@@ -138,6 +151,16 @@ def _updates_shared_state(function: ast.AST) -> bool:
             target = node.targets[0]  # type: ignore[attr-defined]
         else:
             continue
-        if type(target) in (ast.Attribute, ast.Subscript) or (type(target) is ast.Name and target.id in declared):
+        if not (type(target) in (ast.Attribute, ast.Subscript) or (type(target) is ast.Name and target.id in declared)):
+            continue
+        at = position(node)
+        if not any(start <= at <= end for start, end in held):
             return True
     return False
+
+
+def _dotted(node: ast.AST) -> bool:
+    """Whether ``node`` is ``a`` or ``a.b.c`` (``names.dotted`` is not None)."""
+    while type(node) is ast.Attribute:
+        node = node.value  # type: ignore[attr-defined]
+    return type(node) is ast.Name

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.facts import Facts, callee_name, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
-from conclint.treeutil import statement_expr, watched_by_test
+from conclint.treeutil import facts_watched_by_test, statement_expr, watched_by_test
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_TYPE = "asyncio.AbstractEventLoop"
@@ -34,6 +34,8 @@ class DanglingTask(Rule):
         modules = facts.names_for(_ASYNCIO)
         loops = facts.may_hold(frozenset({_LOOP_TYPE}))
         for call in facts.calls_to(_TASK_CALLEES, statements_only=True):
+            if facts_watched_by_test(facts, call):
+                continue
             func = call.func
             if type(func) is ast.Name or callee_name(func.value) in modules:  # type: ignore[attr-defined]
                 return True
