@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, callee_name, keyword, methods_of, position, terminals, walk_scope
+from conclint.facts import Facts, body_span, keyword, methods_of, module_level_defs, position, terminals, walk_scope
 from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
 from conclint.rule import Rule
@@ -40,14 +40,21 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
         # A read-modify-write outside any `with` in a function some thread runs: one passed
         # as the target of a Thread/Timer, a thread pool or start_new_thread, or the `run` of a
         # Thread subclass.
+        # Functions are keyed by name (and class name) as `locks.function_key` does.
+        module_functions: Dict[str, List[ast.AST]] = {}
+        for function in module_level_defs(facts):
+            module_functions.setdefault(function.name, []).append(function)  # type: ignore[attr-defined]
         functions: List[ast.AST] = []
-        names = {callee_name(target) for target in _thread_targets(facts) if target is not None}
-        for name in names - {""}:
-            functions.extend(facts.functions.get(name, ()))
-        for thread_class in facts.subclasses_of(_THREADS):
-            run = methods_of(thread_class).get("run")
-            if run is not None:
-                functions.append(run)
+        methods: Set[Tuple[str, str]] = {(c.name, "run") for c in facts.subclasses_of(_THREADS)}
+        for call, target in _thread_targets(facts):
+            if type(target) is ast.Name:  # `f`: a module function
+                functions.extend(module_functions.get(target.id, ()))
+            elif type(target) is ast.Attribute and type(target.value) is ast.Name:  # `self.m`: a method
+                at = position(call)
+                methods.update((c.name, target.attr) for c in facts.classes if body_span(c)[0] <= at <= body_span(c)[1])
+        for cls in facts.classes:
+            own = methods_of(cls)
+            functions.extend(own[name] for class_name, name in methods if class_name == cls.name and name in own)
         return any(_updates_shared_state(facts, function) for function in functions)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -122,15 +129,16 @@ _THREADS = terminals(THREAD_TYPES)
 _START_NEW_THREAD = terminals({"_thread.start_new_thread"})
 
 
-def _thread_targets(facts: Facts) -> Iterator[Optional[ast.AST]]:
-    """CPython's view of what ``_thread_target`` may return, over-approximated."""
+def _thread_targets(facts: Facts) -> Iterator[Tuple[ast.Call, Optional[ast.AST]]]:
+    """CPython's view of the calls ``_thread_target`` may take a target from, and that target."""
     for call in facts.calls_to(_THREADS):  # Thread(group, target), Timer(interval, function)
-        yield keyword(call, "target") or keyword(call, "function") or (call.args[1] if len(call.args) > 1 else None)
+        second = call.args[1] if len(call.args) > 1 else None
+        yield call, keyword(call, "target") or keyword(call, "function") or second
     if facts.may_hold(THREAD_POOL_TYPES):
         for call in facts.methods_called(SPAWN_METHODS):
-            yield keyword(call, "fn") or keyword(call, "func") or (call.args[0] if call.args else None)
+            yield call, keyword(call, "fn") or keyword(call, "func") or (call.args[0] if call.args else None)
     for call in facts.calls_to(_START_NEW_THREAD):
-        yield keyword(call, "function") or (call.args[0] if call.args else None)
+        yield call, keyword(call, "function") or (call.args[0] if call.args else None)
 
 
 def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
