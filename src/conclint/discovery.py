@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class Discovery:
     def files(self, paths: Sequence[str]) -> Iterator[str]:
         """Python files under ``paths``; a file named explicitly is always included
         (unless ``force_exclude``), as in ruff and flake8."""
+        _real_directory.cache_clear()  # links may have changed since the last walk
         seen = set()
         for raw in paths:
             path = Path(raw)
@@ -157,15 +159,34 @@ def _relative(path: Path, base: Path) -> Optional[str]:
     per file that made discovery the whole cost of a warm run); through symlinks only when
     the texts disagree.
     """
-    text, start = os.path.abspath(path), os.path.abspath(base).rstrip(os.sep)
+    relative = _textually_under(os.path.abspath(path), os.path.abspath(base))
+    if relative is not None:
+        return relative
+    try:
+        absolute = os.path.abspath(path)
+        if os.path.islink(absolute):
+            real = os.path.realpath(absolute)
+        else:
+            real = os.path.join(_real_directory(os.path.dirname(absolute)), os.path.basename(absolute))
+        return _textually_under(real, _real_directory(os.path.abspath(base)))
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _textually_under(text: str, start: str) -> Optional[str]:
+    start = start.rstrip(os.sep)
     if text == start:
         return "."
     if text.startswith(start + os.sep):
         return text[len(start) + 1:].replace(os.sep, "/")
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except (ValueError, OSError, RuntimeError):
-        return None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    """``os.path.realpath`` of a directory, once per directory and walk: per file it was two
+    realpath walks for every file outside the project root (the whole cost of a warm run)."""
+    return os.path.realpath(directory)
 
 
 def _load_gitignore(directory: Path) -> Optional["pathspec.PathSpec"]:
