@@ -17,7 +17,7 @@ from typing import Dict
 
 import libcst as cst
 
-from conclint import engine, parsing
+from conclint import engine, parsing, runner
 from conclint.discovery import Discovery
 from conclint.names import Semantic
 from conclint.positions import positions_of
@@ -26,6 +26,7 @@ from conclint.settings import Settings
 
 def main() -> int:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else sysconfig.get_paths()["stdlib"])
+    runner._collect_less()  # as in the pool's workers
     files = list(Discovery(root=root).files([str(root)]))
     settings = Settings.default()
     trigger = settings.trigger(settings.active)
