@@ -175,6 +175,11 @@ class Facts:
                         return True
         return False
 
+    def imports_any(self, *modules: str) -> bool:
+        """Whether some import statement names one of ``modules`` or a submodule of one (what
+        ``names.Semantic`` resolves qualified names through)."""
+        return any(m.split(".", 1)[0] in modules for m in self.imported_modules)
+
     def is_own_self(self, node: ast.AST, scope: Optional[ast.AST]) -> bool:
         """Whether ``node``, in ``scope``, is the ``self`` of the method ``scope`` (which
         ``names.Semantic`` types as the class's base type)."""

@@ -29,6 +29,7 @@ _BLOCKING_METHODS = {
 # Last names under which those functions may be called, and of the modules holding them.
 _BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS)
 _BLOCKING_MODULES = frozenset(q.rsplit(".", 2)[-2] for q in _BLOCKING_FUNCTIONS)
+_BLOCKING_ROOTS = tuple(sorted({q.split(".", 1)[0] for q in _BLOCKING_FUNCTIONS}))
 
 
 def _returns_at_once(call: cst.Call, method: str) -> bool:
@@ -61,13 +62,17 @@ class BlockingCallInAsync(Rule):
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
         # A call in an `async def` of a blocking function (by name, or as an attribute of its
         # module), or of a blocking method of a type the file may hold.
+        # (The functions resolve only through an import of their modules.)
+        imported = facts.imports_any(*_BLOCKING_ROOTS)
         modules = facts.names_for(_BLOCKING_MODULES)
         methods = {m for t, names in _BLOCKING_METHODS.items() for m in names if facts.may_hold(frozenset({t}))}
         for call in facts.calls_to(_BLOCKING_CALLEES | frozenset(methods)):
             if type(facts.scope[call]) is not ast.AsyncFunctionDef:
                 continue
             func = call.func
-            if type(func) is ast.Name or func.attr in methods or callee_name(func.value) in modules:  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and func.attr in methods:
+                return True
+            if imported and (type(func) is ast.Name or callee_name(func.value) in modules):  # type: ignore[attr-defined]
                 return True
         return False
 

@@ -31,14 +31,19 @@ class DanglingTask(Rule):
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
         # A statement `asyncio.create_task(...)`/`ensure_future(...)` (by name, or on the asyncio
         # module), or `x.create_task(...)` on something that may be an event loop.
+        # (asyncio.create_task and a typed event loop need an import of asyncio; a receiver
+        # named like a loop does not.)
+        asyncio = facts.imports_any("asyncio")
         modules = facts.names_for(_ASYNCIO)
-        loops = facts.may_hold(frozenset({_LOOP_TYPE}))
+        loops = asyncio and facts.may_hold(frozenset({_LOOP_TYPE}))
         for call in facts.calls_to(_TASK_CALLEES, statements_only=True):
             if facts_watched_by_test(facts, call):
                 continue
             func = call.func
-            if type(func) is ast.Name or callee_name(func.value) in modules:  # type: ignore[attr-defined]
+            if asyncio and (type(func) is ast.Name or callee_name(func.value) in modules):  # type: ignore[attr-defined]
                 return True
+            if type(func) is not ast.Attribute:
+                continue
             if func.attr == "create_task" and (loops or callee_name(func.value).lstrip("_") in _LOOP_NAMES):  # type: ignore[attr-defined]
                 return True
         return False

@@ -8,7 +8,7 @@ from typing import Any, Dict, Mapping, Optional, Set
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name, module_level_defs, terminals
+from conclint.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test
@@ -64,23 +64,22 @@ class CoroutineNeverAwaited(Rule):
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A statement calling `asyncio.sleep`, an `async def` of the module by name, or an
-        # `async def` method through a name (`self.fetch()`).
+        # A statement calling `asyncio.sleep` (asyncio imported), an `async def` of the module
+        # by name, or, through the method's `self`, an `async def` method of a class around it.
         module_level = {f.name for f in module_level_defs(facts) if type(f) is ast.AsyncFunctionDef}
-        methods = {
-            s.name for c in facts.classes for s in c.body if type(s) is ast.AsyncFunctionDef  # type: ignore[attr-defined]
-        }
+        asyncio = facts.imports_any("asyncio")
         sleeps, modules = facts.names_for(_SLEEP), facts.names_for(_ASYNCIO)
+        selves = facts.first_parameters()
         for calls in facts.statement_calls.values():
             for call in calls:
                 func = call.func
                 if type(func) is ast.Name:
-                    if func.id in sleeps or func.id in module_level:
+                    if (asyncio and func.id in sleeps) or func.id in module_level:
                         return True
                 elif type(func) is ast.Attribute:
-                    if func.attr == "sleep" and callee_name(func.value) in modules:
+                    if asyncio and func.attr == "sleep" and callee_name(func.value) in modules:
                         return True
-                    if func.attr in methods and type(func.value) is ast.Name:
+                    if type(func.value) is ast.Name and func.value.id in selves and _async_method_around(facts, call):
                         return True
         return False
 
@@ -115,3 +114,12 @@ class CoroutineNeverAwaited(Rule):
 
     def _is_local_def(self, name: str) -> bool:
         return any(name in self.local_defs.get(frame.node, ()) for frame in self.sem.frames[1:])
+
+
+def _async_method_around(facts: Facts, call: ast.Call) -> bool:
+    """Whether a class holding ``call`` has an ``async def`` method named as it calls."""
+    at, name = position(call), call.func.attr  # type: ignore[attr-defined]
+    return any(
+        type(methods_of(c).get(name)) is ast.AsyncFunctionDef and body_span(c)[0] <= at <= body_span(c)[1]
+        for c in facts.classes
+    )
