@@ -70,6 +70,7 @@ class CoroutineNeverAwaited(Rule):
         asyncio = facts.imports_any("asyncio")
         sleeps, modules = facts.names_for(_SLEEP), facts.names_for(_ASYNCIO)
         selves = facts.first_parameters()
+        async_methods = {s.name for c in facts.classes for s in c.body if type(s) is ast.AsyncFunctionDef}  # type: ignore[attr-defined]
         for calls in facts.statement_calls.values():
             for call in calls:
                 func = call.func
@@ -79,7 +80,12 @@ class CoroutineNeverAwaited(Rule):
                 elif type(func) is ast.Attribute:
                     if asyncio and func.attr == "sleep" and callee_name(func.value) in modules:
                         return True
-                    if type(func.value) is ast.Name and func.value.id in selves and _async_method_around(facts, call):
+                    if (
+                        func.attr in async_methods
+                        and type(func.value) is ast.Name
+                        and func.value.id in selves
+                        and _async_method_around(facts, call)
+                    ):
                         return True
         return False
 
