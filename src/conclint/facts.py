@@ -1,10 +1,11 @@
 """What a file's syntax holds, read off CPython's tree before LibCST parses it.
 
 Every file that passes the byte-level triggers is first parsed by CPython (the screen in
-``parsing``), which is five times cheaper than LibCST's parse. While the screen walks that
-tree to measure its depth, it files the nodes rules care about here: calls by the name they
-call, loops, ``with`` items, classes, functions, and the names that may stand for another
-object (``import x as y``, ``y = a.b``). A rule's ``could_report(facts)`` then answers
+``parsing``), which costs a ninth of LibCST's parse (5.5 against 50 µs per line on the
+standard library). While the screen walks that tree to measure its depth, it files the nodes
+rules care about here: calls by the name they call, loops, ``with`` items, assignments,
+classes, functions, the scope of each, and the names that may stand for another object
+(``import x as y``, ``y = a.b``). A rule's ``could_report(facts)`` then answers
 whether its findings are possible at all; only when some rule says yes is the file handed
 to LibCST.
 
@@ -20,9 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
-CallNode = ast.Call
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 # What opens a scope of its own: rules see nodes below these as in another function.
 SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 
@@ -70,8 +69,9 @@ class Facts:
     """The nodes of one CPython tree that rules' ``could_report`` look at."""
 
     __slots__ = (
-        "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items",
-        "stored_attributes", "assignments", "tries", "module_body", "scope", "with_of", "imported_modules", "name_comparisons", "_resolved", "_first_parameters", "_methods", "_data", "_lines",
+        "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
+        "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
+        "name_comparisons", "_resolved", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -169,8 +169,8 @@ class Facts:
         names = self.names_for(producers)
         for functions in self.functions.values():
             for function in functions:
-                arguments = function.args  # type: ignore[attr-defined]
-                for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg):
+                a = function.args  # type: ignore[attr-defined]
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
                     if arg is not None and arg.annotation is not None and callee_name(arg.annotation) in names:
                         return True
         return False

@@ -233,7 +233,9 @@ def _pool_round(
 
     chunks = _chunks([(i, tasks[i][2]) for i in indices], jobs)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_pool_worker, initargs=(settings, state)) as pool:
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_init_pool_worker, initargs=(settings, state)
+        ) as pool:
             futures = {pool.submit(_work_chunk, [tasks[i] for i in chunk]): chunk for chunk in chunks}
             for future in as_completed(futures):
                 for index, outcome in zip(futures[future], future.result()):
