@@ -43,7 +43,7 @@ class Trigger:
 
     def matching(self, data: bytes) -> List[type]:
         """The rules that could report something in ``data`` (all their triggers match)."""
-        memo: Dict[Any, bool] = {}
+        memo: Dict[Any, bool] = {}  # per pattern, and per literal: alternations share them
         out = []
         for cls, patterns in self.rules:
             for pattern in patterns:
@@ -51,7 +51,14 @@ class Trigger:
                 if hit is None:
                     test = self.tests[pattern]
                     if isinstance(test, tuple):
-                        hit = any(lit in data for lit in test)
+                        hit = False
+                        for literal in test:
+                            found = memo.get(literal)
+                            if found is None:
+                                found = memo[literal] = literal in data
+                            if found:
+                                hit = True
+                                break
                     elif callable(test):
                         hit = bool(test(data))
                     else:
@@ -68,7 +75,11 @@ def _compile_trigger(pattern: Any) -> Any:
     if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
         return pattern
     if _LITERAL_ALTERNATION.match(pattern):
-        return tuple(re.sub(r"\\(.)", r"\1", alt).encode() for alt in pattern.split("|"))
+        literals = {re.sub(r"\\(.)", r"\1", alt).encode() for alt in pattern.split("|")}
+        # A literal holding another is redundant in an alternation ("threading" when "thread"
+        # is there): one scan of the file fewer when neither is in it.
+        kept = [lit for lit in literals if not any(other != lit and other in lit for other in literals)]
+        return tuple(sorted(kept, key=lambda lit: (len(lit), lit)))
     return _PrefilteredRegex(pattern)
 
 
