@@ -71,7 +71,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "_resolved", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -96,6 +96,8 @@ class Facts:
         self.scope: Dict[ast.AST, Optional[ast.AST]] = {}
         self.module_body: List[ast.stmt] = []
         self._resolved: Dict[FrozenSet[str], FrozenSet[str]] = {}
+        self._subclasses: Dict[FrozenSet[str], List[ast.ClassDef]] = {}
+        self._holds: Dict[FrozenSet[str], bool] = {}
         self._first_parameters: Optional[FrozenSet[str]] = None
         self._methods: Optional[Set[int]] = None
 
@@ -161,6 +163,12 @@ class Facts:
         """Whether a value of one of ``types`` (canonical names) can exist in this file for
         ``names.Semantic`` to know: a call of something producing one (a constructor, a method
         such as ``Manager().dict``, a subclass), or a parameter annotated with one."""
+        found = self._holds.get(types)
+        if found is None:
+            found = self._holds[types] = self._may_hold(types)
+        return found
+
+    def _may_hold(self, types: FrozenSet[str]) -> bool:
         producers, methods = producers_of(types)
         if self.subclasses_of(producers):  # `self` in its methods
             return True
@@ -201,16 +209,22 @@ class Facts:
     def subclasses_of(self, last_names: FrozenSet[str]) -> List[ast.ClassDef]:
         """Classes of the file that may derive from one of ``last_names``, directly or through
         other classes of the file."""
-        bases = set(self.names_for(last_names))
-        found: List[ast.ClassDef] = []
-        changed = True
-        while changed:
-            changed = False
-            for cls in self.classes:
-                if cls not in found and any(callee_name(b) in bases for b in cls.bases):
-                    found.append(cls)
-                    bases.add(cls.name)
-                    changed = True
+        found = self._subclasses.get(last_names)
+        if found is None:
+            bases = set(self.names_for(last_names))
+            found, pending = [], list(self.classes)
+            changed = True
+            while changed:
+                changed, left = False, []
+                for cls in pending:
+                    if any(callee_name(b) in bases for b in cls.bases):
+                        found.append(cls)
+                        bases.add(cls.name)
+                        changed = True
+                    else:
+                        left.append(cls)
+                pending = left
+            self._subclasses[last_names] = found
         return found
 
     # ------------------------------------------------------------------ collection

@@ -78,15 +78,12 @@ def following_try(facts: Facts, call: ast.Call, certain: bool) -> Optional[ast.A
     for statement in facts.tries:
         if statement.col_offset != call.col_offset or statement.lineno <= end:  # type: ignore[attr-defined]
             continue
-        if facts.scope.get(statement, _NO_SCOPE) is not facts.scope[call]:
+        if facts.scope[statement] is not facts.scope[call]:
             continue
         between = facts.only_blank_lines(end + 1, statement.lineno)  # type: ignore[attr-defined]
         if between or (between is None and not certain):
             return statement
     return None
-
-
-_NO_SCOPE = object()
 
 
 def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:

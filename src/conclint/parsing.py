@@ -56,14 +56,7 @@ class ParseFailure(Exception):
 
 def parse_module(data: bytes) -> Any:
     """The LibCST module of ``data``; raises ``ParseFailure``."""
-    return parse(data)[0]
-
-
-def parse(data: bytes) -> Tuple[Any, Optional[ast.Module]]:
-    """The LibCST module of ``data`` and CPython's tree of it (None when CPython cannot read
-    it), which the screen builds anyway; raises ``ParseFailure``."""
-    screened = screen(data)
-    return parse_screened(data, screened), screened.tree
+    return parse_screened(data, screen(data))
 
 
 @dataclass

@@ -71,7 +71,8 @@ def _by_statement(
             unplaced.add(node)
     # Innermost def or class first: generating a method is cheaper than its whole class.
     for chain, nodes in groups.items():
-        place = _nested_start(module, tree, starts[index[id(chain[0])]], chain)
+        top = index[id(chain[0])]
+        place = _nested_start(module, tree, top, starts[top], chain)
         found = _generate(module, chain[-1], *place, nodes) if place is not None else {}
         out.update(found)
         unplaced.update(n for n in nodes if n not in found)
@@ -108,10 +109,12 @@ def _generate(
     return {node: collector._computed[node] for node in nodes if node in collector._computed}
 
 
-def _nested_start(module: cst.Module, tree: ast.Module, line: int, chain: Chain) -> Optional[Tuple[int, List[str]]]:
-    """Where the last statement of ``chain`` (a def or class nested in defs and classes)
-    starts, and its blocks' indents, from CPython's line numbers; None if the trees disagree."""
-    top = next(i for i, s in enumerate(module.body) if s is chain[0])
+def _nested_start(
+    module: cst.Module, tree: ast.Module, top: int, line: int, chain: Chain
+) -> Optional[Tuple[int, List[str]]]:
+    """Where the last statement of ``chain`` (a def or class nested in defs and classes, the
+    first being ``module.body[top]``, starting at ``line``) starts, and its blocks' indents,
+    from CPython's line numbers; None if the trees disagree."""
     cpython: ast.AST = tree.body[_cpython_index(module.body, top)]
     indents: List[str] = []
     for parent, child in zip(chain, chain[1:]):

@@ -18,12 +18,15 @@ _COUNT_FUNCTIONS = frozenset({"threading.active_count", "threading.activeCount"}
 _COUNT_CALLEES = terminals(_COUNT_FUNCTIONS)
 _ENUMERATE = terminals({"threading.enumerate"})
 _SLEEP = terminals({"time.sleep"})
-# The state methods `_spin_condition` knows, with the types they are polled on.
-_STATE_METHODS = (
-    (frozenset({"is_set", "isSet"}), EVENT_TYPES),
-    (frozenset({"is_alive", "isAlive"}), WORKER_TYPES),
-    (frozenset({"locked"}), LOCK_TYPES | SEMAPHORE_TYPES),
-    (frozenset({"empty"}), QUEUE_TYPES),
+# What a loop may poll: (kind, methods, receiver types, polled negated, advice).
+_STATE_POLLS = (
+    ("event", frozenset({"is_set", "isSet"}), EVENT_TYPES, True, "an event; call `.wait()` instead"),
+    ("alive", frozenset({"is_alive", "isAlive"}), WORKER_TYPES, False, "`is_alive()`; call `.join()` instead"),
+    (
+        "locked", frozenset({"locked"}), LOCK_TYPES | SEMAPHORE_TYPES, False,
+        "`locked()`; block on the lock or wait on an Event/Condition instead",
+    ),
+    ("empty", frozenset({"empty"}), QUEUE_TYPES, False, "`empty()`; call `.get()` (with a timeout) instead"),
 )
 
 
@@ -72,7 +75,7 @@ class BusyWait(Rule):
                     and not test.args
                     and not test.keywords
                     and any(
-                        test.func.attr in methods and facts.may_hold(types) for methods, types in _STATE_METHODS
+                        test.func.attr in methods and facts.may_hold(types) for _, methods, types, _, _ in _STATE_POLLS
                     )
                 )
             if polls and all(_idles(statement, sleeps) for statement in loop.body):
@@ -122,14 +125,9 @@ class BusyWait(Rule):
         type_ = self.sem.type_of(receiver)
         if type_ is None:
             return None
-        if method in ("is_set", "isSet") and negated and type_ in EVENT_TYPES:
-            return ("event", receiver, "an event; call `.wait()` instead")
-        if method in ("is_alive", "isAlive") and not negated and type_ in WORKER_TYPES:
-            return ("alive", receiver, "`is_alive()`; call `.join()` instead")
-        if method == "locked" and not negated and type_ in LOCK_TYPES | SEMAPHORE_TYPES:
-            return ("locked", receiver, "`locked()`; block on the lock or wait on an Event/Condition instead")
-        if method == "empty" and not negated and type_ in QUEUE_TYPES:
-            return ("empty", receiver, "`empty()`; call `.get()` (with a timeout) instead")
+        for kind, methods, types, when_negated, advice in _STATE_POLLS:
+            if method in methods and negated == when_negated and type_ in types:
+                return (kind, receiver, advice)
         return None
 
     def _is_thread_count(self, call: cst.Call) -> bool:
