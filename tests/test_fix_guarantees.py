@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Set, Tuple
 import pytest
 
 from helpers import run_cli
-from conclint.runner import WriteRefused, write_atomic
+from conclint.writes import WriteRefused, write_fixed
 from conclint.settings import Settings, resolve_selection
 
 BOM = b"\xef\xbb\xbf"
@@ -82,17 +82,19 @@ def test_symbolic_links_are_written_through_only_inside_the_project(tmp_path):
     assert (project / "real.py").read_bytes() == expected_fix(BEFORE)
     assert (project / "inside_link.py").is_symlink()
     assert (outside / "foreign.py").read_bytes() == BEFORE
-    assert re.search(r"warning: outside_link\.py: not fixed: it is a symbolic link to .*foreign\.py, outside", result.stderr)
+    assert re.search(r"error: outside_link\.py: not fixed: it is a symbolic link to .*foreign\.py, outside", result.stderr)
+    # The unwritten fix is not reported as clean: its finding remains, and the exit code says so.
+    assert "outside_link.py:3:3: CCL301" in result.stdout and result.returncode == 1
 
 
 def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path):
     target = tmp_path / "mod.py"
     target.write_bytes(b"edited by someone else\n")
     with pytest.raises(WriteRefused, match="changed while conclint was fixing it"):
-        write_atomic(str(target), expected_fix(BEFORE), expected=BEFORE)
+        write_fixed(str(target), expected_fix(BEFORE), expected=BEFORE)
     assert target.read_bytes() == b"edited by someone else\n"
     # Content that is already there is not written again.
-    assert write_atomic(str(target), b"edited by someone else\n") is False
+    assert write_fixed(str(target), b"edited by someone else\n", expected=BEFORE) is False
 
 
 @pytest.mark.parametrize("case", ["bom-crlf", "latin1-cookie"])

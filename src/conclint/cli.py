@@ -135,9 +135,13 @@ def _main(**o: object) -> int:
             findings.append(Finding(PARSE_ERROR, f"cannot read: {why}", path, 1, 1, 1, 1))
     errors = 0
     applied = 0
+    unwritten = 0
     diff_changed = False
+    if fix and not o["show_diff"]:
+        from conclint.writes import sweep_stale
+
+        sweep_stale(os.path.dirname(os.path.realpath(outcome.path)) for outcome in outcomes if outcome.fixed is not None)
     for outcome in outcomes:
-        findings.extend(outcome.findings)
         if outcome.error:
             errors += 1
             click.echo(f"conclint: error: {outcome.error}", err=True)
@@ -147,15 +151,14 @@ def _main(**o: object) -> int:
             if o["show_diff"]:
                 diff_changed = True
                 click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+            elif not _write_fix(outcome, config.root):
+                # Not written: the file still has every finding it had.
+                findings.extend(outcome.unfixed)
+                unwritten += 1
+                continue
             else:
-                try:
-                    runner.write_atomic(outcome.path, outcome.fixed, config.root, expected=outcome.original)
-                    applied += outcome.applied
-                except runner.WriteRefused as exc:
-                    click.echo(f"conclint: warning: {exc}", err=True)
-                except OSError as exc:
-                    errors += 1
-                    click.echo(f"conclint: error: {outcome.path}: cannot write: {exc.strerror or exc}", err=True)
+                applied += outcome.applied
+        findings.extend(outcome.findings)
     findings.sort(key=Finding.sort_key)
 
     if o["write_baseline"]:
@@ -175,8 +178,12 @@ def _main(**o: object) -> int:
             raise UsageFailure(str(exc)) from None
 
     _emit(findings, settings, o, unsafe, color, applied if not o["show_diff"] else 0, stale)
+    if unwritten:
+        click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)
     if errors:
         return 2
+    if unwritten and not o["exit_zero"]:
+        return 1
     if o["exit_zero"]:
         return 0
     if o["show_diff"]:
@@ -298,6 +305,21 @@ def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type
             click.echo(line)
         if stale:
             click.echo(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+
+
+def _write_fix(outcome, root: Path) -> bool:  # type: ignore[no-untyped-def]
+    """Write one fixed file; False (with the reason on stderr) when it was not written."""
+    from conclint.writes import WriteRefused, write_fixed
+
+    try:
+        write_fixed(outcome.path, outcome.fixed, expected=outcome.original, root=root)
+    except WriteRefused as exc:
+        click.echo(f"conclint: error: {exc}", err=True)
+        return False
+    except OSError as exc:
+        click.echo(f"conclint: error: {outcome.path}: not fixed: cannot write: {exc.strerror or exc}", err=True)
+        return False
+    return True
 
 
 def _unified_diff(path: str, before: bytes, after: bytes) -> str:

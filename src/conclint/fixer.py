@@ -102,6 +102,8 @@ class FixOutcome:
     applied: int = 0
     error: Optional[str] = None
     remaining: Optional[FileResult] = None
+    # The original's findings: what stays true of the file if the fix is not written.
+    initial: Optional[FileResult] = None
 
     @property
     def changed(self) -> bool:
@@ -122,7 +124,7 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
         result = lint_source(current, path, settings, keep_tree=True)
         outcome.remaining = result
         if passes == 0:
-            first = result
+            first = outcome.initial = result
         if result.parse_failed or result.module is None:
             break
         fixes = select_fixes(result, unsafe)

@@ -1,4 +1,4 @@
-"""Lint or fix many files: reading, parallelism, safe writes."""
+"""Lint or fix many files: reading and parallelism (writing fixed files: ``conclint.writes``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import gc
 import os
 import signal
 import stat
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
 from conclint.engine import PARSE_ERROR, lint_source
@@ -31,6 +29,8 @@ class FileOutcome:
     fixed: Optional[bytes] = None
     original: Optional[bytes] = None
     applied: int = 0
+    # With fixing: the original's findings, reported instead when the fix is not written.
+    unfixed: List[Finding] = field(default_factory=list)
     error: Optional[str] = None  # an internal error: exit code 2
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
 
@@ -113,6 +113,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
         outcome.fixed = fixed.fixed
         outcome.applied = fixed.applied
     outcome.findings = fixed.remaining.findings if fixed.remaining else []
+    outcome.unfixed = fixed.initial.findings if fixed.initial else outcome.findings
     return outcome
 
 
@@ -299,52 +300,3 @@ def _isolated_main(task: tuple, settings: Settings, state: Any, sender: Any) -> 
     _init_worker(settings, state)
     sender.send(_work(task))
     sender.close()
-
-
-# ---------------------------------------------------------------------- safe writes
-class WriteRefused(Exception):
-    pass
-
-
-def write_atomic(path: str, data: bytes, root: Optional[Path] = None, expected: Optional[bytes] = None) -> bool:
-    """Replace the file at ``path`` by ``data``; False when it already holds ``data``.
-
-    The bytes go to a temporary file in the same directory, which then is renamed over
-    the original: readers see the old file or the new one, never a torn one, and a full
-    disk leaves the original intact. The file keeps its mode (and owner, where allowed).
-    A symbolic link is written through to its target, but not when that lies outside
-    ``root``. With ``expected``, the file must still hold those bytes (what was fixed),
-    so that an edit made while conclint ran is not overwritten.
-    """
-    target = Path(os.path.realpath(path))
-    if root is not None and target != Path(os.path.abspath(path)):
-        top = Path(os.path.realpath(root))
-        if top not in (target, *target.parents):
-            raise WriteRefused(f"{path}: not fixed: it is a symbolic link to {target}, outside {root}")
-    st = os.stat(target)
-    with open(target, "rb") as handle:
-        current = handle.read()
-    if current == data:
-        return False
-    if expected is not None and current != expected:
-        raise WriteRefused(f"{path}: not fixed: the file changed while conclint was fixing it")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".conclint-tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except PermissionError:
-                pass  # only root may give files away; the content matters more
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return True

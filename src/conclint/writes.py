@@ -1,0 +1,290 @@
+"""Writing fixed files without ever losing a byte the user wrote.
+
+``write_fixed`` replaces a file's content as a careful editor does:
+
+* The new bytes go to a temporary file in the target's directory (an unnamed one where
+  the system offers ``O_TMPFILE``, so a process killed mid-write leaves nothing behind),
+  are synced, and are renamed over the target: readers see the old file or the new one,
+  never a torn one, and a full disk leaves the original intact.
+* Compare-and-swap at the last moment: after the temporary file is complete, right before
+  the rename, the target must still be the same inode, size, mtime and content conclint
+  fixed. A save that landed meanwhile wins; the fix is refused and reported.
+* Permissions as an editor honours them: a file the user may not write is not replaced; a
+  file owned by someone else is not replaced unless its owner can be kept (root); owner,
+  mode bits (setuid/setgid included) and extended attributes carry over, or nothing is
+  written; a file with several hard links is refused (renaming over it would split them).
+* Temporary files carry this process's id in their name (``.NAME.PID.RANDOM.conclint-tmp``):
+  they are removed on any exception or caught signal, and ``sweep_stale`` removes those
+  whose process is gone.
+
+Everything that stops a write raises ``WriteRefused`` with ``path: not fixed: why``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+TEMP_SUFFIX = ".conclint-tmp"
+_TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
+# Test hook: a directory. Right before the final check, the writer creates ``paused`` in
+# it and waits (60 s at most) for ``resume``: a test can land a save in the window a race
+# would need, deterministically.
+PAUSE_HOOK = "CONCLINT_TEST_PAUSE_BEFORE_REPLACE"
+_READ_LIMIT = 64 * 1024 * 1024
+# A temporary file lives for the milliseconds of one write; one this old is stranded even
+# if its process id was reused since.
+_STALE_AFTER = 3600
+
+
+class WriteRefused(Exception):
+    """The fix was not written; the message says which file and why."""
+
+
+def write_fixed(path: str, data: bytes, *, expected: bytes, root: Optional[Path] = None) -> bool:
+    """Replace the content of ``path`` (holding ``expected``) by ``data``; False when it
+    already holds ``data``. A symbolic link is written through to its target, but not when
+    that lies outside ``root``."""
+    target = os.path.realpath(path)
+    if root is not None and target != os.path.abspath(path):
+        top = os.path.realpath(root)
+        if target != top and not target.startswith(top.rstrip(os.sep) + os.sep):
+            raise WriteRefused(f"{path}: not fixed: it is a symbolic link to {target}, outside {root}")
+    before = _check_target(path, target)
+    current = _read(path, target, before)
+    if current == data:
+        return False
+    if current != expected:
+        raise _changed(path)
+    directory, base = os.path.split(target)
+    fd, name = _open_temp(directory, base)
+    try:
+        _fill(fd, data, path, target, before)
+        _last_check(path, target, before, expected)
+        if name is None:
+            # Named only now, right before the rename: the one moment a kill can strand it.
+            name = _link_temp(fd, directory, base)
+            if name is None:  # the file system cannot name unnamed files: write a named one
+                os.close(fd)
+                fd = -1
+                fd, name = _open_temp(directory, base, named=True)
+                _fill(fd, data, path, target, before)
+                _last_check(path, target, before, expected)
+        os.replace(name, target)
+        name = None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if name is not None:
+            _unlink(name)
+    return True
+
+
+def _fill(fd: int, data: bytes, path: str, target: str, before: os.stat_result) -> None:
+    """The new content, synced, with the original's owner, mode and extended attributes."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
+    _copy_metadata(path, target, fd, before)
+
+
+def _last_check(path: str, target: str, before: os.stat_result, expected: bytes) -> None:
+    """Compare before the swap: the file must still be what conclint fixed."""
+    _pause_for_tests()
+    now = _check_target(path, target)
+    if _identity(now) != _identity(before) or _read(path, target, now) != expected:
+        raise _changed(path)
+
+
+def _changed(path: str) -> WriteRefused:
+    return WriteRefused(f"{path}: not fixed: the file changed while conclint was fixing it (run again)")
+
+
+def _check_target(path: str, target: str) -> os.stat_result:
+    """The target's status; raises unless it is a regular file this user may replace."""
+    try:
+        st = os.lstat(target)
+    except OSError as exc:
+        raise WriteRefused(f"{path}: not fixed: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise WriteRefused(f"{path}: not fixed: no longer a regular file")
+    if st.st_nlink > 1:
+        raise WriteRefused(
+            f"{path}: not fixed: it has {st.st_nlink} hard links, which replacing it would split"
+        )
+    root = os.geteuid() == 0
+    if not root and not os.access(target, os.W_OK):
+        raise WriteRefused(f"{path}: not fixed: you may not write it (permission denied)")
+    if not root and st.st_uid != os.geteuid():
+        raise WriteRefused(
+            f"{path}: not fixed: it belongs to another user (uid {st.st_uid}), whose ownership "
+            "replacing it would take"
+        )
+    return st
+
+
+def _identity(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read(path: str, target: str, st: os.stat_result) -> bytes:
+    if st.st_size > _READ_LIMIT:
+        raise WriteRefused(f"{path}: not fixed: it grew past {_READ_LIMIT // (1024 * 1024)} MiB meanwhile")
+    # O_NONBLOCK: a FIFO swapped in after the lstat must not block the open.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        raise WriteRefused(f"{path}: not fixed: cannot read it again: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WriteRefused(f"{path}: not fixed: no longer a regular file")
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > _READ_LIMIT:
+                raise WriteRefused(f"{path}: not fixed: it grew past {_READ_LIMIT // (1024 * 1024)} MiB meanwhile")
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _temp_name(directory: str, base: str) -> str:
+    return os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _open_temp(directory: str, base: str, named: bool = False) -> "tuple[int, Optional[str]]":
+    """A file for the new content: unnamed (``O_TMPFILE``) where possible, else named."""
+    tmpfile = 0 if named else getattr(os, "O_TMPFILE", 0)
+    if tmpfile:
+        try:
+            return os.open(directory, tmpfile | os.O_WRONLY, 0o600), None
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+                raise _cannot_write(directory, exc) from None
+    for _ in range(16):
+        name = _temp_name(directory, base)
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600), name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _cannot_write(directory, exc) from None
+    raise WriteRefused(f"{directory}: not fixed: cannot create a temporary file")
+
+
+def _link_temp(fd: int, directory: str, base: str) -> Optional[str]:
+    """A name for the unnamed file (for the rename); None where the system cannot give one
+    (no /proc, or a file system such as overlayfs that refuses the link)."""
+    try:
+        # A directory descriptor makes CPython call linkat() with AT_SYMLINK_FOLLOW (plain
+        # link() would link the /proc entry itself, and fail).
+        directory_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        for _ in range(16):
+            name = _temp_name(directory, base)
+            try:
+                os.link(f"/proc/self/fd/{fd}", os.path.basename(name), dst_dir_fd=directory_fd, follow_symlinks=True)
+                return name
+            except FileExistsError:
+                continue
+            except (OSError, NotImplementedError):
+                return None
+        return None
+    finally:
+        os.close(directory_fd)
+
+
+def _cannot_write(directory: str, exc: OSError) -> WriteRefused:
+    return WriteRefused(f"{directory}: not fixed: cannot write a file here: {exc.strerror or exc}")
+
+
+def _copy_metadata(path: str, target: str, fd: int, st: os.stat_result) -> None:
+    """Owner, then mode (chown clears setuid/setgid), then extended attributes (ACLs are
+    among them); what cannot be kept stops the write."""
+    try:
+        if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            os.fchown(fd, st.st_uid, st.st_gid)
+        os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    except OSError as exc:
+        raise WriteRefused(f"{path}: not fixed: cannot keep its owner and mode: {exc.strerror or exc}") from None
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(target, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return
+        raise WriteRefused(f"{path}: not fixed: cannot read its extended attributes: {exc.strerror or exc}") from None
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(target, name, follow_symlinks=False))
+        except OSError as exc:
+            raise WriteRefused(
+                f"{path}: not fixed: cannot keep its extended attribute {name}: {exc.strerror or exc}"
+            ) from None
+
+
+def _pause_for_tests() -> None:
+    directory = os.environ.get(PAUSE_HOOK)
+    if not directory:
+        return
+    Path(directory, "paused").touch()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(directory, "resume")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _unlink(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def sweep_stale(directories: Iterable[str]) -> int:
+    """Remove the temporary files of conclint runs that were killed while writing (their
+    process is gone) from ``directories``; returns how many were removed."""
+    removed = 0
+    for directory in set(directories):
+        try:
+            entries = list(os.scandir(directory or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMP_RE.match(entry.name)
+            if match is None:
+                continue
+            try:
+                stale = not _alive(int(match.group(1))) or time.time() - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER
+                if stale and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
