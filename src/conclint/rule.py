@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -166,13 +167,33 @@ class Rule(cst.BatchableCSTVisitor):
             applicability = applicability or self.fix
             if applicability is None:
                 raise TypeError(f"{self.code} reports a fix but declares no applicability")
+            fix_message = fix_message or "Apply the suggested fix"
+            lost = lost_comments(changes)
+            if lost:
+                # Comments are the user's words: a fix that drops one is never safe, whichever
+                # rule made it, and says what it drops.
+                applicability = Applicability.UNSAFE
+                fix_message += f" (removes {lost} comment{'s' if lost != 1 else ''})"
             fix = Fix(
                 changes=changes,
                 applicability=Applicability(applicability),
-                message=fix_message or "Apply the suggested fix",
+                message=fix_message,
                 add_imports=add_imports,
             )
         self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
+
+
+def lost_comments(changes: Mapping[cst.CSTNode, Replacement]) -> int:
+    """How many comments of the replaced nodes their replacements do not hold (moved ones
+    count as kept: comments are matched by text)."""
+    from conclint.treeutil import comments
+
+    before: "Counter[str]" = Counter()
+    after: "Counter[str]" = Counter()
+    for original, replacement in changes.items():
+        before.update(comments(original))
+        after.update(comments(replacement))
+    return sum((before - after).values())
 
 
 def all_rules() -> Dict[str, type]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -183,6 +184,21 @@ def walk_scope(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
         stack.extend(reversed(children(current)))
+
+
+def comments(node: Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]) -> "Counter[str]":
+    """The text of every comment in ``node`` (or in what a sentinel stands for), counted."""
+    found: "Counter[str]" = Counter()
+    if isinstance(node, cst.RemovalSentinel):
+        return found
+    stack: List[cst.CSTNode] = list(node.nodes) if isinstance(node, cst.FlattenSentinel) else [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Comment):
+            found[current.value.rstrip()] += 1
+        else:
+            stack.extend(current.children)
+    return found
 
 
 def has_comments(node: cst.CSTNode) -> bool:

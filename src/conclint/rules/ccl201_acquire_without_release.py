@@ -109,7 +109,8 @@ class AcquireWithoutRelease(Rule):
         if release_index == index + 1:
             return  # acquire(); release(): waits for the lock to be free, nothing in between can raise
         changes = None
-        if release_index is not None:
+        # `with lock:` blocks without a timeout: only a blocking acquire may become one.
+        if release_index is not None and _blocking(node):
             with_node = with_statement(receiver, line, block.body[index + 1: release_index])
             changes = {block: replace_statements(block, index, release_index + 1, [with_node])}
         self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))  # type: ignore[attr-defined]
@@ -133,6 +134,17 @@ class AcquireWithoutRelease(Rule):
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None
+
+
+def _blocking(acquire: cst.Call) -> bool:
+    """``acquire()``, ``acquire(True)`` or ``acquire(blocking=True)``: no timeout, no try-lock."""
+    if not acquire.args:
+        return True
+    if len(acquire.args) != 1:
+        return False
+    arg = acquire.args[0]
+    keyword = arg.keyword.value if arg.keyword is not None else "blocking"
+    return keyword == "blocking" and not arg.star and isinstance(arg.value, cst.Name) and arg.value.value == "True"
 
 
 def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpression) -> Tuple[bool, bool]:

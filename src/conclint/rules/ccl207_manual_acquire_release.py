@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional
 
 import libcst as cst
 
@@ -12,7 +12,7 @@ from conclint.fixes import replace_statements, with_statement
 from conclint.locks import following_try, statement_call
 from conclint.names import ACQUIRABLE_TYPES
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, index_of, is_call_on, only_statement, uses
+from conclint.treeutil import index_of, is_call_on, only_statement, uses
 
 
 class ManualAcquireRelease(Rule):
@@ -71,14 +71,12 @@ class ManualAcquireRelease(Rule):
         if built is None:
             self.report(node)
             return
-        replacement, loses_comments = built
-        # Dropping the comments of the removed try/finally changes no behaviour, but a safe
-        # fix must not lose what people wrote: then it is offered as unsafe (as ruff does).
+        # A fix that drops a comment of the removed try/finally is offered as unsafe (by
+        # Rule.report, for every rule).
         self.report(
             node,
-            changes={block: replace_statements(block, index, index + 2, [replacement])},
-            fix_message="Use `with` to hold the lock" + (" (drops the comments of the removed finally)" if loses_comments else ""),
-            applicability=Applicability.UNSAFE if loses_comments else None,
+            changes={block: replace_statements(block, index, index + 2, [built])},
+            fix_message="Use `with` to hold the lock",
         )
 
 
@@ -89,23 +87,20 @@ def _is_release(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
 
 def _with_block(
     receiver: cst.BaseExpression, line: cst.CSTNode, try_node: cst.Try, final: cst.IndentedBlock, release: int
-) -> Optional[Tuple[cst.With, bool]]:
-    """``with receiver:`` replacing the acquire line and the try, and whether that drops comments;
-    None when the edit would change behaviour."""
+) -> Optional[cst.With]:
+    """``with receiver:`` replacing the acquire line and the try; None when the edit would
+    change behaviour."""
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
     if release != len(final.body) - 1:
         return None  # statements after the release would run under the lock
     rest = list(final.body[:release])
-    dropped: Sequence[cst.CSTNode]
     if rest or try_node.handlers:
         finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None  # type: ignore[union-attr]
         inner = [try_node.with_changes(finalbody=finalbody)]
-        dropped = [final.body[release]] if rest else [try_node.finalbody]  # type: ignore[list-item]
     else:
         body = try_node.body
         if not isinstance(body, cst.IndentedBlock):
             return None
         inner = list(body.body)
-        dropped = [*try_node.leading_lines, body.header, *body.footer, try_node.finalbody]  # type: ignore[list-item]
-    return with_statement(receiver, line, inner), any(has_comments(n) for n in dropped)
+    return with_statement(receiver, line, inner)
