@@ -1,12 +1,34 @@
 """Result cache: findings per file, keyed by content hash, version and configuration.
 
-One JSON file per configuration key holds, for every path, the file's
-(mtime_ns, size, sha256) and its findings. A warm run stats each file, trusts an
-exact (mtime, size) match, re-hashes the content otherwise, and lints only what
-changed. Writes go through a temporary file and an atomic rename, so concurrent
-runs never read a torn file (the last writer wins). Entries unused for
-``MAX_AGE`` days, and cache files of other configurations or versions not
-touched for as long, are pruned on write.
+One JSON file per configuration key, ``results-<key>.json``::
+
+    {"home": <inode of the cache directory>,
+     "files": {<path>: {"h": sha256 of the bytes linted, "s": size,
+                        "k": [mtime_ns, inode, ctime_ns] or null,
+                        "t": last used (epoch seconds), "f": [findings]}}}
+
+Whether a file is unchanged. The hash is of the very bytes the worker linted (it comes
+back in ``FileOutcome.digest``), never of a later read, so a file swapped while it was
+linted is not recorded with the findings of other bytes. A warm run skips hashing only
+when the file's stat matches ``k``: mtime, inode and ctime. The mtime alone vouches for
+nothing: anyone can set it (``touch -d``, ``os.utime``, an archive or checkout that
+restores it). The ctime cannot be set: the kernel stamps it on every change, and a
+checkout creates new inodes stamped with the time of the checkout. So a rewrite that
+restores the mtime, or an entry that travelled with a repository, is never trusted on
+its stat: the file is hashed again, and only the same bytes reuse the findings. ``k`` is
+null when the stat cannot vouch for the bytes linted: the file changed while it was
+linted, or its ctime lies within ``RACY_NS`` of the run, where a change in the same
+clock tick would leave the stat as it is (git's "racily clean" entries); such an entry
+is hashed on the next run, and trusted from then on.
+
+A cache that travelled is not trusted even with matching hashes: its findings could be
+made up. ``home`` is the inode of the cache directory that wrote it; a cache committed
+to a repository (or copied) lies in a directory the checkout created, whose inode it
+cannot know in advance, and is ignored.
+
+Writes go through a temporary file and an atomic rename, so concurrent runs never read
+a torn file (the last writer wins). Entries unused for ``MAX_AGE`` seconds, and cache
+files of other configurations or versions not touched for as long, are pruned on write.
 """
 
 from __future__ import annotations
@@ -24,6 +46,10 @@ from conclint.findings import Finding
 from conclint.settings import Settings
 
 MAX_AGE = 30 * 24 * 3600
+# Timestamps are as fine as the kernel's clock tick (ext4, tmpfs) or as coarse as a
+# second (ext3, HFS+): a file changed less than this before a run may change again
+# without its stat showing it.
+RACY_NS = 2 * 10**9
 _GITIGNORE = "# Created by conclint automatically.\n*\n"
 
 
@@ -31,28 +57,26 @@ class Cache:
     def __init__(self, directory: Path, key: str) -> None:
         self.directory = Path(directory)
         self.file = self.directory / f"results-{key}.json"
-        self.entries: Dict[str, Dict[str, Any]] = self._load()
         self.dirty = False
+        self.started = time.time_ns()
+        self.entries: Dict[str, Dict[str, Any]] = self._load()
 
     def _load(self) -> Dict[str, Dict[str, Any]]:
         try:
             with open(self.file, "rb") as handle:
                 data = json.load(handle)
+            if data["home"] != os.stat(self.directory).st_ino:
+                self.dirty = True  # another directory's cache: replace it
+                return {}
             return data["files"] if isinstance(data.get("files"), dict) else {}
-        except (OSError, ValueError, KeyError, AttributeError):
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
             return {}
 
-    def lookup(self, path: str) -> Optional[List[Finding]]:
+    def lookup(self, path: str, st: os.stat_result) -> Optional[List[Finding]]:
         entry = self.entries.get(path)
-        if entry is None:
+        if entry is None or entry["s"] != st.st_size:
             return None
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a FIFO or device named on the command line: never read it here
-        if entry["m"] != st.st_mtime_ns or entry["s"] != st.st_size:
+        if entry["k"] != _stamp(st):
             try:
                 with open(path, "rb") as handle:
                     digest = hashlib.sha256(handle.read()).hexdigest()
@@ -60,46 +84,51 @@ class Cache:
                 return None
             if digest != entry["h"]:
                 return None
-            entry["m"], entry["s"] = st.st_mtime_ns, st.st_size
+            entry["k"] = self._stamp_if_settled(st)
             self.dirty = True
-        now = int(time.time())
-        if now - entry.get("t", 0) > 24 * 3600:
+        now = self.started // 10**9
+        if now - entry["t"] > 24 * 3600:
             entry["t"] = now
             self.dirty = True
         return [Finding.from_json(f) for f in entry["f"]]
 
-    def store(self, path: str, findings: Sequence[Finding], data: bytes, st: os.stat_result) -> None:
+    def store(self, path: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
         self.entries[path] = {
-            "m": st.st_mtime_ns,
+            "h": digest,
             "s": st.st_size,
-            "h": hashlib.sha256(data).hexdigest(),
-            "t": int(time.time()),
+            "k": self._stamp_if_settled(st) if trusted else None,
+            "t": self.started // 10**9,
             "f": [f.to_json() for f in findings],
         }
         self.dirty = True
+
+    def _stamp_if_settled(self, st: os.stat_result) -> Optional[List[int]]:
+        return _stamp(st) if st.st_ctime_ns < self.started - RACY_NS else None
 
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
         from conclint.runner import FileOutcome, run
 
         outcomes: Dict[str, Any] = {}
-        misses: List[str] = []
+        before: Dict[str, os.stat_result] = {}
         for path in files:
-            cached = self.lookup(path)
-            if cached is None:
-                misses.append(path)
-            else:
-                outcomes[path] = FileOutcome(path, cached)
+            st = _stat(path)
+            if st is not None and stat.S_ISREG(st.st_mode):  # not a FIFO or device: never read those here
+                cached = self.lookup(path, st)
+                if cached is not None:
+                    outcomes[path] = FileOutcome(path, cached)
+                    continue
+                before[path] = st
+            outcomes[path] = None
+        misses = [p for p, o in outcomes.items() if o is None]
         if misses:
-            before = {p: _stat(p) for p in misses}
             for outcome in run(misses, settings, with_edits=with_edits, jobs=jobs):
                 outcomes[outcome.path] = outcome
                 st = before.get(outcome.path)
-                if outcome.error or st is None or not stat.S_ISREG(st.st_mode) or any(f.code == "CCL000" and "cannot read" in f.message for f in outcome.findings):
+                if outcome.error or outcome.digest is None or st is None:
                     continue
-                data = _read(outcome.path)
                 after = _stat(outcome.path)
-                if data is not None and after is not None and after.st_mtime_ns == st.st_mtime_ns:
-                    self.store(outcome.path, outcome.findings, data, st)
+                trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
+                self.store(outcome.path, outcome.findings, outcome.digest, st, trusted)
         self.save()
         return [outcomes[p] for p in files]
 
@@ -107,7 +136,7 @@ class Cache:
         if not self.dirty:
             return
         now = time.time()
-        self.entries = {p: e for p, e in self.entries.items() if now - e.get("t", now) <= MAX_AGE}
+        self.entries = {p: e for p, e in self.entries.items() if now - e["t"] <= MAX_AGE}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             ignore = self.directory / ".gitignore"
@@ -115,7 +144,7 @@ class Cache:
                 ignore.write_text(_GITIGNORE)
             fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.directory))
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"files": self.entries}, handle, separators=(",", ":"))
+                json.dump({"home": os.stat(self.directory).st_ino, "files": self.entries}, handle, separators=(",", ":"))
             os.replace(tmp, self.file)
             self._prune_others(now)
         except OSError:
@@ -131,16 +160,13 @@ class Cache:
                     pass
 
 
+def _stamp(st: os.stat_result) -> List[int]:
+    """What a stat says of a file's content, short of reading it (see the module's doc)."""
+    return [st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
 def _stat(path: str) -> Optional[os.stat_result]:
     try:
         return os.stat(path)
-    except OSError:
-        return None
-
-
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
     except OSError:
         return None

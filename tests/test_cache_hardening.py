@@ -1,0 +1,91 @@
+"""The result cache against hostile or unlucky trees: nothing it holds may hide a finding."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from helpers import run_cli
+
+from conclint.cache import RACY_NS
+
+BAD = "import threading\n\nt = threading.Thread(target=print)\nt.setDaemon(True)\n"
+# As long as BAD, byte for byte, without the finding.
+CLEAN = BAD.replace("t.setDaemon(True)", "t.daemon = True  ")
+assert len(CLEAN) == len(BAD)
+
+
+def lint(tree: Path, *options: str, importtime: bool = False):
+    env = {"PYTHONPROFILEIMPORTTIME": "1"} if importtime else None
+    return run_cli("--format", "json", *options, cwd=tree, env=env)
+
+
+def codes(result) -> list:
+    return [f["code"] for f in json.loads(result.stdout)]
+
+
+def settle(*paths: Path) -> None:
+    """Wait until the files' last change is older than the cache's racy window, so that
+    the next run trusts their stat (what these tests are about) instead of hashing them."""
+    while time.time_ns() - max(os.stat(p).st_ctime_ns for p in paths) <= RACY_NS:
+        time.sleep(0.1)
+
+
+def entries(cache: Path) -> dict:
+    (results,) = cache.glob("results-*.json")
+    return json.loads(results.read_text())["files"]
+
+
+def test_a_rewrite_that_restores_the_mtime_is_linted_again(tmp_path):
+    source = tmp_path / "a.py"
+    source.write_text(CLEAN)
+    settle(source)
+    assert codes(lint(tmp_path, "--cache-dir", ".cache", "a.py")) == []
+    (entry,) = entries(tmp_path / ".cache").values()
+    assert entry["k"] is not None, "the entry trusts the stat: the case under test"
+    before = os.stat(source)
+    source.write_text(BAD)  # same size, same inode
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(source).st_mtime_ns == before.st_mtime_ns
+    assert codes(lint(tmp_path, "--cache-dir", ".cache", "a.py")) == ["CCL301"]
+
+
+def test_a_cache_committed_with_the_tree_whitelists_nothing(tmp_path):
+    # A tree and its cache, then a fresh checkout at the same place holding other bytes of
+    # the same size and mtime, and the old cache (as if committed to the repository).
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text(CLEAN)
+    settle(tree / "a.py")
+    assert codes(lint(tree, "a.py")) == []
+    mtime = os.stat(tree / "a.py").st_mtime_ns
+    tree.rename(tmp_path / "old")
+    tree.mkdir()
+    (tree / "a.py").write_text(BAD)
+    os.utime(tree / "a.py", ns=(mtime, mtime))
+    shutil.copytree(tmp_path / "old" / ".conclint_cache", tree / ".conclint_cache")
+    assert codes(lint(tree, "a.py")) == ["CCL301"]
+
+
+def test_findings_of_a_cache_that_travelled_are_not_believed(tmp_path):
+    # The same bytes, but a cache claiming they are clean: hashes match, findings lie.
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text(BAD)
+    assert codes(lint(tree, "a.py")) == ["CCL301"]
+    (results,) = (tree / ".conclint_cache").glob("results-*.json")
+    forged = json.loads(results.read_text())
+    for entry in forged["files"].values():
+        entry["f"] = []
+    tree.rename(tmp_path / "old")
+    tree.mkdir()
+    (tree / "a.py").write_text(BAD)
+    (tree / ".conclint_cache").mkdir()
+    (tree / ".conclint_cache" / results.name).write_text(json.dumps(forged))
+    assert codes(lint(tree, "a.py")) == ["CCL301"]
+    # The cache is then this directory's own, and serves the next run.
+    warm = lint(tree, "a.py", importtime=True)
+    assert codes(warm) == ["CCL301"] and "libcst" not in warm.stderr
