@@ -89,3 +89,40 @@ def test_findings_of_a_cache_that_travelled_are_not_believed(tmp_path):
     # The cache is then this directory's own, and serves the next run.
     warm = lint(tree, "a.py", importtime=True)
     assert codes(warm) == ["CCL301"] and "libcst" not in warm.stderr
+
+
+def test_same_named_files_in_two_directories_never_share_an_entry(tmp_path):
+    # Same name, size and mtime, other bytes; linted from their own directory with one cache.
+    cache = tmp_path / "cache"
+    for name, text in (("clean", CLEAN), ("bad", BAD)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.py").write_text(text)
+        os.utime(tmp_path / name / "x.py", ns=(10**18, 10**18))
+    expected = {"clean": [], "bad": ["CCL301"]}
+    for name in ("clean", "bad"):
+        assert codes(lint(tmp_path / name, "--cache-dir", str(cache), "x.py")) == expected[name]
+    # Both entries are kept: each directory's warm run parses nothing.
+    for name in ("clean", "bad"):
+        warm = lint(tmp_path / name, "--cache-dir", str(cache), "x.py", importtime=True)
+        assert codes(warm) == expected[name]
+        assert "libcst" not in warm.stderr
+    assert sorted(entries(cache)) == sorted(os.path.realpath(tmp_path / n / "x.py") for n in expected)
+
+
+def test_cached_findings_name_the_file_as_this_run_does(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text(BAD)
+    cold = lint(tmp_path, "--cache-dir", "cache", "pkg/a.py")
+    warm = lint(tmp_path / "pkg", "--cache-dir", "../cache", "a.py", importtime=True)
+    assert "libcst" not in warm.stderr
+    assert [f["path"] for f in json.loads(cold.stdout)] == ["pkg/a.py"]
+    assert [f["path"] for f in json.loads(warm.stdout)] == ["a.py"]
+
+
+def test_a_linked_file_is_keyed_by_its_target(tmp_path):
+    (tmp_path / "real.py").write_text(BAD)
+    (tmp_path / "link.py").symlink_to("real.py")
+    assert codes(lint(tmp_path, "--cache-dir", "cache", "link.py")) == ["CCL301"]
+    assert list(entries(tmp_path / "cache")) == [os.path.realpath(tmp_path / "real.py")]
+    (tmp_path / "real.py").write_text(CLEAN)
+    assert codes(lint(tmp_path, "--cache-dir", "cache", "link.py")) == []

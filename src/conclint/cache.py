@@ -1,11 +1,14 @@
-"""Result cache: findings per file, keyed by content hash, version and configuration.
+"""Result cache: findings per file, keyed by resolved path, content hash, version and configuration.
 
 One JSON file per configuration key, ``results-<key>.json``::
 
     {"home": <inode of the cache directory>,
-     "files": {<path>: {"h": sha256 of the bytes linted, "s": size,
-                        "k": [mtime_ns, inode, ctime_ns] or null,
-                        "t": last used (epoch seconds), "f": [findings]}}}
+     "files": {<resolved path>: {"h": sha256 of the bytes linted, "s": size,
+                                 "k": [mtime_ns, inode, ctime_ns] or null,
+                                 "t": last used (epoch seconds), "f": [findings]}}}
+
+Paths are absolute, through the real path of their directory (and of the file, when it
+is a symbolic link): ``x.py`` linted in two directories never shares an entry.
 
 Whether a file is unchanged. The hash is of the very bytes the worker linted (it comes
 back in ``FileOutcome.digest``), never of a later read, so a file swapped while it was
@@ -40,8 +43,9 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from conclint.discovery import _real_directory
 from conclint.findings import Finding
 from conclint.settings import Settings
 
@@ -72,13 +76,14 @@ class Cache:
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             return {}
 
-    def lookup(self, path: str, st: os.stat_result) -> Optional[List[Finding]]:
-        entry = self.entries.get(path)
+    def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[List[Finding]]:
+        """The findings of ``path`` (resolved: ``key``), if the entry still holds for ``st``."""
+        entry = self.entries.get(key)
         if entry is None or entry["s"] != st.st_size:
             return None
         if entry["k"] != _stamp(st):
             try:
-                with open(path, "rb") as handle:
+                with open(key, "rb") as handle:
                     digest = hashlib.sha256(handle.read()).hexdigest()
             except OSError:
                 return None
@@ -90,7 +95,10 @@ class Cache:
         if now - entry["t"] > 24 * 3600:
             entry["t"] = now
             self.dirty = True
-        return [Finding.from_json(f) for f in entry["f"]]
+        findings = [Finding.from_json(f) for f in entry["f"]]
+        for finding in findings:
+            finding.path = path  # as named in this run
+        return findings
 
     def store(self, path: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
         self.entries[path] = {
@@ -108,27 +116,29 @@ class Cache:
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
         from conclint.runner import FileOutcome, run
 
+        cwd = os.getcwd()
         outcomes: Dict[str, Any] = {}
-        before: Dict[str, os.stat_result] = {}
+        before: Dict[str, Tuple[str, os.stat_result]] = {}
         for path in files:
-            st = _stat(path)
+            key, st = _identify(path, cwd)
             if st is not None and stat.S_ISREG(st.st_mode):  # not a FIFO or device: never read those here
-                cached = self.lookup(path, st)
+                cached = self.lookup(path, key, st)
                 if cached is not None:
                     outcomes[path] = FileOutcome(path, cached)
                     continue
-                before[path] = st
+                before[path] = key, st
             outcomes[path] = None
         misses = [p for p, o in outcomes.items() if o is None]
         if misses:
             for outcome in run(misses, settings, with_edits=with_edits, jobs=jobs):
                 outcomes[outcome.path] = outcome
-                st = before.get(outcome.path)
-                if outcome.error or outcome.digest is None or st is None:
+                known = before.get(outcome.path)
+                if outcome.error or outcome.digest is None or known is None:
                     continue
-                after = _stat(outcome.path)
+                key, st = known
+                after = _stat(key)
                 trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
-                self.store(outcome.path, outcome.findings, outcome.digest, st, trusted)
+                self.store(key, outcome.findings, outcome.digest, st, trusted)
         self.save()
         return [outcomes[p] for p in files]
 
@@ -163,6 +173,23 @@ class Cache:
 def _stamp(st: os.stat_result) -> List[int]:
     """What a stat says of a file's content, short of reading it (see the module's doc)."""
     return [st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
+def _identify(path: str, cwd: str) -> Tuple[str, Optional[os.stat_result]]:
+    """The key of ``path`` (its resolved absolute path) and its stat (None if it has none).
+
+    One lstat per file: directories are resolved once per run (``_real_directory``), and
+    only a symbolic link is resolved all the way."""
+    absolute = os.path.join(cwd, path)
+    try:
+        st = os.lstat(absolute)
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(absolute)
+            return real, os.stat(real)
+    except OSError:
+        return absolute, None
+    head, tail = os.path.split(absolute)
+    return os.path.join(_real_directory(head), tail), st
 
 
 def _stat(path: str) -> Optional[os.stat_result]:
