@@ -36,6 +36,10 @@ def settle(*paths: Path) -> None:
 
 def entries(cache: Path) -> dict:
     (results,) = cache.glob("results-*.json")
+    return entries_of(results)
+
+
+def entries_of(results: Path) -> dict:
     return json.loads(results.read_text())["files"]
 
 
@@ -126,3 +130,67 @@ def test_a_linked_file_is_keyed_by_its_target(tmp_path):
     assert list(entries(tmp_path / "cache")) == [os.path.realpath(tmp_path / "real.py")]
     (tmp_path / "real.py").write_text(CLEAN)
     assert codes(lint(tmp_path, "--cache-dir", "cache", "link.py")) == []
+
+
+def tree_with_bad_file(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text("[tool.conclint]\n")
+    (tree / "a.py").write_text(BAD)
+    return tree
+
+
+def test_a_planted_gitignore_link_is_not_written_through(tmp_path):
+    tree = tree_with_bad_file(tmp_path)
+    (tree / ".conclint_cache").mkdir()
+    (tree / ".conclint_cache" / ".gitignore").symlink_to(tmp_path / "planted")
+    result = lint(tree, ".")
+    assert codes(result) == ["CCL301"] and result.stderr == ""
+    assert not os.path.lexists(tmp_path / "planted")
+    assert entries(tree / ".conclint_cache"), "the cache itself still works"
+
+
+def test_a_linked_cache_directory_is_neither_written_nor_pruned(tmp_path):
+    tree = tree_with_bad_file(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "results-precious.json"
+    victim.write_text("precious")
+    old = time.time() - 400 * 24 * 3600
+    os.utime(victim, (old, old))
+    (tree / ".conclint_cache").symlink_to(elsewhere)
+    for _ in range(2):
+        result = lint(tree, ".")
+        assert codes(result) == ["CCL301"] and result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"conclint: warning: {tree / '.conclint_cache'}: the cache directory is a symbolic link; not caching"
+        ]
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["results-precious.json"]
+    # A cache directory named with --cache-dir is no different.
+    result = lint(tree, "--cache-dir", ".conclint_cache", ".")
+    assert codes(result) == ["CCL301"] and "symbolic link" in result.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["results-precious.json"]
+
+
+def test_links_inside_the_cache_directory_are_replaced_or_left_not_followed(tmp_path):
+    tree = tree_with_bad_file(tmp_path)
+    lint(tree, ".")
+    cache = tree / ".conclint_cache"
+    (results,) = cache.glob("results-*.json")
+    outside = tmp_path / "outside.json"
+    outside.write_text("outside")
+    old = time.time() - 400 * 24 * 3600
+    os.utime(outside, (old, old))
+    results.unlink()
+    results.symlink_to(outside)  # the cache file itself
+    (cache / "results-other.json").symlink_to(outside)  # another key's, long unused
+    os.utime(cache / "results-other.json", (old, old), follow_symlinks=False)
+    stale = cache / "results-stale.json"  # a regular one, for contrast: pruned
+    stale.write_text("{}")
+    os.utime(stale, (old, old))
+    result = lint(tree, ".")
+    assert codes(result) == ["CCL301"] and result.returncode == 1
+    assert outside.read_text() == "outside"
+    assert not results.is_symlink() and entries_of(results)
+    assert (cache / "results-other.json").is_symlink()
+    assert not stale.exists()

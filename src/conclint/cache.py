@@ -29,18 +29,27 @@ made up. ``home`` is the inode of the cache directory that wrote it; a cache com
 to a repository (or copied) lies in a directory the checkout created, whose inode it
 cannot know in advance, and is ignored.
 
+The cache directory is never followed through a symbolic link: a planted link would
+have the cache write, or prune, wherever it points. The directory is opened with
+O_NOFOLLOW and everything in it is reached through that descriptor: the cache file is
+read only if it is a regular file, new files are created with O_EXCL and O_NOFOLLOW (an
+existing .gitignore, even a link, is left alone), and pruning deletes only regular
+files. A linked cache directory is not used at all, with a warning. Platforms without
+these calls (Windows) do not cache.
+
 Writes go through a temporary file and an atomic rename, so concurrent runs never read
-a torn file (the last writer wins). Entries unused for ``MAX_AGE`` seconds, and cache
-files of other configurations or versions not touched for as long, are pruned on write.
+a torn file (the last writer wins); a failed write removes its temporary file. Entries
+unused for ``MAX_AGE`` seconds, and cache files of other configurations or versions not
+touched for as long, are pruned on write.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -55,6 +64,10 @@ MAX_AGE = 30 * 24 * 3600
 # without its stat showing it.
 RACY_NS = 2 * 10**9
 _GITIGNORE = "# Created by conclint automatically.\n*\n"
+_USABLE = (
+    hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+    and os.open in os.supports_dir_fd and os.scandir in os.supports_fd
+)
 
 
 class Cache:
@@ -63,18 +76,35 @@ class Cache:
         self.file = self.directory / f"results-{key}.json"
         self.dirty = False
         self.started = time.time_ns()
-        self.entries: Dict[str, Dict[str, Any]] = self._load()
+        self.usable = _USABLE
+        self.warnings: List[str] = []  # one line each, for stderr
+        self.entries: Dict[str, Dict[str, Any]] = self._load() if self.usable else {}
+
+    def _open_directory(self) -> Optional[int]:
+        """A descriptor of the cache directory; None when it is missing, or a link (then
+        the cache is not used)."""
+        try:
+            return os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            if os.path.islink(self.directory):
+                self.usable = False
+                self.warnings.append(f"{self.directory}: the cache directory is a symbolic link; not caching")
+            return None
 
     def _load(self) -> Dict[str, Dict[str, Any]]:
+        directory = self._open_directory()
+        if directory is None:
+            return {}
         try:
-            with open(self.file, "rb") as handle:
-                data = json.load(handle)
-            if data["home"] != os.stat(self.directory).st_ino:
+            data = json.loads(_read_regular(self.file.name, directory))
+            if data["home"] != os.fstat(directory).st_ino:
                 self.dirty = True  # another directory's cache: replace it
                 return {}
             return data["files"] if isinstance(data.get("files"), dict) else {}
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             return {}
+        finally:
+            os.close(directory)
 
     def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[List[Finding]]:
         """The findings of ``path`` (resolved: ``key``), if the entry still holds for ``st``."""
@@ -83,8 +113,7 @@ class Cache:
             return None
         if entry["k"] != _stamp(st):
             try:
-                with open(key, "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
+                digest = hashlib.sha256(_read_regular(key)).hexdigest()
             except OSError:
                 return None
             if digest != entry["h"]:
@@ -116,6 +145,8 @@ class Cache:
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
         from conclint.runner import FileOutcome, run
 
+        if not self.usable:
+            return run(files, settings, with_edits=with_edits, jobs=jobs)
         cwd = os.getcwd()
         outcomes: Dict[str, Any] = {}
         before: Dict[str, Tuple[str, os.stat_result]] = {}
@@ -149,25 +180,84 @@ class Cache:
         self.entries = {p: e for p, e in self.entries.items() if now - e["t"] <= MAX_AGE}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text(_GITIGNORE)
-            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.directory))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"home": os.stat(self.directory).st_ino, "files": self.entries}, handle, separators=(",", ":"))
-            os.replace(tmp, self.file)
-            self._prune_others(now)
         except OSError:
-            pass  # a read-only checkout still lints; it just is not cached
+            return  # a read-only checkout still lints; it just is not cached
+        directory = self._open_directory()
+        if directory is None:
+            return
+        try:
+            self._write(directory, now)
+        except OSError:
+            pass  # a full disk: likewise
+        finally:
+            os.close(directory)
 
-    def _prune_others(self, now: float) -> None:
-        for other in self.directory.glob("results-*.json"):
-            if other != self.file:
-                try:
-                    if now - other.stat().st_mtime > MAX_AGE:
-                        other.unlink()
-                except OSError:
-                    pass
+    def _write(self, directory: int, now: float) -> None:
+        _prune(directory, self.file.name, now)  # first: it may free the space this needs
+        try:
+            with os.fdopen(_create(".gitignore", directory, 0o644), "w", encoding="utf-8") as handle:
+                handle.write(_GITIGNORE)
+        except FileExistsError:
+            pass  # whatever it is, even a link, it is left alone
+        tmp = f".results-{os.urandom(8).hex()}.tmp"
+        handle = os.fdopen(_create(tmp, directory, 0o600), "w", encoding="utf-8")
+        try:
+            with handle:
+                json.dump({"home": os.fstat(directory).st_ino, "files": self.entries}, handle, separators=(",", ":"))
+            os.replace(tmp, self.file.name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            _unlink(tmp, directory)
+            raise
+
+
+def _prune(directory: int, own: str, now: float) -> None:
+    """Delete the cache files of other keys not written for ``MAX_AGE``: regular files
+    only, never a link (nor what it points to)."""
+    with os.scandir(directory) as found:
+        names = [e.name for e in found if e.name.startswith("results-") and e.name.endswith(".json") and e.name != own]
+    for name in names:
+        try:
+            st = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and now - st.st_mtime > MAX_AGE:
+            _unlink(name, directory)
+
+
+def _create(name: str, directory: int, mode: int) -> int:
+    """A new file in ``directory``: never an existing one, nor through a link."""
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=directory)
+
+
+def _unlink(name: str, directory: int) -> None:
+    try:
+        os.unlink(name, dir_fd=directory)
+    except OSError:
+        pass
+
+
+class _NotRegular(OSError):
+    """A link, directory, FIFO or device where a regular file was to be read."""
+
+
+def _read_regular(path: str, directory: Optional[int] = None) -> bytes:
+    """The bytes of the regular file ``path`` (relative to ``directory``); a link is not
+    followed, and a FIFO is not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _NotRegular("it is a symbolic link") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular("it is not a regular file")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        return handle.read()
 
 
 def _stamp(st: os.stat_result) -> List[int]:
