@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
 from helpers import run_cli
 
 from conclint.cache import RACY_NS
@@ -194,3 +195,66 @@ def test_links_inside_the_cache_directory_are_replaced_or_left_not_followed(tmp_
     assert not results.is_symlink() and entries_of(results)
     assert (cache / "results-other.json").is_symlink()
     assert not stale.exists()
+
+
+def _first_entry(data: dict) -> dict:
+    return next(iter(data["files"].values()))
+
+
+def _edit_first_finding(data: dict, **fields) -> dict:
+    _first_entry(data)["f"][0].update(fields)
+    return data
+
+
+# Each takes the cache a run wrote (parsed) and returns what to put in its place.
+MALFORMED = {
+    "entry not an object": lambda data: {"files": {"a.py": 3}},
+    "a list": lambda data: [],
+    "entry of strings": lambda data: {"files": {"a.py": {"m": "x"}}},
+    "not json": lambda data: "this is not JSON {",
+    "not utf-8": lambda data: b"\xff\xfe\x00garbage",
+    "nested too deep": lambda data: "[" * 200_000,
+    "empty": lambda data: "",
+    "size a string": lambda data: _first_entry(data).update(s="12") or data,
+    "size a bool": lambda data: _first_entry(data).update(s=True) or data,
+    "stamp too short": lambda data: _first_entry(data).update(k=[1, 2]) or data,
+    "findings not a list": lambda data: _first_entry(data).update(f={}) or data,
+    "finding line a string": lambda data: _edit_first_finding(data, line="4"),
+    "finding without fingerprint": lambda data: (_first_entry(data)["f"][0].pop("fingerprint"), data)[1],
+    "fix edit with a stray field": lambda data: (
+        _first_entry(data)["f"][0]["fix"]["edits"][0].update(stray=1), data)[1],
+    "entry with a stray field": lambda data: _first_entry(data).update(m=1) or data,
+    "home a string": lambda data: {**data, "home": "1"},
+}
+
+
+@pytest.mark.parametrize("mangle", MALFORMED.values(), ids=list(MALFORMED))
+def test_a_malformed_cache_is_discarded_with_a_warning_and_rewritten(tmp_path, mangle):
+    (tmp_path / "a.py").write_text(BAD)
+    (tmp_path / "b.py").write_text(CLEAN)
+    expected = lint(tmp_path, "--cache-dir", "cache", ".").stdout
+    (results,) = (tmp_path / "cache").glob("results-*.json")
+    replacement = mangle(json.loads(results.read_text()))
+    if isinstance(replacement, bytes):
+        results.write_bytes(replacement)
+    else:
+        results.write_text(replacement if isinstance(replacement, str) else json.dumps(replacement))
+    broken = lint(tmp_path, "--cache-dir", "cache", ".")
+    assert broken.returncode == 1 and broken.stdout == expected
+    (line,) = broken.stderr.splitlines()
+    assert line.startswith(f"conclint: warning: {Path('cache') / results.name}: ignoring malformed cache (")
+    again = lint(tmp_path, "--cache-dir", "cache", ".", importtime=True)
+    assert again.stdout == expected and "libcst" not in again.stderr
+    assert "conclint: warning" not in again.stderr
+
+
+def test_a_fifo_in_place_of_the_cache_is_not_waited_on(tmp_path):
+    (tmp_path / "a.py").write_text(BAD)
+    lint(tmp_path, "--cache-dir", "cache", ".")
+    (results,) = (tmp_path / "cache").glob("results-*.json")
+    results.unlink()
+    os.mkfifo(results)
+    result = lint(tmp_path, "--cache-dir", "cache", ".")
+    assert codes(result) == ["CCL301"]
+    assert "ignoring malformed cache (it is not a regular file)" in result.stderr
+    assert results.is_file(), "replaced by a cache"

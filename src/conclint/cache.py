@@ -37,6 +37,10 @@ existing .gitignore, even a link, is left alone), and pruning deletes only regul
 files. A linked cache directory is not used at all, with a warning. Platforms without
 these calls (Windows) do not cache.
 
+A cache file that is not what this module writes (not JSON, or of another shape, down
+to the type of each field of each finding) is ignored with a warning naming it, and
+rewritten by the run; nothing malformed gets past loading.
+
 Writes go through a temporary file and an atomic rename, so concurrent runs never read
 a torn file (the last writer wins); a failed write removes its temporary file. Entries
 unused for ``MAX_AGE`` seconds, and cache files of other configurations or versions not
@@ -64,6 +68,15 @@ MAX_AGE = 30 * 24 * 3600
 # without its stat showing it.
 RACY_NS = 2 * 10**9
 _GITIGNORE = "# Created by conclint automatically.\n*\n"
+# The fields of the cache's objects and their types (JSON's: a bool is no int here);
+# entries also hold "k", findings "fix" (see the module's doc and Finding.to_json).
+_ENTRY = {"h": str, "s": int, "t": int, "f": list}
+_FINDING = {
+    "code": str, "message": str, "path": str, "line": int, "column": int,
+    "end_line": int, "end_column": int, "fingerprint": str,
+}
+_FIX = {"applicability": str, "message": str, "edits": list}
+_EDIT = {"line": int, "column": int, "end_line": int, "end_column": int, "content": str}
 _USABLE = (
     hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
     and os.open in os.supports_dir_fd and os.scandir in os.supports_fd
@@ -96,15 +109,33 @@ class Cache:
         if directory is None:
             return {}
         try:
-            data = json.loads(_read_regular(self.file.name, directory))
-            if data["home"] != os.fstat(directory).st_ino:
-                self.dirty = True  # another directory's cache: replace it
-                return {}
-            return data["files"] if isinstance(data.get("files"), dict) else {}
-        except (OSError, ValueError, KeyError, AttributeError, TypeError):
-            return {}
+            raw = _read_regular(self.file.name, directory)
+            home = os.fstat(directory).st_ino
+        except _NotRegular as exc:
+            return self._discard(str(exc))
+        except OSError:
+            return {}  # none yet, or unreadable: the run lints all the same
         finally:
             os.close(directory)
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            return self._discard(f"not JSON: {exc}")
+        if not (type(data) is dict and data.keys() == {"home", "files"} and type(data["home"]) is int
+                and type(data["files"]) is dict):
+            return self._discard('not {"home": inode, "files": {...}}')
+        if data["home"] != home:
+            self.dirty = True  # another directory's cache: replace it
+            return {}
+        for path, entry in data["files"].items():
+            if not _valid_entry(entry):
+                return self._discard(f"bad entry for {path}")
+        return data["files"]
+
+    def _discard(self, why: str) -> Dict[str, Dict[str, Any]]:
+        self.warnings.append(f"{self.file}: ignoring malformed cache ({why})")
+        self.dirty = True  # this run rewrites it
+        return {}
 
     def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[List[Finding]]:
         """The findings of ``path`` (resolved: ``key``), if the entry still holds for ``st``."""
@@ -258,6 +289,31 @@ def _read_regular(path: str, directory: Optional[int] = None) -> bytes:
         raise
     with handle:
         return handle.read()
+
+
+def _valid_entry(entry: Any) -> bool:
+    if not _fits(entry, _ENTRY, "k"):
+        return False
+    stamp = entry["k"]
+    if stamp is not None and not (type(stamp) is list and len(stamp) == 3 and all(type(n) is int for n in stamp)):
+        return False
+    return all(_valid_finding(f) for f in entry["f"])
+
+
+def _valid_finding(finding: Any) -> bool:
+    if not _fits(finding, _FINDING, "fix"):
+        return False
+    fix = finding["fix"]
+    return fix is None or (_fits(fix, _FIX) and all(_fits(e, _EDIT) for e in fix["edits"]))
+
+
+def _fits(value: Any, shape: Dict[str, type], *others: str) -> bool:
+    """Whether ``value`` is an object with exactly the fields of ``shape`` (of those types)
+    and ``others`` (checked by the caller)."""
+    return (
+        type(value) is dict and len(value) == len(shape) + len(others)
+        and all(type(value.get(k)) is t for k, t in shape.items()) and all(k in value for k in others)
+    )
 
 
 def _stamp(st: os.stat_result) -> List[int]:
