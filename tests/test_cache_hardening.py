@@ -258,3 +258,33 @@ def test_a_fifo_in_place_of_the_cache_is_not_waited_on(tmp_path):
     assert codes(result) == ["CCL301"]
     assert "ignoring malformed cache (it is not a regular file)" in result.stderr
     assert results.is_file(), "replaced by a cache"
+
+
+def test_a_failed_save_leaves_no_temporary_file(tmp_path):
+    (tmp_path / "a.py").write_text(BAD)
+    lint(tmp_path, "--cache-dir", "cache", ".")
+    (results,) = (tmp_path / "cache").glob("results-*.json")
+    results.unlink()
+    results.mkdir()  # renaming the new cache over it fails
+    (results / "keep").write_text("")
+    for text in (BAD, BAD + "\n", BAD + "\n\n"):  # each run has something new to save
+        (tmp_path / "a.py").write_text(text)
+        result = lint(tmp_path, "--cache-dir", "cache", ".")
+        assert codes(result) == ["CCL301"] and result.returncode == 1
+        assert "ignoring malformed cache (it is not a regular file)" in result.stderr
+        assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [".gitignore", results.name]
+
+
+def test_stale_temporary_files_are_removed_by_a_later_save(tmp_path):
+    (tmp_path / "a.py").write_text(BAD)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stale, live = cache / ".results-killed.tmp", cache / ".results-running.tmp"
+    stale.write_text("{" * 1000)
+    live.write_text("{")  # another run's, being written now
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    assert codes(lint(tmp_path, "--cache-dir", "cache", ".")) == ["CCL301"]
+    assert not stale.exists()
+    assert live.exists()
+    assert entries(cache)

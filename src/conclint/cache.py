@@ -42,9 +42,11 @@ to the type of each field of each finding) is ignored with a warning naming it, 
 rewritten by the run; nothing malformed gets past loading.
 
 Writes go through a temporary file and an atomic rename, so concurrent runs never read
-a torn file (the last writer wins); a failed write removes its temporary file. Entries
-unused for ``MAX_AGE`` seconds, and cache files of other configurations or versions not
-touched for as long, are pruned on write.
+a torn file (the last writer wins); a failed write removes its temporary file, and one
+older than ``STALE_TMP`` (left by a run that was killed) is removed by the next write,
+before it writes: a full disk does not stay full. Entries unused for ``MAX_AGE``
+seconds, and cache files of other configurations or versions not touched for as long,
+are pruned on write.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ from conclint.findings import Finding
 from conclint.settings import Settings
 
 MAX_AGE = 30 * 24 * 3600
+# A temporary file is written within seconds; one this old belongs to no live run.
+STALE_TMP = 3600
 # Timestamps are as fine as the kernel's clock tick (ext4, tmpfs) or as coarse as a
 # second (ext3, HFS+): a file changed less than this before a run may change again
 # without its stat showing it.
@@ -242,16 +246,22 @@ class Cache:
 
 
 def _prune(directory: int, own: str, now: float) -> None:
-    """Delete the cache files of other keys not written for ``MAX_AGE``: regular files
-    only, never a link (nor what it points to)."""
+    """Delete the cache files of other keys not written for ``MAX_AGE``, and temporary
+    files older than ``STALE_TMP``: regular files only, never a link (nor what it points to)."""
     with os.scandir(directory) as found:
-        names = [e.name for e in found if e.name.startswith("results-") and e.name.endswith(".json") and e.name != own]
+        names = [e.name for e in found]
     for name in names:
+        if name.startswith("results-") and name.endswith(".json") and name != own:
+            limit = MAX_AGE
+        elif name.startswith(".results-") and name.endswith(".tmp"):
+            limit = STALE_TMP
+        else:
+            continue
         try:
             st = os.stat(name, dir_fd=directory, follow_symlinks=False)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) and now - st.st_mtime > MAX_AGE:
+        if stat.S_ISREG(st.st_mode) and now - st.st_mtime > limit:
             _unlink(name, directory)
 
 
