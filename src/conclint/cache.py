@@ -153,8 +153,10 @@ class Cache:
                 return None
             if digest != entry["h"]:
                 return None
-            entry["k"] = self._stamp_if_settled(st)
-            self.dirty = True
+            stamp = self._stamp_if_settled(st)
+            if stamp != entry["k"]:  # None while the file is racy: nothing to save then
+                entry["k"] = stamp
+                self.dirty = True
         now = self.started // 10**9
         if now - entry["t"] > 24 * 3600:
             entry["t"] = now
@@ -164,8 +166,10 @@ class Cache:
             finding.path = path  # as named in this run
         return findings
 
-    def store(self, path: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
-        self.entries[path] = {
+    def store(self, key: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
+        """Record the findings of the bytes hashing to ``digest``, read from ``key`` (which
+        stat'ed as ``st`` before, and, if ``trusted``, after)."""
+        self.entries[key] = {
             "h": digest,
             "s": st.st_size,
             "k": self._stamp_if_settled(st) if trusted else None,
