@@ -1,105 +1,214 @@
-"""Result cache: findings per file, keyed by content hash, version and configuration.
+"""Result cache: findings per file, keyed by resolved path, content hash, version and configuration.
 
-One JSON file per configuration key holds, for every path, the file's
-(mtime_ns, size, sha256) and its findings. A warm run stats each file, trusts an
-exact (mtime, size) match, re-hashes the content otherwise, and lints only what
-changed. Writes go through a temporary file and an atomic rename, so concurrent
-runs never read a torn file (the last writer wins). Entries unused for
-``MAX_AGE`` days, and cache files of other configurations or versions not
-touched for as long, are pruned on write.
+One JSON file per configuration key, ``results-<key>.json``::
+
+    {"home": <inode of the cache directory>,
+     "files": {<resolved path>: {"h": sha256 of the bytes linted, "s": size,
+                                 "k": [mtime_ns, inode, ctime_ns] or null,
+                                 "t": last used (epoch seconds), "f": [findings]}}}
+
+Paths are absolute, through the real path of their directory (and of the file, when it
+is a symbolic link): ``x.py`` linted in two directories never shares an entry.
+
+Whether a file is unchanged. The hash is of the very bytes the worker linted (it comes
+back in ``FileOutcome.digest``), never of a later read, so a file swapped while it was
+linted is not recorded with the findings of other bytes. A warm run skips hashing only
+when the file's stat matches ``k``: mtime, inode and ctime. The mtime alone vouches for
+nothing: anyone can set it (``touch -d``, ``os.utime``, an archive or checkout that
+restores it). The ctime cannot be set: the kernel stamps it on every change, and a
+checkout creates new inodes stamped with the time of the checkout. So a rewrite that
+restores the mtime, or an entry that travelled with a repository, is never trusted on
+its stat: the file is hashed again, and only the same bytes reuse the findings. ``k`` is
+null when the stat cannot vouch for the bytes linted: the file changed while it was
+linted, or its ctime lies within ``RACY_NS`` of the run, where a change in the same
+clock tick would leave the stat as it is (git's "racily clean" entries); such an entry
+is hashed on the next run, and trusted from then on.
+
+A cache that travelled is not trusted even with matching hashes: its findings could be
+made up. ``home`` is the inode of the cache directory that wrote it; a cache committed
+to a repository (or copied) lies in a directory the checkout created, whose inode it
+cannot know in advance, and is ignored.
+
+The cache directory is never followed through a symbolic link: a planted link would
+have the cache write, or prune, wherever it points. The directory is opened with
+O_NOFOLLOW and everything in it is reached through that descriptor: the cache file is
+read only if it is a regular file, new files are created with O_EXCL and O_NOFOLLOW (an
+existing .gitignore, even a link, is left alone), and pruning deletes only regular
+files. A linked cache directory is not used at all, with a warning. Platforms without
+these calls (Windows) do not cache.
+
+A cache file that is not what this module writes (not JSON, or of another shape, down
+to the type of each field of each finding) is ignored with a warning naming it, and
+rewritten by the run; nothing malformed gets past loading.
+
+Writes go through a temporary file and an atomic rename, so concurrent runs never read
+a torn file (the last writer wins); a failed write removes its temporary file, and one
+older than ``STALE_TMP`` (left by a run that was killed) is removed by the next write,
+before it writes: a full disk does not stay full. Entries unused for ``MAX_AGE``
+seconds, and cache files of other configurations or versions not touched for as long,
+are pruned on write.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from conclint.discovery import _real_directory
 from conclint.findings import Finding
 from conclint.settings import Settings
 
 MAX_AGE = 30 * 24 * 3600
+# A temporary file is written within seconds; one this old belongs to no live run.
+STALE_TMP = 3600
+# Timestamps are as fine as the kernel's clock tick (ext4, tmpfs) or as coarse as a
+# second (ext3, HFS+): a file changed less than this before a run may change again
+# without its stat showing it.
+RACY_NS = 2 * 10**9
 _GITIGNORE = "# Created by conclint automatically.\n*\n"
+# The fields of the cache's objects and their types (JSON's: a bool is no int here);
+# entries also hold "k", findings "fix" (see the module's doc and Finding.to_json).
+_ENTRY = {"h": str, "s": int, "t": int, "f": list}
+_FINDING = {
+    "code": str, "message": str, "path": str, "line": int, "column": int,
+    "end_line": int, "end_column": int, "fingerprint": str,
+}
+_FIX = {"applicability": str, "message": str, "edits": list}
+_EDIT = {"line": int, "column": int, "end_line": int, "end_column": int, "content": str}
+_USABLE = (
+    hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+    and os.open in os.supports_dir_fd and os.scandir in os.supports_fd
+)
 
 
 class Cache:
     def __init__(self, directory: Path, key: str) -> None:
         self.directory = Path(directory)
         self.file = self.directory / f"results-{key}.json"
-        self.entries: Dict[str, Dict[str, Any]] = self._load()
         self.dirty = False
+        self.started = time.time_ns()
+        self.usable = _USABLE
+        self.warnings: List[str] = []  # one line each, for stderr
+        self.entries: Dict[str, Dict[str, Any]] = self._load() if self.usable else {}
+
+    def _open_directory(self) -> Optional[int]:
+        """A descriptor of the cache directory; None when it is missing, or a link (then
+        the cache is not used)."""
+        try:
+            return os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            if os.path.islink(self.directory):
+                self.usable = False
+                self.warnings.append(f"{self.directory}: the cache directory is a symbolic link; not caching")
+            return None
 
     def _load(self) -> Dict[str, Dict[str, Any]]:
-        try:
-            with open(self.file, "rb") as handle:
-                data = json.load(handle)
-            return data["files"] if isinstance(data.get("files"), dict) else {}
-        except (OSError, ValueError, KeyError, AttributeError):
+        directory = self._open_directory()
+        if directory is None:
             return {}
-
-    def lookup(self, path: str) -> Optional[List[Finding]]:
-        entry = self.entries.get(path)
-        if entry is None:
-            return None
         try:
-            st = os.stat(path)
+            raw = _read_regular(self.file.name, directory)
+            home = os.fstat(directory).st_ino
+        except _NotRegular as exc:
+            return self._discard(str(exc))
         except OSError:
+            return {}  # none yet, or unreadable: the run lints all the same
+        finally:
+            os.close(directory)
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            return self._discard(f"not JSON: {exc}")
+        if not (type(data) is dict and data.keys() == {"home", "files"} and type(data["home"]) is int
+                and type(data["files"]) is dict):
+            return self._discard('not {"home": inode, "files": {...}}')
+        if data["home"] != home:
+            self.dirty = True  # another directory's cache: replace it
+            return {}
+        for path, entry in data["files"].items():
+            if not _valid_entry(entry):
+                return self._discard(f"bad entry for {path}")
+        return data["files"]
+
+    def _discard(self, why: str) -> Dict[str, Dict[str, Any]]:
+        self.warnings.append(f"{self.file}: ignoring malformed cache ({why})")
+        self.dirty = True  # this run rewrites it
+        return {}
+
+    def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[List[Finding]]:
+        """The findings of ``path`` (resolved: ``key``), if the entry still holds for ``st``."""
+        entry = self.entries.get(key)
+        if entry is None or entry["s"] != st.st_size:
             return None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a FIFO or device named on the command line: never read it here
-        if entry["m"] != st.st_mtime_ns or entry["s"] != st.st_size:
+        if entry["k"] != _stamp(st):
             try:
-                with open(path, "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
+                digest = hashlib.sha256(_read_regular(key)).hexdigest()
             except OSError:
                 return None
             if digest != entry["h"]:
                 return None
-            entry["m"], entry["s"] = st.st_mtime_ns, st.st_size
-            self.dirty = True
-        now = int(time.time())
-        if now - entry.get("t", 0) > 24 * 3600:
+            stamp = self._stamp_if_settled(st)
+            if stamp != entry["k"]:  # None while the file is racy: nothing to save then
+                entry["k"] = stamp
+                self.dirty = True
+        now = self.started // 10**9
+        if now - entry["t"] > 24 * 3600:
             entry["t"] = now
             self.dirty = True
-        return [Finding.from_json(f) for f in entry["f"]]
+        findings = [Finding.from_json(f) for f in entry["f"]]
+        for finding in findings:
+            finding.path = path  # as named in this run
+        return findings
 
-    def store(self, path: str, findings: Sequence[Finding], data: bytes, st: os.stat_result) -> None:
-        self.entries[path] = {
-            "m": st.st_mtime_ns,
+    def store(self, key: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
+        """Record the findings of the bytes hashing to ``digest``, read from ``key`` (which
+        stat'ed as ``st`` before, and, if ``trusted``, after)."""
+        self.entries[key] = {
+            "h": digest,
             "s": st.st_size,
-            "h": hashlib.sha256(data).hexdigest(),
-            "t": int(time.time()),
+            "k": self._stamp_if_settled(st) if trusted else None,
+            "t": self.started // 10**9,
             "f": [f.to_json() for f in findings],
         }
         self.dirty = True
 
+    def _stamp_if_settled(self, st: os.stat_result) -> Optional[List[int]]:
+        return _stamp(st) if st.st_ctime_ns < self.started - RACY_NS else None
+
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
         from conclint.runner import FileOutcome, run
 
+        if not self.usable:
+            return run(files, settings, with_edits=with_edits, jobs=jobs)
+        cwd = os.getcwd()
         outcomes: Dict[str, Any] = {}
-        misses: List[str] = []
+        before: Dict[str, Tuple[str, os.stat_result]] = {}
         for path in files:
-            cached = self.lookup(path)
-            if cached is None:
-                misses.append(path)
-            else:
-                outcomes[path] = FileOutcome(path, cached)
+            key, st = _identify(path, cwd)
+            if st is not None and stat.S_ISREG(st.st_mode):  # not a FIFO or device: never read those here
+                cached = self.lookup(path, key, st)
+                if cached is not None:
+                    outcomes[path] = FileOutcome(path, cached)
+                    continue
+                before[path] = key, st
+            outcomes[path] = None
+        misses = [p for p, o in outcomes.items() if o is None]
         if misses:
-            before = {p: _stat(p) for p in misses}
             for outcome in run(misses, settings, with_edits=with_edits, jobs=jobs):
                 outcomes[outcome.path] = outcome
-                st = before.get(outcome.path)
-                if outcome.error or st is None or not stat.S_ISREG(st.st_mode) or any(f.code == "CCL000" and "cannot read" in f.message for f in outcome.findings):
+                known = before.get(outcome.path)
+                if outcome.error or outcome.digest is None or known is None:
                     continue
-                data = _read(outcome.path)
-                after = _stat(outcome.path)
-                if data is not None and after is not None and after.st_mtime_ns == st.st_mtime_ns:
-                    self.store(outcome.path, outcome.findings, data, st)
+                key, st = known
+                after = _stat(key)
+                trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
+                self.store(key, outcome.findings, outcome.digest, st, trusted)
         self.save()
         return [outcomes[p] for p in files]
 
@@ -107,40 +216,144 @@ class Cache:
         if not self.dirty:
             return
         now = time.time()
-        self.entries = {p: e for p, e in self.entries.items() if now - e.get("t", now) <= MAX_AGE}
+        self.entries = {p: e for p, e in self.entries.items() if now - e["t"] <= MAX_AGE}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text(_GITIGNORE)
-            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.directory))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"files": self.entries}, handle, separators=(",", ":"))
-            os.replace(tmp, self.file)
-            self._prune_others(now)
         except OSError:
-            pass  # a read-only checkout still lints; it just is not cached
+            return  # a read-only checkout still lints; it just is not cached
+        directory = self._open_directory()
+        if directory is None:
+            return
+        try:
+            self._write(directory, now)
+        except OSError:
+            pass  # a full disk: likewise
+        finally:
+            os.close(directory)
 
-    def _prune_others(self, now: float) -> None:
-        for other in self.directory.glob("results-*.json"):
-            if other != self.file:
-                try:
-                    if now - other.stat().st_mtime > MAX_AGE:
-                        other.unlink()
-                except OSError:
-                    pass
+    def _write(self, directory: int, now: float) -> None:
+        _prune(directory, self.file.name, now)  # first: it may free the space this needs
+        try:
+            with os.fdopen(_create(".gitignore", directory, 0o644), "w", encoding="utf-8") as handle:
+                handle.write(_GITIGNORE)
+        except FileExistsError:
+            pass  # whatever it is, even a link, it is left alone
+        tmp = f".results-{os.urandom(8).hex()}.tmp"
+        handle = os.fdopen(_create(tmp, directory, 0o600), "w", encoding="utf-8")
+        try:
+            with handle:
+                json.dump({"home": os.fstat(directory).st_ino, "files": self.entries}, handle, separators=(",", ":"))
+            os.replace(tmp, self.file.name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            _unlink(tmp, directory)
+            raise
+
+
+def _prune(directory: int, own: str, now: float) -> None:
+    """Delete the cache files of other keys not written for ``MAX_AGE``, and temporary
+    files older than ``STALE_TMP``: regular files only, never a link (nor what it points to)."""
+    with os.scandir(directory) as found:
+        names = [e.name for e in found]
+    for name in names:
+        if name.startswith("results-") and name.endswith(".json") and name != own:
+            limit = MAX_AGE
+        elif name.startswith(".results-") and name.endswith(".tmp"):
+            limit = STALE_TMP
+        else:
+            continue
+        try:
+            st = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and now - st.st_mtime > limit:
+            _unlink(name, directory)
+
+
+def _create(name: str, directory: int, mode: int) -> int:
+    """A new file in ``directory``: never an existing one, nor through a link."""
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=directory)
+
+
+def _unlink(name: str, directory: int) -> None:
+    try:
+        os.unlink(name, dir_fd=directory)
+    except OSError:
+        pass
+
+
+class _NotRegular(OSError):
+    """A link, directory, FIFO or device where a regular file was to be read."""
+
+
+def _read_regular(path: str, directory: Optional[int] = None) -> bytes:
+    """The bytes of the regular file ``path`` (relative to ``directory``); a link is not
+    followed, and a FIFO is not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _NotRegular("it is a symbolic link") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular("it is not a regular file")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        return handle.read()
+
+
+def _valid_entry(entry: Any) -> bool:
+    if not _fits(entry, _ENTRY, "k"):
+        return False
+    stamp = entry["k"]
+    if stamp is not None and not (type(stamp) is list and len(stamp) == 3 and all(type(n) is int for n in stamp)):
+        return False
+    return all(_valid_finding(f) for f in entry["f"])
+
+
+def _valid_finding(finding: Any) -> bool:
+    if not _fits(finding, _FINDING, "fix"):
+        return False
+    fix = finding["fix"]
+    return fix is None or (_fits(fix, _FIX) and all(_fits(e, _EDIT) for e in fix["edits"]))
+
+
+def _fits(value: Any, shape: Dict[str, type], *others: str) -> bool:
+    """Whether ``value`` is an object with exactly the fields of ``shape`` (of those types)
+    and ``others`` (checked by the caller)."""
+    return (
+        type(value) is dict and len(value) == len(shape) + len(others)
+        and all(type(value.get(k)) is t for k, t in shape.items()) and all(k in value for k in others)
+    )
+
+
+def _stamp(st: os.stat_result) -> List[int]:
+    """What a stat says of a file's content, short of reading it (see the module's doc)."""
+    return [st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
+def _identify(path: str, cwd: str) -> Tuple[str, Optional[os.stat_result]]:
+    """The key of ``path`` (its resolved absolute path) and its stat (None if it has none).
+
+    One lstat per file: directories are resolved once per run (``_real_directory``), and
+    only a symbolic link is resolved all the way."""
+    absolute = os.path.join(cwd, path)
+    try:
+        st = os.lstat(absolute)
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(absolute)
+            return real, os.stat(real)
+    except OSError:
+        return absolute, None
+    head, tail = os.path.split(absolute)
+    return os.path.join(_real_directory(head), tail), st
 
 
 def _stat(path: str) -> Optional[os.stat_result]:
     try:
         return os.stat(path)
-    except OSError:
-        return None
-
-
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
     except OSError:
         return None

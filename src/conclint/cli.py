@@ -229,7 +229,10 @@ def _run_cached(files, settings, config, o, *, fix, unsafe, with_edits):  # type
 
     cache_dir = o["cache_dir"] or (config.root / ".conclint_cache")
     cache = Cache(cache_dir, settings.cache_key() + ("e" if with_edits else ""))
-    return cache.run(files, settings, with_edits=with_edits, jobs=o["jobs"])
+    outcomes = cache.run(files, settings, with_edits=with_edits, jobs=o["jobs"])
+    for warning in cache.warnings:
+        click.echo(f"conclint: warning: {warning}", err=True)
+    return outcomes
 
 
 def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import hashlib
 import os
 import signal
 import stat
@@ -33,6 +34,7 @@ class FileOutcome:
     unfixed: List[Finding] = field(default_factory=list)
     error: Optional[str] = None  # an internal error: exit code 2
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
+    digest: Optional[str] = None  # sha256 of the bytes linted: what the cache records
 
 
 class Unreadable(Exception):
@@ -85,6 +87,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
     data = _load(outcome, settings, data)
     if data is None:
         return outcome
+    outcome.digest = hashlib.sha256(data).hexdigest()
     try:
         result = lint_source(data, path, settings, with_edits=with_edits)
     except Exception as exc:  # a rule crashed: report it, keep going
