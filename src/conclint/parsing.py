@@ -85,12 +85,18 @@ def parse_screened(data: bytes, screened: Screened) -> Any:
     """LibCST's module of a file that passed ``screen``; raises ``ParseFailure``."""
     import libcst as cst
 
+    # Validation is skipped only for files CPython accepted: LibCST's parser builds trees
+    # its own validation rejects (`"str" b"bytes"`), which then fail when a visitor
+    # rebuilds a node.
+    trusted = _trusting_the_parser() if screened.tree is not None else contextlib.nullcontext()
     try:
-        with _trusting_the_parser():
+        with trusted:
             return cst.parse_module(data)
-    except cst.ParserSyntaxError as exc:
+    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:
         if screened.error is not None:
             raise screened.error from None
+        if isinstance(exc, cst.CSTValidationError):
+            raise ParseFailure(f"LibCST cannot parse this file: {exc}") from None
         raise _libcst_failure(exc) from None
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure(f"cannot parse: {type(exc).__name__} (nesting too deep)") from None
