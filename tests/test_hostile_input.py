@@ -8,6 +8,8 @@ its finding proving the run went on.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -87,3 +89,90 @@ def test_misspelled_main_guard_with_bad_escape_is_linted(tmp_path):
     result = lint(tmp_path)
     assert_reported(result)
     assert "bad.py" not in result.stdout
+
+
+# 11. Coding cookies: linted exactly when CPython compiles the file, else one clear CCL000.
+GOOD_BODY = b"import threading\n\nt = threading.Thread()\nt.setDaemon(True)\n"
+COOKIES = {
+    # Text encodings CPython reads source in.
+    "utf-8": None, "latin-1": None, "idna": None, "utf-7": None, "unicode_escape": None,
+    "raw_unicode_escape": None, "hz": None, "iso2022_jp": None, "shift_jis": None, "cp65001": None,
+    "palmos": None, "charmap": None, "U8": None,
+    # Codecs that are not text encodings: CPython's tokenizer refuses them.
+    **{name: rf"bad coding cookie: '{name}' is not a text encoding" for name in
+       ("rot13", "rot_13", "hex", "hex_codec", "zlib", "base64", "uu", "bz2", "quopri")},
+    # Text encodings that cannot decode these bytes (as CPython finds).
+    "punycode": r"cannot decode as punycode: UnicodeError: .*",
+    "undefined": r"cannot decode as undefined: UnicodeError: .*undefined encoding.*",
+    "utf-16-le": r"cannot decode: byte 0x0a is not valid utf-16-le",  # an odd length
+    "utf-32": r"cannot decode: byte 0x23 is not valid utf-32",
+    "utf-32-le": r"cannot decode: byte 0x23 is not valid utf-32-le",
+    # Decodes, to text that is no Python.
+    "utf-16": r"SyntaxError: invalid character .*",
+    "cp037": r"SyntaxError: invalid non-printable character U\+0083",
+    "mbcs": r"bad coding cookie: unknown encoding: mbcs",  # Windows only
+}
+
+
+def _cookie_file(name: str) -> bytes:
+    return f"# coding: {name}\n".encode("ascii") + GOOD_BODY
+
+
+def _cpython_compiles(data: bytes) -> bool:
+    try:
+        compile(data, "cookie.py", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def test_coding_cookies_as_cpython_reads_them(tmp_path):
+    if sys.platform == "win32":
+        pytest.skip("mbcs is a codec on Windows")
+    for number, name in enumerate(COOKIES):
+        # Not named after the codec: the run's cwd is on sys.path, a zlib.py would shadow zlib.
+        (tmp_path / f"cookie{number:02}.py").write_bytes(_cookie_file(name))
+    result = lint(tmp_path)
+    lines = result.stdout.splitlines()
+    for number, (name, expected) in enumerate(COOKIES.items()):
+        mine = [line for line in lines if line.startswith(f"cookie{number:02}.py:")]
+        assert (expected is None) == _cpython_compiles(_cookie_file(name)), name
+        if expected is None:
+            assert len(mine) == 1 and mine[0].startswith(f"cookie{number:02}.py:5:3: CCL301 "), (name, mine)
+        else:
+            assert len(mine) == 1 and re.fullmatch(rf"cookie{number:02}\.py:\d+:\d+: CCL000 {expected}", mine[0]), (name, mine)
+    assert_reported(result)
+
+
+def test_fixes_keep_the_bytes_of_files_in_any_encoding(tmp_path):
+    # LibCST writes the text encoded again: under unicode_escape every newline would become
+    # a backslash and an n, the whole file one comment. Such a file is left unchanged.
+    accepted = [name for name, expected in COOKIES.items() if expected is None]
+    for number, name in enumerate(accepted):
+        (tmp_path / f"cookie{number:02}.py").write_bytes(_cookie_file(name))
+    result = run_cli("--no-cache", "--fix", ".", cwd=tmp_path)
+    for number, name in enumerate(accepted):
+        after = (tmp_path / f"cookie{number:02}.py").read_bytes()
+        if name == "unicode_escape":
+            assert after == _cookie_file(name)
+            assert (
+                f"conclint: warning: cookie{number:02}.py: cannot fix: encoding the file back as "
+                "unicode_escape would change bytes no fix touches; file left unchanged"
+            ) in result.stderr.splitlines()
+        else:
+            assert after == _cookie_file(name).replace(b"t.setDaemon(True)", b"t.daemon = True"), name
+    assert "internal error" not in result.stderr and result.returncode == 1, result.stderr
+
+
+def test_diff_and_flake8_on_a_codec_without_error_handlers(tmp_path):
+    # idna decodes and encodes strictly only: "replace" and "surrogateescape" raise.
+    (tmp_path / "cookie.py").write_bytes(_cookie_file("idna"))
+    diff = run_cli("--no-cache", "--diff", "cookie.py", cwd=tmp_path)
+    assert "-t.setDaemon(True)\n+t.daemon = True\n" in diff.stdout, diff.stderr
+    assert diff.returncode == 1 and "internal error" not in diff.stderr, diff.stderr
+    pytest.importorskip("flake8")
+    flake8 = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "CCL", "cookie.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert flake8.stdout.startswith("cookie.py:5:3: CCL301 "), (flake8.stdout, flake8.stderr)

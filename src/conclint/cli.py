@@ -309,9 +309,16 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
         encoding = tokenize.detect_encoding(io.BytesIO(before).readline)[0]
     except SyntaxError:
         encoding = "utf-8"
-    a = before.decode(encoding, "replace").splitlines(keepends=True)
-    b = after.decode(encoding, "replace").splitlines(keepends=True)
+    a = _decoded(before, encoding).splitlines(keepends=True)
+    b = _decoded(after, encoding).splitlines(keepends=True)
     return "".join(difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except Exception:  # some codecs (idna) have no "replace" handler
+        return data.decode("utf-8", "replace")
 
 
 def _explain(code: str) -> int:

@@ -233,7 +233,8 @@ def analyse(
     from conclint.names import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
-    source = data.decode(module.encoding, errors="replace").lstrip("\ufeff")
+    # Strict: the screen has decoded these bytes already, and some codecs (idna) have no "replace".
+    source = data.decode(module.encoding).lstrip("\ufeff")
     sem = Semantic(path, source)
     rules = [cls(sem, settings.options_for(cls)) for cls in rule_classes]
     _run_rules(module, sem, rules)

@@ -7,7 +7,8 @@ crash the process (SIGSEGV, nothing to catch) and a chain of 3,000 subscripts
 takes minutes; a 1 MiB literal costs 16 s and 750 MB. Its messages for undecodable
 bytes are also poor. So, before LibCST sees a file:
 
-* the bytes must decode (PEP 263 cookie or BOM, else UTF-8) and hold no NUL;
+* the bytes must decode (PEP 263 cookie naming a text encoding, or BOM, else UTF-8), as
+  CPython decodes them, and hold no NUL;
 * the file must not exceed ``MAX_PARSE_BYTES``;
 * CPython's parser, fast and robust against nesting, reads it first: when it
   gives up for lack of resources, or finds the tree deeper than ``MAX_DEPTH``,
@@ -143,13 +144,19 @@ def _check_bytes(data: bytes) -> str:
         why = "the file starts with a UTF-8 BOM" if data.startswith(codecs.BOM_UTF8) else exc.msg
         raise ParseFailure(f"bad coding cookie: {why}", _cookie_line(data) or 1) from None
     try:
-        codecs.decode(data, encoding)
+        # bytes.decode, like CPython's tokenizer, takes text encodings only: a cookie naming
+        # rot13, hex, zlib or base64 raises LookupError here, as it is a SyntaxError there.
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         line, column = position_of(data, exc.start)
         why = f"not valid {encoding}"
         if _cookie_line(data) is None and not data.startswith(codecs.BOM_UTF8):
             why += " (there is no PEP 263 coding cookie naming another encoding)"
         raise ParseFailure(f"cannot decode: byte 0x{data[exc.start]:02x} is {why}", line, column) from None
+    except LookupError:
+        raise ParseFailure(f"bad coding cookie: {encoding!r} is not a text encoding", _cookie_line(data) or 1) from None
+    except Exception as exc:  # codecs fail in their own ways: punycode, undefined, idna
+        raise ParseFailure(f"cannot decode as {encoding}: {type(exc).__name__}: {exc}", _cookie_line(data) or 1) from None
     return encoding
 
 
