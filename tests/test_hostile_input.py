@@ -7,9 +7,12 @@ its finding proving the run went on.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +179,81 @@ def test_diff_and_flake8_on_a_codec_without_error_handlers(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert flake8.stdout.startswith("cookie.py:5:3: CCL301 "), (flake8.stdout, flake8.stderr)
+
+
+def _run(*args: str, cwd: Path, stdin=subprocess.DEVNULL, timeout: float = 60) -> subprocess.CompletedProcess:
+    """The real CLI, with a timeout: a regression that blocks (on a FIFO, on an endless
+    stdin) fails the test instead of hanging it."""
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "conclint", "--no-cache", *args],
+        cwd=cwd, stdin=stdin, capture_output=True, text=True, env=env, timeout=timeout,
+    )
+
+
+def _usage_error(result, message: str) -> None:
+    """Exit 2 with exactly ``conclint: error: <message>``."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [f"conclint: error: {message}"], result.stderr
+    assert result.stdout == ""
+
+
+# 12b. Configuration of the wrong shape: exit 2, naming the file and the key.
+PYPROJECT_SHAPES = {
+    "tool-not-a-table": (b'tool = "conclint"\n', "tool: must be a table, not string 'conclint'"),
+    "conclint-not-a-table": (b"[tool]\nconclint = 3\n", "tool.conclint: must be a table, not integer 3"),
+    "select-a-string": (b'[tool.conclint]\nselect = "CCL"\n', "tool.conclint.select: must be a list of strings, not string 'CCL'"),
+    "select-unknown": (b'[tool.conclint]\nselect = ["XYZ1"]\n', "tool.conclint.select: unknown rule selector 'XYZ1'"),
+    "per-file-ignores-a-string": (
+        b'[tool.conclint]\nper-file-ignores = "tests/*"\n',
+        "tool.conclint.per-file-ignores: must be a table of glob patterns to lists of codes, not string 'tests/*'",
+    ),
+    "per-file-ignores-codes-a-string": (
+        b'[tool.conclint.per-file-ignores]\n"tests/*.py" = "CCL301"\n',
+        "tool.conclint.per-file-ignores.\"tests/*.py\": must be a list of rule codes, not string 'CCL301'",
+    ),
+    "per-file-ignores-unknown-code": (
+        b"[tool.conclint.per-file-ignores]\nsetup = [\"CCL999\"]\n",
+        "tool.conclint.per-file-ignores.setup: unknown rule selector 'CCL999'",
+    ),
+    "rule-options-not-a-table": (
+        b"[tool.conclint]\nunbounded-thread-spawn = 500\n",
+        "tool.conclint.unbounded-thread-spawn: must be a table of rule options, not integer 500",
+    ),
+    "rule-option-wrong-type": (
+        b'[tool.conclint.unbounded-thread-spawn]\nmax-threads = "500"\n',
+        "tool.conclint.unbounded-thread-spawn.max-threads: must be integer, not string '500'",
+    ),
+    "rule-option-bool-for-int": (
+        b"[tool.conclint.unbounded-thread-spawn]\nmax-threads = true\n",
+        "tool.conclint.unbounded-thread-spawn.max-threads: must be integer, not boolean True",
+    ),
+    "flag-a-string": (b'[tool.conclint]\nrespect-gitignore = "no"\n', "tool.conclint.respect-gitignore: must be true or false, not string 'no'"),
+    "not-utf-8": (b'[tool.conclint]\nselect = ["CCL"]  # caf\xe9\n', "invalid TOML: byte 0xe9 at line 2, column 24 is not UTF-8"),
+    "nested-too-deep": (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "invalid TOML: arrays or tables nested too deep to read"),
+}
+
+
+@pytest.mark.parametrize("case", PYPROJECT_SHAPES)
+def test_pyproject_of_the_wrong_shape(tmp_path, case):
+    content, message = PYPROJECT_SHAPES[case]
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    _usage_error(_run(".", cwd=tmp_path), f"{tmp_path / 'pyproject.toml'}: {message}")
+
+
+def test_explicit_config_of_the_wrong_shape(tmp_path):
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    (tmp_path / "conclint.toml").write_bytes(b"select = 3\n")
+    _usage_error(_run("--config", "conclint.toml", ".", cwd=tmp_path), "conclint.toml: select: must be a list of strings, not integer 3")
+    (tmp_path / "conclint.toml").write_bytes(b"[unbounded-thread-spawn]\nmax-threads = [1]\n")
+    _usage_error(
+        _run("--config", "conclint.toml", ".", cwd=tmp_path),
+        "conclint.toml: unbounded-thread-spawn.max-threads: must be integer, not array [1]",
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_bytes(b"tool = 3\n")
+    _usage_error(_run("--config", "sub/pyproject.toml", ".", cwd=tmp_path), "sub/pyproject.toml: tool: must be a table, not integer 3")
+    (tmp_path / "conclint.toml").write_bytes(b"x = 1\n" * 200_000)
+    _usage_error(_run("--config", "conclint.toml", ".", cwd=tmp_path), "conclint.toml: cannot read: file too large (over 1 MiB)")
