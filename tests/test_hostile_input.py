@@ -257,3 +257,120 @@ def test_explicit_config_of_the_wrong_shape(tmp_path):
     _usage_error(_run("--config", "sub/pyproject.toml", ".", cwd=tmp_path), "sub/pyproject.toml: tool: must be a table, not integer 3")
     (tmp_path / "conclint.toml").write_bytes(b"x = 1\n" * 200_000)
     _usage_error(_run("--config", "conclint.toml", ".", cwd=tmp_path), "conclint.toml: cannot read: file too large (over 1 MiB)")
+
+
+# 12b. A tree deeper than Python's recursion limit, and deeper than PATH_MAX.
+def _make_chain(top: Path, depth: int, files: dict) -> None:
+    """top/d/d/.../d, ``depth`` levels, ``files`` {level: bytes} as ``deep<level>.py``; by
+    directory descriptors, as the paths outgrow PATH_MAX."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for level in range(1, depth + 1):
+            os.mkdir("d", dir_fd=fd)
+            below = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+            if level in files:
+                out = os.open(f"deep{level}.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(out, files[level])
+                os.close(out)
+    finally:
+        os.close(fd)
+
+
+def _remove_chain(top: Path) -> None:
+    """Undo ``_make_chain`` from the top, in short paths (shutil.rmtree recurses)."""
+    while (top / "d").exists():
+        for entry in os.scandir(top / "d"):
+            if entry.name != "d":
+                os.unlink(entry.path)
+        if (top / "d" / "d").exists():
+            os.rename(top / "d" / "d", top / "next")
+        os.rmdir(top / "d")
+        if (top / "next").exists():
+            os.rename(top / "next", top / "d")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and descriptors")
+def test_a_very_deep_tree_is_walked(tmp_path):
+    # 1,000 levels: deeper than Python's recursion limit (discovery used to recurse and
+    # abort the run). Past 2,048 levels the path outgrows PATH_MAX: reported, not fatal.
+    _make_chain(tmp_path, 2100, {1000: GOOD_BODY, 2100: GOOD_BODY})
+    try:
+        result = lint(tmp_path)
+        lines = result.stdout.splitlines()
+        shown = [re.sub(r"(d/){3,}", lambda m: f"<d/ x{len(m.group()) // 2}>", line) for line in lines]
+        assert any(line.startswith(f"{'d/' * 1000}deep1000.py:4:3: CCL301 ") for line in lines), shown
+        assert any(
+            re.fullmatch(r"(d/)+d:1:1: CCL000 cannot read: cannot list directory: File name too long", line) for line in lines
+        ), shown
+        assert_reported(result)
+    finally:
+        _remove_chain(tmp_path)
+
+
+# 15b. FIFOs and endless files where conclint reads a named file: refused, never waited on.
+fifos = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+
+
+@fifos
+@pytest.mark.parametrize("option", ["--config", "--baseline"])
+def test_fifo_or_device_as_config_or_baseline(tmp_path, option):
+    # click's Path(exists=True, dir_okay=False) lets a FIFO through; opening it for
+    # reading waited for a writer forever, and /dev/zero was read without end.
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    os.mkfifo(tmp_path / "pipe.toml")
+    what = "cannot read" if option == "--config" else "cannot read baseline"
+    _usage_error(_run(option, "pipe.toml", ".", cwd=tmp_path), f"pipe.toml: {what}: not a regular file")
+    if os.path.exists("/dev/zero"):
+        _usage_error(_run(option, "/dev/zero", ".", cwd=tmp_path), f"/dev/zero: {what}: not a regular file")
+
+
+@fifos
+def test_fifo_as_write_baseline_is_not_replaced(tmp_path):
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    os.mkfifo(tmp_path / "pipe.json")
+    _usage_error(_run("--write-baseline", "pipe.json", ".", cwd=tmp_path), "pipe.json: cannot write baseline: not a regular file")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe.json").st_mode)
+
+
+def test_baseline_size_and_shape_limits(tmp_path):
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    with open(tmp_path / "huge.json", "wb") as handle:
+        handle.truncate(64 * 1024 * 1024 + 1)  # sparse: no disk
+    _usage_error(_run("--baseline", "huge.json", ".", cwd=tmp_path), "huge.json: cannot read baseline: file too large (over 64 MiB)")
+    (tmp_path / "deep.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    _usage_error(_run("--baseline", "deep.json", ".", cwd=tmp_path), "deep.json: not a conclint baseline (JSON nested too deep)")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_endless_stdin_is_cut_off(tmp_path):
+    with open("/dev/zero", "rb") as zero:
+        _usage_error(_run("-", cwd=tmp_path, stdin=zero), "stdin: input too large (over 64 MiB)")
+    # The limit is on stdin only: what fits is linted as before.
+    (tmp_path / "good.py").write_bytes(GOOD_BODY)
+    with open(tmp_path / "good.py", "rb") as source:
+        result = _run("-", "--stdin-filename", "good.py", cwd=tmp_path, stdin=source)
+    assert result.stdout.startswith("good.py:4:3: CCL301 ") and result.returncode == 1, result.stderr
+
+
+@fifos
+def test_fifo_gitignore_is_a_problem_not_a_hang(tmp_path):
+    # Chosen: a .gitignore that is no regular file is reported (CCL000 on it) and its
+    # patterns are not applied; the walk goes on. Silently skipping it would lint files
+    # the user meant to ignore with no word why.
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.py").write_bytes(GOOD_BODY)
+    os.mkfifo(tmp_path / "sub" / ".gitignore")
+    assert_reported(
+        lint(tmp_path),
+        r"sub/\.gitignore:1:1: CCL000 cannot read: not a regular file; its patterns are not applied",
+        r"sub/inner\.py:4:3: CCL301 .*",
+    )
+    # A FIFO .gitignore above the linted directory, read on the way up to the repository top.
+    os.mkfifo(tmp_path / ".gitignore")
+    result = _run("sub", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    assert f"{tmp_path}/.gitignore:1:1: CCL000 cannot read: not a regular file; its patterns are not applied" in lines
+    assert any(line.startswith("sub/inner.py:4:3: CCL301 ") for line in lines) and result.returncode == 1, result.stdout
