@@ -128,6 +128,8 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
         fixes = select_fixes(result, unsafe)
         if not fixes:
             break
+        if result.unfixable:
+            return _unchanged(outcome, first, result.unfixable)
         if passes == MAX_PASSES:
             return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes (rules undo each other?)")
         if passes == 0:

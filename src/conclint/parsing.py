@@ -16,6 +16,10 @@ bytes are also poor. So, before LibCST sees a file:
   message, because the running interpreter may be older than the code's syntax,
   which LibCST can still read.
 
+Form feeds in the indentation of a line of code, which CPython reads, LibCST fails on or
+silently drops: such files are parsed as a copy without them (``form_feeds``), for lint
+only.
+
 Everything here raises ``ParseFailure``; nothing else escapes.
 """
 
@@ -43,6 +47,12 @@ MAX_DEPTH = 400
 _RESOURCE_ERRORS = ("too many nested parentheses", "too complex", "too many levels of indentation")
 _LIBCST_AT_RE = re.compile(r"error at (\d+):(\d+)")
 _COOKIE_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=]")  # PEP 263
+# A form feed in the indentation of a line of code: CPython's tokenizer counts the
+# indentation from after it (it resets the column), LibCST 1.9 fails on some such lines
+# ("Syntax Error @ 1:1", before a nested block's indentation) and silently drops the form
+# feed from the code it regenerates on the others. Group 1: what CPython does not count.
+_FORM_FEED_INDENT_RE = re.compile(rb"(?:\A|(?<=[\r\n]))([ \t\f]*\f)(?=[ \t]*[^ \t\f\r\n#])")
+_LINE_BREAK_RE = re.compile(rb"\r\n|\r|\n")
 
 
 class ParseFailure(Exception):
@@ -69,6 +79,19 @@ class Screened:
     error: Optional[ParseFailure]
     tree: Optional[ast.Module]
     facts: Optional[Facts]  # None when CPython could not read the file
+    # Set when form feeds in indentation make LibCST read another copy (see ``form_feeds``).
+    normalised: Optional["Normalised"] = None
+
+
+@dataclass
+class Normalised:
+    """The bytes LibCST parses in place of a file's: what CPython ignores of an indentation
+    with a form feed in it (up to the last form feed) is removed. Same lines, same tokens;
+    columns on the lines in ``shifts`` (line -> bytes removed) are that much smaller. Never
+    to be written back."""
+
+    data: bytes
+    shifts: Dict[int, int]
 
 
 def screen(data: bytes) -> Screened:
@@ -79,7 +102,26 @@ def screen(data: bytes) -> Screened:
     encoding = _check_bytes(data)
     facts = Facts(data, encoding)
     error, tree = _screen(data, facts)
-    return Screened(encoding, error, tree, facts if tree is not None else None)
+    normalised = form_feeds(data) if tree is not None and b"\f" in data else None
+    return Screened(encoding, error, tree, facts if tree is not None else None, normalised)
+
+
+def form_feeds(data: bytes) -> Optional[Normalised]:
+    """``data`` without what CPython ignores of indentations holding a form feed, None when
+    there is no such line. Only for files CPython parsed: their meaning is kept."""
+    pieces: List[bytes] = []
+    shifts: Dict[int, int] = {}
+    line, done = 1, 0
+    for match in _FORM_FEED_INDENT_RE.finditer(data):
+        start, end = match.span(1)
+        line += len(_LINE_BREAK_RE.findall(data, done, start))
+        pieces.append(data[done:start])
+        shifts[line] = end - start
+        done = end
+    if not shifts:
+        return None
+    pieces.append(data[done:])
+    return Normalised(b"".join(pieces), shifts)
 
 
 def parse_screened(data: bytes, screened: Screened) -> Any:
@@ -90,6 +132,8 @@ def parse_screened(data: bytes, screened: Screened) -> Any:
     # its own validation rejects (`"str" b"bytes"`), which then fail when a visitor
     # rebuilds a node.
     trusted = _trusting_the_parser() if screened.tree is not None else contextlib.nullcontext()
+    if screened.normalised is not None:
+        data = screened.normalised.data
     try:
         with trusted:
             return cst.parse_module(data)
