@@ -177,7 +177,7 @@ def test_pyproject_unknown_key_and_bad_value_exit_two(project):
     assert result.returncode == 2 and "unknown key 'selekt'" in result.stderr
     write_pyproject(project, 'unsafe-fixes = "yes"\n')
     result = run_cli("pkg", cwd=project)
-    assert result.returncode == 2 and "'unsafe-fixes' must be true or false" in result.stderr
+    assert result.returncode == 2 and "tool.conclint.unsafe-fixes: must be true or false, not string 'yes'" in result.stderr
     write_pyproject(project, 'ignore = ["CCL777"]\n')
     assert run_cli("pkg", cwd=project).returncode == 2
     write_pyproject(project, "[tool.conclint.busy-wait]\nnot-an-option = 1\n")

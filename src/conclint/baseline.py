@@ -8,8 +8,10 @@ one entry absorbs one finding, and a second copy of the same pitfall is new.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
@@ -19,6 +21,8 @@ from conclint.findings import Finding
 from conclint.settings import _relative
 
 VERSION = 1
+# As large as a source file may be (runner.MAX_READ_BYTES): a baseline of ~300,000 findings.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
 
 Key = Tuple[str, str, str]
 
@@ -47,19 +51,38 @@ def write_baseline(path: Path, findings: Sequence[Finding], root: Path) -> None:
         key=lambda e: (e["path"], e["line"], e["code"]),
     )
     document = {"version": VERSION, "tool": f"conclint {__version__}", "findings": entries}
+    # Renaming over a FIFO or device would replace it (as root, even /dev/null).
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BaselineError(f"{path}: cannot write baseline: not a regular file")
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write baseline: {exc.strerror or exc}") from None
     # Write next to the target and rename, so an interrupted run never leaves half a baseline.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise BaselineError(f"{path}: cannot write baseline: {exc.strerror or exc}") from None
 
 
 def read_baseline(path: Path) -> "Counter[Key]":
+    from conclint.reading import read_regular
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        data = read_regular(path, MAX_BASELINE_BYTES)
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError included
         raise BaselineError(f"{path}: not a conclint baseline (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a conclint baseline (JSON nested too deep)") from None
     if not isinstance(document, dict) or document.get("version") != VERSION:
         found = document.get("version") if isinstance(document, dict) else None
         raise BaselineError(

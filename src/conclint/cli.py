@@ -162,9 +162,12 @@ def _main(**o: object) -> int:
     findings.sort(key=Finding.sort_key)
 
     if o["write_baseline"]:
-        from conclint.baseline import write_baseline
+        from conclint.baseline import BaselineError, write_baseline
 
-        write_baseline(o["write_baseline"], findings, config.root)  # type: ignore[arg-type]
+        try:
+            write_baseline(o["write_baseline"], findings, config.root)  # type: ignore[arg-type]
+        except BaselineError as exc:
+            raise UsageFailure(str(exc)) from None
         if not o["quiet"]:
             click.echo(f"Wrote {len(findings)} finding(s) to {o['write_baseline']}.", err=True)
         return 2 if errors else 0
@@ -239,7 +242,7 @@ def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def
     from conclint import runner
     from conclint.findings import Finding
 
-    data = sys.stdin.buffer.read()
+    data = _read_stdin(runner.MAX_READ_BYTES)
     name = str(o["stdin_filename"] or "-")
     if o["fix"] or o["show_diff"]:
         outcome = runner.fix_one(name, settings, unsafe, data=data)
@@ -267,6 +270,19 @@ def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def
     findings = sorted(outcome.findings, key=Finding.sort_key)
     _emit(findings, settings, o, unsafe, None, 0, None)
     return 0 if o["exit_zero"] or not findings else 1
+
+
+def _read_stdin(limit: int) -> bytes:
+    """At most ``limit`` bytes of stdin (``conclint - < /dev/zero`` must end)."""
+    if sys.stdin is None:
+        raise UsageFailure("stdin: not open")
+    try:
+        data = sys.stdin.buffer.read(limit + 1)
+    except OSError as exc:
+        raise UsageFailure(f"stdin: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageFailure(f"stdin: input too large (over {limit // (1024 * 1024)} MiB)")
+    return data
 
 
 def _render(findings, settings, o, unsafe, color):  # type: ignore[no-untyped-def]
@@ -334,9 +350,16 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
         encoding = tokenize.detect_encoding(io.BytesIO(before).readline)[0]
     except SyntaxError:
         encoding = "utf-8"
-    a = before.decode(encoding, "replace").splitlines(keepends=True)
-    b = after.decode(encoding, "replace").splitlines(keepends=True)
+    a = _decoded(before, encoding).splitlines(keepends=True)
+    b = _decoded(after, encoding).splitlines(keepends=True)
     return "".join(difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except Exception:  # some codecs (idna) have no "replace" handler
+        return data.decode("utf-8", "replace")
 
 
 def _explain(code: str) -> int:

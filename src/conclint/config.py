@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,39 +39,74 @@ class Config:
     rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by rule code
 
 
+# Configuration is a few lines; anything larger is a mistake (a FIFO or device is refused).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def find_pyproject(start: Path) -> Optional[Path]:
     """The nearest pyproject.toml with a [tool.conclint] table at or above ``start``."""
-    current = start.resolve()
-    if current.is_file() or not current.exists():
-        current = current.parent
+    try:
+        current = start.resolve()
+        if current.is_file() or not current.exists():
+            current = current.parent
+    except OSError:  # a path too long to resolve: look from where we are
+        current = Path.cwd()
     for directory in (current, *current.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = _read_toml(candidate)
-            except ConfigError:
-                raise
-            if "conclint" in data.get("tool", {}):
-                return candidate
+        try:
+            if not candidate.is_file():
+                continue
+        except OSError:
+            continue
+        if _conclint_table(_read_toml(candidate), candidate) is not None:
+            return candidate
     return None
 
 
+def _conclint_table(data: Dict[str, Any], path: Path) -> Optional[Dict[str, Any]]:
+    """pyproject.toml's [tool.conclint] table, None without one; raises when ``tool`` or
+    ``tool.conclint`` is something else than a table."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool: must be a table, not {_shown(tool)}")
+    table = tool.get("conclint")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.conclint: must be a table, not {_shown(table)}")
+    return table
+
+
 def _read_toml(path: Path) -> Dict[str, Any]:
+    from conclint.reading import read_regular
+
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        data = read_regular(path, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: invalid TOML: byte 0x{data[exc.start]:02x} at line {line}, column {column} is not UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deep to read") from None
 
 
 def load_config(explicit: Optional[Path], paths: Sequence[str]) -> Config:
     """Read the configuration that applies to ``paths``."""
     if explicit is not None:
         data = _read_toml(explicit)
-        table = data.get("tool", {}).get("conclint", {}) if explicit.name == "pyproject.toml" else data
-        return parse_table(table, explicit, explicit.resolve().parent)
+        if explicit.name == "pyproject.toml":
+            return parse_table(_conclint_table(data, explicit) or {}, explicit, explicit.resolve().parent)
+        return parse_table(data, explicit, explicit.resolve().parent)
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
     found = find_pyproject(_common_dir(starts))
     if found is None:
@@ -88,46 +125,78 @@ def _common_dir(paths: Sequence[Path]) -> Path:
 
 
 def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
-    from conclint.settings import known_codes
+    from conclint.settings import SelectorError, known_codes, resolve_selection
 
     codes_by_name = {name: code for code, name in known_codes().items()}
     config = Config(path=path, root=root)
-    where = f"{path}: [tool.conclint]" if path.name == "pyproject.toml" else str(path)
+    prefix = "tool.conclint." if path.name == "pyproject.toml" else ""
+
+    def fail(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{path}: {prefix}{key}: {why}")
+
+    def check_selectors(key: str, codes: List[str]) -> None:
+        try:
+            resolve_selection(codes, [], [])
+        except SelectorError as exc:
+            raise fail(key, str(exc)) from None
+
     for key, value in table.items():
-        if key in codes_by_name and isinstance(value, dict):
+        if key in codes_by_name:
+            if not isinstance(value, dict):
+                raise fail(key, f"must be a table of rule options, not {_shown(value)}")
             from conclint.rule import all_rules  # option types live on the rule classes
 
             cls = all_rules()[codes_by_name[key]]
-            config.rule_options[cls.code] = _rule_options(cls, value, where)
+            config.rule_options[cls.code] = _rule_options(cls, value, key, fail)
             continue
         if key not in _KNOWN_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}")
+            if not prefix:
+                raise ConfigError(f"{path}: unknown key {key!r}")
+            raise ConfigError(f"{path}: tool.conclint: unknown key {key!r}")
         if key in _LIST_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: {key!r} must be a list of strings")
+                raise fail(key, f"must be a list of strings, not {_shown(value)}")
+            if key in ("select", "ignore", "extend-select"):
+                check_selectors(key, value)
             setattr(config, key.replace("-", "_"), list(value))
         elif key == "per-file-ignores":
-            if not isinstance(value, dict) or not all(
-                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
-            ):
-                raise ConfigError(f"{where}: 'per-file-ignores' must map glob patterns to lists of codes")
+            if not isinstance(value, dict):
+                raise fail(key, f"must be a table of glob patterns to lists of codes, not {_shown(value)}")
+            for pattern, codes in value.items():
+                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                    raise fail(f"{key}.{_toml_key(pattern)}", f"must be a list of rule codes, not {_shown(codes)}")
+                check_selectors(f"{key}.{_toml_key(pattern)}", codes)
             config.per_file_ignores = {k: list(v) for k, v in value.items()}
         else:
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: {key!r} must be true or false")
+                raise fail(key, f"must be true or false, not {_shown(value)}")
             setattr(config, key.replace("-", "_"), value)
     return config
 
 
-def _rule_options(cls: type, values: Dict[str, Any], where: str) -> Dict[str, Any]:
+def _rule_options(cls: type, values: Dict[str, Any], table: str, fail: Callable[[str, str], ConfigError]) -> Dict[str, Any]:
     out = {}
     for key, value in values.items():
-        if key not in cls.options:
-            raise ConfigError(f"{where}: unknown option {key!r} for rule {cls.name} ({cls.code})")
-        default = cls.options[key]
+        if key not in cls.options:  # type: ignore[attr-defined]
+            raise fail(table, f"unknown option {key!r} for rule {cls.name} ({cls.code})")  # type: ignore[attr-defined]
+        default = cls.options[key]  # type: ignore[attr-defined]
         if type(value) is not type(default):
-            raise ConfigError(
-                f"{where}: option {cls.name}.{key} must be of type {type(default).__name__}, got {value!r}"
-            )
+            raise fail(f"{table}.{_toml_key(key)}", f"must be {_shown(default).split()[0]}, not {_shown(value)}")
         out[key] = value
     return out
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    """``key`` as TOML spells it in a dotted key."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+
+
+def _shown(value: Any) -> str:
+    """A value's TOML type and (the start of) its repr, for messages."""
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}
+    kind = names.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"

@@ -18,6 +18,12 @@ DEFAULT_EXCLUDE = (
     "site-packages", "*.egg-info",
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+# Far above any real .gitignore; a larger one is a mistake, and pathspec compiles every line.
+MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
+
+
+# A directory being walked: its path, the .gitignores that apply in it, its entries left.
+_Level = Tuple[Path, List[Tuple[Path, "pathspec.PathSpec"]], Iterator["os.DirEntry[str]"]]
 
 
 @dataclass
@@ -83,24 +89,27 @@ class Discovery:
         current = directory.resolve()
         for parent in (current, *current.parents):
             if parent != current:
-                spec = _load_gitignore(parent)
+                spec = self._load_gitignore(parent)
                 if spec is not None:
                     out.append((parent, spec))
             if (parent / ".git").exists():
                 break
         return out
 
-    def _walk(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]], base: Path) -> Iterator[str]:
-        if self.respect_gitignore:
-            spec = _load_gitignore(directory)
-            if spec is not None:
-                gitignores = gitignores + [(directory.resolve(), spec)]
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            self.problems.append((str(directory), f"cannot list directory: {exc.strerror or exc}"))
-            return
-        for entry in entries:
+    def _walk(self, top: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]], base: Path) -> Iterator[str]:
+        """Depth-first, in name order. Iterative: a tree thousands of directories deep is
+        legal, and past PATH_MAX the listing fails and is reported like any other."""
+        stack = [self._enter(top, gitignores)]
+        while stack:
+            level = stack[-1]
+            if level is None:
+                stack.pop()
+                continue
+            directory, gitignores, entries = level
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                continue
             path = Path(directory, entry.name)
             try:
                 is_dir = entry.is_dir()
@@ -112,7 +121,7 @@ class Discovery:
                 if entry.is_symlink() and _is_loop(path):
                     self.problems.append((str(path), "symlink loop"))
                     continue
-                yield from self._walk(path, gitignores, base)
+                stack.append(self._enter(path, gitignores))
             elif entry.name.endswith(PYTHON_SUFFIXES):
                 if self.excluded(path, False, gitignores, base):
                     continue
@@ -120,6 +129,39 @@ class Discovery:
                 # FIFOs, sockets or devices, which are no source and could block a reader.
                 if entry.is_symlink() or _is_regular(entry):
                     yield str(path)
+
+    def _enter(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]]) -> Optional[_Level]:
+        """The directory, the .gitignores that apply in it and its entries, sorted; None
+        (and a problem) when it cannot be listed."""
+        if self.respect_gitignore:
+            spec = self._load_gitignore(directory)
+            if spec is not None:
+                gitignores = gitignores + [(directory.resolve(), spec)]
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            self.problems.append((str(directory), f"cannot list directory: {exc.strerror or exc}"))
+            return None
+        return directory, gitignores, iter(entries)
+
+    def _load_gitignore(self, directory: Path) -> Optional["pathspec.PathSpec"]:
+        """The patterns of ``directory``'s .gitignore, None without one. One that is no
+        regular file (a FIFO would block the walk) or is too large is a problem, and its
+        patterns do not apply; one that cannot be read is passed over, as before."""
+        from conclint.reading import IsDirectory, NotRegular, TooLarge, read_regular
+
+        candidate = directory / ".gitignore"
+        try:
+            data = read_regular(candidate, MAX_GITIGNORE_BYTES)
+        except IsDirectory:  # git passes over it too
+            return None
+        except (NotRegular, TooLarge) as exc:
+            self.problems.append((str(candidate), f"{exc.strerror}; its patterns are not applied"))
+            return None
+        except OSError:
+            return None
+        return pathspec.GitIgnoreSpec.from_lines(data.decode("utf-8", "replace").splitlines())
 
 
 def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]]) -> bool:
@@ -187,12 +229,3 @@ def _real_directory(directory: str) -> str:
     """``os.path.realpath`` of a directory, once per directory and walk: per file it was two
     realpath walks for every file outside the project root (the whole cost of a warm run)."""
     return os.path.realpath(directory)
-
-
-def _load_gitignore(directory: Path) -> Optional["pathspec.PathSpec"]:
-    candidate = directory / ".gitignore"
-    try:
-        text = candidate.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())

@@ -135,6 +135,8 @@ class FileResult:
     reports: List[Any] = field(default_factory=list)
     parse_failed: bool = False
     skipped: bool = False
+    # Why fixes must not be applied to this file although the rules offer some.
+    unfixable: Optional[str] = None
 
 
 def file_noqa(data: bytes) -> bool:
@@ -204,6 +206,8 @@ def lint_source(
             result.findings.append(Finding(PARSE_ERROR, exc.message, path, exc.line, exc.column, exc.line, exc.column))
         return result
     try:
+        if screened.normalised is not None:
+            return _analyse_normalised(module, screened.normalised, path, settings, candidates, result, keep_tree)
         return analyse(
             module, data, path, settings, candidates, result, with_edits=with_edits, keep_tree=keep_tree, tree=tree
         )
@@ -233,7 +237,8 @@ def analyse(
     from conclint.names import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
-    source = data.decode(module.encoding, errors="replace").lstrip("\ufeff")
+    # Strict: the screen has decoded these bytes already, and some codecs (idna) have no "replace".
+    source = data.decode(module.encoding).lstrip("\ufeff")
     sem = Semantic(path, source)
     rules = [cls(sem, settings.options_for(cls)) for cls in rule_classes]
     _run_rules(module, sem, rules)
@@ -273,6 +278,26 @@ def analyse(
         if keep_tree:
             result.reports.append((finding, report))
     result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _analyse_normalised(
+    module: Any, normalised: Any, path: str, settings: Settings, rule_classes: Sequence[type],
+    result: FileResult, keep_tree: bool,
+) -> FileResult:
+    """Lint the copy LibCST could read (see ``parsing.form_feeds``): columns are moved back
+    to the file's own, and fixes are withheld, as they would write the copy's bytes."""
+    result = analyse(module, normalised.data, path, settings, rule_classes, result, keep_tree=keep_tree)
+    shifts = normalised.shifts
+    for finding in result.findings:
+        finding.column += shifts.get(finding.line, 0)
+        finding.end_column += shifts.get(finding.end_line, 0)
+        finding.fix = None
+    first = min(shifts)
+    result.unfixable = (
+        f"fixes not applied: line {first} has a form feed in its indentation, which LibCST "
+        "drops or cannot parse (linted without it)"
+    )
     return result
 
 

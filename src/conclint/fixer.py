@@ -130,8 +130,14 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
         fixes = select_fixes(result, unsafe)
         if not fixes:
             break
+        if result.unfixable:
+            return _unchanged(outcome, first, result.unfixable)
         if passes == MAX_PASSES:
             return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes (rules undo each other?)")
+        if passes == 0:
+            problem = _encoding_problem(data, result.module.encoding)
+            if problem:
+                return _unchanged(outcome, first, problem)
         try:
             new_bytes = apply_changes(result.module, fixes).bytes
         except Exception as exc:  # a fix that cannot be rendered is a bug: keep the file
@@ -145,6 +151,25 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
         current = new_bytes
     outcome.fixed = current
     return outcome
+
+
+# Encodings whose decoding is undone byte for byte by encoding (no need to check).
+_FAITHFUL = frozenset({"utf-8", "utf-8-sig", "utf8", "ascii", "iso-8859-1", "latin-1"})
+
+
+def _encoding_problem(data: bytes, encoding: str) -> Optional[str]:
+    """Why the fixed file could not be written back in ``encoding`` with its untouched
+    bytes kept, or None. LibCST writes text encoded again: under a cookie such as
+    ``unicode_escape`` that would turn every newline into ``\\n``."""
+    if encoding.lower() in _FAITHFUL:
+        return None
+    try:
+        same = data.decode(encoding).encode(encoding) == data
+    except Exception as exc:  # idna, for one, cannot encode labels over 63 characters
+        return f"cannot fix: encoding the file back as {encoding} fails ({type(exc).__name__}: {exc})"
+    if not same:
+        return f"cannot fix: encoding the file back as {encoding} would change bytes no fix touches"
+    return None
 
 
 def _unchanged(outcome: FixOutcome, first: FileResult, why: str) -> FixOutcome:

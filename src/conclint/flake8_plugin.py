@@ -88,4 +88,11 @@ def _source_bytes(lines: Sequence[str]) -> bytes:
         encoding = "utf-8"
     if encoding == "utf-8-sig":  # flake8 has already stripped the BOM from the first line
         encoding = "utf-8"
-    return "".join(lines).encode(encoding, "surrogateescape")
+    text = "".join(lines)
+    try:
+        return text.encode(encoding, "surrogateescape")
+    except UnicodeError:  # a codec without that handler (idna): strict, else the text as UTF-8
+        try:
+            return text.encode(encoding)
+        except UnicodeError:
+            return text.encode("utf-8", "surrogateescape")

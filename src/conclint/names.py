@@ -192,7 +192,11 @@ def dotted(node: cst.BaseExpression) -> Optional[str]:
 def string_value(node: cst.CSTNode) -> Optional[str]:
     """The value of a plain (non-f) string literal, else None."""
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
+        try:
+            value = node.evaluated_value
+        # LibCST reads what CPython refuses: `"\N{no such name}"`, `"str" b"bytes"`.
+        except (SyntaxError, ValueError, TypeError, MemoryError):
+            return None
         return value if isinstance(value, str) else None
     return None
 

@@ -7,13 +7,18 @@ crash the process (SIGSEGV, nothing to catch) and a chain of 3,000 subscripts
 takes minutes; a 1 MiB literal costs 16 s and 750 MB. Its messages for undecodable
 bytes are also poor. So, before LibCST sees a file:
 
-* the bytes must decode (PEP 263 cookie or BOM, else UTF-8) and hold no NUL;
+* the bytes must decode (PEP 263 cookie naming a text encoding, or BOM, else UTF-8), as
+  CPython decodes them, and hold no NUL;
 * the file must not exceed ``MAX_PARSE_BYTES``;
 * CPython's parser, fast and robust against nesting, reads it first: when it
   gives up for lack of resources, or finds the tree deeper than ``MAX_DEPTH``,
   LibCST is not tried. Its other syntax errors are kept only as the better
   message, because the running interpreter may be older than the code's syntax,
   which LibCST can still read.
+
+Form feeds in the indentation of a line of code, which CPython reads, LibCST fails on or
+silently drops: such files are parsed as a copy without them (``form_feeds``), for lint
+only.
 
 Everything here raises ``ParseFailure``; nothing else escapes.
 """
@@ -42,6 +47,12 @@ MAX_DEPTH = 400
 _RESOURCE_ERRORS = ("too many nested parentheses", "too complex", "too many levels of indentation")
 _LIBCST_AT_RE = re.compile(r"error at (\d+):(\d+)")
 _COOKIE_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=]")  # PEP 263
+# A form feed in the indentation of a line of code: CPython's tokenizer counts the
+# indentation from after it (it resets the column), LibCST 1.9 fails on some such lines
+# ("Syntax Error @ 1:1", before a nested block's indentation) and silently drops the form
+# feed from the code it regenerates on the others. Group 1: what CPython does not count.
+_FORM_FEED_INDENT_RE = re.compile(rb"(?:\A|(?<=[\r\n]))([ \t\f]*\f)(?=[ \t]*[^ \t\f\r\n#])")
+_LINE_BREAK_RE = re.compile(rb"\r\n|\r|\n")
 
 
 class ParseFailure(Exception):
@@ -68,6 +79,19 @@ class Screened:
     error: Optional[ParseFailure]
     tree: Optional[ast.Module]
     facts: Optional[Facts]  # None when CPython could not read the file
+    # Set when form feeds in indentation make LibCST read another copy (see ``form_feeds``).
+    normalised: Optional["Normalised"] = None
+
+
+@dataclass
+class Normalised:
+    """The bytes LibCST parses in place of a file's: what CPython ignores of an indentation
+    with a form feed in it (up to the last form feed) is removed. Same lines, same tokens;
+    columns on the lines in ``shifts`` (line -> bytes removed) are that much smaller. Never
+    to be written back."""
+
+    data: bytes
+    shifts: Dict[int, int]
 
 
 def screen(data: bytes) -> Screened:
@@ -78,19 +102,46 @@ def screen(data: bytes) -> Screened:
     encoding = _check_bytes(data)
     facts = Facts(data, encoding)
     error, tree = _screen(data, facts)
-    return Screened(encoding, error, tree, facts if tree is not None else None)
+    normalised = form_feeds(data) if tree is not None and b"\f" in data else None
+    return Screened(encoding, error, tree, facts if tree is not None else None, normalised)
+
+
+def form_feeds(data: bytes) -> Optional[Normalised]:
+    """``data`` without what CPython ignores of indentations holding a form feed, None when
+    there is no such line. Only for files CPython parsed: their meaning is kept."""
+    pieces: List[bytes] = []
+    shifts: Dict[int, int] = {}
+    line, done = 1, 0
+    for match in _FORM_FEED_INDENT_RE.finditer(data):
+        start, end = match.span(1)
+        line += len(_LINE_BREAK_RE.findall(data, done, start))
+        pieces.append(data[done:start])
+        shifts[line] = end - start
+        done = end
+    if not shifts:
+        return None
+    pieces.append(data[done:])
+    return Normalised(b"".join(pieces), shifts)
 
 
 def parse_screened(data: bytes, screened: Screened) -> Any:
     """LibCST's module of a file that passed ``screen``; raises ``ParseFailure``."""
     import libcst as cst
 
+    # Validation is skipped only for files CPython accepted: LibCST's parser builds trees
+    # its own validation rejects (`"str" b"bytes"`), which then fail when a visitor
+    # rebuilds a node.
+    trusted = _trusting_the_parser() if screened.tree is not None else contextlib.nullcontext()
+    if screened.normalised is not None:
+        data = screened.normalised.data
     try:
-        with _trusting_the_parser():
+        with trusted:
             return cst.parse_module(data)
-    except cst.ParserSyntaxError as exc:
+    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:
         if screened.error is not None:
             raise screened.error from None
+        if isinstance(exc, cst.CSTValidationError):
+            raise ParseFailure(f"LibCST cannot parse this file: {exc}") from None
         raise _libcst_failure(exc) from None
     except (RecursionError, MemoryError) as exc:
         raise ParseFailure(f"cannot parse: {type(exc).__name__} (nesting too deep)") from None
@@ -137,13 +188,19 @@ def _check_bytes(data: bytes) -> str:
         why = "the file starts with a UTF-8 BOM" if data.startswith(codecs.BOM_UTF8) else exc.msg
         raise ParseFailure(f"bad coding cookie: {why}", _cookie_line(data) or 1) from None
     try:
-        codecs.decode(data, encoding)
+        # bytes.decode, like CPython's tokenizer, takes text encodings only: a cookie naming
+        # rot13, hex, zlib or base64 raises LookupError here, as it is a SyntaxError there.
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         line, column = position_of(data, exc.start)
         why = f"not valid {encoding}"
         if _cookie_line(data) is None and not data.startswith(codecs.BOM_UTF8):
             why += " (there is no PEP 263 coding cookie naming another encoding)"
         raise ParseFailure(f"cannot decode: byte 0x{data[exc.start]:02x} is {why}", line, column) from None
+    except LookupError:
+        raise ParseFailure(f"bad coding cookie: {encoding!r} is not a text encoding", _cookie_line(data) or 1) from None
+    except Exception as exc:  # codecs fail in their own ways: punycode, undefined, idna
+        raise ParseFailure(f"cannot decode as {encoding}: {type(exc).__name__}: {exc}", _cookie_line(data) or 1) from None
     return encoding
 
 

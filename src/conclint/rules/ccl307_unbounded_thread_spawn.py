@@ -14,6 +14,9 @@ from conclint.rule import Rule
 from conclint.treeutil import is_call_on, uses, walk_scope
 
 _UNBOUNDED = -1
+# Counts are clamped here: products of literal bounds stay small and printable (a literal
+# may have thousands of digits, more than ``str(int)`` converts).
+_HUGE = 10**15
 _WORKERS = terminals(WORKER_TYPES)
 _COUNT = terminals({"itertools.count"})
 
@@ -41,7 +44,7 @@ class UnboundedThreadSpawn(Rule):
             ]
             total = 1.0
             for loop in loops:
-                total *= _count(loop, counters) or 1
+                total = min(total * (_count(loop, counters) or 1), math.inf)
             if loops and total > limit:
                 return True
         return False
@@ -58,13 +61,16 @@ class UnboundedThreadSpawn(Rule):
             if count == _UNBOUNDED:
                 total = _UNBOUNDED
                 break
-            total *= count or 1  # an unknown count is at least one iteration
+            total = min(total * (count or 1), _HUGE)  # an unknown count is at least one iteration
         limit = self.settings["max-threads"]
         if total != _UNBOUNDED and total <= limit:
             return
         process = self.sem.call_result_type(node) in PROCESS_TYPES
         kind, pool = ("process", "ProcessPoolExecutor") if process else ("thread", "ThreadPoolExecutor")
-        size = "an endless loop" if total == _UNBOUNDED else f"a loop of {total} iterations"
+        if total == _UNBOUNDED:
+            size = "an endless loop"
+        else:
+            size = f"a loop of {'more than 10**15' if total >= _HUGE else total} iterations"
         self.report(node, f"a new {kind} per iteration of {size}: bound them with a `{pool}(max_workers=...)`")
 
     def _creates_worker(self, call: cst.Call) -> bool:
@@ -99,10 +105,16 @@ class UnboundedThreadSpawn(Rule):
             return _UNBOUNDED
         if dotted(iterable.func) != "range" or self.sem.qualname(iterable.func) is not None:
             return None
-        bounds = [int_value(a.value) for a in iterable.args]
-        if not bounds or len(bounds) > 3 or None in bounds or any(a.keyword or a.star for a in iterable.args):
+        if not iterable.args or len(iterable.args) > 3 or any(a.keyword or a.star for a in iterable.args):
             return None
-        return len(range(*bounds))  # type: ignore[arg-type]
+        bounds = [_literal_int(a.value) for a in iterable.args]
+        if None in bounds:
+            return None
+        if any(b == _TOO_LONG for b in bounds):
+            # A decimal literal of more digits than int() converts (CPython 3.11 refuses the
+            # file; LibCST reads it): only `range(<that literal>)` is surely huge.
+            return _HUGE if len(bounds) == 1 else None
+        return _range_length(*bounds)  # type: ignore[arg-type]
 
 
 def _breaks(loop: cst.While) -> bool:
@@ -149,6 +161,39 @@ def _count(loop: ast.AST, counters: FrozenSet[str]) -> Optional[float]:
     if name != "range":
         return None
     try:
-        return len(range(*(ast.literal_eval(a) for a in iterable.args)))
-    except Exception:  # not constants, or more than CPython can count: maybe many
+        bounds = [ast.literal_eval(a) for a in iterable.args]
+    except Exception:  # not constants: maybe many
         return math.inf
+    if not 1 <= len(bounds) <= 3 or not all(type(b) in (int, bool) for b in bounds) or iterable.keywords:
+        return math.inf  # what `_iterations` does not count (it may count other spellings)
+    length = _range_length(*bounds)
+    if length is None:
+        return None
+    return length if length < _HUGE else math.inf
+
+
+_TOO_LONG = -2  # see ``_literal_int``
+
+
+def _literal_int(node: cst.BaseExpression) -> Optional[int]:
+    """An integer literal's value (``-1`` included), ``_TOO_LONG`` for a non-negative decimal
+    one too long for ``int()``, else None."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        value = int_value(node.expression)
+        return None if value is None else -value
+    value = int_value(node)
+    if value is None and isinstance(node, cst.Integer) and node.value.replace("_", "").isdigit():
+        return _TOO_LONG
+    return value
+
+
+def _range_length(start: int, stop: Optional[int] = None, step: int = 1) -> Optional[int]:
+    """``len(range(...))`` for any ints, with no ``OverflowError``: None for a zero step
+    (``range`` raises, the loop never runs)."""
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        return None
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
