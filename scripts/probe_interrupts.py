@@ -1,0 +1,198 @@
+"""Interrupt campaign: `conclint --fix` stopped by SIGINT, SIGTERM or SIGKILL at random moments.
+
+    python scripts/probe_interrupts.py [--rounds 30] [--signals INT,TERM,KILL] [--seed N] [--conclint-src PATH]
+
+What it measures: whether an interrupted fix run leaves the tree in a state the user can
+trust. The corpus (fixtures with a .fixed.py twin, and the seeds) is copied N times into a
+temporary directory, N chosen so that `--fix --unsafe-fixes --no-cache` takes --target
+seconds. One clean run gives the duration, the moment the run starts writing, and the
+expected fixed bytes of every file. Each round then copies the tree afresh, starts the same
+run and sends one signal (round robin over --signals) at a moment drawn uniformly over the
+measured duration, or, for --end-bias of the rounds, uniformly over the writing phase.
+SIGINT goes to the run's process group, as Ctrl-C does; SIGTERM and SIGKILL to the main
+process only, as `kill` or an OOM killer do (--deliver changes that).
+
+After each round every file must be byte-identical to its original or to its clean fixed
+state, keep its mode, and compile with CPython if its original did; nothing may be left
+that the original tree did not have (such as `.name.XXXX.conclint-tmp` files); and no
+process of the run's session may outlive it by more than --grace seconds (those are then killed).
+Prints rounds, signals sent, files checked and bad, strays and leftover processes; exits 1
+if any file is bad, any stray or leftover process is found, or a run hangs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _probe_common import (  # noqa: E402
+    FIXTURES, TMP_SUFFIX, Conclint, TempDir, add_common_arguments, compiles, corpus,
+    internal_error, listing, measure, seeded, show_counter, sleep_until, snapshot, summary,
+)
+
+FIX = ("--fix", "--unsafe-fixes", "--no-cache", "--exit-zero", "-q", ".")
+
+
+def build(root: Path, files: List[Path], copies: int) -> None:
+    """``copies`` copies of the corpus below ``root`` (modes kept)."""
+    if root.exists():
+        shutil.rmtree(root)
+    for i in range(copies):
+        for source in files:
+            target = root / f"copy{i:03d}" / source.relative_to(FIXTURES)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def deliver(pid: int, signum: int, how: str) -> None:
+    to_group = how == "group" or (how == "realistic" and signum == signal.SIGINT)
+    try:
+        (os.killpg if to_group else os.kill)(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    add_common_arguments(parser)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--signals", default="INT,TERM,KILL", help="comma-separated signal names, used round robin")
+    parser.add_argument("--copies", type=int, default=None, help="copies of the corpus (default: enough for --target)")
+    parser.add_argument("--target", type=float, default=1.5, help="seconds a clean run should take (default: %(default)s)")
+    parser.add_argument("--end-bias", type=float, default=0.25,
+                        help="share of rounds that strike during the writing phase (default: %(default)s; 0 for uniform only)")
+    parser.add_argument("--deliver", choices=("realistic", "process", "group"), default="realistic",
+                        help="send to the main process, its group, or INT to the group and the rest to the process")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take in all before it counts as hung (default: %(default)s)")
+    parser.add_argument("--grace", type=float, default=2.0,
+                        help="seconds the run's other processes get to exit after it ended (default: %(default)s)")
+    args = parser.parse_args()
+    rng = seeded(args)
+    conclint = Conclint.from_args(args)
+    signals = [signal.Signals["SIG" + s.strip().upper().removeprefix("SIG")] for s in args.signals.split(",") if s.strip()]
+    files = corpus()
+
+    with TempDir("conclint-interrupts-") as tmp:
+        pristine, work = tmp / "pristine", tmp / "run"
+        copies = args.copies or 1
+        while True:  # calibrate: double the copies until a clean run lasts --target seconds
+            build(pristine, files, copies)
+            shutil.copytree(pristine, work)
+            timing, reference = measure(conclint, FIX, work, work, timeout=300)
+            if args.copies or timing.seconds >= args.target or copies >= 64:
+                break
+            shutil.rmtree(work)
+            copies *= 2
+        original = snapshot(pristine)
+        before = listing(pristine)
+        expected = snapshot(work)
+        problem = internal_error(reference)
+        extra = listing(work) - before
+        shutil.rmtree(work)
+        print(f"{len(files)} corpus files x {copies} copies = {len(original)} files; clean run {timing.seconds:.2f} s, "
+              f"first write at {timing.first_write if timing.first_write is None else round(timing.first_write, 2)} s; "
+              f"{sum(original[k] != expected.get(k) for k in original)} files fixed", flush=True)
+        if problem or extra or reference.timed_out or set(expected) != set(original):
+            print(f"error: the clean reference run failed: {problem or reference.stderr[-500:]!r}; extra files: {sorted(extra)[:5]}")
+            return 2
+
+        compiled: Dict[bytes, bool] = {}
+
+        def compiles_cached(data: bytes, name: str) -> bool:
+            key = hashlib.sha256(data).digest()
+            if key not in compiled:
+                compiled[key] = compiles(data, name)
+            return compiled[key]
+
+        modes = {rel: (pristine / rel).stat().st_mode for rel in original}
+        sent: Counter = Counter()
+        finished_first: Counter = Counter()
+        exits: Counter = Counter()
+        bad: Counter = Counter()
+        strays: Counter = Counter()
+        leftovers: Counter = Counter()
+        hangs = checked = 0
+        details: List[str] = []
+        order = signals[:]
+        rng.shuffle(order)
+        started_all = time.monotonic()
+        for number in range(args.rounds):
+            signum = order[number % len(order)]
+            name = signum.name.removeprefix("SIG")
+            end_biased = rng.random() < args.end_bias
+            at = timing.pick(rng, end_biased)
+            shutil.copytree(pristine, work)
+            run = conclint.start(*FIX, cwd=work)
+            sleep_until(run.started + at)
+            if run.running():
+                deliver(run.pid, signum, args.deliver)
+                sent[name] += 1
+            else:
+                finished_first[name] += 1
+            outcome = run.finish(args.timeout, args.grace)
+            hangs += outcome.timed_out
+            exits[f"{name}:{outcome.returncode}"] += 1
+            leftovers[name] += outcome.leftovers
+            round_bad = []
+            for rel, data in original.items():
+                checked += 1
+                path = work / rel
+                try:
+                    now = path.read_bytes()
+                    mode = path.stat().st_mode
+                except OSError as exc:
+                    round_bad.append(f"{rel}: {exc.strerror}")
+                    continue
+                if now not in (data, expected[rel]):
+                    round_bad.append(f"{rel}: neither the original nor the fixed bytes")
+                elif mode != modes[rel]:
+                    round_bad.append(f"{rel}: mode {oct(mode)} instead of {oct(modes[rel])}")
+                elif compiles_cached(data, rel) and not compiles_cached(now, rel):
+                    round_bad.append(f"{rel}: no longer compiles")
+            stray = sorted(listing(work) - before)
+            bad[name] += len(round_bad)
+            strays[name] += len(stray)
+            if round_bad or stray or outcome.leftovers or outcome.timed_out:
+                kinds = Counter("temp file" if s.endswith(TMP_SUFFIX) else "other" for s in stray)
+                details.append(
+                    f"round {number}: SIG{name} at {at:.3f} s{' (writing phase)' if end_biased else ''}: "
+                    f"exit {outcome.returncode}, {len(round_bad)} bad, strays {dict(kinds)}, "
+                    f"{outcome.leftovers} leftover processes{', HUNG' if outcome.timed_out else ''}"
+                    + "".join(f"\n    {line}" for line in (round_bad + stray)[:3])
+                )
+                print(details[-1], flush=True)
+            shutil.rmtree(work)
+
+    failed = sum(bad.values()) + sum(strays.values()) + sum(leftovers.values()) + hangs
+    summary("interrupt campaign", [
+        ("conclint", f"{conclint.src}"),
+        ("files per round", f"{len(original)} ({copies} copies of {len(files)})"),
+        ("clean run", f"{timing.seconds:.2f} s (writing from {timing.first_write or 0:.2f} s)"),
+        ("rounds", f"{args.rounds} in {time.monotonic() - started_all:.0f} s"),
+        ("signals sent", show_counter(sent)),
+        ("finished before the signal", show_counter(finished_first)),
+        ("exit codes (signal:code)", show_counter(exits)),
+        ("files checked", checked),
+        ("files bad", f"{sum(bad.values())} ({show_counter(bad)})"),
+        ("stray files", f"{sum(strays.values())} ({show_counter(strays)})"),
+        ("leftover processes", f"{sum(leftovers.values())} ({show_counter(leftovers)})"),
+        ("hung runs", hangs),
+        ("rounds with a problem", len(details)),
+    ])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
