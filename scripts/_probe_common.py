@@ -8,6 +8,7 @@ checks; the corpus of fixture files; and the summary every probe ends with.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import shutil
@@ -17,21 +18,27 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import IO, DefaultDict, Dict, Iterable, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 TMP_SUFFIX = ".conclint-tmp"  # what runner.write_atomic names its temporary files
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+def make_parser(doc: str) -> argparse.ArgumentParser:
+    """A probe's parser: the docstring's first line as description, the rest after the
+    options, and the arguments every probe takes."""
+    first, _, rest = doc.partition("\n")
+    parser = argparse.ArgumentParser(description=first, epilog=rest, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conclint-src", type=Path, default=REPO / "src", metavar="PATH",
                         help="the src directory of the conclint checkout to probe (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
     parser.add_argument("--python", default=sys.executable, help="interpreter that runs conclint (default: this one)")
     parser.add_argument("--jobs", type=int, default=None, help="pass -j/--jobs to conclint (default: conclint's own)")
+    return parser
 
 
 def seeded(args: argparse.Namespace) -> random.Random:
@@ -228,6 +235,7 @@ def listing(root: Path) -> set:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+@functools.lru_cache(maxsize=1024)
 def compiles(data: bytes, name: str = "<probe>") -> bool:
     """Whether CPython compiles ``data`` (any failure of the compiler counts as no)."""
     with warnings.catch_warnings():
@@ -304,6 +312,17 @@ def measure(conclint: Conclint, arguments: Sequence[str], cwd: Path, watch: Path
     return Timing(outcome.seconds, first_write), outcome
 
 
+def wait_for_first_write(run: Run, watcher: DirectoryWatch, timeout: float) -> bool:
+    """Wait (polling every millisecond) until the run writes below the watched directories;
+    False if it ended first or ``timeout`` seconds from its start passed."""
+    deadline = run.started + timeout
+    while run.running() and time.monotonic() < deadline:
+        if watcher.changed():
+            return True
+        time.sleep(0.001)
+    return False
+
+
 def sleep_until(moment: float) -> None:
     delay = moment - time.monotonic()
     if delay > 0:
@@ -316,6 +335,16 @@ def summary(title: str, rows: Sequence[Tuple[str, object]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
+
+
+def tallies() -> "DefaultDict[str, Counter]":
+    """Named counters, made on first use: ``counts["exit codes"][code] += 1``."""
+    return defaultdict(Counter)
+
+
+def show_total(counter: "Dict[str, int]") -> str:
+    """``7 (a: 4, b: 3)``."""
+    return f"{sum(counter.values())} ({show_counter(counter)})"
 
 
 def show_counter(counter: "Dict[str, int]", most: int = 20) -> str:

@@ -22,8 +22,6 @@ if any file is bad, any stray or leftover process is found, or a run hangs.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import os
 import shutil
 import signal
@@ -31,13 +29,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _probe_common import (  # noqa: E402
-    FIXTURES, TMP_SUFFIX, Conclint, TempDir, add_common_arguments, compiles, corpus,
-    internal_error, listing, measure, seeded, show_counter, sleep_until, snapshot, summary,
+    FIXTURES, TMP_SUFFIX, Conclint, TempDir, compiles, corpus, internal_error, listing, make_parser,
+    measure, seeded, show_counter, show_total, sleep_until, snapshot, summary, tallies,
 )
 
 FIX = ("--fix", "--unsafe-fixes", "--no-cache", "--exit-zero", "-q", ".")
@@ -63,10 +61,7 @@ def deliver(pid: int, signum: int, how: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
-    add_common_arguments(parser)
+    parser = make_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--signals", default="INT,TERM,KILL", help="comma-separated signal names, used round robin")
     parser.add_argument("--copies", type=int, default=None, help="copies of the corpus (default: enough for --target)")
@@ -75,7 +70,8 @@ def main() -> int:
                         help="share of rounds that strike during the writing phase (default: %(default)s; 0 for uniform only)")
     parser.add_argument("--deliver", choices=("realistic", "process", "group"), default="realistic",
                         help="send to the main process, its group, or INT to the group and the rest to the process")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take in all before it counts as hung (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds a run may take in all before it counts as hung (default: %(default)s)")
     parser.add_argument("--grace", type=float, default=2.0,
                         help="seconds the run's other processes get to exit after it ended (default: %(default)s)")
     args = parser.parse_args()
@@ -102,27 +98,15 @@ def main() -> int:
         extra = listing(work) - before
         shutil.rmtree(work)
         print(f"{len(files)} corpus files x {copies} copies = {len(original)} files; clean run {timing.seconds:.2f} s, "
-              f"first write at {timing.first_write if timing.first_write is None else round(timing.first_write, 2)} s; "
+              f"first write at {timing.first_write or 0:.2f} s; "
               f"{sum(original[k] != expected.get(k) for k in original)} files fixed", flush=True)
         if problem or extra or reference.timed_out or set(expected) != set(original):
-            print(f"error: the clean reference run failed: {problem or reference.stderr[-500:]!r}; extra files: {sorted(extra)[:5]}")
+            why = problem or reference.stderr[-500:]
+            print(f"error: the clean reference run failed: {why!r}; extra files: {sorted(extra)[:5]}")
             return 2
 
-        compiled: Dict[bytes, bool] = {}
-
-        def compiles_cached(data: bytes, name: str) -> bool:
-            key = hashlib.sha256(data).digest()
-            if key not in compiled:
-                compiled[key] = compiles(data, name)
-            return compiled[key]
-
         modes = {rel: (pristine / rel).stat().st_mode for rel in original}
-        sent: Counter = Counter()
-        finished_first: Counter = Counter()
-        exits: Counter = Counter()
-        bad: Counter = Counter()
-        strays: Counter = Counter()
-        leftovers: Counter = Counter()
+        counts = tallies()  # by signal name, but "exit codes" (by signal:code)
         hangs = checked = 0
         details: List[str] = []
         order = signals[:]
@@ -138,13 +122,13 @@ def main() -> int:
             sleep_until(run.started + at)
             if run.running():
                 deliver(run.pid, signum, args.deliver)
-                sent[name] += 1
+                counts["sent"][name] += 1
             else:
-                finished_first[name] += 1
+                counts["finished_first"][name] += 1
             outcome = run.finish(args.timeout, args.grace)
             hangs += outcome.timed_out
-            exits[f"{name}:{outcome.returncode}"] += 1
-            leftovers[name] += outcome.leftovers
+            counts["exits"][f"{name}:{outcome.returncode}"] += 1
+            counts["leftovers"][name] += outcome.leftovers
             round_bad = []
             for rel, data in original.items():
                 checked += 1
@@ -159,11 +143,11 @@ def main() -> int:
                     round_bad.append(f"{rel}: neither the original nor the fixed bytes")
                 elif mode != modes[rel]:
                     round_bad.append(f"{rel}: mode {oct(mode)} instead of {oct(modes[rel])}")
-                elif compiles_cached(data, rel) and not compiles_cached(now, rel):
+                elif compiles(data, rel) and not compiles(now, rel):
                     round_bad.append(f"{rel}: no longer compiles")
             stray = sorted(listing(work) - before)
-            bad[name] += len(round_bad)
-            strays[name] += len(stray)
+            counts["bad"][name] += len(round_bad)
+            counts["strays"][name] += len(stray)
             if round_bad or stray or outcome.leftovers or outcome.timed_out:
                 kinds = Counter("temp file" if s.endswith(TMP_SUFFIX) else "other" for s in stray)
                 details.append(
@@ -175,19 +159,19 @@ def main() -> int:
                 print(details[-1], flush=True)
             shutil.rmtree(work)
 
-    failed = sum(bad.values()) + sum(strays.values()) + sum(leftovers.values()) + hangs
+    failed = sum(sum(counts[name].values()) for name in ("bad", "strays", "leftovers")) + hangs
     summary("interrupt campaign", [
         ("conclint", f"{conclint.src}"),
         ("files per round", f"{len(original)} ({copies} copies of {len(files)})"),
         ("clean run", f"{timing.seconds:.2f} s (writing from {timing.first_write or 0:.2f} s)"),
         ("rounds", f"{args.rounds} in {time.monotonic() - started_all:.0f} s"),
-        ("signals sent", show_counter(sent)),
-        ("finished before the signal", show_counter(finished_first)),
-        ("exit codes (signal:code)", show_counter(exits)),
+        ("signals sent", show_counter(counts["sent"])),
+        ("finished before the signal", show_counter(counts["finished_first"])),
+        ("exit codes (signal:code)", show_counter(counts["exits"])),
         ("files checked", checked),
-        ("files bad", f"{sum(bad.values())} ({show_counter(bad)})"),
-        ("stray files", f"{sum(strays.values())} ({show_counter(strays)})"),
-        ("leftover processes", f"{sum(leftovers.values())} ({show_counter(leftovers)})"),
+        ("files bad", show_total(counts["bad"])),
+        ("stray files", show_total(counts["strays"])),
+        ("leftover processes", show_total(counts["leftovers"])),
         ("hung runs", hangs),
         ("rounds with a problem", len(details)),
     ])
