@@ -62,7 +62,7 @@ def deliver(pid: int, signum: int, how: str) -> None:
 
 def main() -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=30, help="interrupted runs (default: %(default)s)")
     parser.add_argument("--signals", default="INT,TERM,KILL", help="comma-separated signal names, used round robin")
     parser.add_argument("--copies", type=int, default=None, help="copies of the corpus (default: enough for --target)")
     parser.add_argument("--target", type=float, default=1.5, help="seconds a clean run should take (default: %(default)s)")

@@ -88,7 +88,7 @@ def conclint_temp_present(directory: Path, name: str) -> bool:
 
 def main() -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=100, help="fix runs raced by an edit (default: %(default)s)")
     parser.add_argument("--padding", type=int, default=40, help="other fixable files in each run (default: %(default)s)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated, used in turn (default: %(default)s)")
     parser.add_argument("--pause-hook", type=float, default=None, metavar="SECONDS",
