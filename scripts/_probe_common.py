@@ -26,6 +26,7 @@ from typing import IO, DefaultDict, Dict, Iterable, List, Optional, Sequence, Tu
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 TMP_SUFFIX = ".conclint-tmp"  # what runner.write_atomic names its temporary files
+_ACTIVE: set = set()  # sessions of runs started and not yet finished, stopped if the probe stops
 
 
 def make_parser(doc: str) -> argparse.ArgumentParser:
@@ -92,6 +93,7 @@ class Conclint:
             self.command(*arguments), cwd=str(cwd), env=self.env(), stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True,
         )
+        _ACTIVE.add(process.pid)
         return Run(process, started, out, err)
 
     def run(self, *arguments: str, cwd: Path, timeout: float) -> "Outcome":
@@ -139,6 +141,7 @@ class Run:
             code = None
         seconds = time.monotonic() - self.started
         leftovers = reap_session(self.pid, grace)
+        _ACTIVE.discard(self.pid)
         texts = []
         for handle in (self.out, self.err):
             handle.seek(0)
@@ -235,7 +238,7 @@ def listing(root: Path) -> set:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=512)
 def compiles(data: bytes, name: str = "<probe>") -> bool:
     """Whether CPython compiles ``data`` (any failure of the compiler counts as no)."""
     with warnings.catch_warnings():
@@ -257,6 +260,9 @@ class TempDir:
         return self.path
 
     def __exit__(self, *exc: object) -> None:
+        for sid in list(_ACTIVE):  # a probe stopped mid-run (Ctrl-C reaches only its own group)
+            kill_session(sid)
+            _ACTIVE.discard(sid)
         shutil.rmtree(self.path, ignore_errors=True)
 
 
