@@ -122,6 +122,7 @@ class Run:
     started: float  # time.monotonic() just before it was started
     out: IO[bytes]
     err: IO[bytes]
+    hang_report: Optional[List[str]] = None  # what its processes were doing at the timeout
 
     @property
     def pid(self) -> int:
@@ -136,6 +137,7 @@ class Run:
         try:
             code: Optional[int] = self.process.wait(timeout=max(timeout - (time.monotonic() - self.started), 0.01))
         except subprocess.TimeoutExpired:
+            self.hang_report = describe_session(self.pid)
             kill_session(self.pid)
             self.process.wait()
             code = None
@@ -169,6 +171,22 @@ def session_members(sid: int) -> List[int]:
         if len(fields) > 3 and int(fields[3]) == sid and fields[0] not in (b"Z", b"X"):
             members.append(int(entry))
     return members
+
+
+def describe_session(sid: int) -> List[str]:
+    """One line per live process of session ``sid``: role, state, threads and kernel wait."""
+    lines = []
+    for pid in session_members(sid):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0].decode()
+            with open(f"/proc/{pid}/wchan") as handle:
+                wchan = handle.read() or "-"
+            threads = len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+        lines.append(f"pid {pid} ({'main' if pid == sid else 'child'}): state {state}, {threads} threads, waiting in {wchan}")
+    return lines
 
 
 def kill_session(sid: int) -> None:
@@ -294,12 +312,23 @@ class Timing:
     seconds: float
     first_write: Optional[float]  # seconds from the start; None when it wrote nothing
 
-    def pick(self, rng: random.Random, end_biased: bool) -> float:
-        """A moment to strike: uniform over the run, or over its writing phase."""
-        if end_biased:
-            start = self.first_write if self.first_write is not None else 0.85 * self.seconds
-            return rng.uniform(max(0.0, start - 0.02), self.seconds)
+    @property
+    def writing(self) -> float:
+        """How long it wrote (from its first write to its end)."""
+        start = self.first_write if self.first_write is not None else 0.85 * self.seconds
+        return max(self.seconds - start, 0.0)
+
+    def pick(self, rng: random.Random) -> float:
+        """A moment to strike, uniform over the run."""
         return rng.uniform(0.0, self.seconds)
+
+    def strike_while_writing(self, run: "Run", watcher: "DirectoryWatch", rng: random.Random, timeout: float) -> float:
+        """Wait for ``run``'s first write, then a delay drawn uniformly up to the length of this
+        run's writing phase: a moment within the live run's writing, however long it took to
+        get there. Returns the seconds since the start (the run may have ended meanwhile)."""
+        if wait_for_first_write(run, watcher, timeout):
+            time.sleep(rng.uniform(0.0, self.writing))
+        return time.monotonic() - run.started
 
 
 def measure(conclint: Conclint, arguments: Sequence[str], cwd: Path, watch: Path, timeout: float) -> Tuple[Timing, Outcome]:

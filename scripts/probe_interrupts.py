@@ -8,7 +8,8 @@ temporary directory, N chosen so that `--fix --unsafe-fixes --no-cache` takes --
 seconds. One clean run gives the duration, the moment the run starts writing, and the
 expected fixed bytes of every file. Each round then copies the tree afresh, starts the same
 run and sends one signal (round robin over --signals) at a moment drawn uniformly over the
-measured duration, or, for --end-bias of the rounds, uniformly over the writing phase.
+measured duration, or, for --end-bias of the rounds, once the run has written its first
+file, after a delay drawn uniformly up to the length of the clean run's writing phase.
 SIGINT goes to the run's process group, as Ctrl-C does; SIGTERM and SIGKILL to the main
 process only, as `kill` or an OOM killer do (--deliver changes that).
 
@@ -34,7 +35,7 @@ from typing import List
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _probe_common import (  # noqa: E402
-    FIXTURES, TMP_SUFFIX, Conclint, TempDir, compiles, corpus, internal_error, listing, make_parser,
+    FIXTURES, TMP_SUFFIX, Conclint, DirectoryWatch, TempDir, compiles, directories, corpus, internal_error, listing, make_parser,
     measure, seeded, show_counter, show_total, sleep_until, snapshot, summary, tallies,
 )
 
@@ -116,16 +117,23 @@ def main() -> int:
             signum = order[number % len(order)]
             name = signum.name.removeprefix("SIG")
             end_biased = rng.random() < args.end_bias
-            at = timing.pick(rng, end_biased)
             shutil.copytree(pristine, work)
+            watcher = DirectoryWatch(directories(work)) if end_biased else None
             run = conclint.start(*FIX, cwd=work)
-            sleep_until(run.started + at)
+            if watcher is not None:
+                at = timing.strike_while_writing(run, watcher, rng, args.timeout)
+            else:
+                at = timing.pick(rng)
+                sleep_until(run.started + at)
             if run.running():
                 deliver(run.pid, signum, args.deliver)
                 counts["sent"][name] += 1
             else:
                 counts["finished_first"][name] += 1
             outcome = run.finish(args.timeout, args.grace)
+            if run.hang_report:
+                print(f"round {number}: hung after SIG{name} at {at:.3f} s; its processes at the timeout:"
+                      + "".join(f"\n    {line}" for line in run.hang_report), flush=True)
             hangs += outcome.timed_out
             counts["exits"][f"{name}:{outcome.returncode}"] += 1
             counts["leftovers"][name] += outcome.leftovers

@@ -121,8 +121,6 @@ def main() -> int:
         shutil.rmtree(calibration)
         print(f"clean run: {timing.seconds:.2f} s, first write at "
               f"{'never' if timing.first_write is None else f'{timing.first_write:.2f} s'}", flush=True)
-        # How long the clean run wrote; "end" strikes that long after the first write at most.
-        writing = timing.seconds - (timing.first_write if timing.first_write is not None else 0.85 * timing.seconds)
 
         for trial in range(args.trials):
             strategy = strategies[trial % len(strategies)]
@@ -138,12 +136,12 @@ def main() -> int:
             watcher = DirectoryWatch(directories(root))
             run = conclint.start(*FIX, cwd=root)
             if strategy == "uniform":
-                sleep_until(run.started + timing.pick(rng, end_biased=False))
+                sleep_until(run.started + timing.pick(rng))
+            elif strategy == "end":
+                timing.strike_while_writing(run, watcher, rng, args.timeout)
             elif wait_for_first_write(run, watcher, args.timeout):
-                if strategy == "end":
-                    time.sleep(rng.uniform(0.0, writing))
                 deadline = run.started + args.timeout
-                while strategy == "watch" and run.running() and time.monotonic() < deadline:
+                while run.running() and time.monotonic() < deadline:
                     if conclint_temp_present(path.parent, path.name):
                         break  # no sleep in this loop: the window may last a few hundred microseconds
             made = run.running()
