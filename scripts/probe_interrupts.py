@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--signals", default="INT,TERM,KILL", help="comma-separated signal names, used round robin")
     parser.add_argument("--copies", type=int, default=None, help="copies of the corpus (default: enough for --target)")
     parser.add_argument("--target", type=float, default=1.5, help="seconds a clean run should take (default: %(default)s)")
-    parser.add_argument("--end-bias", type=float, default=0.25,
+    parser.add_argument("--end-bias", type=float, default=0.5,
                         help="share of rounds that strike during the writing phase (default: %(default)s; 0 for uniform only)")
     parser.add_argument("--deliver", choices=("realistic", "process", "group"), default="realistic",
                         help="send to the main process, its group, or INT to the group and the rest to the process")
