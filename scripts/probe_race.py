@@ -89,7 +89,8 @@ def conclint_temp_present(directory: Path, name: str) -> bool:
 def main() -> int:
     parser = make_parser(__doc__)
     parser.add_argument("--trials", type=int, default=100, help="fix runs raced by an edit (default: %(default)s)")
-    parser.add_argument("--padding", type=int, default=40, help="other fixable files in each run (default: %(default)s)")
+    parser.add_argument("--padding", type=int, default=None,
+                        help="other fixable files in each run (default: 40, or 0 with --pause-hook, which pauses on each)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated, used in turn (default: %(default)s)")
     parser.add_argument("--pause-hook", type=float, default=None, metavar="SECONDS",
                         help="set --pause-var to SECONDS for conclint (a pause right before its final rename)")
@@ -104,6 +105,8 @@ def main() -> int:
     unknown = set(strategies) - set(STRATEGIES)
     if unknown or not strategies:
         parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
+    if args.padding is None:
+        args.padding = 0 if args.pause_hook is not None else 40
     candidates = targets()
     pool = corpus()
     padding = [pool[i % len(pool)] for i in range(args.padding)]
