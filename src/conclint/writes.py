@@ -29,7 +29,7 @@ import secrets
 import stat
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 TEMP_SUFFIX = ".conclint-tmp"
 _TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
@@ -57,16 +57,21 @@ def write_fixed(path: str, data: bytes, *, expected: bytes, root: Optional[Path]
         if target != top and not target.startswith(top.rstrip(os.sep) + os.sep):
             raise WriteRefused(f"{path}: not fixed: it is a symbolic link to {target}, outside {root}")
     before = _check_target(path, target)
-    current = _read(path, target, before)
+    original = _open_same(path, target, before)
+    try:
+        current = _read(path, original)
+    finally:
+        os.close(original)
     if current == data:
         return False
     if current != expected:
         raise _changed(path)
     directory, base = os.path.split(target)
     fd, name = _open_temp(directory, base)
+    original = -1
     try:
         _fill(fd, data, path, target, before)
-        _last_check(path, target, before, expected)
+        original = _last_check(path, target, before, expected)
         if name is None:
             # Named only now, right before the rename: the one moment a kill can strand it.
             name = _link_temp(fd, directory, base)
@@ -75,12 +80,19 @@ def write_fixed(path: str, data: bytes, *, expected: bytes, root: Optional[Path]
                 fd = -1
                 fd, name = _open_temp(directory, base, named=True)
                 _fill(fd, data, path, target, before)
-                _last_check(path, target, before, expected)
-        os.replace(name, target)
-        name = None
+        if _exchange(name, target):
+            # ``swapped`` now holds the original: it goes once known to hold no save.
+            swapped, name = name, None
+            _after_exchange(path, target, swapped, original, before, expected)
+            _unlink(swapped)
+        else:
+            os.replace(name, target)
+            name = None
+            _after_replace(path, target, original, before, expected, data)
     finally:
-        if fd >= 0:
-            os.close(fd)
+        for descriptor in (fd, original):
+            if descriptor >= 0:
+                os.close(descriptor)
         if name is not None:
             _unlink(name)
     return True
@@ -95,12 +107,107 @@ def _fill(fd: int, data: bytes, path: str, target: str, before: os.stat_result) 
     _copy_metadata(path, target, fd, before)
 
 
-def _last_check(path: str, target: str, before: os.stat_result, expected: bytes) -> None:
-    """Compare before the swap: the file must still be what conclint fixed."""
+def _last_check(path: str, target: str, before: os.stat_result, expected: bytes) -> int:
+    """Compare before the swap: the file must still be what conclint fixed. Returns a
+    descriptor of it, kept open across the rename for ``_after_replace``."""
     _pause_for_tests()
     now = _check_target(path, target)
-    if _identity(now) != _identity(before) or _read(path, target, now) != expected:
+    if _identity(now) != _identity(before):
         raise _changed(path)
+    fd = _open_same(path, target, before)
+    try:
+        if _read(path, fd) != expected:
+            raise _changed(path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _exchange(new: str, target: str) -> bool:
+    """Swap the two names atomically (Linux's renameat2 with RENAME_EXCHANGE); False where the
+    system or the file system cannot."""
+    global _RENAMEAT2
+    if _RENAMEAT2 is None:
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _RENAMEAT2 = getattr(libc, "renameat2", False)
+        except OSError:
+            _RENAMEAT2 = False
+    if not _RENAMEAT2:
+        return False
+    at_cwd, exchange = -100, 2  # AT_FDCWD, RENAME_EXCHANGE
+    if _RENAMEAT2(at_cwd, os.fsencode(new), at_cwd, os.fsencode(target), exchange) == 0:
+        return True
+    import ctypes
+
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), target)
+
+
+_RENAMEAT2: Any = None
+
+
+def _after_exchange(path: str, target: str, swapped: str, original: int, before: os.stat_result, expected: bytes) -> None:
+    """No check-then-swap is atomic: a save may land between the last check and the swap,
+    by rename (another file now stands where the original stood) or in place through a
+    descriptor opened before the swap. Either reached the file now at ``swapped``: then the
+    two are swapped back, so the save, and whatever its writer still writes through that
+    descriptor, stays at ``target``."""
+    try:
+        st = os.lstat(swapped)
+        unchanged = (
+            (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns)
+            and _read(path, original) == expected
+        )
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        if not _exchange(swapped, target):
+            raise WriteRefused(f"{path}: the file was saved while conclint replaced it; that save is in {swapped}")
+        _unlink(swapped)  # the fix, swapped out again
+        raise _changed(path)
+
+
+def _after_replace(path: str, target: str, original: int, before: os.stat_result, expected: bytes, data: bytes) -> None:
+    """Where names cannot be swapped: a save that opened the file before the rename and wrote
+    it after the last check is seen through the replaced file, still open here, and its
+    content is put back in place of the fix (a writer still writing then is not followed)."""
+    st = os.fstat(original)
+    if (st.st_size, st.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and _read(path, original) == expected:
+        return
+    saved = _read(path, original)
+    try:
+        _write_back(path, target, saved, data, before)
+    except (OSError, WriteRefused):
+        rescue = f"{target}.conclint-rescued"
+        with open(rescue, "wb") as handle:
+            handle.write(saved)
+        raise WriteRefused(
+            f"{path}: the file was saved while conclint replaced it; that save is in {rescue}"
+        ) from None
+    raise _changed(path)
+
+
+def _write_back(path: str, target: str, saved: bytes, data: bytes, before: os.stat_result) -> None:
+    """Put ``saved`` back at ``target``, which must still hold conclint's ``data``."""
+    directory, base = os.path.split(target)
+    fd, name = _open_temp(directory, base, named=True)
+    try:
+        _fill(fd, saved, path, target, before)
+        with open(target, "rb") as handle:
+            if handle.read() != data:
+                raise WriteRefused(f"{path}: changed again")
+        os.replace(name, target)  # type: ignore[arg-type]
+        name = None
+    finally:
+        os.close(fd)
+        if name is not None:
+            _unlink(name)
 
 
 def _changed(path: str) -> WriteRefused:
@@ -134,30 +241,36 @@ def _identity(st: os.stat_result) -> tuple:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _read(path: str, target: str, st: os.stat_result) -> bytes:
-    if st.st_size > _READ_LIMIT:
-        raise WriteRefused(f"{path}: not fixed: it grew past {_READ_LIMIT // (1024 * 1024)} MiB meanwhile")
+def _open_same(path: str, target: str, st: os.stat_result) -> int:
+    """A descriptor of ``target``, which must still be the file ``st`` describes."""
     # O_NONBLOCK: a FIFO swapped in after the lstat must not block the open.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(target, flags)
     except OSError as exc:
         raise WriteRefused(f"{path}: not fixed: cannot read it again: {exc.strerror or exc}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise WriteRefused(f"{path}: not fixed: no longer a regular file")
-        chunks = []
-        size = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > _READ_LIMIT:
-                raise WriteRefused(f"{path}: not fixed: it grew past {_READ_LIMIT // (1024 * 1024)} MiB meanwhile")
-            chunks.append(chunk)
-    finally:
+    now = os.fstat(fd)
+    if not stat.S_ISREG(now.st_mode):
         os.close(fd)
+        raise WriteRefused(f"{path}: not fixed: no longer a regular file")
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise _changed(path)
+    return fd
+
+
+def _read(path: str, fd: int) -> bytes:
+    """The whole content behind ``fd``, from its start."""
+    chunks = []
+    size = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, size)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > _READ_LIMIT:
+            raise WriteRefused(f"{path}: not fixed: it grew past {_READ_LIMIT // (1024 * 1024)} MiB meanwhile")
+        chunks.append(chunk)
 
 
 def _temp_name(directory: str, base: str) -> str:
