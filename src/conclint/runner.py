@@ -80,12 +80,24 @@ def _load(outcome: FileOutcome, settings: Settings, data: Optional[bytes]) -> Op
         return None
 
 
+# Test hook: analysing a path that contains this variable's value raises, as a bug in a
+# rule would (an internal error: exit code 2).
+RAISE_HOOK = "CONCLINT_TEST_RAISE_ON"
+
+
+def _raise_for_tests(path: str) -> None:
+    raise_on = os.environ.get(RAISE_HOOK)
+    if raise_on and raise_on in path:
+        raise RuntimeError(f"raised by {RAISE_HOOK}")
+
+
 def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Optional[bytes] = None) -> FileOutcome:
     outcome = FileOutcome(path)
     data = _load(outcome, settings, data)
     if data is None:
         return outcome
     try:
+        _raise_for_tests(path)
         result = lint_source(data, path, settings, with_edits=with_edits)
     except Exception as exc:  # a rule crashed: report it, keep going
         outcome.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
@@ -102,6 +114,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
     if data is None:
         return outcome
     try:
+        _raise_for_tests(path)
         fixed = fix_source(data, path, settings, unsafe=unsafe)
     except Exception as exc:
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
