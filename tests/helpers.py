@@ -57,10 +57,12 @@ def run_cli(
     stdin: Union[str, bytes, None] = None,
     env: Optional[dict] = None,
     prefix: Sequence[str] = (),
+    timeout: float = 300,
 ):
     """Run the real ``conclint`` command in a subprocess (``prefix``: a wrapper command).
 
-    With ``stdin`` as bytes, stdout and stderr are bytes too, exactly as written."""
+    With ``stdin`` as bytes, stdout and stderr are bytes too, exactly as written. A run
+    longer than ``timeout`` seconds fails the test (subprocess.TimeoutExpired)."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     if env:
@@ -72,7 +74,7 @@ def run_cli(
         capture_output=True,
         text=not isinstance(stdin, bytes),
         env=full_env,
-        timeout=300,
+        timeout=timeout,
     )
 
 

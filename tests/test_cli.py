@@ -238,6 +238,21 @@ def test_stdin(project):
     assert fixed.stdout == CLEAN
 
 
+
+@pytest.mark.parametrize("mode", [(), ("--fix",), ("--diff",)], ids=["lint", "fix", "diff"])
+def test_internal_errors_exit_two_for_stdin_and_files(project, mode):
+    # runner.RAISE_HOOK makes analysing these paths raise, as a bug in a rule would.
+    hook = {"CONCLINT_TEST_RAISE_ON": "bad.py"}
+    stdin = run_cli(*mode, "--stdin-filename", "pkg/bad.py", "-", stdin=PITFALLS, cwd=project, env=hook)
+    assert stdin.returncode == 2, (stdin.stdout, stdin.stderr)
+    assert "conclint: error: pkg/bad.py: internal error" in stdin.stderr
+    assert "raised by CONCLINT_TEST_RAISE_ON" in stdin.stderr
+    assert "+++" not in stdin.stdout
+    files = run_cli(*mode, "--no-cache", "pkg", cwd=project, env=hook)
+    assert files.returncode == 2, (files.stdout, files.stderr)
+    assert "conclint: error: pkg/bad.py: internal error" in files.stderr
+    assert (project / "pkg" / "bad.py").read_text() == PITFALLS
+
 def test_directory_named_explicitly_is_linted_even_if_a_parent_gitignore_ignores_it(tmp_path):
     # Like a pyenv checkout, whose .gitignore ignores versions/ (and so its standard library).
     (tmp_path / ".git").mkdir()

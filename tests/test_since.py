@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 
 import pytest
@@ -76,3 +77,43 @@ def test_unknown_revision_and_no_repository_are_usage_errors(repo, tmp_path_fact
     elsewhere = tmp_path_factory.mktemp("not-a-repo")
     result = run_cli("--no-cache", "--since", "HEAD", cwd=elsewhere)
     assert result.returncode == 2 and result.stderr.startswith("conclint: error: --since needs a git repository")
+
+
+# A repository's .git/config is as much the linted project's as its code: git must not run
+# the commands it names. Each case makes git run a command that leaves a marker file.
+def _fsmonitor(repo, marker):
+    hook = marker.parent / "fsmonitor-hook"
+    hook.write_text(f"#!/bin/sh\ntouch {shlex.quote(str(marker))}\nexit 1\n")
+    hook.chmod(0o755)
+    git(repo, "config", "core.fsmonitor", str(hook))
+
+
+def _clean_filter(repo, marker):
+    # Run on the working tree's copy of a tracked file whose stat data changed.
+    (repo / ".gitattributes").write_text("*.py filter=evil\n")
+    git(repo, "config", "filter.evil.clean", f"touch {shlex.quote(str(marker))}; cat")
+    git(repo, "config", "filter.evil.required", "true")
+
+
+def _lazy_fetch(repo, marker):
+    # A partial clone fetches a missing object from its promisor remote, here a command.
+    blob = git(repo, "rev-parse", "HEAD:unstaged.py").strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    git(repo, "config", "core.repositoryFormatVersion", "1")
+    git(repo, "config", "extensions.partialClone", "origin")
+    git(repo, "config", "remote.origin.promisor", "true")
+    git(repo, "config", "protocol.ext.allow", "always")
+    git(repo, "config", "remote.origin.url", f"ext::sh -c touch% {marker}")
+
+
+@pytest.mark.parametrize("configure", [_fsmonitor, _clean_filter, _lazy_fetch], ids=lambda f: f.__name__.strip("_"))
+def test_the_repository_configuration_cannot_run_commands(repo, tmp_path_factory, configure):
+    marker = tmp_path_factory.mktemp("outside") / "marker"
+    configure(repo, marker)
+    result = run_cli("--no-cache", "--since", "base", cwd=repo)
+    assert not marker.exists(), result.stderr
+    if configure is _lazy_fetch:  # the object is missing: git fails, and says so
+        assert result.returncode == 2 and "transport 'ext' not allowed" in result.stderr, result.stderr
+    else:
+        assert result.returncode == 1, result.stderr
+        assert linted(result) == ["committed.py", "staged.py", "sub/untracked.py", "unstaged.py"]

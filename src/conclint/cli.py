@@ -250,6 +250,9 @@ def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def
             click.echo(f"conclint: warning: {outcome.notice}", err=True)
         new = outcome.fixed if outcome.fixed is not None else data
         if o["show_diff"]:
+            if outcome.error:  # nothing was fixed: an empty diff would say "nothing to fix"
+                click.echo(f"conclint: error: {outcome.error}", err=True)
+                return 2
             if outcome.fixed is not None:
                 click.echo(_unified_diff(name, data, new), nl=False)
             return 1 if outcome.fixed is not None else 0

@@ -10,16 +10,55 @@ from typing import List, Sequence
 from conclint.discovery import PYTHON_SUFFIXES
 
 
-def _git(*args: str) -> str:
+# A repository's .git/config is no more trusted than its code, and git runs commands that
+# configuration names. Linting must not run them, so git is run with:
+# - core.fsmonitor off: a hook run whenever the index is read (diff, ls-files);
+# - no optional locks and no hooks: nothing writes the index, so no post-index-change hook;
+# - no external diff or textconv (--name-only needs neither: belt and braces);
+# - every configured filter driver emptied (``_no_filters``): git runs a clean filter on a
+#   working-tree file whose stat data no longer matches the index, to compare contents;
+# - no transport at all (GIT_ALLOW_PROTOCOL empty): a partial clone fetches a missing object
+#   from its promisor remote, whose URL (ext::) or upload-pack setting can be a command.
+#   There the command fails and says so instead.
+# trace2 settings are read from system and global configuration only (the user's own).
+_SAFE_OPTIONS = (
+    "--no-pager", "--no-optional-locks",
+    "-c", "core.quotePath=false",
+    "-c", "core.fsmonitor=false",
+    "-c", f"core.hooksPath={os.devnull}",
+)
+_SAFE_ENV = {"GIT_ALLOW_PROTOCOL": "", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _git(*args: str, options: Sequence[str] = (), ok_codes: Sequence[int] = (0,)) -> str:
     try:
         completed = subprocess.run(
-            ["git", "-c", "core.quotePath=false", *args], capture_output=True, text=True, check=False
+            ["git", *_SAFE_OPTIONS, *options, *args],
+            capture_output=True, text=True, check=False, env={**os.environ, **_SAFE_ENV},
         )
     except OSError as exc:
         raise RuntimeError(f"--since needs git: {exc.strerror or exc}") from None
-    if completed.returncode != 0:
+    if completed.returncode not in ok_codes:
         raise RuntimeError(f"git {args[0]} failed: {completed.stderr.strip() or completed.returncode}")
     return completed.stdout
+
+
+def _no_filters() -> List[str]:
+    """``-c`` options that empty every filter driver the configuration defines: an empty
+    command is no filter, and one no longer required is not an error when it does not run."""
+    listing = _git("config", "-z", "--get-regexp", r"^filter\.", ok_codes=(0, 1))
+    names = set()
+    for entry in listing.split("\0"):
+        key = entry.split("\n", 1)[0]
+        if key.count(".") >= 2:
+            names.add(key[len("filter."):key.rindex(".")])
+    options = []
+    for name in sorted(names):
+        if "=" in name:  # ``-c`` would split the key there
+            raise RuntimeError(f"--since: cannot disable the git filter driver {name!r} (its name holds '=')")
+        for key, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")):
+            options += ["-c", f"filter.{name}.{key}={value}"]
+    return options
 
 
 def changed_files(rev: str, paths: Sequence[str]) -> List[str]:
@@ -39,9 +78,15 @@ def changed_files(rev: str, paths: Sequence[str]) -> List[str]:
     except RuntimeError:
         raise RuntimeError(f"--since: unknown git revision {rev!r}") from None
     base = _git("merge-base", rev, "HEAD").strip()
+    no_filters = _no_filters()
     # ``git diff BASE`` compares BASE with the working tree: committed, staged and unstaged.
-    changed = _git("diff", "--name-only", "-z", "--no-renames", "--diff-filter=d", base, "--").split("\0")
-    untracked = _git("ls-files", "-z", "--others", "--exclude-standard", "--full-name", str(top)).split("\0")
+    changed = _git(
+        "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", "--diff-filter=d", base, "--",
+        options=no_filters,
+    ).split("\0")
+    untracked = _git(
+        "ls-files", "-z", "--others", "--exclude-standard", "--full-name", str(top), options=no_filters
+    ).split("\0")
 
     wanted = [Path(p).resolve() for p in paths]
     out = []

@@ -8,8 +8,13 @@ import hashlib
 import os
 import signal
 import stat
+import sys
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple
 
 from conclint.engine import PARSE_ERROR, lint_source
 from conclint.findings import Finding
@@ -82,6 +87,17 @@ def _load(outcome: FileOutcome, settings: Settings, data: Optional[bytes]) -> Op
         return None
 
 
+# Test hook: analysing a path that contains this variable's value raises, as a bug in a
+# rule would (an internal error: exit code 2).
+RAISE_HOOK = "CONCLINT_TEST_RAISE_ON"
+
+
+def _raise_for_tests(path: str) -> None:
+    raise_on = os.environ.get(RAISE_HOOK)
+    if raise_on and raise_on in path:
+        raise RuntimeError(f"raised by {RAISE_HOOK}")
+
+
 def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Optional[bytes] = None) -> FileOutcome:
     outcome = FileOutcome(path)
     data = _load(outcome, settings, data)
@@ -89,6 +105,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
         return outcome
     outcome.digest = hashlib.sha256(data).hexdigest()
     try:
+        _raise_for_tests(path)
         result = lint_source(data, path, settings, with_edits=with_edits)
     except Exception as exc:  # a rule crashed: report it, keep going
         outcome.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
@@ -105,6 +122,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
     if data is None:
         return outcome
     try:
+        _raise_for_tests(path)
         fixed = fix_source(data, path, settings, unsafe=unsafe)
     except Exception as exc:
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
@@ -121,13 +139,16 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
 
 
 # ---------------------------------------------------------------------- parallel map
-# A task is (index, kind, path, arg). Pool workers record in a byte array shared with
-# the parent which task they are on, so that when one dies the parent knows which files
-# it may have died of.
+# A task is (index, kind, path, arg). Worker processes take chunks of tasks over a pipe and
+# send back each outcome as it is done. They record in a byte array shared with the main
+# process which task they are on, so that when one dies the main process knows the file
+# it died of.
 _RUNNING, _DONE = 1, 2
-# Test hook: a worker process (never the main one) dies on the spot, as on a crash in
-# the native parser, when the path it is about to analyse contains this variable's value.
+# Test hooks, read only in worker processes (never the main one): a worker dies on the
+# spot, as on a crash in the native parser, when the path it is about to analyse contains
+# CRASH_HOOK's value; it sleeps SLOW_HOOK's value in seconds before each task.
 CRASH_HOOK = "CONCLINT_TEST_CRASH_ON"
+SLOW_HOOK = "CONCLINT_TEST_SLOW_WORKER"
 
 _worker_settings: Optional[Settings] = None
 _worker_state: Any = None
@@ -137,11 +158,6 @@ def _init_worker(settings: Settings, state: Any = None) -> None:
     global _worker_settings, _worker_state
     _worker_settings = settings
     _worker_state = state
-
-
-def _init_pool_worker(settings: Settings, state: Any = None) -> None:
-    _init_worker(settings, state)
-    _collect_less()
 
 
 # Parsing allocates millions of tree nodes that live until the file is done. LibCST's and
@@ -168,14 +184,23 @@ def _work(task: tuple) -> FileOutcome:
         crash_on = os.environ.get(CRASH_HOOK)
         if crash_on and crash_on in path:
             os._exit(70)
+        slow = os.environ.get(SLOW_HOOK)
+        if slow:
+            time.sleep(float(slow))
     outcome = fix_one(path, _worker_settings, arg) if kind == "fix" else lint_one(path, _worker_settings, arg)
     if _worker_state is not None:
         _worker_state[index] = _DONE
     return outcome
 
 
-def _work_chunk(tasks: List[tuple]) -> List[FileOutcome]:
-    return [_work(task) for task in tasks]
+def _run_serial(tasks: Sequence[tuple], settings: Settings) -> List[FileOutcome]:
+    _init_worker(settings)
+    previous = _collect_less()
+    try:
+        return [_work(t) for t in tasks]
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def run(
@@ -191,62 +216,239 @@ def run(
     tasks = [(i, "fix" if fix else "lint", p, unsafe if fix else with_edits) for i, p in enumerate(paths)]
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        _init_worker(settings)
-        previous = _collect_less()
-        try:
-            return [_work(t) for t in tasks]
-        finally:
-            gc.set_threshold(*previous)
-            gc.unfreeze()
+        return _run_serial(tasks, settings)
     return _run_pool(tasks, settings, jobs)
+
+
+class _PoolFailure(Exception):
+    """The worker processes cannot do the work, through no fault of a file: the message
+    says why ("cannot start worker processes (...)")."""
 
 
 def _run_pool(tasks: List[tuple], settings: Settings, jobs: int) -> List[FileOutcome]:
     """Run ``tasks`` in worker processes; a worker that dies costs only the file it was on.
 
-    When a worker dies the pool breaks and stops every worker. The files then marked
-    running are the suspects (the culprit and at most ``jobs - 1`` bystanders): each is
-    retried alone in its own process, and all other unfinished files go to a new pool.
+    The file a worker died on is retried alone in a process of its own, the rest of its
+    chunk goes back in the queue, and a new worker takes its place. When the processes
+    themselves fail (they cannot be started: too many processes or open files, too little
+    memory; or one died outside any file), the unfinished tasks run here, serially, after a
+    warning: the findings are those of ``--jobs 1``.
     """
-    import multiprocessing
-
     settings._triggers.clear()
-    # fork is cheap and sees the loaded rules; spawn is the fallback where fork is absent.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    state = context.RawArray("b", len(tasks))
     results: List[Optional[FileOutcome]] = [None] * len(tasks)
-    pending = list(range(len(tasks)))
-    while pending and _pool_round(pending, tasks, results, settings, jobs, context, state):
-        pending = [i for i in pending if results[i] is None]
-        # No suspect means a worker died outside any task: isolate everything left.
-        suspects = [i for i in pending if state[i] == _RUNNING] or pending
-        for i in suspects:
-            results[i] = _run_isolated(tasks[i], settings, context, state)
-        pending = [i for i in pending if results[i] is None]
+    try:
+        with _end_with_signals():
+            _Pool(tasks, settings, jobs, results).run()
+    except _PoolFailure as exc:
+        sys.stderr.write(f"conclint: warning: {exc}; running serially\n")
+        sys.stderr.flush()
+        left = [task for task in tasks if results[task[0]] is None]
+        for task, outcome in zip(left, _run_serial(left, settings)):
+            results[task[0]] = outcome
     return [r for r in results if r is not None]
 
 
-def _pool_round(
-    indices: List[int], tasks: List[tuple], results: List[Optional[FileOutcome]],
-    settings: Settings, jobs: int, context: Any, state: Any,
-) -> bool:
-    """Run the tasks at ``indices`` in a pool, filling ``results``; True if a worker died."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP reached the main process while workers ran."""
 
-    chunks = _chunks([(i, tasks[i][2]) for i in indices], jobs)
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _end_with_signals() -> Iterator[None]:
+    """While workers run, SIGTERM and SIGHUP end the main process only after it has killed
+    them (the default action would leave them running, holding its output pipes open). It
+    then dies of the same signal, as it would have without workers. Signals someone set to
+    be ignored or handled otherwise are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can handle signals
+        return
+    main = os.getpid()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if os.getpid() != main:  # a worker, just forked: it has not reset this yet
+            os._exit(128 + signum)
+        for other in installed:  # one is enough: do not interrupt the clean-up
+            signal.signal(other, signal.SIG_IGN)
+        raise _Terminated(signum)
+
+    installed = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s and signal.getsignal(s) == signal.SIG_DFL]
+    for signum in installed:
+        signal.signal(signum, on_signal)
     try:
-        with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_pool_worker, initargs=(settings, state)
-        ) as pool:
-            futures = {pool.submit(_work_chunk, [tasks[i] for i in chunk]): chunk for chunk in chunks}
-            for future in as_completed(futures):
-                for index, outcome in zip(futures[future], future.result()):
-                    results[index] = outcome
-    except BrokenProcessPool:
-        return True
-    return False
+        yield
+    except _Terminated as exc:  # the workers are gone: die of the signal
+        signal.signal(exc.signum, signal.SIG_DFL)
+        signal.raise_signal(exc.signum)
+        raise SystemExit(128 + exc.signum) from None  # were it blocked
+    finally:
+        for signum in installed:
+            signal.signal(signum, signal.SIG_DFL)
+
+
+class _Worker:
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.chunk: Deque[int] = deque()  # the tasks sent, outcome not yet received
+
+
+class _Pool:
+    def __init__(self, tasks: List[tuple], settings: Settings, jobs: int, results: List[Optional[FileOutcome]]) -> None:
+        self.tasks = tasks
+        self.settings = settings
+        self.jobs = jobs
+        self.results = results
+        self.processes: List[Any] = []  # every process started, to be sure to end them
+        self.workers: List[_Worker] = []
+        self.queue: Deque[List[int]] = deque(_chunks([(t[0], t[2]) for t in tasks], jobs))
+        try:
+            import multiprocessing
+
+            # fork is cheap and sees the loaded rules; spawn is the fallback where fork is absent.
+            methods = multiprocessing.get_all_start_methods()
+            self.context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.state = self.context.RawArray("b", len(tasks))
+        except Exception as exc:
+            raise _PoolFailure(f"cannot start worker processes ({_why(exc)})") from None
+
+    def run(self) -> None:
+        done = False
+        try:
+            from multiprocessing.connection import wait
+
+            self._staff()
+            while self.workers:
+                ready = set(wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]))
+                for worker in list(self.workers):
+                    if worker in self.workers and (worker.conn in ready or worker.process.sentinel in ready):
+                        self._receive(worker, dead=worker.process.sentinel in ready)
+            done = True
+        except _PoolFailure:
+            raise
+        except Exception as exc:  # the pipes or pickling failed: not a file's doing
+            raise _PoolFailure(f"worker processes failed ({_why(exc)})") from None
+        finally:
+            self._end(done)
+
+    def _start(self, target: Any, *args: Any) -> Tuple[Any, Any]:
+        """A process running ``target(conn, *args)``, and the main process's end of ``conn``."""
+        try:
+            mine, theirs = self.context.Pipe()
+        except Exception as exc:
+            raise _PoolFailure(f"cannot start worker processes ({_why(exc)})") from None
+        try:
+            process = self.context.Process(target=target, args=(theirs, *args, os.getpid()), daemon=True)
+            process.start()
+        except Exception as exc:
+            mine.close()
+            raise _PoolFailure(f"cannot start worker processes ({_why(exc)})") from None
+        finally:
+            theirs.close()
+        self.processes.append(process)
+        return process, mine
+
+    def _staff(self) -> None:
+        """Give each idle worker a chunk, starting workers while chunks outnumber idle ones
+        (up to ``jobs``); workers left with nothing to do are told to stop."""
+        idle = [w for w in self.workers if not w.chunk]
+        while len(self.workers) < self.jobs and len(self.queue) > len(idle):
+            process, conn = self._start(_worker_main, self.settings, self.state)
+            idle.append(_Worker(process, conn))
+            self.workers.append(idle[-1])
+        for worker in idle:
+            if self.queue:
+                worker.chunk.extend(self.queue.popleft())
+                worker.conn.send([self.tasks[i] for i in worker.chunk])
+            else:
+                self._retire(worker)
+
+    def _receive(self, worker: _Worker, dead: bool) -> None:
+        try:
+            while worker.conn.poll():
+                index, outcome = worker.conn.recv()
+                assert index == worker.chunk[0], (index, worker.chunk)
+                worker.chunk.popleft()
+                self.results[index] = outcome
+        except (EOFError, OSError):  # it died; a message may be cut short
+            dead = True
+        if dead:
+            self._died(worker)
+        elif not worker.chunk:
+            self._staff()
+
+    def _died(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.conn.close()
+        exitcode = self._reap(worker.process)
+        suspects = [i for i in worker.chunk if self.state[i] == _RUNNING]
+        if not suspects:
+            raise _PoolFailure(f"worker processes failed (one ended with {_how(exitcode)} between files)")
+        culprit = suspects[0]
+        worker.chunk.remove(culprit)
+        if worker.chunk:
+            self.queue.appendleft(list(worker.chunk))
+        self.results[culprit] = self._isolated(culprit)
+        self._staff()
+
+    def _isolated(self, index: int) -> FileOutcome:
+        """Run one task in a process of its own; its death becomes a CCL000 finding."""
+        process, conn = self._start(_isolated_main, self.tasks[index], self.settings, self.state)
+        try:
+            outcome: Optional[FileOutcome] = conn.recv()
+        except (EOFError, OSError):  # it died before sending
+            outcome = None
+        conn.close()
+        exitcode = self._reap(process)
+        if outcome is not None:
+            return outcome
+        path = self.tasks[index][2]
+        outcome = FileOutcome(path)
+        if PARSE_ERROR in self.settings.codes_for(path):
+            message = f"not analysed: the worker process died on this file ({_how(exitcode)})"
+            outcome.findings.append(Finding(PARSE_ERROR, message, path, 1, 1, 1, 1))
+        return outcome
+
+    def _retire(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        try:
+            worker.conn.send(None)
+        except OSError:
+            pass  # it is gone already
+        worker.conn.close()
+
+    def _reap(self, process: Any) -> Optional[int]:
+        """Wait for a process that has ended or was told to; release it; its exit code."""
+        process.join()
+        exitcode = process.exitcode
+        process.close()
+        self.processes.remove(process)
+        return exitcode
+
+    def _end(self, done: bool) -> None:
+        """Make sure no process outlives the pool. When all is done, every worker has been
+        told to stop and is let finish; otherwise (an error, a signal) all are killed."""
+        for worker in self.workers:
+            worker.conn.close()
+        try:
+            for process in self.processes if done else ():
+                process.join(timeout=5.0)
+        finally:
+            for process in list(self.processes):
+                if process.exitcode is None:
+                    process.kill()
+                self._reap(process)
+
+
+def _why(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or f"{type(exc).__name__}: {exc}"
+
+
+def _how(code: Optional[int]) -> str:
+    code = code or 0
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
 
 
 def _chunks(items: List[Tuple[int, str]], jobs: int) -> List[List[int]]:
@@ -275,31 +477,57 @@ def _chunks(items: List[Tuple[int, str]], jobs: int) -> List[List[int]]:
     return chunks
 
 
-def _run_isolated(task: tuple, settings: Settings, context: Any, state: Any) -> FileOutcome:
-    """Run one task in a process of its own; its death becomes a CCL000 finding."""
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_isolated_main, args=(task, settings, state, sender))
-    process.start()
-    sender.close()
+def _in_worker(parent: int) -> None:
+    """Set up a worker process: it dies with the main process, even of SIGKILL (which no
+    handler sees), so that none lives on holding the output pipes; and signals aimed at
+    the main process's group (Ctrl-C) are the main process's to act on."""
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum and callable(signal.getsignal(signum)):  # the main process's handler
+            signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not _kill_on_parent_death():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before that was in place
+        os._exit(1)
+
+
+def _kill_on_parent_death() -> bool:
+    """Linux: have the kernel send SIGKILL to this process when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        outcome: Optional[FileOutcome] = receiver.recv()
-    except EOFError:  # it died before sending
-        outcome = None
-    receiver.close()
-    process.join()
-    if outcome is not None:
-        return outcome
-    path = task[2]
-    code = process.exitcode or 0
-    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-    outcome = FileOutcome(path)
-    if PARSE_ERROR in settings.codes_for(path):
-        message = f"not analysed: the worker process died on this file ({how})"
-        outcome.findings.append(Finding(PARSE_ERROR, message, path, 1, 1, 1, 1))
-    return outcome
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0)  # 1: PR_SET_PDEATHSIG
+    except (ImportError, OSError, AttributeError):
+        return False
 
 
-def _isolated_main(task: tuple, settings: Settings, state: Any, sender: Any) -> None:
+def _watch_parent(parent: int) -> None:
+    """Elsewhere: notice the parent's death (the process is re-parented) within a second."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _worker_main(conn: Any, settings: Settings, state: Any, parent: int) -> None:
+    _in_worker(parent)
     _init_worker(settings, state)
-    sender.send(_work(task))
-    sender.close()
+    _collect_less()
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        for task in chunk:
+            conn.send((task[0], _work(task)))
+
+
+def _isolated_main(conn: Any, task: tuple, settings: Settings, state: Any, parent: int) -> None:
+    _in_worker(parent)
+    _init_worker(settings, state)
+    conn.send(_work(task))
+    conn.close()
