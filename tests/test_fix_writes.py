@@ -28,9 +28,11 @@ def fix(directory: Path, *names: str, prefix=()):
     return run_cli("--no-cache", "--fix", *names, cwd=directory, prefix=prefix)
 
 
-def start_paused_fix(directory: Path, hook: Path) -> subprocess.Popen:
-    """``conclint --fix mod.py`` stopped right before its final check, until ``hook/resume``."""
+def start_paused_fix(directory: Path, hook: Path, stage: str = "check") -> subprocess.Popen:
+    """``conclint --fix mod.py`` stopped at ``stage`` (right before its last check, or right
+    before it swaps the files), until ``hook/resume``."""
     hook.mkdir()
+    (hook / "stage").write_text(stage)
     env = {**os.environ, PAUSE_HOOK: str(hook)}
     process = subprocess.Popen(
         [sys.executable, "-m", "conclint", "--no-cache", "--fix", "mod.py"],
@@ -73,6 +75,36 @@ def test_a_save_during_the_write_wins(tmp_path, how):
     assert "mod.py: not fixed: the file changed while conclint was fixing it" in err
     # Not "All checks passed": the original's finding stands, and the exit code says so.
     assert "mod.py:3:3: CCL301" in out and code == 1
+    assert entries(project) == ["mod.py"]
+
+
+def test_a_save_opened_before_the_swap_and_written_after_it_wins(tmp_path):
+    """The check passed; then an editor opens the file (truncating it) and writes only after
+    conclint swapped in its fix. The original is swapped back, so the editor's writes,
+    through its still open descriptor, end up in the file at the path."""
+    project = tmp_path / "p"
+    project.mkdir()
+    target = project / "mod.py"
+    target.write_bytes(BEFORE)
+    process = start_paused_fix(project, tmp_path / "hook", stage="swap")
+    with open(target, "wb") as editor:  # opened and truncated before the swap
+        code, out, err = finish(process, tmp_path / "hook")
+        editor.write(SAVED)  # written after it
+    assert target.read_bytes() == SAVED
+    assert "mod.py: not fixed: the file changed while conclint was fixing it" in err
+    assert code == 1 and entries(project) == ["mod.py"]
+
+
+def test_a_save_by_rename_just_before_the_swap_wins(tmp_path):
+    project = tmp_path / "p"
+    project.mkdir()
+    target = project / "mod.py"
+    target.write_bytes(BEFORE)
+    process = start_paused_fix(project, tmp_path / "hook", stage="swap")
+    (project / "mod.py.swp").write_bytes(SAVED)
+    os.replace(project / "mod.py.swp", target)
+    code, _, err = finish(process, tmp_path / "hook")
+    assert target.read_bytes() == SAVED and code == 1 and "changed while" in err
     assert entries(project) == ["mod.py"]
 
 
