@@ -1,6 +1,6 @@
 """Concurrent-edit race: does `conclint --fix` overwrite a file the user saved while it ran?
 
-    python scripts/probe_race.py [--trials 100] [--padding 40] [--pause-hook 0.2] [--seed N] [--conclint-src PATH]
+    python scripts/probe_race.py [--trials 100] [--padding 40] [--seed N] [--conclint-src PATH]
 
 What it measures: for each trial a fresh directory holds one target file with fixable
 findings (the fixtures with a .fixed.py twin, in turn) and --padding other fixable files,
@@ -19,9 +19,8 @@ the target (alternately). The moment comes from one of three strategies, in turn
 
 After the run the target must still hold the marker: if not, conclint's fix overwrote the
 save and the edit is lost. A refusal ("changed while" on stderr) is the right answer to an
-edit saved after conclint read the file. With --pause-hook SECONDS the variable named by
---pause-var is set for conclint: a conclint that knows it pauses that long right before
-its final rename, which makes the window wide; one that does not is probed by timing only.
+edit saved after conclint read the file. Timing only: the deterministic tests of the same
+windows (tests/test_fix_writes.py) use conclint's pause hook instead.
 
 Prints trials, edits made, edits lost (by strategy and by style), refusals, exit codes and
 stray files; exits 1 if any edit was lost.
@@ -89,24 +88,16 @@ def conclint_temp_present(directory: Path, name: str) -> bool:
 def main() -> int:
     parser = make_parser(__doc__)
     parser.add_argument("--trials", type=int, default=100, help="fix runs raced by an edit (default: %(default)s)")
-    parser.add_argument("--padding", type=int, default=None,
-                        help="other fixable files in each run (default: 40, or 0 with --pause-hook, which pauses on each)")
+    parser.add_argument("--padding", type=int, default=40, help="other fixable files in each run (default: %(default)s)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated, used in turn (default: %(default)s)")
-    parser.add_argument("--pause-hook", type=float, default=None, metavar="SECONDS",
-                        help="set --pause-var to SECONDS for conclint (a pause right before its final rename)")
-    parser.add_argument("--pause-var", default="CONCLINT_TEST_PAUSE_BEFORE_REPLACE")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take (default: %(default)s)")
     args = parser.parse_args()
     rng = seeded(args)
     conclint = Conclint.from_args(args)
-    if args.pause_hook is not None:
-        conclint.extra_env = {args.pause_var: str(args.pause_hook)}
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = set(strategies) - set(STRATEGIES)
     if unknown or not strategies:
         parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
-    if args.padding is None:
-        args.padding = 0 if args.pause_hook is not None else 40
     candidates = targets()
     pool = corpus()
     padding = [pool[i % len(pool)] for i in range(args.padding)]
@@ -181,10 +172,8 @@ def main() -> int:
     def per(counter: Counter) -> str:  # keyed by (strategy, style)
         return show_total(Counter({f"{k[0]}/{k[1]}": v for k, v in counter.items()}))
 
-    hook = f"{args.pause_var}={args.pause_hook}" if args.pause_hook is not None else "none (timing only)"
     summary("concurrent-edit race", [
         ("conclint", str(conclint.src)),
-        ("pause hook", hook),
         ("clean run", f"{timing.seconds:.2f} s, {args.padding} padding files"),
         ("trials", show_total(counts["trials"]) + f" in {time.monotonic() - started_all:.0f} s"),
         ("edits made", per(counts["edits"])),

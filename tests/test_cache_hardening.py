@@ -288,3 +288,36 @@ def test_stale_temporary_files_are_removed_by_a_later_save(tmp_path):
     assert not stale.exists()
     assert live.exists()
     assert entries(cache)
+
+
+def test_a_file_swapped_after_it_was_read_is_not_cached_as_clean(tmp_path):
+    """Item 8: the run lints the clean bytes; the file is swapped for a same-size file with a
+    finding before the run caches its result. The cache must hold the hash of what was
+    linted, so the next run (even after a touch) lints the new bytes."""
+    import subprocess
+    import sys
+
+    from conclint.testhooks import PAUSE
+
+    tree, hook = tmp_path / "tree", tmp_path / "hook"
+    tree.mkdir()
+    hook.mkdir()
+    (hook / "stage").write_text("read")
+    target = tree / "a.py"
+    target.write_text(CLEAN)
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conclint", "--format", "json", "--cache-dir", str(cache), "a.py"],
+        cwd=tree, env={**os.environ, PAUSE: str(hook)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not (hook / "paused").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    target.write_text(BAD)  # after the read, before the result is cached
+    (hook / "resume").touch()
+    out, _ = process.communicate(timeout=60)
+    assert json.loads(out) == []  # what it read was clean
+    os.utime(target, None)
+    settle(target)
+    assert codes(lint(tree, "--cache-dir", str(cache), "a.py")) == ["CCL301"]

@@ -1,6 +1,6 @@
 """--fix never loses what the user wrote: saves that land while it writes, files the user may
 not write, metadata, hard links, FIFOs, interrupts and stranded temporary files. Real CLI,
-real files; the race uses the writer's pause hook (``conclint.writes.PAUSE_HOOK``) instead
+real files; the races use conclint's pause points (``conclint.testhooks``) instead
 of timing luck."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_cli
-from conclint.writes import PAUSE_HOOK
+from conclint.testhooks import PAUSE
 
 BEFORE = b"import threading\nt = threading.Thread()\nt.setDaemon(True)\n"
 AFTER = BEFORE.replace(b"t.setDaemon(True)", b"t.daemon = True")
@@ -33,7 +33,7 @@ def start_paused_fix(directory: Path, hook: Path, stage: str = "check") -> subpr
     before it swaps the files), until ``hook/resume``."""
     hook.mkdir()
     (hook / "stage").write_text(stage)
-    env = {**os.environ, PAUSE_HOOK: str(hook)}
+    env = {**os.environ, PAUSE: str(hook)}
     process = subprocess.Popen(
         [sys.executable, "-m", "conclint", "--no-cache", "--fix", "mod.py"],
         cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -249,4 +249,20 @@ def test_another_users_file_keeps_its_owner(shared):
     result = fix(directory, "mod.py", prefix=prefix)
     assert target.read_bytes() == BEFORE and os.stat(target).st_uid == 0
     assert "mod.py: not fixed: it belongs to another user (uid 0)" in result.stderr
+    assert result.returncode == 1
+
+
+def test_a_fix_not_written_through_a_linked_directory_is_reported(tmp_path):
+    """Item 6: a project reached through a symbolic link to a directory outside it is not
+    written (the policy for links leading out of the project); the run says so and exits 1,
+    and never prints "All checks passed!"."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "mod.py").write_bytes(BEFORE)
+    (tmp_path / "work").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "work" / "link")
+    result = fix(tmp_path / "work", "link/")
+    assert (tmp_path / "real" / "mod.py").read_bytes() == BEFORE
+    assert "link/mod.py: not fixed: it is a symbolic link to" in result.stderr
+    assert "1 file not fixed" in result.stderr
+    assert "link/mod.py:3:3: CCL301" in result.stdout and "All checks passed" not in result.stdout
     assert result.returncode == 1

@@ -19,6 +19,7 @@ from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple
 from conclint.engine import PARSE_ERROR, lint_source
 from conclint.findings import Finding
 from conclint.settings import Settings
+from conclint.testhooks import pause
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 16
@@ -104,6 +105,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
     if data is None:
         return outcome
     outcome.digest = hashlib.sha256(data).hexdigest()
+    pause("read")
     try:
         _raise_for_tests(path)
         result = lint_source(data, path, settings, with_edits=with_edits)

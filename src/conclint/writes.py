@@ -31,13 +31,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from conclint.testhooks import pause
+
 TEMP_SUFFIX = ".conclint-tmp"
 _TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
-# Test hook: a directory. At the stage its file ``stage`` names ("check", the default: right
-# before the last check; "swap": after it, right before the names are swapped), the writer
-# creates ``paused`` in it and waits (60 s at most) for ``resume``: a test can land a save in
-# the window a race would need, deterministically.
-PAUSE_HOOK = "CONCLINT_TEST_PAUSE_BEFORE_REPLACE"
 _READ_LIMIT = 64 * 1024 * 1024
 # A temporary file lives for the milliseconds of one write; one this old is stranded even
 # if its process id was reused since.
@@ -81,7 +78,7 @@ def write_fixed(path: str, data: bytes, *, expected: bytes, root: Optional[Path]
                 fd = -1
                 fd, name = _open_temp(directory, base, named=True)
                 _fill(fd, data, path, target, before)
-        _pause_for_tests("swap")
+        pause("swap")
         if _exchange(name, target):
             # ``swapped`` now holds the original: it goes once known to hold no save.
             swapped, name = name, None
@@ -112,7 +109,7 @@ def _fill(fd: int, data: bytes, path: str, target: str, before: os.stat_result) 
 def _last_check(path: str, target: str, before: os.stat_result, expected: bytes) -> int:
     """Compare before the swap: the file must still be what conclint fixed. Returns a
     descriptor of it, kept open across the rename for ``_after_replace``."""
-    _pause_for_tests("check")
+    pause("check")
     now = _check_target(path, target)
     if _identity(now) != _identity(before):
         raise _changed(path)
@@ -351,22 +348,6 @@ def _copy_metadata(path: str, target: str, fd: int, st: os.stat_result) -> None:
             raise WriteRefused(
                 f"{path}: not fixed: cannot keep its extended attribute {name}: {exc.strerror or exc}"
             ) from None
-
-
-def _pause_for_tests(stage: str) -> None:
-    directory = os.environ.get(PAUSE_HOOK)
-    if not directory:
-        return
-    try:
-        wanted = Path(directory, "stage").read_text().strip()
-    except OSError:
-        wanted = "check"
-    if wanted != stage:
-        return
-    Path(directory, "paused").touch()
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(directory, "resume")) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def _unlink(name: str) -> None:
