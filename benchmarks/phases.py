@@ -17,10 +17,11 @@ from typing import Dict
 
 import libcst as cst
 
-from conclint import engine, parsing, runner
+from conclint import engine, runner
+from conclint.analysis import parsing
 from conclint.discovery import Discovery
 from conclint.names import Semantic
-from conclint.positions import positions_of
+from conclint.analysis.positions import positions_of
 from conclint.settings import Settings
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
-from conclint.parsing import ParseFailure, parse_module
+from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.settings import Settings, resolve_selection
 from helpers import fixture_files, strip_markers
 

@@ -47,7 +47,7 @@ def test_second_gate_allows_every_rule_that_reports():
     """``could_report`` is a necessary condition: on every corpus file and rule page example,
     each rule that finds something without any gate says yes on CPython's facts of it."""
     from conclint.docs import code_blocks, read_page
-    from conclint.parsing import screen
+    from conclint.analysis.parsing import screen
     from conclint.rule import all_rules
 
     rules = all_rules()
@@ -126,9 +126,9 @@ def test_positions_by_statement_equal_libcsts_position_provider():
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from conclint.positions import _by_statement
+    from conclint.analysis.positions import _by_statement
     from conclint.rule import statement_chain
-    from conclint.walk import traverse
+    from conclint.analysis.walk import traverse
 
     compared = nested = 0
     for path in corpus():

@@ -189,12 +189,12 @@ def lint_source(
         result.skipped = True
         return result
 
-    from conclint.parsing import ParseFailure, parse_screened, screen
+    from conclint.analysis.parsing import ParseFailure, parse_screened, screen
 
     try:
         screened = screen(data)
         if settings.gate and screened.facts is not None:
-            # The second gate: what CPython's tree shows (see conclint.facts).
+            # The second gate: what CPython's tree shows (see conclint.analysis.facts).
             candidates = [c for c in candidates if c.could_report(screened.facts, settings.options_for(c))]
             if not candidates:
                 result.skipped = True
@@ -248,7 +248,7 @@ def analyse(
     if not reports:
         return result
 
-    from conclint.positions import positions_of
+    from conclint.analysis.positions import positions_of
 
     positions = positions_of(module, data, [(r.node, r.statement) for r in reports], tree)
     # Python's line numbers count \n, \r\n and \r only; str.splitlines() also splits at form
@@ -304,7 +304,7 @@ def _analyse_normalised(
 def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
     """One traversal for all rules: the Semantic model is updated around their callbacks,
     which are LibCST's batchable ``visit_<Node>``/``leave_<Node>`` methods."""
-    from conclint.walk import traverse
+    from conclint.analysis.walk import traverse
 
     visits: Dict[type, List[Any]] = {}
     leaves: Dict[type, List[Any]] = {}

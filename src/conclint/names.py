@@ -16,7 +16,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import libcst as cst
 
-from conclint.walk import children
+from conclint.analysis.walk import children
 
 CONCURRENCY_MODULES = frozenset(
     {"threading", "multiprocessing", "concurrent", "asyncio", "gevent", "_thread", "thread", "queue", "dummy_threading"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, 
 import libcst as cst
 
 if TYPE_CHECKING:
-    from conclint.facts import Facts
+    from conclint.analysis.facts import Facts
     from conclint.names import Semantic
 
 

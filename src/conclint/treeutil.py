@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 
 import libcst as cst
 
-from conclint.facts import body_span, callee_name, terminals
+from conclint.analysis.facts import body_span, callee_name, terminals
 from conclint.names import POOL_TYPES, string_value
-from conclint.walk import children
-from conclint.walk import walk as _fast_walk
+from conclint.analysis.walk import children
+from conclint.analysis.walk import walk as _fast_walk
 
 if TYPE_CHECKING:
-    from conclint.facts import Facts
+    from conclint.analysis.facts import Facts
     from conclint.names import Semantic
 
 Block = Union[cst.Module, cst.IndentedBlock]

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 import libcst as cst
 
-from conclint.facts import Facts
+from conclint.analysis.facts import Facts
 from conclint.names import string_value
 from conclint.rule import Applicability, Rule
 

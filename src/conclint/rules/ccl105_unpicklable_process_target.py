@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, arguments, terminals, walk_scope
+from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
 from conclint.names import PROCESS_POOL_TYPES, PROCESS_TYPES, get_arg, string_value
 from conclint.rule import Rule
 from conclint.treeutil import uses

@@ -8,7 +8,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
 import libcst as cst
 
-from conclint.facts import Facts, producers_of
+from conclint.analysis.facts import Facts, producers_of
 from conclint.names import POOL_TYPES, dotted
 from conclint.rule import Rule
 from conclint.treeutil import uses

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, keyword
+from conclint.analysis.facts import Facts, keyword
 from conclint.names import POOL_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import statement_expr, uses

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, keyword, terminals
+from conclint.analysis.facts import Facts, keyword, terminals
 from conclint.names import MP_QUEUE_TYPES, PROCESS_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk

@@ -7,9 +7,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, position
+from conclint.analysis.facts import Facts, body_span, position
 from conclint.fixes import replace_statements, with_statement
-from conclint.locks import (
+from conclint.analysis.locks import (
     LockKey,
     LockUse,
     acquire_statements,

@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, Position, body_span, callee_name, may_call_own, position, scope_end, terminals
-from conclint.locks import (
+from conclint.analysis.facts import Facts, Position, body_span, callee_name, may_call_own, position, scope_end, terminals
+from conclint.analysis.locks import (
     FunctionKey,
     HeldLocks,
     LockKey,

@@ -7,8 +7,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, keyword, methods_of, module_level_defs, position, terminals, walk_scope
-from conclint.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
+from conclint.analysis.facts import Facts, body_span, keyword, methods_of, module_level_defs, position, terminals, walk_scope
+from conclint.analysis.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
 from conclint.rule import Rule
 from conclint.treeutil import SPAWN_METHODS, spawn_signature, uses

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name, terminals
-from conclint.locks import statement_call
+from conclint.analysis.facts import Facts, callee_name, terminals
+from conclint.analysis.locks import statement_call
 from conclint.names import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.rule import Rule
 from conclint.treeutil import uses

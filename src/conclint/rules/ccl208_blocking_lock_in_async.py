@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, async_functions, statement_method_call
-from conclint.locks import lock_receiver, may_be_lock, statement_call
+from conclint.analysis.facts import Facts, async_functions, statement_method_call
+from conclint.analysis.locks import lock_receiver, may_be_lock, statement_call
 from conclint.rule import Rule
 from conclint.treeutil import index_of, is_call_on, uses, walk_scope
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import libcst as cst
 
-from conclint.facts import Facts, arguments
+from conclint.analysis.facts import Facts, arguments
 from conclint.fixes import append_keyword, tuple_of
 from conclint.names import Frame, get_arg
 from conclint.rule import Applicability, Rule

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, scalar_literal
+from conclint.analysis.facts import Facts, scalar_literal
 from conclint.fixes import tuple_of
 from conclint.names import get_arg
 from conclint.rule import Applicability, Rule

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from conclint.facts import Facts, position
+from conclint.analysis.facts import Facts, position
 from conclint.fixes import replace_statements
 from conclint.names import WORKER_TYPES, names_in
 from conclint.rule import Applicability, Rule

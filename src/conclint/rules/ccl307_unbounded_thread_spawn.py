@@ -8,7 +8,7 @@ from typing import Any, FrozenSet, Mapping, Optional, Sequence
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, callee_name, position, terminals
+from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
 from conclint.names import PROCESS_TYPES, WORKER_TYPES, dotted, int_value
 from conclint.rule import Rule
 from conclint.treeutil import is_call_on, uses, walk_scope

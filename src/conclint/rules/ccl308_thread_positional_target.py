@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.facts import Facts, is_none, terminals
+from conclint.analysis.facts import Facts, is_none, terminals
 from conclint.fixes import keyword_arg
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import SPAWN_CONSTRUCTORS, uses

@@ -8,7 +8,7 @@ from typing import Any, Dict, Mapping, Optional, Set
 
 import libcst as cst
 
-from conclint.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
+from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
 from conclint.names import dotted
 from conclint.rule import Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test

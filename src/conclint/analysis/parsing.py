@@ -35,7 +35,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from conclint.facts import COLLECTORS, SCOPES, Facts
+from conclint.analysis.facts import COLLECTORS, SCOPES, Facts
 
 # Beyond this LibCST needs seconds and hundreds of MB per MiB; such files are generated.
 MAX_PARSE_BYTES = 2 * 1024 * 1024

@@ -17,7 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from conclint.walk import walk
+from conclint.analysis.walk import walk
 
 Position = Any  # libcst CodeRange
 

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 
 import libcst as cst
 
-from conclint.facts import Facts, callee_name, producers_of
+from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.names import ACQUIRABLE_TYPES, Semantic, dotted
 from conclint.treeutil import is_call_on, walk, walk_scope
 

@@ -1,0 +1,1 @@
+"""What conclint knows of a file: the models rules query."""
