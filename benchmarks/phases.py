@@ -20,7 +20,7 @@ import libcst as cst
 from conclint import engine, runner
 from conclint.analysis import parsing
 from conclint.discovery import Discovery
-from conclint.names import Semantic
+from conclint.analysis import Semantic
 from conclint.analysis.positions import positions_of
 from conclint.settings import Settings
 

@@ -234,7 +234,7 @@ def analyse(
 ) -> FileResult:
     """Run ``rule_classes`` over ``module``; ``tree``, CPython's tree of ``data`` when the
     caller has it, spares the positions a second ``ast.parse``."""
-    from conclint.names import Semantic
+    from conclint.analysis import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
     # Strict: the screen has decoded these bytes already, and some codecs (idna) have no "replace".

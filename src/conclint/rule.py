@@ -12,7 +12,7 @@ import libcst as cst
 
 if TYPE_CHECKING:
     from conclint.analysis.facts import Facts
-    from conclint.names import Semantic
+    from conclint.analysis import Semantic
 
 
 class Applicability(str, enum.Enum):

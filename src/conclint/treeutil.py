@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 import libcst as cst
 
 from conclint.analysis.facts import body_span, callee_name, terminals
-from conclint.names import POOL_TYPES, string_value
+from conclint.analysis.catalogue import POOL_TYPES
+from conclint.analysis.cstutil import string_value
 from conclint.analysis.walk import children
 from conclint.analysis.walk import walk as _fast_walk
 
 if TYPE_CHECKING:
     from conclint.analysis.facts import Facts
-    from conclint.names import Semantic
+    from conclint.analysis import Semantic
 
 Block = Union[cst.Module, cst.IndentedBlock]
 

@@ -11,7 +11,7 @@ to LibCST.
 
 ``could_report`` must be a necessary condition, like the byte triggers: skipping never
 changes results (``tests/test_equivalence.py`` lints with and without every skip). So the
-names here over-approximate what ``names.Semantic`` may resolve: a callee is known by its
+names here over-approximate what ``Semantic`` may resolve: a callee is known by its
 last name (``threading.Thread(...)`` and ``Thread(...)`` are both filed under ``Thread``),
 plus every local name an import or assignment may have bound to it.
 """
@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
+from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, canonical
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What opens a scope of its own: rules see nodes below these as in another function.
 SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
@@ -28,13 +30,11 @@ SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 
 def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
     """The last names under which the objects ``qualnames`` (canonical) can be called:
-    their own and those of the spellings ``names.canonical`` maps to them
+    their own and those of the spellings ``catalogue.canonical`` maps to them
     (``_thread.allocate_lock`` is ``threading.Lock``)."""
-    from conclint.names import _EXACT_ALIASES, canonical
-
     wanted = set(qualnames)
     out = {q.rsplit(".", 1)[-1] for q in wanted}
-    for spelling, target in _EXACT_ALIASES.items():
+    for spelling, target in EXACT_ALIASES.items():
         if canonical(target) in wanted:
             out.add(spelling.rsplit(".", 1)[-1])
     return frozenset(out)
@@ -44,12 +44,10 @@ _PRODUCERS: Dict[FrozenSet[str], Tuple[FrozenSet[str], FrozenSet[str]]] = {}
 
 
 def producers_of(types: FrozenSet[str]) -> Tuple[FrozenSet[str], FrozenSet[str]]:
-    """What ``names.Semantic`` types as one of ``types``: the last names of the callables
+    """What ``Semantic`` types as one of ``types``: the last names of the callables
     returning one (``threading.Event``), and the methods that do (``Manager().Event``)."""
     found = _PRODUCERS.get(types)
     if found is None:
-        from conclint.names import CONSTRUCTORS, METHOD_RESULTS
-
         callables = terminals(q for q, t in CONSTRUCTORS.items() if t in types)
         methods = frozenset(m for (_, m), t in METHOD_RESULTS.items() if t in types)
         found = _PRODUCERS[types] = (callables, methods)
@@ -161,7 +159,7 @@ class Facts:
 
     def may_hold(self, types: FrozenSet[str]) -> bool:
         """Whether a value of one of ``types`` (canonical names) can exist in this file for
-        ``names.Semantic`` to know: a call of something producing one (a constructor, a method
+        ``Semantic`` to know: a call of something producing one (a constructor, a method
         such as ``Manager().dict``, a subclass), or a parameter annotated with one."""
         found = self._holds.get(types)
         if found is None:
@@ -185,12 +183,12 @@ class Facts:
 
     def imports_any(self, *modules: str) -> bool:
         """Whether some import statement names one of ``modules`` or a submodule of one (what
-        ``names.Semantic`` resolves qualified names through)."""
+        ``Semantic`` resolves qualified names through)."""
         return any(m.split(".", 1)[0] in modules for m in self.imported_modules)
 
     def is_own_self(self, node: ast.AST, scope: Optional[ast.AST]) -> bool:
         """Whether ``node``, in ``scope``, is the ``self`` of the method ``scope`` (which
-        ``names.Semantic`` types as the class's base type)."""
+        ``Semantic`` types as the class's base type)."""
         if self._methods is None:
             self._methods = {id(s) for c in self.classes for s in c.body if type(s) in _FUNCTIONS}
         return type(node) is ast.Name and id(scope) in self._methods and node.id == self_name(scope)  # type: ignore[attr-defined]
@@ -352,7 +350,7 @@ def async_functions(facts: Facts) -> Iterator[ast.AsyncFunctionDef]:
 
 def module_level_defs(facts: Facts) -> Iterator[ast.AST]:
     """Functions and classes defined at module level, also under ``if``/``try``/``with``/loops
-    (what ``names.Semantic`` pre-scans), but not inside another function or class."""
+    (what ``Semantic`` pre-scans), but not inside another function or class."""
     pending = list(facts.module_body)
     while pending:
         statement = pending.pop()

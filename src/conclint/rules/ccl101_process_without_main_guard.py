@@ -98,7 +98,7 @@ class ProcessWithoutMainGuard(Rule):
         spawns = self.sem.call_result_type(node) in _SPAWNING_TYPES or self.sem.qualname(node.func) in _SPAWNING_CALLS
         callee = None
         if not spawns and isinstance(node.func, cst.Name) and node.func.value in self.sem.functions:
-            if self.sem.qualname(node.func) is None and self.sem._lookup_type(node.func.value) is None:
+            if self.sem.qualname(node.func) is None and self.sem.lookup_type(node.func.value) is None:
                 callee = node.func.value
         if not spawns and callee is None:
             return

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 import libcst as cst
 
 from conclint.analysis.facts import Facts
-from conclint.names import string_value
+from conclint.analysis.cstutil import string_value
 from conclint.rule import Applicability, Rule
 
 _MAIN = "__main__"

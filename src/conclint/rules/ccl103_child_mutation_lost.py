@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 import libcst as cst
 
 from conclint.analysis.facts import Facts, keyword, terminals
-from conclint.names import MUTATING_METHODS, PROCESS_TYPES, get_arg
+from conclint.analysis.catalogue import MUTATING_METHODS, PROCESS_TYPES
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
 

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Optional, Sequence
 import libcst as cst
 
 from conclint.analysis.facts import Facts
-from conclint.names import WORKER_TYPES, names_in
+from conclint.analysis.catalogue import WORKER_TYPES
+from conclint.analysis.cstutil import names_in
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, is_call_on, uses
 

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 import libcst as cst
 
 from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
-from conclint.names import PROCESS_POOL_TYPES, PROCESS_TYPES, get_arg, string_value
+from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
+from conclint.analysis.cstutil import get_arg, string_value
 from conclint.rule import Rule
 from conclint.treeutil import uses
 

@@ -9,7 +9,8 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 import libcst as cst
 
 from conclint.analysis.facts import Facts, producers_of
-from conclint.names import POOL_TYPES, dotted
+from conclint.analysis.catalogue import POOL_TYPES
+from conclint.analysis.cstutil import dotted
 from conclint.rule import Rule
 from conclint.treeutil import uses
 

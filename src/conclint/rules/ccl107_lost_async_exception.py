@@ -7,7 +7,8 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.facts import Facts, keyword
-from conclint.names import POOL_TYPES, get_arg
+from conclint.analysis.catalogue import POOL_TYPES
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Rule
 from conclint.treeutil import statement_expr, uses
 

@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import libcst as cst
 
 from conclint.analysis.facts import Facts, keyword, terminals
-from conclint.names import MP_QUEUE_TYPES, PROCESS_TYPES, get_arg
+from conclint.analysis.catalogue import MP_QUEUE_TYPES, PROCESS_TYPES
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
 

@@ -7,7 +7,8 @@ from typing import Any, Callable, List, Mapping, Set, Tuple
 import libcst as cst
 
 from conclint.analysis.facts import Facts
-from conclint.names import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES, get_arg
+from conclint.analysis.catalogue import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Rule
 from conclint.treeutil import uses, walk
 

@@ -21,7 +21,7 @@ from conclint.analysis.locks import (
     releases_in_finally,
     statement_call,
 )
-from conclint.names import Semantic
+from conclint.analysis import Semantic
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import index_of, is_call_on, only_statement, uses, walk, walk_scope
 

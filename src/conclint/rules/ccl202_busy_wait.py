@@ -8,7 +8,8 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 import libcst as cst
 
 from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.names import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES, int_value
+from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
+from conclint.analysis.cstutil import int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import has_comments, uses
 

@@ -20,7 +20,8 @@ from conclint.analysis.locks import (
     lock_key,
     statement_call,
 )
-from conclint.names import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES, get_arg, int_value
+from conclint.analysis.catalogue import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES
+from conclint.analysis.cstutil import get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
 

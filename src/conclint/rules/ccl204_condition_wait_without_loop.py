@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.facts import Facts, arguments, is_none
-from conclint.names import CONDITION_TYPES
+from conclint.analysis.catalogue import CONDITION_TYPES
 from conclint.rule import Rule
 from conclint.treeutil import uses
 

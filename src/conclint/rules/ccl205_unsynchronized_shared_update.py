@@ -9,7 +9,8 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts, body_span, keyword, methods_of, module_level_defs, position, terminals, walk_scope
 from conclint.analysis.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
-from conclint.names import THREAD_POOL_TYPES, THREAD_TYPES, get_arg
+from conclint.analysis.catalogue import THREAD_POOL_TYPES, THREAD_TYPES
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Rule
 from conclint.treeutil import SPAWN_METHODS, spawn_signature, uses
 
@@ -168,7 +169,7 @@ def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
 
 
 def _dotted(node: ast.AST) -> bool:
-    """Whether ``node`` is ``a`` or ``a.b.c`` (``names.dotted`` is not None)."""
+    """Whether ``node`` is ``a`` or ``a.b.c`` (``cstutil.dotted`` is not None)."""
     while type(node) is ast.Attribute:
         node = node.value  # type: ignore[attr-defined]
     return type(node) is ast.Name

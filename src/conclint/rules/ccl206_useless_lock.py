@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.locks import statement_call
-from conclint.names import ACQUIRABLE_TYPES, CONDITION_TYPES
+from conclint.analysis.catalogue import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.rule import Rule
 from conclint.treeutil import uses
 

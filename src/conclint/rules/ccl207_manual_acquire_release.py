@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.facts import Facts, statement_method_call
 from conclint.fixes import replace_statements, with_statement
 from conclint.analysis.locks import following_try, statement_call
-from conclint.names import ACQUIRABLE_TYPES
+from conclint.analysis.catalogue import ACQUIRABLE_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import index_of, is_call_on, only_statement, uses
 

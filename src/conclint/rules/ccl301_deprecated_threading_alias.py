@@ -6,7 +6,9 @@ from typing import Dict
 
 import libcst as cst
 
-from conclint.names import CONDITION_TYPES, THREAD_TYPES, dotted
+from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES
+
+from conclint.analysis.cstutil import dotted
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import statement_expr, uses, watched_by_test
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Union
 import libcst as cst
 
 from conclint.analysis.facts import Facts, terminals
-from conclint.names import dotted
+from conclint.analysis.cstutil import dotted
 from conclint.rule import Rule
 from conclint.treeutil import imports_name
 

@@ -9,7 +9,8 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts, arguments
 from conclint.fixes import append_keyword, tuple_of
-from conclint.names import Frame, get_arg
+from conclint.analysis.cstutil import get_arg
+from conclint.analysis.scopes import Frame
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import SpawnSignature, spawn_calls, spawn_signature, uses, walk_scope
 

@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts, scalar_literal
 from conclint.fixes import tuple_of
-from conclint.names import get_arg
+from conclint.analysis.cstutil import get_arg
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import spawn_calls, spawn_signature, uses
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.facts import Facts, self_name
-from conclint.names import PROCESS_TYPES, WORKER_TYPES
+from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
 

@@ -9,7 +9,8 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts, position
 from conclint.fixes import replace_statements
-from conclint.names import WORKER_TYPES, names_in
+from conclint.analysis.catalogue import WORKER_TYPES
+from conclint.analysis.cstutil import names_in
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import is_call_on, only_statement, uses, walk, walk_scope
 

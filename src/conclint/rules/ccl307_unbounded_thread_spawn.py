@@ -9,7 +9,8 @@ from typing import Any, FrozenSet, Mapping, Optional, Sequence
 import libcst as cst
 
 from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
-from conclint.names import PROCESS_TYPES, WORKER_TYPES, dotted, int_value
+from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
+from conclint.analysis.cstutil import dotted, int_value
 from conclint.rule import Rule
 from conclint.treeutil import is_call_on, uses, walk_scope
 

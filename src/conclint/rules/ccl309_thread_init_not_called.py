@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 import libcst as cst
 
 from conclint.analysis.facts import Facts, methods_of, terminals
-from conclint.names import WORKER_TYPES
+from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses, walk
 

@@ -6,7 +6,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
-from conclint.names import dotted, names_in
+from conclint.analysis.cstutil import dotted, names_in
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import uses
 

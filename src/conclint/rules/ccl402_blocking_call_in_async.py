@@ -8,7 +8,8 @@ from typing import Any, Mapping, Optional
 import libcst as cst
 
 from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.names import EVENT_TYPES, QUEUE_TYPES, get_arg, int_value
+from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
+from conclint.analysis.cstutil import get_arg, int_value
 from conclint.rule import Applicability, Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, uses
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.names import dotted
+from conclint.analysis.cstutil import dotted
 from conclint.rule import Rule
 from conclint.treeutil import facts_watched_by_test, statement_expr, watched_by_test
 

@@ -9,7 +9,7 @@ from typing import Any, Dict, Mapping, Optional, Set
 import libcst as cst
 
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
-from conclint.names import dotted
+from conclint.analysis.cstutil import dotted
 from conclint.rule import Rule
 from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test
 
@@ -108,7 +108,7 @@ class CoroutineNeverAwaited(Rule):
             return dotted(func)
         if isinstance(func, cst.Name):
             name = func.value
-            if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem._is_shadowed(name):
+            if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem.is_shadowed(name):
                 return None
             return name if _is_plain_coroutine_function(self.sem.functions.get(name)) else None
         if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):

@@ -1,0 +1,168 @@
+"""The standard library's concurrency API as the models know it: modules, what their star
+imports bind, one canonical spelling per object, what calls and methods return, and the
+groups of types rules ask about. Plain data, no LibCST: the CPython-side facts read it too.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+CONCURRENCY_MODULES = frozenset(
+    {"threading", "multiprocessing", "concurrent", "asyncio", "gevent", "_thread", "thread", "queue", "dummy_threading"}
+)
+
+# Names each module exports that matter to the rules, for ``from X import *``.
+STAR_EXPORTS: Dict[str, frozenset] = {
+    "threading": frozenset(
+        "Thread Timer Lock RLock Condition Semaphore BoundedSemaphore Event Barrier current_thread "
+        "currentThread active_count activeCount enumerate main_thread local get_ident".split()
+    ),
+    "multiprocessing": frozenset(
+        "Process Pool Queue JoinableQueue SimpleQueue Pipe Lock RLock Condition Semaphore BoundedSemaphore "
+        "Event Barrier Manager Value Array get_context set_start_method current_process cpu_count freeze_support".split()
+    ),
+    "concurrent.futures": frozenset(
+        "ThreadPoolExecutor ProcessPoolExecutor Future wait as_completed FIRST_COMPLETED ALL_COMPLETED".split()
+    ),
+    "asyncio": frozenset(
+        "sleep create_task ensure_future gather wait wait_for run get_event_loop Lock Event Condition "
+        "Semaphore BoundedSemaphore Queue Task".split()
+    ),
+    "queue": frozenset("Queue LifoQueue PriorityQueue SimpleQueue Empty Full".split()),
+    "_thread": frozenset("start_new_thread allocate_lock allocate get_ident".split()),
+}
+
+# Spellings of an object under another module or name -> its canonical name.
+EXACT_ALIASES: Dict[str, str] = {
+    "multiprocessing.pool.Pool": "multiprocessing.Pool",
+    "multiprocessing.dummy.Pool": "multiprocessing.pool.ThreadPool",
+    "multiprocessing.dummy.Process": "threading.Thread",
+    "multiprocessing.dummy.Manager": "multiprocessing.dummy.Manager",
+    "multiprocessing.context.Process": "multiprocessing.Process",
+    "multiprocessing.process.BaseProcess": "multiprocessing.Process",
+    "multiprocessing.queues.Queue": "multiprocessing.Queue",
+    "multiprocessing.queues.JoinableQueue": "multiprocessing.JoinableQueue",
+    "multiprocessing.queues.SimpleQueue": "multiprocessing.SimpleQueue",
+    "multiprocessing.managers.SyncManager": "multiprocessing.Manager",
+    "thread": "_thread",
+    "threading._allocate_lock": "threading.Lock",
+    "_thread.allocate_lock": "threading.Lock",
+    "_thread.allocate": "threading.Lock",
+    "_thread.LockType": "threading.Lock",
+    "_thread.RLock": "threading.RLock",
+    "threading._CRLock": "threading.RLock",
+    "threading._PyRLock": "threading.RLock",
+    "threading._RLock": "threading.RLock",
+}
+# Module prefixes whose objects are those of another module (``dummy_threading.`` is ``threading.``).
+PREFIX_ALIASES: Tuple[Tuple[str, str], ...] = (
+    ("dummy_threading.", "threading."),
+    ("thread.", "_thread."),
+    ("multiprocessing.dummy.", "threading."),
+    ("multiprocessing.synchronize.", "multiprocessing."),
+    ("multiprocessing.context.", "multiprocessing."),
+    ("concurrent.futures.thread.", "concurrent.futures."),
+    ("concurrent.futures.process.", "concurrent.futures."),
+    ("concurrent.futures._base.", "concurrent.futures."),
+    ("asyncio.locks.", "asyncio."),
+    ("asyncio.queues.", "asyncio."),
+    ("asyncio.tasks.", "asyncio."),
+)
+
+
+def canonical(qualname: str) -> str:
+    """One spelling per object: ``multiprocessing.pool.Pool`` is ``multiprocessing.Pool``."""
+    if qualname in EXACT_ALIASES:
+        return EXACT_ALIASES[qualname]
+    for prefix, repl in PREFIX_ALIASES:
+        if qualname.startswith(prefix):
+            return canonical(repl + qualname[len(prefix):])
+    return qualname
+
+
+# Callables whose result has a known concurrency type (canonical names).
+CONSTRUCTORS: Dict[str, str] = {
+    name: name
+    for name in (
+        "threading.Thread threading.Timer threading.Lock threading.RLock threading.Condition "
+        "threading.Semaphore threading.BoundedSemaphore threading.Event threading.Barrier "
+        "multiprocessing.Process multiprocessing.Lock multiprocessing.RLock multiprocessing.Condition "
+        "multiprocessing.Semaphore multiprocessing.BoundedSemaphore multiprocessing.Event "
+        "multiprocessing.Barrier multiprocessing.Queue multiprocessing.JoinableQueue "
+        "multiprocessing.SimpleQueue multiprocessing.Pool multiprocessing.pool.ThreadPool "
+        "multiprocessing.Manager concurrent.futures.ThreadPoolExecutor "
+        "concurrent.futures.ProcessPoolExecutor asyncio.Lock asyncio.Event asyncio.Condition "
+        "asyncio.Semaphore asyncio.BoundedSemaphore asyncio.Queue queue.Queue queue.LifoQueue "
+        "queue.PriorityQueue queue.SimpleQueue"
+    ).split()
+}
+CONSTRUCTORS.update(
+    {
+        "threading.current_thread": "threading.Thread",
+        "threading.currentThread": "threading.Thread",
+        "threading.main_thread": "threading.Thread",
+        "multiprocessing.current_process": "multiprocessing.Process",
+        "multiprocessing.dummy.Manager": "multiprocessing.dummy.Manager",
+        "asyncio.create_task": "asyncio.Task",
+        "asyncio.ensure_future": "asyncio.Task",
+        "asyncio.TaskGroup": "asyncio.TaskGroup",
+        "asyncio.get_event_loop": "asyncio.AbstractEventLoop",
+        "asyncio.get_running_loop": "asyncio.AbstractEventLoop",
+        "asyncio.new_event_loop": "asyncio.AbstractEventLoop",
+        "socket.socket": "socket.socket",
+        "socket.create_connection": "socket.socket",
+    }
+)
+
+# (receiver type, method) -> result type
+METHOD_RESULTS: Dict[tuple, str] = {
+    ("multiprocessing.Manager", "dict"): "multiprocessing.managers.DictProxy",
+    ("multiprocessing.Manager", "list"): "multiprocessing.managers.ListProxy",
+    ("multiprocessing.Manager", "Namespace"): "multiprocessing.managers.Namespace",
+    ("multiprocessing.Manager", "Lock"): "multiprocessing.Lock",
+    ("multiprocessing.Manager", "RLock"): "multiprocessing.RLock",
+    ("multiprocessing.Manager", "Semaphore"): "multiprocessing.Semaphore",
+    ("multiprocessing.Manager", "BoundedSemaphore"): "multiprocessing.BoundedSemaphore",
+    ("multiprocessing.Manager", "Condition"): "multiprocessing.Condition",
+    ("multiprocessing.Manager", "Event"): "multiprocessing.Event",
+    ("multiprocessing.Manager", "Queue"): "multiprocessing.Queue",
+    ("multiprocessing.Manager", "JoinableQueue"): "multiprocessing.JoinableQueue",
+    ("multiprocessing.Manager", "Value"): "multiprocessing.managers.Value",
+    ("multiprocessing.Manager", "Array"): "multiprocessing.managers.Array",
+    ("multiprocessing.Pool", "apply_async"): "multiprocessing.pool.AsyncResult",
+    ("multiprocessing.pool.ThreadPool", "apply_async"): "multiprocessing.pool.AsyncResult",
+    ("concurrent.futures.ThreadPoolExecutor", "submit"): "concurrent.futures.Future",
+    ("concurrent.futures.ProcessPoolExecutor", "submit"): "concurrent.futures.Future",
+}
+
+# Methods of list, dict and set that change the object in place.
+MUTATING_METHODS = frozenset(
+    "append extend insert remove pop clear sort reverse update setdefault popitem add discard".split()
+)
+
+THREAD_TYPES = frozenset({"threading.Thread", "threading.Timer"})
+PROCESS_TYPES = frozenset({"multiprocessing.Process"})
+WORKER_TYPES = THREAD_TYPES | PROCESS_TYPES
+PROCESS_POOL_TYPES = frozenset({"multiprocessing.Pool", "concurrent.futures.ProcessPoolExecutor"})
+THREAD_POOL_TYPES = frozenset({"multiprocessing.pool.ThreadPool", "concurrent.futures.ThreadPoolExecutor"})
+POOL_TYPES = PROCESS_POOL_TYPES | THREAD_POOL_TYPES
+NON_REENTRANT_LOCK_TYPES = frozenset({"threading.Lock", "multiprocessing.Lock"})
+LOCK_TYPES = NON_REENTRANT_LOCK_TYPES | frozenset({"threading.RLock", "multiprocessing.RLock"})
+SEMAPHORE_TYPES = frozenset(
+    {"threading.Semaphore", "threading.BoundedSemaphore", "multiprocessing.Semaphore", "multiprocessing.BoundedSemaphore"}
+)
+CONDITION_TYPES = frozenset({"threading.Condition", "multiprocessing.Condition"})
+EVENT_TYPES = frozenset({"threading.Event", "multiprocessing.Event"})
+# Everything with acquire()/release() that blocks a thread.
+ACQUIRABLE_TYPES = LOCK_TYPES | SEMAPHORE_TYPES | CONDITION_TYPES
+QUEUE_TYPES = frozenset(
+    {
+        "queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue",
+        "multiprocessing.Queue", "multiprocessing.JoinableQueue", "multiprocessing.SimpleQueue",
+    }
+)
+MP_QUEUE_TYPES = frozenset({"multiprocessing.Queue", "multiprocessing.JoinableQueue", "multiprocessing.SimpleQueue"})
+MANAGER_PROXY_TYPES = frozenset({"multiprocessing.managers.DictProxy", "multiprocessing.managers.ListProxy"})
+
+# A class deriving from one of these inherits its kind.
+SUBCLASSABLE = WORKER_TYPES | frozenset({"threading.Thread"})
