@@ -87,7 +87,7 @@ def test_import_trigger_reads_logical_lines(source, imported):
     """The ``uses()`` trigger sees every import CPython sees, and skips mere mentions."""
     import ast
 
-    from conclint.treeutil import imports_name
+    from conclint.gate import imports_name
 
     assert imports_name(source, b"threading") is imported
     names = [a.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import) for a in n.names]

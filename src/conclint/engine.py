@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conclint.findings import Edit, Finding, FixInfo
+from conclint.gate import Trigger
 from conclint.settings import Settings
 
 PARSE_ERROR = "CCL000"
@@ -17,113 +18,6 @@ _FILE_NOQA_RE = re.compile(rb"#\s*conclint\s*:\s*noqa\b(?!\s*:)", re.IGNORECASE)
 _CODE_SPLIT_RE = re.compile(r"[,\s]+")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _LINES_WITH_ENDS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-
-
-_LITERAL_ALTERNATION = re.compile(r"^(?:[\w ]|\\[.()\[\]])+(?:\|(?:[\w ]|\\[.()\[\]])+)*$")
-
-
-class Trigger:
-    """Byte-level gate compiled from the enabled rules' ``triggers``.
-
-    Each rule lists regexes that must all match a file for the rule to run on it. A
-    regex that is only an alternation of literals is checked with ``bytes.__contains__``
-    (memchr-fast); the others with ``re``. Results are shared between rules per file.
-    """
-
-    def __init__(self, rule_classes: Sequence[type]) -> None:
-        self.tests: Dict[Any, Any] = {}
-        self.rules: List[Tuple[type, List[Any]]] = []
-        for cls in rule_classes:
-            for pattern in cls.triggers:
-                if pattern not in self.tests:
-                    self.tests[pattern] = _compile_trigger(pattern)
-            # Literal checks first: they are cheap and usually decide; functions last.
-            ordered = sorted(cls.triggers, key=lambda p: (callable(p), not isinstance(self.tests[p], tuple)))
-            self.rules.append((cls, ordered))
-
-    def matching(self, data: bytes) -> List[type]:
-        """The rules that could report something in ``data`` (all their triggers match)."""
-        memo: Dict[Any, bool] = {}  # per pattern, and per literal: alternations share them
-        out = []
-        for cls, patterns in self.rules:
-            for pattern in patterns:
-                hit = memo.get(pattern)
-                if hit is None:
-                    test = self.tests[pattern]
-                    if isinstance(test, tuple):
-                        hit = False
-                        for literal in test:
-                            found = memo.get(literal)
-                            if found is None:
-                                found = memo[literal] = literal in data
-                            if found:
-                                hit = True
-                                break
-                    elif callable(test):
-                        hit = bool(test(data))
-                    else:
-                        hit = test.search(data) is not None
-                    memo[pattern] = hit
-                if not hit:
-                    break
-            else:
-                out.append(cls)
-        return out
-
-
-def _compile_trigger(pattern: Any) -> Any:
-    if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
-        return pattern
-    if _LITERAL_ALTERNATION.match(pattern):
-        literals = {re.sub(r"\\(.)", r"\1", alt).encode() for alt in pattern.split("|")}
-        # A literal holding another is redundant in an alternation ("threading" when "thread"
-        # is there): one scan of the file fewer when neither is in it.
-        kept = [lit for lit in literals if not any(other != lit and other in lit for other in literals)]
-        return tuple(sorted(kept, key=lambda lit: (len(lit), lit)))
-    return _PrefilteredRegex(pattern)
-
-
-class _PrefilteredRegex:
-    """A regex run only on files that contain one of the literals every match contains
-    (``re`` scans slowly when a pattern starts with ``\\b`` or a character class)."""
-
-    def __init__(self, pattern: str) -> None:
-        self.regex = re.compile(pattern.encode())
-        self.literals = _required_literals(pattern)
-
-    def search(self, data: bytes) -> Any:
-        if self.literals and not any(lit in data for lit in self.literals):
-            return None
-        return self.regex.search(data)
-
-
-def _required_literals(pattern: str) -> Tuple[bytes, ...]:
-    """Per top-level alternative, its longest run of literal characters; () when some
-    alternative has none (no prefilter is possible then)."""
-    try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
-    except ImportError:  # Python < 3.11
-        import sre_parse  # type: ignore[no-redef]
-    try:
-        parsed = list(sre_parse.parse(pattern))
-    except Exception:
-        return ()
-    branches = [parsed]
-    if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH":
-        branches = [list(b) for b in parsed[0][1][1]]
-    out = []
-    for branch in branches:
-        best, run = b"", b""
-        for op, arg in branch:
-            if str(op) == "LITERAL":
-                run += chr(arg).encode()
-                best = max(best, run, key=len)
-            else:
-                run = b""
-        if len(best) < 2:
-            return ()
-        out.append(best)
-    return tuple(out)
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
-from conclint.engine import FileResult, lint_source
 from conclint.analysis.parsing import ParseFailure, parse_module
+from conclint.engine import FileResult, lint_source
 from conclint.settings import Settings
 
 MAX_PASSES = 10

@@ -186,7 +186,7 @@ class Rule(cst.BatchableCSTVisitor):
 def lost_comments(changes: Mapping[cst.CSTNode, Replacement]) -> int:
     """How many comments of the replaced nodes their replacements do not hold (moved ones
     count as kept: comments are matched by text)."""
-    from conclint.treeutil import comments
+    from conclint.analysis.cstutil import comments
 
     before: "Counter[str]" = Counter()
     after: "Counter[str]" = Counter()

@@ -109,7 +109,7 @@ class Settings:
     def trigger(self, codes: FrozenSet[str]) -> Any:
         trigger = self._triggers.get(codes)
         if trigger is None:
-            from conclint.engine import Trigger
+            from conclint.gate import Trigger
 
             classes = rule_classes()
             trigger = Trigger([classes[c] for c in sorted(codes) if c in classes])

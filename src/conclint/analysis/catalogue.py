@@ -166,3 +166,8 @@ MANAGER_PROXY_TYPES = frozenset({"multiprocessing.managers.DictProxy", "multipro
 
 # A class deriving from one of these inherits its kind.
 SUBCLASSABLE = WORKER_TYPES | frozenset({"threading.Thread"})
+
+# Context managers with which tests call code to watch it raise or warn.
+TEST_EXPECTATIONS = frozenset(
+    {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns", "deprecated_call"}
+)

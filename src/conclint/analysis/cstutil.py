@@ -1,13 +1,18 @@
 """LibCST helpers the models and rules share: spellings and literal values of expressions,
-arguments of calls, statements of blocks (no traversal state)."""
+arguments of calls, statements of blocks, main guards, comments, small walks (no
+traversal state)."""
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from collections import Counter
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
-from conclint.analysis.walk import children
+from conclint.analysis.catalogue import TEST_EXPECTATIONS
+from conclint.analysis.walk import children, walk as _fast_walk
+
+Block = Union[cst.Module, cst.IndentedBlock]
 
 
 def dotted(node: cst.BaseExpression) -> Optional[str]:
@@ -109,3 +114,131 @@ def blocks(stmt: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.CSTNode]]:
             yield from blocks(extra)
     for handler in getattr(stmt, "handlers", ()):
         yield from blocks(handler)
+
+
+def is_name_main_test(test: cst.BaseExpression) -> bool:
+    """Whether ``test`` compares ``__name__`` with something (a main guard, spelled right or not)."""
+    if isinstance(test, cst.Comparison):
+        operands = [test.left] + [c.comparator for c in test.comparisons]
+        return any(isinstance(o, cst.Name) and o.value == "__name__" for o in operands)
+    if isinstance(test, cst.BooleanOperation):
+        return is_name_main_test(test.left) or is_name_main_test(test.right)
+    return False
+
+
+def is_correct_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comp = test.comparisons[0]
+    if not isinstance(comp.operator, cst.Equal):
+        return False
+    pair = (test.left, comp.comparator)
+    names = [o for o in pair if isinstance(o, cst.Name) and o.value == "__name__"]
+    strings = [string_value(o) for o in pair]
+    return len(names) == 1 and "__main__" in strings
+
+
+def statement_expr(sem_stack: Sequence[cst.CSTNode], call: cst.CSTNode) -> Optional[cst.Expr]:
+    """The ``Expr`` statement whose whole value is ``call`` (a call used as a statement)."""
+    if len(sem_stack) >= 2 and isinstance(sem_stack[-2], cst.Expr) and sem_stack[-2].value is call:
+        return sem_stack[-2]
+    return None
+
+
+def watched_by_test(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the node is inside ``with self.assertRaises(...)`` / ``pytest.warns(...)``: a test
+    calling it to see it fail or warn, not code that relies on what it does."""
+    return any(
+        isinstance(node, cst.With) and any(_called_name(item.item) in TEST_EXPECTATIONS for item in node.items)
+        for node in stack
+    )
+
+
+def _called_name(expr: cst.BaseExpression) -> Optional[str]:
+    """``f`` for ``f(...)`` and ``x.y.f(...)``."""
+    if not isinstance(expr, cst.Call):
+        return None
+    if isinstance(expr.func, cst.Attribute):
+        return expr.func.attr.value
+    return expr.func.value if isinstance(expr.func, cst.Name) else None
+
+
+def enclosing(stack: Sequence[cst.CSTNode], kinds: Tuple[type, ...]) -> Optional[cst.CSTNode]:
+    for node in reversed(stack[:-1]):
+        if isinstance(node, kinds):
+            return node
+    return None
+
+
+def index_of(block: Block, stmt: cst.CSTNode) -> Optional[int]:
+    """Position of ``stmt`` (by identity, not equality) in ``block``."""
+    for i, candidate in enumerate(block.body):
+        if candidate is stmt:
+            return i
+    return None
+
+
+def small_statements(stmt: cst.CSTNode) -> Sequence[cst.BaseSmallStatement]:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return stmt.body
+    return ()
+
+
+def only_statement(stmt: cst.CSTNode) -> Optional[cst.BaseSmallStatement]:
+    """The single small statement of a line (``x.acquire()``), else None."""
+    body = small_statements(stmt)
+    return body[0] if len(body) == 1 else None
+
+
+def is_call_on(node: cst.CSTNode, receiver: cst.CSTNode, methods: Sequence[str]) -> bool:
+    """Whether ``node`` is the expression statement ``receiver.method()`` for one of ``methods``."""
+    if isinstance(node, cst.Expr):
+        node = node.value
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in methods
+        and node.func.value.deep_equals(receiver)
+    )
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every non-trivia node from ``node`` down (pre-order), without a visitor."""
+    return _fast_walk(node)
+
+
+def walk_scope(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Like ``walk`` but does not enter nested functions, lambdas or classes."""
+    stack: List[cst.CSTNode] = list(reversed(children(node)))
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        stack.extend(reversed(children(current)))
+
+
+def comments(node: Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]) -> "Counter[str]":
+    """The text of every comment in ``node`` (or in what a sentinel stands for), counted."""
+    found: "Counter[str]" = Counter()
+    if isinstance(node, cst.RemovalSentinel):
+        return found
+    stack: List[cst.CSTNode] = list(node.nodes) if isinstance(node, cst.FlattenSentinel) else [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Comment):
+            found[current.value.rstrip()] += 1
+        else:
+            stack.extend(current.children)
+    return found
+
+
+def has_comments(node: cst.CSTNode) -> bool:
+    """Whether a comment sits anywhere in ``node`` (comments are trivia: walk everything)."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Comment):
+            return True
+        stack.extend(current.children)
+    return False

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
-from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, canonical
+from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, TEST_EXPECTATIONS, canonical
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What opens a scope of its own: rules see nodes below these as in another function.
@@ -441,3 +441,14 @@ def scalar_literal(node: ast.AST) -> bool:
         node = node.operand  # type: ignore[attr-defined]
     return type(node) is ast.Constant and type(node.value) in (str, bytes, int, float, complex)  # type: ignore[attr-defined]
 
+
+def facts_watched_by_test(facts: Facts, node: ast.AST) -> bool:
+    """CPython's view of ``cstutil.watched_by_test``: ``node`` in the body of such a ``with``."""
+    at = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    for item in facts.with_items:
+        expr = item.context_expr
+        if type(expr) is ast.Call and callee_name(expr.func) in TEST_EXPECTATIONS:
+            start, end = body_span(facts.with_of[item])
+            if start <= at <= end:
+                return True
+    return False

@@ -9,11 +9,10 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
-from conclint.analysis.cstutil import dotted
+from conclint.analysis.cstutil import dotted, is_call_on, walk, walk_scope
+from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.types import Semantic
-from conclint.treeutil import is_call_on, walk, walk_scope
 
 LOCK_MODULES = frozenset({"threading", "multiprocessing", "_thread", "thread", "dummy_threading"})
 _LOCKISH_NAME = re.compile(r"(?:^|_)(?:r?lock|mutex|sem|semaphore|cond|condition)s?$", re.I)

@@ -14,13 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.catalogue import (
-    CONCURRENCY_MODULES,
-    CONSTRUCTORS,
-    METHOD_RESULTS,
-    SUBCLASSABLE,
-    WORKER_TYPES,
-)
+from conclint.analysis.catalogue import CONCURRENCY_MODULES, CONSTRUCTORS, METHOD_RESULTS, SUBCLASSABLE, WORKER_TYPES
 from conclint.analysis.cstutil import get_arg, parameters, walk_statements
 from conclint.analysis.scopes import Frame, Scopes
 from conclint.analysis.walk import children

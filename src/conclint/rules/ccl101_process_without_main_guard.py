@@ -7,10 +7,11 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
+from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test
 from conclint.analysis.facts import Facts, callee_name, module_level_defs, terminals
 from conclint.fixes import into_block
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import is_correct_main_guard, is_name_main_test, uses
 
 _SPAWNING_TYPES = frozenset(
     {"multiprocessing.Process", "multiprocessing.Pool", "multiprocessing.Manager", "concurrent.futures.ProcessPoolExecutor"}

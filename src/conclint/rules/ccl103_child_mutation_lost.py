@@ -8,11 +8,11 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, keyword, terminals
 from conclint.analysis.catalogue import MUTATING_METHODS, PROCESS_TYPES
-from conclint.analysis.cstutil import get_arg
+from conclint.analysis.cstutil import get_arg, walk
+from conclint.analysis.facts import Facts, keyword, terminals
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses, walk
 
 # Sets also change in place through their *_update methods.
 _MUTATING_METHODS = MUTATING_METHODS | {"difference_update", "intersection_update", "symmetric_difference_update"}

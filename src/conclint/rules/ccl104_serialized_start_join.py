@@ -7,11 +7,11 @@ from typing import Any, Mapping, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts
 from conclint.analysis.catalogue import WORKER_TYPES
-from conclint.analysis.cstutil import names_in
+from conclint.analysis.cstutil import has_comments, is_call_on, names_in
+from conclint.analysis.facts import Facts
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, is_call_on, uses
 
 
 class SerializedStartJoin(Rule):

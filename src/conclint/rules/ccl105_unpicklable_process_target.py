@@ -7,11 +7,11 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
 from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, string_value
+from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses
 
 # Pool/executor methods whose callable is pickled and sent to a worker process.
 _POOL_METHODS = frozenset(

@@ -8,11 +8,11 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, producers_of
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import dotted
+from conclint.analysis.facts import Facts, producers_of
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses
 
 # Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
 _CLOSERS = frozenset({"close", "terminate", "shutdown", "__exit__"})

@@ -6,11 +6,11 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, keyword
 from conclint.analysis.catalogue import POOL_TYPES
-from conclint.analysis.cstutil import get_arg
+from conclint.analysis.cstutil import get_arg, statement_expr
+from conclint.analysis.facts import Facts, keyword
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import statement_expr, uses
 
 _EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
 _MP_POOL_TYPES = POOL_TYPES - _EXECUTOR_TYPES

@@ -8,11 +8,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, keyword, terminals
 from conclint.analysis.catalogue import MP_QUEUE_TYPES, PROCESS_TYPES
-from conclint.analysis.cstutil import get_arg
+from conclint.analysis.cstutil import get_arg, walk
+from conclint.analysis.facts import Facts, keyword, terminals
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses, walk
 
 _PUTS = frozenset({"put", "put_nowait"})
 _GETS = frozenset({"get", "get_nowait"})

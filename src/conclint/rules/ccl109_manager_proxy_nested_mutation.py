@@ -6,11 +6,11 @@ from typing import Any, Callable, List, Mapping, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts
 from conclint.analysis.catalogue import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES
-from conclint.analysis.cstutil import get_arg
+from conclint.analysis.cstutil import get_arg, walk
+from conclint.analysis.facts import Facts
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses, walk
 
 # Methods that change a list, dict or set in place.
 _Mutation = (cst.Call, cst.Assign, cst.AugAssign, cst.Del)

@@ -7,8 +7,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from conclint.analysis import Semantic
+from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk, walk_scope
 from conclint.analysis.facts import Facts, body_span, position
-from conclint.fixes import replace_statements, with_statement
 from conclint.analysis.locks import (
     LockKey,
     LockUse,
@@ -21,9 +22,9 @@ from conclint.analysis.locks import (
     releases_in_finally,
     statement_call,
 )
-from conclint.analysis import Semantic
+from conclint.fixes import replace_statements, with_statement
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import index_of, is_call_on, only_statement, uses, walk, walk_scope
 
 # Builtins that look at an object without keeping it.
 _INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})

@@ -7,11 +7,11 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
-from conclint.analysis.cstutil import int_value
+from conclint.analysis.cstutil import has_comments, int_value
+from conclint.analysis.facts import Facts, callee_name, terminals
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import has_comments, uses
 
 # A sleep at most this long inside the loop still counts as spinning.
 SHORT_SLEEP = 0.1

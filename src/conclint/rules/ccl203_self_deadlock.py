@@ -8,7 +8,18 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, Position, body_span, callee_name, may_call_own, position, scope_end, terminals
+from conclint.analysis.catalogue import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES
+from conclint.analysis.cstutil import get_arg, int_value
+from conclint.analysis.facts import (
+    Facts,
+    Position,
+    body_span,
+    callee_name,
+    may_call_own,
+    position,
+    scope_end,
+    terminals,
+)
 from conclint.analysis.locks import (
     FunctionKey,
     HeldLocks,
@@ -20,10 +31,8 @@ from conclint.analysis.locks import (
     lock_key,
     statement_call,
 )
-from conclint.analysis.catalogue import NON_REENTRANT_LOCK_TYPES, SEMAPHORE_TYPES
-from conclint.analysis.cstutil import get_arg, int_value
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import uses
 
 _NON_REENTRANT = terminals(NON_REENTRANT_LOCK_TYPES | SEMAPHORE_TYPES)
 

@@ -6,10 +6,10 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, arguments, is_none
 from conclint.analysis.catalogue import CONDITION_TYPES
+from conclint.analysis.facts import Facts, arguments, is_none
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 

@@ -7,12 +7,22 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, body_span, keyword, methods_of, module_level_defs, position, terminals, walk_scope
-from conclint.analysis.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.analysis.catalogue import THREAD_POOL_TYPES, THREAD_TYPES
 from conclint.analysis.cstutil import get_arg
+from conclint.analysis.facts import (
+    Facts,
+    body_span,
+    keyword,
+    methods_of,
+    module_level_defs,
+    position,
+    terminals,
+    walk_scope,
+)
+from conclint.analysis.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
+from conclint.analysis.spawn import SPAWN_METHODS, spawn_signature
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import SPAWN_METHODS, spawn_signature, uses
 
 # How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
 SPAWNED, RUN = "spawned", "run"

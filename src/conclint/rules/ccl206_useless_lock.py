@@ -7,11 +7,11 @@ from typing import Any, Mapping
 
 import libcst as cst
 
+from conclint.analysis.catalogue import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.locks import statement_call
-from conclint.analysis.catalogue import ACQUIRABLE_TYPES, CONDITION_TYPES
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import uses
 
 _LOCKS = terminals(ACQUIRABLE_TYPES)
 

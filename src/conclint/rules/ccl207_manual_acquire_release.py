@@ -7,12 +7,13 @@ from typing import Any, Mapping, Optional
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, statement_method_call
-from conclint.fixes import replace_statements, with_statement
-from conclint.analysis.locks import following_try, statement_call
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
+from conclint.analysis.cstutil import index_of, is_call_on, only_statement
+from conclint.analysis.facts import Facts, statement_method_call
+from conclint.analysis.locks import following_try, statement_call
+from conclint.fixes import replace_statements, with_statement
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import index_of, is_call_on, only_statement, uses
 
 
 class ManualAcquireRelease(Rule):

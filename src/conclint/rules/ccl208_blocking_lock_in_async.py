@@ -7,10 +7,11 @@ from typing import Any, Mapping
 
 import libcst as cst
 
+from conclint.analysis.cstutil import index_of, is_call_on, walk_scope
 from conclint.analysis.facts import Facts, async_functions, statement_method_call
 from conclint.analysis.locks import lock_receiver, may_be_lock, statement_call
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import index_of, is_call_on, uses, walk_scope
 
 
 def _awaits(node: cst.CSTNode) -> bool:

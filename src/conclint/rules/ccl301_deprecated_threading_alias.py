@@ -7,10 +7,9 @@ from typing import Dict
 import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES
-
-from conclint.analysis.cstutil import dotted
+from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import statement_expr, uses, watched_by_test
 
 # method -> (receiver types, replacement kind, new name)
 _METHODS: Dict[str, tuple] = {

@@ -6,10 +6,10 @@ from typing import Any, Mapping, Union
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, terminals
 from conclint.analysis.cstutil import dotted
+from conclint.analysis.facts import Facts, terminals
+from conclint.gate import imports_name
 from conclint.rule import Rule
-from conclint.treeutil import imports_name
 
 # `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
 # calling it changes nothing. A thread from `start_new_thread` is invisible to `threading`.

@@ -7,12 +7,13 @@ from typing import Any, Mapping, Optional, Sequence
 
 import libcst as cst
 
+from conclint.analysis.cstutil import get_arg, walk_scope
 from conclint.analysis.facts import Facts, arguments
-from conclint.fixes import append_keyword, tuple_of
-from conclint.analysis.cstutil import get_arg
 from conclint.analysis.scopes import Frame
+from conclint.analysis.spawn import SpawnSignature, spawn_calls, spawn_signature
+from conclint.fixes import append_keyword, tuple_of
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import SpawnSignature, spawn_calls, spawn_signature, uses, walk_scope
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
 # cannot be a factory of targets, so calling it in the target position is the bug.

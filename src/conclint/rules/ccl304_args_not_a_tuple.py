@@ -7,11 +7,12 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, scalar_literal
-from conclint.fixes import tuple_of
 from conclint.analysis.cstutil import get_arg
+from conclint.analysis.facts import Facts, scalar_literal
+from conclint.analysis.spawn import spawn_calls, spawn_signature
+from conclint.fixes import tuple_of
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import spawn_calls, spawn_signature, uses
 
 # Iterables that are fine as the argument sequence, parenthesized or not.
 _SEQUENCES = (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)

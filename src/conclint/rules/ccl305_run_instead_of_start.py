@@ -7,10 +7,10 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, self_name
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
+from conclint.analysis.facts import Facts, self_name
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import uses
 
 
 class RunInsteadOfStart(Rule):

@@ -7,12 +7,12 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from conclint.analysis.catalogue import WORKER_TYPES
+from conclint.analysis.cstutil import is_call_on, names_in, only_statement, walk, walk_scope
 from conclint.analysis.facts import Facts, position
 from conclint.fixes import replace_statements
-from conclint.analysis.catalogue import WORKER_TYPES
-from conclint.analysis.cstutil import names_in
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import is_call_on, only_statement, uses, walk, walk_scope
 
 _REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
 

@@ -8,11 +8,11 @@ from typing import Any, FrozenSet, Mapping, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
-from conclint.analysis.cstutil import dotted, int_value
+from conclint.analysis.cstutil import dotted, int_value, is_call_on, walk_scope
+from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
+from conclint.gate import uses
 from conclint.rule import Rule
-from conclint.treeutil import is_call_on, uses, walk_scope
 
 _UNBOUNDED = -1
 # Counts are clamped here: products of literal bounds stay small and printable (a literal

@@ -8,9 +8,10 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.facts import Facts, is_none, terminals
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS
 from conclint.fixes import keyword_arg
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import SPAWN_CONSTRUCTORS, uses
 
 # Timer's first parameter is the interval; only these take `group` first.
 _GROUP_FIRST = frozenset(name for name in SPAWN_CONSTRUCTORS if name != "threading.Timer")

@@ -7,10 +7,11 @@ from typing import Any, Mapping, Sequence
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, methods_of, terminals
 from conclint.analysis.catalogue import WORKER_TYPES
+from conclint.analysis.cstutil import walk
+from conclint.analysis.facts import Facts, methods_of, terminals
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import uses, walk
 
 _WORKERS = terminals(WORKER_TYPES)
 

@@ -7,8 +7,8 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 import libcst as cst
 
 from conclint.analysis.cstutil import dotted, names_in
+from conclint.gate import uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import uses
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
 # (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).

@@ -7,11 +7,11 @@ from typing import Any, Mapping, Optional
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import get_arg, int_value
+from conclint.analysis.cstutil import get_arg, int_value, statement_expr
+from conclint.analysis.facts import Facts, callee_name, terminals
+from conclint.gate import ASYNC_DEF_TRIGGER, uses
 from conclint.rule import Applicability, Rule
-from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, uses
 
 # Module functions that block the calling thread until I/O or a child process finishes.
 _BLOCKING_FUNCTIONS = frozenset(

@@ -7,10 +7,9 @@ from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.analysis.cstutil import dotted
+from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
+from conclint.analysis.facts import Facts, callee_name, facts_watched_by_test, terminals
 from conclint.rule import Rule
-from conclint.treeutil import facts_watched_by_test, statement_expr, watched_by_test
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_TYPE = "asyncio.AbstractEventLoop"

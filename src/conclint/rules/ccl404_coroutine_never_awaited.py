@@ -8,10 +8,10 @@ from typing import Any, Dict, Mapping, Optional, Set
 
 import libcst as cst
 
+from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
-from conclint.analysis.cstutil import dotted
+from conclint.gate import ASYNC_DEF_TRIGGER
 from conclint.rule import Rule
-from conclint.treeutil import ASYNC_DEF_TRIGGER, statement_expr, watched_by_test
 
 # Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
 # something synchronous (a sync-to-async adapter, a fixture, a retry helper), so it is not trusted.
