@@ -229,7 +229,7 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
 
 def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     """Text edits equivalent to one fix, found by diffing the regenerated module."""
-    from conclint.fixer import apply_changes
+    from conclint.applier import apply_changes
 
     new_source = apply_changes(module, [fix]).code
     return text_edits(source, new_source)

@@ -6,92 +6,14 @@ import ast
 import itertools
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Set
-
-import libcst as cst
+from typing import Optional
 
 from conclint.analysis.parsing import ParseFailure, parse_module
+from conclint.applier import apply_changes, select_fixes
 from conclint.engine import FileResult, lint_source
 from conclint.settings import Settings
 
 MAX_PASSES = 10
-
-
-class _Apply(cst.CSTTransformer):
-    def __init__(self, changes: Dict[cst.CSTNode, Any]) -> None:
-        super().__init__()
-        self.changes = changes
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
-        replacement = self.changes.get(original_node)
-        if replacement is None:
-            return updated_node
-        return replacement
-
-
-class _Nesting(cst.CSTVisitor):
-    """Finds targets lying inside another target: those wait for the next pass."""
-
-    def __init__(self, targets: Set[cst.CSTNode]) -> None:
-        super().__init__()
-        self.targets = targets
-        self.open: List[cst.CSTNode] = []
-        self.nested: Set[cst.CSTNode] = set()
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if node in self.targets:
-            if self.open:
-                self.nested.add(node)
-                self.nested.update(self.open)
-            self.open.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if self.open and self.open[-1] is original_node:
-            self.open.pop()
-
-
-def apply_changes(module: cst.Module, fixes: Sequence[Any]) -> cst.Module:
-    """The module with every fix applied (callers make sure fixes do not overlap)."""
-    changes: Dict[cst.CSTNode, Any] = {}
-    imports: List[str] = []
-    for fix in fixes:
-        changes.update(fix.changes)
-        imports.extend(fix.add_imports)
-    new = module.visit(_Apply(changes))
-    for name in dict.fromkeys(imports):
-        new = _add_import(new, name)
-    return new
-
-
-def _add_import(module: cst.Module, name: str) -> cst.Module:
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
-
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, name)
-    return AddImportsVisitor(context).transform_module(module)
-
-
-def select_fixes(result: FileResult, unsafe: bool) -> List[Any]:
-    """Applicable fixes of ``result`` that do not overlap (first come, first served)."""
-    candidates = [
-        report.fix
-        for finding, report in result.reports
-        if report.fix is not None and (unsafe or report.fix.applicability.value == "safe")
-    ]
-    if not candidates:
-        return []
-    targets: Set[cst.CSTNode] = set()
-    claimed: List[Any] = []
-    for fix in candidates:
-        if any(node in targets for node in fix.changes):
-            continue
-        claimed.append(fix)
-        targets.update(fix.changes)
-    nesting = _Nesting(targets)
-    result.module.visit(nesting)
-    return [fix for fix in claimed if not any(node in nesting.nested for node in fix.changes)] or claimed[:1]
 
 
 @dataclass
@@ -127,7 +49,7 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
             first = outcome.initial = result
         if result.parse_failed or result.module is None:
             break
-        fixes = select_fixes(result, unsafe)
+        fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe)
         if not fixes:
             break
         if result.unfixable:
