@@ -18,10 +18,9 @@ from typing import Dict
 import libcst as cst
 
 from conclint import engine, runner
-from conclint.analysis import parsing
-from conclint.discovery import Discovery
-from conclint.analysis import Semantic
+from conclint.analysis import Semantic, parsing
 from conclint.analysis.positions import positions_of
+from conclint.discovery import Discovery
 from conclint.settings import Settings
 
 
@@ -30,7 +29,8 @@ def main() -> int:
     runner._collect_less()  # as in the pool's workers
     files = list(Discovery(root=root).files([str(root)]))
     settings = Settings.default()
-    trigger = settings.trigger(settings.active)
+    rules = engine.rule_set(settings, engine.active_codes(settings))
+    trigger = rules.trigger
     spent: Dict[str, float] = dict.fromkeys(
         ("read + gate", "screen", "second gate", "parse", "rules", "positions"), 0.0
     )
@@ -53,7 +53,7 @@ def main() -> int:
             seen = parsing.screen(data)
             start = clock("screen", start)
             if seen.facts is not None:
-                candidates = [c for c in candidates if c.could_report(seen.facts, {})]
+                candidates = [c for c in candidates if c.could_report(seen.facts, rules.options[c])]
             start = clock("second gate", start)
             if not candidates:
                 continue
@@ -64,10 +64,10 @@ def main() -> int:
             continue
         start = clock("parse", start)
         sem = Semantic(path, "")
-        rules = [cls(sem, {}) for cls in candidates]
-        engine._run_rules(module, sem, rules)
+        instances = [cls(sem, rules.options[cls]) for cls in candidates]
+        engine._run_rules(module, sem, instances)
         start = clock("rules", start)
-        reports = [r for rule in rules for r in rule.reports]
+        reports = [r for rule in instances for r in rule.reports]
         if reports:
             positions_of(module, data, [(r.node, r.statement) for r in reports], seen.tree)
         clock("positions", start)

@@ -17,8 +17,9 @@ from typing import Any, Dict, List, Set, Tuple
 import pytest
 
 from helpers import run_cli
-from conclint.writes import WriteRefused, write_fixed
+from conclint.engine import rule_set
 from conclint.settings import Settings, resolve_selection
+from conclint.writes import WriteRefused, write_fixed
 
 BOM = b"\xef\xbb\xbf"
 BEFORE = b"import threading\nt = threading.Thread()\nt.setDaemon(True)\ns = 'caf\xc3\xa9'  # kept\n"
@@ -132,7 +133,7 @@ def stdlib_concurrency_files() -> List[Path]:
     """Standard-library files using concurrency APIs that some rule would parse,
     smallest first up to ``BUDGET`` bytes (whatever rules exist today)."""
     enabled = resolve_selection(["ALL"], [], [])
-    trigger = Settings(enabled).trigger(enabled)
+    trigger = rule_set(Settings(enabled), enabled).trigger
     found: Dict[Path, int] = {}
     for pattern in STDLIB_GLOBS:
         for path in STDLIB.glob(pattern):

@@ -2,7 +2,7 @@
 fine), the other files are still linted, and the exit code says so. Real CLI, real files.
 
 conclint parses a file only when some enabled rule's byte-level triggers match its bytes
-(``engine.lint_source`` -> ``Settings.trigger``). A file without concurrency API text is
+(``engine.lint_source`` -> ``engine.rule_set``). A file without concurrency API text is
 skipped unparsed, so a syntax error, bad encoding or NUL byte in it is *not* reported.
 Every broken file below therefore carries ``TRIGGER``, text that makes it parsed.
 Failures to read a file (permissions, links, size) are reported whatever its content.

@@ -18,7 +18,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from conclint import __version__
 from conclint.findings import Finding
-from conclint.settings import _relative
+from conclint.settings import relative_path
 
 VERSION = 1
 # As large as a source file may be (runner.MAX_READ_BYTES): a baseline of ~300,000 findings.
@@ -33,7 +33,7 @@ class BaselineError(Exception):
 
 def project_path(path: str, root: Path) -> str:
     """``path`` relative to the project root, in POSIX form: the one per-file-ignores match."""
-    return _relative(path, root)
+    return relative_path(path, root)
 
 
 def _key(finding: Finding, root: Path) -> Key:

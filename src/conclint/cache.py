@@ -60,7 +60,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from conclint.discovery import _real_directory
+from conclint.discovery import real_directory
 from conclint.findings import Finding
 from conclint.settings import Settings
 
@@ -338,7 +338,7 @@ def _stamp(st: os.stat_result) -> List[int]:
 def _identify(path: str, cwd: str) -> Tuple[str, Optional[os.stat_result]]:
     """The key of ``path`` (its resolved absolute path) and its stat (None if it has none).
 
-    One lstat per file: directories are resolved once per run (``_real_directory``), and
+    One lstat per file: directories are resolved once per run (``real_directory``), and
     only a symbolic link is resolved all the way."""
     absolute = os.path.join(cwd, path)
     try:
@@ -349,7 +349,7 @@ def _identify(path: str, cwd: str) -> Tuple[str, Optional[os.stat_result]]:
     except OSError:
         return absolute, None
     head, tail = os.path.split(absolute)
-    return os.path.join(_real_directory(head), tail), st
+    return os.path.join(real_directory(head), tail), st
 
 
 def _stat(path: str) -> Optional[os.stat_result]:

@@ -59,7 +59,7 @@ class Discovery:
     def files(self, paths: Sequence[str]) -> Iterator[str]:
         """Python files under ``paths``; a file named explicitly is always included
         (unless ``force_exclude``), as in ruff and flake8."""
-        _real_directory.cache_clear()  # links may have changed since the last walk
+        real_directory.cache_clear()  # links may have changed since the last walk
         seen = set()
         for raw in paths:
             path = Path(raw)
@@ -209,8 +209,8 @@ def _relative(path: Path, base: Path) -> Optional[str]:
         if os.path.islink(absolute):
             real = os.path.realpath(absolute)
         else:
-            real = os.path.join(_real_directory(os.path.dirname(absolute)), os.path.basename(absolute))
-        return _textually_under(real, _real_directory(os.path.abspath(base)))
+            real = os.path.join(real_directory(os.path.dirname(absolute)), os.path.basename(absolute))
+        return _textually_under(real, real_directory(os.path.abspath(base)))
     except (OSError, RuntimeError, ValueError):
         return None
 
@@ -225,7 +225,7 @@ def _textually_under(text: str, start: str) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _real_directory(directory: str) -> str:
+def real_directory(directory: str) -> str:
     """``os.path.realpath`` of a directory, once per directory and walk: per file it was two
     realpath walks for every file outside the project root (the whole cost of a warm run)."""
     return os.path.realpath(directory)

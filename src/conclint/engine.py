@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from types import MappingProxyType
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.gate import Trigger
@@ -61,6 +63,74 @@ def fingerprint(code: str, lines: Sequence[str], line: int, end_line: int) -> st
     return hashlib.sha256(f"{code}\0{text}".encode()).hexdigest()[:16]
 
 
+class RuleSet:
+    """The rules that apply to files with one set of codes: their classes (in code order),
+    the byte-level gate compiled from their triggers, and each one's options: its defaults
+    merged with the user's ``[tool.conclint.<rule-name>]``, which is what ``could_report``
+    and the rule instances get."""
+
+    def __init__(self, classes: Sequence[type], rule_options: Mapping[str, Mapping[str, Any]]) -> None:
+        self.classes: Tuple[type, ...] = tuple(classes)
+        self.trigger = _TRIGGERS.get(self.classes)
+        if self.trigger is None:
+            self.trigger = _TRIGGERS[self.classes] = Trigger(self.classes)
+        self.options: Dict[type, Mapping[str, Any]] = {
+            cls: MappingProxyType({**cls.options, **rule_options.get(cls.code, {})}) for cls in self.classes
+        }
+
+
+# Compiled gates by rule classes: a run compiles one per set of codes, whatever its Settings.
+_TRIGGERS: Dict[Tuple[type, ...], Trigger] = {}
+
+
+@dataclass
+class _Selection:
+    """What the rule classes decide for one Settings: the active codes, the rule sets."""
+
+    active: FrozenSet[str]
+    rule_sets: Dict[FrozenSet[str], RuleSet] = field(default_factory=dict)
+
+
+_SELECTIONS: "WeakKeyDictionary[Settings, _Selection]" = WeakKeyDictionary()
+
+
+def _selection(settings: Settings) -> _Selection:
+    found = _SELECTIONS.get(settings)
+    if found is None:
+        from conclint.rule import all_rules
+
+        classes = all_rules()
+        active = frozenset(
+            c for c in settings.enabled if c not in classes or classes[c].default_enabled or c in settings.explicit
+        )
+        found = _SELECTIONS[settings] = _Selection(active)
+    return found
+
+
+def active_codes(settings: Settings) -> FrozenSet[str]:
+    """The enabled codes less the rules that are off by default and not named in full by a
+    selector (this imports the rules; a warm cached run never asks)."""
+    return _selection(settings).active
+
+
+def codes_for(settings: Settings, path: str) -> FrozenSet[str]:
+    """The codes that apply to ``path``: the active ones less its per-file ignores."""
+    return settings.for_path(active_codes(settings), path)
+
+
+def rule_set(settings: Settings, codes: FrozenSet[str]) -> RuleSet:
+    """The rules of ``codes`` (as ``codes_for`` gives them) under ``settings``, built once."""
+    selection = _selection(settings)
+    found = selection.rule_sets.get(codes)
+    if found is None:
+        from conclint.rule import all_rules
+
+        classes = all_rules()
+        found = RuleSet([classes[c] for c in sorted(codes) if c in classes], settings.rule_options)
+        selection.rule_sets[codes] = found
+    return found
+
+
 def lint_source(
     data: bytes,
     path: str,
@@ -72,13 +142,13 @@ def lint_source(
 ) -> FileResult:
     """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
     result = FileResult(path)
-    codes = settings.codes_for(path)
+    codes = codes_for(settings, path)
     if not codes or (settings.noqa and file_noqa(data)):
         result.skipped = True
         return result
-    trigger = settings.trigger(codes) if rule_classes is None else Trigger(rule_classes)
+    rules = rule_set(settings, codes) if rule_classes is None else RuleSet(rule_classes, settings.rule_options)
     # Without the gate every enabled rule runs: the equivalence tests compare both ways.
-    candidates = trigger.matching(data) if settings.gate else [cls for cls, _ in trigger.rules]
+    candidates = rules.trigger.matching(data) if settings.gate else list(rules.classes)
     if not candidates:
         result.skipped = True
         return result
@@ -89,7 +159,7 @@ def lint_source(
         screened = screen(data)
         if settings.gate and screened.facts is not None:
             # The second gate: what CPython's tree shows (see conclint.analysis.facts).
-            candidates = [c for c in candidates if c.could_report(screened.facts, settings.options_for(c))]
+            candidates = [c for c in candidates if c.could_report(screened.facts, rules.options[c])]
             if not candidates:
                 result.skipped = True
                 return result
@@ -101,9 +171,12 @@ def lint_source(
         return result
     try:
         if screened.normalised is not None:
-            return _analyse_normalised(module, screened.normalised, path, settings, candidates, result, keep_tree)
+            return _analyse_normalised(
+                module, screened.normalised, path, settings, candidates, result, keep_tree, rules.options
+            )
         return analyse(
-            module, data, path, settings, candidates, result, with_edits=with_edits, keep_tree=keep_tree, tree=tree
+            module, data, path, settings, candidates, result,
+            with_edits=with_edits, keep_tree=keep_tree, tree=tree, options=rules.options,
         )
     except RecursionError:
         # parse_module keeps trees within the recursion limit as measured; this is the
@@ -125,16 +198,20 @@ def analyse(
     with_edits: bool = False,
     keep_tree: bool = False,
     tree: Any = None,
+    options: Optional[Mapping[type, Mapping[str, Any]]] = None,
 ) -> FileResult:
     """Run ``rule_classes`` over ``module``; ``tree``, CPython's tree of ``data`` when the
-    caller has it, spares the positions a second ``ast.parse``."""
+    caller has it, spares the positions a second ``ast.parse``. ``options`` are the rules'
+    merged options (``RuleSet.options``; by default, those ``settings`` give)."""
     from conclint.analysis import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
     # Strict: the screen has decoded these bytes already, and some codecs (idna) have no "replace".
     source = data.decode(module.encoding).lstrip("\ufeff")
     sem = Semantic(path, source)
-    rules = [cls(sem, settings.options_for(cls)) for cls in rule_classes]
+    if options is None:
+        options = RuleSet(rule_classes, settings.rule_options).options
+    rules = [cls(sem, options[cls]) for cls in rule_classes]
     _run_rules(module, sem, rules)
     reports = [r for rule in rules for r in rule.reports]
     if keep_tree:
@@ -177,11 +254,11 @@ def analyse(
 
 def _analyse_normalised(
     module: Any, normalised: Any, path: str, settings: Settings, rule_classes: Sequence[type],
-    result: FileResult, keep_tree: bool,
+    result: FileResult, keep_tree: bool, options: Mapping[type, Mapping[str, Any]],
 ) -> FileResult:
     """Lint the copy LibCST could read (see ``parsing.form_feeds``): columns are moved back
     to the file's own, and fixes are withheld, as they would write the copy's bytes."""
-    result = analyse(module, normalised.data, path, settings, rule_classes, result, keep_tree=keep_tree)
+    result = analyse(module, normalised.data, path, settings, rule_classes, result, keep_tree=keep_tree, options=options)
     shifts = normalised.shifts
     for finding in result.findings:
         finding.column += shifts.get(finding.line, 0)

@@ -119,9 +119,9 @@ class Rule(cst.BatchableCSTVisitor):
     @classmethod
     def could_report(cls, facts: "Facts", options: Mapping[str, Any]) -> bool:
         """Whether a file whose CPython tree shows ``facts`` may get a finding from this rule
-        (configured with ``options``): the second gate, checked before LibCST parses what
-        passed ``triggers``. Like the triggers it must be a necessary condition; the default
-        says yes."""
+        (configured with ``options``: its ``options`` defaults merged with the user's, as the
+        instance gets them): the second gate, checked before LibCST parses what passed
+        ``triggers``. Like the triggers it must be a necessary condition; the default says yes."""
         return True
 
     @classmethod

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple
 
-from conclint.engine import PARSE_ERROR, lint_source
+from conclint.engine import PARSE_ERROR, codes_for, lint_source
 from conclint.findings import Finding
 from conclint.settings import Settings
 from conclint.testhooks import pause
@@ -82,7 +82,7 @@ def _load(outcome: FileOutcome, settings: Settings, data: Optional[bytes]) -> Op
     try:
         return read_source(outcome.path)
     except Unreadable as exc:
-        if PARSE_ERROR in settings.codes_for(outcome.path):
+        if PARSE_ERROR in codes_for(settings, outcome.path):
             # "cannot read" tells the cache not to remember this result.
             outcome.findings.append(Finding(PARSE_ERROR, f"cannot read file: {exc}", outcome.path, 1, 1, 1, 1))
         return None
@@ -236,7 +236,6 @@ def _run_pool(tasks: List[tuple], settings: Settings, jobs: int) -> List[FileOut
     memory; or one died outside any file), the unfinished tasks run here, serially, after a
     warning: the findings are those of ``--jobs 1``.
     """
-    settings._triggers.clear()
     results: List[Optional[FileOutcome]] = [None] * len(tasks)
     try:
         with _end_with_signals():
@@ -408,7 +407,7 @@ class _Pool:
             return outcome
         path = self.tasks[index][2]
         outcome = FileOutcome(path)
-        if PARSE_ERROR in self.settings.codes_for(path):
+        if PARSE_ERROR in codes_for(self.settings, path):
             message = f"not analysed: the worker process died on this file ({_how(exitcode)})"
             outcome.findings.append(Finding(PARSE_ERROR, message, path, 1, 1, 1, 1))
         return outcome

@@ -6,19 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
 
 PARSE_ERROR_CODE = "CCL000"
 
 
 class SelectorError(ValueError):
     pass
-
-
-def rule_classes() -> Dict[str, type]:
-    from conclint.rule import all_rules
-
-    return all_rules()
 
 
 def known_codes() -> Dict[str, str]:
@@ -34,8 +28,8 @@ def resolve_selection(
     """Codes enabled by ruff-style selectors: the most specific selector wins, ignore on ties.
 
     ``CCL`` selects every rule, ``CCL2`` every 2xx rule. A rule that is off by default
-    is dropped later, in ``Settings.codes_for``, unless named by its full code: knowing
-    that needs the rule classes, and a warm cached run should not import them.
+    is dropped later, by the engine (``engine.codes_for``), unless named by its full code:
+    knowing that needs the rule classes, and a warm cached run should not import them.
     """
     known = known_codes()
     for selector in (*select, *extend_select, *ignore):
@@ -64,8 +58,13 @@ def _specificity(code: str, selectors: Sequence[str]) -> int:
     return best
 
 
-@dataclass
+@dataclass(eq=False)
 class Settings:
+    """The effective configuration of one run, as plain data: it imports no rule. What the
+    rule classes decide (default-off rules, option defaults, triggers) is the engine's
+    (``engine.codes_for``, ``engine.rule_set``), which caches it per Settings object: equal
+    only to itself, a Settings is hashable."""
+
     enabled: FrozenSet[str]
     root: Path = field(default_factory=Path.cwd)
     per_file_ignores: List[Tuple[Any, Tuple[str, ...]]] = field(default_factory=list)
@@ -77,47 +76,23 @@ class Settings:
     noqa: bool = True
     # Codes named in full by a selector: they enable rules that are off by default.
     explicit: FrozenSet[str] = frozenset()
-    _active: Optional[FrozenSet[str]] = field(default=None, repr=False)
     # Raw values that define this configuration, for cache keys.
     fingerprint_data: Dict[str, Any] = field(default_factory=dict)
-    _triggers: Dict[FrozenSet[str], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def default(cls, **kwargs: Any) -> "Settings":
         return cls(resolve_selection(["CCL"], [], []), **kwargs)
 
-    @property
-    def active(self) -> FrozenSet[str]:
-        """Enabled codes less default-off rules not named in full (imports the rules)."""
-        if self._active is None:
-            classes = rule_classes()
-            self._active = frozenset(
-                c for c in self.enabled if c not in classes or classes[c].default_enabled or c in self.explicit
-            )
-        return self._active
-
-    def codes_for(self, path: str) -> FrozenSet[str]:
+    def for_path(self, codes: FrozenSet[str], path: str) -> FrozenSet[str]:
+        """``codes`` less those the per-file ignores drop for ``path``."""
         if not self.per_file_ignores:
-            return self.active
-        relative = _relative(path, self.root)
-        codes = set(self.active)
+            return codes
+        relative = relative_path(path, self.root)
+        kept = set(codes)
         for spec, ignored in self.per_file_ignores:
             if spec.match_file(relative):
-                codes = {c for c in codes if not any(c.startswith(i) for i in ignored)}
-        return frozenset(codes)
-
-    def trigger(self, codes: FrozenSet[str]) -> Any:
-        trigger = self._triggers.get(codes)
-        if trigger is None:
-            from conclint.gate import Trigger
-
-            classes = rule_classes()
-            trigger = Trigger([classes[c] for c in sorted(codes) if c in classes])
-            self._triggers[codes] = trigger
-        return trigger
-
-    def options_for(self, rule_class: type) -> Mapping[str, Any]:
-        return self.rule_options.get(rule_class.code, {})
+                kept = {c for c in kept if not any(c.startswith(i) for i in ignored)}
+        return frozenset(kept)
 
     def cache_key(self) -> str:
         data = {
@@ -139,7 +114,9 @@ def _package_stamp() -> str:
     return hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
-def _relative(path: str, root: Path) -> str:
+def relative_path(path: str, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form, as per-file-ignore patterns match it (as
+    given when it lies outside ``root`` or cannot be resolved)."""
     p = Path(path)
     try:
         return p.resolve().relative_to(root.resolve()).as_posix() if p.is_absolute() or p.exists() else p.as_posix()
