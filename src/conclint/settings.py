@@ -63,7 +63,8 @@ class Settings:
     """The effective configuration of one run, as plain data: it imports no rule. What the
     rule classes decide (default-off rules, option defaults, triggers) is the engine's
     (``engine.codes_for``, ``engine.rule_set``), which caches it per Settings object: equal
-    only to itself, a Settings is hashable."""
+    only to itself, a Settings is hashable. So a Settings must not change its selection or
+    options once it has been used to lint."""
 
     enabled: FrozenSet[str]
     root: Path = field(default_factory=Path.cwd)
