@@ -135,7 +135,7 @@ def test_gate_and_applier_are_leaves():
 
 
 def test_rules_import_only_the_rule_api():
-    allowed = ("conclint.rule", "conclint.analysis", "conclint.fixes", "conclint.gate")
+    allowed = ("conclint.rule", "conclint.interest", "conclint.analysis", "conclint.fixes", "conclint.gate")
     rules = [name for name in GRAPH if name.startswith("conclint.rules.")]
     assert rules
     bad = [f"{name} imports {t}" for name in sorted(rules) for t in sorted(GRAPH[name]) if not _in(t, *allowed)]
@@ -174,3 +174,8 @@ def test_the_graph_sees_function_level_imports_and_skips_type_checking_ones():
     # The applier names the rule API's types for annotations only.
     assert "conclint.rule" not in GRAPH["conclint.applier"]
     assert "TYPE_CHECKING" in MODULES["conclint.applier"].read_text(encoding="utf-8")
+
+
+def test_interest_is_rule_api_below_the_engine():
+    """The vocabulary rules declare their interest in reads the models and the byte gate only."""
+    assert _violations("conclint.interest", [*APPLICATION, "conclint.rules", "conclint.rule"]) == []

@@ -10,7 +10,7 @@ parsed and imports nothing of LibCST or of the rules.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 _LITERAL_ALTERNATION = re.compile(r"^(?:[\w ]|\\[.()\[\]])+(?:\|(?:[\w ]|\\[.()\[\]])+)*$")
 
@@ -29,7 +29,7 @@ class Trigger:
         for cls in rule_classes:
             for pattern in cls.triggers:
                 if pattern not in self.tests:
-                    self.tests[pattern] = _compile_trigger(pattern)
+                    self.tests[pattern] = compile_trigger(pattern)
             # Literal checks first: they are cheap and usually decide; functions last.
             ordered = sorted(cls.triggers, key=lambda p: (callable(p), not isinstance(self.tests[p], tuple)))
             self.rules.append((cls, ordered))
@@ -42,21 +42,7 @@ class Trigger:
             for pattern in patterns:
                 hit = memo.get(pattern)
                 if hit is None:
-                    test = self.tests[pattern]
-                    if isinstance(test, tuple):
-                        hit = False
-                        for literal in test:
-                            found = memo.get(literal)
-                            if found is None:
-                                found = memo[literal] = literal in data
-                            if found:
-                                hit = True
-                                break
-                    elif callable(test):
-                        hit = bool(test(data))
-                    else:
-                        hit = test.search(data) is not None
-                    memo[pattern] = hit
+                    hit = memo[pattern] = trigger_matches(self.tests[pattern], data, memo)
                 if not hit:
                     break
             else:
@@ -64,7 +50,27 @@ class Trigger:
         return out
 
 
-def _compile_trigger(pattern: Any) -> Any:
+def trigger_matches(test: Any, data: bytes, memo: Optional[Dict[Any, bool]] = None) -> bool:
+    """Whether ``data`` passes one compiled trigger (``compile_trigger``); ``memo`` shares the
+    literal checks between the triggers of one file."""
+    if isinstance(test, tuple):
+        for literal in test:
+            found = memo.get(literal) if memo is not None else None
+            if found is None:
+                found = literal in data
+                if memo is not None:
+                    memo[literal] = found
+            if found:
+                return True
+        return False
+    if callable(test):
+        return bool(test(data))
+    return test.search(data) is not None
+
+
+def compile_trigger(pattern: Any) -> Any:
+    """A trigger ready for ``trigger_matches``: literals as a tuple, a prefiltered regex, or
+    the function itself."""
     if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
         return pattern
     if _LITERAL_ALTERNATION.match(pattern):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, 
 import libcst as cst
 
 if TYPE_CHECKING:
+    from conclint.interest import Interest
     from conclint.analysis.facts import Facts
     from conclint.analysis import Semantic
 
@@ -97,9 +98,11 @@ class Rule(cst.BatchableCSTVisitor):
     default_enabled: ClassVar[bool] = True
     # Applicability of the rule's fix, or None when it offers none.
     fix: ClassVar[Optional[Applicability]] = None
-    # A file is parsed for this rule only if its bytes match all of these: regexes (an
-    # alternation of literals is checked fastest) or functions of the bytes returning a bool.
-    # Each must be a necessary condition for a finding: skipping never changes results.
+    # What the rule looks at (``conclint.interest``): the engine derives both gates from it,
+    # and the rule's visitor asks the same objects whether a node is one it cares about.
+    interest: ClassVar[Optional["Interest"]] = None
+    # The byte-level gate, derived from ``interest`` (never written by hand): a file is parsed
+    # for this rule only if its bytes match all of these.
     triggers: ClassVar[Sequence[Any]] = ()
     # Options users may set under [tool.conclint.<rule-name>]; values are defaults.
     options: ClassVar[Mapping[str, Any]] = {}
@@ -114,6 +117,10 @@ class Rule(cst.BatchableCSTVisitor):
             raise TypeError(f"{cls.__name__}: message is required")
         if cls.code in _RULES and _RULES[cls.code] is not cls:
             raise TypeError(f"duplicate rule code {cls.code}")
+        if "triggers" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: declare `interest`; triggers are derived from it")
+        if cls.interest is not None:
+            cls.triggers = cls.interest.triggers()
         _RULES[cls.code] = cls
 
     @classmethod
@@ -121,8 +128,11 @@ class Rule(cst.BatchableCSTVisitor):
         """Whether a file whose CPython tree shows ``facts`` may get a finding from this rule
         (configured with ``options``: its ``options`` defaults merged with the user's, as the
         instance gets them): the second gate, checked before LibCST parses what passed
-        ``triggers``. Like the triggers it must be a necessary condition; the default says yes."""
-        return True
+        ``triggers``. Like the triggers it must be a necessary condition. Derived from
+        ``interest``; a rule whose findings need more than its interest shows may write its
+        own (the exception: ``hand_written_gate`` finds those, and the per-case gate test
+        checks them like the derived ones)."""
+        return cls.interest is None or cls.interest.possible(facts)
 
     @classmethod
     def callback_names(cls) -> Tuple[str, ...]:
@@ -181,6 +191,16 @@ class Rule(cst.BatchableCSTVisitor):
                 add_imports=add_imports,
             )
         self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
+
+
+def hand_written_gate(cls: type) -> Optional[Any]:
+    """The rule's own ``could_report`` when it writes one instead of the derived gate."""
+    for klass in cls.__mro__:
+        if klass is Rule:
+            return None
+        if "could_report" in klass.__dict__:
+            return cls.could_report
+    return None
 
 
 def lost_comments(changes: Mapping[cst.CSTNode, Replacement]) -> int:

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test
 from conclint.analysis.facts import Facts, callee_name, module_level_defs, terminals
 from conclint.fixes import into_block
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
 _SPAWNING_TYPES = frozenset(
@@ -53,7 +53,7 @@ class ProcessWithoutMainGuard(Rule):
     name = "process-without-main-guard"
     message = "processes are created at import time, outside `if __name__ == \"__main__\":`"
     fix = Applicability.UNSAFE
-    triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
+    interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*_SPAWNING_TYPES, *_SPAWNING_CALLS))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -10,6 +10,7 @@ import libcst as cst
 
 from conclint.analysis.facts import Facts
 from conclint.analysis.cstutil import string_value
+from conclint.interest import Interest, Syntax, Text
 from conclint.rule import Applicability, Rule
 
 _MAIN = "__main__"
@@ -49,7 +50,7 @@ class MisspelledMainGuard(Rule):
     name = "misspelled-main-guard"
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
-    triggers = ("__name__", _compares_name_suspiciously)
+    interest = Interest(Syntax("__name__"), Text(_compares_name_suspiciously))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

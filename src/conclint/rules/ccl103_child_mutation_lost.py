@@ -11,7 +11,7 @@ import libcst as cst
 from conclint.analysis.catalogue import MUTATING_METHODS, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
 from conclint.analysis.facts import Facts, keyword, terminals
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
 # Sets also change in place through their *_update methods.
@@ -38,7 +38,7 @@ class ChildMutationLost(Rule):
     code = "CCL103"
     name = "child-mutation-lost"
     message = "the child process mutates a copy; the parent never sees the change"
-    triggers = (*uses("multiprocessing"), r"Process")
+    interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import has_comments, is_call_on, names_in
 from conclint.analysis.facts import Facts
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
 
@@ -21,7 +21,7 @@ class SerializedStartJoin(Rule):
     name = "serialized-start-join"
     message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
     fix = Applicability.UNSAFE
-    triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"\.join\(")
+    interest = Interest(Imports("threading", "multiprocessing"), Methods("start"), Methods("join"), Syntax("loop"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

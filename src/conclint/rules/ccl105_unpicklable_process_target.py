@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, string_value
 from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Rule
 
 # Pool/executor methods whose callable is pickled and sent to a worker process.
@@ -29,7 +29,10 @@ class UnpicklableProcessTarget(Rule):
     code = "CCL105"
     name = "unpicklable-process-target"
     message = "cannot be pickled: fails under the spawn and forkserver start methods (the default on Windows and macOS)"
-    triggers = (*uses("multiprocessing", "concurrent"), r"multiprocessing|ProcessPoolExecutor")
+    interest = Interest(
+        Imports("multiprocessing", "concurrent"),
+        Either(Calls(*PROCESS_TYPES, *PROCESS_POOL_TYPES), Methods(*_POOL_METHODS)),
+    )
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

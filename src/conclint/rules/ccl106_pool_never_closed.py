@@ -11,7 +11,7 @@ import libcst as cst
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import dotted
 from conclint.analysis.facts import Facts, producers_of
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
 # Calls that end a pool's life (``atexit.register(pool.close)`` counts too).
@@ -39,7 +39,7 @@ class PoolNeverClosed(Rule):
     code = "CCL106"
     name = "pool-never-closed"
     message = "pool is never closed"
-    triggers = (*uses("multiprocessing", "concurrent"), r"Pool|Executor")
+    interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*POOL_TYPES))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

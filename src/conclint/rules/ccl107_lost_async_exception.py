@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import get_arg, statement_expr
 from conclint.analysis.facts import Facts, keyword
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Rule
 
 _EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
@@ -33,7 +33,7 @@ class LostAsyncException(Rule):
     code = "CCL107"
     name = "lost-async-exception"
     message = "the result is discarded and there is no error_callback: an exception in the worker vanishes silently"
-    triggers = (*uses("multiprocessing", "concurrent"), r"_async\(|\.submit\(")
+    interest = Interest(Imports("multiprocessing", "concurrent"), Methods(*_ASYNC_METHODS))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

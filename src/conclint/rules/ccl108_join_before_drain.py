@@ -11,7 +11,7 @@ import libcst as cst
 from conclint.analysis.catalogue import MP_QUEUE_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
 from conclint.analysis.facts import Facts, keyword, terminals
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest, Methods
 from conclint.rule import Rule
 
 _PUTS = frozenset({"put", "put_nowait"})
@@ -36,7 +36,7 @@ class JoinBeforeDrain(Rule):
         "joined before the parent takes the items off `{queue}`: the child cannot exit until its "
         "queued data is flushed, so this can deadlock (get() first, then join())"
     )
-    triggers = (*uses("multiprocessing"), r"\.join\(", r"\.get")
+    interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES), Methods("join"), Methods(*_GETS))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

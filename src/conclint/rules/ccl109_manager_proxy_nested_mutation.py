@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.analysis.catalogue import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES
 from conclint.analysis.cstutil import get_arg, walk
 from conclint.analysis.facts import Facts
-from conclint.gate import uses
+from conclint.interest import Holds, Imports, Interest
 from conclint.rule import Rule
 
 # Methods that change a list, dict or set in place.
@@ -46,7 +46,7 @@ class ManagerProxyNestedMutation(Rule):
         "mutates a copy of a value nested in a Manager proxy: the change is lost "
         "(read it, change it, assign it back: `v = d[k]; v.append(x); d[k] = v`)"
     )
-    triggers = (*uses("multiprocessing"), r"Manager")
+    interest = Interest(Imports("multiprocessing"), Holds(*MANAGER_PROXY_TYPES))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -23,7 +23,7 @@ from conclint.analysis.locks import (
     statement_call,
 )
 from conclint.fixes import replace_statements, with_statement
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # Builtins that look at an object without keeping it.
@@ -37,7 +37,7 @@ class AcquireWithoutRelease(Rule):
     name = "acquire-without-release"
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
-    triggers = (*uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), r"\.acquire\(")
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire"), Methods("release"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import has_comments, int_value
 from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
 # A sleep at most this long inside the loop still counts as spinning.
@@ -38,10 +38,10 @@ class BusyWait(Rule):
     name = "busy-wait"
     message = "busy-wait loop burns CPU; block instead"
     fix = Applicability.SAFE
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "queue"),
-        r"while",
-        r"active_count|activeCount|enumerate|locked|is_set|isSet|is_alive|isAlive|empty",
+    interest = Interest(
+        Imports("threading", "multiprocessing", "_thread", "thread", "queue"),
+        Syntax("while"),
+        Either(Calls(*_COUNT_FUNCTIONS, "threading.enumerate"), Methods(*(m for _, methods, _, _, _ in _STATE_POLLS for m in methods))),
     )
 
     @classmethod

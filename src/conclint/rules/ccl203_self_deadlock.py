@@ -31,7 +31,7 @@ from conclint.analysis.locks import (
     lock_key,
     statement_call,
 )
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
 _NON_REENTRANT = terminals(NON_REENTRANT_LOCK_TYPES | SEMAPHORE_TYPES)
@@ -97,10 +97,7 @@ class SelfDeadlock(HeldLocks, Rule):
     name = "self-deadlock"
     message = "non-reentrant lock acquired again while this code path already holds it: the thread deadlocks"
     fix = Applicability.UNSAFE
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-        r"Lock|Semaphore|allocate",
-    )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Calls(*NON_REENTRANT_LOCK_TYPES, *SEMAPHORE_TYPES))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

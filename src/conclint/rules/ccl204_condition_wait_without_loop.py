@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES
 from conclint.analysis.facts import Facts, arguments, is_none
-from conclint.gate import uses
+from conclint.interest import Holds, Imports, Interest, Methods
 from conclint.rule import Rule
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
@@ -20,11 +20,7 @@ class ConditionWaitWithoutLoop(Rule):
     code = "CCL204"
     name = "condition-wait-without-loop"
     message = "`wait()` outside a `while` loop that re-checks the condition; use `wait_for(predicate)`"
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-        r"Condition",
-        r"\.wait\(",
-    )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Holds(*CONDITION_TYPES), Methods("wait"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from conclint.analysis.facts import (
 )
 from conclint.analysis.locks import FunctionKey, HeldLocks, callee_key, function_key, name_scope
 from conclint.analysis.spawn import SPAWN_METHODS, spawn_signature
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Rule
 
 # How a function comes to run in threads: started as a target/submitted, or a Thread subclass's run.
@@ -34,9 +34,9 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
     code = "CCL205"
     name = "unsynchronized-shared-update"
     message = "read-modify-write of shared state from a thread without a lock: concurrent updates get lost"
-    triggers = (
-        *uses("threading", "multiprocessing", "concurrent", "_thread", "thread"),
-        r"Thread|submit|start_new_thread",
+    interest = Interest(
+        Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"),
+        Either(Calls(*THREAD_TYPES, *THREAD_POOL_TYPES, "_thread.start_new_thread"), Methods(*SPAWN_METHODS)),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

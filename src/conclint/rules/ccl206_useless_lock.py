@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES, CONDITION_TYPES
 from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.locks import statement_call
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
 _LOCKS = terminals(ACQUIRABLE_TYPES)
@@ -22,10 +22,7 @@ class UselessLock(Rule):
     code = "CCL206"
     name = "useless-lock"
     message = "this lock is created where it is acquired: no other thread shares it, so it guards nothing"
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-        r"Lock|Semaphore|Condition|allocate",
-    )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Calls(*ACQUIRABLE_TYPES))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from conclint.analysis.cstutil import index_of, is_call_on, only_statement
 from conclint.analysis.facts import Facts, statement_method_call
 from conclint.analysis.locks import following_try, statement_call
 from conclint.fixes import replace_statements, with_statement
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
 
@@ -23,11 +23,7 @@ class ManualAcquireRelease(Rule):
     name = "manual-acquire-release"
     message = "`acquire()` with `try/finally: release()` is what `with` does; use `with lock:`"
     fix = Applicability.SAFE
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-        r"\.acquire\(",
-        r"finally",
-    )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", on=ACQUIRABLE_TYPES), Syntax("finally"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.cstutil import index_of, is_call_on, walk_scope
 from conclint.analysis.facts import Facts, async_functions, statement_method_call
 from conclint.analysis.locks import lock_receiver, may_be_lock, statement_call
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Syntax, Text
 from conclint.rule import Rule
 
 
@@ -34,11 +34,7 @@ class BlockingLockInAsync(Rule):
     code = "CCL208"
     name = "blocking-lock-in-async"
     message = "thread lock held across `await`: other coroutines on this loop block on it; use `asyncio.Lock`"
-    triggers = (
-        *uses("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
-        r"async\s+def",
-        r"await|async\s+(for|with)",
-    )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Syntax("async def"), Text(r"await|async\s+(for|with)"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # method -> (receiver types, replacement kind, new name)
@@ -36,9 +36,9 @@ class DeprecatedThreadingAlias(Rule):
     name = "deprecated-threading-alias"
     message = "deprecated threading alias"
     fix = Applicability.SAFE
-    triggers = (
-        *uses("threading", "multiprocessing"),
-        r"setDaemon|isDaemon|getName|setName|isAlive|isSet|notifyAll|currentThread|activeCount",
+    interest = Interest(
+        Imports("threading", "multiprocessing"),
+        Either(Methods("setDaemon", "isDaemon", "getName", "setName", "isAlive", "isSet", "notifyAll"), Calls(*_FUNCTIONS)),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -9,6 +9,7 @@ import libcst as cst
 from conclint.analysis.cstutil import dotted
 from conclint.analysis.facts import Facts, terminals
 from conclint.gate import imports_name
+from conclint.interest import Interest, Text
 from conclint.rule import Rule
 
 # `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
@@ -31,7 +32,7 @@ class LegacyThreadModule(Rule):
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
     # The module must be imported somewhere (also `import os, \\\n thread`).
-    triggers = (_may_use_thread_module,)
+    interest = Interest(Text(_may_use_thread_module))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

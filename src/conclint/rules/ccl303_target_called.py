@@ -10,9 +10,9 @@ import libcst as cst
 from conclint.analysis.cstutil import get_arg, walk_scope
 from conclint.analysis.facts import Facts, arguments
 from conclint.analysis.scopes import Frame
-from conclint.analysis.spawn import SpawnSignature, spawn_calls, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, spawn_calls, spawn_signature
 from conclint.fixes import append_keyword, tuple_of
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
@@ -30,7 +30,7 @@ class TargetCalled(Rule):
     name = "target-called"
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
-    triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
+    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS), Methods(*SPAWN_METHODS)))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

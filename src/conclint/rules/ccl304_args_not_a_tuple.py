@@ -9,9 +9,9 @@ import libcst as cst
 
 from conclint.analysis.cstutil import get_arg
 from conclint.analysis.facts import Facts, scalar_literal
-from conclint.analysis.spawn import spawn_calls, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, spawn_calls, spawn_signature
 from conclint.fixes import tuple_of
-from conclint.gate import uses
+from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # Iterables that are fine as the argument sequence, parenthesized or not.
@@ -28,7 +28,7 @@ class ArgsNotATuple(Rule):
     name = "args-not-a-tuple"
     message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
     fix = Applicability.SAFE
-    triggers = uses("threading", "multiprocessing", "concurrent", "_thread", "thread")
+    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS), Methods(*SPAWN_METHODS)))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

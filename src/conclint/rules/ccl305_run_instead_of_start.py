@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
 from conclint.analysis.facts import Facts, self_name
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 
@@ -20,7 +20,7 @@ class RunInsteadOfStart(Rule):
     name = "run-instead-of-start"
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
-    triggers = (*uses("threading", "multiprocessing"), r"\.run\(\s*\)")
+    interest = Interest(Imports("threading", "multiprocessing"), Methods("run", on=WORKER_TYPES))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import is_call_on, names_in, only_statement, walk, walk_scope
 from conclint.analysis.facts import Facts, position
 from conclint.fixes import replace_statements
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Methods, Text
 from conclint.rule import Applicability, Rule
 
 _REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
@@ -24,7 +24,7 @@ class DaemonAfterStart(Rule):
     name = "daemon-after-start"
     message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
     fix = Applicability.SAFE
-    triggers = (*uses("threading", "multiprocessing"), r"\.start\(", r"daemon|Daemon")
+    interest = Interest(Imports("threading", "multiprocessing"), Methods("start"), Text("daemon|Daemon"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -11,7 +11,7 @@ import libcst as cst
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import dotted, int_value, is_call_on, walk_scope
 from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest, Methods, Syntax
 from conclint.rule import Rule
 
 _UNBOUNDED = -1
@@ -28,7 +28,7 @@ class UnboundedThreadSpawn(Rule):
     code = "CCL307"
     name = "unbounded-thread-spawn"
     message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
-    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process|Timer", r"\.start\(")
+    interest = Interest(Imports("threading", "multiprocessing"), Calls(*WORKER_TYPES), Methods("start"), Syntax("loop"))
     options = {"max-threads": 100}
 
     @classmethod

@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.facts import Facts, is_none, terminals
 from conclint.analysis.spawn import SPAWN_CONSTRUCTORS
 from conclint.fixes import keyword_arg
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
 # Timer's first parameter is the interval; only these take `group` first.
@@ -25,7 +25,7 @@ class ThreadPositionalTarget(Rule):
     name = "thread-positional-target"
     message = "the first positional parameter of `Thread` is `group`; pass the function as `target=`"
     fix = Applicability.SAFE
-    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process")
+    interest = Interest(Imports("threading", "multiprocessing"), Calls(*_GROUP_FIRST))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

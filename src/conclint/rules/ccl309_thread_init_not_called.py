@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import walk
 from conclint.analysis.facts import Facts, methods_of, terminals
-from conclint.gate import uses
+from conclint.interest import Calls, Imports, Interest, Syntax, Text
 from conclint.rule import Applicability, Rule
 
 _WORKERS = terminals(WORKER_TYPES)
@@ -23,7 +23,7 @@ class ThreadInitNotCalled(Rule):
     name = "thread-init-not-called"
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
-    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process", r"__init__")
+    interest = Interest(Imports("threading", "multiprocessing"), Calls(*WORKER_TYPES), Syntax("class"), Text("__init__"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 import libcst as cst
 
 from conclint.analysis.cstutil import dotted, names_in
-from conclint.gate import uses
+from conclint.interest import Imports, Interest, Text
 from conclint.rule import Applicability, Rule
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
@@ -59,7 +59,7 @@ class LateMonkeyPatch(Rule):
     name = "late-monkey-patch"
     message = "gevent monkey-patching after the modules it patches were imported: they keep their blocking versions"
     fix = Applicability.UNSAFE
-    triggers = (*uses("gevent"), r"patch_")
+    interest = Interest(Imports("gevent"), Text("patch_"))
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

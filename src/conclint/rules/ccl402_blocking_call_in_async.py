@@ -10,7 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
 from conclint.analysis.cstutil import get_arg, int_value, statement_expr
 from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.gate import ASYNC_DEF_TRIGGER, uses
+from conclint.interest import Imports, Interest, Syntax
 from conclint.rule import Applicability, Rule
 
 # Module functions that block the calling thread until I/O or a child process finishes.
@@ -54,9 +54,9 @@ class BlockingCallInAsync(Rule):
     name = "blocking-call-in-async"
     message = "blocking call inside `async def` stalls the event loop"
     fix = Applicability.UNSAFE
-    triggers = (
-        ASYNC_DEF_TRIGGER,
-        *uses("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
+    interest = Interest(
+        Syntax("async def"),
+        Imports("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
     )
 
     @classmethod

@@ -9,6 +9,7 @@ import libcst as cst
 
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.analysis.facts import Facts, callee_name, facts_watched_by_test, terminals
+from conclint.interest import Calls, Either, Interest, Methods
 from conclint.rule import Rule
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
@@ -24,7 +25,7 @@ class DanglingTask(Rule):
     code = "CCL403"
     name = "dangling-task"
     message = "the task is dropped: the event loop keeps only a weak reference, it may be garbage-collected mid-flight"
-    triggers = (r"create_task|ensure_future",)
+    interest = Interest(Either(Calls(*_TASK_FUNCTIONS), Methods("create_task", "ensure_future")))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ import libcst as cst
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
 from conclint.gate import ASYNC_DEF_TRIGGER
+from conclint.interest import Interest, Text
 from conclint.rule import Rule
 
 # Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
@@ -55,7 +56,7 @@ class CoroutineNeverAwaited(Rule):
     code = "CCL404"
     name = "coroutine-never-awaited"
     message = "coroutine never awaited: calling a coroutine function without `await` runs nothing"
-    triggers = (f"{ASYNC_DEF_TRIGGER}|asyncio", _may_call_a_coroutine_bare)
+    interest = Interest(Text(f"{ASYNC_DEF_TRIGGER}|asyncio", _may_call_a_coroutine_bare))
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
