@@ -1,0 +1,41 @@
+"""``while cond: await asyncio.sleep(...)`` in a coroutine: polling where an event would wake it."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.interest import Calls, Imports, Interest, Syntax
+from conclint.rule import Rule
+
+SLEEP = Calls("asyncio.sleep")
+
+
+class AsyncBusyWait(Rule):
+    """A coroutine's ``while`` loop that only sleeps until its condition changes."""
+
+    code = "CCL405"
+    name = "async-busy-wait"
+    message = "async busy-wait: the loop only sleeps until its condition changes; await an `asyncio.Event` instead"
+    interest = Interest(Imports("asyncio"), Syntax("async def"), Syntax("while"), SLEEP)
+
+    def visit_While(self, node: cst.While) -> None:
+        if not self.sem.in_async_function or _always_true(node.test) or node.orelse is not None:
+            return
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        small = [s for line in body if isinstance(line, cst.SimpleStatementLine) for s in line.body]
+        if len(small) != len(body) or not small:
+            return
+        sleeps = [s for s in small if self._is_sleep(s)]
+        if sleeps and all(isinstance(s, cst.Pass) or s in sleeps for s in small):
+            self.report(node)
+
+    def _is_sleep(self, statement: cst.BaseSmallStatement) -> bool:
+        value = statement.value if isinstance(statement, cst.Expr) else None
+        return isinstance(value, cst.Await) and SLEEP.matches(self.sem, value.expression)
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    """``while True:`` or ``while 1:``: a keep-alive loop, nothing is polled."""
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    return isinstance(test, cst.Integer) and test.value not in ("0", "0x0", "0o0", "0b0")
