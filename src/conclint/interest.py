@@ -84,17 +84,19 @@ class Imports(Requirement):
 
 class Calls(Requirement):
     """A call of one of ``qualnames`` (canonical; ``threading.Thread``), or of a class of the
-    file deriving from one of them."""
+    file deriving from one of them; with ``statement``, only a call that is a statement."""
 
-    def __init__(self, *qualnames: str) -> None:
+    def __init__(self, *qualnames: str, statement: bool = False) -> None:
         self.qualnames = frozenset(qualnames)
         self.last_names = terminals(self.qualnames)
+        # Only calls that are a whole statement (their value unused) count.
+        self.statement = statement
 
     def triggers(self) -> Tuple[Any, ...]:
         return (_alternation(self.last_names),)
 
     def possible(self, facts: Facts) -> bool:
-        return facts.calls_any(facts.with_subclasses(self.last_names))
+        return facts.calls_any(facts.with_subclasses(self.last_names), self.statement)
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
         if not isinstance(node, cst.Call):
@@ -108,17 +110,20 @@ class Calls(Requirement):
 
 class Methods(Requirement):
     """A call ``x.name(...)`` for one of ``names``; with ``on``, ``x`` must be of one of those
-    types (canonical names) as far as the semantic model knows."""
+    types (canonical names) as far as the semantic model knows; with ``statement``, only a
+    call that is a statement."""
 
-    def __init__(self, *names: str, on: Optional[FrozenSet[str]] = None) -> None:
+    def __init__(self, *names: str, on: Optional[FrozenSet[str]] = None, statement: bool = False) -> None:
         self.names = frozenset(names)
         self.on = on
+        # Only calls that are a whole statement (their value unused) count.
+        self.statement = statement
 
     def triggers(self) -> Tuple[Any, ...]:
         return (_alternation(self.names),)
 
     def possible(self, facts: Facts) -> bool:
-        if next(facts.methods_called(self.names), None) is None:
+        if next(facts.methods_called(self.names, self.statement), None) is None:
             return False
         return self.on is None or facts.may_hold(self.on)
 

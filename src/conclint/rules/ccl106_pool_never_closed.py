@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional
+from typing import Dict, FrozenSet, List, Optional
 
 import libcst as cst
 
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import dotted
-from conclint.analysis.facts import Facts, producers_of
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
@@ -30,9 +28,6 @@ class _Candidate:
     scope: int  # id of the function/module node (or class node for attributes)
 
 
-_POOLS = producers_of(POOL_TYPES)[0]  # no method returns a pool
-
-
 class PoolNeverClosed(Rule):
     """A pool whose owner never releases its workers."""
 
@@ -40,27 +35,6 @@ class PoolNeverClosed(Rule):
     name = "pool-never-closed"
     message = "pool is never closed"
     interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*POOL_TYPES))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A pool created outside a `with`, and not assigned to a name that is closed in the
-        # same scope.
-        in_with = {id(item.context_expr) for item in facts.with_items}
-        assigned = {id(a.value): a for a in facts.assignments}  # type: ignore[attr-defined]
-        for call in facts.calls_to(facts.with_subclasses(_POOLS)):
-            if id(call) in in_with:
-                continue
-            assignment = assigned.get(id(call))
-            targets = getattr(assignment, "targets", None) or [getattr(assignment, "target", None)]
-            if assignment is None or len(targets) != 1 or type(targets[0]) is not ast.Name:
-                return True
-            scope, name = facts.scope[assignment], targets[0].id  # type: ignore[union-attr]
-            if not any(
-                type(c.func.value) is ast.Name and c.func.value.id == name and facts.scope[c] is scope  # type: ignore[attr-defined]
-                for c in facts.methods_called(_CLOSERS)
-            ):
-                return True
-        return False
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
 
 import libcst as cst
 
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import get_arg, statement_expr
-from conclint.analysis.facts import Facts, keyword
 from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -33,11 +31,7 @@ class LostAsyncException(Rule):
     code = "CCL107"
     name = "lost-async-exception"
     message = "the result is discarded and there is no error_callback: an exception in the worker vanishes silently"
-    interest = Interest(Imports("multiprocessing", "concurrent"), Methods(*_ASYNC_METHODS))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return any(keyword(c, "error_callback") is None for c in facts.methods_called(_ASYNC_METHODS, True))
+    interest = Interest(Imports("multiprocessing", "concurrent"), Methods(*_ASYNC_METHODS, statement=True))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import MP_QUEUE_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
-from conclint.analysis.facts import Facts, keyword, terminals
 from conclint.interest import Calls, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -24,7 +22,6 @@ class _Producer:
     order: int
 
 
-_PROCESS_CALLEES = terminals(PROCESS_TYPES)
 
 
 class JoinBeforeDrain(Rule):
@@ -37,18 +34,6 @@ class JoinBeforeDrain(Rule):
         "queued data is flushed, so this can deadlock (get() first, then join())"
     )
     interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES), Methods("join"), Methods(*_GETS))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A process given a function by name and its arguments as a tuple or list, and a join.
-        if not any(facts.methods_called(("join",))):
-            return False
-        for call in facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES)):
-            target = keyword(call, "target") or (call.args[1] if len(call.args) > 1 else None)
-            args = keyword(call, "args") or (call.args[3] if len(call.args) > 3 else None)
-            if type(target) is ast.Name and type(args) in (ast.Tuple, ast.List):
-                return True
-        return False
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

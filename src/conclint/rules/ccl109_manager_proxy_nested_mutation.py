@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Mapping, Set, Tuple
+from typing import Callable, List, Set, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import MANAGER_PROXY_TYPES, MUTATING_METHODS, WORKER_TYPES
 from conclint.analysis.cstutil import get_arg, walk
-from conclint.analysis.facts import Facts
 from conclint.interest import Holds, Imports, Interest
 from conclint.rule import Rule
 
@@ -47,10 +46,6 @@ class ManagerProxyNestedMutation(Rule):
         "(read it, change it, assign it back: `v = d[k]; v.append(x); d[k] = v`)"
     )
     interest = Interest(Imports("multiprocessing"), Holds(*MANAGER_PROXY_TYPES))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return facts.may_hold(MANAGER_PROXY_TYPES)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

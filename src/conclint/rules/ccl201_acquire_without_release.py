@@ -37,7 +37,7 @@ class AcquireWithoutRelease(Rule):
     name = "acquire-without-release"
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire"), Methods("release"))
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", statement=True), Methods("release"))
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
 
 import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES
-from conclint.analysis.facts import Facts, arguments, is_none
 from conclint.interest import Holds, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -21,12 +19,6 @@ class ConditionWaitWithoutLoop(Rule):
     name = "condition-wait-without-loop"
     message = "`wait()` outside a `while` loop that re-checks the condition; use `wait_for(predicate)`"
     interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Holds(*CONDITION_TYPES), Methods("wait"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.wait()` with no argument but None, in a file that may hold a Condition.
-        waits = any(all(is_none(a) for a in arguments(c)) for c in facts.methods_called(("wait",)))
-        return waits and facts.may_hold(CONDITION_TYPES)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

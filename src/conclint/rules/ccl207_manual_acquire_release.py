@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement
-from conclint.analysis.facts import Facts, statement_method_call
-from conclint.analysis.locks import following_try, statement_call
+from conclint.analysis.locks import statement_call
 from conclint.fixes import replace_statements, with_statement
 from conclint.interest import Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
@@ -23,25 +21,7 @@ class ManualAcquireRelease(Rule):
     name = "manual-acquire-release"
     message = "`acquire()` with `try/finally: release()` is what `with` does; use `with lock:`"
     fix = Applicability.SAFE
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", on=ACQUIRABLE_TYPES), Syntax("finally"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.acquire()` (x of a lock type) maybe right before a `try` whose `finally` has the
-        # statement `x.release()`.
-        if not facts.may_hold(ACQUIRABLE_TYPES):
-            return False
-        for call in facts.methods_called(("acquire",), True):
-            if call.args or call.keywords or facts.is_own_self(call.func.value, facts.scope[call]):  # type: ignore[attr-defined]
-                continue  # a method's own `self` is typed as its class, never as a lock
-            following = following_try(facts, call, certain=False)
-            if following is not None and any(
-                (release := statement_method_call(s, ("release",))) is not None
-                and ast.dump(release.func.value) == ast.dump(call.func.value)  # type: ignore[attr-defined]
-                for s in following.finalbody  # type: ignore[attr-defined]
-            ):
-                return True
-        return False
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", on=ACQUIRABLE_TYPES, statement=True), Syntax("finally"))
 
     def visit_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire",))
