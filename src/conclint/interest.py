@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Optional, Tuple
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, async_functions, producers_of, terminals
+from conclint.analysis.facts import Facts, Position, async_functions, body_span, position, producers_of, scope_end, terminals
 from conclint.gate import ASYNC_DEF_TRIGGER, compile_trigger, trigger_matches, uses
 
 
@@ -86,17 +86,20 @@ class Calls(Requirement):
     """A call of one of ``qualnames`` (canonical; ``threading.Thread``), or of a class of the
     file deriving from one of them; with ``statement``, only a call that is a statement."""
 
-    def __init__(self, *qualnames: str, statement: bool = False) -> None:
+    def __init__(self, *qualnames: str, statement: bool = False, within: Tuple[str, ...] = ()) -> None:
         self.qualnames = frozenset(qualnames)
         self.last_names = terminals(self.qualnames)
-        # Only calls that are a whole statement (their value unused) count.
+        # Only calls that are a whole statement (their value unused) count; with ``within``,
+        # only calls inside each of those constructs (see ``_WITHIN``).
         self.statement = statement
+        self.within = _check_within(within)
 
     def triggers(self) -> Tuple[Any, ...]:
-        return (_alternation(self.last_names),)
+        return (_alternation(self.last_names), *_within_triggers(self.within))
 
     def possible(self, facts: Facts) -> bool:
-        return facts.calls_any(facts.with_subclasses(self.last_names), self.statement)
+        calls = facts.calls_to(facts.with_subclasses(self.last_names), self.statement)
+        return any(_inside(facts, call, self.within) for call in calls)
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
         if not isinstance(node, cst.Call):
@@ -113,17 +116,21 @@ class Methods(Requirement):
     types (canonical names) as far as the semantic model knows; with ``statement``, only a
     call that is a statement."""
 
-    def __init__(self, *names: str, on: Optional[FrozenSet[str]] = None, statement: bool = False) -> None:
+    def __init__(
+        self, *names: str, on: Optional[FrozenSet[str]] = None, statement: bool = False, within: Tuple[str, ...] = ()
+    ) -> None:
         self.names = frozenset(names)
         self.on = on
-        # Only calls that are a whole statement (their value unused) count.
+        # As for ``Calls``: statements only, and inside each construct of ``within``.
         self.statement = statement
+        self.within = _check_within(within)
 
     def triggers(self) -> Tuple[Any, ...]:
-        return (_alternation(self.names),)
+        return (_alternation(self.names), *_within_triggers(self.within))
 
     def possible(self, facts: Facts) -> bool:
-        if next(facts.methods_called(self.names, self.statement), None) is None:
+        calls = facts.methods_called(self.names, self.statement)
+        if not any(_inside(facts, call, self.within) for call in calls):
             return False
         return self.on is None or facts.may_hold(self.on)
 
@@ -196,6 +203,44 @@ _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "class": ("class", lambda f: bool(f.classes)),
     "__name__": ("__name__", lambda f: bool(f.name_comparisons)),
 }
+
+
+# Constructs a call can be required to lie in (``within=``): the byte trigger of the construct,
+# and whether CPython's node of it holds a position.
+def _in_loop_body(facts: Facts, at: Position, kinds: Tuple[type, ...]) -> bool:
+    for loop in facts.loops:
+        if type(loop) in kinds:
+            start, end = body_span(loop)
+            if start <= at <= end:
+                return True
+    return False
+
+
+def _in_async_def(facts: Facts, at: Position) -> bool:
+    return any(position(f) <= at <= scope_end(f) for f in async_functions(facts))
+
+
+_WITHIN: Dict[str, Tuple[str, Callable[[Facts, Position], bool]]] = {
+    "while": ("while", lambda f, at: _in_loop_body(f, at, (ast.While,))),
+    "loop": ("for|while", lambda f, at: _in_loop_body(f, at, (ast.For, ast.AsyncFor, ast.While))),
+    "async def": (ASYNC_DEF_TRIGGER, _in_async_def),
+}
+
+
+def _check_within(kinds: Tuple[str, ...]) -> Tuple[str, ...]:
+    unknown = set(kinds) - set(_WITHIN)
+    if unknown:
+        raise ValueError(f"unknown constructs {sorted(unknown)} for within=; known: {sorted(_WITHIN)}")
+    return tuple(kinds)
+
+
+def _within_triggers(kinds: Tuple[str, ...]) -> Tuple[str, ...]:
+    return tuple(_WITHIN[k][0] for k in kinds)
+
+
+def _inside(facts: Facts, call: ast.Call, kinds: Tuple[str, ...]) -> bool:
+    at = position(call)
+    return all(_WITHIN[k][1](facts, at) for k in kinds)
 
 
 class Syntax(Requirement):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from conclint.interest import Calls, Imports, Interest, Syntax
+from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
-SLEEP = Calls("asyncio.sleep")
+# A sleep in a `while` loop of a coroutine: what the rule looks for, and (the same object)
+# what its visitor asks of each awaited call.
+SLEEP = Calls("asyncio.sleep", within=("while", "async def"))
 
 
 class AsyncBusyWait(Rule):
@@ -16,7 +18,7 @@ class AsyncBusyWait(Rule):
     code = "CCL405"
     name = "async-busy-wait"
     message = "async busy-wait: the loop only sleeps until its condition changes; await an `asyncio.Event` instead"
-    interest = Interest(Imports("asyncio"), Syntax("async def"), Syntax("while"), SLEEP)
+    interest = Interest(Imports("asyncio"), SLEEP)
 
     def visit_While(self, node: cst.While) -> None:
         if not self.sem.in_async_function or _always_true(node.test) or node.orelse is not None:
