@@ -17,23 +17,55 @@ Used by tests/test_gate_cases.py and scripts/mutate_gates.py.
 from __future__ import annotations
 
 import ast
+import json
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Iterator, List, Optional, Set, Tuple
 
 from conclint.docs import code_blocks, pages_dir
-from helpers import FIXTURES, fixture_files, fixture_options, markers, strip_markers
+from conclint.engine import lint_source
+from conclint.settings import Settings, known_codes, resolve_selection
+from helpers import FIXTURES, RuleOptions, fixture_files, fixture_options, markers, strip_markers
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _NEW_SCOPE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+Findings = List[Tuple[Any, ...]]
+
+
+@lru_cache(maxsize=None)
+def _settings(options: str, gate: bool) -> Settings:
+    # Every rule, also those off by default (named in full, as a user would to enable them).
+    return Settings(
+        resolve_selection(["CCL"], [], []), explicit=frozenset(known_codes()), rule_options=json.loads(options), gate=gate
+    )
+
+
+def findings(source: str, options: RuleOptions, gate: bool) -> Findings:
+    """What every rule finds in ``source`` with ``options``, with the gates on or off."""
+    settings = _settings(json.dumps(options, sort_keys=True), gate)
+    result = lint_source(source.encode("utf-8", "surrogatepass"), "case.py", settings)
+    return sorted((f.code, f.line, f.column, f.end_line, f.end_column, f.message) for f in result.findings)
+
+
+def gated_and_ungated(source: str, options: RuleOptions) -> Tuple[Findings, Findings]:
+    return findings(source, options, True), findings(source, options, False)
+
+
+def difference(gated: Findings, ungated: Findings) -> str:
+    lost = [f for f in ungated if f not in gated]
+    added = [f for f in gated if f not in ungated]
+    return f"lost with the gates {lost}" + (f", only with them {added}" if added else "")
 
 
 @dataclass(frozen=True)
 class Case:
     name: str  # where it comes from: "threads/ccl307_x.py:14" (+ " with context"), "CCL307.md block 2"
     source: str
-    options: Dict[str, Dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    options: RuleOptions = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass
@@ -101,7 +133,7 @@ def _read_names(statements: List[ast.stmt]) -> Set[str]:
     return {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def split_source(text: str, name: str, options: Optional[Dict[str, Dict[str, Any]]] = None) -> Split:
+def split_source(text: str, name: str, options: Optional[RuleOptions] = None) -> Split:
     """The cases of ``text``, a fixture with its ``# error:`` markers (a statement carrying
     one is never part of the prelude); the cases have none. A text CPython cannot parse
     gives no case."""

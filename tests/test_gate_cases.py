@@ -9,39 +9,22 @@ off (``Settings.gate``), with its fixture's options, and the findings must be id
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Dict, List, Tuple
 
 import pytest
 
-from cases import Case, Split, fixture_cases, page_cases, split_source
-from conclint.engine import lint_source
-from conclint.settings import Settings, known_codes, resolve_selection
+from cases import Case, Findings, Split, difference, fixture_cases, gated_and_ungated, page_cases, split_source
+from conclint.settings import known_codes
 from helpers import FIXTURES
 
 SPLITS = list(fixture_cases())
 PAGES = page_cases()
-Findings = List[Tuple[object, ...]]
-
-
-@lru_cache(maxsize=None)
-def _settings(options: str, gate: bool) -> Settings:
-    # Every rule, also those off by default (named in full, as a user would to enable them).
-    return Settings(
-        resolve_selection(["CCL"], [], []), explicit=frozenset(known_codes()), rule_options=json.loads(options), gate=gate
-    )
-
-
-def findings(case: Case, gate: bool) -> Findings:
-    settings = _settings(json.dumps(case.options, sort_keys=True), gate)
-    result = lint_source(case.source.encode(), "case.py", settings)
-    return sorted((f.code, f.line, f.column, f.end_line, f.end_column, f.message) for f in result.findings)
 
 
 @lru_cache(maxsize=None)
 def both(case: Case) -> Tuple[Findings, Findings]:
-    return findings(case, True), findings(case, False)
+    return gated_and_ungated(case.source, case.options)
 
 
 def disagreements(cases: List[Case]) -> List[str]:
@@ -49,9 +32,7 @@ def disagreements(cases: List[Case]) -> List[str]:
     for case in cases:
         gated, ungated = both(case)
         if gated != ungated:
-            lost = [f for f in ungated if f not in gated]
-            added = [f for f in gated if f not in ungated]
-            out.append(f"{case.name}: lost with the gates {lost}, only with them {added}\n{case.source}")
+            out.append(f"{case.name}: {difference(gated, ungated)}\n{case.source}")
     return out
 
 
