@@ -130,7 +130,15 @@ def _bound_names(statements: List[ast.stmt]) -> Set[str]:
 
 
 def _read_names(statements: List[ast.stmt]) -> Set[str]:
-    return {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """Names the statements use: read, or assigned in place (``x += 1``), or declared
+    ``global``/``nonlocal``."""
+    out: Set[str] = set()
+    for node in (n for s in statements for n in ast.walk(s)):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            out.update(node.names)
+    return out
 
 
 def split_source(text: str, name: str, options: Optional[RuleOptions] = None) -> Split:
@@ -182,15 +190,16 @@ def split_source(text: str, name: str, options: Optional[RuleOptions] = None) ->
     binds = [_bound_names(group) for group in groups]
     for index, group in enumerate(groups):
         label = f"{name}:{spans[index][0]}"
-        # The group alone after the prelude statements it reads (an import of unused names
+        # The group alone after the prelude statements it uses (an import of unused names
         # could satisfy a byte trigger for it), after the whole prelude, and with its context.
         candidates = [
             (label, text_of([index], _pruned(body[:count], _read_names(group), lines))),
             (f"{label} full prelude", text_of([index])),
         ]
-        context = _context(index, groups, binds)
-        if context:
-            candidates.append((f"{label} with context", text_of(sorted(context | {index}))))
+        context = sorted(_context(index, groups, binds) | {index})
+        if len(context) > 1:
+            head = _pruned(body[:count], _read_names([s for i in context for s in groups[i]]), lines)
+            candidates.append((f"{label} with context", text_of(context, head)))
         seen = set()
         for case_name, source in candidates:
             if source in seen:

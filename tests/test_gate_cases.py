@@ -98,8 +98,9 @@ def test_split_cuts_prelude_and_groups():
         "sample.py:8 full prelude": prelude + first,
         "sample.py:13": '"""Doc."""\nfrom queue import Queue\n\n\n' + loop,
         "sample.py:13 full prelude": prelude + loop,
-        # The group defining `first`, which the loop calls.
-        "sample.py:13 with context": prelude + first + "\n\n" + loop,
+        # The group defining `first`, which the loop calls, and the prelude both use.
+        "sample.py:13 with context": '"""Doc."""\nimport threading\nfrom queue import Queue\nlock = threading.Lock()\n\n\n'
+        + first + "\n\n" + loop,
         "sample.py:18": '"""Doc."""\n\n\ny = 2; z = 3\n',
         "sample.py:18 full prelude": prelude + "y = 2; z = 3\n",
     }
@@ -121,3 +122,10 @@ def test_split_counts_cases_that_do_not_compile():
     assert split.invalid == ["m.py:4", "m.py:4 full prelude"]
     assert [c.name for c in split.cases] == ["m.py:8"]  # its full prelude is the same text
     assert split_source("print 'python 2'\n", "m.py").cases == []
+
+
+def test_pruned_prelude_keeps_what_the_group_updates_or_declares_global():
+    text = "import threading\nimport os\ncounter = 0\ntotals = {}\n\n\ndef bump():\n    global counter\n    counter += 1\n"
+    [pruned, full] = split_source(text, "m.py").cases
+    assert pruned.source == "counter = 0\n\n\ndef bump():\n    global counter\n    counter += 1\n"
+    assert full.name == "m.py:7 full prelude"
