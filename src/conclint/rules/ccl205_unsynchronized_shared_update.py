@@ -25,7 +25,7 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
     message = "read-modify-write of shared state from a thread without a lock: concurrent updates get lost"
     triggers = (
         *uses("threading", "multiprocessing", "concurrent", "_thread", "thread"),
-        r"Thread|submit|start_new_thread",
+        r"Thread|Timer|submit|start_new_thread",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

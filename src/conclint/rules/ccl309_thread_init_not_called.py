@@ -22,7 +22,7 @@ class ThreadInitNotCalled(Rule):
     name = "thread-init-not-called"
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
-    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process", r"__init__")
+    triggers = (*uses("threading", "multiprocessing"), r"Thread|Process|Timer", r"__init__")
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
