@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
-from conclint.settings import Settings, known_codes, resolve_selection, rule_classes
+from conclint.settings import Settings, known_codes, resolve_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -52,8 +52,10 @@ def fixture_options(text: str) -> RuleOptions:
 def _rule_options(table: Any) -> RuleOptions:
     if not isinstance(table, dict):
         raise ValueError(f"conclint-options: must be an object of rule names, not {table!r}")
+    from conclint.rule import all_rules  # the option defaults live on the rule classes
+
     codes = {name: code for code, name in known_codes().items()}
-    classes = rule_classes()
+    classes = all_rules()
     out: RuleOptions = {}
     for name, values in table.items():
         if name not in codes or codes[name] not in classes:
