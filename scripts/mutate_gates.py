@@ -1,6 +1,7 @@
 """Mutants of the fixtures' cases and the rule pages' examples, linted with the gates on and off.
 
     python scripts/mutate_gates.py [--mutants 30000] [--seed 0] [--out gate-mutants] [--per-file]
+                                   [--conclint-src PATH]
 
 The gates (byte-level ``triggers`` and ``could_report``) must be necessary conditions: a
 disagreement, a mutant whose findings differ with and without them, is a gate bug. Each
@@ -29,9 +30,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from cases import Case, difference, fixture_cases, gated_and_ungated, page_cases  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+# tests/cases.py, imported by ``load`` once --conclint-src is known (it imports conclint).
+cases: Any = None
+Case = Any
 
 # Names that stand in for one another: one is renamed to another of its family.
 FAMILIES = [
@@ -302,7 +305,7 @@ def mutate(source: str, rng: random.Random) -> Optional[Tuple[str, List[str]]]:
 
 
 def disagrees(source: str, case: Case) -> bool:
-    gated, ungated = gated_and_ungated(source, case.options)
+    gated, ungated = cases.gated_and_ungated(source, case.options)
     return gated != ungated
 
 
@@ -344,10 +347,19 @@ def _statement_lists(tree: ast.AST) -> Iterator[List[ast.stmt]]:
                 yield value
 
 
-def all_cases() -> List[Tuple[str, Case]]:
+def load(conclint_src: Path) -> None:
+    """Import tests/cases.py, and through it the conclint of ``conclint_src``."""
+    global cases
+    sys.path.insert(0, str(conclint_src))
+    import cases as module  # noqa: E402
+
+    cases = module
+
+
+def all_cases() -> List[Tuple[str, Any]]:
     """(source file, case) for every case of the fixtures and pages."""
-    out = [(path.name, case) for path, split in fixture_cases() for case in split.cases]
-    out += [(case.name.split(" ")[0], case) for case in page_cases().cases]
+    out = [(path.name, case) for path, split in cases.fixture_cases() for case in split.cases]
+    out += [(case.name.split(" ")[0], case) for case in cases.page_cases().cases]
     return out
 
 
@@ -358,21 +370,24 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("gate-mutants"), help="where disagreeing mutants are saved")
     parser.add_argument("--per-file", action="store_true", help="print the figures per fixture file or page")
     parser.add_argument("--progress", type=int, default=2000, help="print a line every N mutants")
+    parser.add_argument("--conclint-src", type=Path, default=ROOT / "src", help="the src directory of the conclint to test")
     args = parser.parse_args()
+    load(args.conclint_src)
+    difference = cases.difference
     rng = random.Random(args.seed)
-    cases = all_cases()
+    sources = all_cases()
     started = time.monotonic()
     mutants = with_findings = disagreements = crashes = 0
     per_file: Dict[str, Counter] = {}
     saved: Dict[str, int] = {}
     while mutants < args.mutants:
-        origin, case = rng.choice(cases)
+        origin, case = rng.choice(sources)
         mutated = mutate(case.source, rng)
         if mutated is None:
             continue
         source, done = mutated
         try:
-            gated, ungated = gated_and_ungated(source, case.options)
+            gated, ungated = cases.gated_and_ungated(source, case.options)
         except Exception as exc:  # a rule crashing is not the gates' business: counted, kept
             crashes += 1
             args.out.mkdir(parents=True, exist_ok=True)
@@ -393,7 +408,7 @@ def main() -> int:
             key = hashlib.sha256(small.encode("utf-8", "surrogatepass")).hexdigest()[:12]
             if key not in saved:
                 args.out.mkdir(parents=True, exist_ok=True)
-                small_gated, small_ungated = gated_and_ungated(small, case.options)
+                small_gated, small_ungated = cases.gated_and_ungated(small, case.options)
                 header = [
                     f"# from: {case.name}",
                     f"# mutations: {'; '.join(done)}",
