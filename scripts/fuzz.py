@@ -1,4 +1,4 @@
-"""A long fuzzing campaign: every rule on generated programs (see tests/fuzz_properties.py).
+"""A long fuzzing campaign: every rule on generated programs, gates on and off (see tests/fuzz_properties.py).
 
     python scripts/fuzz.py --examples 10000 [--out fuzz-failures]
 
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("fuzz-failures"))
     parser.add_argument("--progress", type=int, default=500, help="print a line every N examples")
     args = parser.parse_args()
-    rules = every_rule()
+    rules, gated = every_rule(), every_rule(gate=True)
     failures: Counter = Counter()
     ran = changed = 0
     started = time.monotonic()
@@ -48,7 +48,7 @@ def main() -> int:
         nonlocal ran, changed
         ran += 1
         try:
-            fixed, problem = check(source, rules)
+            fixed, problem = check(source, rules, gated)
             changed += fixed
         except Exception as exc:  # a crash is a finding of the campaign
             problem = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -4,7 +4,10 @@ in the normal test suite) and scripts/fuzz.py (long campaigns).
 Programs come from hypothesmith (any text CPython's grammar allows) and from the rule
 fixtures with generated code spliced in between their statements: generated code alone
 almost never uses a concurrency API, so no rule would have anything to fix in it. The
-trigger gate is off, so every rule runs on every program, whatever rules exist.
+gates are off, so every rule runs on every program, whatever rules exist; each program is
+linted with the gates on too, and the findings must be the same (the gates are necessary
+conditions). Fixtures are also spliced into in pieces (tests/cases.py: a prelude and one
+statement group), where a form a gate misses is not hidden by the file's other forms.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from __future__ import annotations
 import ast
 import textwrap
 import warnings
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import hypothesmith
 from hypothesis import strategies as st
 
+from cases import fixture_cases
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
 from conclint.analysis.parsing import ParseFailure, parse_module
@@ -36,6 +40,8 @@ def _fixture_sources() -> List[str]:
         except SyntaxError:
             continue
         sources.append(text)
+    # Their cases (without their rule options: these programs run with the defaults).
+    sources.extend(case.source for _, split in fixture_cases() for case in split.cases)
     return sources
 
 
@@ -67,18 +73,25 @@ def programs() -> st.SearchStrategy[str]:
     return st.one_of(generated, spliced)
 
 
-def every_rule() -> Settings:
-    return Settings(resolve_selection(["ALL"], [], []), gate=False)
+def every_rule(gate: bool = False) -> Settings:
+    return Settings(resolve_selection(["ALL"], [], []), gate=gate)
 
 
-def check(source: str, settings: Settings) -> Tuple[bool, Optional[str]]:
+def check(source: str, settings: Settings, gated: Optional[Settings] = None) -> Tuple[bool, Optional[str]]:
     """(whether fixing changed ``source``, what it shows to be wrong with conclint or None).
+    ``settings`` has the gates off; ``gated``, the same with them on, must find the same.
     Exceptions are failures too: the caller records or raises them."""
     try:
         data = source.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: not a file anyone can have
         return False, None
-    lint_source(data, PATH, settings)
+    found = _rows(lint_source(data, PATH, settings).findings)
+    if gated is not None:
+        with_gates = _rows(lint_source(data, PATH, gated).findings)
+        if with_gates != found:
+            lost = sorted({row[0] for row in found if row not in with_gates})
+            added = sorted({row[0] for row in with_gates if row not in found})
+            return False, f"the gates change the findings: lost {lost}, added {added}\n{found}\n{with_gates}"
     fixed = fix_source(data, PATH, settings, unsafe=True)
     if fixed.error is not None:
         return False, f"fix refused: {fixed.error}"
@@ -94,6 +107,10 @@ def check(source: str, settings: Settings) -> Tuple[bool, Optional[str]]:
     if again.fixed != fixed.fixed or again.error is not None:
         return True, f"a second fix pass changed the code ({again.error or 'not idempotent'})"
     return True, None
+
+
+def _rows(findings: List[Any]) -> List[Tuple[Any, ...]]:
+    return sorted((f.code, f.line, f.column, f.end_line, f.end_column, f.message) for f in findings)
 
 
 def _compiles(data: bytes) -> bool:

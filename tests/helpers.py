@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
-from conclint.settings import Settings, resolve_selection
+from conclint.settings import Settings, known_codes, resolve_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -28,6 +29,49 @@ def markers(text: str) -> Set[Tuple[int, str]]:
     return out
 
 
+OPTIONS_RE = re.compile(r"#\s*conclint-options:\s*(?P<json>.*?)\s*$")
+RuleOptions = Dict[str, Dict[str, Any]]
+
+
+def fixture_options(text: str) -> RuleOptions:
+    """Rule options, by rule code, from a ``# conclint-options: {...}`` comment among the
+    comments heading a fixture (before its first line of code). The JSON object maps rule
+    names, as in ``[tool.conclint.<rule-name>]``, to their options, e.g.
+    ``# conclint-options: {"unbounded-thread-spawn": {"max-threads": 4}}``. Unknown rules
+    or options and values of the wrong type raise ValueError, as the configuration would."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        match = OPTIONS_RE.fullmatch(stripped)
+        if match:
+            return _rule_options(json.loads(match.group("json")))
+    return {}
+
+
+def _rule_options(table: Any) -> RuleOptions:
+    if not isinstance(table, dict):
+        raise ValueError(f"conclint-options: must be an object of rule names, not {table!r}")
+    from conclint.rule import all_rules  # the option defaults live on the rule classes
+
+    codes = {name: code for code, name in known_codes().items()}
+    classes = all_rules()
+    out: RuleOptions = {}
+    for name, values in table.items():
+        if name not in codes or codes[name] not in classes:
+            raise ValueError(f"conclint-options: unknown rule {name!r}")
+        defaults = classes[codes[name]].options
+        if not isinstance(values, dict):
+            raise ValueError(f"conclint-options: {name}: must be an object of options, not {values!r}")
+        for key, value in values.items():
+            if key not in defaults:
+                raise ValueError(f"conclint-options: {name}: unknown option {key!r}")
+            if type(value) is not type(defaults[key]):
+                raise ValueError(f"conclint-options: {name}.{key}: must be {type(defaults[key]).__name__}, not {value!r}")
+        out[codes[name]] = dict(values)
+    return out
+
+
 def strip_markers(text: str) -> str:
     return "".join(MARKER_RE.sub("", line[:-1] if line.endswith("\n") else line) + ("\n" if line.endswith("\n") else "")
                    for line in text.splitlines(keepends=True))
@@ -37,16 +81,21 @@ def settings(select: Sequence[str] = ("CCL",), **options) -> Settings:
     return Settings(resolve_selection(list(select), [], []), **options)
 
 
-def lint(text: str, path: str = "example.py", select: Sequence[str] = ("CCL",)):
-    return lint_source(text.encode(), path, settings(select)).findings
+def lint(text: str, path: str = "example.py", select: Sequence[str] = ("CCL",), options: Optional[RuleOptions] = None):
+    return lint_source(text.encode(), path, settings(select, rule_options=options or {})).findings
 
 
-def found(text: str, path: str = "example.py", select: Sequence[str] = ("CCL",)) -> Set[Tuple[int, str]]:
-    return {(f.line, f.code) for f in lint(text, path, select)}
+def found(
+    text: str, path: str = "example.py", select: Sequence[str] = ("CCL",), options: Optional[RuleOptions] = None
+) -> Set[Tuple[int, str]]:
+    return {(f.line, f.code) for f in lint(text, path, select, options)}
 
 
-def fix(text: str, unsafe: bool = True, select: Sequence[str] = ("CCL",), path: str = "example.py") -> str:
-    outcome = fix_source(text.encode(), path, settings(select), unsafe=unsafe)
+def fix(
+    text: str, unsafe: bool = True, select: Sequence[str] = ("CCL",), path: str = "example.py",
+    options: Optional[RuleOptions] = None,
+) -> str:
+    outcome = fix_source(text.encode(), path, settings(select, rule_options=options or {}), unsafe=unsafe)
     assert outcome.error is None, outcome.error
     return outcome.fixed.decode()
 

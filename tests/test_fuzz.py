@@ -1,5 +1,5 @@
-"""Every rule on generated programs: no crash, every fix parses, a second pass changes
-nothing. A bounded, reproducible run; scripts/fuzz.py runs long campaigns."""
+"""Every rule on generated programs: no crash, the gates change no finding, every fix parses,
+a second pass changes nothing. A bounded, reproducible run; scripts/fuzz.py runs long campaigns."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from fuzz_properties import check, every_rule, programs
 
 SETTINGS = every_rule()
+GATED = every_rule(gate=True)
 
 
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")  # generated code is odd on purpose
@@ -20,5 +21,16 @@ SETTINGS = every_rule()
 )
 @given(programs())
 def test_rules_on_generated_programs(source):
-    _, problem = check(source, SETTINGS)
+    _, problem = check(source, SETTINGS, GATED)
     assert problem is None, problem
+
+
+def test_check_reports_findings_the_gated_run_lacks():
+    """The comparison itself: a "gated" run that cannot find CCL301 must be reported."""
+    from conclint.settings import Settings, resolve_selection
+
+    source = "import threading\nt = threading.currentThread()\n"
+    assert check(source, SETTINGS, GATED) == (True, None)
+    blind = Settings(resolve_selection(["CCL2"], [], []), gate=True)
+    _, problem = check(source, SETTINGS, blind)
+    assert problem is not None and problem.startswith("the gates change the findings: lost ['CCL301'], added []")
