@@ -50,8 +50,8 @@ class Requirement:
         return True
 
 
-class Interest:
-    """The requirements a file must all meet for a rule to report in it."""
+class All(Requirement):
+    """Met when every one of ``requirements`` is (inside an ``Either``, say)."""
 
     def __init__(self, *requirements: Requirement) -> None:
         self.requirements = requirements
@@ -61,6 +61,10 @@ class Interest:
 
     def possible(self, facts: Facts) -> bool:
         return all(r.possible(facts) for r in self.requirements)
+
+
+class Interest(All):
+    """The requirements a file must all meet for a rule to report in it."""
 
 
 def _alternation(words: Iterable[str]) -> str:

@@ -54,8 +54,8 @@ _NOWHERE = ((0, 0), (0, 0))
 
 
 def _holds(facts: Facts) -> List[_Hold]:
-    """``with x:`` items (held to the end of the body; ``with x, x:`` counts) and blocking
-    ``x.acquire()`` statements (held until a ``x.release()`` statement of the same block,
+    """``with x:`` items (held to the end of the body; ``with x, x:`` counts) and
+    ``x.acquire(...)`` statements (held until a ``x.release()`` statement of the same block,
     same column, else at most to the end of the def: ``HeldLocks`` stops at the block's end)."""
     holds = []
     for item in facts.with_items:
@@ -67,8 +67,8 @@ def _holds(facts: Facts) -> List[_Hold]:
         for c in facts.methods_called(("release",), statements_only=True)
     ]
     for call in facts.methods_called(("acquire",), statements_only=True):
-        if call.args or call.keywords:
-            continue  # only a blocking acquire() is taken as one
+        # Timed and non-blocking ones too: the rule's held-lock tracking (locks.HeldLocks)
+        # takes every acquire() statement as holding the lock.
         scope, at, receiver = facts.scope[call], position(call), ast.dump(call.func.value)  # type: ignore[attr-defined]
         ends = [r[3] for r in releases if r[0] is scope and r[1] == call.col_offset and r[2] == receiver and r[3] > at]
         holds.append(_Hold(scope, callee_name(call.func.value), at, (at, min(ends, default=scope_end(scope)))))  # type: ignore[attr-defined]

@@ -142,14 +142,19 @@ _START_NEW_THREAD = terminals({"_thread.start_new_thread"})
 
 def _thread_targets(facts: Facts) -> Iterator[Tuple[ast.Call, Optional[ast.AST]]]:
     """CPython's view of the calls ``_thread_target`` may take a target from, and that target."""
-    for call in facts.calls_to(_THREADS):  # Thread(group, target), Timer(interval, function)
-        second = call.args[1] if len(call.args) > 1 else None
-        yield call, keyword(call, "target") or keyword(call, "function") or second
+    # Every argument the rule may take the target from: which one it takes depends on the
+    # callee (Thread(group, target) or Timer(interval, function)), which the name alone
+    # does not tell.
+    for call in facts.calls_to(_THREADS):
+        for candidate in (keyword(call, "target"), keyword(call, "function"), *call.args[1:2]):
+            yield call, candidate
     if facts.may_hold(THREAD_POOL_TYPES):
         for call in facts.methods_called(SPAWN_METHODS):
-            yield call, keyword(call, "fn") or keyword(call, "func") or (call.args[0] if call.args else None)
+            for candidate in (keyword(call, "fn"), keyword(call, "func"), *call.args[:1]):
+                yield call, candidate
     for call in facts.calls_to(_START_NEW_THREAD):
-        yield call, keyword(call, "function") or (call.args[0] if call.args else None)
+        for candidate in (keyword(call, "function"), *call.args[:1]):
+            yield call, candidate
 
 
 def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:

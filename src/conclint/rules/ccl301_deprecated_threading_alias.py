@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
-from conclint.interest import Calls, Either, Imports, Interest, Methods
+from conclint.interest import All, Either, Imports, Interest, Methods, Text
 from conclint.rule import Applicability, Rule
 
 # method -> (receiver types, replacement kind, new name)
@@ -27,6 +27,7 @@ _FUNCTIONS = {
     "threading.currentThread": "current_thread",
     "threading.activeCount": "active_count",
 }
+_FUNCTION_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in _FUNCTIONS)
 
 
 class DeprecatedThreadingAlias(Rule):
@@ -36,9 +37,14 @@ class DeprecatedThreadingAlias(Rule):
     name = "deprecated-threading-alias"
     message = "deprecated threading alias"
     fix = Applicability.SAFE
+    # setDaemon/isDaemon are reported on any receiver; the other names only where threading
+    # (or multiprocessing) is imported, also at the import itself (`from threading import
+    # currentThread`).
     interest = Interest(
-        Imports("threading", "multiprocessing"),
-        Either(Methods("setDaemon", "isDaemon", "getName", "setName", "isAlive", "isSet", "notifyAll"), Calls(*_FUNCTIONS)),
+        Either(
+            Methods(*_UNAMBIGUOUS),
+            All(Imports("threading", "multiprocessing"), Text("|".join(sorted({*_METHODS, *_FUNCTION_NAMES})))),
+        )
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -31,9 +31,11 @@ class DaemonAfterStart(Rule):
         # `x.start()` as a statement, then `x.daemon = ...` or `x.setDaemon(...)` further down.
         if "daemon" not in facts.stored_attributes and not any(facts.methods_called(("setDaemon",), True)):
             return False
-        started: Dict[Tuple[Optional[ast.AST], str], Tuple[int, int]] = {}
+        # By receiver alone: the rule also follows the start into defs written after it (a
+        # setter in a later function still runs after the start).
+        started: Dict[str, Tuple[int, int]] = {}
         for call in facts.methods_called(("start",), True):
-            key = (facts.scope[call], ast.dump(call.func.value))  # type: ignore[attr-defined]
+            key = ast.dump(call.func.value)  # type: ignore[attr-defined]
             started[key] = min(started.get(key, position(call)), position(call))
         setters = [(c.func.value, c) for c in facts.methods_called(("setDaemon",), True)]  # type: ignore[attr-defined]
         for assignment in facts.assignments:
@@ -44,7 +46,7 @@ class DaemonAfterStart(Rule):
             )
         for receiver, node in setters:
             at = position(node)
-            if started.get((facts.scope[node], ast.dump(receiver)), at) < at:
+            if started.get(ast.dump(receiver), at) < at:
                 return True
         return False
 
