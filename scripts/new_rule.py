@@ -209,7 +209,7 @@ def page(new: NewRule, imports: str) -> str:
 
 ## What it does
 {PLACEHOLDER}: what the rule flags, and what it leaves alone. This first paragraph is the
-summary `conclint --list-rules` shows.
+rule's description in SARIF reports.
 
 ## Why is this bad?
 {PLACEHOLDER}: what goes wrong when the code runs, and when.
@@ -272,7 +272,7 @@ def create(root: Path, new: NewRule) -> List[Path]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("code", help="the new code, such as CCL406")
     parser.add_argument("name", help="the new name, kebab-case, such as async-busy-wait")
     parser.add_argument("--area", choices=sorted(AREAS), help="the fixture folder (default: from the code's hundreds)")
