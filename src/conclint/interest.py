@@ -77,6 +77,9 @@ class Imports(Requirement):
     from imports, so a rule that needs them needs one."""
 
     def __init__(self, *modules: str) -> None:
+        dotted = [m for m in modules if "." in m]
+        if dotted:  # facts.imports_any compares top-level names: "concurrent.futures" never would
+            raise ValueError(f"Imports takes top-level package names, not {dotted}")
         self.modules = modules
 
     def triggers(self) -> Tuple[Any, ...]:
