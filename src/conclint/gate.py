@@ -103,9 +103,9 @@ def _required_literals(pattern: str) -> Tuple[bytes, ...]:
     """Per top-level alternative, its longest run of literal characters; () when some
     alternative has none (no prefilter is possible then)."""
     try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
+        from re import _parser as sre_parse  # type: ignore[attr-defined]  # private: typeshed has no stub
     except ImportError:  # Python < 3.11
-        import sre_parse  # type: ignore[no-redef]
+        import sre_parse
     try:
         parsed = list(sre_parse.parse(pattern))
     except Exception:

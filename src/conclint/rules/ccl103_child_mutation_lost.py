@@ -25,7 +25,7 @@ class _Spawn:
     target: str
     # parameter position -> parent variable passed there
     passed: Dict[int, str]
-    scope: cst.CSTNode
+    scope: Optional[cst.CSTNode]
     counter: int
 
 
