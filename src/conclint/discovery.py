@@ -22,6 +22,13 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
 
+class PatternSpec(pathspec.GitIgnoreSpec):
+    """One gitignore-style pattern of per-file-ignores, compiled, with its text (which goes
+    into cache keys: see ``Settings.cache_key``)."""
+
+    patterns_text: str
+
+
 # A directory being walked: its path, the .gitignores that apply in it, its entries left.
 _Level = Tuple[Path, List[Tuple[Path, "pathspec.GitIgnoreSpec"]], Iterator["os.DirEntry[str]"]]
 
