@@ -30,6 +30,7 @@ SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 
 # The kinds of nodes filed here.
 Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+Definition = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 Scope = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]  # one of SCOPES
 Loop = Union[ast.For, ast.AsyncFor, ast.While]
 With = Union[ast.With, ast.AsyncWith]
@@ -364,7 +365,7 @@ def async_functions(facts: Facts) -> Iterator[ast.AsyncFunctionDef]:
                 yield function
 
 
-def module_level_defs(facts: Facts) -> Iterator[Union[Function, ast.ClassDef]]:
+def module_level_defs(facts: Facts) -> Iterator[Definition]:
     """Functions and classes defined at module level, also under ``if``/``try``/``with``/loops
     (what ``Semantic`` pre-scans), but not inside another function or class."""
     pending = list(facts.module_body)

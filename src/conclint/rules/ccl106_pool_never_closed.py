@@ -46,7 +46,7 @@ class PoolNeverClosed(Rule):
         # A pool created outside a `with`, and not assigned to a name that is closed in the
         # same scope.
         in_with = {id(item.context_expr) for item in facts.with_items}
-        assigned = {id(a.value): a for a in facts.assignments}  # type: ignore[attr-defined]
+        assigned = {id(a.value): a for a in facts.assignments}
         for call in facts.calls_to(facts.with_subclasses(_POOLS)):
             if id(call) in in_with:
                 continue
@@ -54,15 +54,18 @@ class PoolNeverClosed(Rule):
             targets = getattr(assignment, "targets", None) or [getattr(assignment, "target", None)]
             if assignment is None or len(targets) != 1 or type(targets[0]) is not ast.Name:
                 return True
-            scope, name = facts.scope[assignment], targets[0].id  # type: ignore[union-attr]
+            scope, name = facts.scope[assignment], targets[0].id
             if not any(
-                type(c.func.value) is ast.Name and c.func.value.id == name and facts.scope[c] is scope  # type: ignore[attr-defined]
+                type(c.func) is ast.Attribute  # (always, as methods_called gives them)
+                and type(c.func.value) is ast.Name
+                and c.func.value.id == name
+                and facts.scope[c] is scope
                 for c in facts.methods_called(_CLOSERS)
             ):
                 return True
         return False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates: List[_Candidate] = []
         # Names (and ``self.`` attributes) closed or handed elsewhere, with the scopes they are seen from.

@@ -50,7 +50,7 @@ class JoinBeforeDrain(Rule):
                 return True
         return False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.order = 0
         # Per scope: process variable -> what it produces; queue -> (order, method or None) of uses.

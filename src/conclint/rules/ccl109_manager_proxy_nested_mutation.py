@@ -23,7 +23,7 @@ def nested_mutation(node: cst.CSTNode, is_proxy: IsProxy) -> bool:
         func = node.func
         return isinstance(func, cst.Attribute) and func.attr.value in MUTATING_METHODS and _is_item(func.value, is_proxy)
     if isinstance(node, cst.Assign):
-        targets = [t.target for t in node.targets]
+        targets: List[cst.BaseExpression] = [t.target for t in node.targets]
     elif isinstance(node, (cst.AugAssign, cst.Del)):
         targets = [node.target]
     else:
@@ -52,7 +52,7 @@ class ManagerProxyNestedMutation(Rule):
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
         return facts.may_hold(MANAGER_PROXY_TYPES)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Worker functions and the positions of their parameters that receive a proxy.
         self.proxy_params: List[Tuple[str, Set[int]]] = []

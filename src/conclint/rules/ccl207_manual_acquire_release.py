@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement
-from conclint.analysis.facts import Facts, statement_method_call
+from conclint.analysis.facts import Facts, method_receiver, statement_method_call
 from conclint.analysis.locks import following_try, statement_call
 from conclint.fixes import replace_statements, with_statement
 from conclint.interest import Imports, Interest, Methods, Syntax
@@ -32,13 +32,13 @@ class ManualAcquireRelease(Rule):
         if not facts.may_hold(ACQUIRABLE_TYPES):
             return False
         for call in facts.methods_called(("acquire",), True):
-            if call.args or call.keywords or facts.is_own_self(call.func.value, facts.scope[call]):  # type: ignore[attr-defined]
+            if call.args or call.keywords or facts.is_own_self(method_receiver(call), facts.scope[call]):
                 continue  # a method's own `self` is typed as its class, never as a lock
             following = following_try(facts, call, certain=False)
             if following is not None and any(
                 (release := statement_method_call(s, ("release",))) is not None
-                and ast.dump(release.func.value) == ast.dump(call.func.value)  # type: ignore[attr-defined]
-                for s in following.finalbody  # type: ignore[attr-defined]
+                and ast.dump(method_receiver(release)) == ast.dump(method_receiver(call))
+                for s in following.finalbody
             ):
                 return True
         return False
@@ -55,7 +55,9 @@ class ManualAcquireRelease(Rule):
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
             return
         index = index_of(block, line)
-        following = block.body[index + 1] if index is not None and index + 1 < len(block.body) else None
+        if index is None:
+            return
+        following = block.body[index + 1] if index + 1 < len(block.body) else None
         if not isinstance(following, cst.Try) or following.finalbody is None:
             return
         final = following.finalbody.body
@@ -79,7 +81,12 @@ class ManualAcquireRelease(Rule):
 
 def _is_release(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
     small = only_statement(stmt)
-    return small is not None and is_call_on(small, receiver, ("release",)) and not small.value.args  # type: ignore[attr-defined]
+    return (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and is_call_on(small, receiver, ("release",))
+        and not small.value.args
+    )
 
 
 def _with_block(
@@ -89,12 +96,14 @@ def _with_block(
     change behaviour."""
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
+    if try_node.finalbody is None:  # (it is the one holding ``final``)
+        return None
     if release != len(final.body) - 1:
         return None  # statements after the release would run under the lock
     rest = list(final.body[:release])
     if rest or try_node.handlers:
-        finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None  # type: ignore[union-attr]
-        inner = [try_node.with_changes(finalbody=finalbody)]
+        finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None
+        inner: List[cst.BaseStatement] = [try_node.with_changes(finalbody=finalbody)]
     else:
         body = try_node.body
         if not isinstance(body, cst.IndentedBlock):
