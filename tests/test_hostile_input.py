@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_cli
-from test_robustness import GOOD_FINDING, assert_reported, lint
+from test_robustness import assert_reported, lint
 
 SPAWN = "import threading\n{loop}\n    threading.Thread(target=print).start()\n"
 

@@ -58,7 +58,7 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from conclint.discovery import real_directory
 from conclint.findings import Finding
@@ -321,7 +321,7 @@ def _valid_finding(finding: Any) -> bool:
     return fix is None or (_fits(fix, _FIX) and all(_fits(e, _EDIT) for e in fix["edits"]))
 
 
-def _fits(value: Any, shape: Dict[str, type], *others: str) -> bool:
+def _fits(value: Any, shape: Mapping[str, type], *others: str) -> bool:
     """Whether ``value`` is an object with exactly the fields of ``shape`` (of those types)
     and ``others`` (checked by the caller)."""
     return (

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, TypedDict, cast
 
 import click
 
 from conclint import __version__
+
+if TYPE_CHECKING:
+    from conclint.config import Config
+    from conclint.findings import Finding
+    from conclint.runner import FileOutcome
+    from conclint.settings import Settings
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -18,8 +24,37 @@ class UsageFailure(Exception):
     """Bad usage, bad configuration: exit 2 with a one-line message."""
 
 
+class _Options(TypedDict):
+    """The command's arguments and options, as click passes them to ``cli``."""
+
+    paths: Tuple[str, ...]
+    select: Tuple[str, ...]
+    ignore: Tuple[str, ...]
+    extend_select: Tuple[str, ...]
+    fix: bool
+    unsafe_fixes: Optional[bool]
+    show_diff: bool
+    output_format: str
+    exit_zero: bool
+    statistics: bool
+    explain: Optional[str]
+    list_rules: bool
+    config_file: Optional[Path]
+    stdin_filename: Optional[str]
+    force_exclude: bool
+    jobs: Optional[int]
+    no_cache: bool
+    cache_dir: Optional[Path]
+    write_baseline: Optional[Path]
+    baseline: Optional[Path]
+    since: Optional[str]
+    quiet: bool
+    no_color: bool
+    verbose: bool
+
+
 def _split(values: Sequence[str]) -> List[str]:
-    out = []
+    out: List[str] = []
     for value in values:
         out.extend(v.strip().upper() for v in value.split(",") if v.strip())
     return out
@@ -51,14 +86,14 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--no-color", is_flag=True, help="Never colour the output (colour is used only on a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors and what was skipped.")
 @click.version_option(__version__, "-V", "--version", prog_name="conclint", message="%(prog)s %(version)s")
-def cli(**options: object) -> None:
+def cli(**options: Any) -> None:
     """Find (and fix) concurrency pitfalls in Python code.
 
     PATHS are files or directories (default: the current directory); '-' reads stdin.
     """
     verbose = bool(options["verbose"])
     try:
-        code = _main(**options)
+        code = _main(cast(_Options, options))  # what click makes of the parameters above
     except UsageFailure as exc:
         click.echo(f"conclint: error: {exc}", err=True)
         code = 2
@@ -76,7 +111,7 @@ def main() -> None:
     cli()
 
 
-def _main(**o: object) -> int:
+def _main(o: _Options) -> int:
     from conclint.config import ConfigError, load_config
 
     if o["explain"]:
@@ -84,9 +119,9 @@ def _main(**o: object) -> int:
     if o["list_rules"]:
         return _list_rules()
 
-    paths = list(o["paths"]) or ["."]  # type: ignore[arg-type]
+    paths = list(o["paths"]) or ["."]
     try:
-        config = load_config(o["config_file"], paths)  # type: ignore[arg-type]
+        config = load_config(o["config_file"], paths)
         settings = _settings(config, o)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
@@ -121,7 +156,6 @@ def _main(**o: object) -> int:
             raise UsageFailure(f"{raw}: no such file or directory")
     files = list(discovery.files(paths))
 
-    from conclint import runner
     from conclint.engine import PARSE_ERROR
     from conclint.findings import Finding
 
@@ -151,7 +185,7 @@ def _main(**o: object) -> int:
             if o["show_diff"]:
                 diff_changed = True
                 click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
-            elif not _write_fix(outcome, config.root):
+            elif not _write_fix(outcome.path, outcome.fixed, outcome.original, config.root):
                 # Not written: the file still has every finding it had.
                 findings.extend(outcome.unfixed)
                 unwritten += 1
@@ -165,7 +199,7 @@ def _main(**o: object) -> int:
         from conclint.baseline import BaselineError, write_baseline
 
         try:
-            write_baseline(o["write_baseline"], findings, config.root)  # type: ignore[arg-type]
+            write_baseline(o["write_baseline"], findings, config.root)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
         if not o["quiet"]:
@@ -176,7 +210,7 @@ def _main(**o: object) -> int:
         from conclint.baseline import BaselineError, filter_baseline
 
         try:
-            findings, stale = filter_baseline(o["baseline"], findings, config.root, files)  # type: ignore[arg-type]
+            findings, stale = filter_baseline(o["baseline"], findings, config.root, files)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
@@ -194,21 +228,21 @@ def _main(**o: object) -> int:
     return 1 if findings else 0
 
 
-def _settings(config, o):  # type: ignore[no-untyped-def]
+def _settings(config: Config, o: _Options) -> Settings:
     from conclint.config import ConfigError
     from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
 
-    select = _split(o["select"]) or config.select  # type: ignore[arg-type]
-    extend = config.extend_select + _split(o["extend_select"])  # type: ignore[arg-type]
-    ignore = config.ignore + _split(o["ignore"])  # type: ignore[arg-type]
+    select = _split(o["select"]) or config.select
+    extend = config.extend_select + _split(o["extend_select"])
+    ignore = config.ignore + _split(o["ignore"])
     try:
         enabled = resolve_selection(select, extend, ignore)
-        per_file = []
-        import pathspec
+        per_file: List[Tuple[Any, Tuple[str, ...]]] = []
+        from conclint.discovery import PatternSpec
 
         for pattern, codes in config.per_file_ignores.items():
             resolve_selection(codes, [], [])
-            spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+            spec = PatternSpec.from_lines([pattern])
             spec.patterns_text = pattern
             per_file.append((spec, tuple(c.upper() for c in codes)))
     except SelectorError as exc:
@@ -223,7 +257,9 @@ def _settings(config, o):  # type: ignore[no-untyped-def]
     )
 
 
-def _run_cached(files, settings, config, o, *, fix, unsafe, with_edits):  # type: ignore[no-untyped-def]
+def _run_cached(
+    files: List[str], settings: Settings, config: Config, o: _Options, *, fix: bool, unsafe: bool, with_edits: bool
+) -> List[FileOutcome]:
     from conclint import runner
 
     if fix or o["no_cache"]:
@@ -238,7 +274,7 @@ def _run_cached(files, settings, config, o, *, fix, unsafe, with_edits):  # type
     return outcomes
 
 
-def _run_stdin(settings, o, unsafe: bool) -> int:  # type: ignore[no-untyped-def]
+def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
     from conclint import runner
     from conclint.findings import Finding
 
@@ -288,7 +324,7 @@ def _read_stdin(limit: int) -> bytes:
     return data
 
 
-def _render(findings, settings, o, unsafe, color):  # type: ignore[no-untyped-def]
+def _render(findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, color: Optional[bool]) -> List[str]:
     from conclint import output
 
     fmt = o["output_format"]
@@ -309,7 +345,10 @@ def _isatty() -> bool:
     return sys.stdout.isatty()
 
 
-def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type: ignore[no-untyped-def]
+def _emit(
+    findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, color: Optional[bool], applied: int,
+    stale: Optional[int],
+) -> None:
     from conclint import output
 
     for line in _render(findings, settings, o, unsafe, color):
@@ -329,17 +368,17 @@ def _emit(findings, settings, o, unsafe, color, applied, stale) -> None:  # type
             click.echo(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
 
 
-def _write_fix(outcome, root: Path) -> bool:  # type: ignore[no-untyped-def]
+def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
     """Write one fixed file; False (with the reason on stderr) when it was not written."""
     from conclint.writes import WriteRefused, write_fixed
 
     try:
-        write_fixed(outcome.path, outcome.fixed, expected=outcome.original, root=root)
+        write_fixed(path, fixed, expected=original, root=root)
     except WriteRefused as exc:
         click.echo(f"conclint: error: {exc}", err=True)
         return False
     except OSError as exc:
-        click.echo(f"conclint: error: {outcome.path}: not fixed: cannot write: {exc.strerror or exc}", err=True)
+        click.echo(f"conclint: error: {path}: not fixed: cannot write: {exc.strerror or exc}", err=True)
         return False
     return True
 

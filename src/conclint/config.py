@@ -8,12 +8,15 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Type
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+if TYPE_CHECKING:
+    from conclint.rule import Rule
 
 
 class ConfigError(Exception):
@@ -93,7 +96,9 @@ def _read_toml(path: Path) -> Dict[str, Any]:
             f"{path}: invalid TOML: byte 0x{data[exc.start]:02x} at line {line}, column {column} is not UTF-8"
         ) from None
     try:
-        return tomllib.loads(text)
+        # Annotated: where tomli stands in for tomllib, mypy may not have its types.
+        parsed: Dict[str, Any] = tomllib.loads(text)
+        return parsed
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
@@ -174,12 +179,12 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
     return config
 
 
-def _rule_options(cls: type, values: Dict[str, Any], table: str, fail: Callable[[str, str], ConfigError]) -> Dict[str, Any]:
+def _rule_options(cls: Type[Rule], values: Dict[str, Any], table: str, fail: Callable[[str, str], ConfigError]) -> Dict[str, Any]:
     out = {}
     for key, value in values.items():
-        if key not in cls.options:  # type: ignore[attr-defined]
-            raise fail(table, f"unknown option {key!r} for rule {cls.name} ({cls.code})")  # type: ignore[attr-defined]
-        default = cls.options[key]  # type: ignore[attr-defined]
+        if key not in cls.options:
+            raise fail(table, f"unknown option {key!r} for rule {cls.name} ({cls.code})")
+        default = cls.options[key]
         if type(value) is not type(default):
             raise fail(f"{table}.{_toml_key(key)}", f"must be {_shown(default).split()[0]}, not {_shown(value)}")
         out[key] = value

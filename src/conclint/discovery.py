@@ -22,8 +22,15 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
 
+class PatternSpec(pathspec.GitIgnoreSpec):
+    """One gitignore-style pattern of per-file-ignores, compiled, with its text (which goes
+    into cache keys: see ``Settings.cache_key``)."""
+
+    patterns_text: str
+
+
 # A directory being walked: its path, the .gitignores that apply in it, its entries left.
-_Level = Tuple[Path, List[Tuple[Path, "pathspec.PathSpec"]], Iterator["os.DirEntry[str]"]]
+_Level = Tuple[Path, List[Tuple[Path, "pathspec.GitIgnoreSpec"]], Iterator["os.DirEntry[str]"]]
 
 
 @dataclass
@@ -45,7 +52,7 @@ class Discovery:
         self,
         path: Path,
         is_dir: bool,
-        gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]] = (),
+        gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]] = (),
         base: Optional[Path] = None,
     ) -> bool:
         """Whether the configured excludes (relative to ``base``, default the project root)
@@ -83,7 +90,7 @@ class Discovery:
                     seen.add(raw)
                     yield raw
 
-    def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.PathSpec"]]:
+    def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.GitIgnoreSpec"]]:
         """.gitignore files above ``directory`` up to the repository (or root) top."""
         out = []
         current = directory.resolve()
@@ -96,7 +103,7 @@ class Discovery:
                 break
         return out
 
-    def _walk(self, top: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]], base: Path) -> Iterator[str]:
+    def _walk(self, top: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]], base: Path) -> Iterator[str]:
         """Depth-first, in name order. Iterative: a tree thousands of directories deep is
         legal, and past PATH_MAX the listing fails and is reported like any other."""
         stack = [self._enter(top, gitignores)]
@@ -130,7 +137,7 @@ class Discovery:
                 if entry.is_symlink() or _is_regular(entry):
                     yield str(path)
 
-    def _enter(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.PathSpec"]]) -> Optional[_Level]:
+    def _enter(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]]) -> Optional[_Level]:
         """The directory, the .gitignores that apply in it and its entries, sorted; None
         (and a problem) when it cannot be listed."""
         if self.respect_gitignore:
@@ -145,7 +152,7 @@ class Discovery:
             return None
         return directory, gitignores, iter(entries)
 
-    def _load_gitignore(self, directory: Path) -> Optional["pathspec.PathSpec"]:
+    def _load_gitignore(self, directory: Path) -> Optional["pathspec.GitIgnoreSpec"]:
         """The patterns of ``directory``'s .gitignore, None without one. One that is no
         regular file (a FIFO would block the walk) or is too large is a problem, and its
         patterns do not apply; one that cannot be read is passed over, as before."""
@@ -164,7 +171,7 @@ class Discovery:
         return pathspec.GitIgnoreSpec.from_lines(data.decode("utf-8", "replace").splitlines())
 
 
-def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.PathSpec"]]) -> bool:
+def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]]) -> bool:
     for base, spec in gitignores:
         relative = _relative(path, base)
         if relative is not None and spec.match_file(relative + "/" if is_dir else relative):

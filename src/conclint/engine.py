@@ -6,12 +6,15 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Type
 from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.gate import Trigger
 from conclint.settings import Settings
+
+if TYPE_CHECKING:
+    from conclint.rule import Rule
 
 PARSE_ERROR = "CCL000"
 # `# noqa`, `# noqa: CCL201,CCL301` (flake8's syntax); a bare noqa silences everything.
@@ -39,7 +42,7 @@ def file_noqa(data: bytes) -> bool:
     return _FILE_NOQA_RE.search(data) is not None
 
 
-def noqa_codes(line: str) -> Optional[set]:
+def noqa_codes(line: str) -> Optional[Set[str]]:
     """None when the line has no noqa; an empty set for a bare noqa (everything)."""
     match = _NOQA_RE.search(line)
     if match is None:
@@ -69,18 +72,19 @@ class RuleSet:
     merged with the user's ``[tool.conclint.<rule-name>]``, which is what ``could_report``
     and the rule instances get."""
 
-    def __init__(self, classes: Sequence[type], rule_options: Mapping[str, Mapping[str, Any]]) -> None:
-        self.classes: Tuple[type, ...] = tuple(classes)
-        self.trigger = _TRIGGERS.get(self.classes)
-        if self.trigger is None:
-            self.trigger = _TRIGGERS[self.classes] = Trigger(self.classes)
-        self.options: Dict[type, Mapping[str, Any]] = {
+    def __init__(self, classes: Sequence[Type[Rule]], rule_options: Mapping[str, Mapping[str, Any]]) -> None:
+        self.classes: Tuple[Type[Rule], ...] = tuple(classes)
+        trigger = _TRIGGERS.get(self.classes)
+        if trigger is None:
+            trigger = _TRIGGERS[self.classes] = Trigger(self.classes)
+        self.trigger: Trigger = trigger
+        self.options: Dict[Type[Rule], Mapping[str, Any]] = {
             cls: MappingProxyType({**cls.options, **rule_options.get(cls.code, {})}) for cls in self.classes
         }
 
 
 # Compiled gates by rule classes: a run compiles one per set of codes, whatever its Settings.
-_TRIGGERS: Dict[Tuple[type, ...], Trigger] = {}
+_TRIGGERS: Dict[Tuple[Type[Rule], ...], Trigger] = {}
 
 
 @dataclass
@@ -138,7 +142,7 @@ def lint_source(
     *,
     with_edits: bool = False,
     keep_tree: bool = False,
-    rule_classes: Optional[Sequence[type]] = None,
+    rule_classes: Optional[Sequence[Type[Rule]]] = None,
 ) -> FileResult:
     """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
     result = FileResult(path)
@@ -192,13 +196,13 @@ def analyse(
     data: bytes,
     path: str,
     settings: Settings,
-    rule_classes: Sequence[type],
+    rule_classes: Sequence[Type[Rule]],
     result: FileResult,
     *,
     with_edits: bool = False,
     keep_tree: bool = False,
     tree: Any = None,
-    options: Optional[Mapping[type, Mapping[str, Any]]] = None,
+    options: Optional[Mapping[Type[Rule], Mapping[str, Any]]] = None,
 ) -> FileResult:
     """Run ``rule_classes`` over ``module``; ``tree``, CPython's tree of ``data`` when the
     caller has it, spares the positions a second ``ast.parse``. ``options`` are the rules'
@@ -253,8 +257,8 @@ def analyse(
 
 
 def _analyse_normalised(
-    module: Any, normalised: Any, path: str, settings: Settings, rule_classes: Sequence[type],
-    result: FileResult, keep_tree: bool, options: Mapping[type, Mapping[str, Any]],
+    module: Any, normalised: Any, path: str, settings: Settings, rule_classes: Sequence[Type[Rule]],
+    result: FileResult, keep_tree: bool, options: Mapping[Type[Rule], Mapping[str, Any]],
 ) -> FileResult:
     """Lint the copy LibCST could read (see ``parsing.form_feeds``): columns are moved back
     to the file's own, and fixes are withheld, as they would write the copy's bytes."""

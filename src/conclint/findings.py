@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Finding:
     fix: Optional[FixInfo] = None
     fingerprint: str = ""
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
 
     def to_json(self) -> Dict[str, Any]:

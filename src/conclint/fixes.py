@@ -43,7 +43,12 @@ def into_block(statements: Sequence[cst.BaseStatement]) -> List[cst.BaseStatemen
     """Statements ready to move one level deeper: blank lines must not gain indentation
     (module-level blank lines are "indented" by nothing; nested, they would get spaces)."""
     transformer = _UnindentBlankLines()
-    return [stmt.visit(transformer) for stmt in statements]  # type: ignore[misc]
+    moved: List[cst.BaseStatement] = []
+    for stmt in statements:
+        new = stmt.visit(transformer)
+        assert isinstance(new, cst.BaseStatement), "the transformer changes blank lines only"
+        moved.append(new)
+    return moved
 
 
 def keyword_arg(keyword: str, value: cst.BaseExpression) -> cst.Arg:

@@ -10,7 +10,10 @@ parsed and imports nothing of LibCST or of the rules.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+
+if TYPE_CHECKING:
+    from conclint.rule import Rule
 
 _LITERAL_ALTERNATION = re.compile(r"^(?:[\w ]|\\[.()\[\]])+(?:\|(?:[\w ]|\\[.()\[\]])+)*$")
 
@@ -23,9 +26,9 @@ class Trigger:
     (memchr-fast); the others with ``re``. Results are shared between rules per file.
     """
 
-    def __init__(self, rule_classes: Sequence[type]) -> None:
+    def __init__(self, rule_classes: Sequence[Type[Rule]]) -> None:
         self.tests: Dict[Any, Any] = {}
-        self.rules: List[Tuple[type, List[Any]]] = []
+        self.rules: List[Tuple[Type[Rule], List[Any]]] = []
         for cls in rule_classes:
             for pattern in cls.triggers:
                 if pattern not in self.tests:
@@ -34,10 +37,10 @@ class Trigger:
             ordered = sorted(cls.triggers, key=lambda p: (callable(p), not isinstance(self.tests[p], tuple)))
             self.rules.append((cls, ordered))
 
-    def matching(self, data: bytes) -> List[type]:
+    def matching(self, data: bytes) -> List[Type[Rule]]:
         """The rules that could report something in ``data`` (all their triggers match)."""
         memo: Dict[Any, bool] = {}  # per pattern, and per literal: alternations share them
-        out = []
+        out: List[Type[Rule]] = []
         for cls, patterns in self.rules:
             for pattern in patterns:
                 hit = memo.get(pattern)
@@ -100,9 +103,9 @@ def _required_literals(pattern: str) -> Tuple[bytes, ...]:
     """Per top-level alternative, its longest run of literal characters; () when some
     alternative has none (no prefilter is possible then)."""
     try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
+        from re import _parser as sre_parse  # type: ignore[attr-defined]  # private: typeshed has no stub
     except ImportError:  # Python < 3.11
-        import sre_parse  # type: ignore[no-redef]
+        import sre_parse
     try:
         parsed = list(sre_parse.parse(pattern))
     except Exception:

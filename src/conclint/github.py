@@ -5,7 +5,7 @@ https://docs.github.com/actions/reference/workflow-commands-for-github-actions
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from conclint.findings import Finding
 
@@ -15,7 +15,7 @@ _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = _DATA_ESCAPES + ((":", "%3A"), (",", "%2C"))
 
 
-def _escape(text: str, escapes: Sequence[tuple]) -> str:
+def _escape(text: str, escapes: Sequence[Tuple[str, str]]) -> str:
     for raw, escaped in escapes:  # "%" first, so later escapes are not escaped again
         text = text.replace(raw, escaped)
     return text

@@ -191,7 +191,7 @@ class Either(Requirement):
 class _EitherTest:
     """A byte test met when every test of one of the alternatives is (see ``Either``)."""
 
-    def __init__(self, alternatives: list) -> None:
+    def __init__(self, alternatives: Iterable[Tuple[Any, ...]]) -> None:
         self.alternatives = [[compile_trigger(t) for t in tests] for tests in alternatives]
 
     def __call__(self, data: bytes) -> bool:

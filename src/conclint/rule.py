@@ -6,7 +6,7 @@ import enum
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ class Applicability(str, enum.Enum):
     UNSAFE = "unsafe"
 
 
-Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
 
 
 @dataclass
@@ -77,7 +77,7 @@ def statement_chain(stack: Sequence[cst.CSTNode]) -> Tuple[cst.CSTNode, ...]:
     return tuple(chain)
 
 
-_RULES: Dict[str, type] = {}
+_RULES: Dict[str, Type[Rule]] = {}
 _CODE_RE = re.compile(r"^CCL\d{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -106,6 +106,8 @@ class Rule(cst.BatchableCSTVisitor):
     triggers: ClassVar[Sequence[Any]] = ()
     # Options users may set under [tool.conclint.<rule-name>]; values are defaults.
     options: ClassVar[Mapping[str, Any]] = {}
+    # Set on each class by ``callback_names``, the first time it is asked.
+    _callback_names: ClassVar[Tuple[str, ...]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -148,7 +150,7 @@ class Rule(cst.BatchableCSTVisitor):
                 and callable(getattr(cls, name))
                 and not getattr(getattr(cls, name), "_is_no_op", False)
             )
-            cls._callback_names = names  # type: ignore[attr-defined]
+            cls._callback_names = names
         return names
 
     def __init__(self, sem: "Semantic", settings: Mapping[str, Any]) -> None:
@@ -193,7 +195,7 @@ class Rule(cst.BatchableCSTVisitor):
         self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
 
 
-def hand_written_gate(cls: type) -> Optional[Any]:
+def hand_written_gate(cls: Type[Rule]) -> Optional[Callable[[Facts, Mapping[str, Any]], bool]]:
     """The rule's own ``could_report`` when it writes one instead of the derived gate."""
     for klass in cls.__mro__:
         if klass is Rule:
@@ -216,7 +218,7 @@ def lost_comments(changes: Mapping[cst.CSTNode, Replacement]) -> int:
     return sum((before - after).values())
 
 
-def all_rules() -> Dict[str, type]:
+def all_rules() -> Dict[str, Type[Rule]]:
     """Every registered rule class by code, importing the bundled rule modules."""
     from conclint import rules  # noqa: F401  (importing registers the rules)
 

@@ -178,7 +178,11 @@ def _collect_less() -> Tuple[int, int, int]:
     return previous
 
 
-def _work(task: tuple) -> FileOutcome:
+# (index, "fix" or "lint", path, the fix's unsafe or the lint's with_edits)
+Task = Tuple[int, str, str, bool]
+
+
+def _work(task: Task) -> FileOutcome:
     index, kind, path, arg = task
     assert _worker_settings is not None
     if _worker_state is not None:
@@ -195,7 +199,7 @@ def _work(task: tuple) -> FileOutcome:
     return outcome
 
 
-def _run_serial(tasks: Sequence[tuple], settings: Settings) -> List[FileOutcome]:
+def _run_serial(tasks: Sequence[Task], settings: Settings) -> List[FileOutcome]:
     _init_worker(settings)
     previous = _collect_less()
     try:
@@ -227,7 +231,7 @@ class _PoolFailure(Exception):
     says why ("cannot start worker processes (...)")."""
 
 
-def _run_pool(tasks: List[tuple], settings: Settings, jobs: int) -> List[FileOutcome]:
+def _run_pool(tasks: List[Task], settings: Settings, jobs: int) -> List[FileOutcome]:
     """Run ``tasks`` in worker processes; a worker that dies costs only the file it was on.
 
     The file a worker died on is retried alone in a process of its own, the rest of its
@@ -297,7 +301,7 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, tasks: List[tuple], settings: Settings, jobs: int, results: List[Optional[FileOutcome]]) -> None:
+    def __init__(self, tasks: List[Task], settings: Settings, jobs: int, results: List[Optional[FileOutcome]]) -> None:
         self.tasks = tasks
         self.settings = settings
         self.jobs = jobs
@@ -423,7 +427,7 @@ class _Pool:
     def _reap(self, process: Any) -> Optional[int]:
         """Wait for a process that has ended or was told to; release it; its exit code."""
         process.join()
-        exitcode = process.exitcode
+        exitcode: Optional[int] = process.exitcode
         process.close()
         self.processes.remove(process)
         return exitcode
@@ -527,7 +531,7 @@ def _worker_main(conn: Any, settings: Settings, state: Any, parent: int) -> None
             conn.send((task[0], _work(task)))
 
 
-def _isolated_main(conn: Any, task: tuple, settings: Settings, state: Any, parent: int) -> None:
+def _isolated_main(conn: Any, task: Task, settings: Settings, state: Any, parent: int) -> None:
     _in_worker(parent)
     _init_worker(settings, state)
     conn.send(_work(task))

@@ -29,7 +29,7 @@ import secrets
 import stat
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Literal, Optional, Tuple, overload
 
 from conclint.testhooks import pause
 
@@ -195,13 +195,14 @@ def _after_replace(path: str, target: str, original: int, before: os.stat_result
 def _write_back(path: str, target: str, saved: bytes, data: bytes, before: os.stat_result) -> None:
     """Put ``saved`` back at ``target``, which must still hold conclint's ``data``."""
     directory, base = os.path.split(target)
+    name: Optional[str]
     fd, name = _open_temp(directory, base, named=True)
     try:
         _fill(fd, saved, path, target, before)
         with open(target, "rb") as handle:
             if handle.read() != data:
                 raise WriteRefused(f"{path}: changed again")
-        os.replace(name, target)  # type: ignore[arg-type]
+        os.replace(name, target)
         name = None
     finally:
         os.close(fd)
@@ -236,7 +237,7 @@ def _check_target(path: str, target: str) -> os.stat_result:
     return st
 
 
-def _identity(st: os.stat_result) -> tuple:
+def _identity(st: os.stat_result) -> Tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -260,7 +261,7 @@ def _open_same(path: str, target: str, st: os.stat_result) -> int:
 
 def _read(path: str, fd: int) -> bytes:
     """The whole content behind ``fd``, from its start."""
-    chunks = []
+    chunks: List[bytes] = []
     size = 0
     while True:
         chunk = os.pread(fd, 1 << 20, size)
@@ -276,7 +277,17 @@ def _temp_name(directory: str, base: str) -> str:
     return os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def _open_temp(directory: str, base: str, named: bool = False) -> "tuple[int, Optional[str]]":
+@overload
+def _open_temp(directory: str, base: str, named: Literal[True]) -> Tuple[int, str]:
+    ...
+
+
+@overload
+def _open_temp(directory: str, base: str, named: bool = False) -> Tuple[int, Optional[str]]:
+    ...
+
+
+def _open_temp(directory: str, base: str, named: bool = False) -> Tuple[int, Optional[str]]:
     """A file for the new content: unnamed (``O_TMPFILE``) where possible, else named."""
     tmpfile = 0 if named else getattr(os, "O_TMPFILE", 0)
     if tmpfile:

@@ -5,14 +5,14 @@ groups of types rules ask about. Plain data, no LibCST: the CPython-side facts r
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, FrozenSet, Tuple
 
 CONCURRENCY_MODULES = frozenset(
     {"threading", "multiprocessing", "concurrent", "asyncio", "gevent", "_thread", "thread", "queue", "dummy_threading"}
 )
 
 # Names each module exports that matter to the rules, for ``from X import *``.
-STAR_EXPORTS: Dict[str, frozenset] = {
+STAR_EXPORTS: Dict[str, FrozenSet[str]] = {
     "threading": frozenset(
         "Thread Timer Lock RLock Condition Semaphore BoundedSemaphore Event Barrier current_thread "
         "currentThread active_count activeCount enumerate main_thread local get_ident".split()
@@ -115,7 +115,7 @@ CONSTRUCTORS.update(
 )
 
 # (receiver type, method) -> result type
-METHOD_RESULTS: Dict[tuple, str] = {
+METHOD_RESULTS: Dict[Tuple[str, str], str] = {
     ("multiprocessing.Manager", "dict"): "multiprocessing.managers.DictProxy",
     ("multiprocessing.Manager", "list"): "multiprocessing.managers.ListProxy",
     ("multiprocessing.Manager", "Namespace"): "multiprocessing.managers.Namespace",

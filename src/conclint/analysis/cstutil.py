@@ -97,7 +97,11 @@ def walk_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
                 yield from walk_statements(block)
 
 
-def blocks(stmt: cst.BaseCompoundStatement) -> Iterator[Sequence[cst.CSTNode]]:
+# What holds a body of statements: compound statements and their clauses.
+Clause = Union[cst.BaseCompoundStatement, cst.MatchCase, cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler]
+
+
+def blocks(stmt: Clause) -> Iterator[Sequence[cst.CSTNode]]:
     """The statement lists directly under a compound statement (bodies, else, finally, handlers, cases)."""
     if isinstance(stmt, cst.Match):  # no body of its own: one block per case
         for case in stmt.cases:
@@ -218,7 +222,7 @@ def walk_scope(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children(current)))
 
 
-def comments(node: Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]) -> "Counter[str]":
+def comments(node: Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]) -> "Counter[str]":
     """The text of every comment in ``node`` (or in what a sentinel stands for), counted."""
     found: "Counter[str]" = Counter()
     if isinstance(node, cst.RemovalSentinel):

@@ -19,13 +19,28 @@ plus every local name an import or assignment may have bound to it.
 from __future__ import annotations
 
 import ast
-from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+import sys
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, Union, cast
 
 from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, TEST_EXPECTATIONS, canonical
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What opens a scope of its own: rules see nodes below these as in another function.
 SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+
+# The kinds of nodes filed here.
+Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+Definition = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
+Scope = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]  # one of SCOPES
+Loop = Union[ast.For, ast.AsyncFor, ast.While]
+With = Union[ast.With, ast.AsyncWith]
+Assignment = Union[ast.Assign, ast.AnnAssign]
+if sys.version_info >= (3, 11):
+    TryStatement = Union[ast.Try, ast.TryStar]
+else:
+    TryStatement = ast.Try
+# A statement with a body: what ``body_span`` measures.
+Block = Union[Function, ast.ClassDef, Loop, With, TryStatement]
 
 
 def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
@@ -57,9 +72,9 @@ def producers_of(types: FrozenSet[str]) -> Tuple[FrozenSet[str], FrozenSet[str]]
 def callee_name(func: ast.AST) -> str:
     """``f`` for ``f(...)`` and ``a.b.f(...)``; "" for anything else (``x[0](...)``)."""
     if type(func) is ast.Name:
-        return func.id  # type: ignore[attr-defined, no-any-return]
+        return func.id
     if type(func) is ast.Attribute:
-        return func.attr  # type: ignore[attr-defined, no-any-return]
+        return func.attr
     return ""
 
 
@@ -81,17 +96,17 @@ class Facts:
         self.statement_calls: Dict[str, List[ast.Call]] = {}  # same, for calls that are a whole statement
         self.alias_edges: Dict[str, Set[str]] = {}  # last name -> local names that may be bound to it
         self.classes: List[ast.ClassDef] = []
-        self.functions: Dict[str, List[ast.AST]] = {}  # name -> (async) defs, at any depth
-        self.loops: List[ast.AST] = []  # for, async for, while
+        self.functions: Dict[str, List[Function]] = {}  # name -> (async) defs, at any depth
+        self.loops: List[Loop] = []  # for, async for, while
         self.with_items: List[ast.withitem] = []
-        self.with_of: Dict[ast.withitem, ast.AST] = {}  # item -> its with statement
+        self.with_of: Dict[ast.withitem, With] = {}  # item -> its with statement
         self.imported_modules: Set[str] = set()
         self.name_comparisons: List[ast.Compare] = []  # comparisons with a bare ``__name__``
         self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
-        self.assignments: List[ast.AST] = []  # assignment values (``x = value``, ``self.x = value``)
-        self.tries: List[ast.AST] = []
+        self.assignments: List[Assignment] = []  # assignment values (``x = value``, ``self.x = value``)
+        self.tries: List[TryStatement] = []
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
-        self.scope: Dict[ast.AST, Optional[ast.AST]] = {}
+        self.scope: Dict[ast.AST, Optional[Scope]] = {}
         self.module_body: List[ast.stmt] = []
         self._resolved: Dict[FrozenSet[str], FrozenSet[str]] = {}
         self._subclasses: Dict[FrozenSet[str], List[ast.ClassDef]] = {}
@@ -132,14 +147,14 @@ class Facts:
                 if type(call.func) is ast.Attribute:
                     yield call
 
-    def parenthesized(self, node: ast.AST) -> bool:
+    def parenthesized(self, node: ast.expr) -> bool:
         """Whether ``node`` may stand in parentheses of its own (``args=(x)``): the text before
         it on its line ends with ``(``, or cannot be told."""
         lines = self._source_lines()
         line = getattr(node, "lineno", 0)
         if lines is None or not 0 < line <= len(lines):
             return True
-        before = lines[line - 1][: node.col_offset].rstrip()  # type: ignore[attr-defined]
+        before = lines[line - 1][: node.col_offset].rstrip()
         return not before or before.endswith(b"(")
 
     def only_blank_lines(self, first: int, stop: int) -> Optional[bool]:
@@ -175,7 +190,7 @@ class Facts:
         names = self.names_for(producers)
         for functions in self.functions.values():
             for function in functions:
-                a = function.args  # type: ignore[attr-defined]
+                a = function.args
                 for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
                     if arg is not None and arg.annotation is not None and callee_name(arg.annotation) in names:
                         return True
@@ -191,7 +206,7 @@ class Facts:
         ``Semantic`` types as the class's base type)."""
         if self._methods is None:
             self._methods = {id(s) for c in self.classes for s in c.body if type(s) in _FUNCTIONS}
-        return type(node) is ast.Name and id(scope) in self._methods and node.id == self_name(scope)  # type: ignore[attr-defined]
+        return type(node) is ast.Name and id(scope) in self._methods and node.id == self_name(scope)
 
     def first_parameters(self) -> FrozenSet[str]:
         """The names methods of the file may call ``self``."""
@@ -231,34 +246,34 @@ class Facts:
             self.alias_edges.setdefault(source, set()).add(local)
 
 
-def _call(facts: Facts, node: ast.Call, scope: Optional[ast.AST]) -> None:
+def _call(facts: Facts, node: ast.Call, scope: Optional[Scope]) -> None:
     facts.calls.setdefault(callee_name(node.func), []).append(node)
     facts.scope[node] = scope
 
 
-def _expr(facts: Facts, node: ast.Expr, scope: Optional[ast.AST]) -> None:
+def _expr(facts: Facts, node: ast.Expr, scope: Optional[Scope]) -> None:
     value = node.value
     if type(value) is ast.Call:
         facts.statement_calls.setdefault(callee_name(value.func), []).append(value)
 
 
-def _import(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
-    if type(node) is ast.Import:
-        facts.imported_modules.update(alias.name for alias in node.names)  # type: ignore[attr-defined]
-    elif not node.level and node.module:  # type: ignore[attr-defined]
-        facts.imported_modules.add(node.module)  # type: ignore[attr-defined]
-    for alias in node.names:  # type: ignore[attr-defined]
+def _import(facts: Facts, node: Union[ast.Import, ast.ImportFrom], scope: Optional[Scope]) -> None:
+    if isinstance(node, ast.Import):
+        facts.imported_modules.update(alias.name for alias in node.names)
+    elif not node.level and node.module:
+        facts.imported_modules.add(node.module)
+    for alias in node.names:
         if alias.asname:
             facts._alias(alias.asname, alias.name.rsplit(".", 1)[-1])
 
 
-def _assign(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
-    value = node.value  # type: ignore[attr-defined]
+def _assign(facts: Facts, node: Assignment, scope: Optional[Scope]) -> None:
+    value = node.value
     if value is None:
         return
     facts.assignments.append(node)
     facts.scope[node] = scope
-    targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[attr-defined]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     source = callee_name(value) if type(value) in (ast.Name, ast.Attribute) else ""
     for target in targets:
         if type(target) is ast.Name and source:
@@ -267,45 +282,47 @@ def _assign(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
             facts.stored_attributes.add(target.attr)
 
 
-def _named_expr(facts: Facts, node: ast.NamedExpr, scope: Optional[ast.AST]) -> None:
+def _named_expr(facts: Facts, node: ast.NamedExpr, scope: Optional[Scope]) -> None:
     value = node.value
     if type(value) in (ast.Name, ast.Attribute):
         facts._alias(node.target.id, callee_name(value))
 
 
-def _function(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
-    facts.functions.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+def _function(facts: Facts, node: Function, scope: Optional[Scope]) -> None:
+    facts.functions.setdefault(node.name, []).append(node)
 
 
-def _class(facts: Facts, node: ast.ClassDef, scope: Optional[ast.AST]) -> None:
+def _class(facts: Facts, node: ast.ClassDef, scope: Optional[Scope]) -> None:
     facts.classes.append(node)
 
 
-def _loop(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+def _loop(facts: Facts, node: Loop, scope: Optional[Scope]) -> None:
     facts.loops.append(node)
     facts.scope[node] = scope
 
 
-def _compare(facts: Facts, node: ast.Compare, scope: Optional[ast.AST]) -> None:
+def _compare(facts: Facts, node: ast.Compare, scope: Optional[Scope]) -> None:
     for operand in (node.left, *node.comparators):
         if type(operand) is ast.Name and operand.id == "__name__":
             facts.name_comparisons.append(node)
             return
 
 
-def _try(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
+def _try(facts: Facts, node: TryStatement, scope: Optional[Scope]) -> None:
     facts.tries.append(node)
     facts.scope[node] = scope
 
 
-def _with(facts: Facts, node: ast.AST, scope: Optional[ast.AST]) -> None:
-    for item in node.items:  # type: ignore[attr-defined]
+def _with(facts: Facts, node: With, scope: Optional[Scope]) -> None:
+    for item in node.items:
         facts.with_items.append(item)
         facts.with_of[item] = node
         facts.scope[item] = scope
 
 
-COLLECTORS = {
+# Each collector takes the nodes of the kinds it is filed under.
+Collector = Callable[[Facts, Any, Optional[Scope]], None]
+COLLECTORS: Dict[type, Collector] = {
     ast.Call: _call,
     ast.Expr: _expr,
     ast.Import: _import,
@@ -348,13 +365,13 @@ def async_functions(facts: Facts) -> Iterator[ast.AsyncFunctionDef]:
                 yield function
 
 
-def module_level_defs(facts: Facts) -> Iterator[ast.AST]:
+def module_level_defs(facts: Facts) -> Iterator[Definition]:
     """Functions and classes defined at module level, also under ``if``/``try``/``with``/loops
     (what ``Semantic`` pre-scans), but not inside another function or class."""
     pending = list(facts.module_body)
     while pending:
         statement = pending.pop()
-        if type(statement) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield statement
             continue
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
@@ -364,11 +381,11 @@ def module_level_defs(facts: Facts) -> Iterator[ast.AST]:
 def self_name(function: Optional[ast.AST]) -> Optional[str]:
     """The first parameter of CPython's ``function`` (``self`` when it is a method), unless a
     staticmethod."""
-    if type(function) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+    if not isinstance(function, _FUNCTIONS):
         return None
-    if any(callee_name(d) == "staticmethod" for d in function.decorator_list):  # type: ignore[union-attr]
+    if any(callee_name(d) == "staticmethod" for d in function.decorator_list):
         return None
-    params = [*function.args.posonlyargs, *function.args.args]  # type: ignore[union-attr]
+    params = [*function.args.posonlyargs, *function.args.args]
     return params[0].arg if params else None
 
 
@@ -383,9 +400,17 @@ def may_call_own(facts: Facts, call: ast.Call) -> bool:
     return func.value.id in facts.first_parameters()
 
 
+def method_receiver(call: ast.Call) -> ast.expr:
+    """The ``x`` of a call ``x.method(...)``, as ``methods_called`` and ``statement_method_call``
+    give them."""
+    func = call.func
+    assert isinstance(func, ast.Attribute), "not a method call"
+    return func.value
+
+
 def statement_method_call(node: ast.AST, methods: Iterable[str]) -> Optional[ast.Call]:
     """The call when ``node`` is the statement ``x.method(...)`` for one of ``methods``."""
-    call = node.value if type(node) is ast.Expr else None  # type: ignore[attr-defined]
+    call = node.value if type(node) is ast.Expr else None
     if type(call) is ast.Call and type(call.func) is ast.Attribute and call.func.attr in methods:
         return call
     return None
@@ -395,56 +420,61 @@ Position = Tuple[int, int]
 _END = (1 << 62, 0)
 
 
-def position(node: ast.AST) -> Position:
-    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+def position(node: Union[ast.stmt, ast.expr]) -> Position:
+    return (node.lineno, node.col_offset)
 
 
-def body_span(statement: ast.AST) -> Tuple[Position, Position]:
+def end_position(node: Union[ast.stmt, ast.expr]) -> Position:
+    # typeshed allows nodes without an end (built by hand); ast.parse always sets it.
+    return cast(Position, (node.end_lineno, node.end_col_offset))
+
+
+def body_span(statement: Block) -> Tuple[Position, Position]:
     """From the first to the end of the last statement of ``statement``'s body."""
-    body = statement.body  # type: ignore[attr-defined]
-    return position(body[0]), (body[-1].end_lineno, body[-1].end_col_offset)
+    body = statement.body
+    return position(body[0]), end_position(body[-1])
 
 
-def scope_end(scope: Optional[ast.AST]) -> Position:
+def scope_end(scope: Optional[Scope]) -> Position:
     if scope is None:
         return _END
-    return (scope.end_lineno, scope.end_col_offset)  # type: ignore[attr-defined]
+    return end_position(scope)
 
 
-def arguments(call: ast.Call) -> Iterator[ast.AST]:
+def arguments(call: ast.Call) -> Iterator[ast.expr]:
     """The values of every argument, positional and keyword."""
     yield from call.args
     for keyword in call.keywords:
         yield keyword.value
 
 
-def keyword(call: ast.Call, name: str) -> Optional[ast.AST]:
+def keyword(call: ast.Call, name: str) -> Optional[ast.expr]:
     for item in call.keywords:
         if item.arg == name:
             return item.value
     return None
 
 
-def methods_of(cls: ast.ClassDef) -> Dict[str, ast.AST]:
+def methods_of(cls: ast.ClassDef) -> Dict[str, Function]:
     return {s.name: s for s in cls.body if isinstance(s, _FUNCTIONS)}
 
 
 def is_none(node: ast.AST) -> bool:
-    return type(node) is ast.Constant and node.value is None  # type: ignore[attr-defined]
+    return type(node) is ast.Constant and node.value is None
 
 
 def scalar_literal(node: ast.AST) -> bool:
     """A string, bytes or number literal (what LibCST calls BaseString/BaseNumber)."""
     if type(node) is ast.JoinedStr:
         return True
-    if type(node) is ast.UnaryOp and type(node.operand) is ast.Constant:  # type: ignore[attr-defined]
-        node = node.operand  # type: ignore[attr-defined]
-    return type(node) is ast.Constant and type(node.value) in (str, bytes, int, float, complex)  # type: ignore[attr-defined]
+    if type(node) is ast.UnaryOp and type(node.operand) is ast.Constant:
+        node = node.operand
+    return type(node) is ast.Constant and type(node.value) in (str, bytes, int, float, complex)
 
 
-def facts_watched_by_test(facts: Facts, node: ast.AST) -> bool:
+def facts_watched_by_test(facts: Facts, node: Union[ast.stmt, ast.expr]) -> bool:
     """CPython's view of ``cstutil.watched_by_test``: ``node`` in the body of such a ``with``."""
-    at = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    at = (node.lineno, node.col_offset)
     for item in facts.with_items:
         expr = item.context_expr
         if type(expr) is ast.Call and callee_name(expr.func) in TEST_EXPECTATIONS:

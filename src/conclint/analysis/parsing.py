@@ -33,9 +33,9 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Type, cast
 
-from conclint.analysis.facts import COLLECTORS, SCOPES, Facts
+from conclint.analysis.facts import COLLECTORS, SCOPES, Facts, Scope
 
 # Beyond this LibCST needs seconds and hundreds of MB per MiB; such files are generated.
 MAX_PARSE_BYTES = 2 * 1024 * 1024
@@ -165,11 +165,11 @@ def _trusting_the_parser() -> Iterator[None]:
     if original is None:  # a LibCST that no longer validates this way: nothing to skip
         yield
         return
-    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
+    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]  # the point: see above
     try:
         yield
     finally:
-        CSTNode.__post_init__ = original  # type: ignore[method-assign]
+        CSTNode.__post_init__ = original  # type: ignore[method-assign]  # (restoring it)
 
 
 def _no_validation(self: Any) -> None:
@@ -239,26 +239,26 @@ def tree_depth(tree: ast.AST, facts: Optional[Facts] = None) -> Tuple[int, ast.A
     Iterative: the trees measured here are the ones too deep to recurse over.
     """
     best, deepest = 0, tree
-    stack: List[Tuple[ast.AST, int, Optional[ast.AST]]] = [(tree, 1, None)]
+    stack: List[Tuple[ast.AST, int, Optional[Scope]]] = [(tree, 1, None)]
     pop, push, AST = stack.pop, stack.append, ast.AST
     collectors = COLLECTORS if facts is not None else {}
     while stack:
         node, depth, scope = pop()
         kind = type(node)
         collect = collectors.get(kind)
-        if collect is not None:
+        if collect is not None and facts is not None:  # (there are collectors only with facts)
             collect(facts, node, scope)
         if depth > best:
             best = depth
             if hasattr(node, "lineno"):  # operators have no position
                 deepest = node
         if kind is ast.BoolOp:
-            for offset, value in enumerate(node.values, 1):  # type: ignore[attr-defined]
+            for offset, value in enumerate(cast(ast.BoolOp, node).values, 1):
                 push((value, depth + offset, scope))
             continue
         depth += 1
         if kind in SCOPES:
-            scope = node
+            scope = cast(Scope, node)
         fields = _CHILD_FIELDS.get(kind)
         if fields is None:
             fields = _child_fields(kind)
@@ -277,11 +277,11 @@ def tree_depth(tree: ast.AST, facts: Optional[Facts] = None) -> Tuple[int, ast.A
 # Plain field access over these: ast.iter_child_nodes costs 9x as much, and this runs on
 # every screened file (1.3 M nodes on the standard library).
 _NOT_CHILDREN = frozenset({"ctx", "id", "attr", "arg", "kind", "type_comment", "level", "module", "asname", "names"})
-_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+_CHILD_FIELDS: Dict[Type[ast.AST], Tuple[str, ...]] = {}
 
 
-def _child_fields(kind: type) -> Tuple[str, ...]:
-    fields = tuple(f for f in kind._fields if f not in _NOT_CHILDREN and not (kind is ast.Constant and f == "value"))  # type: ignore[attr-defined]
+def _child_fields(kind: Type[ast.AST]) -> Tuple[str, ...]:
+    fields = tuple(f for f in kind._fields if f not in _NOT_CHILDREN and not (kind is ast.Constant and f == "value"))
     _CHILD_FIELDS[kind] = fields
     return fields
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from conclint.analysis.walk import walk
 
-Position = Any  # libcst CodeRange
+Position = CodeRange
 
 
 class _Collector:
@@ -30,6 +30,7 @@ class _Collector:
 
 
 Chain = Tuple[cst.CSTNode, ...]
+_DEFS = (cst.FunctionDef, cst.ClassDef)
 
 
 def positions_of(
@@ -101,7 +102,9 @@ def _generate(
     blocks indented by ``indents``."""
     collector = _Collector()
     state = PositionProvidingCodegenState(
-        default_indent=module.default_indent, default_newline=module.default_newline, provider=collector
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=collector,  # type: ignore[arg-type]  # duck-typed: the state only fills provider._computed
     )
     state.line = line
     state.indent_tokens = list(indents)
@@ -115,18 +118,20 @@ def _nested_start(
     """Where the last statement of ``chain`` (a def or class nested in defs and classes, the
     first being ``module.body[top]``, starting at ``line``) starts, and its blocks' indents,
     from CPython's line numbers; None if the trees disagree."""
-    cpython: ast.AST = tree.body[_cpython_index(module.body, top)]
+    cpython: ast.stmt = tree.body[_cpython_index(module.body, top)]
     indents: List[str] = []
     for parent, child in zip(chain, chain[1:]):
-        block = parent.body  # type: ignore[attr-defined]
+        if not isinstance(parent, _DEFS) or not isinstance(child, _DEFS):  # (what statement_chain gives)
+            return None
+        block = parent.body
         if not isinstance(block, cst.IndentedBlock) or not hasattr(cpython, "body"):
             return None
         at = next((i for i, s in enumerate(block.body) if s is child), None)
         if at is None:
             return None
         indents.append(module.default_indent if block.indent is None else block.indent)
-        cpython = cpython.body[_cpython_index(block.body, at)]  # type: ignore[attr-defined]
-        if getattr(cpython, "name", None) != child.name.value:  # type: ignore[attr-defined]
+        cpython = cpython.body[_cpython_index(block.body, at)]
+        if getattr(cpython, "name", None) != child.name.value:
             return None
         line = _first_line(child, cpython)
     return line, indents
@@ -138,11 +143,11 @@ def _cpython_index(body: Sequence[cst.CSTNode], at: int) -> int:
     return sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body[:at])
 
 
-def _first_line(statement: cst.CSTNode, cpython: ast.AST) -> int:
+def _first_line(statement: Union[cst.SimpleStatementLine, cst.BaseCompoundStatement], cpython: ast.stmt) -> int:
     """The line the generated code of ``statement`` starts at (its leading blank and comment
     lines included), from CPython's line numbers of the same statement."""
-    line = cpython.lineno  # type: ignore[attr-defined]
-    leading = len(statement.leading_lines)  # type: ignore[attr-defined]
+    line = cpython.lineno
+    leading = len(statement.leading_lines)
     decorators = getattr(cpython, "decorator_list", None)
     if decorators:
         line = min(d.lineno for d in decorators)

@@ -124,10 +124,11 @@ class Scopes:
         return None
 
     @property
-    def scope_node(self) -> cst.CSTNode:
-        """The innermost function or lambda holding the visited node, else the module."""
+    def scope_node(self) -> Optional[cst.CSTNode]:
+        """The innermost function or lambda holding the visited node, else the module (None
+        only before the traversal enters it)."""
         frame = self.function
-        return frame.node if frame is not None else self.module  # type: ignore[return-value]
+        return frame.node if frame is not None else self.module
 
     @property
     def in_async_function(self) -> bool:

@@ -45,7 +45,7 @@ _TRIVIA_FIELDS = frozenset(
     "semicolon dot colon equal lbracket rbracket lbrace rbrace operator asynchronous".split()
 )
 # Where dataclass field order is not source order.
-_ORDER = {
+_ORDER: Dict[type, Tuple[str, ...]] = {
     cst.FunctionDef: ("decorators", "name", "params", "returns", "body"),
     cst.ClassDef: ("decorators", "name", "bases", "keywords", "body"),
     cst.Arg: ("keyword", "value"),

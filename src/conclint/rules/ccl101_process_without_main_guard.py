@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -22,7 +22,7 @@ _SPAWNING_CALLS = frozenset({"multiprocessing.set_start_method"})
 _SPAWNING_CALLEES = terminals(_SPAWNING_TYPES | _SPAWNING_CALLS)
 
 
-def _walk_outside(nodes: List[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
+def _walk_outside(nodes: Sequence[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
     """CPython's nodes from ``nodes`` down, not inside classes; ``skip_guards`` (for module
     level) also leaves out functions, lambdas and ``if __name__ ...:`` statements."""
     pending = list(nodes)
@@ -31,7 +31,7 @@ def _walk_outside(nodes: List[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
         kind = type(node)
         if kind is ast.ClassDef or (skip_guards and kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
-        if skip_guards and kind is ast.If and _tests_name(node.test):  # type: ignore[attr-defined]
+        if skip_guards and isinstance(node, ast.If) and _tests_name(node.test):
             continue
         yield node
         pending.extend(ast.iter_child_nodes(node))
@@ -40,9 +40,9 @@ def _walk_outside(nodes: List[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
 def _tests_name(test: ast.AST) -> bool:
     """CPython's view of ``is_name_main_test``."""
     if type(test) is ast.Compare:
-        return any(type(o) is ast.Name and o.id == "__name__" for o in [test.left, *test.comparators])  # type: ignore[attr-defined]
+        return any(type(o) is ast.Name and o.id == "__name__" for o in [test.left, *test.comparators])
     if type(test) is ast.BoolOp:
-        return any(_tests_name(v) for v in test.values)  # type: ignore[attr-defined]
+        return any(_tests_name(v) for v in test.values)
     return False
 
 
@@ -61,24 +61,25 @@ class ProcessWithoutMainGuard(Rule):
         # module function that spawns (itself or through the module functions it calls).
         spawning = facts.names_for(facts.with_subclasses(_SPAWNING_CALLEES))
         functions = [f for f in module_level_defs(facts) if type(f) in (ast.FunctionDef, ast.AsyncFunctionDef)]
-        names = {f.name for f in functions}  # type: ignore[attr-defined]
+        names = {f.name for f in functions}
         called = set()
         for node in _walk_outside(facts.module_body, skip_guards=True):
             if type(node) is ast.Call:
-                if callee_name(node.func) in spawning:  # type: ignore[attr-defined]
+                if callee_name(node.func) in spawning:
                     return True
-                if type(node.func) is ast.Name and node.func.id in names:  # type: ignore[attr-defined]
-                    called.add(node.func.id)  # type: ignore[attr-defined]
+                if type(node.func) is ast.Name and node.func.id in names:
+                    called.add(node.func.id)
         if not called:
             return False
-        spawners, calls = set(), {}
+        spawners: Set[str] = set()
+        calls: Dict[str, Set[str]] = {}
         for function in functions:
             for node in _walk_outside([function], skip_guards=False):
                 if type(node) is ast.Call:
-                    if callee_name(node.func) in spawning:  # type: ignore[attr-defined]
-                        spawners.add(function.name)  # type: ignore[attr-defined]
-                    elif type(node.func) is ast.Name and node.func.id in names:  # type: ignore[attr-defined]
-                        calls.setdefault(function.name, set()).add(node.func.id)  # type: ignore[attr-defined]
+                    if callee_name(node.func) in spawning:
+                        spawners.add(function.name)
+                    elif type(node.func) is ast.Name and node.func.id in names:
+                        calls.setdefault(function.name, set()).add(node.func.id)
         changed = True
         while changed:
             changed = False
@@ -88,7 +89,7 @@ class ProcessWithoutMainGuard(Rule):
                     changed = True
         return bool(called & spawners)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.direct: Set[str] = set()  # module functions that spawn processes themselves
         self.calls: Dict[str, Set[str]] = {}  # module function -> module functions it calls
@@ -148,6 +149,10 @@ class ProcessWithoutMainGuard(Rule):
                 self.report(call, message, changes={node: guarded}, fix_message="Move the script code under a main guard")
 
 
+# Every statement is one of these (LibCST's BaseStatement does not declare their leading_lines).
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
 def _is_script_statement(index: int, stmt: cst.CSTNode) -> bool:
     if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
         return False
@@ -173,11 +178,14 @@ def _guard_module(module: cst.Module, offending: List[cst.CSTNode]) -> Optional[
             if isinstance(stmt.body, cst.IndentedBlock):
                 inner = list(stmt.body.body)
                 if inner and stmt.leading_lines:
-                    inner[0] = inner[0].with_changes(leading_lines=list(stmt.leading_lines) + list(inner[0].leading_lines))
+                    head = inner[0]
+                    assert isinstance(head, _STATEMENTS)
+                    inner[0] = head.with_changes(leading_lines=list(stmt.leading_lines) + list(head.leading_lines))
                 moved.extend(inner)
                 continue
         moved.append(stmt)
     first = moved[0]
+    assert isinstance(first, _STATEMENTS)
     leading = first.leading_lines
     moved[0] = first.with_changes(leading_lines=[])
     guard = cst.If(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import libcst as cst
 
@@ -58,8 +58,8 @@ class MisspelledMainGuard(Rule):
             if len(comparison.ops) != 1:
                 continue
             operands = (comparison.left, comparison.comparators[0])
-            texts = [o.value for o in operands if type(o) is ast.Constant and type(o.value) is str]  # type: ignore[attr-defined]
-            names = [o for o in operands if type(o) is ast.Name and o.id == "__name__"]  # type: ignore[attr-defined]
+            texts = [o.value for o in operands if type(o) is ast.Constant and type(o.value) is str]
+            names = [o for o in operands if type(o) is ast.Name and o.id == "__name__"]
             if len(texts) != 1 or len(names) != 1:
                 continue
             if _near_main(texts[0]) or (texts[0] == _MAIN and type(comparison.ops[0]) in (ast.Is, ast.IsNot)):
@@ -93,7 +93,9 @@ def _fixed_operator(operator: cst.BaseCompOp, text: str) -> Optional[cst.BaseCom
     ``is`` compares identity: it holds for ``"__main__"`` only by interning accident (and
     is a SyntaxWarning since 3.8), so it becomes ``==`` (``is not`` becomes ``!=``).
     """
-    ws = {"whitespace_before": operator.whitespace_before, "whitespace_after": operator.whitespace_after}
+    if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
+        return None  # (what the checks below would find)
+    ws: Dict[str, Any] = {"whitespace_before": operator.whitespace_before, "whitespace_after": operator.whitespace_after}
     if isinstance(operator, cst.Is) and text == _MAIN:
         return cst.Equal(**ws)
     if isinstance(operator, cst.IsNot) and text == _MAIN:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Set
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -25,7 +25,7 @@ class _Spawn:
     target: str
     # parameter position -> parent variable passed there
     passed: Dict[int, str]
-    scope: cst.CSTNode
+    scope: Optional[cst.CSTNode]
     counter: int
 
 
@@ -48,7 +48,7 @@ class ChildMutationLost(Rule):
             for call in facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES))
         )
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.counter = 0
         self.spawns: List[_Spawn] = []
@@ -122,7 +122,7 @@ class ChildMutationLost(Rule):
                 )
 
 
-def _mutations(function: cst.FunctionDef):  # type: ignore[no-untyped-def]
+def _mutations(function: cst.FunctionDef) -> Tuple[Set[int], Set[str]]:
     """(positions of parameters mutated in place, globals assigned or mutated)."""
     params = [p.name.value for p in function.params.params]
     global_names: Set[str] = set()

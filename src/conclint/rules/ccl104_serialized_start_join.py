@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ class SerializedStartJoin(Rule):
         # `x.start()` then `x.join()`, each a statement of its own, in the body of one loop.
         for loop in facts.loops:
             started = set()
-            for statement in loop.body:  # type: ignore[attr-defined]
+            for statement in loop.body:
                 call = statement.value if type(statement) is ast.Expr else None
                 if type(call) is not ast.Call or type(call.func) is not ast.Attribute:
                     continue
@@ -52,6 +52,8 @@ class SerializedStartJoin(Rule):
         receiver = func.value
         if body is not loop.body or not isinstance(receiver, cst.Name):
             return
+        if not isinstance(body, cst.IndentedBlock) or not isinstance(line, cst.SimpleStatementLine):
+            return  # (they are: a statement of the loop's own block)
         if self.sem.type_of(receiver) not in WORKER_TYPES:
             return
         statements = list(body.body)
@@ -81,7 +83,7 @@ class SerializedStartJoin(Rule):
             body=cst.IndentedBlock(body=[line.with_changes(leading_lines=[])]),
         )
         new_loop = loop.with_changes(body=body.with_changes(body=statements[:position] + statements[position + 1:]))
-        new_body = []
+        new_body: List[cst.BaseStatement] = []
         for stmt in block.body:
             new_body.extend([new_loop, joined] if stmt is loop else [stmt])
         self.report(

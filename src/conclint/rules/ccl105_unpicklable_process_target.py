@@ -42,19 +42,19 @@ class UnpicklableProcessTarget(Rule):
         values = [v for call in calls for v in arguments(call)]
         if any(type(v) is ast.Lambda for v in values):
             return True
-        passed = {v.id for v in values if type(v) is ast.Name}  # type: ignore[attr-defined]
+        passed = {v.id for v in values if type(v) is ast.Name}
         if not passed:
             return False
         nested = {
-            node.name  # type: ignore[attr-defined]
+            node.name
             for functions in facts.functions.values()
             for function in functions
-            for node in walk_scope(function.body)  # type: ignore[attr-defined]
-            if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            for node in walk_scope(function.body)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         }
         return bool(passed & nested)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.local_defs: Dict[int, Set[str]] = {}  # function node id -> defs and classes nested in it
         self.found: List[Tuple[cst.CSTNode, str]] = []

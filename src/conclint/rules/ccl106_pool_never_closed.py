@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import libcst as cst
 
@@ -36,7 +36,7 @@ class PoolNeverClosed(Rule):
     message = "pool is never closed"
     interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*POOL_TYPES))
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates: List[_Candidate] = []
         # Names (and ``self.`` attributes) closed or handed elsewhere, with the scopes they are seen from.

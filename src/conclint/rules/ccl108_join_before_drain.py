@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -35,7 +35,7 @@ class JoinBeforeDrain(Rule):
     )
     interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES), Methods("join"), Methods(*_GETS))
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.order = 0
         # Per scope: process variable -> what it produces; queue -> (order, method or None) of uses.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, List, Set, Tuple
+from typing import Any, Callable, List, Set, Tuple
 
 import libcst as cst
 
@@ -22,7 +22,7 @@ def nested_mutation(node: cst.CSTNode, is_proxy: IsProxy) -> bool:
         func = node.func
         return isinstance(func, cst.Attribute) and func.attr.value in MUTATING_METHODS and _is_item(func.value, is_proxy)
     if isinstance(node, cst.Assign):
-        targets = [t.target for t in node.targets]
+        targets: List[cst.BaseExpression] = [t.target for t in node.targets]
     elif isinstance(node, (cst.AugAssign, cst.Del)):
         targets = [node.target]
     else:
@@ -47,7 +47,7 @@ class ManagerProxyNestedMutation(Rule):
     )
     interest = Interest(Imports("multiprocessing"), Holds(*MANAGER_PROXY_TYPES))
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Worker functions and the positions of their parameters that receive a proxy.
         self.proxy_params: List[Tuple[str, Set[int]]] = []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from conclint.analysis import Semantic
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk, walk_scope
-from conclint.analysis.facts import Facts, body_span, position
+from conclint.analysis.facts import Facts, TryStatement, body_span, method_receiver, position
 from conclint.analysis.locks import (
     LockKey,
     LockUse,
@@ -44,12 +44,12 @@ class AcquireWithoutRelease(Rule):
         # `x.acquire()` (x may be a lock) released later in the same def, not by the `finally`
         # of a `try` that holds the acquire or comes right after it.
         for call in acquire_statements(facts):
-            receiver, scope, at = call.func.value, facts.scope[call], position(call)  # type: ignore[attr-defined]
+            receiver, scope, at = method_receiver(call), facts.scope[call], position(call)
             calls = facts.methods_called(("release",))
             if not any(facts.scope[r] is scope and position(r) > at for r in releases(facts, receiver, calls)):
                 continue
             following = following_try(facts, call, certain=True)
-            if following is not None and any(releases(facts, receiver, following.finalbody)):  # type: ignore[attr-defined]
+            if following is not None and any(releases(facts, receiver, following.finalbody)):
                 continue
             if any(_guards(facts, statement, call) for statement in facts.tries):
                 continue
@@ -86,6 +86,8 @@ class AcquireWithoutRelease(Rule):
         line, block = stack[-3], stack[-4]
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
             return
+        if not isinstance(line, cst.SimpleStatementLine) or not isinstance(node.func, cst.Attribute):
+            return  # (they are: statement_call said so)
         index = index_of(block, line)
         if index is None:
             return
@@ -109,12 +111,12 @@ class AcquireWithoutRelease(Rule):
         release_index = self._paired_release(block, index, receiver)
         if release_index == index + 1:
             return  # acquire(); release(): waits for the lock to be free, nothing in between can raise
-        changes = None
+        changes: Optional[Dict[cst.CSTNode, Any]] = None
         # `with lock:` blocks without a timeout: only a blocking acquire may become one.
         if release_index is not None and _blocking(node):
             with_node = with_statement(receiver, line, block.body[index + 1: release_index])
             changes = {block: replace_statements(block, index, release_index + 1, [with_node])}
-        self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))  # type: ignore[attr-defined]
+        self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for key, scope, anchor, changes in self.pending:
@@ -125,12 +127,19 @@ class AcquireWithoutRelease(Rule):
             else:
                 self.report(anchor, changes=changes, fix_message="Use `with` to hold the lock")
 
-    def _paired_release(self, block, index: int, receiver: cst.BaseExpression) -> Optional[int]:  # type: ignore[no-untyped-def]
+    def _paired_release(
+        self, block: Union[cst.IndentedBlock, cst.Module], index: int, receiver: cst.BaseExpression
+    ) -> Optional[int]:
         """Index of the one ``receiver.release()`` statement closing the critical section in ``block``."""
         for j in range(index + 1, len(block.body)):
             stmt = block.body[j]
             small = only_statement(stmt)
-            if small is not None and is_call_on(small, receiver, ("release",)) and not small.value.args:
+            if (
+                isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.Call)
+                and is_call_on(small, receiver, ("release",))
+                and not small.value.args
+            ):
                 return j  # its comments go with it: the fix is unsafe anyway
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
@@ -154,6 +163,8 @@ def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpressio
     that releases another lock and leaves (a barrier's turnstile), belongs to a protocol."""
     scope = enclosing_def(sem)
     seen = escaped = False
+    if scope is None:  # (only before the traversal enters the module)
+        return False, escaped
     for node in walk_scope(scope):  # source order
         if node is acquire:
             seen = True
@@ -201,12 +212,12 @@ def _released_in_else(try_node: cst.Try, line: cst.CSTNode, receiver: cst.BaseEx
     )
 
 
-def _inside_try_body(stack, try_node: cst.Try) -> bool:  # type: ignore[no-untyped-def]
+def _inside_try_body(stack: Sequence[cst.CSTNode], try_node: cst.Try) -> bool:
     position = stack.index(try_node)
     return position + 1 < len(stack) and stack[position + 1] is try_node.body
 
 
-def _guards(facts: Facts, statement: ast.AST, call: ast.Call) -> bool:
+def _guards(facts: Facts, statement: TryStatement, call: ast.Call) -> bool:
     """Whether CPython's ``try`` statement holds ``call`` in its body, in the same def with no
     class between, and releases the receiver in its ``finally`` (``_check_acquire`` returns)."""
     if facts.scope.get(statement) is not facts.scope[call] or not getattr(statement, "finalbody", None):
@@ -217,4 +228,4 @@ def _guards(facts: Facts, statement: ast.AST, call: ast.Call) -> bool:
         return False
     if any(start <= position(c) and body_span(c)[0] <= at <= body_span(c)[1] for c in facts.classes):
         return False
-    return any(releases(facts, call.func.value, statement.finalbody))  # type: ignore[attr-defined]
+    return any(releases(facts, method_receiver(call), statement.finalbody))

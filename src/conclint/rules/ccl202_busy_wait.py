@@ -7,6 +7,7 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from conclint.analysis import Semantic
 from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import has_comments, int_value
 from conclint.analysis.facts import Facts, callee_name, terminals
@@ -145,7 +146,7 @@ class BusyWait(Rule):
         )
 
 
-def _body_kind(node: cst.While, sem) -> Optional[str]:  # type: ignore[no-untyped-def]
+def _body_kind(node: cst.While, sem: Semantic) -> Optional[str]:
     """"empty" (pass/.../continue only), "polling" (prints or short sleeps), None otherwise."""
     statements = []
     body = node.body
@@ -199,9 +200,9 @@ def _idles(statement: ast.AST, sleeps: FrozenSet[str]) -> bool:
         return True
     if type(statement) is not ast.Expr:
         return False
-    value = statement.value  # type: ignore[attr-defined]
+    value = statement.value
     if type(value) is ast.Constant:
-        return value.value is Ellipsis  # type: ignore[attr-defined]
+        return value.value is Ellipsis
     return type(value) is ast.Call and (
         (type(value.func) is ast.Name and value.func.id == "print") or callee_name(value.func) in sleeps
     )

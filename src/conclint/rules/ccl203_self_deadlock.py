@@ -16,6 +16,7 @@ from conclint.analysis.facts import (
     body_span,
     callee_name,
     may_call_own,
+    method_receiver,
     position,
     scope_end,
     terminals,
@@ -63,15 +64,15 @@ def _holds(facts: Facts) -> List[_Hold]:
         end = body_span(facts.with_of[item])[1]
         holds.append(_Hold(facts.scope[item], callee_name(item.context_expr), at, (at, end)))
     releases = [
-        (facts.scope[c], c.col_offset, ast.dump(c.func.value), position(c))  # type: ignore[attr-defined]
+        (facts.scope[c], c.col_offset, ast.dump(method_receiver(c)), position(c))
         for c in facts.methods_called(("release",), statements_only=True)
     ]
     for call in facts.methods_called(("acquire",), statements_only=True):
         # Timed and non-blocking ones too: the rule's held-lock tracking (locks.HeldLocks)
         # takes every acquire() statement as holding the lock.
-        scope, at, receiver = facts.scope[call], position(call), ast.dump(call.func.value)  # type: ignore[attr-defined]
+        scope, at, receiver = facts.scope[call], position(call), ast.dump(method_receiver(call))
         ends = [r[3] for r in releases if r[0] is scope and r[1] == call.col_offset and r[2] == receiver and r[3] > at]
-        holds.append(_Hold(scope, callee_name(call.func.value), at, (at, min(ends, default=scope_end(scope)))))  # type: ignore[attr-defined]
+        holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, min(ends, default=scope_end(scope)))))
     return holds
 
 
@@ -118,7 +119,7 @@ class SelfDeadlock(HeldLocks, Rule):
         locks = {
             callee_name(target)
             for a in facts.assignments
-            if type(a.value) is ast.Call and callee_name(a.value.func) in creators  # type: ignore[attr-defined]
+            if type(a.value) is ast.Call and callee_name(a.value.func) in creators
             for target in getattr(a, "targets", ())
         }
         locks.discard("")
@@ -159,7 +160,7 @@ class SelfDeadlock(HeldLocks, Rule):
     def visit_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire", "release"))
         key = lock_key(self.sem, receiver) if receiver is not None else None
-        if key is not None and node.func.attr.value == "release":  # type: ignore[attr-defined]
+        if key is not None and isinstance(node.func, cst.Attribute) and node.func.attr.value == "release":
             self._use.released(self.sem, key)
         # acquire(False) / acquire(timeout=...) returns instead of deadlocking.
         elif key is not None and not node.args:

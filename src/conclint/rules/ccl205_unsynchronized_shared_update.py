@@ -10,6 +10,7 @@ import libcst as cst
 from conclint.analysis.catalogue import THREAD_POOL_TYPES, THREAD_TYPES
 from conclint.analysis.cstutil import get_arg
 from conclint.analysis.facts import (
+    Definition,
     Facts,
     body_span,
     keyword,
@@ -52,10 +53,10 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
         # as the target of a Thread/Timer, a thread pool or start_new_thread, or the `run` of a
         # Thread subclass.
         # Functions are keyed by name (and class name) as `locks.function_key` does.
-        module_functions: Dict[str, List[ast.AST]] = {}
+        module_functions: Dict[str, List[Definition]] = {}
         for function in module_level_defs(facts):
-            module_functions.setdefault(function.name, []).append(function)  # type: ignore[attr-defined]
-        functions: List[ast.AST] = []
+            module_functions.setdefault(function.name, []).append(function)
+        functions: List[Definition] = []
         methods: Set[Tuple[str, str]] = {(c.name, "run") for c in facts.subclasses_of(_THREADS)}
         for call, target in _thread_targets(facts):
             if type(target) is ast.Name:  # `f`: a module function
@@ -63,9 +64,9 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
             elif type(target) is ast.Attribute and type(target.value) is ast.Name:  # `self.m`: a method
                 at = position(call)
                 methods.update((c.name, target.attr) for c in facts.classes if body_span(c)[0] <= at <= body_span(c)[1])
-        for cls in facts.classes:
-            own = methods_of(cls)
-            functions.extend(own[name] for class_name, name in methods if class_name == cls.name and name in own)
+        for klass in facts.classes:
+            own = methods_of(klass)
+            functions.extend(own[name] for class_name, name in methods if class_name == klass.name and name in own)
         return any(_updates_shared_state(facts, function) for function in functions)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -157,12 +158,12 @@ def _thread_targets(facts: Facts) -> Iterator[Tuple[ast.Call, Optional[ast.AST]]
             yield call, candidate
 
 
-def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
+def _updates_shared_state(facts: Facts, function: Definition) -> bool:
     """``x += ...`` or ``x = x + ...`` in ``function``'s own scope on an attribute, an item or a
     name it declares ``global``, and not in the body of a ``with`` on a name or attribute (which
     ``HeldLocks`` takes as held): CPython's view of what ``_update``/``_shared`` accept."""
-    nodes = list(walk_scope(function.body))  # type: ignore[attr-defined]
-    declared = {name for node in nodes if type(node) is ast.Global for name in node.names}  # type: ignore[attr-defined]
+    nodes = list(walk_scope(function.body))
+    declared = {name for node in nodes if type(node) is ast.Global for name in node.names}
     held = [
         body_span(facts.with_of[item])
         for item in facts.with_items
@@ -170,9 +171,9 @@ def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
     ]
     for node in nodes:
         if type(node) is ast.AugAssign:
-            target = node.target  # type: ignore[attr-defined]
-        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.value) is ast.BinOp:  # type: ignore[attr-defined]
-            target = node.targets[0]  # type: ignore[attr-defined]
+            target: ast.expr = node.target
+        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.value) is ast.BinOp:
+            target = node.targets[0]
         else:
             continue
         if not (type(target) in (ast.Attribute, ast.Subscript) or (type(target) is ast.Name and target.id in declared)):
@@ -186,5 +187,5 @@ def _updates_shared_state(facts: Facts, function: ast.AST) -> bool:
 def _dotted(node: ast.AST) -> bool:
     """Whether ``node`` is ``a`` or ``a.b.c`` (``cstutil.dotted`` is not None)."""
     while type(node) is ast.Attribute:
-        node = node.value  # type: ignore[attr-defined]
+        node = node.value
     return type(node) is ast.Name

@@ -31,7 +31,9 @@ class UselessLock(Rule):
         if any(type(i.context_expr) is ast.Call and callee_name(i.context_expr.func) in callees for i in facts.with_items):
             return True
         return any(
-            type(call.func.value) is ast.Call and callee_name(call.func.value.func) in callees  # type: ignore[attr-defined]
+            type(call.func) is ast.Attribute  # (always, as methods_called gives them)
+            and type(call.func.value) is ast.Call
+            and callee_name(call.func.value.func) in callees
             for call in facts.methods_called(("acquire",), statements_only=True)
         )
 

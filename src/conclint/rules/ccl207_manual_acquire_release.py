@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import libcst as cst
 
@@ -35,7 +35,9 @@ class ManualAcquireRelease(Rule):
         if not isinstance(block, (cst.IndentedBlock, cst.Module)):
             return
         index = index_of(block, line)
-        following = block.body[index + 1] if index is not None and index + 1 < len(block.body) else None
+        if index is None:
+            return
+        following = block.body[index + 1] if index + 1 < len(block.body) else None
         if not isinstance(following, cst.Try) or following.finalbody is None:
             return
         final = following.finalbody.body
@@ -59,7 +61,12 @@ class ManualAcquireRelease(Rule):
 
 def _is_release(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
     small = only_statement(stmt)
-    return small is not None and is_call_on(small, receiver, ("release",)) and not small.value.args  # type: ignore[attr-defined]
+    return (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and is_call_on(small, receiver, ("release",))
+        and not small.value.args
+    )
 
 
 def _with_block(
@@ -69,12 +76,14 @@ def _with_block(
     change behaviour."""
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
+    if try_node.finalbody is None:  # (it is the one holding ``final``)
+        return None
     if release != len(final.body) - 1:
         return None  # statements after the release would run under the lock
     rest = list(final.body[:release])
     if rest or try_node.handlers:
-        finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None  # type: ignore[union-attr]
-        inner = [try_node.with_changes(finalbody=finalbody)]
+        finalbody = try_node.finalbody.with_changes(body=final.with_changes(body=rest)) if rest else None
+        inner: List[cst.BaseStatement] = [try_node.with_changes(finalbody=finalbody)]
     else:
         body = try_node.body
         if not isinstance(body, cst.IndentedBlock):

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.cstutil import index_of, is_call_on, walk_scope
-from conclint.analysis.facts import Facts, async_functions, statement_method_call
+from conclint.analysis.facts import Facts, async_functions, method_receiver, statement_method_call
 from conclint.analysis.locks import lock_receiver, may_be_lock, statement_call
 from conclint.interest import Imports, Interest, Syntax, Text
 from conclint.rule import Rule
@@ -25,7 +25,7 @@ def _awaits(node: cst.CSTNode) -> bool:
 def _suspends(node: ast.AST) -> bool:
     """CPython's view of what ``_awaits`` looks for."""
     kind = type(node)
-    return kind in (ast.Await, ast.AsyncFor, ast.AsyncWith) or (kind is ast.comprehension and bool(node.is_async))  # type: ignore[attr-defined]
+    return kind in (ast.Await, ast.AsyncFor, ast.AsyncWith) or (isinstance(node, ast.comprehension) and bool(node.is_async))
 
 
 class BlockingLockInAsync(Rule):
@@ -43,7 +43,7 @@ class BlockingLockInAsync(Rule):
         for function in async_functions(facts):
             for node in ast.walk(function):
                 call = statement_method_call(node, ("acquire",))
-                if call is not None and may_be_lock(facts, call.func.value, function):  # type: ignore[attr-defined]
+                if call is not None and may_be_lock(facts, method_receiver(call), function):
                     return True
                 if (
                     type(node) is ast.With

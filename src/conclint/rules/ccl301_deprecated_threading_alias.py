@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, FrozenSet, Tuple
 
 import libcst as cst
 
@@ -12,7 +12,7 @@ from conclint.interest import All, Either, Imports, Interest, Methods, Text
 from conclint.rule import Applicability, Rule
 
 # method -> (receiver types, replacement kind, new name)
-_METHODS: Dict[str, tuple] = {
+_METHODS: Dict[str, Tuple[FrozenSet[str], str, str]] = {
     "setDaemon": (THREAD_TYPES, "setter", "daemon"),
     "isDaemon": (THREAD_TYPES, "getter", "daemon"),
     "getName": (THREAD_TYPES, "getter", "name"),

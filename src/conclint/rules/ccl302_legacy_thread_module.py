@@ -38,7 +38,7 @@ class LegacyThreadModule(Rule):
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
         return "thread" in facts.imported_modules or facts.calls_any(_START_NEW_THREAD_CALLEES)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A Python 2 file gets one finding, on its import, not one per `thread.` call.
         self.python2_import = False

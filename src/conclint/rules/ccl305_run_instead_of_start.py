@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
-from conclint.analysis.facts import Facts, self_name
+from conclint.analysis.facts import Facts, method_receiver, self_name
 from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
@@ -31,7 +31,7 @@ class RunInsteadOfStart(Rule):
         for call in facts.methods_called(("run",)):
             if call.args or call.keywords:
                 continue
-            receiver = call.func.value  # type: ignore[attr-defined]
+            receiver = method_receiver(call)
             method = methods.get(id(facts.scope[call]))
             if method is not None and type(receiver) is ast.Name and receiver.id == self_name(method):
                 continue  # the class calling its own code

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import is_call_on, names_in, only_statement, walk, walk_scope
-from conclint.analysis.facts import Facts, position
+from conclint.analysis.facts import Facts, method_receiver, position
 from conclint.fixes import replace_statements
 from conclint.interest import Imports, Interest, Methods, Text
 from conclint.rule import Applicability, Rule
@@ -35,9 +35,11 @@ class DaemonAfterStart(Rule):
         # setter in a later function still runs after the start).
         started: Dict[str, Tuple[int, int]] = {}
         for call in facts.methods_called(("start",), True):
-            key = ast.dump(call.func.value)  # type: ignore[attr-defined]
+            key = ast.dump(method_receiver(call))
             started[key] = min(started.get(key, position(call)), position(call))
-        setters = [(c.func.value, c) for c in facts.methods_called(("setDaemon",), True)]  # type: ignore[attr-defined]
+        setters: List[Tuple[ast.expr, Union[ast.expr, ast.stmt]]] = [
+            (method_receiver(c), c) for c in facts.methods_called(("setDaemon",), True)
+        ]
         for assignment in facts.assignments:
             setters.extend(
                 (t.value, assignment)
@@ -70,7 +72,7 @@ class DaemonAfterStart(Rule):
             self.report(setter)
             return
         end = block.body.index(moved)
-        start_line = block.body[start]
+        start_line = line  # (block.body[start])
         new = [moved.with_changes(leading_lines=start_line.leading_lines), start_line.with_changes(leading_lines=())]
         self.report(
             setter,
@@ -122,21 +124,25 @@ def _movable_line(
     if end is None:
         return None
     line = body[end]
+    if not isinstance(line, cst.SimpleStatementLine):  # (it is: it holds the setter)
+        return None
     value = _set_value(setter)
-    if value is None or any(empty.comment for empty in line.leading_lines):  # type: ignore[attr-defined]
+    if value is None or any(empty.comment for empty in line.leading_lines):
         return None
     if any(isinstance(n, cst.Call) for n in walk(value)):
         return None
     read = set(names_in(value))
     if any(isinstance(n, cst.Name) and n.value in read for stmt in body[start + 1:end] for n in _assigned(stmt)):
         return None
-    return line  # type: ignore[return-value]
+    return line
 
 
 def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
     if isinstance(setter, cst.Assign):
         return setter.value
-    args = setter.value.args  # type: ignore[attr-defined]
+    if not isinstance(setter, cst.Expr) or not isinstance(setter.value, cst.Call):  # (a setDaemon call)
+        return None
+    args = setter.value.args
     return args[0].value if len(args) == 1 and args[0].keyword is None and not args[0].star else None
 
 

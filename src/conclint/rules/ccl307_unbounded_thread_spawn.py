@@ -10,7 +10,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import dotted, int_value, is_call_on, walk_scope
-from conclint.analysis.facts import Facts, body_span, callee_name, position, terminals
+from conclint.analysis.facts import Facts, Loop, body_span, callee_name, position, terminals
 from conclint.interest import Calls, Imports, Interest, Methods, Syntax
 from conclint.rule import Rule
 
@@ -108,14 +108,15 @@ class UnboundedThreadSpawn(Rule):
             return None
         if not iterable.args or len(iterable.args) > 3 or any(a.keyword or a.star for a in iterable.args):
             return None
-        bounds = [_literal_int(a.value) for a in iterable.args]
-        if None in bounds:
+        literals = [_literal_int(a.value) for a in iterable.args]
+        bounds = [b for b in literals if b is not None]
+        if len(bounds) != len(literals):
             return None
         if any(b == _TOO_LONG for b in bounds):
             # A decimal literal of more digits than int() converts (CPython 3.11 refuses the
             # file; LibCST reads it): only `range(<that literal>)` is surely huge.
             return _HUGE if len(bounds) == 1 else None
-        return _range_length(*bounds)  # type: ignore[arg-type]
+        return _range_length(*bounds)
 
 
 def _breaks(loop: cst.While) -> bool:
@@ -148,12 +149,12 @@ def _started_not_joined(stack: Sequence[cst.CSTNode], loop: cst.BaseCompoundStat
     return started and not any(is_call_on(n, name, ("join",)) for n in nodes) and call is parent.value
 
 
-def _count(loop: ast.AST, counters: FrozenSet[str]) -> Optional[float]:
+def _count(loop: Loop, counters: FrozenSet[str]) -> Optional[float]:
     """At least what ``_iterations`` counts for CPython's ``loop`` (inf for endless, None
     for unknown, which it counts as one)."""
-    if type(loop) is ast.While:
-        return math.inf if type(loop.test) is ast.Constant else None  # type: ignore[attr-defined]
-    iterable = loop.iter  # type: ignore[attr-defined]
+    if isinstance(loop, ast.While):
+        return math.inf if type(loop.test) is ast.Constant else None
+    iterable = loop.iter
     if type(iterable) is not ast.Call:
         return None
     name = callee_name(iterable.func)

@@ -35,12 +35,15 @@ class ThreadPositionalTarget(Rule):
         )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not node.args or self.sem.qualname(node.func) not in _GROUP_FIRST:
+        if not node.args:
+            return
+        qualname = self.sem.qualname(node.func)
+        if qualname not in _GROUP_FIRST:
             return
         first = node.args[0]
         if first.keyword is not None or first.star or (isinstance(first.value, cst.Name) and first.value.value == "None"):
             return
-        kind = self.sem.qualname(node.func).rsplit(".", 1)[1]  # type: ignore[union-attr]
+        kind = qualname.rsplit(".", 1)[1]
         message = f"the first positional parameter of `{kind}` is `group`; pass the function as `target=`"
         positional = [a for a in node.args if a.keyword is None and not a.star]
         if len(positional) != 1 or any(a.star for a in node.args):

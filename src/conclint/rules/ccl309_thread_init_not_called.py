@@ -31,7 +31,7 @@ class ThreadInitNotCalled(Rule):
             init = methods_of(worker).get("__init__")
             if init is not None and not any(
                 type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == "__init__"
-                for statement in init.body  # type: ignore[attr-defined]
+                for statement in init.body
                 for n in ast.walk(statement)
             ):
                 return True

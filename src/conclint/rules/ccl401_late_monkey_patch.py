@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -61,7 +61,7 @@ class LateMonkeyPatch(Rule):
     fix = Applicability.UNSAFE
     interest = Interest(Imports("gevent"), Text("patch_"))
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Patched modules imported at module level so far, with the if/else branches they are in.
         self.patched_imports: List[Tuple[str, FrozenSet[int]]] = []
@@ -85,8 +85,9 @@ class LateMonkeyPatch(Rule):
         line = self.sem.parent
         if isinstance(node.names, Sequence) and isinstance(line, cst.SimpleStatementLine):
             for alias in node.names:
-                bound = alias.asname.name if alias.asname is not None else alias.name
-                self.import_lines[dotted(bound).split(".")[0]] = line
+                bound = dotted(alias.asname.name if alias.asname is not None else alias.name)
+                if bound is not None:  # (an imported name is always dotted)
+                    self.import_lines[bound.split(".")[0]] = line
 
     def visit_Call(self, node: cst.Call) -> None:
         qualname = self.sem.qualname(node.func)
@@ -114,9 +115,10 @@ class LateMonkeyPatch(Rule):
         the patch is a plain statement of its own whose arguments are literals."""
         body = list(module.body)
         line = next((s for s in body if _is_line_of(s, call)), None)
-        importer = self.import_lines.get(dotted(call.func).split(".")[0])
+        patch = dotted(call.func)
+        importer = self.import_lines.get(patch.split(".")[0]) if patch is not None else None
         # Both must be top-level lines: an import inside `try:` cannot move without its handler.
-        if line is None or not any(s is importer for s in body) or not _is_gevent_import(importer):
+        if line is None or importer is None or not any(s is importer for s in body) or not _is_gevent_import(importer):
             return None
         if any(n not in _LITERAL_NAMES for a in call.args for n in names_in(a.value)):
             return None  # the arguments may use names defined further down
@@ -143,5 +145,5 @@ def _is_line_of(stmt: cst.BaseStatement, call: cst.Call) -> bool:
     return len(small) == 1 and isinstance(small[0], cst.Expr) and small[0].value is call
 
 
-def _comments(stmt: cst.BaseStatement) -> List[cst.EmptyLine]:
+def _comments(stmt: Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]) -> List[cst.EmptyLine]:
     return [e for e in stmt.leading_lines if e.comment is not None]

@@ -73,7 +73,8 @@ class BlockingCallInAsync(Rule):
             func = call.func
             if type(func) is ast.Attribute and func.attr in methods:
                 return True
-            if imported and (type(func) is ast.Name or callee_name(func.value) in modules):  # type: ignore[attr-defined]
+            # (func is a name or an attribute: calls_to files calls by their callee's name)
+            if imported and (type(func) is ast.Name or (type(func) is ast.Attribute and callee_name(func.value) in modules)):
                 return True
         return False
 
@@ -98,6 +99,8 @@ class BlockingCallInAsync(Rule):
             return None
         receiver_type = self.sem.type_of(call.func.value)
         method = call.func.attr.value
+        if receiver_type is None:  # (no blocking methods then)
+            return None
         if method in _BLOCKING_METHODS.get(receiver_type, ()) and not _returns_at_once(call, method):
             return f"{receiver_type}.{method}"
         return None

@@ -40,11 +40,12 @@ class DanglingTask(Rule):
             if facts_watched_by_test(facts, call):
                 continue
             func = call.func
-            if asyncio and (type(func) is ast.Name or callee_name(func.value) in modules):  # type: ignore[attr-defined]
+            # (func is a name or an attribute: calls_to files calls by their callee's name)
+            if asyncio and (type(func) is ast.Name or (type(func) is ast.Attribute and callee_name(func.value) in modules)):
                 return True
             if type(func) is not ast.Attribute:
                 continue
-            if func.attr == "create_task" and (loops or callee_name(func.value).lstrip("_") in _LOOP_NAMES):  # type: ignore[attr-defined]
+            if func.attr == "create_task" and (loops or callee_name(func.value).lstrip("_") in _LOOP_NAMES):
                 return True
         return False
 

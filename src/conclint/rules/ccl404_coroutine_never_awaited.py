@@ -58,7 +58,7 @@ class CoroutineNeverAwaited(Rule):
     message = "coroutine never awaited: calling a coroutine function without `await` runs nothing"
     interest = Interest(Text(f"{ASYNC_DEF_TRIGGER}|asyncio", _may_call_a_coroutine_bare))
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Functions defined inside a function shadow module-level ones of the same name there.
         self.local_defs: Dict[cst.CSTNode, Set[str]] = {}
@@ -71,7 +71,7 @@ class CoroutineNeverAwaited(Rule):
         asyncio = facts.imports_any("asyncio")
         sleeps, modules = facts.names_for(_SLEEP), facts.names_for(_ASYNCIO)
         selves = facts.first_parameters()
-        async_methods = {s.name for c in facts.classes for s in c.body if type(s) is ast.AsyncFunctionDef}  # type: ignore[attr-defined]
+        async_methods = {s.name for c in facts.classes for s in c.body if type(s) is ast.AsyncFunctionDef}
         for calls in facts.statement_calls.values():
             for call in calls:
                 func = call.func
@@ -125,7 +125,7 @@ class CoroutineNeverAwaited(Rule):
 
 def _async_method_around(facts: Facts, call: ast.Call) -> bool:
     """Whether a class holding ``call`` has an ``async def`` method named as it calls."""
-    at, name = position(call), call.func.attr  # type: ignore[attr-defined]
+    at, name = position(call), callee_name(call.func)  # (the attribute's: a call x.m(...))
     return any(
         type(methods_of(c).get(name)) is ast.AsyncFunctionDef and body_span(c)[0] <= at <= body_span(c)[1]
         for c in facts.classes
