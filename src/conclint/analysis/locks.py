@@ -11,7 +11,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
 from conclint.analysis.cstutil import dotted, is_call_on, walk, walk_scope
-from conclint.analysis.facts import Facts, TryStatement, callee_name, method_receiver, producers_of
+from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.types import Semantic
 
 LOCK_MODULES = frozenset({"threading", "multiprocessing", "_thread", "thread", "dummy_threading"})
@@ -51,13 +51,6 @@ def may_be_lock(facts: Facts, receiver: ast.AST, scope: Optional[ast.AST]) -> bo
     return type(receiver) in (ast.Name, ast.Attribute) and bool(_LOCKISH_NAME.search(callee_name(receiver)))
 
 
-def acquire_statements(facts: Facts) -> Iterator[ast.Call]:
-    """``x.acquire(...)`` statements whose ``x`` may be a lock."""
-    for call in facts.methods_called(("acquire",), statements_only=True):
-        if may_be_lock(facts, method_receiver(call), facts.scope[call]):
-            yield call
-
-
 def releases(facts: Facts, receiver: ast.AST, nodes: Iterable[ast.AST]) -> Iterator[ast.Call]:
     """The ``receiver.release(...)`` calls among ``nodes`` and below."""
     spelled = ast.dump(receiver)
@@ -70,21 +63,6 @@ def releases(facts: Facts, receiver: ast.AST, nodes: Iterable[ast.AST]) -> Itera
                 and ast.dump(node.func.value) == spelled
             ):
                 yield node
-
-
-def following_try(facts: Facts, call: ast.Call, certain: bool) -> Optional[TryStatement]:
-    """The ``try`` statement that may (``certain``: must) come right after the statement ``call``
-    in its block: same scope and column, only blank or comment lines between."""
-    end = call.end_lineno or call.lineno
-    for statement in facts.tries:
-        if statement.col_offset != call.col_offset or statement.lineno <= end:
-            continue
-        if facts.scope[statement] is not facts.scope[call]:
-            continue
-        between = facts.only_blank_lines(end + 1, statement.lineno)
-        if between or (between is None and not certain):
-            return statement
-    return None
 
 
 def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:

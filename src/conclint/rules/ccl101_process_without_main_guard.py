@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test
-from conclint.analysis.facts import Facts, callee_name, module_level_defs, terminals
 from conclint.fixes import into_block
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
@@ -19,33 +17,6 @@ _SPAWNING_TYPES = frozenset(
 _SPAWNING_CALLS = frozenset({"multiprocessing.set_start_method"})
 
 
-_SPAWNING_CALLEES = terminals(_SPAWNING_TYPES | _SPAWNING_CALLS)
-
-
-def _walk_outside(nodes: Sequence[ast.AST], skip_guards: bool) -> Iterator[ast.AST]:
-    """CPython's nodes from ``nodes`` down, not inside classes; ``skip_guards`` (for module
-    level) also leaves out functions, lambdas and ``if __name__ ...:`` statements."""
-    pending = list(nodes)
-    while pending:
-        node = pending.pop()
-        kind = type(node)
-        if kind is ast.ClassDef or (skip_guards and kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            continue
-        if skip_guards and isinstance(node, ast.If) and _tests_name(node.test):
-            continue
-        yield node
-        pending.extend(ast.iter_child_nodes(node))
-
-
-def _tests_name(test: ast.AST) -> bool:
-    """CPython's view of ``is_name_main_test``."""
-    if type(test) is ast.Compare:
-        return any(type(o) is ast.Name and o.id == "__name__" for o in [test.left, *test.comparators])
-    if type(test) is ast.BoolOp:
-        return any(_tests_name(v) for v in test.values)
-    return False
-
-
 class ProcessWithoutMainGuard(Rule):
     """Module-level code that starts processes runs again in every spawned child."""
 
@@ -54,40 +25,6 @@ class ProcessWithoutMainGuard(Rule):
     message = "processes are created at import time, outside `if __name__ == \"__main__\":`"
     fix = Applicability.UNSAFE
     interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*_SPAWNING_TYPES, *_SPAWNING_CALLS))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A call at module level, outside any `if __name__ ...:`, that spawns, or calls a
-        # module function that spawns (itself or through the module functions it calls).
-        spawning = facts.names_for(facts.with_subclasses(_SPAWNING_CALLEES))
-        functions = [f for f in module_level_defs(facts) if type(f) in (ast.FunctionDef, ast.AsyncFunctionDef)]
-        names = {f.name for f in functions}
-        called = set()
-        for node in _walk_outside(facts.module_body, skip_guards=True):
-            if type(node) is ast.Call:
-                if callee_name(node.func) in spawning:
-                    return True
-                if type(node.func) is ast.Name and node.func.id in names:
-                    called.add(node.func.id)
-        if not called:
-            return False
-        spawners: Set[str] = set()
-        calls: Dict[str, Set[str]] = {}
-        for function in functions:
-            for node in _walk_outside([function], skip_guards=False):
-                if type(node) is ast.Call:
-                    if callee_name(node.func) in spawning:
-                        spawners.add(function.name)
-                    elif type(node.func) is ast.Name and node.func.id in names:
-                        calls.setdefault(function.name, set()).add(node.func.id)
-        changed = True
-        while changed:
-            changed = False
-            for caller, callees in calls.items():
-                if caller not in spawners and callees & spawners:
-                    spawners.add(caller)
-                    changed = True
-        return bool(called & spawners)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

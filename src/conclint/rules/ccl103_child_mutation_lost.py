@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import MUTATING_METHODS, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
-from conclint.analysis.facts import Facts, keyword, terminals
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
@@ -29,9 +27,6 @@ class _Spawn:
     counter: int
 
 
-_PROCESS_CALLEES = terminals(PROCESS_TYPES)
-
-
 class ChildMutationLost(Rule):
     """Changes a child process makes to its copy of an object never reach the parent."""
 
@@ -39,14 +34,6 @@ class ChildMutationLost(Rule):
     name = "child-mutation-lost"
     message = "the child process mutates a copy; the parent never sees the change"
     interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A process given `target=<name>` and `args=` a tuple or list.
-        return any(
-            type(keyword(call, "target")) is ast.Name and type(keyword(call, "args")) in (ast.Tuple, ast.List)
-            for call in facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES))
-        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, string_value
-from conclint.analysis.facts import Facts, arguments, terminals, walk_scope
 from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -18,9 +16,6 @@ _POOL_METHODS = frozenset(
     "apply apply_async map map_async imap imap_unordered starmap starmap_async submit".split()
 )
 _START_METHOD_CALLS = frozenset({"multiprocessing.get_context", "multiprocessing.set_start_method"})
-
-
-_PROCESS_CALLEES = terminals(PROCESS_TYPES | PROCESS_POOL_TYPES)
 
 
 class UnpicklableProcessTarget(Rule):
@@ -33,26 +28,6 @@ class UnpicklableProcessTarget(Rule):
         Imports("multiprocessing", "concurrent"),
         Either(Calls(*PROCESS_TYPES, *PROCESS_POOL_TYPES), Methods(*_POOL_METHODS)),
     )
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A lambda, or a name some function of the file defines inside itself, passed to a
-        # process, a process pool or a pool method.
-        calls = [*facts.calls_to(facts.with_subclasses(_PROCESS_CALLEES)), *facts.methods_called(_POOL_METHODS)]
-        values = [v for call in calls for v in arguments(call)]
-        if any(type(v) is ast.Lambda for v in values):
-            return True
-        passed = {v.id for v in values if type(v) is ast.Name}
-        if not passed:
-            return False
-        nested = {
-            node.name
-            for functions in facts.functions.values()
-            for function in functions
-            for node in walk_scope(function.body)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        }
-        return bool(passed & nested)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

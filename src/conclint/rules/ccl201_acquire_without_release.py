@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from conclint.analysis import Semantic
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk, walk_scope
-from conclint.analysis.facts import Facts, TryStatement, body_span, method_receiver, position
 from conclint.analysis.locks import (
     LockKey,
     LockUse,
-    acquire_statements,
     enclosing_def,
-    following_try,
     lock_key,
     lock_receiver,
-    releases,
     releases_in_finally,
     statement_call,
 )
@@ -38,23 +33,6 @@ class AcquireWithoutRelease(Rule):
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
     interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", statement=True), Methods("release"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.acquire()` (x may be a lock) released later in the same def, not by the `finally`
-        # of a `try` that holds the acquire or comes right after it.
-        for call in acquire_statements(facts):
-            receiver, scope, at = method_receiver(call), facts.scope[call], position(call)
-            calls = facts.methods_called(("release",))
-            if not any(facts.scope[r] is scope and position(r) > at for r in releases(facts, receiver, calls)):
-                continue
-            following = following_try(facts, call, certain=True)
-            if following is not None and any(releases(facts, receiver, following.finalbody)):
-                continue
-            if any(_guards(facts, statement, call) for statement in facts.tries):
-                continue
-            return True
-        return False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -217,15 +195,3 @@ def _inside_try_body(stack: Sequence[cst.CSTNode], try_node: cst.Try) -> bool:
     return position + 1 < len(stack) and stack[position + 1] is try_node.body
 
 
-def _guards(facts: Facts, statement: TryStatement, call: ast.Call) -> bool:
-    """Whether CPython's ``try`` statement holds ``call`` in its body, in the same def with no
-    class between, and releases the receiver in its ``finally`` (``_check_acquire`` returns)."""
-    if facts.scope.get(statement) is not facts.scope[call] or not getattr(statement, "finalbody", None):
-        return False
-    start, end = body_span(statement)
-    at = position(call)
-    if not start <= at <= end:
-        return False
-    if any(start <= position(c) and body_span(c)[0] <= at <= body_span(c)[1] for c in facts.classes):
-        return False
-    return any(releases(facts, method_receiver(call), statement.finalbody))
