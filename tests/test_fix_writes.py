@@ -137,13 +137,16 @@ def test_a_file_replaced_by_a_fifo_is_not_opened(tmp_path):
     assert "mod.py: not fixed: no longer a regular file" in err and code == 1
 
 
+@pytest.mark.parametrize("stage", ["check", "swap"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_an_interrupted_write_leaves_the_file_and_no_temporary_file(tmp_path, signum):
+def test_an_interrupted_write_leaves_the_file_and_no_temporary_file(tmp_path, signum, stage):
+    """At "swap" the temporary file has its name: the signal must unwind the write (which
+    removes it) before the process dies of it."""
     project = tmp_path / "p"
     project.mkdir()
     target = project / "mod.py"
     target.write_bytes(BEFORE)
-    process = start_paused_fix(project, tmp_path / "hook")
+    process = start_paused_fix(project, tmp_path / "hook", stage=stage)
     process.send_signal(signum)
     process.communicate(timeout=60)
     assert process.returncode != 0

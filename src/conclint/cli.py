@@ -370,10 +370,13 @@ def _emit(
 
 def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
     """Write one fixed file; False (with the reason on stderr) when it was not written."""
+    from conclint.runner import ending_with_signals
     from conclint.writes import WriteRefused, write_fixed
 
     try:
-        write_fixed(path, fixed, expected=original, root=root)
+        # SIGTERM/SIGHUP mid-write unwind first: a named temporary file is removed.
+        with ending_with_signals():
+            write_fixed(path, fixed, expected=original, root=root)
     except WriteRefused as exc:
         click.echo(f"conclint: error: {exc}", err=True)
         return False

@@ -242,7 +242,7 @@ def _run_pool(tasks: List[Task], settings: Settings, jobs: int) -> List[FileOutc
     """
     results: List[Optional[FileOutcome]] = [None] * len(tasks)
     try:
-        with _end_with_signals():
+        with ending_with_signals():
             _Pool(tasks, settings, jobs, results).run()
     except _PoolFailure as exc:
         sys.stderr.write(f"conclint: warning: {exc}; running serially\n")
@@ -254,7 +254,7 @@ def _run_pool(tasks: List[Task], settings: Settings, jobs: int) -> List[FileOutc
 
 
 class _Terminated(BaseException):
-    """SIGTERM or SIGHUP reached the main process while workers ran."""
+    """SIGTERM or SIGHUP reached the main process (see ``ending_with_signals``)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -262,11 +262,12 @@ class _Terminated(BaseException):
 
 
 @contextmanager
-def _end_with_signals() -> Iterator[None]:
-    """While workers run, SIGTERM and SIGHUP end the main process only after it has killed
-    them (the default action would leave them running, holding its output pipes open). It
-    then dies of the same signal, as it would have without workers. Signals someone set to
-    be ignored or handled otherwise are left alone."""
+def ending_with_signals() -> Iterator[None]:
+    """Inside, SIGTERM and SIGHUP unwind the main process before it dies of the same signal,
+    as it would have by default: while workers run, so that it kills them first (the default
+    action would leave them running, holding its output pipes open); while fixed files are
+    written, so that a temporary file is removed, not stranded. Signals someone set to be
+    ignored or handled otherwise are left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread can handle signals
         return
