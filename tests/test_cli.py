@@ -241,7 +241,7 @@ def test_stdin(project):
 
 @pytest.mark.parametrize("mode", [(), ("--fix",), ("--diff",)], ids=["lint", "fix", "diff"])
 def test_internal_errors_exit_two_for_stdin_and_files(project, mode):
-    # runner.RAISE_HOOK makes analysing these paths raise, as a bug in a rule would.
+    # testhooks.RAISE makes analysing these paths raise, as a bug in a rule would.
     hook = {"CONCLINT_TEST_RAISE_ON": "bad.py"}
     stdin = run_cli(*mode, "--stdin-filename", "pkg/bad.py", "-", stdin=PITFALLS, cwd=project, env=hook)
     assert stdin.returncode == 2, (stdin.stdout, stdin.stderr)

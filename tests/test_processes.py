@@ -107,7 +107,7 @@ def wait_until(condition, seconds: float = 60) -> None:
     ids=["SIGTERM", "SIGHUP", "SIGINT", "SIGKILL"],
 )
 def test_workers_end_with_the_main_process(tmp_path, signum, returncode):
-    # runner.SLOW_HOOK: each task takes 2 s in a worker, so the run is still going when
+    # testhooks.SLOW: each task takes 2 s in a worker, so the run is still going when
     # the signal comes. Workers that outlived the main process would hold its stdout
     # open: `conclint | cat` would never end.
     make_files(tmp_path)

@@ -217,7 +217,7 @@ def test_huge_files_are_skipped_within_memory_bounds(tmp_path):
 
 @pytest.mark.parametrize("mode", [(), ("--fix",)], ids=["lint", "fix"])
 def test_a_dying_worker_costs_only_its_file(tmp_path, mode):
-    # runner.CRASH_HOOK makes a pool worker die (os._exit) on this file, as on a
+    # testhooks.CRASH makes a pool worker die (os._exit) on this file, as on a
     # segfault in the native parser. Enough files for a pool (runner.PARALLEL_THRESHOLD).
     names = [f"f{i:02}.py" for i in range(24)]
     names[5] = "crash.py"

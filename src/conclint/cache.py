@@ -51,7 +51,6 @@ are pruned on write.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -62,6 +61,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from conclint.discovery import real_directory
 from conclint.findings import Finding
+from conclint.reading import MAX_SOURCE_BYTES, IsLink, NotRegular, TooLarge, read_regular
 from conclint.settings import Settings
 
 MAX_AGE = 30 * 24 * 3600
@@ -72,6 +72,8 @@ STALE_TMP = 3600
 # without its stat showing it.
 RACY_NS = 2 * 10**9
 _GITIGNORE = "# Created by conclint automatically.\n*\n"
+# A cache file larger than this is not one conclint wrote (a million entries are ~200 MB).
+_MAX_CACHE_BYTES = 1 << 30
 # The fields of the cache's objects and their types (JSON's: a bool is no int here);
 # entries also hold "k", findings "fix" (see the module's doc and Finding.to_json).
 _ENTRY = {"h": str, "s": int, "t": int, "f": list}
@@ -113,10 +115,14 @@ class Cache:
         if directory is None:
             return {}
         try:
-            raw = _read_regular(self.file.name, directory)
+            raw = read_regular(self.file.name, _MAX_CACHE_BYTES, directory=directory, follow=False)
             home = os.fstat(directory).st_ino
-        except _NotRegular as exc:
-            return self._discard(str(exc))
+        except IsLink:
+            return self._discard("it is a symbolic link")
+        except NotRegular:
+            return self._discard("it is not a regular file")
+        except TooLarge as exc:
+            return self._discard(str(exc.strerror))
         except OSError:
             return {}  # none yet, or unreadable: the run lints all the same
         finally:
@@ -148,7 +154,7 @@ class Cache:
             return None
         if entry["k"] != _stamp(st):
             try:
-                digest = hashlib.sha256(_read_regular(key)).hexdigest()
+                digest = hashlib.sha256(read_regular(key, MAX_SOURCE_BYTES, follow=False)).hexdigest()
             except OSError:
                 return None
             if digest != entry["h"]:
@@ -279,30 +285,6 @@ def _unlink(name: str, directory: int) -> None:
         os.unlink(name, dir_fd=directory)
     except OSError:
         pass
-
-
-class _NotRegular(OSError):
-    """A link, directory, FIFO or device where a regular file was to be read."""
-
-
-def _read_regular(path: str, directory: Optional[int] = None) -> bytes:
-    """The bytes of the regular file ``path`` (relative to ``directory``); a link is not
-    followed, and a FIFO is not waited on."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _NotRegular("it is a symbolic link") from None
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _NotRegular("it is not a regular file")
-        handle = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with handle:
-        return handle.read()
 
 
 def _valid_entry(entry: Any) -> bool:

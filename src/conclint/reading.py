@@ -1,12 +1,16 @@
-"""Read a named file that must be a regular one of bounded size (configuration, baseline,
-.gitignore), without ever blocking on a FIFO or reading a device without end."""
+"""Read a named file that must be a regular one of bounded size (sources, configuration,
+baseline, .gitignore), without ever blocking on a FIFO or reading a device without end."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from typing import Union
+from typing import Optional, Union
 
+# Reading is cheap, but not unbounded: a source file this large is not source code. (Files
+# that reach the parser have a much lower limit: analysis.parsing.MAX_PARSE_BYTES.)
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
 # A FIFO opened for reading waits for a writer unless opened non-blocking (no effect on
 # regular files). Windows has neither FIFOs nor the flag.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -20,15 +24,32 @@ class IsDirectory(NotRegular):
     """The path names a directory."""
 
 
+class IsLink(NotRegular):
+    """The path names a symbolic link, which the caller asked not to follow."""
+
+
 class TooLarge(OSError):
-    """The file holds more bytes than the caller's limit."""
+    """The file holds more bytes than the caller's limit (``size``: at least that many)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(0, f"file too large (over {describe_size(limit)})")
+        self.size = size
 
 
-def read_regular(path: Union[str, "os.PathLike[str]"], limit: int) -> bytes:
-    """The bytes of the regular file ``path``; raises ``OSError`` (``NotRegular`` and
-    ``TooLarge`` among them, their ``strerror`` the reason) rather than block or read
-    more than ``limit`` bytes."""
-    fd = os.open(path, _OPEN_FLAGS)
+def read_regular(
+    path: Union[str, "os.PathLike[str]"], limit: int, *, directory: Optional[int] = None, follow: bool = True
+) -> bytes:
+    """The bytes of the regular file ``path`` (relative to the descriptor ``directory`` if
+    given; a symbolic link is ``IsLink`` unless ``follow``); raises ``OSError`` (``NotRegular``
+    and ``TooLarge`` among them, their ``strerror`` the reason) rather than block or read more
+    than ``limit`` bytes."""
+    flags = _OPEN_FLAGS if follow else _OPEN_FLAGS | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, dir_fd=directory)
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            raise IsLink(0, "it is a symbolic link") from None
+        raise
     try:
         status = os.fstat(fd)
         mode = status.st_mode
@@ -37,7 +58,7 @@ def read_regular(path: Union[str, "os.PathLike[str]"], limit: int) -> bytes:
         if not stat.S_ISREG(mode):
             raise NotRegular(0, "not a regular file")
         if status.st_size > limit:
-            raise TooLarge(0, f"file too large (over {describe_size(limit)})")
+            raise TooLarge(status.st_size, limit)
         chunks = []
         size = 0
         while size <= limit:  # not fstat's size: the file may grow while it is read
@@ -47,7 +68,7 @@ def read_regular(path: Union[str, "os.PathLike[str]"], limit: int) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise TooLarge(0, f"file too large (over {describe_size(limit)})")
+            raise TooLarge(size, limit)
         return b"".join(chunks)
     finally:
         os.close(fd)

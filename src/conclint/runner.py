@@ -7,7 +7,6 @@ import gc
 import hashlib
 import os
 import signal
-import stat
 import sys
 import threading
 import time
@@ -18,14 +17,13 @@ from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple
 
 from conclint.engine import PARSE_ERROR, codes_for, lint_source
 from conclint.findings import Finding
+from conclint.reading import MAX_SOURCE_BYTES, IsDirectory, NotRegular, TooLarge, read_regular
 from conclint.settings import Settings
-from conclint.testhooks import pause
+from conclint.testhooks import pause, raise_on, worker_task
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 16
-# Reading is cheap, but not unbounded: a file this large is not source code. (Files
-# that reach the parser have a much lower limit: parsing.MAX_PARSE_BYTES.)
-MAX_READ_BYTES = 64 * 1024 * 1024
+MAX_READ_BYTES = MAX_SOURCE_BYTES
 
 
 @dataclass
@@ -48,21 +46,17 @@ class Unreadable(Exception):
 
 
 def read_source(path: str) -> bytes:
-    """The file's bytes; raises ``Unreadable`` with a reason fit for a CCL000 finding."""
+    """The file's bytes; raises ``Unreadable`` with a reason fit for a CCL000 finding. One
+    open, then a check of what was opened: a FIFO swapped in after a stat cannot block it."""
     try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise Unreadable(_os_reason(path, exc)) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise Unreadable("it is a directory")
-    # FIFOs, sockets and devices would block or never end.
-    if not stat.S_ISREG(st.st_mode):
-        raise Unreadable("not a regular file")
-    if st.st_size > MAX_READ_BYTES:
-        raise Unreadable(f"file too large ({st.st_size // (1024 * 1024)} MiB > {MAX_READ_BYTES // (1024 * 1024)} MiB); skipped")
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_regular(path, MAX_READ_BYTES)
+    except IsDirectory:
+        raise Unreadable("it is a directory") from None
+    except TooLarge as exc:
+        mib = 1024 * 1024
+        raise Unreadable(f"file too large ({exc.size // mib} MiB > {MAX_READ_BYTES // mib} MiB); skipped") from None
+    except NotRegular:  # FIFOs, sockets and devices would block or never end
+        raise Unreadable("not a regular file") from None
     except OSError as exc:
         raise Unreadable(_os_reason(path, exc)) from None
 
@@ -88,17 +82,6 @@ def _load(outcome: FileOutcome, settings: Settings, data: Optional[bytes]) -> Op
         return None
 
 
-# Test hook: analysing a path that contains this variable's value raises, as a bug in a
-# rule would (an internal error: exit code 2).
-RAISE_HOOK = "CONCLINT_TEST_RAISE_ON"
-
-
-def _raise_for_tests(path: str) -> None:
-    raise_on = os.environ.get(RAISE_HOOK)
-    if raise_on and raise_on in path:
-        raise RuntimeError(f"raised by {RAISE_HOOK}")
-
-
 def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Optional[bytes] = None) -> FileOutcome:
     outcome = FileOutcome(path)
     data = _load(outcome, settings, data)
@@ -107,7 +90,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
     outcome.digest = hashlib.sha256(data).hexdigest()
     pause("read")
     try:
-        _raise_for_tests(path)
+        raise_on(path)
         result = lint_source(data, path, settings, with_edits=with_edits)
     except Exception as exc:  # a rule crashed: report it, keep going
         outcome.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
@@ -124,7 +107,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
     if data is None:
         return outcome
     try:
-        _raise_for_tests(path)
+        raise_on(path)
         fixed = fix_source(data, path, settings, unsafe=unsafe)
     except Exception as exc:
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
@@ -146,11 +129,6 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
 # process which task they are on, so that when one dies the main process knows the file
 # it died of.
 _RUNNING, _DONE = 1, 2
-# Test hooks, read only in worker processes (never the main one): a worker dies on the
-# spot, as on a crash in the native parser, when the path it is about to analyse contains
-# CRASH_HOOK's value; it sleeps SLOW_HOOK's value in seconds before each task.
-CRASH_HOOK = "CONCLINT_TEST_CRASH_ON"
-SLOW_HOOK = "CONCLINT_TEST_SLOW_WORKER"
 
 _worker_settings: Optional[Settings] = None
 _worker_state: Any = None
@@ -187,12 +165,7 @@ def _work(task: Task) -> FileOutcome:
     assert _worker_settings is not None
     if _worker_state is not None:
         _worker_state[index] = _RUNNING
-        crash_on = os.environ.get(CRASH_HOOK)
-        if crash_on and crash_on in path:
-            os._exit(70)
-        slow = os.environ.get(SLOW_HOOK)
-        if slow:
-            time.sleep(float(slow))
+        worker_task(path)  # test hooks: crash or slow down, in workers only
     outcome = fix_one(path, _worker_settings, arg) if kind == "fix" else lint_one(path, _worker_settings, arg)
     if _worker_state is not None:
         _worker_state[index] = _DONE

@@ -159,10 +159,7 @@ def _after_exchange(path: str, target: str, swapped: str, original: int, before:
     descriptor, stays at ``target``."""
     try:
         st = os.lstat(swapped)
-        unchanged = (
-            (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns)
-            and _read(path, original) == expected
-        )
+        unchanged = (st.st_dev, st.st_ino) == (before.st_dev, before.st_ino) and _unsaved(path, original, st, before, expected)
     except OSError:
         unchanged = False
     if not unchanged:
@@ -176,8 +173,7 @@ def _after_replace(path: str, target: str, original: int, before: os.stat_result
     """Where names cannot be swapped: a save that opened the file before the rename and wrote
     it after the last check is seen through the replaced file, still open here, and its
     content is put back in place of the fix (a writer still writing then is not followed)."""
-    st = os.fstat(original)
-    if (st.st_size, st.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and _read(path, original) == expected:
+    if _unsaved(path, original, os.fstat(original), before, expected):
         return
     saved = _read(path, original)
     try:
@@ -190,6 +186,12 @@ def _after_replace(path: str, target: str, original: int, before: os.stat_result
             f"{path}: the file was saved while conclint replaced it; that save is in {rescue}"
         ) from None
     raise _changed(path)
+
+
+def _unsaved(path: str, original: int, st: os.stat_result, before: os.stat_result, expected: bytes) -> bool:
+    """Whether the original (open as ``original``, its status ``st`` now) is as conclint read
+    it: no save reached it."""
+    return (st.st_size, st.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and _read(path, original) == expected
 
 
 def _write_back(path: str, target: str, saved: bytes, data: bytes, before: os.stat_result) -> None:
