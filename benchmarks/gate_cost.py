@@ -54,7 +54,7 @@ def main() -> int:
         lines[path] = data.count(b"\n")
         for cls in candidates:
             trigger[cls.code].add(path)
-            if cls.interest is None or cls.interest.possible(facts):
+            if cls.interest is None or cls.interest.possible(facts, rules.options[cls]):
                 derived[cls.code].add(path)
             gate = hand_written_gate(cls)
             if gate is not None and gate(facts, rules.options[cls]):

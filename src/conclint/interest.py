@@ -16,28 +16,52 @@ Each requirement knows three things about itself, kept together so they cannot d
 
 * ``triggers()``: byte-level tests (literals checked with ``in``, regexes or functions) that
   every file holding a match contains. The first gate, before anything is parsed.
-* ``possible(facts)``: whether CPython's tree of the file (``facts``, see ``analysis.facts``)
-  may hold a match. The second gate, before LibCST parses. Like the triggers it must be a
+* ``possible(facts, options)``: whether CPython's tree of the file (``facts``, see
+  ``analysis.facts``) may hold a match, for the rule configured with ``options``. The second gate, before LibCST parses. Like the triggers it must be a
   necessary condition: it over-approximates what ``matches`` can see (callees by their last
   name and every local alias, subclasses defined in the file, any receiver that may be of a
   type).
 * ``matches(sem, node)``: whether a LibCST node is a match, with the semantic model's answers
   (qualified names, receiver types). What rules use while visiting.
 
-A rule whose findings need more than its interest shows (say, a release after the acquire,
-in the same function) may also write ``could_report`` by hand; that is the exception, and the
-per-case gate test (tests/test_gate_cases.py) checks it like every derived gate.
+Where a requirement looks into an expression (an argument, a receiver), a ``Shape`` says
+what it must look like, once per tree, side by side (``tests/test_vocabulary.py`` holds each
+to the contract: ``matches`` implies ``possible``). Relations between two matches (``InOrder``)
+and options that widen a rule (``Option``) are requirements too.
+
+A rule whose findings rest on an analysis the vocabulary does not say (a lock held across
+calls of the file's functions, a function some thread runs) may write ``could_report`` by
+hand; five rules do (CONTRIBUTING.md lists them and why), and the per-case gate test
+(tests/test_gate_cases.py) checks them like every derived gate.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Optional, Tuple
+from types import MappingProxyType
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, Position, async_functions, body_span, position, producers_of, scope_end, terminals
+from conclint.analysis.cstutil import string_value
+from conclint.analysis.facts import (
+    Facts,
+    async_functions,
+    body_span,
+    callee_name,
+    is_none,
+    method_receiver,
+    methods_of,
+    module_terminals,
+    position,
+    producers_of,
+    scalar_literal,
+    scope_end,
+    terminals,
+)
 from conclint.gate import ASYNC_DEF_TRIGGER, compile_trigger, trigger_matches, uses
+
+NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Requirement:
@@ -46,7 +70,7 @@ class Requirement:
     def triggers(self) -> Tuple[Any, ...]:
         return ()
 
-    def possible(self, facts: Facts) -> bool:
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return True
 
 
@@ -59,8 +83,8 @@ class All(Requirement):
     def triggers(self) -> Tuple[Any, ...]:
         return tuple(t for r in self.requirements for t in r.triggers())
 
-    def possible(self, facts: Facts) -> bool:
-        return all(r.possible(facts) for r in self.requirements)
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return all(r.possible(facts, options) for r in self.requirements)
 
 
 class Interest(All):
@@ -85,68 +109,354 @@ class Imports(Requirement):
     def triggers(self) -> Tuple[Any, ...]:
         return uses(*self.modules)
 
-    def possible(self, facts: Facts) -> bool:
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return facts.imports_any(*self.modules)
+
+
+class Shape:
+    """What one expression must look like, asked of both trees and kept side by side:
+    ``in_ast(facts, expr, call)`` (CPython's ``expr``, an argument or receiver of ``call``)
+    must say yes wherever ``in_cst(sem, expr)`` does for the same code; it may say yes more
+    often (``tests/test_tree_mapping.py`` checks each shape on samples of both kinds)."""
+
+    def __init__(
+        self,
+        description: str,
+        in_ast: Callable[[Facts, ast.expr, ast.Call], bool],
+        in_cst: Callable[[Any, cst.BaseExpression], bool],
+    ) -> None:
+        self.description = description
+        self.in_ast = in_ast
+        self.in_cst = in_cst
+
+    def __repr__(self) -> str:
+        return f"Shape({self.description!r})"
+
+
+_AST_SEQUENCES = (ast.Tuple, ast.List, ast.ListComp, ast.GeneratorExp)
+_CST_SEQUENCES = (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)
+
+CALL_OF_NAMED = Shape(
+    "a call of a name or an attribute (`f(x)`, `obj.f(x)`)",
+    lambda facts, e, call: type(e) is ast.Call and type(e.func) in (ast.Name, ast.Attribute),
+    lambda sem, e: isinstance(e, cst.Call) and isinstance(e.func, (cst.Name, cst.Attribute)),
+)
+NOT_NONE = Shape(
+    "anything but `None`",
+    lambda facts, e, call: not is_none(e),
+    lambda sem, e: not (isinstance(e, cst.Name) and e.value == "None"),
+)
+ONE_VALUE = Shape(
+    "one value where a sequence is due: a parenthesized non-sequence (`(x)`) or a string or number literal",
+    lambda facts, e, call: type(e) not in _AST_SEQUENCES and (scalar_literal(e) or facts.parenthesized(e)),
+    lambda sem, e: not isinstance(e, _CST_SEQUENCES) and (bool(e.lpar) or isinstance(e, (cst.BaseString, cst.BaseNumber))),
+)
+NOT_OWN_SELF = Shape(
+    "anything but the `self` of the method the call is in",
+    lambda facts, e, call: not facts.is_own_self(e, facts.scope.get(call)),
+    lambda sem, e: not sem.is_self(e),
+)
+
+
+def call_of(calls: "Calls") -> Shape:
+    """The shape of a call that ``calls`` counts (a receiver like ``threading.Lock()``)."""
+    return Shape(
+        f"a call of {sorted(calls.qualnames)}",
+        lambda facts, e, call: type(e) is ast.Call and callee_name(e.func) in calls.names_in(facts),
+        lambda sem, e: calls.matches(sem, e),
+    )
+
+
+class Argument:
+    """Arguments of a call, and the shape one of them must have: positional arguments whose
+    index is in ``positions`` (all when None; starred ones never count, but do take their
+    index) and keyword arguments named in ``keywords`` (all when None)."""
+
+    def __init__(self, shape: Shape, *, positions: Optional[range] = None, keywords: Optional[Tuple[str, ...]] = None) -> None:
+        self.shape = shape
+        self.positions = positions
+        self.keywords = keywords
+
+    def possible(self, facts: Facts, call: ast.Call) -> bool:
+        for index, value in enumerate(call.args):
+            if (self.positions is None or index in self.positions) and type(value) is not ast.Starred:
+                if self.shape.in_ast(facts, value, call):
+                    return True
+        return any(
+            k.arg is not None and (self.keywords is None or k.arg in self.keywords) and self.shape.in_ast(facts, k.value, call)
+            for k in call.keywords
+        )
+
+    def matches(self, sem: Any, call: cst.Call) -> bool:
+        index = 0
+        for arg in call.args:
+            if arg.keyword is not None:
+                if (self.keywords is None or arg.keyword.value in self.keywords) and self.shape.in_cst(sem, arg.value):
+                    return True
+            elif arg.star != "**":
+                if not arg.star and (self.positions is None or index in self.positions) and self.shape.in_cst(sem, arg.value):
+                    return True
+                index += 1
+        return False
+
+
+# Where a call may be required to stand (``used_as=``), in CPython's tree.
+_USES: Dict[str, Callable[[Facts], FrozenSet[int]]] = {
+    "with item": lambda facts: frozenset(id(i.context_expr) for i in facts.with_items),
+}
 
 
 class Calls(Requirement):
     """A call of one of ``qualnames`` (canonical; ``threading.Thread``), or of a class of the
     file deriving from one of them; with ``statement``, only a call that is a statement."""
 
-    def __init__(self, *qualnames: str, statement: bool = False, within: Tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *qualnames: str,
+        statement: bool = False,
+        within: Tuple[str, ...] = (),
+        argument: Optional[Argument] = None,
+        used_as: Optional[str] = None,
+        subclasses: bool = True,
+        through_modules: bool = False,
+    ) -> None:
         self.qualnames = frozenset(qualnames)
         self.last_names = terminals(self.qualnames)
+        # Whether a call of a class of the file deriving from one counts (not where a
+        # subclass's constructor has a signature of its own).
+        self.subclasses = subclasses
+        # Functions (not methods of values): a call ``x.f()`` resolves to one only through a
+        # module, so ``x`` must be named like one of their modules (or an alias of one).
+        self.modules = module_terminals(self.qualnames) if through_modules else None
         # Only calls that are a whole statement (their value unused) count; with ``within``,
-        # only calls inside each of those constructs (see ``_WITHIN``).
+        # only calls inside each of those constructs (see ``_WITHIN``); with ``argument``, only
+        # calls with such an argument; with ``used_as``, only calls standing there (``_USES``).
         self.statement = statement
         self.within = _check_within(within)
+        self.argument = argument
+        if used_as is not None and used_as not in _USES:
+            raise ValueError(f"unknown use {used_as!r} for used_as=; known: {sorted(_USES)}")
+        self.used_as = used_as
 
     def triggers(self) -> Tuple[Any, ...]:
         return (_alternation(self.last_names), *_within_triggers(self.within))
 
-    def possible(self, facts: Facts) -> bool:
-        calls = facts.calls_to(facts.with_subclasses(self.last_names), self.statement)
-        return any(_inside(facts, call, self.within) for call in calls)
+    def names_in(self, facts: Facts) -> FrozenSet[str]:
+        """The callee names (last names, aliases, subclasses) a matching call may have in ``facts``."""
+        return facts.names_for(self._callees(facts))
+
+    def _callees(self, facts: Facts) -> FrozenSet[str]:
+        return facts.with_subclasses(self.last_names) if self.subclasses else self.last_names
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        calls = facts.calls_to(self._callees(facts), self.statement)
+        places = _USES[self.used_as](facts) if self.used_as is not None else None
+        modules = facts.names_for(self.modules) if self.modules is not None else None
+        return any(
+            (modules is None or type(call.func) is not ast.Attribute or callee_name(call.func.value) in modules)
+            and _inside(facts, call, self.within)
+            and (self.argument is None or self.argument.possible(facts, call))
+            and (places is None or id(call) in places)
+            for call in calls
+        )
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
+        """Whether ``node`` is a call of one of the callables (its argument shaped as required;
+        where it stands and ``within`` are the visitor's to check)."""
         if not isinstance(node, cst.Call):
+            return False
+        if self.argument is not None and not self.argument.matches(sem, node):
             return False
         qualname = sem.qualname(node.func)
         if qualname is not None:
             return qualname in self.qualnames
         # A class of the file deriving from one (what ``possible`` counts as a subclass).
-        return isinstance(node.func, cst.Name) and sem.call_result_type(node) in self.qualnames
+        return self.subclasses and isinstance(node.func, cst.Name) and sem.call_result_type(node) in self.qualnames
 
 
 class Methods(Requirement):
     """A call ``x.name(...)`` for one of ``names``; with ``on``, ``x`` must be of one of those
-    types (canonical names) as far as the semantic model knows; with ``statement``, only a
-    call that is a statement."""
+    types (canonical names) as far as the semantic model knows; with ``receiver``, ``x`` must
+    have that shape; with ``statement``, only a call that is a statement."""
 
     def __init__(
-        self, *names: str, on: Optional[FrozenSet[str]] = None, statement: bool = False, within: Tuple[str, ...] = ()
+        self,
+        *names: str,
+        on: Optional[FrozenSet[str]] = None,
+        statement: bool = False,
+        within: Tuple[str, ...] = (),
+        argument: Optional[Argument] = None,
+        receiver: Optional[Shape] = None,
+        bare: bool = False,
     ) -> None:
         self.names = frozenset(names)
         self.on = on
-        # As for ``Calls``: statements only, and inside each construct of ``within``.
+        # As for ``Calls``: statements only, inside each construct of ``within``, with such
+        # an argument; ``bare``: with no arguments at all.
         self.statement = statement
         self.within = _check_within(within)
+        self.argument = argument
+        self.receiver = receiver
+        self.bare = bare
 
     def triggers(self) -> Tuple[Any, ...]:
         return (_alternation(self.names), *_within_triggers(self.within))
 
-    def possible(self, facts: Facts) -> bool:
-        calls = facts.methods_called(self.names, self.statement)
-        if not any(_inside(facts, call, self.within) for call in calls):
-            return False
-        return self.on is None or facts.may_hold(self.on)
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return next(self.calls(facts), None) is not None
+
+    def calls(self, facts: Facts) -> Iterator[ast.Call]:
+        """The calls of CPython's tree that may be matches (none when no receiver may be of a
+        type of ``on``)."""
+        if self.on is not None and not facts.may_hold(self.on):
+            return
+        for call in facts.methods_called(self.names, self.statement):
+            if (
+                _inside(facts, call, self.within)
+                and (self.argument is None or self.argument.possible(facts, call))
+                and (self.receiver is None or self.receiver.in_ast(facts, method_receiver(call), call))
+                and not (self.bare and (call.args or call.keywords))
+            ):
+                yield call
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
+        """Whether ``node`` is such a method call (``statement`` and ``within`` are the
+        visitor's to check)."""
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
             return False
-        if node.func.attr.value not in self.names:
+        if node.func.attr.value not in self.names or (self.bare and node.args):
+            return False
+        if self.argument is not None and not self.argument.matches(sem, node):
+            return False
+        if self.receiver is not None and not self.receiver.in_cst(sem, node.func.value):
             return False
         return self.on is None or sem.type_of(node.func.value) in self.on
+
+
+class Stores(Requirement):
+    """An assignment to an attribute named one of ``attributes`` (``x.daemon = True``)."""
+
+    def __init__(self, *attributes: str) -> None:
+        self.attributes = frozenset(attributes)
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return (_alternation(self.attributes),)
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return not self.attributes.isdisjoint(facts.stored_attributes)
+
+
+class Subclasses(Requirement):
+    """A class of the file deriving (through the file's classes) from one of ``types``
+    (canonical names); with ``overriding``, one defining that method, and with
+    ``calling_base=False`` too, whose method never calls a method of that name (so never the
+    base class's: ``super().__init__()``, ``Thread.__init__(self)``)."""
+
+    def __init__(self, *types: str, overriding: Optional[str] = None, calling_base: bool = True) -> None:
+        self.types = frozenset(types)
+        self.last_names = terminals(self.types)
+        self.overriding = overriding
+        self.calling_base = calling_base
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return (_alternation(self.last_names), "class", *((self.overriding,) if self.overriding else ()))
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        for cls in facts.subclasses_of(self.last_names):
+            if self.overriding is None:
+                return True
+            method = methods_of(cls).get(self.overriding)
+            if method is not None and (self.calling_base or not _calls_method(method, self.overriding)):
+                return True
+        return False
+
+
+def _calls_method(function: ast.AST, name: str) -> bool:
+    """Whether ``x.name(...)`` is called anywhere in ``function`` (nested defs included)."""
+    return any(
+        type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == name for n in ast.walk(function)
+    )
+
+
+class InOrder(Requirement):
+    """``first`` and then ``then`` (each a ``Methods`` or ``Stores`` requirement) on the same
+    receiver (the same plain name, or with ``same_receiver="expression"`` the same written
+    expression); with ``block="loop"``, both statements of the body of one loop, in that
+    order; else anywhere in the file, ``then`` starting after ``first``."""
+
+    def __init__(self, first: "Methods", then: "Union[Methods, Stores, Either]", *, block: Optional[str] = None, same_receiver: str = "name") -> None:
+        if block not in (None, "loop") or same_receiver not in ("name", "expression"):
+            raise ValueError("InOrder takes block=None or 'loop', same_receiver='name' or 'expression'")
+        self.first = first
+        self.then = then
+        self.block = block
+        self.same_receiver = same_receiver
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return (*self.first.triggers(), *self.then.triggers())
+
+    def _key(self, receiver: ast.expr) -> Optional[str]:
+        if self.same_receiver == "name":
+            return receiver.id if type(receiver) is ast.Name else None
+        return ast.dump(receiver)
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        firsts = {id(call): call for call in self.first.calls(facts)}
+        if not firsts:
+            return False
+        thens = list(_occurrences(self.then, facts))
+        if self.block == "loop":
+            later = {id(node) for node, _ in thens}
+            for loop in facts.loops:
+                seen = set()
+                for statement in loop.body:
+                    node = statement.value if type(statement) is ast.Expr else statement
+                    if id(node) in firsts:
+                        seen.add(self._key(method_receiver(firsts[id(node)])))
+                    elif id(node) in later:
+                        if any(self._key(r) in seen for n, r in thens if n is node):
+                            return True
+            return False
+        earliest: Dict[Optional[str], Tuple[int, int]] = {}
+        for call in firsts.values():
+            key = self._key(method_receiver(call))
+            earliest[key] = min(earliest.get(key, position(call)), position(call))
+        return any(
+            self._key(receiver) in earliest and earliest[self._key(receiver)] < position(node)
+            for node, receiver in thens
+        )
+
+
+def _occurrences(requirement: Requirement, facts: Facts) -> Iterator[Tuple[Union[ast.stmt, ast.expr], ast.expr]]:
+    """The nodes of CPython's tree that may be matches of ``requirement`` (a ``Methods``,
+    ``Stores`` or an ``Either`` of those), with their receivers: the call for a method,
+    the assignment for a store."""
+    if isinstance(requirement, Methods):
+        for call in requirement.calls(facts):
+            yield call, method_receiver(call)
+    elif isinstance(requirement, Stores):
+        for assignment in facts.assignments:
+            for target in assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]:
+                if type(target) is ast.Attribute and target.attr in requirement.attributes:
+                    yield assignment, target.value
+    elif isinstance(requirement, Either):
+        for item in requirement.requirements:
+            yield from _occurrences(item, facts)
+    else:
+        raise TypeError(f"InOrder cannot follow {type(requirement).__name__}")
+
+
+class Option(Requirement):
+    """Met when the rule's option ``name`` passes ``test``: an option that widens what the rule
+    reports, as an alternative in an ``Either`` (no byte test can know it: an ``Either`` with
+    one always passes its byte test)."""
+
+    def __init__(self, name: str, test: Callable[[Any], bool]) -> None:
+        self.name = name
+        self.test = test
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return self.name not in options or bool(self.test(options[self.name]))  # unknown: maybe
 
 
 class Holds(Requirement):
@@ -161,7 +471,7 @@ class Holds(Requirement):
         callables, methods = producers_of(self.types)
         return (_alternation(callables | methods),)
 
-    def possible(self, facts: Facts) -> bool:
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return facts.may_hold(self.types)
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
@@ -181,8 +491,8 @@ class Either(Requirement):
             return ("|".join(p[0] for p in parts),)
         return (_EitherTest(parts),)
 
-    def possible(self, facts: Facts) -> bool:
-        return any(r.possible(facts) for r in self.requirements)
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return any(r.possible(facts, options) for r in self.requirements)
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
         return any(getattr(r, "matches", lambda *_: False)(sem, node) for r in self.requirements)
@@ -214,7 +524,8 @@ _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
 
 # Constructs a call can be required to lie in (``within=``): the byte trigger of the construct,
 # and whether CPython's node of it holds a position.
-def _in_loop_body(facts: Facts, at: Position, kinds: Tuple[type, ...]) -> bool:
+def _in_loop_body(facts: Facts, node: ast.expr, kinds: Tuple[type, ...]) -> bool:
+    at = position(node)
     for loop in facts.loops:
         if type(loop) in kinds:
             start, end = body_span(loop)
@@ -223,14 +534,38 @@ def _in_loop_body(facts: Facts, at: Position, kinds: Tuple[type, ...]) -> bool:
     return False
 
 
-def _in_async_def(facts: Facts, at: Position) -> bool:
+def _in_async_def(facts: Facts, node: ast.expr) -> bool:
+    at = position(node)
     return any(position(f) <= at <= scope_end(f) for f in async_functions(facts))
 
 
-_WITHIN: Dict[str, Tuple[str, Callable[[Facts, Position], bool]]] = {
-    "while": ("while", lambda f, at: _in_loop_body(f, at, (ast.While,))),
-    "loop": ("for|while", lambda f, at: _in_loop_body(f, at, (ast.For, ast.AsyncFor, ast.While))),
+def _in_async_body(facts: Facts, node: ast.expr) -> bool:
+    return type(facts.scope.get(node)) is ast.AsyncFunctionDef
+
+
+def _in_repeating_loop(facts: Facts, node: ast.expr) -> bool:
+    """In the body of a loop that may run many times as written: a ``for`` over a call
+    (``range(n)``, ``itertools.count()``) or a ``while`` on a constant."""
+    at = position(node)
+    for loop in facts.loops:
+        if isinstance(loop, ast.While):
+            repeats = type(loop.test) is ast.Constant
+        else:
+            repeats = type(loop.iter) is ast.Call
+        if repeats:
+            start, end = body_span(loop)
+            if start <= at <= end:
+                return True
+    return False
+
+
+_WITHIN: Dict[str, Tuple[str, Callable[[Facts, ast.expr], bool]]] = {
+    "while": ("while", lambda f, node: _in_loop_body(f, node, (ast.While,))),
+    "loop": ("for|while", lambda f, node: _in_loop_body(f, node, (ast.For, ast.AsyncFor, ast.While))),
+    "repeating loop": ("for|while", _in_repeating_loop),
     "async def": (ASYNC_DEF_TRIGGER, _in_async_def),
+    # The coroutine's own body: not in a def or lambda nested in it.
+    "async body": (ASYNC_DEF_TRIGGER, _in_async_body),
 }
 
 
@@ -246,8 +581,7 @@ def _within_triggers(kinds: Tuple[str, ...]) -> Tuple[str, ...]:
 
 
 def _inside(facts: Facts, call: ast.Call, kinds: Tuple[str, ...]) -> bool:
-    at = position(call)
-    return all(_WITHIN[k][1](facts, at) for k in kinds)
+    return all(_WITHIN[k][1](facts, call) for k in kinds)
 
 
 class Syntax(Requirement):
@@ -262,8 +596,47 @@ class Syntax(Requirement):
     def triggers(self) -> Tuple[Any, ...]:
         return ("|".join(_SYNTAX[k][0] for k in self.kinds),) if len(self.kinds) > 1 else (_SYNTAX[self.kinds[0]][0],)
 
-    def possible(self, facts: Facts) -> bool:
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return any(_SYNTAX[k][1](facts) for k in self.kinds)
+
+
+_AST_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not"}
+_CST_OPERATORS = {cst.Equal: "==", cst.NotEqual: "!=", cst.Is: "is", cst.IsNot: "is not"}
+
+
+class ComparesName(Requirement):
+    """A comparison of a bare ``__name__`` with a plain string literal, one operator (``==``,
+    ``!=``, ``is``, ``is not``) and either side, for which ``test(operator, text)`` holds: the
+    test is written once, on the operator's spelling and the string's value, and asked of
+    both trees."""
+
+    def __init__(self, test: Callable[[str, str], bool]) -> None:
+        self.test = test
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return ("__name__",)
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        for comparison in facts.name_comparisons:
+            operator = _AST_OPERATORS.get(type(comparison.ops[0])) if len(comparison.ops) == 1 else None
+            if operator is None:
+                continue
+            operands = (comparison.left, comparison.comparators[0])
+            texts = [o.value for o in operands if type(o) is ast.Constant and type(o.value) is str]
+            names = [o for o in operands if type(o) is ast.Name and o.id == "__name__"]
+            if len(texts) == 1 and len(names) == 1 and self.test(operator, texts[0]):
+                return True
+        return False
+
+    def matches(self, sem: Any, node: cst.CSTNode) -> bool:
+        if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
+            return False
+        target = node.comparisons[0]
+        operator = _CST_OPERATORS.get(type(target.operator))
+        operands = (node.left, target.comparator)
+        names = [o for o in operands if isinstance(o, cst.Name) and o.value == "__name__"]
+        texts = [t for t in (string_value(o) for o in operands) if t is not None]
+        return operator is not None and len(names) == 1 and len(texts) == 1 and self.test(operator, texts[0])
 
 
 class Text(Requirement):

@@ -134,7 +134,7 @@ class Rule(cst.BatchableCSTVisitor):
         ``interest``; a rule whose findings need more than its interest shows may write its
         own (the exception: ``hand_written_gate`` finds those, and the per-case gate test
         checks them like the derived ones)."""
-        return cls.interest is None or cls.interest.possible(facts)
+        return cls.interest is None or cls.interest.possible(facts, options)
 
     @classmethod
     def callback_names(cls) -> Tuple[str, ...]:

@@ -22,7 +22,7 @@ import ast
 import sys
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, Union, cast
 
-from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, TEST_EXPECTATIONS, canonical
+from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, PREFIX_ALIASES, TEST_EXPECTATIONS, canonical
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What opens a scope of its own: rules see nodes below these as in another function.
@@ -53,6 +53,18 @@ def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
         if canonical(target) in wanted:
             out.add(spelling.rsplit(".", 1)[-1])
     return frozenset(out)
+
+
+def module_terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
+    """The last names of the modules holding the objects ``qualnames`` (canonical), under
+    every spelling ``catalogue.canonical`` maps to them: what ``x`` may be called in a call
+    ``x.f(...)`` of one (``asyncio`` and ``tasks`` for ``asyncio.ensure_future``)."""
+    wanted = set(qualnames)
+    spellings = set(wanted)
+    spellings.update(s for s, target in EXACT_ALIASES.items() if canonical(target) in wanted)
+    for prefix, replacement in PREFIX_ALIASES:
+        spellings.update(prefix + q[len(replacement):] for q in wanted if q.startswith(replacement))
+    return frozenset(s.rsplit(".", 2)[-2] for s in spellings if "." in s)
 
 
 _PRODUCERS: Dict[FrozenSet[str], Tuple[FrozenSet[str], FrozenSet[str]]] = {}

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import re
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts
 from conclint.analysis.cstutil import string_value
-from conclint.interest import Interest, Syntax, Text
+from conclint.interest import ComparesName, Interest, Text
 from conclint.rule import Applicability, Rule
 
 _MAIN = "__main__"
@@ -32,6 +30,14 @@ _SUSPICIOUS = re.compile(
 _WINDOW = 200
 
 
+def _suspicious(operator: str, text: str) -> bool:
+    """``__name__ is "__main__"`` (identity, not equality), or a near miss of ``"__main__"``."""
+    return (operator in ("is", "is not") and text == _MAIN) or _near_main(text)
+
+
+SUSPICIOUS_GUARD = ComparesName(_suspicious)
+
+
 def _compares_name_suspiciously(data: bytes) -> bool:
     """The regex, tried only around each ``__name__``: run over whole files, its lookbehinds
     made it the costliest trigger of all (1.5 s on the stdlib)."""
@@ -50,35 +56,17 @@ class MisspelledMainGuard(Rule):
     name = "misspelled-main-guard"
     message = "this main guard is never true: the guarded code never runs"
     fix = Applicability.SAFE
-    interest = Interest(Syntax("__name__"), Text(_compares_name_suspiciously))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        for comparison in facts.name_comparisons:
-            if len(comparison.ops) != 1:
-                continue
-            operands = (comparison.left, comparison.comparators[0])
-            texts = [o.value for o in operands if type(o) is ast.Constant and type(o.value) is str]
-            names = [o for o in operands if type(o) is ast.Name and o.id == "__name__"]
-            if len(texts) != 1 or len(names) != 1:
-                continue
-            if _near_main(texts[0]) or (texts[0] == _MAIN and type(comparison.ops[0]) in (ast.Is, ast.IsNot)):
-                return True
-        return False
+    interest = Interest(Text(_compares_name_suspiciously), SUSPICIOUS_GUARD)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        if len(node.comparisons) != 1:
+        if not SUSPICIOUS_GUARD.matches(self.sem, node):
             return
         target = node.comparisons[0]
-        operands = (node.left, target.comparator)
-        names = [o for o in operands if isinstance(o, cst.Name) and o.value == "__name__"]
-        strings = [s for s in (string_value(o) for o in operands) if s is not None]
-        if len(names) != 1 or len(strings) != 1:
-            return
-        operator = _fixed_operator(target.operator, strings[0])
+        # `__name__` on one side, one plain string on the other: what the interest matched.
+        literal = next(o for o in (node.left, target.comparator) if string_value(o) is not None)
+        operator = _fixed_operator(target.operator, string_value(literal) or "")
         if operator is None:
             return
-        literal = next(o for o in operands if string_value(o) is not None)
         comparator = cst.SimpleString(f'"{_MAIN}"')
         fixed_target = target.with_changes(
             operator=operator, comparator=comparator if target.comparator is literal else target.comparator

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import has_comments, is_call_on, names_in
-from conclint.analysis.facts import Facts
-from conclint.interest import Imports, Interest, Methods, Syntax
+from conclint.interest import Imports, Interest, Methods, InOrder
 from conclint.rule import Applicability, Rule
 
 
@@ -21,25 +19,11 @@ class SerializedStartJoin(Rule):
     name = "serialized-start-join"
     message = "started and joined in the same loop iteration: the workers run one at a time, not in parallel"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing"), Methods("start"), Methods("join"), Syntax("loop"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.start()` then `x.join()`, each a statement of its own, in the body of one loop.
-        for loop in facts.loops:
-            started = set()
-            for statement in loop.body:
-                call = statement.value if type(statement) is ast.Expr else None
-                if type(call) is not ast.Call or type(call.func) is not ast.Attribute:
-                    continue
-                receiver = call.func.value
-                if type(receiver) is not ast.Name:
-                    continue
-                if call.func.attr == "start":
-                    started.add(receiver.id)
-                elif call.func.attr == "join" and receiver.id in started:
-                    return True
-        return False
+    # `x.start()` then `x.join()`, each a statement of its own, in the body of one loop.
+    interest = Interest(
+        Imports("threading", "multiprocessing"),
+        InOrder(Methods("start", statement=True), Methods("join", statement=True), block="loop"),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping
 
 import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES, CONDITION_TYPES
-from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.analysis.locks import statement_call
-from conclint.interest import Calls, Imports, Interest
+from conclint.interest import Calls, Either, Imports, Interest, Methods, call_of
 from conclint.rule import Rule
 
-_LOCKS = terminals(ACQUIRABLE_TYPES)
+# A lock constructor called as a `with` item or as the receiver of `.acquire()`.
+_NEW_LOCK = Calls(*ACQUIRABLE_TYPES)
+_USELESS = Either(Calls(*ACQUIRABLE_TYPES, used_as="with item"), Methods("acquire", statement=True, receiver=call_of(_NEW_LOCK)))
 
 
 class UselessLock(Rule):
@@ -22,20 +21,7 @@ class UselessLock(Rule):
     code = "CCL206"
     name = "useless-lock"
     message = "this lock is created where it is acquired: no other thread shares it, so it guards nothing"
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Calls(*ACQUIRABLE_TYPES))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A lock constructor called as a `with` item or as the receiver of `.acquire()`.
-        callees = facts.names_for(_LOCKS)
-        if any(type(i.context_expr) is ast.Call and callee_name(i.context_expr.func) in callees for i in facts.with_items):
-            return True
-        return any(
-            type(call.func) is ast.Attribute  # (always, as methods_called gives them)
-            and type(call.func.value) is ast.Call
-            and callee_name(call.func.value.func) in callees
-            for call in facts.methods_called(("acquire",), statements_only=True)
-        )
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), _USELESS)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if self._fresh_lock(node.item):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 import libcst as cst
 
 from conclint.analysis.cstutil import dotted
-from conclint.analysis.facts import Facts, terminals
+from conclint.analysis.facts import terminals
 from conclint.gate import imports_name
-from conclint.interest import Interest, Text
+from conclint.interest import Calls, Either, Imports, Interest, Text
 from conclint.rule import Rule
 
 # `_thread.allocate_lock()` is not here: it is the very object `threading.Lock` names, so
@@ -32,11 +32,7 @@ class LegacyThreadModule(Rule):
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
     # The module must be imported somewhere (also `import os, \\\n thread`).
-    interest = Interest(Text(_may_use_thread_module))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return "thread" in facts.imported_modules or facts.calls_any(_START_NEW_THREAD_CALLEES)
+    interest = Interest(Text(_may_use_thread_module), Either(Imports("thread"), Calls(*_START_NEW_THREAD)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 import libcst as cst
 
 from conclint.analysis.cstutil import get_arg, walk_scope
-from conclint.analysis.facts import Facts, arguments
 from conclint.analysis.scopes import Frame
-from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, spawn_calls, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, spawn_signature
 from conclint.fixes import append_keyword, tuple_of
-from conclint.interest import Calls, Either, Imports, Interest, Methods
+from conclint.interest import Argument, CALL_OF_NAMED, Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
@@ -23,6 +21,10 @@ _NOT_CALLABLE = (
 )
 
 
+# A spawning call given a call of a named function as an argument.
+_CALLED = Argument(CALL_OF_NAMED)
+
+
 class TargetCalled(Rule):
     """The function meant to run in a thread/process/pool is called in the caller instead."""
 
@@ -30,16 +32,7 @@ class TargetCalled(Rule):
     name = "target-called"
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS), Methods(*SPAWN_METHODS)))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A spawning call given a call of a named function as an argument.
-        return any(
-            type(value) is ast.Call and type(value.func) in (ast.Name, ast.Attribute)
-            for call in spawn_calls(facts)
-            for value in arguments(call)
-        )
+    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS, argument=_CALLED), Methods(*SPAWN_METHODS, argument=_CALLED)))
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping
+import sys
 
 import libcst as cst
 
 from conclint.analysis.cstutil import get_arg
-from conclint.analysis.facts import Facts, scalar_literal
-from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, spawn_calls, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, spawn_signature
 from conclint.fixes import tuple_of
-from conclint.interest import Calls, Either, Imports, Interest, Methods
+from conclint.interest import Argument, Calls, Either, Imports, Interest, Methods, ONE_VALUE
 from conclint.rule import Applicability, Rule
 
 # Iterables that are fine as the argument sequence, parenthesized or not.
@@ -21,6 +20,11 @@ _AST_SEQUENCES = (ast.Tuple, ast.List, ast.ListComp, ast.GeneratorExp)
 _SCALARS = (cst.BaseString, cst.BaseNumber)
 
 
+# The argument tuple is never the first positional argument (every signature takes the
+# function first); it is reported only when parenthesized or a string/number literal.
+_ONE_VALUE = Argument(ONE_VALUE, positions=range(1, sys.maxsize), keywords=("args",))
+
+
 class ArgsNotATuple(Rule):
     """The ``args`` of a Thread/Process/Timer/pool call is a parenthesized value or a scalar literal."""
 
@@ -28,18 +32,7 @@ class ArgsNotATuple(Rule):
     name = "args-not-a-tuple"
     message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
     fix = Applicability.SAFE
-    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS), Methods(*SPAWN_METHODS)))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # The argument tuple is never the first positional argument; it is reported only
-        # when parenthesized or a string/number literal.
-        for call in spawn_calls(facts):
-            values = [*call.args[1:], *(k.value for k in call.keywords if k.arg == "args")]
-            for value in values:
-                if type(value) not in _AST_SEQUENCES and (scalar_literal(value) or facts.parenthesized(value)):
-                    return True
-        return False
+    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS, argument=_ONE_VALUE), Methods(*SPAWN_METHODS, argument=_ONE_VALUE)))
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping
 
 import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
-from conclint.analysis.facts import Facts, method_receiver, self_name
-from conclint.interest import Imports, Interest, Methods
+from conclint.interest import Imports, Interest, Methods, NOT_OWN_SELF
 from conclint.rule import Applicability, Rule
 
 
@@ -20,23 +17,7 @@ class RunInsteadOfStart(Rule):
     name = "run-instead-of-start"
     message = "`.run()` runs the thread's work here, in the caller; `.start()` runs it in a new thread"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing"), Methods("run", on=WORKER_TYPES))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.run()` where `x` may be a Thread/Process that is not the method's own `self`.
-        if not facts.may_hold(WORKER_TYPES):
-            return False
-        methods = {id(s): s for c in facts.classes for s in c.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef)}
-        for call in facts.methods_called(("run",)):
-            if call.args or call.keywords:
-                continue
-            receiver = method_receiver(call)
-            method = methods.get(id(facts.scope[call]))
-            if method is not None and type(receiver) is ast.Name and receiver.id == self_name(method):
-                continue  # the class calling its own code
-            return True
-        return False
+    interest = Interest(Imports("threading", "multiprocessing"), Methods("run", on=WORKER_TYPES, bare=True, receiver=NOT_OWN_SELF))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

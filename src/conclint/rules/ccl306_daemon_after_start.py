@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import is_call_on, names_in, only_statement, walk, walk_scope
-from conclint.analysis.facts import Facts, method_receiver, position
 from conclint.fixes import replace_statements
-from conclint.interest import Imports, Interest, Methods, Text
+from conclint.interest import Either, Imports, Interest, Methods, InOrder, Stores
 from conclint.rule import Applicability, Rule
 
 _REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
@@ -24,33 +22,17 @@ class DaemonAfterStart(Rule):
     name = "daemon-after-start"
     message = "the daemon flag cannot be set once the thread is started: this raises RuntimeError"
     fix = Applicability.SAFE
-    interest = Interest(Imports("threading", "multiprocessing"), Methods("start"), Text("daemon|Daemon"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # `x.start()` as a statement, then `x.daemon = ...` or `x.setDaemon(...)` further down.
-        if "daemon" not in facts.stored_attributes and not any(facts.methods_called(("setDaemon",), True)):
-            return False
+    # `x.start()` as a statement, and `x.daemon = ...` or `x.setDaemon(...)` (further down).
+    interest = Interest(
+        Imports("threading", "multiprocessing"),
         # By receiver alone: the rule also follows the start into defs written after it (a
         # setter in a later function still runs after the start).
-        started: Dict[str, Tuple[int, int]] = {}
-        for call in facts.methods_called(("start",), True):
-            key = ast.dump(method_receiver(call))
-            started[key] = min(started.get(key, position(call)), position(call))
-        setters: List[Tuple[ast.expr, Union[ast.expr, ast.stmt]]] = [
-            (method_receiver(c), c) for c in facts.methods_called(("setDaemon",), True)
-        ]
-        for assignment in facts.assignments:
-            setters.extend(
-                (t.value, assignment)
-                for t in getattr(assignment, "targets", ())
-                if type(t) is ast.Attribute and t.attr == "daemon"
-            )
-        for receiver, node in setters:
-            at = position(node)
-            if started.get(ast.dump(receiver), at) < at:
-                return True
-        return False
+        InOrder(
+            Methods("start", statement=True),
+            Either(Methods("setDaemon", statement=True), Stores("daemon")),
+            same_receiver="expression",
+        ),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         stack = self.sem.stack

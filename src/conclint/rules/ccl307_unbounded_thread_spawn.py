@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any, FrozenSet, Mapping, Optional, Sequence
+from typing import FrozenSet, Optional, Sequence
 
 import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import dotted, int_value, is_call_on, walk_scope
-from conclint.analysis.facts import Facts, Loop, body_span, callee_name, position, terminals
-from conclint.interest import Calls, Imports, Interest, Methods, Syntax
+from conclint.analysis.facts import Loop, callee_name, terminals
+from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Option
 from conclint.rule import Rule
 
 _UNBOUNDED = -1
@@ -28,27 +28,17 @@ class UnboundedThreadSpawn(Rule):
     code = "CCL307"
     name = "unbounded-thread-spawn"
     message = "a new thread per iteration of a large loop: use a ThreadPoolExecutor(max_workers=...)"
-    interest = Interest(Imports("threading", "multiprocessing"), Calls(*WORKER_TYPES), Methods("start"), Syntax("loop"))
+    # A worker created in the body of a loop that may run more than `max-threads` times: with a
+    # limit of one or more, a loop that repeats as written (see `_count`) must be around it.
+    interest = Interest(
+        Imports("threading", "multiprocessing"),
+        Methods("start"),
+        Either(
+            Calls(*WORKER_TYPES, within=("repeating loop",)),
+            All(Option("max-threads", lambda limit: limit < 1), Calls(*WORKER_TYPES, within=("loop",))),
+        ),
+    )
     options = {"max-threads": 100}
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A worker created in the body of a loop that may run often: a `for` over a call
-        # (`range`, `itertools.count`) or a `while` on a constant; other loops count once.
-        limit = {**cls.options, **options}["max-threads"]
-        counters = facts.names_for(_COUNT)
-        for call in facts.calls_to(facts.with_subclasses(_WORKERS)):
-            scope, at = facts.scope[call], position(call)
-            loops = [
-                loop for loop in facts.loops
-                if facts.scope[loop] is scope and body_span(loop)[0] <= at <= body_span(loop)[1]
-            ]
-            total = 1.0
-            for loop in loops:
-                total = min(total * (_count(loop, counters) or 1), math.inf)
-            if loops and total > limit:
-                return True
-        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._creates_worker(node):

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping
 
 import libcst as cst
 
-from conclint.analysis.facts import Facts, is_none, terminals
 from conclint.analysis.spawn import SPAWN_CONSTRUCTORS
 from conclint.fixes import keyword_arg
-from conclint.interest import Calls, Imports, Interest
+from conclint.interest import Argument, Calls, Imports, Interest, NOT_NONE
 from conclint.rule import Applicability, Rule
 
 # Timer's first parameter is the interval; only these take `group` first.
 _GROUP_FIRST = frozenset(name for name in SPAWN_CONSTRUCTORS if name != "threading.Timer")
-_GROUP_FIRST_CALLEES = terminals(_GROUP_FIRST)
+# A call of one of them with something in the `group` place (never None, never starred).
+GIVEN_GROUP = Calls(*_GROUP_FIRST, argument=Argument(NOT_NONE, positions=range(1), keywords=()), subclasses=False)
 
 
 class ThreadPositionalTarget(Rule):
@@ -25,14 +23,7 @@ class ThreadPositionalTarget(Rule):
     name = "thread-positional-target"
     message = "the first positional parameter of `Thread` is `group`; pass the function as `target=`"
     fix = Applicability.SAFE
-    interest = Interest(Imports("threading", "multiprocessing"), Calls(*_GROUP_FIRST))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        return any(
-            call.args and type(call.args[0]) is not ast.Starred and not is_none(call.args[0])
-            for call in facts.calls_to(_GROUP_FIRST_CALLEES)
-        )
+    interest = Interest(Imports("threading", "multiprocessing"), GIVEN_GROUP)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import walk
-from conclint.analysis.facts import Facts, methods_of, terminals
-from conclint.interest import Calls, Imports, Interest, Syntax, Text
+from conclint.analysis.facts import terminals
+from conclint.interest import Imports, Interest, Subclasses
 from conclint.rule import Applicability, Rule
 
 _WORKERS = terminals(WORKER_TYPES)
@@ -23,19 +22,7 @@ class ThreadInitNotCalled(Rule):
     name = "thread-init-not-called"
     message = "`__init__` never calls the base `__init__`: `start()` raises RuntimeError"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing"), Calls(*WORKER_TYPES), Syntax("class"), Text("__init__"))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        for worker in facts.subclasses_of(_WORKERS):
-            init = methods_of(worker).get("__init__")
-            if init is not None and not any(
-                type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == "__init__"
-                for statement in init.body
-                for n in ast.walk(statement)
-            ):
-                return True
-        return False
+    interest = Interest(Imports("threading", "multiprocessing"), Subclasses(*WORKER_TYPES, overriding="__init__", calling_base=False))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = self.sem.enclosing_class()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
 from conclint.analysis.cstutil import get_arg, int_value, statement_expr
-from conclint.analysis.facts import Facts, callee_name, terminals
-from conclint.interest import Imports, Interest, Syntax
+from conclint.analysis.facts import terminals
+from conclint.interest import All, Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
 # Module functions that block the calling thread until I/O or a child process finishes.
@@ -31,6 +30,10 @@ _BLOCKING_METHODS = {
 _BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS)
 _BLOCKING_MODULES = frozenset(q.rsplit(".", 2)[-2] for q in _BLOCKING_FUNCTIONS)
 _BLOCKING_ROOTS = tuple(sorted({q.split(".", 1)[0] for q in _BLOCKING_FUNCTIONS}))
+# The same methods, by the types they block on.
+_BLOCKING_METHOD_TYPES = {
+    names: frozenset(t for t, n in _BLOCKING_METHODS.items() if n == names) for names in set(_BLOCKING_METHODS.values())
+}
 
 
 def _returns_at_once(call: cst.Call, method: str) -> bool:
@@ -54,29 +57,14 @@ class BlockingCallInAsync(Rule):
     name = "blocking-call-in-async"
     message = "blocking call inside `async def` stalls the event loop"
     fix = Applicability.UNSAFE
+    # A call in an `async def` of a blocking function (its module imported: functions resolve
+    # only through imports), or of a blocking method of a type the file may hold.
     interest = Interest(
-        Syntax("async def"),
-        Imports("time", "urllib", "socket", "subprocess", "requests", "queue", "threading", "multiprocessing"),
+        Either(
+            All(Imports(*_BLOCKING_ROOTS), Calls(*_BLOCKING_FUNCTIONS, within=("async body",), through_modules=True)),
+            *(Methods(*names, on=types, within=("async body",)) for names, types in _BLOCKING_METHOD_TYPES.items()),
+        ),
     )
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A call in an `async def` of a blocking function (by name, or as an attribute of its
-        # module), or of a blocking method of a type the file may hold.
-        # (The functions resolve only through an import of their modules.)
-        imported = facts.imports_any(*_BLOCKING_ROOTS)
-        modules = facts.names_for(_BLOCKING_MODULES)
-        methods = {m for t, names in _BLOCKING_METHODS.items() for m in names if facts.may_hold(frozenset({t}))}
-        for call in facts.calls_to(_BLOCKING_CALLEES | frozenset(methods)):
-            if type(facts.scope[call]) is not ast.AsyncFunctionDef:
-                continue
-            func = call.func
-            if type(func) is ast.Attribute and func.attr in methods:
-                return True
-            # (func is a name or an attribute: calls_to files calls by their callee's name)
-            if imported and (type(func) is ast.Name or (type(func) is ast.Attribute and callee_name(func.value) in modules)):
-                return True
-        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.

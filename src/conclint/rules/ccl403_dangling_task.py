@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Mapping
 
 import libcst as cst
 
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
-from conclint.analysis.facts import Facts, callee_name, facts_watched_by_test, terminals
-from conclint.interest import Calls, Either, Interest, Methods
+from conclint.analysis.facts import callee_name, terminals
+from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Shape
 from conclint.rule import Rule
 
 _TASK_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
@@ -17,6 +15,11 @@ _LOOP_TYPE = "asyncio.AbstractEventLoop"
 _TASK_CALLEES = terminals(_TASK_FUNCTIONS)  # loop.create_task included
 _ASYNCIO = frozenset({"asyncio", "tasks"})  # asyncio.create_task, asyncio.tasks.ensure_future
 _LOOP_NAMES = ("loop", "event_loop")
+_NAMED_LIKE_A_LOOP = Shape(
+    "a name or attribute named like an event loop (`loop`, `self._loop`)",
+    lambda facts, e, call: callee_name(e).lstrip("_") in _LOOP_NAMES,
+    lambda sem, e: (dotted(e) or "").rsplit(".", 1)[-1].lstrip("_") in _LOOP_NAMES,
+)
 
 
 class DanglingTask(Rule):
@@ -25,29 +28,15 @@ class DanglingTask(Rule):
     code = "CCL403"
     name = "dangling-task"
     message = "the task is dropped: the event loop keeps only a weak reference, it may be garbage-collected mid-flight"
-    interest = Interest(Either(Calls(*_TASK_FUNCTIONS), Methods("create_task", "ensure_future")))
-
-    @classmethod
-    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
-        # A statement `asyncio.create_task(...)`/`ensure_future(...)` (by name, or on the asyncio
-        # module), or `x.create_task(...)` on something that may be an event loop.
-        # (asyncio.create_task and a typed event loop need an import of asyncio; a receiver
-        # named like a loop does not.)
-        asyncio = facts.imports_any("asyncio")
-        modules = facts.names_for(_ASYNCIO)
-        loops = asyncio and facts.may_hold(frozenset({_LOOP_TYPE}))
-        for call in facts.calls_to(_TASK_CALLEES, statements_only=True):
-            if facts_watched_by_test(facts, call):
-                continue
-            func = call.func
-            # (func is a name or an attribute: calls_to files calls by their callee's name)
-            if asyncio and (type(func) is ast.Name or (type(func) is ast.Attribute and callee_name(func.value) in modules)):
-                return True
-            if type(func) is not ast.Attribute:
-                continue
-            if func.attr == "create_task" and (loops or callee_name(func.value).lstrip("_") in _LOOP_NAMES):
-                return True
-        return False
+    # A statement `asyncio.create_task(...)`/`ensure_future(...)`, or `x.create_task(...)` on
+    # something that may be an event loop, or named like one.
+    interest = Interest(
+        Either(
+            All(Imports("asyncio"), Calls(*_TASK_FUNCTIONS, statement=True, through_modules=True)),
+            Methods("create_task", statement=True, on=frozenset({_LOOP_TYPE})),
+            Methods("create_task", statement=True, receiver=_NAMED_LIKE_A_LOOP),
+        )
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         # Inside `with pytest.raises(...)` the call is expected to fail: nothing is dropped.

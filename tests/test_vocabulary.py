@@ -1,0 +1,191 @@
+"""The interest vocabulary (``conclint.interest``) on small programs: each item says what it
+should of both trees, and keeps the contract the derived gates rest on: wherever its
+``matches`` finds a LibCST node, its ``possible`` says yes for CPython's tree of the same
+code, and its byte triggers match the source."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import libcst as cst
+import pytest
+
+from conclint.analysis import Semantic
+from conclint.analysis.parsing import screen
+from conclint.analysis.walk import traverse
+from conclint.gate import compile_trigger, trigger_matches
+from conclint.interest import (
+    CALL_OF_NAMED,
+    NOT_NONE,
+    NOT_OWN_SELF,
+    ONE_VALUE,
+    Argument,
+    Calls,
+    ComparesName,
+    Either,
+    InOrder,
+    Methods,
+    Option,
+    Requirement,
+    Stores,
+    Subclasses,
+    call_of,
+)
+
+IMPORTS = "import threading, time, asyncio\n"
+
+
+def matched(requirement: Any, source: str) -> List[cst.CSTNode]:
+    """The LibCST nodes of ``source`` that ``requirement.matches``."""
+    module = cst.parse_module(source)
+    sem = Semantic("x.py", source)
+    found: List[cst.CSTNode] = []
+
+    def enter(node: cst.CSTNode) -> None:
+        sem.enter(node)
+        if requirement.matches(sem, node):
+            found.append(node)
+
+    traverse(module, enter, sem.leave)
+    return found
+
+
+def possible(requirement: Requirement, source: str, options: Optional[dict] = None) -> bool:
+    facts = screen(source.encode()).facts
+    assert facts is not None
+    result = requirement.possible(facts, options or {})
+    if result:  # the byte triggers are necessary too
+        data = source.encode()
+        assert all(trigger_matches(compile_trigger(t), data) for t in requirement.triggers()), source
+    return result
+
+
+GIVEN_GROUP = Calls("threading.Thread", argument=Argument(NOT_NONE, positions=range(1), keywords=()), subclasses=False)
+CALLED = Calls("threading.Thread", argument=Argument(CALL_OF_NAMED))
+ONE = Calls("threading.Thread", argument=Argument(ONE_VALUE, positions=range(1, 99), keywords=("args",)))
+RUN = Methods("run", bare=True, receiver=NOT_OWN_SELF)
+NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("threading.Lock")))
+SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
+
+CASES = [
+    # (requirement, code, matches in LibCST, possible in CPython's tree)
+    (GIVEN_GROUP, "threading.Thread(work)", True, True),
+    (GIVEN_GROUP, "threading.Thread(None, work)", False, False),
+    (GIVEN_GROUP, "threading.Thread(*parts)", False, False),
+    (GIVEN_GROUP, "threading.Thread(target=work)", False, False),
+    (GIVEN_GROUP, "class T(threading.Thread): pass\nT(work)", False, False),
+    (CALLED, "threading.Thread(target=work())", True, True),
+    (CALLED, "threading.Thread(None, obj.work(1))", True, True),
+    (CALLED, "threading.Thread(target=work)", False, False),
+    (CALLED, "threading.Thread(target=(lambda: 1)())", False, False),
+    (CALLED, "threading.Thread(*make())", False, False),
+    (ONE, "threading.Thread(target=f, args=(x))", True, True),
+    (ONE, "threading.Thread(target=f, args='ab')", True, True),
+    (ONE, "threading.Thread(None, f, 'n', (x))", True, True),
+    (ONE, "threading.Thread(target=f, args=(x,))", False, False),
+    (ONE, "threading.Thread(target=f, args=x)", False, False),
+    (ONE, "threading.Thread((f))", False, False),  # the first argument is never the tuple
+    (ONE, "threading.Thread(target=f, kwargs=(x))", False, False),
+    (RUN, "t.run()", True, True),
+    (RUN, "t.run(1)", False, False),
+    (RUN, "class W:\n    def go(self):\n        self.run()", False, False),
+    (RUN, "class W:\n    def go(me):\n        me.run()", False, False),
+    (RUN, "class W:\n    def go(self, other):\n        other.run()", True, True),
+    (NEW_LOCK_ACQUIRED, "threading.Lock().acquire()", True, True),
+    (NEW_LOCK_ACQUIRED, "lock.acquire()", False, False),
+    (NEW_LOCK_ACQUIRED, "threading.Event().acquire()", False, False),
+    (SUSPICIOUS, "if __name__ == '_main_': pass", True, True),
+    (SUSPICIOUS, "if '_main_' != __name__: pass", True, True),
+    (SUSPICIOUS, "if __name__ is '__main__': pass", True, True),
+    (SUSPICIOUS, "if __name__ == '__main__': pass", False, False),
+    (SUSPICIOUS, "if cls.__name__ == '_main_': pass", False, False),
+    (SUSPICIOUS, "if __name__ == f'_main_': pass", False, False),
+    (SUSPICIOUS, "if __name__ == '_main_' == x: pass", False, False),
+]
+
+
+@pytest.mark.parametrize("requirement, code, matches, is_possible", CASES)
+def test_matches_and_possible_agree(requirement: Any, code: str, matches: bool, is_possible: bool) -> None:
+    source = IMPORTS + code + "\n"
+    assert bool(matched(requirement, source)) is matches
+    assert possible(requirement, source) is is_possible
+
+
+POSSIBLE_ONLY = [
+    # Requirements whose constraints the visitor checks itself (where a call stands, what
+    # surrounds it): only the CPython side is asked.
+    (Calls("threading.Lock", used_as="with item"), "with threading.Lock(): pass", True),
+    (Calls("threading.Lock", used_as="with item"), "with threading.Lock() as l, x: pass", True),
+    (Calls("threading.Lock", used_as="with item"), "lock = threading.Lock()\nwith lock: pass", False),
+    (Calls("time.sleep", within=("async body",)), "async def f():\n    time.sleep(1)", True),
+    (Calls("time.sleep", within=("async body",)), "async def f():\n    def g():\n        time.sleep(1)", False),
+    (Calls("time.sleep", within=("async body",)), "async def f():\n    return lambda: time.sleep(1)", False),
+    (Calls("time.sleep", within=("async body",)), "def f():\n    time.sleep(1)", False),
+    (Calls("threading.Thread", within=("repeating loop",)), "for i in range(9):\n    threading.Thread()", True),
+    (Calls("threading.Thread", within=("repeating loop",)), "while True:\n    threading.Thread()", True),
+    (Calls("threading.Thread", within=("repeating loop",)), "for t in items:\n    threading.Thread()", False),
+    (Calls("threading.Thread", within=("repeating loop",)), "while busy:\n    threading.Thread()", False),
+    (Calls("time.sleep", through_modules=True), "time.sleep(1)", True),
+    (Calls("time.sleep", through_modules=True), "import time as t\nt.sleep(1)", True),
+    (Calls("time.sleep", through_modules=True), "from time import sleep\nsleep(1)", True),
+    (Calls("time.sleep", through_modules=True), "obj.sleep(1)", False),
+    (Calls("asyncio.ensure_future", through_modules=True), "asyncio.tasks.ensure_future(c)", True),
+    (Stores("daemon"), "t.daemon = True", True),
+    (Stores("daemon"), "daemon = True", False),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self): pass", True),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self):\n        super().__init__()", False),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def run(self): pass", False),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class V(threading.Thread): pass\nclass W(V):\n    def __init__(self): pass", True),
+    (Subclasses("threading.Thread", overriding="__init__"), "class W(threading.Thread):\n    def __init__(self):\n        super().__init__()", True),
+]
+
+
+@pytest.mark.parametrize("requirement, code, is_possible", POSSIBLE_ONLY)
+def test_possible(requirement: Requirement, code: str, is_possible: bool) -> None:
+    assert possible(requirement, IMPORTS + code + "\n") is is_possible
+
+
+START_JOIN = InOrder(Methods("start", statement=True), Methods("join", statement=True), block="loop")
+START_THEN_DAEMON = InOrder(
+    Methods("start", statement=True), Either(Methods("setDaemon", statement=True), Stores("daemon")), same_receiver="expression"
+)
+
+
+@pytest.mark.parametrize(
+    "requirement, code, is_possible",
+    [
+        (START_JOIN, "for x in xs:\n    t = make(x)\n    t.start()\n    t.join()", True),
+        (START_JOIN, "while x:\n    t.start(); t.join()", True),
+        (START_JOIN, "for x in xs:\n    t.start()\n    u.join()", False),
+        (START_JOIN, "for x in xs:\n    t.join()\n    t.start()", False),
+        (START_JOIN, "for x in xs:\n    t.start()\nt.join()", False),
+        (START_JOIN, "for x in xs:\n    t.start()\n    if x:\n        t.join()", False),
+        (START_THEN_DAEMON, "w.t.start()\nw.t.daemon = True", True),
+        (START_THEN_DAEMON, "t.start()\nt.setDaemon(True)", True),
+        (START_THEN_DAEMON, "t.daemon = True\nt.start()", False),
+        (START_THEN_DAEMON, "t.start()\nu.daemon = True", False),
+    ],
+)
+def test_in_order(requirement: Requirement, code: str, is_possible: bool) -> None:
+    assert possible(requirement, IMPORTS + code + "\n") is is_possible
+
+
+def test_an_option_widens_only_as_its_test_says() -> None:
+    few = Option("max-threads", lambda limit: limit < 1)
+    source = IMPORTS + "pass\n"
+    assert possible(few, source, {"max-threads": 0}) is True
+    assert possible(few, source, {"max-threads": 5}) is False
+    assert possible(few, source, {}) is True  # not told: maybe
+    # In an `Either`, an option has no byte test to offer: the alternative always passes it.
+    either = Either(Calls("threading.Thread"), few)
+    (test,) = either.triggers()
+    assert trigger_matches(compile_trigger(test), b"nothing of the kind")
+
+
+def test_unknown_words_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Calls("threading.Thread", used_as="argument")
+    with pytest.raises(ValueError):
+        Calls("threading.Thread", within=("forever",))
+    with pytest.raises(ValueError):
+        InOrder(Methods("start"), Methods("join"), block="function")
