@@ -136,6 +136,8 @@ POSSIBLE_ONLY = [
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self):\n        super().__init__()", False),
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def run(self): pass", False),
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class V(threading.Thread): pass\nclass W(V):\n    def __init__(self): pass", True),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self):\n        super(W).__init__()", True),
+    (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self):\n        super(W, self).__init__()", False),
     (Subclasses("threading.Thread", overriding="__init__"), "class W(threading.Thread):\n    def __init__(self):\n        super().__init__()", True),
 ]
 

@@ -372,9 +372,22 @@ class Subclasses(Requirement):
 
 
 def _calls_method(function: ast.AST, name: str) -> bool:
-    """Whether ``x.name(...)`` is called anywhere in ``function`` (nested defs included)."""
+    """Whether ``x.name(...)`` is called anywhere in ``function`` (nested defs included), but
+    not on a one-argument ``super(Cls)``: unbound, it runs nothing of the base for ``self``."""
     return any(
-        type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == name for n in ast.walk(function)
+        type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == name and not _unbound_super(n.func.value)
+        for n in ast.walk(function)
+    )
+
+
+def _unbound_super(node: ast.expr) -> bool:
+    return (
+        type(node) is ast.Call
+        and type(node.func) is ast.Name
+        and node.func.id == "super"
+        and len(node.args) == 1
+        and type(node.args[0]) is not ast.Starred
+        and not node.keywords
     )
 
 

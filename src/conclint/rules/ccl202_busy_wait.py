@@ -29,6 +29,10 @@ _STATE_POLLS = (
         "`locked()`; block on the lock or wait on an Event/Condition instead",
     ),
     ("empty", frozenset({"empty"}), QUEUE_TYPES, False, "`empty()`; call `.get()` (with a timeout) instead"),
+    (
+        "drained", frozenset({"empty"}), QUEUE_TYPES, True,
+        "`not empty()`; wait for the consumers instead (`.join()` with `task_done()`, or join their threads)",
+    ),
 )
 
 

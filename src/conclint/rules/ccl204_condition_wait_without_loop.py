@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 
+from typing import Optional, Sequence
+
 import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES
+from conclint.analysis.cstutil import walk_scope
 from conclint.interest import Holds, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -29,13 +32,79 @@ class ConditionWaitWithoutLoop(Rule):
         # A timed wait already handles returning without the condition (the timeout path),
         # which is all a spurious or stolen wakeup can cause.
         if any(not _is_none(arg.value) for arg in node.args):
-            return
+            # ... unless the timeout is a parameter that defaults to None and what follows the
+            # wait trusts it, as an untimed wait would (no `if` re-checks the state next).
+            if not all(_is_none(a.value) or self._none_by_default(a.value) for a in node.args):
+                return
+            if _checked_next(self.sem.stack):
+                return
         for ancestor in self.sem.ancestors():
             if isinstance(ancestor, cst.While):
                 return
             if isinstance(ancestor, _SCOPES):
                 break  # a loop around the def does not re-check anything for this call
         self.report(node)
+
+    def _none_by_default(self, value: cst.BaseExpression) -> bool:
+        """``timeout`` in ``def get(self, timeout=None): ... cond.wait(timeout)``: a parameter
+        of the enclosing def defaulting to None and never rebound in it, so a caller that
+        passes nothing gets an untimed wait."""
+        if not isinstance(value, cst.Name):
+            return False
+        function = next((n for n in reversed(self.sem.stack) if isinstance(n, (cst.FunctionDef, cst.Lambda))), None)
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        params = function.params
+        param = next((p for p in (*params.params, *params.kwonly_params) if p.name.value == value.value), None)
+        if param is None or param.default is None or not _is_none(param.default):
+            return False
+        return not any(_binds(n, value.value) for n in walk_scope(function.body))
+
+
+def _checked_next(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the statement run next after the visited call (the last node of ``stack``), in
+    its def, tests something: an ``if``, ``assert``, ``while``, or a ``try`` (handling the state
+    missing). From the statement holding the call, outwards through the blocks around it, the
+    first statement following is the one."""
+    for index in range(len(stack) - 1, 0, -1):
+        node, parent = stack[index], stack[index - 1]
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)) and isinstance(node, cst.BaseStatement):
+            body = list(parent.body)
+            at = next((i for i, s in enumerate(body) if s is node), None)
+            if at is not None and at + 1 < len(body):
+                following = body[at + 1]
+                if isinstance(following, (cst.If, cst.While, cst.Try)):
+                    return True
+                if isinstance(following, cst.SimpleStatementLine):
+                    return isinstance(following.body[0], cst.Assert)
+                return False
+    return False
+
+
+def _binds(node: cst.CSTNode, name: str) -> bool:
+    """Whether ``node`` (re)binds the plain name ``name``."""
+    target: Optional[cst.BaseExpression]
+    if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)):
+        target = node.target
+    elif isinstance(node, (cst.NamedExpr, cst.For, cst.CompFor)):
+        target = node.target
+    elif isinstance(node, cst.WithItem):
+        target = node.asname.name if node.asname is not None else None
+    elif isinstance(node, cst.ExceptHandler):
+        target = node.name.name if node.name is not None else None
+    elif isinstance(node, (cst.Global, cst.Nonlocal)):
+        return any(n.name.value == name for n in node.names)
+    else:
+        return False
+    if target is None:
+        return False
+    if isinstance(target, cst.Name):
+        return target.value == name
+    return isinstance(target, (cst.Tuple, cst.List)) and any(
+        isinstance(e.value, cst.Name) and e.value.value == name for e in target.elements
+    )
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:

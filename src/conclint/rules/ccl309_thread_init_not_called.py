@@ -33,8 +33,10 @@ class ThreadInitNotCalled(Rule):
             return
         base = "Process" if info.base_type == "multiprocessing.Process" else "Thread"
         message = f"`{info.name}.__init__` never calls `{base}.__init__`: `start()` raises RuntimeError"
-        if not any(self.sem.qualname(b.value) in WORKER_TYPES for b in node.bases):
-            self.report(init.name, message)  # a local base class: its __init__ may need arguments
+        if info.base_type == "threading.Timer" or not any(self.sem.qualname(b.value) in WORKER_TYPES for b in node.bases):
+            # A Timer's __init__ needs the interval and the function; a local base class's
+            # may need arguments too: no call to write without knowing them.
+            self.report(init.name, message)
             return
         body = list(init.body.body)
         at = 1 if body and _is_docstring(body[0]) else 0
@@ -49,10 +51,25 @@ class ThreadInitNotCalled(Rule):
 
 def _calls_an_init(function: cst.FunctionDef) -> bool:
     """Any ``X.__init__(...)`` counts: ``super().__init__``, ``Thread.__init__(self)``, or a mixin's
-    ``__init__`` that chains to the base cooperatively."""
+    ``__init__`` that chains to the base cooperatively; but not ``super(Cls).__init__()``: a
+    one-argument ``super`` is unbound, and initializes nothing of ``self``."""
     return any(
-        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "__init__"
+        isinstance(n, cst.Call)
+        and isinstance(n.func, cst.Attribute)
+        and n.func.attr.value == "__init__"
+        and not _unbound_super(n.func.value)
         for n in walk(function.body)
+    )
+
+
+def _unbound_super(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "super"
+        and len(node.args) == 1
+        and not node.args[0].star
+        and node.args[0].keyword is None
     )
 
 
