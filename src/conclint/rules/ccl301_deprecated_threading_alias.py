@@ -22,7 +22,9 @@ _METHODS: Dict[str, Tuple[FrozenSet[str], str, str]] = {
     "notifyAll": (CONDITION_TYPES - {"multiprocessing.Condition"}, "method", "notify_all"),
 }
 # Only these are unambiguous enough to flag on a receiver of unknown type.
-_UNAMBIGUOUS = frozenset({"setDaemon", "isDaemon"})
+# (isSet: no other class of the stdlib, PyPI packages measured or GitHub code labelled has one;
+# see docs/precision.md.) Their fixes are unsafe there: the receiver might not be a thread.
+_UNAMBIGUOUS = frozenset({"setDaemon", "isDaemon", "isSet"})
 _FUNCTIONS = {
     "threading.currentThread": "current_thread",
     "threading.activeCount": "active_count",
@@ -95,13 +97,21 @@ class DeprecatedThreadingAlias(Rule):
         method = func.attr.value
         types, kind, new = _METHODS[method]
         receiver_type = self.sem.type_of(func.value)
+        if self.sem.qualname(func.value) in types:
+            # Unbound, through the class: `threading.Thread.getName(self)`.
+            self._unbound(func, method, kind, new)
+            return
         if receiver_type not in types and not (receiver_type is None and method in _UNAMBIGUOUS):
             return
+        # On a receiver of unknown type, the renamed call might not exist: the fix is unsafe.
+        applicability = Applicability.UNSAFE if receiver_type is None else None
         if kind == "method":
             message = f"`{method}()` is deprecated; use `{new}()`"
             if method == "isAlive":
                 message = "`isAlive()` was removed in Python 3.9; use `is_alive()`"
-            self.report(func.attr, message, replacement=func.attr.with_changes(value=new), fix_message=f"Use `{new}()`")
+            self.report(
+                func.attr, message, replacement=func.attr.with_changes(value=new), fix_message=f"Use `{new}()`", applicability=applicability
+            )
             return
         if kind == "getter":
             message = f"`{method}()` is deprecated since Python 3.10; use the `.{new}` attribute"
@@ -110,7 +120,7 @@ class DeprecatedThreadingAlias(Rule):
                 return
             replacement = cst.Attribute(value=func.value, attr=cst.Name(new), dot=func.dot)
             replacement = replacement.with_changes(lpar=call.lpar, rpar=call.rpar)
-            self.report(func.attr, message, changes={call: replacement}, fix_message=f"Use `.{new}`")
+            self.report(func.attr, message, changes={call: replacement}, fix_message=f"Use `.{new}`", applicability=applicability)
             return
         message = f"`{method}()` is deprecated since Python 3.10; assign `.{new} = ...`"
         statement = statement_expr(self.sem.stack, call)
@@ -123,4 +133,14 @@ class DeprecatedThreadingAlias(Rule):
             value=arg.value,
             semicolon=statement.semicolon,
         )
-        self.report(func.attr, message, changes={statement: assign}, fix_message=f"Assign `.{new}`")
+        self.report(func.attr, message, changes={statement: assign}, fix_message=f"Assign `.{new}`", applicability=applicability)
+
+    def _unbound(self, func: cst.Attribute, method: str, kind: str, new: str) -> None:
+        """``Thread.getName(t)``: a method is renamed in place; the attribute a getter or setter
+        stands for has no unbound spelling as short, so those are reported without a fix."""
+        if kind == "method":
+            message = f"`{method}()` is deprecated; use `{new}()`"
+            self.report(func.attr, message, replacement=func.attr.with_changes(value=new), fix_message=f"Use `{new}()`")
+            return
+        use = f"the `.{new}` attribute" if kind == "getter" else f"`.{new} = ...`"
+        self.report(func.attr, f"`{method}()` is deprecated since Python 3.10; use {use}")

@@ -31,7 +31,7 @@ class ThreadInitNotCalled(Rule):
         init = info.methods.get("__init__")
         if init is None or not isinstance(init.body, cst.IndentedBlock) or _calls_an_init(init):
             return
-        base = "Process" if info.base_type == "multiprocessing.Process" else "Thread"
+        base = {"multiprocessing.Process": "Process", "threading.Timer": "Timer"}.get(info.base_type or "", "Thread")
         message = f"`{info.name}.__init__` never calls `{base}.__init__`: `start()` raises RuntimeError"
         if info.base_type == "threading.Timer" or not any(self.sem.qualname(b.value) in WORKER_TYPES for b in node.bases):
             # A Timer's __init__ needs the interval and the function; a local base class's
