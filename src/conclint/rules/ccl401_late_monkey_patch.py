@@ -16,6 +16,10 @@ _PATCHED_ROOTS = frozenset(
     "socket ssl select selectors threading _thread thread time os signal subprocess queue "
     "urllib http asyncio logging multiprocessing concurrent requests urllib3 httplib2".split()
 )
+# Already imported when the interpreter starts (3.9-3.13, with `site`): `import os` before the
+# patch binds the module object gevent then patches in place, so later `os.fork()` is patched.
+# (`from time import sleep` binds the unpatched function and stays flagged.)
+_AT_STARTUP = frozenset({"os", "os.path", "time", "_thread"})
 _LITERAL_NAMES = frozenset({"True", "False", "None"})
 Import = Union[cst.Import, cst.ImportFrom]
 
@@ -80,6 +84,8 @@ class LateMonkeyPatch(Rule):
             return
         branches = _branches(self.sem.stack)
         for module in _imported_modules(node):
+            if isinstance(node, cst.Import) and module in _AT_STARTUP:
+                continue
             if module.split(".")[0] in _PATCHED_ROOTS:
                 self.patched_imports.append((module, branches))
         line = self.sem.parent
