@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from conclint.engine import lint_source
 from conclint.fixer import fix_source
-from conclint.settings import Settings, known_codes, resolve_selection
+from conclint.settings import Settings, explicitly_selected, known_codes, resolve_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -77,22 +77,27 @@ def strip_markers(text: str) -> str:
                    for line in text.splitlines(keepends=True))
 
 
-def settings(select: Sequence[str] = ("CCL",), **options) -> Settings:
-    return Settings(resolve_selection(list(select), [], []), **options)
+# Every rule, each named by its code: off-by-default rules (CCL207) too, as fixtures and pages
+# are checked with every rule enabled.
+EVERY_RULE: Tuple[str, ...] = tuple(sorted(known_codes()))
 
 
-def lint(text: str, path: str = "example.py", select: Sequence[str] = ("CCL",), options: Optional[RuleOptions] = None):
+def settings(select: Sequence[str] = EVERY_RULE, **options) -> Settings:
+    return Settings(resolve_selection(list(select), [], []), explicit=explicitly_selected(select, []), **options)
+
+
+def lint(text: str, path: str = "example.py", select: Sequence[str] = EVERY_RULE, options: Optional[RuleOptions] = None):
     return lint_source(text.encode(), path, settings(select, rule_options=options or {})).findings
 
 
 def found(
-    text: str, path: str = "example.py", select: Sequence[str] = ("CCL",), options: Optional[RuleOptions] = None
+    text: str, path: str = "example.py", select: Sequence[str] = EVERY_RULE, options: Optional[RuleOptions] = None
 ) -> Set[Tuple[int, str]]:
     return {(f.line, f.code) for f in lint(text, path, select, options)}
 
 
 def fix(
-    text: str, unsafe: bool = True, select: Sequence[str] = ("CCL",), path: str = "example.py",
+    text: str, unsafe: bool = True, select: Sequence[str] = EVERY_RULE, path: str = "example.py",
     options: Optional[RuleOptions] = None,
 ) -> str:
     outcome = fix_source(text.encode(), path, settings(select, rule_options=options or {}), unsafe=unsafe)

@@ -279,3 +279,21 @@ def test_noqa_finds_its_line_after_a_form_feed(tmp_path):
     ))
     result = run_cli("--select", "CCL201", "a.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
+
+
+def test_an_off_by_default_rule_runs_only_when_named_by_its_code(tmp_path):
+    (tmp_path / "a.py").write_text(
+        "import threading\n\nlock = threading.Lock()\n\n\ndef work():\n    lock.acquire()\n"
+        "    try:\n        print('work')\n    finally:\n        lock.release()\n"
+    )
+    (tmp_path / "pyproject.toml").write_text("")
+
+    def codes(*args: str) -> set:
+        return {f["code"] for f in json.loads(run_cli("--no-cache", "--format", "json", *args, "a.py", cwd=tmp_path).stdout)}
+
+    assert codes() == set() and codes("--select", "CCL") == set() and codes("--select", "CCL2") == set()
+    assert codes("--select", "CCL207") == {"CCL207"}
+    assert codes("--extend-select", "CCL207") == {"CCL207"}
+    (tmp_path / "pyproject.toml").write_text('[tool.conclint]\nextend-select = ["CCL207"]\n')
+    assert codes() == {"CCL207"}
+    assert "(off by default)" in run_cli("--list-rules").stdout.split("CCL207", 1)[1].splitlines()[0]

@@ -21,6 +21,9 @@ class ManualAcquireRelease(Rule):
     name = "manual-acquire-release"
     message = "`acquire()` with `try/finally: release()` is what `with` does; use `with lock:`"
     fix = Applicability.SAFE
+    # Correct code written the long way: a style choice, off by default as ruff keeps its
+    # opinionated rules (43 of 125 findings on the real packages measured were this rule).
+    default_enabled = False
     interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", on=ACQUIRABLE_TYPES, statement=True), Syntax("finally"))
 
     def visit_Call(self, node: cst.Call) -> None:
