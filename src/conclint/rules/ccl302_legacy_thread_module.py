@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, List, Set, Tuple, Union
 
 import libcst as cst
 
@@ -38,6 +38,10 @@ class LegacyThreadModule(Rule):
         super().__init__(*args, **kwargs)
         # A Python 2 file gets one finding, on its import, not one per `thread.` call.
         self.python2_import = False
+        # The calls starting threads, with the class around each (by id; 0: the module), and
+        # the classes (or the module) that wait for `_thread`'s threads: see `visit_Call`.
+        self.started: List[Tuple[cst.Call, int]] = []
+        self.waiting_scopes: Set[int] = set()
 
     def visit_Import(self, node: cst.Import) -> None:
         if any(dotted(alias.name) == "thread" for alias in node.names):
@@ -68,13 +72,32 @@ class LegacyThreadModule(Rule):
         # `_thread` (the stdlib's threading.py, gevent's): there the call is the point.
         if self.python2_import or "Thread" in self.sem.classes:
             return
-        if self.sem.qualname(node.func) in _START_NEW_THREAD:
-            self.report(
-                node,
-                "`_thread.start_new_thread()` starts a thread `threading` does not know: it cannot be "
-                "joined, is not waited for at exit, and its exceptions bypass `threading.excepthook`; "
-                "use `threading.Thread`",
-            )
+        # Code testing `_thread` itself waits for the threads it starts: with CPython's
+        # `threading_helper.wait_threads_exit()`, or by polling `_thread._count()`. Such a
+        # wait anywhere in the class around the call (or in the module) clears its calls.
+        info = self.sem.enclosing_class()
+        scope = id(info.node) if info is not None else 0
+        name = _last_name(node.func)
+        if name == "wait_threads_exit" or (name == "_count" and self.sem.qualname(node.func) == "_thread._count"):
+            self.waiting_scopes.add(scope)
+        elif self.sem.qualname(node.func) in _START_NEW_THREAD:
+            self.started.append((node, scope))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for call, scope in self.started:
+            if scope not in self.waiting_scopes:
+                self.report(
+                    call,
+                    "`_thread.start_new_thread()` starts a thread `threading` does not know: it cannot be "
+                    "joined, is not waited for at exit, and its exceptions bypass `threading.excepthook`; "
+                    "use `threading.Thread`",
+                )
+
+
+def _last_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else ""
 
 
 def _catches_import_error(handler: cst.ExceptHandler) -> bool:
