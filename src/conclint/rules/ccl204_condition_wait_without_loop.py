@@ -38,6 +38,10 @@ class ConditionWaitWithoutLoop(Rule):
                 return
             if _checked_next(self.sem.stack):
                 return
+        # A wait after which the def only returns (a plain `return`, or nothing) reads no state
+        # that a stolen or spurious wakeup could have left wrong: it is a signal, not a guard.
+        if _only_returns_after(self.sem.stack):
+            return
         for ancestor in self.sem.ancestors():
             if isinstance(ancestor, cst.While):
                 return
@@ -61,26 +65,43 @@ class ConditionWaitWithoutLoop(Rule):
         return not any(_binds(n, value.value) for n in walk_scope(function.body))
 
 
-def _checked_next(stack: Sequence[cst.CSTNode]) -> bool:
-    """Whether the statement run next after the visited call (the last node of ``stack``), in
-    its def, tests something: an ``if``, ``assert``, ``while``, or a ``try`` (handling the state
-    missing). From the statement holding the call, outwards through the blocks around it, the
-    first statement following is the one."""
+def _next_statement(stack: Sequence[cst.CSTNode]) -> Optional[cst.BaseStatement]:
+    """The statement run after the one holding the visited node (the last of ``stack``) in its
+    def: from that statement outwards through the blocks around it, the first one following;
+    None when the def (or the module) ends there."""
     for index in range(len(stack) - 1, 0, -1):
         node, parent = stack[index], stack[index - 1]
         if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            return False
+            return None
         if isinstance(parent, (cst.IndentedBlock, cst.Module)) and isinstance(node, cst.BaseStatement):
             body = list(parent.body)
             at = next((i for i, s in enumerate(body) if s is node), None)
             if at is not None and at + 1 < len(body):
-                following = body[at + 1]
-                if isinstance(following, (cst.If, cst.While, cst.Try)):
-                    return True
-                if isinstance(following, cst.SimpleStatementLine):
-                    return isinstance(following.body[0], cst.Assert)
-                return False
-    return False
+                return body[at + 1]
+    return None
+
+
+def _only_returns_after(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the wait (the last node of ``stack``) is a statement of its own after which its
+    def returns without doing anything else."""
+    if len(stack) < 3 or not isinstance(stack[-2], cst.Expr) or not isinstance(stack[-3], cst.SimpleStatementLine):
+        return False
+    if len(stack[-3].body) != 1 or not any(isinstance(n, cst.FunctionDef) for n in stack):
+        return False
+    following = _next_statement(stack)
+    if following is None:
+        return True
+    small = following.body if isinstance(following, cst.SimpleStatementLine) else ()
+    return len(small) == 1 and isinstance(small[0], cst.Return) and small[0].value is None
+
+
+def _checked_next(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the statement run next after the visited call tests something: an ``if``,
+    ``assert``, ``while``, or a ``try`` (handling the state missing)."""
+    following = _next_statement(stack)
+    if isinstance(following, (cst.If, cst.While, cst.Try)):
+        return True
+    return isinstance(following, cst.SimpleStatementLine) and isinstance(following.body[0], cst.Assert)
 
 
 def _binds(node: cst.CSTNode, name: str) -> bool:
