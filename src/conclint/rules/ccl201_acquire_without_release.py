@@ -17,6 +17,7 @@ from conclint.analysis.locks import (
     releases_in_finally,
     statement_call,
 )
+from conclint.analysis.walk import children
 from conclint.fixes import replace_statements, with_statement
 from conclint.interest import Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
@@ -78,6 +79,8 @@ class AcquireWithoutRelease(Rule):
             if isinstance(ancestor, cst.Try) and _inside_try_body(stack, ancestor):
                 if releases_in_finally(ancestor, receiver) or _released_in_else(ancestor, line, receiver):
                     return
+        if _breaks_into_release(stack, receiver):
+            return
         released, escaped = _after_acquire(self.sem, node, receiver)
         if not released or escaped:
             # Never released here after this acquire (a hand-off, an __enter__, a Condition
@@ -122,6 +125,35 @@ class AcquireWithoutRelease(Rule):
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None
+
+
+def _breaks_into_release(stack: Sequence[cst.CSTNode], receiver: cst.BaseExpression) -> bool:
+    """A loop around the acquire (in its def) that is left by ``break`` straight into
+    ``try: ... finally: receiver.release()``: the lock taken in the last iteration is held on
+    purpose by the code after the loop, which releases it."""
+    for position in range(len(stack) - 2, 0, -1):
+        loop, parent = stack[position], stack[position - 1]
+        if isinstance(loop, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        if not isinstance(loop, (cst.For, cst.While)) or not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            continue
+        index = index_of(parent, loop)
+        following = parent.body[index + 1] if index is not None and index + 1 < len(parent.body) else None
+        if following is not None and releases_in_finally(following, receiver) and _breaks(loop):
+            return True
+    return False
+
+
+def _breaks(loop: Union[cst.For, cst.While]) -> bool:
+    """Whether ``loop``'s own body has a ``break`` (not one of a loop nested in it)."""
+    pending: List[cst.CSTNode] = [loop.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Break):
+            return True
+        if not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            pending.extend(children(node))
+    return False
 
 
 def _blocking(acquire: cst.Call) -> bool:
