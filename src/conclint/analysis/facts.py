@@ -200,6 +200,10 @@ class Facts:
         if self.calls_any(producers) or any(self.methods_called(methods)):
             return True
         names = self.names_for(producers)
+        # `defaultdict(Lock)`: the constructor is passed, not called (``Semantic._dict_type``).
+        for call in self.calls_to(frozenset({"defaultdict"})):
+            if call.args and callee_name(call.args[0]) in names:
+                return True
         for functions in self.functions.values():
             for function in functions:
                 a = function.args

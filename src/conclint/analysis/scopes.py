@@ -27,6 +27,8 @@ class ClassInfo:
     # The concurrency type the class derives from (e.g. threading.Thread), if any.
     base_type: Optional[str] = None
     attr_types: Dict[str, Optional[str]] = field(default_factory=dict)
+    # Types of the class's own attributes assigned in its body, for ``Cls.attr``.
+    class_attr_types: Dict[str, Optional[str]] = field(default_factory=dict)
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
 
 

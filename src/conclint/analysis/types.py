@@ -49,12 +49,16 @@ class Semantic(Scopes):
                 info = self._self_class(node.value.value)
                 if info is not None:
                     return info.attr_types.get(node.attr.value)
+                # `Cls.lock`: a class attribute of a class of the module, used through the class.
+                owner = self.classes.get(node.value.value)
+                if owner is not None and not self.is_shadowed(node.value.value):
+                    return owner.class_attr_types.get(node.attr.value)
             return None
         if isinstance(node, cst.Call):
             return self.call_result_type(node)
         if isinstance(node, cst.Subscript):
             container = self.type_of(node.value)
-            if container and container.startswith("list[") and container.endswith("]"):
+            if container and container.startswith(("list[", "dict[")) and container.endswith("]"):
                 return container[5:-1]
         return None
 
@@ -91,6 +95,7 @@ class Semantic(Scopes):
                 element_types = {self.type_of(e) for e in elements}
                 if len(element_types) == 1 and None not in element_types:
                     type_ = f"list[{element_types.pop()}]"
+            type_ = type_ or self._dict_type(value)
         for target in targets:
             if isinstance(target, cst.Name):
                 if alias is not None:
@@ -109,6 +114,21 @@ class Semantic(Scopes):
                 for element in target.elements:
                     if isinstance(element.value, cst.Name):
                         self._store(element.value.value, None)
+
+    def _dict_type(self, value: cst.BaseExpression) -> Optional[str]:
+        """``dict[T]`` for a dict whose values are all of type ``T``: ``{k: Lock() for k in
+        keys}``, ``{"a": Lock(), "b": Lock()}``, ``defaultdict(Lock)``."""
+        if isinstance(value, cst.DictComp):
+            values: List[Optional[str]] = [self.type_of(value.value)]
+        elif isinstance(value, cst.Dict) and value.elements:
+            values = [self.type_of(e.value) if isinstance(e, cst.DictElement) else None for e in value.elements]
+        elif isinstance(value, cst.Call) and self.qualname(value.func) == "collections.defaultdict" and len(value.args) == 1:
+            factory = self.qualname(value.args[0].value)
+            values = [CONSTRUCTORS.get(factory) if factory is not None else None]
+        else:
+            return None
+        kinds = set(values)
+        return f"dict[{kinds.pop()}]" if len(kinds) == 1 and None not in kinds else None
 
     # ------------------------------------------------------------------ module pre-scan
     def _prescan(self, module: cst.Module) -> None:
@@ -133,9 +153,27 @@ class Semantic(Scopes):
         for stmt in walk_statements(module.body):
             if isinstance(stmt, (cst.Expr, cst.Assign)):
                 self._infer_target_params(stmt)
+        # ... and in the bodies of module-level functions, where the arguments are locals
+        # (`cond = Condition(); Thread(target=f, args=(cond,))`) typed by their one assignment.
+        for function in self.functions.values():
+            statements = list(walk_statements(function.body.body)) if isinstance(function.body, cst.IndentedBlock) else []
+            local = _local_constructions(self, statements)
+            for stmt in statements:
+                if isinstance(stmt, (cst.Expr, cst.Assign)):
+                    self._infer_target_params(stmt, local)
+        # Class attributes (`class C: lock = Lock()`), for `C.lock` anywhere in the module.
+        for info in self.classes.values():
+            body = info.node.body.body if isinstance(info.node.body, cst.IndentedBlock) else ()
+            for stmt in walk_statements(body):
+                if isinstance(stmt, cst.Assign):
+                    type_ = self.type_of(stmt.value)
+                    for target in stmt.targets:
+                        if isinstance(target.target, cst.Name) and type_ is not None:
+                            info.class_attr_types.setdefault(target.target.value, type_)
 
-    def _infer_target_params(self, stmt: cst.CSTNode) -> None:
-        """``Thread(target=f, args=(lock, i))`` tells the types of ``f``'s parameters (all call sites must agree)."""
+    def _infer_target_params(self, stmt: cst.CSTNode, local: Optional[Dict[str, Optional[str]]] = None) -> None:
+        """``Thread(target=f, args=(lock, i))`` tells the types of ``f``'s parameters (all call
+        sites must agree); ``local`` types the plain names of the function ``stmt`` is in."""
         stack = [stmt]
         while stack:
             node = stack.pop()
@@ -146,7 +184,11 @@ class Semantic(Scopes):
             if target is None or not isinstance(target.value, cst.Name) or target.value.value not in self.functions:
                 continue
             elements = args.value.elements if args is not None and isinstance(args.value, cst.Tuple) else ()
-            types = [self.type_of(e.value) for e in elements]
+            types = [
+                local.get(e.value.value) if local is not None and isinstance(e.value, cst.Name) and e.value.value in local
+                else self.type_of(e.value)
+                for e in elements
+            ]
             known = self.target_param_types.setdefault(target.value.value, types)
             if known != types:
                 self.target_param_types[target.value.value] = []
@@ -251,3 +293,19 @@ class Semantic(Scopes):
             if name in frame.types:
                 return frame.types[name] is None
         return True
+
+
+def _local_constructions(sem: "Semantic", statements: Sequence[cst.CSTNode]) -> Dict[str, Optional[str]]:
+    """The plain names a function's statements bind, with the type of what binds them when
+    each is bound once, by a call of a known constructor (None when bound otherwise too)."""
+    out: Dict[str, Optional[str]] = {}
+    for stmt in statements:
+        if isinstance(stmt, cst.Assign):
+            type_ = sem.call_result_type(stmt.value) if isinstance(stmt.value, cst.Call) else None
+            for target in stmt.targets:
+                if isinstance(target.target, cst.Name):
+                    name = target.target.value
+                    out[name] = type_ if name not in out else None
+        elif isinstance(stmt, (cst.AugAssign, cst.AnnAssign)) and isinstance(stmt.target, cst.Name):
+            out[stmt.target.value] = None
+    return out
