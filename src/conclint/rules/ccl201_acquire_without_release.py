@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from collections import Counter
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from conclint.analysis import Semantic
+from conclint.analysis.catalogue import LOCK_TYPES
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk, walk_scope
 from conclint.analysis.locks import (
     LockKey,
@@ -19,9 +21,10 @@ from conclint.analysis.locks import (
 )
 from conclint.analysis.walk import children
 from conclint.fixes import replace_statements, with_statement
-from conclint.interest import Imports, Interest, Methods
+from conclint.interest import Either, Holds, Imports, Interest, Methods
 from conclint.rule import Applicability, Rule
 
+_NEVER_RELEASED = "lock acquired and never released: nothing in this module releases it, so the next `acquire()` blocks forever"
 # Builtins that look at an object without keeping it.
 _INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})
 
@@ -33,7 +36,7 @@ class AcquireWithoutRelease(Rule):
     name = "acquire-without-release"
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", statement=True), Methods("release"))
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", statement=True), Either(Methods("release"), Holds(*LOCK_TYPES)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,9 +45,19 @@ class AcquireWithoutRelease(Rule):
         # defs, or also taken by a def nested in the acquiring one (a thread it starts),
         # is a signal or a gate between threads, not a critical section.
         self.pending: List[Tuple[Optional[LockKey], int, cst.CSTNode, Optional[Dict[cst.CSTNode, Any]]]] = []
+        # Mutexes acquired with no release after the acquire in their def, nor returned or
+        # passed on: a forgotten release if nothing in the module ever releases the lock and
+        # the lock is never handed to other code (`passed`).
+        self.unreleased: List[Tuple[LockKey, cst.CSTNode]] = []
+        self.passed: Set[str] = set()
+        self.acquire_sites: "Counter[str]" = Counter()
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        for arg in node.args:  # a lock handed to other code: who releases it is not ours to know
+            for value in _values(arg.value):
+                if isinstance(value, (cst.Name, cst.Attribute)):
+                    self.passed.add(value.value if isinstance(value, cst.Name) else value.attr.value)
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("acquire", "release"):
             return
         key = lock_key(self.sem, func.value)
@@ -54,6 +67,7 @@ class AcquireWithoutRelease(Rule):
             return
         if key is not None:
             self.use.acquired(self.sem, key)
+            self.acquire_sites[key[1]] += 1
         # A conditional acquire (`if lock.acquire(timeout=1):`) is the caller's business.
         if statement_call(self.sem, node, ("acquire",)) is not None:
             self._check_acquire(node, func.value, key)
@@ -82,6 +96,9 @@ class AcquireWithoutRelease(Rule):
         if _breaks_into_release(stack, receiver):
             return
         released, escaped = _after_acquire(self.sem, node, receiver)
+        if not released and not escaped and key is not None and self.sem.type_of(receiver) in LOCK_TYPES:
+            if not _returned(self.sem, receiver) and self.sem.frames[-1].name != "__enter__":
+                self.unreleased.append((key, node.func.attr))
         if not released or escaped:
             # Never released here after this acquire (a hand-off, an __enter__, a Condition
             # re-taking its lock for the caller), or handed to other code as an argument
@@ -100,6 +117,14 @@ class AcquireWithoutRelease(Rule):
         self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        # By name: a subclass's method or a nested def written before the binding may release
+        # it under another key; a lock acquired in two places is a blocker or a signal.
+        released = {k[1] for k, scopes in self.use.released_in.items() if scopes}
+        acquired = Counter(k[1] for k, _ in self.unreleased)
+        for lock, taken in self.unreleased:
+            name = lock[1]
+            if name not in released and name not in self.passed and acquired[name] == 1 and self.acquire_sites[name] == 1:
+                self.report(taken, _NEVER_RELEASED)
         for key, scope, anchor, changes in self.pending:
             if key is not None and (self.use.is_handed_off(key) or self.use.shared_with_nested_def(key, scope)):
                 continue
@@ -154,6 +179,22 @@ def _breaks(loop: Union[cst.For, cst.While]) -> bool:
         if not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             pending.extend(children(node))
     return False
+
+
+def _values(value: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """``value``, or the elements of a tuple, list or set it is (nested ones too)."""
+    if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
+        return [v for element in value.elements for v in _values(element.value)]
+    return [value]
+
+
+def _returned(sem: Semantic, receiver: cst.BaseExpression) -> bool:
+    """Whether the def being visited returns (or yields) ``receiver``: the caller holds it."""
+    scope = enclosing_def(sem)
+    return scope is not None and any(
+        isinstance(n, (cst.Return, cst.Yield)) and isinstance(n.value, cst.BaseExpression) and _is_or_holds(n.value, receiver)
+        for n in walk_scope(scope)
+    )
 
 
 def _blocking(acquire: cst.Call) -> bool:
