@@ -49,8 +49,12 @@ class SerializedStartJoin(Rule):
             return
         collection = _collected_in(statements, receiver) or _iterated_over(loop, receiver)
         # A worker neither kept in a list nor taken from one is run one at a time on purpose
-        # (tests of thread and process machinery do this with a fresh worker per iteration).
+        # (tests of thread and process machinery do this with a fresh worker per iteration)...
         if collection is None:
+            # ... unless the worker is given the loop's item: the textbook "one worker per
+            # item", meant to run in parallel (reported without a fix: no list to join over).
+            if _given_the_item(loop, statements[:start], receiver):
+                self.report(node)
             return
         block = stack[-6]
         if (
@@ -75,6 +79,25 @@ class SerializedStartJoin(Rule):
             changes={block: block.with_changes(body=new_body)},
             fix_message=f"Join the workers after the loop, over `{cst.Module([]).code_for_node(collection)}`",
         )
+
+
+def _given_the_item(loop: cst.CSTNode, statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> bool:
+    """Whether ``receiver`` is created in ``statements`` (before its start) by a call given the
+    ``for`` loop's target among its arguments (``Thread(target=f, args=(item,))``)."""
+    if not isinstance(loop, cst.For):
+        return False
+    items = set(names_in(loop.target))
+    for stmt in statements:
+        for small in _small(stmt):
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and small.targets[0].target.deep_equals(receiver)
+                and isinstance(small.value, cst.Call)
+                and any(items & set(names_in(arg.value)) for arg in small.value.args)
+            ):
+                return True
+    return False
 
 
 def _started_at(statements: Sequence[cst.BaseStatement], receiver: cst.Name) -> Optional[int]:
