@@ -229,32 +229,9 @@ def _main(o: _Options) -> int:
 
 
 def _settings(config: Config, o: _Options) -> Settings:
-    from conclint.config import ConfigError
-    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
+    from conclint.config import settings_from_config
 
-    select = _split(o["select"]) or config.select
-    extend = config.extend_select + _split(o["extend_select"])
-    ignore = config.ignore + _split(o["ignore"])
-    try:
-        enabled = resolve_selection(select, extend, ignore)
-        per_file: List[Tuple[Any, Tuple[str, ...]]] = []
-        from conclint.discovery import PatternSpec
-
-        for pattern, codes in config.per_file_ignores.items():
-            resolve_selection(codes, [], [])
-            spec = PatternSpec.from_lines([pattern])
-            spec.patterns_text = pattern
-            per_file.append((spec, tuple(c.upper() for c in codes)))
-    except SelectorError as exc:
-        raise ConfigError(str(exc)) from None
-    return Settings(
-        enabled=enabled,
-        root=config.root,
-        per_file_ignores=per_file,
-        rule_options=config.rule_options,
-        explicit=explicitly_selected(select, extend),
-        fingerprint_data={"version": __version__},
-    )
+    return settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
 
 
 def _run_cached(
