@@ -108,7 +108,33 @@ def cli(**options: Any) -> None:
 
 
 def main() -> None:
+    # `conclint server` starts the language server; a directory named server is `conclint ./server`.
+    if sys.argv[1:2] == ["server"]:
+        server_command(sys.argv[2:], prog_name="conclint server")
     cli()
+
+
+SERVER_REQUIREMENTS = ("pygls", "lsprotocol")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def server_command() -> None:
+    """Run conclint as a language server (LSP) on stdin and stdout, for editors.
+
+    Diagnostics as you type, fixes and "disable for this line" as code actions; see the
+    README's Editors section. To lint a directory named server: conclint ./server
+    """
+    try:
+        from conclint.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in SERVER_REQUIREMENTS:
+            raise
+        click.echo(
+            f"conclint: error: conclint server needs pygls and lsprotocol ({exc}): pip install 'conclint[server]'",
+            err=True,
+        )
+        sys.exit(2)
+    sys.exit(serve())
 
 
 def _main(o: _Options) -> int:
