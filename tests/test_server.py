@@ -269,6 +269,17 @@ def test_open_publishes_what_the_cli_reports(client: Client, here: Path) -> None
         assert diagnostic.data["version"] == 1 and diagnostic.data["fix"]["applicability"] == "safe"
 
 
+def test_columns_are_utf16_units_for_a_client_that_did_not_ask_otherwise(client: Client, here: Path) -> None:
+    text = PITFALLS.replace("print(t.getName())", 'print("é😀", t.getName())')
+    uri = client.open(here / "doc.py", text)
+    _, diagnostic = client.diagnostics(uri, 1)
+    (finding,) = [f for f in cli_findings(here, text) if f["line"] == diagnostic.range.start.line + 1]
+    line = text.splitlines()[finding["line"] - 1]
+    before = line[: finding["column"] - 1]
+    # The emoji is one character (the CLI's count) and two UTF-16 code units (LSP's default).
+    assert diagnostic.range.start.character == len(before.encode("utf-16-le")) // 2 == (finding["column"] - 1) + 1
+
+
 def test_a_change_that_fixes_one_finding_removes_it(client: Client, here: Path) -> None:
     uri = client.open(here / "doc.py", PITFALLS)
     assert len(client.diagnostics(uri, 1)) == 2

@@ -84,7 +84,10 @@ class ConclintServer(LanguageServer):
 
     # ------------------------------------------------------------------ diagnostics
     def schedule(self, uri: str, delay: float = 0.0) -> None:
-        """Lint ``uri`` soon; if it is being linted, once more when that ends."""
+        """Lint ``uri`` soon; if it is being linted, once more when that ends. (A client that
+        pulls diagnostics asks for them itself.)"""
+        if not self.push:
+            return
         if uri in self.running:
             self.stale.add(uri)
             return
@@ -124,7 +127,8 @@ server = ConclintServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: ConclintServer, params: types.InitializeParams) -> None:
-    ls.session.position_encoding = str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    ls.session.position_encoding = encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
     root = ls.workspace.root_path
     ls.session.root = Path(root) if root else None
     # A client that pulls diagnostics gets them only when it asks.
