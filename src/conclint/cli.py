@@ -108,7 +108,33 @@ def cli(**options: Any) -> None:
 
 
 def main() -> None:
+    # `conclint server` starts the language server; a directory named server is `conclint ./server`.
+    if sys.argv[1:2] == ["server"]:
+        server_command(sys.argv[2:], prog_name="conclint server")
     cli()
+
+
+SERVER_REQUIREMENTS = ("pygls", "lsprotocol")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def server_command() -> None:
+    """Run conclint as a language server (LSP) on stdin and stdout, for editors.
+
+    Diagnostics as you type, fixes and "disable for this line" as code actions; see the
+    README's Editors section. To lint a directory named server: conclint ./server
+    """
+    try:
+        from conclint.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in SERVER_REQUIREMENTS:
+            raise
+        click.echo(
+            f"conclint: error: conclint server needs pygls and lsprotocol ({exc}): pip install 'conclint[server]'",
+            err=True,
+        )
+        sys.exit(2)
+    sys.exit(serve())
 
 
 def _main(o: _Options) -> int:
@@ -229,32 +255,9 @@ def _main(o: _Options) -> int:
 
 
 def _settings(config: Config, o: _Options) -> Settings:
-    from conclint.config import ConfigError
-    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
+    from conclint.config import settings_from_config
 
-    select = _split(o["select"]) or config.select
-    extend = config.extend_select + _split(o["extend_select"])
-    ignore = config.ignore + _split(o["ignore"])
-    try:
-        enabled = resolve_selection(select, extend, ignore)
-        per_file: List[Tuple[Any, Tuple[str, ...]]] = []
-        from conclint.discovery import PatternSpec
-
-        for pattern, codes in config.per_file_ignores.items():
-            resolve_selection(codes, [], [])
-            spec = PatternSpec.from_lines([pattern])
-            spec.patterns_text = pattern
-            per_file.append((spec, tuple(c.upper() for c in codes)))
-    except SelectorError as exc:
-        raise ConfigError(str(exc)) from None
-    return Settings(
-        enabled=enabled,
-        root=config.root,
-        per_file_ignores=per_file,
-        rule_options=config.rule_options,
-        explicit=explicitly_selected(select, extend),
-        fingerprint_data={"version": __version__},
-    )
+    return settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
 
 
 def _run_cached(

@@ -8,7 +8,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -17,6 +17,7 @@ else:  # pragma: no cover
 
 if TYPE_CHECKING:
     from conclint.rule import Rule
+    from conclint.settings import Settings
 
 
 class ConfigError(Exception):
@@ -205,3 +206,36 @@ def _shown(value: Any) -> str:
     kind = names.get(type(value), type(value).__name__)
     text = repr(value)
     return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def settings_from_config(
+    config: Config, select: Sequence[str] = (), extend_select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> Settings:
+    """The run's Settings from ``config`` and selectors given on top of it (the command's
+    ``--select``, which replaces the configured selection, ``--extend-select`` and ``--ignore``,
+    which add to it; the language server's client settings alike)."""
+    from conclint import __version__
+    from conclint.discovery import PatternSpec
+    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
+
+    chosen = list(select) or config.select
+    extend = config.extend_select + list(extend_select)
+    ignored = config.ignore + list(ignore)
+    try:
+        enabled = resolve_selection(chosen, extend, ignored)
+        per_file: List[Tuple[Any, Tuple[str, ...]]] = []
+        for pattern, codes in config.per_file_ignores.items():
+            resolve_selection(codes, [], [])
+            spec = PatternSpec.from_lines([pattern])
+            spec.patterns_text = pattern
+            per_file.append((spec, tuple(c.upper() for c in codes)))
+    except SelectorError as exc:
+        raise ConfigError(str(exc)) from None
+    return Settings(
+        enabled=enabled,
+        root=config.root,
+        per_file_ignores=per_file,
+        rule_options=config.rule_options,
+        explicit=explicitly_selected(chosen, extend),
+        fingerprint_data={"version": __version__},
+    )

@@ -60,6 +60,19 @@ def is_suppressed(code: str, line_text: str) -> bool:
     return not codes or any(code.startswith(c) for c in codes)
 
 
+def with_noqa(line: str, code: str) -> str:
+    """``line`` (without its line break) with ``code`` added to its ``# noqa`` comment, or
+    ending in ``  # noqa: CODE`` when it has none, so that ``is_suppressed(code, ...)`` holds
+    for it; unchanged when it holds already."""
+    if is_suppressed(code, line):
+        return line
+    match = _NOQA_RE.search(line)
+    if match is None:
+        return f"{line.rstrip()}  # noqa: {code}"
+    listed = [c for c in _CODE_SPLIT_RE.split(match.group("codes").strip()) if c]
+    return f"{line[: match.start()]}# noqa: {', '.join([*listed, code])}{line[match.end():]}"
+
+
 def fingerprint(code: str, lines: Sequence[str], line: int, end_line: int) -> str:
     """Identity of a finding that survives edits elsewhere in the file: rule + its code."""
     text = " ".join(" ".join(lines[i - 1].split()) for i in range(line, min(end_line, len(lines)) + 1))

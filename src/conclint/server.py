@@ -1,0 +1,237 @@
+"""``conclint server``: a language server over stdio, on pygls and lsprotocol.
+
+The event loop reads the client's messages and never lints: documents are linted on one
+worker thread (``conclint.session`` holds what that thread knows), so the loop answers
+cancellations, other requests and ``shutdown`` while a large document is being linted.
+``didChange`` is debounced by coalescing: while a document is being linted, further edits
+only mark it stale, and once the lint ends the newest text is linted again (its stale
+diagnostics are never published); ``debounceMs`` adds a quiet period before each lint.
+Diagnostics are pushed (``publishDiagnostics``) unless the client pulls them
+(``textDocument/diagnostic``), which is answered either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from concurrent.futures import Future
+from typing import Any, Callable, Dict, List, Set, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from conclint import __version__
+from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError
+
+T = TypeVar("T")
+
+
+class ConclintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.session = Session()
+        self.linter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclint-lint")
+        self.open: Set[str] = set()
+        self.running: Dict[str, "asyncio.Task[None]"] = {}
+        self.stale: Set[str] = set()
+        self.push = True
+        self.shut_down = False
+
+    # ------------------------------------------------------------------ helpers
+    async def on_linter(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work`` on the lint thread (one at a time, in order)."""
+        return await asyncio.get_running_loop().run_in_executor(self.linter, work, *args)
+
+    def soon(self, work: Callable[..., Any], *args: Any) -> None:
+        """Run ``work`` on the lint thread after what is queued there (an exception is logged)."""
+        loop = asyncio.get_running_loop()
+
+        def done(future: "Future[Any]") -> None:
+            exc = None if future.cancelled() else future.exception()
+            if exc is not None:
+                message = f"conclint: internal error: {type(exc).__name__}: {exc}"
+                loop.call_soon_threadsafe(self.log, types.MessageType.Error, message)
+
+        self.linter.submit(work, *args).add_done_callback(done)
+
+    def document(self, uri: str) -> Document:
+        doc = self.workspace.get_text_document(uri)
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        return Document(uri, doc.source, doc.version, Path(path) if path else None)
+
+    def log(self, level: types.MessageType, message: str) -> None:
+        if level <= self.session.client.log_level:
+            self.window_log_message(types.LogMessageParams(type=level, message=message))
+
+    def report(self, linted: Linted) -> None:
+        for level, message in linted.messages:
+            self.log(level, message)
+        if linted.config_error:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"conclint: {linted.config_error}"))
+
+    def apply_settings(self, raw: Any) -> None:
+        """New client settings: they take effect on the lint thread, before the next lint."""
+        try:
+            client = ClientSettings.parse(raw)
+        except SettingsError as exc:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"conclint: settings: {exc}"))
+            return
+        self.soon(self.session.set_client, client)
+
+    # ------------------------------------------------------------------ diagnostics
+    def schedule(self, uri: str, delay: float = 0.0) -> None:
+        """Lint ``uri`` soon; if it is being linted, once more when that ends. (A client that
+        pulls diagnostics asks for them itself.)"""
+        if not self.push:
+            return
+        if uri in self.running:
+            self.stale.add(uri)
+            return
+        self.running[uri] = asyncio.ensure_future(self.lint_until_current(uri, delay))
+
+    async def lint_until_current(self, uri: str, delay: float) -> None:
+        try:
+            while uri in self.open:
+                self.stale.discard(uri)
+                if delay:
+                    await asyncio.sleep(delay)
+                document = self.document(uri)
+                linted = await self.on_linter(self.session.diagnose, document)
+                self.report(linted)
+                if uri in self.stale or uri not in self.open:
+                    continue  # edited meanwhile: these would be stale
+                if self.push:
+                    self.text_document_publish_diagnostics(
+                        types.PublishDiagnosticsParams(uri=uri, diagnostics=linted.diagnostics, version=document.version)
+                    )
+                return
+        finally:
+            self.running.pop(uri, None)
+
+    def relint_all(self) -> None:
+        for uri in self.open:
+            self.schedule(uri)
+        if not self.push:
+            workspace = self.client_capabilities.workspace
+            diagnostics = workspace.diagnostics if workspace else None
+            if diagnostics and diagnostics.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+
+
+server = ConclintServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: ConclintServer, params: types.InitializeParams) -> None:
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    ls.session.position_encoding = encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
+    root = ls.workspace.root_path
+    ls.session.root = Path(root) if root else None
+    # A client that pulls diagnostics gets them only when it asks.
+    ls.push = params.capabilities.text_document is None or params.capabilities.text_document.diagnostic is None
+    if params.initialization_options is not None:
+        ls.apply_settings(params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: ConclintServer, params: types.InitializedParams) -> None:
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    if watched and watched.dynamic_registration:
+        watcher = types.FileSystemWatcher(glob_pattern="**/pyproject.toml")
+        registration = types.Registration(
+            id="conclint-pyproject",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+        )
+        ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+    await ls.on_linter(ls.session.warm_up)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: ConclintServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.open.add(params.text_document.uri)
+    ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: ConclintServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri, ls.session.client.debounce)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: ConclintServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: ConclintServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.open.discard(uri)
+    ls.stale.discard(uri)
+    ls.soon(ls.session.forget, uri)
+    if ls.push:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=False, workspace_diagnostics=False),
+)
+async def pull_diagnostics(ls: ConclintServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+    document = ls.document(params.text_document.uri)
+    result_id = ls.session.result_id(document)
+    if params.previous_result_id == result_id:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    linted = await ls.on_linter(ls.session.diagnose, document)
+    ls.report(linted)
+    return types.RelatedFullDocumentDiagnosticReport(items=linted.diagnostics, result_id=result_id)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+)
+async def code_action(ls: ConclintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+    document = ls.document(params.text_document.uri)
+    return await ls.on_linter(ls.session.code_actions, document, params.range, params.context.only)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: ConclintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+        ls.soon(ls.session.forget_configuration)
+        ls.relint_all()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: ConclintServer, params: types.DidChangeConfigurationParams) -> None:
+    if params.settings is not None:
+        ls.apply_settings(params.settings)
+        ls.relint_all()
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: ConclintServer, params: None) -> None:
+    ls.shut_down = True
+    for task in list(ls.running.values()):
+        task.cancel()
+    ls.linter.shutdown(wait=False, cancel_futures=True)
+
+
+@server.feature(types.EXIT)
+def exit_(ls: ConclintServer, params: None) -> None:
+    # The protocol's exit code: 0 after shutdown, else 1. Exiting here, not when pygls's
+    # loop ends, as that waits for its reader thread, blocked on stdin until the client closes it.
+    sys.stdout.flush()
+    os._exit(0 if ls.shut_down else 1)
+
+
+def serve() -> int:
+    """Serve on stdin/stdout until ``exit`` (or until the client goes away: exit code 1)."""
+    server.start_io()
+    return 0 if server.shut_down else 1

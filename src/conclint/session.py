@@ -1,0 +1,445 @@
+"""What the language server knows and computes, without the protocol's transport: client
+settings, the configuration of each document (resolved as the command resolves it), lint
+results as LSP diagnostics, and code actions (a fix, all safe fixes, a ``# noqa``).
+
+Everything here runs on the server's one lint thread (``conclint.server``); what it returns
+are lsprotocol values the server sends as they are. Positions: the engine counts lines from
+1 and columns in characters from 1; LSP counts both from 0, columns in the units the client
+and server agreed on (UTF-16 unless the client offers another).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import re
+import tokenize
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Type
+
+from lsprotocol import types
+
+from conclint.config import ConfigError, load_config, settings_from_config
+from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits, with_noqa
+from conclint.findings import Edit, Finding
+from conclint.analysis.parsing import MAX_PARSE_BYTES
+from conclint.reading import describe_size
+from conclint.settings import Settings
+
+if TYPE_CHECKING:
+    from conclint.rule import Rule
+
+SOURCE = "conclint"
+FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
+LOG_LEVELS = {
+    "error": types.MessageType.Error,
+    "warning": types.MessageType.Warning,
+    "info": types.MessageType.Info,
+    "debug": types.MessageType.Log,
+}
+# Line breaks as Python and LSP count them (not str.splitlines(), which also breaks at form feeds).
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
+class SettingsError(ValueError):
+    """A client setting of the wrong type."""
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the editor's configuration says (``initializationOptions`` or
+    ``workspace/didChangeConfiguration``): keys ``unsafeFixes``, ``select``,
+    ``extendSelect``, ``ignore`` (as the command's options), ``logLevel``, ``debounceMs``."""
+
+    unsafe_fixes: Optional[bool] = None  # None: the configuration's unsafe-fixes
+    select: Tuple[str, ...] = ()
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    log_level: types.MessageType = types.MessageType.Warning
+    debounce: float = 0.0  # seconds
+
+    @classmethod
+    def parse(cls, raw: Any) -> "ClientSettings":
+        """Read the settings, flat or under a ``conclint`` key; raises ``SettingsError``."""
+        if isinstance(raw, dict) and isinstance(raw.get(SOURCE), dict):
+            raw = raw[SOURCE]
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise SettingsError(f"settings must be an object, not {type(raw).__name__}")
+        unsafe = raw.get("unsafeFixes")
+        if unsafe is not None and not isinstance(unsafe, bool):
+            raise SettingsError("unsafeFixes must be true, false or null")
+        level = raw.get("logLevel", "warning")
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        debounce = raw.get("debounceMs", 0)
+        if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or not 0 <= debounce <= 10_000:
+            raise SettingsError("debounceMs must be a number of milliseconds from 0 to 10000")
+        return cls(
+            unsafe_fixes=unsafe,
+            select=_codes(raw, "select"),
+            extend_select=_codes(raw, "extendSelect"),
+            ignore=_codes(raw, "ignore"),
+            log_level=LOG_LEVELS[level],
+            debounce=debounce / 1000,
+        )
+
+
+def _codes(raw: Dict[str, Any], key: str) -> Tuple[str, ...]:
+    value = raw.get(key) or []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{key} must be a list of rule codes or prefixes")
+    return tuple(v.strip().upper() for v in value if v.strip())
+
+
+@dataclass
+class Document:
+    """One document as the client has it: ``path`` is None for one not in a file."""
+
+    uri: str
+    text: str
+    version: Optional[int]
+    path: Optional[Path]
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else self.uri
+
+
+@dataclass
+class Linted:
+    """A document's diagnostics, and what the server should log about them."""
+
+    diagnostics: List[types.Diagnostic]
+    messages: List[Tuple[types.MessageType, str]] = field(default_factory=list)
+    # A configuration the user must fix: shown once (not logged), no diagnostics meanwhile.
+    config_error: Optional[str] = None
+
+
+class Positions:
+    """Engine positions (1-based lines, 1-based character columns of the text without its
+    BOM) to LSP positions in ``encoding``'s units."""
+
+    def __init__(self, text: str, encoding: str) -> None:
+        self.lines = _LINE_BREAKS.split(text)
+        self.bom = text.startswith("\ufeff")
+        self.encoding = encoding
+
+    def position(self, line: int, column: int) -> types.Position:
+        index, char = line - 1, column - 1
+        if index >= len(self.lines):  # an edit's end after the last line
+            index, char = len(self.lines) - 1, len(self.lines[-1])
+        text = self.lines[index]
+        if index == 0 and self.bom:
+            char += 1
+        if not text.isascii():
+            before = text[:char]
+            if self.encoding == types.PositionEncodingKind.Utf16:
+                char = len(before.encode("utf-16-le", "surrogatepass")) // 2
+            elif self.encoding == types.PositionEncodingKind.Utf8:
+                char = len(before.encode("utf-8", "surrogatepass"))
+        return types.Position(line=index, character=char)
+
+    def range(self, line: int, column: int, end_line: int, end_column: int) -> types.Range:
+        return types.Range(start=self.position(line, column), end=self.position(end_line, end_column))
+
+    def text_edit(self, edit: Edit) -> types.TextEdit:
+        return types.TextEdit(range=self.range(edit.line, edit.column, edit.end_line, edit.end_column), new_text=edit.content)
+
+
+def encoded(text: str) -> bytes:
+    """The bytes the buffer would be saved as: its PEP 263 encoding, else UTF-8 (lone
+    surrogates pass through, for the screen to refuse); raises ``UnicodeError`` when the
+    text cannot be written in the encoding it declares."""
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:  # an unknown or contradictory cookie: the screen says which
+        return data
+    if declared in ("utf-8", "utf-8-sig"):
+        return data
+    return text.encode(declared)
+
+
+class Session:
+    """Client settings, configurations by directory, and lint results by document."""
+
+    def __init__(self, root: Optional[Path] = None) -> None:
+        self.root = root
+        self.position_encoding: str = types.PositionEncodingKind.Utf16
+        self.client = ClientSettings()
+        # Bumped whenever a configuration or client setting changes: results made before are stale.
+        self.generation = 0
+        self._by_directory: Dict[Path, Tuple[Settings, bool]] = {}
+        self._by_config: Dict[Optional[Path], Tuple[Settings, bool]] = {}
+        self._config_errors: Dict[Path, str] = {}
+        self._failed_rules: Set[str] = set()
+        self._shown_errors: Set[str] = set()
+        # The last tree kept for code actions: (uri, version, generation) and its result.
+        self._tree: Optional[Tuple[Tuple[str, Optional[int], int], FileResult]] = None
+
+    # ------------------------------------------------------------------ configuration
+    def set_client(self, client: ClientSettings) -> None:
+        self.client = client
+        self.forget_configuration()
+
+    def forget_configuration(self) -> None:
+        """A pyproject.toml or the client settings changed: read everything again."""
+        self.generation += 1
+        self._by_directory.clear()
+        self._by_config.clear()
+        self._config_errors.clear()
+        self._shown_errors.clear()
+        self._tree = None
+
+    def settings_for(self, document: Document) -> Tuple[Settings, bool]:
+        """The document's Settings and whether unsafe fixes are on, as the command would
+        have them for the file (``[tool.conclint]`` of the nearest pyproject.toml holding
+        one), with the client's selectors on top; raises ``ConfigError``."""
+        directory = document.path.parent if document.path is not None else (self.root or Path.cwd())
+        found = self._by_directory.get(directory)
+        if found is not None:
+            return found
+        if directory in self._config_errors:
+            raise ConfigError(self._config_errors[directory])
+        try:
+            config = load_config(None, [str(document.path or directory)])
+            shared = self._by_config.get(config.path)
+            if shared is None:
+                client = self.client
+                settings = settings_from_config(config, client.select, client.extend_select, client.ignore)
+                unsafe = config.unsafe_fixes if client.unsafe_fixes is None else client.unsafe_fixes
+                settings.unsafe_fixes = unsafe
+                # One Settings per configuration file: the engine keeps its rule sets per Settings.
+                shared = self._by_config[config.path] = (settings, unsafe)
+        except ConfigError as exc:
+            self._config_errors[directory] = str(exc)
+            raise
+        self._by_directory[directory] = shared
+        return shared
+
+    def result_id(self, document: Document) -> str:
+        """Names what a pull of diagnostics would return: the text under this configuration."""
+        digest = hashlib.sha256(document.text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        return f"{self.generation}:{digest}"
+
+    # ------------------------------------------------------------------ linting
+    def warm_up(self) -> None:
+        """Import the rules and LibCST, and build the default rule set, before the first document."""
+        sample = b"import threading\nlock = threading.Lock()\nlock.acquire()\n"
+        lint_source(sample, "warm_up.py", Settings.default())
+
+    def diagnose(self, document: Document) -> Linted:
+        """The document's diagnostics; never raises."""
+        try:
+            settings, _ = self.settings_for(document)
+        except ConfigError as exc:
+            message = str(exc)
+            shown = message not in self._shown_errors
+            self._shown_errors.add(message)
+            return Linted([], config_error=message if shown else None)
+        result, messages = self.lint(document, settings)
+        positions = Positions(document.text, self.position_encoding)
+        diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
+        return Linted(diagnostics, messages)
+
+    def lint(self, document: Document, settings: Settings, *, keep_tree: bool = False) -> Tuple[FileResult, List[Tuple[types.MessageType, str]]]:
+        """Lint the buffer; a rule that raises is left out (and logged once a session), the
+        others still report; a document that cannot be linted at all is one CCL000."""
+        messages: List[Tuple[types.MessageType, str]] = []
+        name = document.name
+        try:
+            data = encoded(document.text)
+        except (LookupError, UnicodeError) as exc:
+            return _unreadable(name, settings, f"cannot encode the buffer as its coding declaration says ({exc})"), messages
+        if len(data) > MAX_PARSE_BYTES:
+            # What the screen says of such a file; said at once, without seconds of byte gate
+            # proving that a buffer nobody types holds no concurrency code.
+            return _unreadable(name, settings, f"document too large to analyse (over {describe_size(MAX_PARSE_BYTES)}); not linted"), messages
+        left_out: List[Type[Rule]] = []
+        while True:
+            classes = None
+            if left_out:
+                classes = [c for c in rule_set(settings, codes_for(settings, name)).classes if c not in left_out]
+            try:
+                return lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes), messages
+            except Exception as exc:  # a bug in a rule (or below): the document stays linted without it
+                culprit = failing_rule(exc)
+                if culprit is None or culprit in left_out:
+                    messages.append((types.MessageType.Error, f"conclint: internal error linting {name}: {type(exc).__name__}: {exc}"))
+                    return FileResult(name), messages
+                left_out.append(culprit)
+                if culprit.code not in self._failed_rules:
+                    self._failed_rules.add(culprit.code)
+                    messages.append((
+                        types.MessageType.Error,
+                        f"conclint: internal error in rule {culprit.code} ({culprit.name}) on {name}: "
+                        f"{type(exc).__name__}: {exc}; its findings are left out, the other rules still report",
+                    ))
+
+    # ------------------------------------------------------------------ code actions
+    def code_actions(self, document: Document, wanted: types.Range, only: Optional[Sequence[str]]) -> List[types.CodeAction]:
+        """Quick fixes and "disable" actions for the findings overlapping ``wanted``, and
+        the fix-all source action, as versioned edits of ``document``."""
+        try:
+            settings, unsafe = self.settings_for(document)
+        except ConfigError:
+            return []
+        result = self._kept_tree(document, settings)
+        positions = Positions(document.text, self.position_encoding)
+        source = document.text.lstrip("\ufeff")
+        actions: List[types.CodeAction] = []
+        quick = _allowed(types.CodeActionKind.QuickFix, only)
+        lines = _LINE_BREAKS.split(source)
+        for finding, report in result.reports:
+            diagnostic = to_diagnostic(finding, positions, document.version)
+            if not quick or not _overlaps(diagnostic.range, wanted):
+                continue
+            fix = finding.fix
+            if fix is not None and result.module is not None and (unsafe or fix.applicability == "safe"):
+                label = " (unsafe)" if fix.applicability != "safe" else ""
+                edits = fix_edits(result.module, source, report.fix)
+                actions.append(types.CodeAction(
+                    title=f"Fix {finding.code}: {fix.message}{label}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    is_preferred=fix.applicability == "safe",
+                    edit=_workspace_edit(document, [positions.text_edit(e) for e in edits]),
+                ))
+            noqa = _noqa_edit(source, lines, finding)
+            if noqa is not None:
+                actions.append(types.CodeAction(
+                    title=f"Disable {finding.code} for this line",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    edit=_workspace_edit(document, [positions.text_edit(noqa)]),
+                ))
+        if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and f.fix.applicability == "safe" for f in result.findings):
+            edits = self._fix_all(document, settings, source)
+            if edits:
+                actions.append(types.CodeAction(
+                    title="Fix all safe conclint problems",
+                    kind=FIX_ALL_KIND,
+                    edit=_workspace_edit(document, [positions.text_edit(e) for e in edits]),
+                ))
+        return actions
+
+    def _kept_tree(self, document: Document, settings: Settings) -> FileResult:
+        """The document's lint with its tree and reports (fixes are built from them), kept
+        for one document version at a time: an editor asks for actions at every cursor move."""
+        key = (document.uri, document.version, self.generation)
+        if self._tree is not None and self._tree[0] == key:
+            return self._tree[1]
+        self._tree = None  # let the old tree go before building a new one
+        result, _ = self.lint(document, settings, keep_tree=True)
+        self._tree = (key, result)
+        return result
+
+    def forget(self, uri: str) -> None:
+        if self._tree is not None and self._tree[0][0] == uri:
+            self._tree = None
+
+    def _fix_all(self, document: Document, settings: Settings, source: str) -> List[Edit]:
+        """The edits ``conclint --fix`` would make to the buffer (safe fixes, passes until stable)."""
+        from conclint.fixer import fix_source
+
+        data = encoded(document.text)
+        outcome = fix_source(data, document.name, settings, unsafe=False)
+        if not outcome.changed:
+            return []
+        encoding = outcome.remaining.module.encoding if outcome.remaining and outcome.remaining.module else "utf-8"
+        return text_edits(source, outcome.fixed.decode(encoding).lstrip("\ufeff"))
+
+
+def to_diagnostic(finding: Finding, positions: Positions, version: Optional[int]) -> types.Diagnostic:
+    """The finding as an LSP diagnostic; ``data`` says which fix it has, for which version of
+    the document (a code action rebuilds it from that version's tree)."""
+    fix = finding.fix
+    return types.Diagnostic(
+        range=positions.range(finding.line, finding.column, finding.end_line, finding.end_column),
+        message=finding.message,
+        severity=types.DiagnosticSeverity.Error if finding.code == PARSE_ERROR else types.DiagnosticSeverity.Warning,
+        code=finding.code,
+        source=SOURCE,
+        data={
+            "version": version,
+            "fingerprint": finding.fingerprint,
+            "fix": None if fix is None else {"applicability": fix.applicability, "message": fix.message},
+        },
+    )
+
+
+def failing_rule(exc: BaseException) -> Optional[Type[Rule]]:
+    """The rule whose code raised ``exc``: the outermost frame of its traceback run for a
+    rule instance (a visitor callback) or class (its gate)."""
+    from conclint.rule import Rule
+
+    tb = exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        owner = local.get("self", local.get("cls"))
+        if isinstance(owner, Rule):
+            return type(owner)
+        if isinstance(owner, type) and issubclass(owner, Rule) and owner is not Rule:
+            return owner
+        tb = tb.tb_next
+    return None
+
+
+def _unreadable(name: str, settings: Settings, why: str) -> FileResult:
+    result = FileResult(name, parse_failed=True)
+    if PARSE_ERROR in codes_for(settings, name):
+        result.findings.append(Finding(PARSE_ERROR, why, name, 1, 1, 1, 1))
+    return result
+
+
+def _noqa_edit(source: str, lines: List[str], finding: Finding) -> Optional[Edit]:
+    """The edit adding the finding's code to the ``# noqa`` of the line it starts on; None
+    for CCL000 (which noqa does not silence) or where a comment would change the code (the
+    line ends inside a string, or with a backslash)."""
+    if finding.code == PARSE_ERROR or not 0 < finding.line <= len(lines):
+        return None
+    line = lines[finding.line - 1]
+    new = with_noqa(line, finding.code)
+    if new == line:
+        return None
+    breaks = [m.end() for m in _LINE_BREAKS.finditer(source)]
+    offset = breaks[finding.line - 2] if finding.line > 1 else 0
+    changed = source[:offset] + new + source[offset + len(line):]
+    if not _same_program(source, changed):
+        return None
+    return Edit(finding.line, 1, finding.line, len(line) + 1, new)
+
+
+def _same_program(before: str, after: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.dump(ast.parse(before)) == ast.dump(ast.parse(after))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+
+
+def _allowed(kind: str, only: Optional[Sequence[str]]) -> bool:
+    """Whether an action of ``kind`` answers a request for ``only`` (kinds are hierarchical:
+    ``source`` asks for ``source.fixAll.conclint``)."""
+    return not only or any(kind == k or kind.startswith(k + ".") for k in only)
+
+
+def _overlaps(a: types.Range, b: types.Range) -> bool:
+    def key(p: types.Position) -> Tuple[int, int]:
+        return (p.line, p.character)
+
+    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+
+def _workspace_edit(document: Document, edits: List[types.TextEdit]) -> types.WorkspaceEdit:
+    """Edits against the version they were computed for: a client holding a newer one refuses them."""
+    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version)
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=list(edits))])

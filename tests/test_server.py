@@ -1,0 +1,477 @@
+"""`conclint server`: the real server, started as a subprocess, driven over stdio by pygls's
+LanguageClient. Expected results come from the real command (`conclint --format json`,
+`conclint --fix`) on the same text. Waits are on notifications and responses, with timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import pytest
+
+pytest.importorskip("pygls")
+
+from lsprotocol import types  # noqa: E402
+from pygls.lsp.client import LanguageClient  # noqa: E402
+
+TIMEOUT = 20.0
+
+PITFALLS = textwrap.dedent(
+    """\
+    import threading
+
+
+    def work():
+        pass
+
+
+    def main():
+        t = threading.Thread(target=work)
+        t.setDaemon(True)
+        t.start()
+        print(t.getName())
+    """
+)
+
+UNSAFE = textwrap.dedent(
+    """\
+    import threading
+
+
+    def work():
+        pass
+
+
+    def main():
+        t = threading.Thread(target=work)
+        t.run()
+    """
+)
+
+
+class Client:
+    """A pygls LanguageClient with its own event loop, used synchronously by the tests."""
+
+    def __init__(
+        self,
+        cwd: Path,
+        *,
+        pull: bool = False,
+        options: Optional[Dict[str, Any]] = None,
+        command: Sequence[str] = ("-m", "conclint", "server"),
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = LanguageClient("conclint-tests", "1")
+        self.published: Dict[str, List[types.PublishDiagnosticsParams]] = {}
+        self.logs: List[str] = []
+        self.shown: List[str] = []
+        self.returncode: Optional[int] = None
+        self.changed = asyncio.Event()
+
+        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def published(params: types.PublishDiagnosticsParams) -> None:
+            self.published.setdefault(params.uri, []).append(params)
+            self.changed.set()
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def logged(params: types.LogMessageParams) -> None:
+            self.logs.append(params.message)
+            self.changed.set()
+
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE)
+        def shown(params: types.ShowMessageParams) -> None:
+            self.shown.append(params.message)
+            self.changed.set()
+
+        client = self.client
+
+        async def exited(server: Any) -> None:
+            self.returncode = server.returncode
+            self.changed.set()
+
+        client.server_exit = exited  # type: ignore[method-assign]
+        self.run(client.start_io(sys.executable, *command, cwd=str(cwd)))
+        capabilities = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(diagnostic=types.DiagnosticClientCapabilities()) if pull else None
+        )
+        self.init_root = str(cwd)
+        self.init = self.run(
+            client.initialize_async(
+                types.InitializeParams(
+                    capabilities=capabilities,
+                    root_uri=cwd.as_uri(),
+                    workspace_folders=[types.WorkspaceFolder(uri=cwd.as_uri(), name="root")],
+                    initialization_options=options,
+                )
+            )
+        )
+        client.initialized(types.InitializedParams())
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, TIMEOUT))
+
+    def wait(self, ready: Callable[[], Any], what: str) -> Any:
+        async def until() -> Any:
+            while not ready():
+                self.changed.clear()
+                await self.changed.wait()
+            return ready()
+
+        try:
+            return self.run(until())
+        except asyncio.TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}") from None
+
+    def open(self, path: Path, text: str, version: int = 1) -> str:
+        uri = path.as_uri()
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text))
+        )
+        return uri
+
+    def change(self, uri: str, version: int, text: str) -> None:
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+    def diagnostics(self, uri: str, version: int) -> List[types.Diagnostic]:
+        """The diagnostics published for ``version`` of ``uri`` (waits for them)."""
+
+        def found() -> Optional[types.PublishDiagnosticsParams]:
+            for params in reversed(self.published.get(uri, [])):
+                if params.version == version:
+                    return params
+            return None
+
+        return list(self.wait(found, f"diagnostics of {uri} version {version}").diagnostics)
+
+    def actions(self, uri: str, where: types.Range, only: Optional[List[str]] = None) -> List[types.CodeAction]:
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=where,
+            context=types.CodeActionContext(diagnostics=[], only=only),
+        )
+        result = self.run(self.client.text_document_code_action_async(params))
+        return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+    def pull(self, uri: str, previous: Optional[str] = None) -> Any:
+        params = types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=previous)
+        return self.run(self.client.text_document_diagnostic_async(params))
+
+    def stop(self) -> Optional[int]:
+        if self.returncode is None:
+            self.run(self.client.shutdown_async(None))
+            self.client.exit(None)
+            self.wait(lambda: self.returncode is not None, "the server to exit")
+        self.run(self.client.stop())
+        self.loop.close()
+        return self.returncode
+
+
+def new_project(directory: Path) -> Path:
+    """A directory with its own (empty) [tool.conclint], so no configuration above it applies."""
+    (directory / "pyproject.toml").write_text("[tool.conclint]\n")
+    return directory
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return new_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One server for the tests that change no configuration: each opens documents of its own."""
+    c = Client(new_project(tmp_path_factory.mktemp("shared")))
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def client(shared: Client) -> Client:
+    return shared
+
+
+@pytest.fixture
+def here(shared: Client, request: pytest.FixtureRequest) -> Path:
+    """The shared server's project, in a directory of the test's own (its documents are its own)."""
+    root = Path(shared.init_root) / request.node.name
+    root.mkdir()
+    return root
+
+
+def cli(cwd: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conclint", "--no-cache", "--stdin-filename", "doc.py", *args, "-"],
+        input=text, capture_output=True, text=True, cwd=cwd, timeout=60,
+    )
+
+
+def cli_findings(cwd: Path, text: str) -> List[Dict[str, Any]]:
+    return json.loads(cli(cwd, text, "--format", "json").stdout)
+
+
+def cli_fixed(cwd: Path, text: str, *args: str) -> str:
+    return cli(cwd, text, "--fix", *args).stdout
+
+
+def as_cli(diagnostic: types.Diagnostic) -> Dict[str, Any]:
+    """A diagnostic in the CLI's JSON terms (ASCII text: LSP columns are characters)."""
+    r = diagnostic.range
+    return {
+        "code": diagnostic.code, "message": diagnostic.message, "line": r.start.line + 1, "column": r.start.character + 1,
+        "end_line": r.end.line + 1, "end_column": r.end.character + 1,
+    }
+
+
+def cli_view(finding: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: finding[k] for k in ("code", "message", "line", "column", "end_line", "end_column")}
+
+
+def apply(text: str, edit: Optional[types.WorkspaceEdit], uri: str, version: int) -> str:
+    """Apply a versioned workspace edit as a client would (ASCII text)."""
+    assert edit is not None and edit.document_changes
+    (change,) = edit.document_changes
+    assert isinstance(change, types.TextDocumentEdit)
+    assert change.text_document.uri == uri and change.text_document.version == version
+    lines = text.splitlines(keepends=True) + [""]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(p: types.Position) -> int:
+        return offsets[p.line] + p.character
+
+    for e in sorted(change.edits, key=lambda e: offset(e.range.start), reverse=True):
+        assert isinstance(e, types.TextEdit)
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end):]
+    return text
+
+
+def test_open_publishes_what_the_cli_reports(client: Client, here: Path) -> None:
+    uri = client.open(here / "doc.py", PITFALLS)
+    diagnostics = client.diagnostics(uri, 1)
+    expected = [cli_view(f) for f in cli_findings(here, PITFALLS)]
+    assert [as_cli(d) for d in diagnostics] == expected
+    assert {d.code for d in diagnostics} == {"CCL301"} and len(diagnostics) == 2
+    for diagnostic in diagnostics:
+        assert diagnostic.source == "conclint"
+        assert diagnostic.code_description is None  # no placeholder URL
+        assert diagnostic.data["version"] == 1 and diagnostic.data["fix"]["applicability"] == "safe"
+
+
+def test_columns_are_utf16_units_for_a_client_that_did_not_ask_otherwise(client: Client, here: Path) -> None:
+    text = PITFALLS.replace("print(t.getName())", 'print("é😀", t.getName())')
+    uri = client.open(here / "doc.py", text)
+    _, diagnostic = client.diagnostics(uri, 1)
+    (finding,) = [f for f in cli_findings(here, text) if f["line"] == diagnostic.range.start.line + 1]
+    line = text.splitlines()[finding["line"] - 1]
+    before = line[: finding["column"] - 1]
+    # The emoji is one character (the CLI's count) and two UTF-16 code units (LSP's default).
+    assert diagnostic.range.start.character == len(before.encode("utf-16-le")) // 2 == (finding["column"] - 1) + 1
+
+
+def test_a_change_that_fixes_one_finding_removes_it(client: Client, here: Path) -> None:
+    uri = client.open(here / "doc.py", PITFALLS)
+    assert len(client.diagnostics(uri, 1)) == 2
+    edited = PITFALLS.replace("t.setDaemon(True)", "t.daemon = True")
+    client.change(uri, 2, edited)
+    diagnostics = client.diagnostics(uri, 2)
+    assert [as_cli(d) for d in diagnostics] == [cli_view(f) for f in cli_findings(here, edited)]
+    assert [d.message for d in diagnostics] == ["`getName()` is deprecated since Python 3.10; use the `.name` attribute"]
+
+
+def test_the_quick_fix_writes_what_the_cli_writes(client: Client, here: Path) -> None:
+    text = PITFALLS.replace("    print(t.getName())\n", "")
+    uri = client.open(here / "doc.py", text, version=3)
+    (diagnostic,) = client.diagnostics(uri, 3)
+    actions = client.actions(uri, diagnostic.range)
+    fixes = [a for a in actions if a.title.startswith("Fix CCL301")]
+    assert [a.title for a in fixes] == ["Fix CCL301: Assign `.daemon`"]
+    assert fixes[0].kind == types.CodeActionKind.QuickFix and fixes[0].diagnostics
+    assert apply(text, fixes[0].edit, uri, 3) == cli_fixed(here, text) != text
+
+
+def test_unsafe_fixes_are_offered_only_when_the_client_allows_them(project: Path) -> None:
+    for options, offered in ((None, False), ({"unsafeFixes": True}, True)):
+        c = Client(project, options=options)
+        try:
+            uri = c.open(project / "doc.py", UNSAFE)
+            (diagnostic,) = c.diagnostics(uri, 1)
+            assert diagnostic.data["fix"]["applicability"] == "unsafe"
+            fixes = [a for a in c.actions(uri, diagnostic.range) if a.title.startswith("Fix ")]
+            if not offered:
+                assert fixes == []
+                continue
+            (fix,) = fixes
+            assert fix.title.endswith("(unsafe)")
+            assert apply(UNSAFE, fix.edit, uri, 1) == cli_fixed(project, UNSAFE, "--unsafe-fixes") != UNSAFE
+        finally:
+            c.stop()
+
+
+def test_fix_all_writes_what_the_cli_writes(client: Client, here: Path) -> None:
+    uri = client.open(here / "doc.py", PITFALLS)
+    client.diagnostics(uri, 1)
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    (action,) = client.actions(uri, nowhere, only=[types.CodeActionKind.Source])
+    assert action.title == "Fix all safe conclint problems" and action.kind == "source.fixAll.conclint"
+    fixed = apply(PITFALLS, action.edit, uri, 1)
+    assert fixed == cli_fixed(here, PITFALLS) != PITFALLS
+    assert client.actions(uri, nowhere, only=[types.CodeActionKind.QuickFix]) == []
+
+
+def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
+    text = PITFALLS.replace("t.getName())", "t.getName())  # noqa: E501")
+    uri = client.open(here / "doc.py", text)
+    first, second = client.diagnostics(uri, 1)
+    disable = [a for a in client.actions(uri, second.range) if a.title.startswith("Disable")]
+    assert [a.title for a in disable] == ["Disable CCL301 for this line"]
+    silenced = apply(text, disable[0].edit, uri, 1)
+    assert "print(t.getName())  # noqa: E501, CCL301\n" in silenced
+    assert [f["line"] for f in cli_findings(here, silenced)] == [first.range.start.line + 1]
+    client.change(uri, 2, silenced)
+    assert [d.range for d in client.diagnostics(uri, 2)] == [first.range]
+    # A line without a comment gets one.
+    (action,) = [a for a in client.actions(uri, first.range) if a.title.startswith("Disable")]
+    assert "t.setDaemon(True)  # noqa: CCL301\n" in apply(silenced, action.edit, uri, 2)
+
+
+def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
+    client = Client(project)
+    try:
+        uri = client.open(project / "doc.py", PITFALLS)
+        assert len(client.diagnostics(uri, 1)) == 2
+        before = len(client.published[uri])
+        (project / "pyproject.toml").write_text('[tool.conclint]\nignore = ["CCL301"]\n')
+        client.client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=(project / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]
+            )
+        )
+        client.wait(lambda: len(client.published[uri]) > before, "diagnostics after the configuration changed")
+        assert list(client.published[uri][-1].diagnostics) == []
+        assert cli_findings(project, PITFALLS) == []
+    finally:
+        client.stop()
+
+
+def test_client_select_and_ignore_apply_on_top_of_the_configuration(project: Path) -> None:
+    c = Client(project, options={"conclint": {"ignore": ["CCL3"]}})
+    try:
+        uri = c.open(project / "doc.py", PITFALLS + "\nt2 = threading.Thread(target=work)\nt2.run()\n")
+        assert c.diagnostics(uri, 1) == []
+        c.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"conclint": {"select": ["CCL305"]}}))
+        c.wait(lambda: len(c.published[uri]) > 1, "diagnostics after the settings changed")
+        assert [d.code for d in c.published[uri][-1].diagnostics] == ["CCL305"]
+    finally:
+        c.stop()
+
+
+def test_a_document_that_cannot_be_parsed_gets_one_ccl000(client: Client, here: Path) -> None:
+    text = "import threading\n\ndef broken(:\n    threading.Lock()\n"
+    uri = client.open(here / "doc.py", text)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    assert diagnostic.code == "CCL000"
+    assert [as_cli(diagnostic)] == [cli_view(f) for f in cli_findings(here, text)]
+    assert [a for a in client.actions(uri, diagnostic.range) if a.title.startswith("Disable")] == []
+
+
+def test_hostile_documents_neither_crash_nor_hang_the_server(client: Client, here: Path) -> None:
+    nested = "import threading\nx = " + "(" * 2000 + "1" + ")" * 2000 + "\nthreading.Lock().acquire()\n"
+    uri = client.open(here / "nested.py", nested)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    assert diagnostic.code == "CCL000"
+    huge = "import threading\n" + "x = 1\n" * (50 * 1024 * 1024 // 6)
+    big = client.open(here / "big.py", huge)
+    (diagnostic,) = client.diagnostics(big, 1)
+    assert diagnostic.code == "CCL000" and "too large" in diagnostic.message
+    # Still answering: a request and a document after them.
+    uri = client.open(here / "doc.py", PITFALLS)
+    assert len(client.pull(uri).items) == 2
+    assert len(client.diagnostics(uri, 1)) == 2
+
+
+def test_pull_diagnostics(project: Path) -> None:
+    c = Client(project, pull=True)
+    try:
+        uri = c.open(project / "doc.py", PITFALLS)
+        report = c.pull(uri)
+        assert [as_cli(d) for d in report.items] == [cli_view(f) for f in cli_findings(project, PITFALLS)]
+        assert c.pull(uri, previous=report.result_id).kind == "unchanged"
+        c.change(uri, 2, PITFALLS.replace("t.setDaemon(True)", "t.daemon = True"))
+        assert len(c.pull(uri, previous=report.result_id).items) == 1
+        assert c.published == {}  # a client that pulls is not pushed to
+    finally:
+        c.stop()
+
+
+def test_close_clears_the_diagnostics(client: Client, here: Path) -> None:
+    uri = client.open(here / "doc.py", PITFALLS)
+    assert client.diagnostics(uri, 1)
+    client.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    client.wait(lambda: list(client.published[uri][-1].diagnostics) == [], "cleared diagnostics")
+
+
+BREAK_A_RULE = """\
+import sys
+from conclint.rules import ccl305_run_instead_of_start as module
+
+def broken(self, node):
+    raise ValueError("broken on purpose")
+
+module.RunInsteadOfStart.visit_Call = broken
+sys.argv = ["conclint", "server"]
+from conclint.cli import main
+main()
+"""
+
+
+def test_a_rule_that_raises_is_logged_once_and_the_others_still_report(project: Path) -> None:
+    c = Client(project, command=("-c", BREAK_A_RULE))
+    try:
+        text = PITFALLS + "\nt2 = threading.Thread(target=work)\nt2.run()\n"
+        uri = c.open(project / "doc.py", text)
+        assert [d.code for d in c.diagnostics(uri, 1)] == ["CCL301", "CCL301"]
+        c.change(uri, 2, text + "\n")
+        assert len(c.diagnostics(uri, 2)) == 2
+        errors = [m for m in c.logs if "CCL305" in m]
+        assert len(errors) == 1 and "broken on purpose" in errors[0]
+    finally:
+        c.stop()
+
+
+def test_shutdown_then_exit_exits_0_and_exit_alone_exits_1(project: Path) -> None:
+    c = Client(project)
+    assert c.init.capabilities.code_action_provider
+    assert c.stop() == 0
+    c = Client(project)
+    c.client.exit(None)
+    c.wait(lambda: c.returncode is not None, "the server to exit")
+    assert c.stop() == 1
+
+
+def test_server_without_pygls_says_what_to_install(project: Path) -> None:
+    code = "import sys; sys.modules['pygls'] = None; sys.argv = ['conclint', 'server']; from conclint.cli import main; main()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project, timeout=60)
+    assert done.returncode == 2
+    assert "pip install 'conclint[server]'" in done.stderr
+
+
+def test_a_directory_named_server_is_linted_as_a_path(project: Path) -> None:
+    (project / "server").mkdir()
+    (project / "server" / "doc.py").write_text(PITFALLS)
+    done = subprocess.run(
+        [sys.executable, "-m", "conclint", "--no-cache", "./server"], capture_output=True, text=True, cwd=project, timeout=60
+    )
+    assert done.returncode == 1 and "CCL301" in done.stdout
+    assert os.path.join("server", "doc.py") in done.stdout
