@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import FrozenSet, Optional, Sequence
 
 import libcst as cst
 
@@ -43,7 +43,7 @@ class TargetCalled(Rule):
             return
         called = func_arg.value
         function = self._local_function(called.func)
-        if function is None or not _returns_no_callable(function):
+        if function is None or not _returns_no_callable(function, frozenset(self.sem.functions)):
             return
         name = function.name.value
         message = f"`{name}()` runs now, in the caller, and its result becomes the target; pass `{name}` itself"
@@ -70,15 +70,39 @@ def _bound_locally(frames: Sequence[Frame], name: str) -> bool:
     return any(name in frame.types or name in frame.bindings for frame in frames[1:])
 
 
-def _returns_no_callable(function: cst.FunctionDef) -> bool:
+# Calls whose result is certainly not callable: builtins building values, and methods of
+# strings, bytes, lists and dicts that do (`x.upper()`, `", ".join(parts)`).
+_VALUE_BUILTINS = frozenset(
+    "len str int float bool bytes sum sorted list tuple dict set frozenset range repr abs round format "
+    "ord chr hex oct bin divmod any all".split()
+)
+_VALUE_METHODS = frozenset(
+    "upper lower strip lstrip rstrip title capitalize casefold swapcase center ljust rjust zfill format "
+    "join split rsplit splitlines partition rpartition replace encode decode count index find rfind "
+    "startswith endswith isdigit isalpha isalnum isspace keys values items".split()
+)
+
+
+def _returns_no_callable(function: cst.FunctionDef, module_defs: FrozenSet[str]) -> bool:
     if function.decorators:
         return False  # a decorator may wrap the result in anything
     for node in walk_scope(function.body):
-        if isinstance(node, cst.Return) and node.value is not None:
-            value = node.value
-            if not isinstance(value, _NOT_CALLABLE) and not (isinstance(value, cst.Name) and value.value == "None"):
-                return False
+        if isinstance(node, cst.Return) and node.value is not None and not _certainly_not_callable(node.value, module_defs):
+            return False
     return True
+
+
+def _certainly_not_callable(value: cst.BaseExpression, module_defs: FrozenSet[str]) -> bool:
+    """Whether ``value`` cannot be callable: a literal, a comparison..., or a call of a builtin
+    (not redefined by the module) or a method building a plain value."""
+    if isinstance(value, _NOT_CALLABLE) or (isinstance(value, cst.Name) and value.value == "None"):
+        return True
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if isinstance(func, cst.Name):
+        return func.value in _VALUE_BUILTINS and func.value not in module_defs
+    return isinstance(func, cst.Attribute) and func.attr.value in _VALUE_METHODS
 
 
 def _fixed_call(
