@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
-from conclint.analysis.cstutil import get_arg, string_value
+from conclint.analysis.cstutil import get_arg, string_value, walk_scope
 from conclint.interest import Calls, Either, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -74,6 +74,12 @@ class UnpicklableProcessTarget(Rule):
     def _unpicklable_kind(self, value: cst.BaseExpression) -> Optional[str]:
         if isinstance(value, cst.Lambda):
             return "a lambda"
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            # `pool.map(make_worker(3), ...)`: a factory of the module returning a closure.
+            factory = self.sem.functions.get(value.func.value)
+            if factory is not None and not self.sem.is_shadowed(value.func.value) and _returns_closure(factory):
+                return f"`{value.func.value}()` returns a function defined inside it, which"
+            return None
         if not isinstance(value, cst.Name):
             return None
         for frame in reversed(self.sem.frames):
@@ -88,3 +94,15 @@ class UnpicklableProcessTarget(Rule):
             return
         for value, message in self.found:
             self.report(value, message)
+
+
+def _returns_closure(function: cst.FunctionDef) -> bool:
+    """Whether every ``return`` of ``function`` (at least one) gives a lambda or a def or class
+    nested in it: what it returns cannot be pickled by reference."""
+    if function.decorators or not isinstance(function.body, cst.IndentedBlock):
+        return False
+    local = {s.name.value for s in function.body.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+    returns = [n for n in walk_scope(function.body) if isinstance(n, cst.Return)]
+    return bool(returns) and all(
+        isinstance(r.value, cst.Lambda) or (isinstance(r.value, cst.Name) and r.value.value in local) for r in returns
+    )
