@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
@@ -26,6 +26,8 @@ class _Candidate:
     type_: str
     name: Optional[str]  # the variable or ``self.`` attribute holding it; None = never held
     scope: int  # id of the function/module node (or class node for attributes)
+    order: int = 0  # when the traversal saw it
+    block: int = 0  # id of the block of statements holding its assignment
 
 
 class PoolNeverClosed(Rule):
@@ -39,8 +41,10 @@ class PoolNeverClosed(Rule):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates: List[_Candidate] = []
-        # Names (and ``self.`` attributes) closed or handed elsewhere, with the scopes they are seen from.
-        self.released: Dict[str, List[FrozenSet[int]]] = {}
+        # Names (and ``self.`` attributes) closed or handed elsewhere: the scopes they are seen
+        # from, the innermost one, and when the traversal saw it.
+        self.released: Dict[str, List[Tuple[FrozenSet[int], int, int]]] = {}
+        self.order = 0
 
     def _scopes(self) -> FrozenSet[int]:
         return frozenset(id(f.node) for f in self.sem.frames if f.kind != "class")
@@ -64,7 +68,10 @@ class PoolNeverClosed(Rule):
         if isinstance(target, cst.Name):
             frame = self.sem.function
             scope = frame.node if frame is not None else self.sem.module
-            self.candidates.append(_Candidate(node, type_, target.value, id(scope)))
+            self.order += 1
+            stack = self.sem.stack
+            block = id(stack[-4]) if len(stack) >= 4 else 0  # Assign < SimpleStatementLine < block
+            self.candidates.append(_Candidate(node, type_, target.value, id(scope), self.order, block))
         elif isinstance(target, cst.Attribute) and self.sem.is_self(target.value):
             info = self.sem.enclosing_class()
             if info is not None:
@@ -99,12 +106,35 @@ class PoolNeverClosed(Rule):
             return  # (re)binding the name neither closes nor hands over a pool
         if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value not in _CLOSERS:
             return  # pool.map(...), pool.submit(...): plain use
-        self.released.setdefault(key, []).append(scopes)
+        self.order += 1
+        frame = self.sem.function
+        innermost = id(frame.node if frame is not None else self.sem.module)
+        self.released.setdefault(key, []).append((scopes, innermost, self.order))
+
+    def _before_rebinding(self, candidate: _Candidate, innermost: int, order: int) -> bool:
+        """Whether a use seen at ``order`` in ``innermost`` may be of ``candidate``'s pool: not
+        one in the same scope after the name is bound to another pool further down the same
+        block (`pool = Pool(); ...; pool = Pool(); pool.close()` closes only the second). Uses
+        in other scopes (a nested def, a method) may run any time, and earlier ones in a loop."""
+        if innermost != candidate.scope or candidate.name is None or candidate.name.startswith("self."):
+            return True
+        if order < candidate.order:
+            return True
+        rebound = min(
+            (
+                c.order
+                for c in self.candidates
+                if c.name == candidate.name and c.scope == candidate.scope and c.block == candidate.block and c.order > candidate.order
+            ),
+            default=None,
+        )
+        return rebound is None or order < rebound
 
     def leave_Module(self, node: cst.Module) -> None:
         for candidate in self.candidates:
             if candidate.name is not None and any(
-                candidate.scope in scopes for scopes in self.released.get(candidate.name, ())
+                candidate.scope in scopes and self._before_rebinding(candidate, innermost, order)
+                for scopes, innermost, order in self.released.get(candidate.name, ())
             ):
                 continue
             advice = _EXECUTOR_ADVICE if candidate.type_ in _EXECUTOR_TYPES else _POOL_ADVICE
