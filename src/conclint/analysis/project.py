@@ -16,7 +16,8 @@ The summary (``summarise``; keys are short because thousands are cached)::
      "n": bool,                            # the file says `# conclint: noqa`
      "i": {alias: [level, "a.b"]},         # imports (any scope): `from ..a import b` -> [2, "a.b"]
      "k": {name: kind},                    # module-level locks
-     "c": {Class: {"b": [ref], "k": {attr: kind}}},   # module-level classes: bases, lock attributes
+     "c": {Class: {"b": [ref], "k": {attr: kind}, "t": {attr: ref}}},   # module-level classes:
+                                           # bases, lock attributes, attributes set to `ref(...)`
      "f": {qual: {"k": Class or "", "p": parent or "", "a": [acquisition], "c": [call]}},
      "t": {"<line>": text}}                # the source lines of sites taken while holding a lock
 
@@ -26,8 +27,8 @@ kind is ``"L"`` (not re-entrant), ``"R"`` (re-entrant: RLock, a Condition of its
 ``[ref, line, column, end_line, end_column, blocking, [held refs]]``; a call is ``[ref, line,
 column, end_line, end_column, [held refs]]`` (1-based lines, 1-based columns in characters,
 ends exclusive: as findings have them). A ref is a string: ``n:NAME`` (a bare name),
-``s:attr`` (``self.attr``/``cls.attr``), ``d:a.b.c`` (a dotted name), ``u:attr``
-(``super().attr``). Refs are resolved only in the project phase (``Project``), where every
+``s:attr`` (``self.attr``/``cls.attr``), ``a:attr.name`` (``self.attr.name``), ``d:a.b.c`` (a dotted
+name), ``u:attr`` (``super().attr``). Refs are resolved only in the project phase (``Project``), where every
 module's names are known.
 
 Module names are not part of the summary (a new ``__init__.py`` changes them, not the file's
@@ -123,6 +124,8 @@ class _Summariser:
             if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
                 self.module_names.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:
+                    self._alias(node.targets[0].id, node.value)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     if type(target) is ast.Name and kind:
@@ -154,6 +157,16 @@ class _Summariser:
                 continue
             target = f"{base}.{alias.name}" if base else alias.name
             self.imports[alias.asname or alias.name] = [node.level, target]
+
+    def _alias(self, name: str, value: ast.AST) -> None:
+        """``_allocate_lock = _thread.allocate_lock`` at module level: an import by another name."""
+        dotted = _dotted(value)
+        if dotted is None or "." not in dotted or name in self.imports:
+            return
+        head, _, rest = dotted.partition(".")
+        found = self.imports.get(head)
+        if found is not None:
+            self.imports[name] = [found[0], f"{found[1]}.{rest}"]
 
     def _qualname(self, node: ast.AST) -> Optional[str]:
         """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock)."""
@@ -187,7 +200,7 @@ class _Summariser:
     def _class(self, node: ast.ClassDef) -> None:
         bases = [f"d:{name}" for name in map(_dotted, node.bases) if name]
         locks: Dict[str, str] = {}
-        self.classes[node.name] = {"b": bases, "k": locks}
+        self.classes[node.name] = {"b": bases, "k": locks, "t": {}}
         for stmt in node.body:
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
                 kind = self._lock_kind(stmt.value, node.name)
@@ -227,6 +240,9 @@ class _Summariser:
             name = _dotted(node)
             if name is not None:
                 head = name.split(".", 1)[0]
+                parts = name.split(".")
+                if owner and head in ("self", "cls") and len(parts) == 3:
+                    return f"a:{parts[1]}.{parts[2]}"
                 if head in local or (owner and head in ("self", "cls")):
                     return None  # a local's attribute: its type is unknown here
                 return f"d:{name}"
@@ -385,6 +401,12 @@ class _FunctionWalker:
                 locks = self.s.classes[self.cls]["k"]
                 for attr in own:
                     locks.setdefault(attr, kind)
+            elif own and isinstance(value, ast.Call):  # self.x = Class(...): what x may be
+                made = self.s._ref(value.func, "", {})
+                if made is not None and made[0] in "nd":
+                    types = self.s.classes[self.cls]["t"]
+                    for attr in own:
+                        types.setdefault(attr, made)
         if len(targets) == 1 and type(targets[0]) is ast.Name:
             name = targets[0].id
             ref = self.s._ref(value, self.cls, self.local) if type(value) in (ast.Name, ast.Attribute) else None
@@ -472,8 +494,8 @@ def validate(summary: Any) -> Summary:
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
     need(_str_map(summary["k"], lambda v: type(v) is str), "k")
-    need(_str_map(summary["c"], lambda v: type(v) is dict and set(v) == {"b", "k"} and _strs(v["b"])
-                  and _str_map(v["k"], lambda k: type(k) is str)), "c")
+    need(_str_map(summary["c"], lambda v: type(v) is dict and set(v) == {"b", "k", "t"} and _strs(v["b"])
+                  and _str_map(v["k"], lambda k: type(k) is str) and _str_map(v["t"], lambda t: type(t) is str)), "c")
     need(_str_map(summary["f"], _valid_function), "f")
     need(_str_map(summary["t"], lambda v: type(v) is str), "t")
     return summary  # type: ignore[no-any-return]  # checked above
@@ -699,6 +721,10 @@ class Project:
                 if found is not None:
                     return found
             return None
+        if kind == "a":
+            attr, _, name = text.partition(".")
+            made = self._made(module, function.cls, attr, 0) if function.cls else None
+            return self._member(made[1], made[2], name, 0) if made is not None else None
         head, _, rest = text.partition(".")
         if kind == "n":
             scope = function.qual
@@ -738,13 +764,17 @@ class Project:
 
     def _attribute(self, target: Target, attr: str, hops: int) -> Optional[Target]:
         if target[0] == "module":
-            return self._qualified(f"{target[1]}.{attr}", hops + 1)
+            submodule = self.find_module(f"{target[1]}.{attr}")
+            found = self._name(target[1], attr, hops + 1)
+            return found if found is not None or submodule is None else ("module", submodule, "")
         if target[0] == "class":
             return self._member(target[1], target[2], attr, hops + 1)
         return None
 
     def _qualified(self, name: str, hops: int) -> Optional[Target]:
         """What the dotted ``name`` is: a project module, or a name inside one."""
+        if hops > _MAX_HOPS:
+            return None
         parts = name.split(".")
         for cut in range(len(parts), 0, -1):
             module = self.find_module(".".join(parts[:cut]))
@@ -755,7 +785,10 @@ class Project:
                 if target is None:
                     return None
                 if target[0] == "module":
-                    target = self._name(target[1], part, hops + 1) or self._qualified(f"{target[1]}.{part}", hops + 1)
+                    submodule = self.find_module(f"{target[1]}.{part}")
+                    target = self._name(target[1], part, hops + 1) or (
+                        ("module", submodule, "") if submodule is not None else None
+                    )
                 else:
                     target = self._attribute(target, part, hops + 1)
             return target
@@ -780,6 +813,26 @@ class Project:
             return "function", module, f"{cls}.{attr}"
         for base in self._bases(module, cls, hops):
             found = self._member(base[1], base[2], attr, hops + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _made(self, module: str, cls: str, attr: str, hops: int) -> Optional[Target]:
+        """The project class whose instance ``self.attr`` holds (``self.attr = Class(...)``
+        in the class or a base), None when unknown."""
+        info = self.modules.get(module)
+        record = info.summary["c"].get(cls) if info is not None else None
+        if record is None or hops > _MAX_HOPS:
+            return None
+        ref = record["t"].get(attr)
+        if ref is not None:
+            head, _, rest = ref[2:].partition(".")
+            target = self._name(module, head, hops + 1)
+            for part in rest.split(".") if rest else ():
+                target = self._attribute(target, part, hops + 1) if target is not None else None
+            return target if target is not None and target[0] == "class" else None
+        for base in self._bases(module, cls, hops):
+            found = self._made(base[1], base[2], attr, hops + 1)
             if found is not None:
                 return found
         return None
