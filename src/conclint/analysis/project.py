@@ -117,7 +117,7 @@ class _Summariser:
 
     def run(self, tree: ast.Module) -> Summary:
         top = list(_module_level(tree.body))
-        for node in ast.walk(tree):
+        for node in top:  # imports in defs are filed as the walk meets them
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._import(node)
         for node in top:
@@ -324,7 +324,7 @@ class _FunctionWalker:
             if arg is not None:
                 self.local[arg.arg] = ""
         self.manual: List[str] = []  # taken by acquire(), not yet released
-        self.nested_names: Set[str] = {n.name for n in ast.walk(node) if isinstance(n, _FUNCTIONS) and n is not node}
+        self.nested_names: Set[str] = set()  # defs met so far in this one
 
     def held(self, lexical: List[str]) -> List[str]:
         return lexical + [r for r in self.manual if r not in lexical]
@@ -344,8 +344,12 @@ class _FunctionWalker:
     def statement(self, stmt: ast.stmt, lexical: List[str]) -> None:
         if isinstance(stmt, _FUNCTIONS):
             self.nested.append(stmt)
+            self.nested_names.add(stmt.name)
             return
         if isinstance(stmt, ast.ClassDef):
+            return
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            self.s._import(stmt)
             return
         if isinstance(stmt, ast.With):
             inner = list(lexical)
@@ -436,7 +440,8 @@ class _FunctionWalker:
     def expression(self, node: ast.AST, lexical: List[str]) -> None:
         """Calls in ``node`` (not in lambdas), in source order."""
         calls = [n for n in _walk_expression(node) if type(n) is ast.Call]
-        calls.sort(key=lambda c: (c.lineno, c.col_offset))
+        if len(calls) > 1:
+            calls.sort(key=lambda c: (c.lineno, c.col_offset))
         for call in calls:
             func = call.func
             if type(func) is ast.Attribute and func.attr in ("acquire", "release") and not call.args[1:]:
@@ -472,14 +477,21 @@ class _FunctionWalker:
             self.s.keep_text(site[0], site[2])
 
 
+_LEAVES = (ast.Name, ast.Constant, ast.Lambda)
+
+
 def _walk_expression(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and the expressions in it, not those of lambdas (a faster ``ast.walk``)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if type(child) is not ast.Lambda:
-                stack.append(child)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                stack.append(value)
 
 
 # ---------------------------------------------------------------------- validation
