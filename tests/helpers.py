@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from conclint.engine import lint_source
+from conclint.runner import lint_project
 from conclint.fixer import fix_source
 from conclint.settings import Settings, explicitly_selected, known_codes, resolve_selection
 
@@ -87,7 +87,9 @@ def settings(select: Sequence[str] = EVERY_RULE, **options) -> Settings:
 
 
 def lint(text: str, path: str = "example.py", select: Sequence[str] = EVERY_RULE, options: Optional[RuleOptions] = None):
-    return lint_source(text.encode(), path, settings(select, rule_options=options or {})).findings
+    """The findings of ``text`` as the CLI reports them for that one file: project rules
+    (CCL209) included, over the file alone."""
+    return lint_project({path: text.encode()}, settings(select, rule_options=options or {}))
 
 
 def found(
@@ -132,8 +134,15 @@ def run_cli(
     )
 
 
+# Fixture projects (several modules each, linted together through the CLI by
+# tests/test_projects.py): not single-file fixtures.
+PROJECTS = FIXTURES / "projects"
+
+
 def fixture_files() -> List[Path]:
-    return sorted(p for p in FIXTURES.rglob("*.py") if not p.name.endswith(".fixed.py"))
+    return sorted(
+        p for p in FIXTURES.rglob("*.py") if not p.name.endswith(".fixed.py") and PROJECTS not in p.parents
+    )
 
 
 def git(repo: Path, *args: str) -> str:

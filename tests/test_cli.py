@@ -75,7 +75,7 @@ def test_json_schema_and_edits_reproduce_the_fix(project):
     findings = json.loads(result.stdout)
     assert [f["code"] for f in findings] == ["CCL201", "CCL301", "CCL301"]
     for f in findings:
-        assert set(f) == {"code", "message", "path", "line", "column", "end_line", "end_column", "fix", "fingerprint"}
+        assert set(f) == {"code", "message", "path", "line", "column", "end_line", "end_column", "fix", "fingerprint", "related"}
         assert f["path"] == "pkg/bad.py"
         assert f["line"] >= 1 and f["column"] >= 1
         assert (f["end_line"], f["end_column"]) > (f["line"], f["column"])

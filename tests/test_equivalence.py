@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conclint.engine import lint_source
-from helpers import FIXTURES, run_cli, settings, strip_markers
+from helpers import FIXTURES, PROJECTS, run_cli, settings, strip_markers
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Concurrency-heavy stdlib modules plus modules that mention threads without using them.
@@ -22,7 +22,7 @@ STDLIB_SAMPLE = [
 
 
 def corpus():
-    files = sorted(p for p in FIXTURES.rglob("*.py"))
+    files = sorted(p for p in FIXTURES.rglob("*.py") if PROJECTS not in p.parents)
     files += [STDLIB / name for name in STDLIB_SAMPLE if (STDLIB / name).exists()]
     return files
 

@@ -5,7 +5,14 @@ One JSON file per configuration key, ``results-<key>.json``::
     {"home": <inode of the cache directory>,
      "files": {<resolved path>: {"h": sha256 of the bytes linted, "s": size,
                                  "k": [mtime_ns, inode, ctime_ns] or null,
-                                 "t": last used (epoch seconds), "f": [findings]}}}
+                                 "t": last used (epoch seconds), "f": [findings],
+                                 "p": the file's project summary or null}},
+     "project": {"d": digest of the project phase's inputs, "f": [its findings]}}
+
+The project phase (``conclint.project``) joins the summaries of every file of a run; its
+findings are kept under ``project`` with a digest of what it read (each summarised file's
+path as named, module name and content hash), so a warm run with nothing changed neither
+recomputes them nor imports the rules. A run whose inputs differ replaces them.
 
 Paths are absolute, through the real path of their directory (and of the file, when it
 is a symbolic link): ``x.py`` linted in two directories never shares an entry.
@@ -59,6 +66,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from conclint.analysis.project import SummaryError
+from conclint.analysis.project import validate as validate_summary
 from conclint.discovery import real_directory
 from conclint.findings import Finding
 from conclint.reading import MAX_SOURCE_BYTES, IsLink, NotRegular, TooLarge, read_regular
@@ -79,8 +88,9 @@ _MAX_CACHE_BYTES = 1 << 30
 _ENTRY = {"h": str, "s": int, "t": int, "f": list}
 _FINDING = {
     "code": str, "message": str, "path": str, "line": int, "column": int,
-    "end_line": int, "end_column": int, "fingerprint": str,
+    "end_line": int, "end_column": int, "fingerprint": str, "related": list,
 }
+_RELATED = {"path": str, "line": int, "column": int, "end_line": int, "end_column": int, "message": str}
 _FIX = {"applicability": str, "message": str, "edits": list}
 _EDIT = {"line": int, "column": int, "end_line": int, "end_column": int, "content": str}
 _USABLE = (
@@ -97,6 +107,7 @@ class Cache:
         self.started = time.time_ns()
         self.usable = _USABLE
         self.warnings: List[str] = []  # one line each, for stderr
+        self.project: Optional[Dict[str, Any]] = None  # {"d": digest, "f": [findings]}
         self.entries: Dict[str, Dict[str, Any]] = self._load() if self.usable else {}
 
     def _open_directory(self) -> Optional[int]:
@@ -131,8 +142,8 @@ class Cache:
             data = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             return self._discard(f"not JSON: {exc}")
-        if not (type(data) is dict and data.keys() == {"home", "files"} and type(data["home"]) is int
-                and type(data["files"]) is dict):
+        if not (type(data) is dict and data.keys() in ({"home", "files"}, {"home", "files", "project"})
+                and type(data["home"]) is int and type(data["files"]) is dict):
             return self._discard('not {"home": inode, "files": {...}}')
         if data["home"] != home:
             self.dirty = True  # another directory's cache: replace it
@@ -140,6 +151,11 @@ class Cache:
         for path, entry in data["files"].items():
             if not _valid_entry(entry):
                 return self._discard(f"bad entry for {path}")
+        project = data.get("project")
+        if project is not None:
+            if not (_fits(project, {"d": str, "f": list}) and all(_valid_finding(f) for f in project["f"])):
+                return self._discard("bad project findings")
+            self.project = project
         return data["files"]
 
     def _discard(self, why: str) -> Dict[str, Dict[str, Any]]:
@@ -147,8 +163,11 @@ class Cache:
         self.dirty = True  # this run rewrites it
         return {}
 
-    def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[List[Finding]]:
-        """The findings of ``path`` (resolved: ``key``), if the entry still holds for ``st``."""
+    def lookup(self, path: str, key: str, st: os.stat_result) -> Optional[Any]:
+        """The outcome of ``path`` (resolved: ``key``), if the entry still holds for ``st``:
+        its findings, summary and digest."""
+        from conclint.runner import FileOutcome
+
         entry = self.entries.get(key)
         if entry is None or entry["s"] != st.st_size:
             return None
@@ -170,28 +189,45 @@ class Cache:
         findings = [Finding.from_json(f) for f in entry["f"]]
         for finding in findings:
             finding.path = path  # as named in this run
-        return findings
+        return FileOutcome(path, findings, digest=entry["h"], summary=entry["p"])
 
-    def store(self, key: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool) -> None:
-        """Record the findings of the bytes hashing to ``digest``, read from ``key`` (which
-        stat'ed as ``st`` before, and, if ``trusted``, after)."""
+    def store(
+        self, key: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool,
+        summary: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """Record the findings (and project summary) of the bytes hashing to ``digest``, read
+        from ``key`` (which stat'ed as ``st`` before, and, if ``trusted``, after)."""
         self.entries[key] = {
             "h": digest,
             "s": st.st_size,
             "k": self._stamp_if_settled(st) if trusted else None,
             "t": self.started // 10**9,
             "f": [f.to_json() for f in findings],
+            "p": summary,
         }
+        self.dirty = True
+
+    def project_findings(self, digest: str) -> Optional[List[Finding]]:
+        """The project phase's findings recorded for inputs hashing to ``digest``."""
+        if self.project is None or self.project["d"] != digest:
+            return None
+        return [Finding.from_json(f) for f in self.project["f"]]
+
+    def store_project_findings(self, digest: str, findings: Sequence[Finding]) -> None:
+        self.project = {"d": digest, "f": [f.to_json() for f in findings]}
         self.dirty = True
 
     def _stamp_if_settled(self, st: os.stat_result) -> Optional[List[int]]:
         return _stamp(st) if st.st_ctime_ns < self.started - RACY_NS else None
 
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
-        from conclint.runner import FileOutcome, run
+        from conclint import project
+        from conclint.runner import run
 
         if not self.usable:
-            return run(files, settings, with_edits=with_edits, jobs=jobs)
+            uncached = run(files, settings, with_edits=with_edits, jobs=jobs)
+            project.apply(uncached, settings)
+            return uncached
         cwd = os.getcwd()
         outcomes: Dict[str, Any] = {}
         before: Dict[str, Tuple[str, os.stat_result]] = {}
@@ -200,7 +236,7 @@ class Cache:
             if st is not None and stat.S_ISREG(st.st_mode):  # not a FIFO or device: never read those here
                 cached = self.lookup(path, key, st)
                 if cached is not None:
-                    outcomes[path] = FileOutcome(path, cached)
+                    outcomes[path] = cached
                     continue
                 before[path] = key, st
             outcomes[path] = None
@@ -214,9 +250,11 @@ class Cache:
                 key, st = known
                 after = _stat(key)
                 trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
-                self.store(key, outcome.findings, outcome.digest, st, trusted)
+                self.store(key, outcome.findings, outcome.digest, st, trusted, outcome.summary)
+        result = [outcomes[p] for p in files]
+        project.apply(result, settings, self)
         self.save()
-        return [outcomes[p] for p in files]
+        return result
 
     def save(self) -> None:
         if not self.dirty:
@@ -248,7 +286,10 @@ class Cache:
         handle = os.fdopen(_create(tmp, directory, 0o600), "w", encoding="utf-8")
         try:
             with handle:
-                json.dump({"home": os.fstat(directory).st_ino, "files": self.entries}, handle, separators=(",", ":"))
+                document: Dict[str, Any] = {"home": os.fstat(directory).st_ino, "files": self.entries}
+                if self.project is not None:
+                    document["project"] = self.project
+                json.dump(document, handle, separators=(",", ":"))
             os.replace(tmp, self.file.name, src_dir_fd=directory, dst_dir_fd=directory)
         except BaseException:
             _unlink(tmp, directory)
@@ -288,11 +329,16 @@ def _unlink(name: str, directory: int) -> None:
 
 
 def _valid_entry(entry: Any) -> bool:
-    if not _fits(entry, _ENTRY, "k"):
+    if not _fits(entry, _ENTRY, "k", "p"):
         return False
     stamp = entry["k"]
     if stamp is not None and not (type(stamp) is list and len(stamp) == 3 and all(type(n) is int for n in stamp)):
         return False
+    if entry["p"] is not None:
+        try:
+            validate_summary(entry["p"])
+        except SummaryError:
+            return False
     return all(_valid_finding(f) for f in entry["f"])
 
 
@@ -300,6 +346,8 @@ def _valid_finding(finding: Any) -> bool:
     if not _fits(finding, _FINDING, "fix"):
         return False
     fix = finding["fix"]
+    if not all(_fits(r, _RELATED) for r in finding["related"]):
+        return False
     return fix is None or (_fits(fix, _FIX) and all(_fits(e, _EDIT) for e in fix["edits"]))
 
 

@@ -266,7 +266,11 @@ def _run_cached(
     from conclint import runner
 
     if fix or o["no_cache"]:
-        return runner.run(files, settings, fix=fix, unsafe=unsafe, with_edits=with_edits, jobs=o["jobs"])
+        from conclint import project
+
+        outcomes = runner.run(files, settings, fix=fix, unsafe=unsafe, with_edits=with_edits, jobs=o["jobs"])
+        project.apply(outcomes, settings)  # the project phase (the cache runs it otherwise)
+        return outcomes
     from conclint.cache import Cache
 
     cache_dir = o["cache_dir"] or (config.root / ".conclint_cache")
@@ -278,13 +282,14 @@ def _run_cached(
 
 
 def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
-    from conclint import runner
+    from conclint import project, runner
     from conclint.findings import Finding
 
     data = _read_stdin(runner.MAX_READ_BYTES)
     name = str(o["stdin_filename"] or "-")
     if o["fix"] or o["show_diff"]:
         outcome = runner.fix_one(name, settings, unsafe, data=data)
+        project.apply([outcome], settings)
         if outcome.notice:
             click.echo(f"conclint: warning: {outcome.notice}", err=True)
         new = outcome.fixed if outcome.fixed is not None else data
@@ -306,6 +311,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         return 0 if o["exit_zero"] or not findings else 1
     with_edits = o["output_format"] in ("json", "sarif")
     outcome = runner.lint_one(name, settings, with_edits, data=data)
+    project.apply([outcome], settings)
     if outcome.error:
         click.echo(f"conclint: error: {outcome.error}", err=True)
         return 2

@@ -36,6 +36,8 @@ class FileResult:
     skipped: bool = False
     # Why fixes must not be applied to this file although the rules offer some.
     unfixable: Optional[str] = None
+    # CPython's tree of the file, when asked for (``keep_ast``) and the screen made one.
+    ast_tree: Any = None
 
 
 def file_noqa(data: bytes) -> bool:
@@ -86,7 +88,8 @@ class RuleSet:
     and the rule instances get."""
 
     def __init__(self, classes: Sequence[Type[Rule]], rule_options: Mapping[str, Mapping[str, Any]]) -> None:
-        self.classes: Tuple[Type[Rule], ...] = tuple(classes)
+        # Project rules read the project's summaries (``conclint.project``), not one tree.
+        self.classes: Tuple[Type[Rule], ...] = tuple(c for c in classes if not c.project)
         trigger = _TRIGGERS.get(self.classes)
         if trigger is None:
             trigger = _TRIGGERS[self.classes] = Trigger(self.classes)
@@ -156,8 +159,11 @@ def lint_source(
     with_edits: bool = False,
     keep_tree: bool = False,
     rule_classes: Optional[Sequence[Type[Rule]]] = None,
+    keep_ast: bool = False,
 ) -> FileResult:
-    """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
+    """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config.
+    ``keep_ast``: keep CPython's tree in the result if the screen parsed the file (the
+    project summary reads it rather than parse again)."""
     result = FileResult(path)
     codes = codes_for(settings, path)
     if not codes or (settings.noqa and file_noqa(data)):
@@ -174,6 +180,8 @@ def lint_source(
 
     try:
         screened = screen(data)
+        if keep_ast:
+            result.ast_tree = screened.tree
         if settings.gate and screened.facts is not None:
             # The second gate: what CPython's tree shows (see conclint.analysis.facts).
             candidates = [c for c in candidates if c.could_report(screened.facts, rules.options[c])]

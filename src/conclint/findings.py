@@ -40,6 +40,29 @@ class FixInfo:
         }
 
 
+@dataclass(frozen=True)
+class Related:
+    """Another place a finding concerns (the other half of a lock-order inversion), with
+    what happens there; positions as a finding's."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "message": self.message,
+        }
+
+
 @dataclass
 class Finding:
     code: str
@@ -51,6 +74,7 @@ class Finding:
     end_column: int
     fix: Optional[FixInfo] = None
     fingerprint: str = ""
+    related: List[Related] = field(default_factory=list)
 
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
@@ -66,6 +90,7 @@ class Finding:
             "end_column": self.end_column,
             "fix": self.fix.to_json() if self.fix else None,
             "fingerprint": self.fingerprint,
+            "related": [r.to_json() for r in self.related],
         }
 
     @classmethod
@@ -77,4 +102,5 @@ class Finding:
         return cls(
             data["code"], data["message"], data["path"], data["line"], data["column"],
             data["end_line"], data["end_column"], fix_info, data.get("fingerprint", ""),
+            [Related(**r) for r in data.get("related", [])],
         )

@@ -6,7 +6,7 @@ import enum
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from conclint.interest import Interest
     from conclint.analysis.facts import Facts
     from conclint.analysis import Semantic
+    from conclint.analysis.project import Project, Site
 
 
 class Applicability(str, enum.Enum):
@@ -108,9 +109,13 @@ class Rule(cst.BatchableCSTVisitor):
     options: ClassVar[Mapping[str, Any]] = {}
     # Set on each class by ``callback_names``, the first time it is asked.
     _callback_names: ClassVar[Tuple[str, ...]]
+    # A rule of the whole project (``ProjectRule``): never run on one file's tree.
+    project: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if abstract:  # a base for rules, not a rule
+            return
         if not _CODE_RE.match(getattr(cls, "code", "")):
             raise TypeError(f"{cls.__name__}: code must look like CCL123")
         if not _NAME_RE.match(getattr(cls, "name", "")):
@@ -193,6 +198,33 @@ class Rule(cst.BatchableCSTVisitor):
                 add_imports=add_imports,
             )
         self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
+
+
+@dataclass(frozen=True)
+class ProjectReport:
+    """A finding of a project rule: where, what, and the other places it concerns (each
+    with a message of its own)."""
+
+    code: str
+    message: str
+    site: "Site"
+    related: Tuple[Tuple["Site", str], ...] = ()
+
+
+class ProjectRule(Rule, abstract=True):
+    """A rule of the whole project: it reads the summaries of every linted file
+    (``conclint.analysis.project.Project``) after the per-file phase, instead of visiting
+    one file's tree. Only the ``conclint`` command runs project rules (the flake8 plugin
+    sees one file at a time). ``interest`` says which files need a summary; selection,
+    per-file ignores, ``# noqa`` and baselines apply to its findings as to any other."""
+
+    project: ClassVar[bool] = True
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        """The findings of the rule on ``project``, with ``options`` (merged with the
+        defaults, as ``self.settings`` would be)."""
+        raise NotImplementedError
 
 
 def hand_written_gate(cls: Type[Rule]) -> Optional[Callable[[Facts, Mapping[str, Any]], bool]]:

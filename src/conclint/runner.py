@@ -13,10 +13,11 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from conclint.engine import PARSE_ERROR, codes_for, lint_source
 from conclint.findings import Finding
+from conclint.project import summary_of, wants_summaries
 from conclint.reading import MAX_SOURCE_BYTES, IsDirectory, NotRegular, TooLarge, read_regular
 from conclint.settings import Settings
 from conclint.testhooks import pause, raise_on, worker_task
@@ -39,6 +40,8 @@ class FileOutcome:
     error: Optional[str] = None  # an internal error: exit code 2
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
     digest: Optional[str] = None  # sha256 of the bytes linted: what the cache records
+    # What the project phase reads of the file (``conclint.analysis.project``), if anything.
+    summary: Optional[Dict[str, Any]] = None
 
 
 class Unreadable(Exception):
@@ -89,13 +92,16 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
         return outcome
     outcome.digest = hashlib.sha256(data).hexdigest()
     pause("read")
+    project = wants_summaries(settings)
     try:
         raise_on(path)
-        result = lint_source(data, path, settings, with_edits=with_edits)
+        result = lint_source(data, path, settings, with_edits=with_edits, keep_ast=project)
     except Exception as exc:  # a rule crashed: report it, keep going
         outcome.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
         return outcome
     outcome.findings = result.findings
+    if project:
+        outcome.summary = summary_of(data, result.ast_tree)
     return outcome
 
 
@@ -113,6 +119,8 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
         return outcome
     outcome.original = data
+    if wants_summaries(settings):
+        outcome.summary = summary_of(fixed.fixed if fixed.changed else data)
     if fixed.error:
         outcome.notice = f"{path}: {fixed.error}"
     if fixed.changed:
@@ -510,3 +518,19 @@ def _isolated_main(conn: Any, task: Task, settings: Settings, state: Any, parent
     _init_worker(settings, state)
     conn.send(_work(task))
     conn.close()
+
+
+def lint_project(sources: Mapping[str, bytes], settings: Settings) -> List[Finding]:
+    """Every finding in ``sources`` (path -> bytes), project rules included: what the CLI
+    reports for those files, in process (for tests and the rule pages)."""
+    from conclint import project
+
+    outcomes = []
+    for path, data in sources.items():
+        result = lint_source(data, path, settings, keep_ast=True)
+        outcome = FileOutcome(path, list(result.findings))
+        if project.wants_summaries(settings):
+            outcome.summary = project.summary_of(data, result.ast_tree)
+        outcomes.append(outcome)
+    project.apply(outcomes, settings)
+    return sorted((f for o in outcomes for f in o.findings), key=Finding.sort_key)

@@ -37,6 +37,15 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
             "locations": [{"physicalLocation": _location(uri, _region(f.line, f.column, f.end_line, f.end_column))}],
             "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         }
+        if f.related:  # the other places of the finding (the other path of an inversion)
+            result["relatedLocations"] = [
+                {
+                    "id": number,
+                    "physicalLocation": _location(_uri(r.path, root), _region(r.line, r.column, r.end_line, r.end_column)),
+                    "message": {"text": r.message},
+                }
+                for number, r in enumerate(f.related, 1)
+            ]
         if f.fix is not None and f.fix.edits:
             result["fixes"] = [_fix(uri, f.fix.message, f.fix.applicability, f.fix.edits)]
         results.append(result)

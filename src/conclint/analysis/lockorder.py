@@ -1,0 +1,222 @@
+"""The project's lock-after graph and its cycles: what CCL209 reports.
+
+An edge A -> B says that some code takes B while it holds A: directly (``with b:`` inside
+``with a:``, or ``b.acquire()`` between ``a.acquire()`` and ``a.release()``), or through
+calls made while A is held, followed at most ``MAX_DEPTH`` calls deep through functions of
+summarised files (``Project.reach``). A cycle in the graph is a lock-order inversion: two
+threads each holding one lock of it can wait forever for the next.
+
+Not edges: a lock taken again while it is held (re-entry of an RLock is fine; a plain Lock
+taken twice is CCL203's self-deadlock, not an ordering problem), an ``acquire`` that cannot
+wait forever (``blocking=False``, a timeout), and locks whose identity is unknown: one held
+in a parameter or a local variable (``def transfer(a, b): with a.lock: with b.lock:``).
+Two instances of one class are one abstract lock (``Account._lock``), so taking
+``self._lock`` then ``other._lock`` is never an edge either: whether the program orders
+the instances cannot be told apart from here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+
+from conclint.analysis.project import Project, Site
+
+# Calls followed from the holding function to an acquisition: holder -> f1 -> f2 -> f3 -> f4.
+MAX_DEPTH = 4
+# Longer cycles reported per strongly connected set of locks, at most.
+MAX_CYCLES_PER_COMPONENT = 10
+
+Lock = str  # an abstract lock identity: `pkg.mod.NAME`, `pkg.mod.Class.attr`
+
+
+@dataclass(frozen=True)
+class Witness:
+    """Where code takes ``taken`` while holding ``held``: ``site`` is the acquisition, or the
+    call through which ``via`` (function names) reach the acquisition at ``acquired``."""
+
+    held: Lock
+    taken: Lock
+    site: Site
+    via: Tuple[str, ...] = ()
+    acquired: Optional[Site] = None
+
+    def key(self) -> Tuple[str, int, int, Tuple[str, ...]]:
+        return (self.site.path, self.site.line, self.site.column, self.via)
+
+
+@dataclass
+class Inversion:
+    """A cycle of locks (``locks[0]`` -> ``locks[1]`` -> ... -> ``locks[0]``) and one
+    witness of each of its edges, the first being where the finding is reported."""
+
+    locks: Tuple[Lock, ...]
+    witnesses: List[Witness] = field(default_factory=list)
+
+
+def edges(project: Project) -> Dict[Tuple[Lock, Lock], Witness]:
+    """Every edge of the lock-after graph with its first witness (by place)."""
+    found: Dict[Tuple[Lock, Lock], Witness] = {}
+
+    def add(witness: Witness) -> None:
+        key = (witness.held, witness.taken)
+        known = found.get(key)
+        if known is None or witness.key() < known.key():
+            found[key] = witness
+
+    for function in project.functions():
+        for acquisition in function.acquisitions:
+            if not acquisition.held or not acquisition.blocking:
+                continue
+            taken = project.lock(function, acquisition.ref)
+            held = project.locks(function, acquisition.held)
+            if taken is None or taken in held:
+                continue
+            for lock in held:
+                add(Witness(lock, taken, acquisition.site))
+        for call in function.calls:
+            if not call.held:
+                continue
+            callee = project.callee(function, call.ref)
+            if callee is None:
+                continue
+            held = project.locks(function, call.held)
+            if not held:
+                continue
+            for taken, (via, acquired) in project.reach(callee, MAX_DEPTH).items():
+                if taken in held:
+                    continue
+                for lock in held:
+                    add(Witness(lock, taken, call.site, via, acquired))
+    return found
+
+
+def inversions(project: Project) -> List[Inversion]:
+    """The cycles of the graph: every pair of locks taken in both orders, then, in each
+    strongly connected set of three or more locks, the shortest cycles through edges no
+    pair covers. Each witness list starts with the witness reported (the first by place)."""
+    graph = edges(project)
+    out: List[Inversion] = []
+    paired: Set[Tuple[Lock, Lock]] = set()
+    for (a, b), witness in sorted(graph.items()):
+        if a < b and (b, a) in graph:
+            paired.update({(a, b), (b, a)})
+            out.append(_inversion((a, b), [witness, graph[(b, a)]]))
+    successors: Dict[Lock, List[Lock]] = {}
+    for a, b in sorted(graph):
+        successors.setdefault(a, []).append(b)
+    seen: Set[Tuple[Lock, ...]] = set()
+    for component in _components(successors):
+        if len(component) < 3:
+            continue
+        count = 0
+        for a, b in sorted(graph):
+            if a not in component or b not in component or (a, b) in paired:
+                continue
+            path = _shortest_path(successors, b, a, component)
+            if path is None:
+                continue
+            cycle = _rotated((a, *path[:-1]))
+            if len(cycle) < 3 or cycle in seen:
+                continue
+            seen.add(cycle)
+            steps = list(zip(cycle, cycle[1:] + cycle[:1]))
+            out.append(_inversion(cycle, [graph[step] for step in steps]))
+            count += 1
+            if count >= MAX_CYCLES_PER_COMPONENT:
+                break
+    return out
+
+
+def _inversion(locks: Tuple[Lock, ...], witnesses: List[Witness]) -> Inversion:
+    first = min(range(len(witnesses)), key=lambda i: witnesses[i].key())
+    ordered = witnesses[first:] + witnesses[:first]
+    return Inversion(tuple(w.held for w in ordered), ordered)
+
+
+def _rotated(cycle: Tuple[Lock, ...]) -> Tuple[Lock, ...]:
+    start = cycle.index(min(cycle))
+    return cycle[start:] + cycle[:start]
+
+
+def _shortest_path(successors: Dict[Lock, List[Lock]], start: Lock, goal: Lock, within: FrozenSet[Lock]) -> Optional[List[Lock]]:
+    """Locks from ``start`` to ``goal`` (both included) by the fewest edges inside ``within``."""
+    parent: Dict[Lock, Optional[Lock]] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            path: List[Lock] = []
+            current: Optional[Lock] = node
+            while current is not None:
+                path.append(current)
+                current = parent[current]
+            return path[::-1]
+        for nxt in successors.get(node, ()):
+            if nxt in within and nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def _components(successors: Dict[Lock, List[Lock]]) -> Iterator[FrozenSet[Lock]]:
+    """Strongly connected components (Tarjan's algorithm, iterative)."""
+    index: Dict[Lock, int] = {}
+    low: Dict[Lock, int] = {}
+    stack: List[Lock] = []
+    on_stack: Set[Lock] = set()
+    nodes = sorted(set(successors) | {b for bs in successors.values() for b in bs})
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work: List[Tuple[Lock, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            targets = successors.get(node, [])
+            if i < len(targets):
+                work.append((node, i + 1))
+                nxt = targets[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                members: Set[Lock] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.add(member)
+                    if member == node:
+                        break
+                yield frozenset(members)
+
+
+def describe(inversion: Inversion) -> Tuple[str, List[Tuple[Site, str]]]:
+    """The finding's message (naming every other place of the cycle) and its related
+    locations, each with a message of its own."""
+    first, *others = inversion.witnesses
+    message = f"lock-order inversion: {_taking(first)} here"
+    related: List[Tuple[Site, str]] = []
+    for witness in others:
+        message += f", and {_taking(witness)} at {witness.site.path}:{witness.site.line}"
+        related.append((witness.site, f"{_taking(witness)} here"))
+    for witness in inversion.witnesses:
+        if witness.acquired is not None:
+            related.append((witness.acquired, f"`{witness.taken}` is taken here"))
+    return message + ": threads on these paths can deadlock", related
+
+
+def _taking(witness: Witness) -> str:
+    via = f" (through {' -> '.join(name + '()' for name in witness.via)})" if witness.via else ""
+    return f"`{witness.taken}` is taken{via} while `{witness.held}` is held"

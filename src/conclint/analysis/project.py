@@ -1,0 +1,886 @@
+"""The project model: what each file tells the project phase, and how names cross files.
+
+Rules that see one file cannot see a deadlock whose two halves sit in two modules. So each
+file that may take a lock yields a **summary**, a small JSON-able dict read off CPython's
+tree, and the project phase (``conclint.analysis.lockorder``) joins the summaries.
+
+Which files: only those whose bytes name lock vocabulary (``needs_summary``: ``Lock``,
+``acquire``, ``allocate_lock``, ``Condition``, ``_lock``, ``.lock``). The others are never
+parsed for the project (on the standard library: 101 files of 1,790). The bound this puts on
+the analysis: a call chain is followed only through functions of summarised files, so a
+lock taken behind a helper module that mentions no lock at all is not seen.
+
+The summary (``summarise``; keys are short because thousands are cached)::
+
+    {"v": 1,
+     "n": bool,                            # the file says `# conclint: noqa`
+     "i": {alias: [level, "a.b"]},         # imports (any scope): `from ..a import b` -> [2, "a.b"]
+     "k": {name: kind},                    # module-level locks
+     "c": {Class: {"b": [ref], "k": {attr: kind}, "t": {attr: ref}}},   # module-level classes:
+                                           # bases, lock attributes, attributes set to `ref(...)`
+     "f": {qual: {"k": Class or "", "p": parent or "", "a": [acquisition], "c": [call]}},
+     "t": {"<line>": text}}                # the source lines of sites taken while holding a lock
+
+``qual`` is ``f``, ``Class.method`` or ``outer.inner`` (a def nested in ``outer``). A lock
+kind is ``"L"`` (not re-entrant), ``"R"`` (re-entrant: RLock, a Condition of its own) or
+``"=<ref>"`` (the same lock as ``ref``: ``Condition(self._lock)``). An acquisition is
+``[ref, line, column, end_line, end_column, blocking, [held refs]]``; a call is ``[ref, line,
+column, end_line, end_column, [held refs]]`` (1-based lines, 1-based columns in characters,
+ends exclusive: as findings have them). A ref is a string: ``n:NAME`` (a bare name),
+``s:attr`` (``self.attr``/``cls.attr``), ``a:attr.name`` (``self.attr.name``), ``d:a.b.c`` (a dotted
+name), ``u:attr`` (``super().attr``). Refs are resolved only in the project phase (``Project``), where every
+module's names are known.
+
+Module names are not part of the summary (a new ``__init__.py`` changes them, not the file's
+bytes): ``ModuleNamer`` gives them from the package layout at each run.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, canonical
+
+VERSION = 1
+# Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
+TRIGGER_WORDS = (b"Lock", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
+# Beyond this the file is generated: no summary (LibCST's screen refuses it too).
+MAX_SUMMARY_BYTES = 2 * 1024 * 1024
+REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
+
+Summary = Dict[str, Any]
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+_LINE_RE = re.compile(r"\r\n|\r|\n")
+
+
+def needs_summary(data: bytes) -> bool:
+    """Whether a file's bytes may hold anything the project phase reads."""
+    return any(word in data for word in TRIGGER_WORDS)
+
+
+class SummaryError(ValueError):
+    """A cached summary is not one this module writes."""
+
+
+def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False) -> Optional[Summary]:
+    """The summary of a file (its bytes, and CPython's tree of them when the caller has one),
+    or None when it needs none or CPython cannot read it."""
+    if not needs_summary(data) or len(data) > MAX_SUMMARY_BYTES:
+        return None
+    try:
+        if tree is None:
+            tree = ast.parse(data)
+        text = _decode(data)
+        return _Summariser(text, file_noqa).run(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
+        return None  # not Python CPython reads, or nested too deep: the file's own lint says so
+
+
+def _decode(data: bytes) -> str:
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        encoding = "utf-8"
+    return data.decode(encoding, "replace").lstrip("\ufeff")
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts: List[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+class _Summariser:
+    def __init__(self, text: str, file_noqa: bool) -> None:
+        self.lines = _LINE_RE.split(text)
+        self.imports: Dict[str, List[Any]] = {}
+        self.locks: Dict[str, str] = {}
+        self.classes: Dict[str, Dict[str, Any]] = {}
+        self.functions: Dict[str, Dict[str, Any]] = {}
+        self.texts: Dict[str, str] = {}
+        self.module_names: Set[str] = set()
+        self.noqa = file_noqa
+
+    def run(self, tree: ast.Module) -> Summary:
+        top = list(_module_level(tree.body))
+        for node in top:  # imports in defs are filed as the walk meets them
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._import(node)
+        for node in top:
+            if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+                self.module_names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:
+                    self._alias(node.targets[0].id, node.value)
+                kind = self._lock_kind(node.value, "") if node.value is not None else None
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if type(target) is ast.Name and kind:
+                        self.locks[target.id] = kind
+                        self.module_names.add(target.id)
+        for node in top:
+            if isinstance(node, ast.ClassDef):
+                self._class(node)
+            elif isinstance(node, _FUNCTIONS):
+                self._function(node, node.name, "", "")
+        return {
+            "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
+            "f": self.functions, "t": self.texts,
+        }
+
+    # ---------------------------------------------------------------- module level
+    def _import(self, node: Union[ast.Import, ast.ImportFrom]) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.imports[alias.asname] = [0, alias.name]
+                else:
+                    head = alias.name.split(".", 1)[0]
+                    self.imports.setdefault(head, [0, head])
+            return
+        base = node.module or ""
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            target = f"{base}.{alias.name}" if base else alias.name
+            self.imports[alias.asname or alias.name] = [node.level, target]
+
+    def _alias(self, name: str, value: ast.AST) -> None:
+        """``_allocate_lock = _thread.allocate_lock`` at module level: an import by another name."""
+        dotted = _dotted(value)
+        if dotted is None or "." not in dotted or name in self.imports:
+            return
+        head, _, rest = dotted.partition(".")
+        found = self.imports.get(head)
+        if found is not None:
+            self.imports[name] = [found[0], f"{found[1]}.{rest}"]
+
+    def _qualname(self, node: ast.AST) -> Optional[str]:
+        """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock)."""
+        name = _dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        found = self.imports.get(head)
+        if found is None or found[0]:
+            return None
+        return canonical(f"{found[1]}.{rest}" if rest else found[1])
+
+    def _lock_kind(self, value: ast.AST, owner: str) -> Optional[str]:
+        """The kind of lock ``value`` makes ("L", "R", "=ref"), None if not one."""
+        if isinstance(value, ast.BoolOp):
+            kinds = [self._lock_kind(v, owner) for v in value.values]
+            return next((k for k in kinds if k), None)
+        if isinstance(value, ast.IfExp):
+            return self._lock_kind(value.body, owner) or self._lock_kind(value.orelse, owner)
+        if not isinstance(value, ast.Call):
+            return None
+        name = self._qualname(value.func)
+        if name in CONDITION_TYPES:
+            given = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "lock"), None)
+            ref = self._ref(given, owner, {}) if given is not None and not _is_none(given) else None
+            return f"={ref}" if ref else "R"
+        if name in LOCK_TYPES:
+            return "R" if name in REENTRANT_TYPES else "L"
+        return None
+
+    def _class(self, node: ast.ClassDef) -> None:
+        bases = [f"d:{name}" for name in map(_dotted, node.bases) if name]
+        locks: Dict[str, str] = {}
+        self.classes[node.name] = {"b": bases, "k": locks, "t": {}}
+        for stmt in node.body:
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                kind = self._lock_kind(stmt.value, node.name)
+                for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                    if kind and type(target) is ast.Name:
+                        locks[target.id] = kind
+        for stmt in _module_level(node.body):
+            if isinstance(stmt, _FUNCTIONS):
+                self._function(stmt, f"{node.name}.{stmt.name}", node.name, "")
+
+    # ---------------------------------------------------------------- functions
+    def _function(self, node: _Function, qual: str, owner: str, parent: str) -> None:
+        walker = _FunctionWalker(self, owner, qual, node)
+        walker.block(node.body, [])
+        if walker.acquisitions or walker.calls:
+            self.functions[qual] = {"k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls}
+        for inner in walker.nested:
+            self._function(inner, f"{qual}.{inner.name}", owner, qual)
+
+    def _ref(self, node: ast.AST, owner: str, local: Dict[str, str]) -> Optional[str]:
+        """The ref of an expression that may name a lock or a function, None otherwise.
+        ``local`` maps a function's local names to the ref assigned to them, "" when what
+        they hold is unknown (parameters, other assignments)."""
+        if type(node) is ast.Name:
+            if node.id in local:
+                return local[node.id] or None
+            return f"n:{node.id}"
+        if type(node) is ast.Attribute:
+            value = node.value
+            if owner and type(value) is ast.Name and value.id in ("self", "cls"):
+                return f"s:{node.attr}"
+            if (
+                type(value) is ast.Call and type(value.func) is ast.Name
+                and value.func.id == "super"
+            ):
+                return f"u:{node.attr}"
+            name = _dotted(node)
+            if name is not None:
+                head = name.split(".", 1)[0]
+                parts = name.split(".")
+                if owner and head in ("self", "cls") and len(parts) == 3:
+                    return f"a:{parts[1]}.{parts[2]}"
+                if head in local or (owner and head in ("self", "cls")):
+                    return None  # a local's attribute: its type is unknown here
+                return f"d:{name}"
+        return None
+
+    def site(self, node: ast.AST) -> List[int]:
+        """[line, column, end_line, end_column] of ``node`` in characters, 1-based."""
+        line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+        return [line, self._column(line, node.col_offset), end_line, self._column(end_line, node.end_col_offset or 0)]  # type: ignore[attr-defined]
+
+    def _column(self, line: int, offset: int) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+
+    def keep_text(self, first: int, last: int) -> None:
+        for line in range(first, last + 1):
+            if 0 < line <= len(self.lines):
+                self.texts[str(line)] = self.lines[line - 1]
+
+
+def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module or class body, also those under if/try (conditional defs)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_level(stmt.body)
+            yield from _module_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _module_level(stmt.body)
+            for handler in stmt.handlers:
+                yield from _module_level(handler.body)
+            yield from _module_level(stmt.orelse)
+            yield from _module_level(stmt.finalbody)
+
+
+def _is_self_attr(node: ast.AST) -> bool:
+    return (
+        type(node) is ast.Attribute and type(node.value) is ast.Name
+        and node.value.id in ("self", "cls")
+    )
+
+
+def _is_none(node: ast.AST) -> bool:
+    return type(node) is ast.Constant and node.value is None
+
+
+def _blocking(call: ast.Call) -> bool:
+    """Whether ``x.acquire(...)`` may wait forever: no timeout, not ``blocking=False``."""
+    args = list(call.args)
+    blocking: Optional[ast.AST] = args[0] if args else None
+    timeout: Optional[ast.AST] = args[1] if len(args) > 1 else None
+    for keyword in call.keywords:
+        if keyword.arg == "blocking":
+            blocking = keyword.value
+        elif keyword.arg == "timeout":
+            timeout = keyword.value
+    if blocking is not None and not (type(blocking) is ast.Constant and blocking.value):
+        return False
+    return timeout is None or (type(timeout) is ast.Constant and timeout.value in (None, -1))
+
+
+class _FunctionWalker:
+    """One def's statements in source order: what is held where (``with`` blocks lexically,
+    ``acquire()`` until the matching ``release()``), the acquisitions and the calls."""
+
+    def __init__(self, owner: _Summariser, cls: str, qual: str, node: _Function) -> None:
+        self.s = owner
+        self.cls = cls
+        self.qual = qual
+        self.acquisitions: List[List[Any]] = []
+        self.calls: List[List[Any]] = []
+        self.nested: List[_Function] = []
+        # Local name -> the ref assigned to it (`lock = self._lock`), "" when unknown.
+        self.local: Dict[str, str] = {}
+        args = node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None:
+                self.local[arg.arg] = ""
+        self.manual: List[str] = []  # taken by acquire(), not yet released
+        self.nested_names: Set[str] = set()  # defs met so far in this one
+
+    def held(self, lexical: List[str]) -> List[str]:
+        return lexical + [r for r in self.manual if r not in lexical]
+
+    def block(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
+        for stmt in body:
+            self.statement(stmt, lexical)
+
+    def branch(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
+        """A block run only sometimes: one that ends by leaving (return, raise, break,
+        continue) does not change what is held after it."""
+        saved = list(self.manual)
+        self.block(body, lexical)
+        if body and isinstance(body[-1], _EXITS):
+            self.manual = saved
+
+    def statement(self, stmt: ast.stmt, lexical: List[str]) -> None:
+        if isinstance(stmt, _FUNCTIONS):
+            self.nested.append(stmt)
+            self.nested_names.add(stmt.name)
+            return
+        if isinstance(stmt, ast.ClassDef):
+            return
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            self.s._import(stmt)
+            return
+        if isinstance(stmt, ast.With):
+            inner = list(lexical)
+            for item in stmt.items:
+                self.expression(item.context_expr, inner)
+                ref = self.lock_ref(item.context_expr)
+                if ref is not None:
+                    self.acquire(item.context_expr, ref, True, inner)
+                    inner = inner + [ref]
+                if item.optional_vars is not None:
+                    self.unknown(item.optional_vars)
+            self.block(stmt.body, inner)
+            return
+        if isinstance(stmt, ast.If):
+            self.expression(stmt.test, lexical)
+            self.branch(stmt.body, lexical)
+            self.branch(stmt.orelse, lexical)
+            return
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            self.expression(stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else stmt.test, lexical)
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                self.unknown(stmt.target)
+            self.branch(stmt.body, lexical)
+            self.branch(stmt.orelse, lexical)
+            return
+        if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            self.block(stmt.body, lexical)  # type: ignore[attr-defined]
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                self.branch(handler.body, lexical)
+            self.block(stmt.orelse, lexical)  # type: ignore[attr-defined]
+            self.block(stmt.finalbody, lexical)  # type: ignore[attr-defined]
+            return
+        if isinstance(stmt, ast.AsyncWith):
+            for item in stmt.items:
+                self.expression(item.context_expr, lexical)
+            self.block(stmt.body, lexical)
+            return
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            self.assignment(stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target], stmt.value)
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self.expression(child, lexical)
+            elif isinstance(child, ast.stmt):  # match statements and the like
+                self.statement(child, lexical)
+            elif type(child).__name__ == "match_case":
+                self.branch(getattr(child, "body"), lexical)
+
+    def assignment(self, targets: Sequence[ast.AST], value: ast.AST) -> None:
+        if self.cls:  # self.x = Lock(): a lock of the class, in whichever method
+            own = [t.attr for t in targets if _is_self_attr(t)]  # type: ignore[attr-defined]
+            kind = self.s._lock_kind(value, self.cls) if own else None
+            if kind:
+                locks = self.s.classes[self.cls]["k"]
+                for attr in own:
+                    locks.setdefault(attr, kind)
+            elif own and isinstance(value, ast.Call):  # self.x = Class(...): what x may be
+                made = self.s._ref(value.func, "", {})
+                if made is not None and made[0] in "nd":
+                    types = self.s.classes[self.cls]["t"]
+                    for attr in own:
+                        types.setdefault(attr, made)
+        if len(targets) == 1 and type(targets[0]) is ast.Name:
+            name = targets[0].id
+            ref = self.s._ref(value, self.cls, self.local) if type(value) in (ast.Name, ast.Attribute) else None
+            self.local[name] = ref if ref is not None and ref != f"n:{name}" else ""
+            return
+        for target in targets:
+            self.unknown(target)
+
+    def unknown(self, target: ast.AST) -> None:
+        """Names bound by ``target`` hold something the model does not know."""
+        for node in ast.walk(target):
+            if type(node) is ast.Name:
+                self.local[node.id] = ""
+
+    def lock_ref(self, node: ast.AST) -> Optional[str]:
+        if type(node) not in (ast.Name, ast.Attribute):
+            return None
+        return self.s._ref(node, self.cls, self.local)
+
+    def acquire(self, node: ast.AST, ref: str, blocking: bool, lexical: List[str]) -> None:
+        held = self.held(lexical)
+        site = self.s.site(node)
+        self.acquisitions.append([ref, *site, int(blocking), held])
+        if held:
+            self.s.keep_text(site[0], site[2])
+
+    def expression(self, node: ast.AST, lexical: List[str]) -> None:
+        """Calls in ``node`` (not in lambdas), in source order."""
+        calls = [n for n in _walk_expression(node) if type(n) is ast.Call]
+        if len(calls) > 1:
+            calls.sort(key=lambda c: (c.lineno, c.col_offset))
+        for call in calls:
+            func = call.func
+            if type(func) is ast.Attribute and func.attr in ("acquire", "release") and not call.args[1:]:
+                ref = self.lock_ref(func.value)
+                if ref is not None:
+                    if func.attr == "acquire":
+                        self.acquire(call, ref, _blocking(call), lexical)
+                        self.manual.append(ref)
+                    elif ref in self.manual:
+                        self.manual.remove(ref)
+                    continue
+            self.call(call, lexical)
+
+    def call(self, call: ast.Call, lexical: List[str]) -> None:
+        func = call.func
+        ref: Optional[str] = None
+        if type(func) is ast.Name:
+            name = func.id
+            if name in self.nested_names or name in self.s.module_names or name in self.s.imports:
+                ref = f"n:{name}"
+        elif type(func) is ast.Attribute:
+            ref = self.s._ref(func, self.cls, self.local)
+            if ref is not None and ref.startswith("d:"):
+                head = ref[2:].split(".", 1)[0]
+                if head not in self.s.imports and head not in self.s.module_names:
+                    ref = None
+        if ref is None:
+            return
+        held = self.held(lexical)
+        site = self.s.site(call)
+        self.calls.append([ref, *site, held])
+        if held:
+            self.s.keep_text(site[0], site[2])
+
+
+_LEAVES = (ast.Name, ast.Constant, ast.Lambda)
+
+
+def _walk_expression(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and the expressions in it, not those of lambdas (a faster ``ast.walk``)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                stack.append(value)
+
+
+# ---------------------------------------------------------------------- validation
+def validate(summary: Any) -> Summary:
+    """``summary`` if it has the shape ``summarise`` writes; raises ``SummaryError``."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise SummaryError(what)
+
+    need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t"}, "unexpected keys")
+    need(type(summary["n"]) is bool, "n")
+    need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
+    need(_str_map(summary["k"], lambda v: type(v) is str), "k")
+    need(_str_map(summary["c"], lambda v: type(v) is dict and set(v) == {"b", "k", "t"} and _strs(v["b"])
+                  and _str_map(v["k"], lambda k: type(k) is str) and _str_map(v["t"], lambda t: type(t) is str)), "c")
+    need(_str_map(summary["f"], _valid_function), "f")
+    need(_str_map(summary["t"], lambda v: type(v) is str), "t")
+    return summary  # type: ignore[no-any-return]  # checked above
+
+
+def _str_map(value: Any, check: Any) -> bool:
+    return type(value) is dict and all(type(k) is str and check(v) for k, v in value.items())
+
+
+def _strs(value: Any) -> bool:
+    return type(value) is list and all(type(v) is str for v in value)
+
+
+def _ints(values: Iterable[Any]) -> bool:
+    return all(type(v) is int for v in values)
+
+
+def _valid_function(value: Any) -> bool:
+    return (
+        type(value) is dict and set(value) == {"k", "p", "a", "c"}
+        and type(value["k"]) is str and type(value["p"]) is str
+        and type(value["a"]) is list and all(
+            type(a) is list and len(a) == 7 and type(a[0]) is str and _ints(a[1:6]) and _strs(a[6]) for a in value["a"]
+        )
+        and type(value["c"]) is list and all(
+            type(c) is list and len(c) == 6 and type(c[0]) is str and _ints(c[1:5]) and _strs(c[5]) for c in value["c"]
+        )
+    )
+
+
+# ---------------------------------------------------------------------- module names
+class ModuleNamer:
+    """Module names from the package layout: the directories holding ``__init__.py`` above a
+    file, and, inside the project root, every directory up to the root or to ``<root>/src``
+    (namespace packages, src layout). Asked once per directory per run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        src = os.path.join(self.root, "src")
+        self.bases = [src, self.root] if os.path.isdir(src) else [self.root]
+        self._dirs: Dict[str, List[str]] = {}
+
+    def name(self, path: str) -> str:
+        real = os.path.realpath(path)
+        directory, filename = os.path.split(real)
+        stem = filename[:-3] if filename.endswith(".py") else filename
+        parts = list(self._package(directory))
+        if stem != "__init__":
+            parts.append(stem)
+        return ".".join(parts) or stem
+
+    def _package(self, directory: str) -> List[str]:
+        found = self._dirs.get(directory)
+        if found is None:
+            found = self._dirs[directory] = self._compute(directory)
+        return found
+
+    def _compute(self, directory: str) -> List[str]:
+        for base in self.bases:
+            if directory == base:
+                return []
+            if directory.startswith(base + os.sep):
+                relative = directory[len(base) + 1:].split(os.sep)
+                if all(part.isidentifier() for part in relative):
+                    return relative
+        if os.path.isfile(os.path.join(directory, "__init__.py")):
+            head, tail = os.path.split(directory)
+            if head != directory:
+                return self._package(head) + [tail]
+        return []
+
+
+# ---------------------------------------------------------------------- the project
+@dataclass(frozen=True)
+class Site:
+    """A place in a file: 1-based line and column (in characters), ends exclusive."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    ref: str
+    site: Site
+    blocking: bool
+    held: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    ref: str
+    site: Site
+    held: Tuple[str, ...]
+
+
+@dataclass
+class Function:
+    module: str
+    qual: str
+    cls: str
+    parent: str
+    acquisitions: List[Acquisition]
+    calls: List[Call]
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    path: str
+    package: bool  # an __init__.py: relative imports start from the module itself
+    summary: Summary
+
+
+# What a name resolves to: ("lock", identity, kind), ("function", module, qual),
+# ("class", module, name) or ("module", name, "").
+Target = Tuple[str, str, str]
+# Resolution through imports and bases stops this deep (re-exports, import cycles).
+_MAX_HOPS = 12
+
+
+class Project:
+    """The summaries of one run, joined: names resolved across modules through imports
+    (relative ones included), base classes and re-exports."""
+
+    def __init__(self, modules: Sequence[ModuleInfo]) -> None:
+        self.modules: Dict[str, ModuleInfo] = {}
+        for info in sorted(modules, key=lambda m: (m.name, m.path)):
+            self.modules.setdefault(info.name, info)
+        self._suffixes: Dict[str, Optional[str]] = {}
+        self._functions: Dict[Tuple[str, str], Function] = {}
+        for info in self.modules.values():
+            path = info.path
+            for qual, record in info.summary["f"].items():
+                self._functions[(info.name, qual)] = Function(
+                    info.name, qual, record["k"], record["p"],
+                    [Acquisition(a[0], Site(path, *a[1:5]), bool(a[5]), tuple(a[6])) for a in record["a"]],
+                    [Call(c[0], Site(path, *c[1:5]), tuple(c[5])) for c in record["c"]],
+                )
+        self._reach: Dict[Tuple[Tuple[str, str], int], Dict[str, Tuple[Tuple[str, ...], Site]]] = {}
+        self._resolved: Dict[Tuple[str, str, str], Optional[Target]] = {}
+
+    def functions(self) -> Iterator[Function]:
+        return iter(self._functions.values())
+
+    def text(self, path_module: str, line: int) -> Optional[str]:
+        """A source line kept in the summary of module ``path_module``."""
+        info = self.modules.get(path_module)
+        return None if info is None else info.summary["t"].get(str(line))
+
+    # ------------------------------------------------------------ queries of the rules
+    def lock(self, function: Function, ref: str) -> Optional[str]:
+        """The identity of the lock ``ref`` names in ``function``, None when unknown."""
+        target = self.resolve(function, ref)
+        return target[1] if target is not None and target[0] == "lock" else None
+
+    def locks(self, function: Function, refs: Sequence[str]) -> List[str]:
+        out: List[str] = []
+        for ref in refs:
+            lock = self.lock(function, ref)
+            if lock is not None and lock not in out:
+                out.append(lock)
+        return out
+
+    def callee(self, function: Function, ref: str) -> Optional[Function]:
+        """The project function a call of ``ref`` in ``function`` runs (a class's call runs
+        its ``__init__``), None when unknown."""
+        target = self.resolve(function, ref)
+        if target is None:
+            return None
+        if target[0] == "class":
+            target = self._member(target[1], target[2], "__init__", 0)
+        if target is None or target[0] != "function":
+            return None
+        return self._functions.get((target[1], target[2]))
+
+    def reach(self, function: Function, depth: int) -> Dict[str, Tuple[Tuple[str, ...], Site]]:
+        """The locks ``function`` may take, blocking, itself or through calls at most
+        ``depth`` functions deep (itself counts one): for each, the functions through which
+        (``function`` first) and the acquisition's site; the first found in source order."""
+        key = ((function.module, function.qual), depth)
+        found = self._reach.get(key)
+        if found is not None:
+            return found
+        out: Dict[str, Tuple[Tuple[str, ...], Site]] = {}
+        self._reach[key] = out  # a recursive call meanwhile sees nothing more
+        name = function.qual
+        for acquisition in function.acquisitions:
+            if acquisition.blocking:
+                lock = self.lock(function, acquisition.ref)
+                if lock is not None and lock not in out:
+                    out[lock] = ((name,), acquisition.site)
+        if depth > 1:
+            for call in function.calls:
+                callee = self.callee(function, call.ref)
+                if callee is None:
+                    continue
+                for lock, (via, site) in self.reach(callee, depth - 1).items():
+                    if lock not in out:
+                        out[lock] = ((name, *via), site)
+        return out
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, function: Function, ref: str) -> Optional[Target]:
+        key = (function.module, function.qual, ref)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(function, ref)
+        return self._resolved[key]
+
+    def _resolve(self, function: Function, ref: str) -> Optional[Target]:
+        kind, _, text = ref.partition(":")
+        module = function.module
+        if kind == "s":
+            return self._member(module, function.cls, text, 0) if function.cls else None
+        if kind == "u":
+            if not function.cls:
+                return None
+            for base in self._bases(module, function.cls, 0):
+                found = self._member(base[1], base[2], text, 0)
+                if found is not None:
+                    return found
+            return None
+        if kind == "a":
+            attr, _, name = text.partition(".")
+            made = self._made(module, function.cls, attr, 0) if function.cls else None
+            return self._member(made[1], made[2], name, 0) if made is not None else None
+        head, _, rest = text.partition(".")
+        if kind == "n":
+            scope = function.qual
+            outermost = f"{function.cls}." if function.cls else ""
+            while scope and scope != function.cls:  # a def nested in this one or an enclosing one
+                if (module, f"{scope}.{head}") in self._functions:
+                    return "function", module, f"{scope}.{head}"
+                scope = scope.rpartition(".")[0]
+                if outermost and not scope.startswith(outermost):
+                    break
+        target = self._name(module, head, 0)
+        for part in rest.split(".") if rest else ():
+            if target is None:
+                return None
+            target = self._attribute(target, part, 0)
+        return target
+
+    def _name(self, module: str, name: str, hops: int) -> Optional[Target]:
+        """What module-level ``name`` of ``module`` is (its own definitions, then imports)."""
+        info = self.modules.get(module)
+        if info is None or hops > _MAX_HOPS:
+            return None
+        summary = info.summary
+        kind = summary["k"].get(name)
+        if kind is not None:
+            if kind.startswith("="):
+                return self._name(module, kind[3:], hops + 1) if kind.startswith("=n:") else None
+            return "lock", f"{module}.{name}", kind
+        if name in summary["c"]:
+            return "class", module, name
+        if name in summary["f"]:
+            return "function", module, name
+        imported = summary["i"].get(name)
+        if imported is None:
+            return None
+        return self._qualified(self._absolute(info, imported[0], imported[1]), hops + 1)
+
+    def _attribute(self, target: Target, attr: str, hops: int) -> Optional[Target]:
+        if target[0] == "module":
+            submodule = self.find_module(f"{target[1]}.{attr}")
+            found = self._name(target[1], attr, hops + 1)
+            return found if found is not None or submodule is None else ("module", submodule, "")
+        if target[0] == "class":
+            return self._member(target[1], target[2], attr, hops + 1)
+        return None
+
+    def _qualified(self, name: str, hops: int) -> Optional[Target]:
+        """What the dotted ``name`` is: a project module, or a name inside one."""
+        if hops > _MAX_HOPS:
+            return None
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            module = self.find_module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            target: Optional[Target] = ("module", module, "")
+            for part in parts[cut:]:
+                if target is None:
+                    return None
+                if target[0] == "module":
+                    submodule = self.find_module(f"{target[1]}.{part}")
+                    target = self._name(target[1], part, hops + 1) or (
+                        ("module", submodule, "") if submodule is not None else None
+                    )
+                else:
+                    target = self._attribute(target, part, hops + 1)
+            return target
+        return None
+
+    def _member(self, module: str, cls: str, attr: str, hops: int) -> Optional[Target]:
+        """A lock attribute or a method of a class or of its bases."""
+        info = self.modules.get(module)
+        if info is None or hops > _MAX_HOPS:
+            return None
+        record = info.summary["c"].get(cls)
+        if record is None:
+            return None
+        kind = record["k"].get(attr)
+        if kind is not None:
+            if kind.startswith("=s:"):
+                return self._member(module, cls, kind[3:], hops + 1)
+            if kind.startswith("="):
+                return None
+            return "lock", f"{module}.{cls}.{attr}", kind
+        if (module, f"{cls}.{attr}") in self._functions:
+            return "function", module, f"{cls}.{attr}"
+        for base in self._bases(module, cls, hops):
+            found = self._member(base[1], base[2], attr, hops + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _made(self, module: str, cls: str, attr: str, hops: int) -> Optional[Target]:
+        """The project class whose instance ``self.attr`` holds (``self.attr = Class(...)``
+        in the class or a base), None when unknown."""
+        info = self.modules.get(module)
+        record = info.summary["c"].get(cls) if info is not None else None
+        if record is None or hops > _MAX_HOPS:
+            return None
+        ref = record["t"].get(attr)
+        if ref is not None:
+            head, _, rest = ref[2:].partition(".")
+            target = self._name(module, head, hops + 1)
+            for part in rest.split(".") if rest else ():
+                target = self._attribute(target, part, hops + 1) if target is not None else None
+            return target if target is not None and target[0] == "class" else None
+        for base in self._bases(module, cls, hops):
+            found = self._made(base[1], base[2], attr, hops + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _bases(self, module: str, cls: str, hops: int) -> List[Target]:
+        info = self.modules.get(module)
+        record = info.summary["c"].get(cls) if info is not None else None
+        if record is None or hops > _MAX_HOPS:
+            return []
+        out: List[Target] = []
+        for ref in record["b"]:
+            head, _, rest = ref[2:].partition(".")
+            target = self._name(module, head, hops + 1)
+            for part in rest.split(".") if rest else ():
+                target = self._attribute(target, part, hops + 1) if target is not None else None
+            if target is not None and target[0] == "class" and (target[1], target[2]) != (module, cls):
+                out.append(target)
+        return out
+
+    def _absolute(self, info: ModuleInfo, level: int, target: str) -> str:
+        if not level:
+            return target
+        package = info.name.split(".")
+        if not info.package:
+            package = package[:-1]
+        package = package[: max(len(package) - (level - 1), 0)]
+        return ".".join([*package, target]) if target else ".".join(package)
+
+    def find_module(self, name: str) -> Optional[str]:
+        """The project module called ``name``; else the one module whose name ends with
+        ``.name`` (code linted from above its import root: ``lib/pkg/mod.py`` is imported
+        as ``pkg.mod``)."""
+        if name in self.modules:
+            return name
+        if name not in self._suffixes:
+            tail = "." + name
+            matches = [m for m in self.modules if m.endswith(tail)]
+            self._suffixes[name] = matches[0] if len(matches) == 1 else None
+        return self._suffixes[name]

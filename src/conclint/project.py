@@ -1,0 +1,139 @@
+"""The project phase: after every file is linted, project rules (``rule.ProjectRule``) read
+the summaries of all of them (``conclint.analysis.project``) and report what no single file
+shows, such as a lock-order inversion between two modules (CCL209).
+
+Where it runs: the ``conclint`` command, after the per-file phase (``cache.Cache.run`` with
+the cache, ``cli`` without it, and for standard input over that one file). Workers return
+each file's summary with its findings; summaries are cached per file like findings, and the
+phase's own findings are cached with a digest of its inputs, so a warm run with nothing
+changed costs a hash. The flake8 plugin sees one file at a time and runs no project rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
+from weakref import WeakKeyDictionary
+
+from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, summarise
+from conclint.engine import active_codes, codes_for, file_noqa, fingerprint, is_suppressed
+from conclint.findings import Finding, Related
+from conclint.settings import Settings
+
+if TYPE_CHECKING:
+    from conclint.runner import FileOutcome
+
+
+class Memo(Protocol):
+    """Where the phase's findings are kept between runs (``cache.Cache``)."""
+
+    def project_findings(self, digest: str) -> Optional[List[Finding]]: ...
+
+    def store_project_findings(self, digest: str, findings: Sequence[Finding]) -> None: ...
+
+
+_PROJECT_CODES: "WeakKeyDictionary[Settings, FrozenSet[str]]" = WeakKeyDictionary()
+
+
+def project_codes(settings: Settings) -> FrozenSet[str]:
+    """The active codes of project rules (this imports the rules)."""
+    found = _PROJECT_CODES.get(settings)
+    if found is None:
+        from conclint.rule import all_rules
+
+        classes = all_rules()
+        found = frozenset(c for c in active_codes(settings) if c in classes and classes[c].project)
+        _PROJECT_CODES[settings] = found
+    return found
+
+
+def wants_summaries(settings: Settings) -> bool:
+    """Whether files linted under ``settings`` need a summary: some project rule is on."""
+    return bool(project_codes(settings))
+
+
+def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
+    """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand)."""
+    return summarise(data, tree, file_noqa=file_noqa(data))
+
+
+def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[Memo] = None) -> None:
+    """Run the project rules over the summaries of ``outcomes`` and add their findings to
+    the outcomes of the files they are in."""
+    summarised = [o for o in outcomes if o.summary is not None]
+    if not summarised:
+        return
+    namer = ModuleNamer(settings.root)
+    modules = [
+        ModuleInfo(namer.name(o.path), o.path, os.path.basename(o.path) == "__init__.py", o.summary)
+        for o in summarised if o.summary is not None
+    ]
+    digest = None
+    findings = None
+    if memo is not None:
+        inputs = [[m.path, m.name, o.digest] for m, o in zip(modules, summarised)]
+        digest = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+        findings = memo.project_findings(digest)
+    if findings is None:
+        findings = project_findings(modules, settings)
+        if memo is not None and digest is not None:
+            memo.store_project_findings(digest, findings)
+    by_path: Dict[str, List[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    for outcome in outcomes:
+        found = by_path.pop(outcome.path, None)
+        if found:
+            if outcome.unfixed is not outcome.findings:
+                outcome.unfixed.extend(found)
+            outcome.findings.extend(found)
+
+
+def _modules(entries: Sequence[Any], settings: Settings) -> List[ModuleInfo]:
+    namer = ModuleNamer(settings.root)
+    return [
+        ModuleInfo(namer.name(path), path, os.path.basename(path) == "__init__.py", summary)
+        for path, summary in entries
+        if summary is not None
+    ]
+
+
+def project_findings(modules: Sequence[ModuleInfo], settings: Settings) -> List[Finding]:
+    """What the active project rules find in ``modules``: per-file ignores, ``# noqa`` and
+    ``# conclint: noqa`` applied as to any finding."""
+    codes = project_codes(settings)
+    if not codes:
+        return []
+    from conclint.rule import all_rules
+
+    classes = all_rules()
+    project = Project(modules)
+    by_path = {m.path: m.summary for m in modules}
+    out: List[Finding] = []
+    seen = set()
+    for code in sorted(codes):
+        cls = classes[code]
+        options: Mapping[str, Any] = {**cls.options, **settings.rule_options.get(code, {})}
+        for report in cls.check(project, options):  # type: ignore[attr-defined]  # a ProjectRule
+            site = report.site
+            summary = by_path.get(site.path)
+            if summary is None or report.code not in codes_for(settings, site.path):
+                continue
+            lines = [""] * site.end_line
+            for line in range(site.line, site.end_line + 1):
+                lines[line - 1] = summary["t"].get(str(line), "")
+            if settings.noqa and (summary["n"] or is_suppressed(report.code, lines[site.line - 1])):
+                continue
+            key = (report.code, site, report.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            related = [Related(r.path, r.line, r.column, r.end_line, r.end_column, text) for r, text in report.related]
+            out.append(Finding(
+                report.code, report.message, site.path, site.line, site.column, site.end_line, site.end_column,
+                fingerprint=fingerprint(report.code, lines, site.line, site.end_line), related=related,
+            ))
+    out.sort(key=Finding.sort_key)
+    return out

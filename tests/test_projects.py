@@ -1,0 +1,182 @@
+"""Project rules (CCL209) through the real ``conclint`` command: each fixture project under
+tests/fixtures/projects/ (several modules) reports exactly its ``# error:`` markers, and the
+project phase gives the same findings with and without the cache, serially and in parallel,
+after edits, under suppression, selection, per-file ignores and baselines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import PROJECTS, markers, run_cli
+
+NAMES = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir())
+INVERTED = ["acquire_release", "call_chain", "nested_with", "self_method"]
+CLEAN = ["consistent", "instance_order", "rlock_reentry"]
+
+
+def copy_project(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(PROJECTS / name, target)
+    if not (target / "pyproject.toml").exists():  # the project root: module names start there
+        (target / "pyproject.toml").write_text("[tool.conclint]\n")
+    return target
+
+
+def expected(root: Path) -> set:
+    return {
+        (path.relative_to(root).as_posix(), line, code)
+        for path in root.rglob("*.py")
+        for line, code in markers(path.read_text(encoding="utf-8"))
+    }
+
+
+def findings(root: Path, *args: str) -> list:
+    result = run_cli("--format", "json", *args, ".", cwd=root)
+    assert result.returncode in (0, 1), result.stderr
+    assert "error" not in result.stderr, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_fixture_projects_cover_the_cases():
+    assert NAMES == sorted(INVERTED + CLEAN)
+    for name in INVERTED:
+        assert any(code == "CCL209" for _, _, code in expected(PROJECTS / name)), name
+    for name in CLEAN:
+        assert expected(PROJECTS / name) == set(), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_project_findings_match_markers(name, tmp_path):
+    root = copy_project(name, tmp_path)
+    found = {(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")}
+    assert found == expected(root)
+
+
+def test_the_report_names_the_other_path_in_text_json_and_sarif(tmp_path):
+    root = copy_project("call_chain", tmp_path)
+    text = run_cli("--no-cache", ".", cwd=root).stdout
+    assert "src/app/config.py:10:9: CCL209" in text
+    assert "`app.plugins.PLUGINS_LOCK` is taken (through refresh() -> _scan() -> _load_one())" in text
+    assert "while `app.plugins.PLUGINS_LOCK` is held at src/app/plugins.py:23" in text
+    (finding,) = findings(root, "--no-cache")
+    assert [(r["path"], r["line"]) for r in finding["related"]] == [
+        ("src/app/plugins.py", 23), ("src/app/plugins.py", 17), ("src/app/config.py", 14),
+    ]
+    sarif = json.loads(run_cli("--no-cache", "--format", "sarif", ".", cwd=root).stdout)
+    (result,) = sarif["runs"][0]["results"]
+    related = result["relatedLocations"]
+    assert [r["physicalLocation"]["artifactLocation"]["uri"] for r in related] == [
+        "src/app/plugins.py", "src/app/plugins.py", "src/app/config.py",
+    ]
+    assert related[0]["physicalLocation"]["region"]["startLine"] == 23
+    assert "while `app.plugins.PLUGINS_LOCK` is held" in related[0]["message"]["text"]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(sarif)
+
+
+def _all_projects(tmp_path: Path) -> Path:
+    """Every fixture project side by side, and enough plain files for a worker pool."""
+    root = tmp_path / "all"
+    for name in NAMES:
+        shutil.copytree(PROJECTS / name, root / name)
+    (root / "pyproject.toml").write_text("[tool.conclint]\n")
+    for i in range(12):
+        (root / f"plain{i}.py").write_text(f"VALUE = {i}\n")
+    return root
+
+
+def test_findings_are_the_same_with_and_without_cache_and_in_parallel(tmp_path):
+    root = _all_projects(tmp_path)
+    serial = findings(root, "--no-cache", "--jobs", "1")
+    assert sum(f["code"] == "CCL209" for f in serial) == 4
+    assert findings(root, "--no-cache", "--jobs", "2") == serial
+    cold = findings(root, "--jobs", "2")
+    assert list((root / ".conclint_cache").glob("results-*.json")), "the run was cached"
+    warm = findings(root, "--jobs", "1")
+    assert cold == serial and warm == serial
+
+
+def test_a_warm_run_recomputes_the_project_phase_after_an_edit(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    assert [f["code"] for f in findings(root)] == ["CCL209"]
+    stock = root / "shop" / "stock.py"
+    # The same order as orders.py now: the inversion is gone, although orders.py (where it
+    # was reported) did not change and comes from the cache.
+    stock.write_text(stock.read_text().replace("with STOCK_LOCK:\n        with ORDERS_LOCK:",
+                                               "with ORDERS_LOCK:\n        with STOCK_LOCK:"))
+    assert findings(root) == []
+    stock.write_text((PROJECTS / "nested_with" / "shop" / "stock.py").read_text())
+    assert [f["code"] for f in findings(root)] == ["CCL209"]
+
+
+def test_cached_project_findings_survive_a_warm_run_exactly(tmp_path):
+    root = copy_project("self_method", tmp_path)
+    first = findings(root)
+    cache = json.loads(next((root / ".conclint_cache").glob("results-*.json")).read_text())
+    assert cache["project"]["f"] and any(entry["p"] for entry in cache["files"].values())
+    assert findings(root) == first
+
+
+def test_noqa_on_the_reported_line_silences_it(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    orders = root / "shop" / "orders.py"
+    orders.write_text(orders.read_text().replace("# error: CCL209", "# noqa: CCL209"))
+    assert findings(root, "--no-cache") == []
+    orders.write_text(orders.read_text().replace("# noqa: CCL209", "# noqa: CCL201"))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_selection_per_file_ignores_and_baseline(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    assert findings(root, "--no-cache", "--ignore", "CCL209") == []
+    assert [f["code"] for f in findings(root, "--no-cache", "--select", "CCL2")] == ["CCL209"]
+    (root / "pyproject.toml").write_text('[tool.conclint]\nper-file-ignores = { "shop/orders.py" = ["CCL209"] }\n')
+    assert findings(root, "--no-cache") == []
+    (root / "pyproject.toml").write_text("[tool.conclint]\n")
+    written = run_cli("--no-cache", "--write-baseline", "base.json", ".", cwd=root)
+    assert written.returncode == 0, written.stderr
+    baseline = json.loads((root / "base.json").read_text())
+    assert [e["code"] for e in baseline["findings"]] == ["CCL209"]
+    assert run_cli("--no-cache", "--baseline", "base.json", ".", cwd=root).returncode == 0
+
+
+def test_a_broken_module_does_not_stop_the_project_phase(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    (root / "shop" / "broken.py").write_text("import threading\nLOCK = threading.Lock(\n")
+    (root / "shop" / "binary.py").write_bytes(b"LOCK = 1\x00\xff\xfe acquire")
+    found = {(f["path"], f["code"]) for f in findings(root, "--no-cache")}
+    assert ("shop/orders.py", "CCL209") in found
+    assert ("shop/broken.py", "CCL000") in found
+
+
+def test_list_rules_and_explain_know_the_project_rule():
+    listed = run_cli("--list-rules").stdout
+    assert "CCL209  lock-order-inversion" in listed
+    page = run_cli("--explain", "CCL209")
+    assert page.returncode == 0 and page.stdout.startswith("# CCL209: lock-order-inversion")
+
+
+def test_stdin_runs_the_project_phase_over_the_one_file():
+    source = (PROJECTS.parent.parent.parent / "rules" / "CCL209.md").read_text()
+    bad = source.split("```python bad\n", 1)[1].split("```", 1)[0]
+    result = run_cli("--select", "CCL209", "-", stdin=bad)
+    assert result.returncode == 1
+    assert "-:9:14: CCL209" in result.stdout
+
+
+def test_flake8_runs_no_project_rule(tmp_path):
+    pytest.importorskip("flake8")
+    root = copy_project("nested_with", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "CCL", "."],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CCL209" not in result.stdout
