@@ -51,6 +51,7 @@ class AcquireWithoutRelease(Rule):
         self.unreleased: List[Tuple[LockKey, cst.CSTNode]] = []
         self.passed: Set[str] = set()
         self.acquire_sites: "Counter[str]" = Counter()
+        self.with_names: Set[str] = set()  # locks some `with` releases
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -71,6 +72,11 @@ class AcquireWithoutRelease(Rule):
         # A conditional acquire (`if lock.acquire(timeout=1):`) is the caller's business.
         if statement_call(self.sem, node, ("acquire",)) is not None:
             self._check_acquire(node, func.value, key)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        item = node.item
+        if isinstance(item, (cst.Name, cst.Attribute)):
+            self.with_names.add(item.value if isinstance(item, cst.Name) else item.attr.value)
 
     def _check_acquire(self, node: cst.Call, receiver: cst.BaseExpression, key: Optional[LockKey]) -> None:
         stack = self.sem.stack
@@ -96,7 +102,7 @@ class AcquireWithoutRelease(Rule):
         if _breaks_into_release(stack, receiver):
             return
         released, escaped = _after_acquire(self.sem, node, receiver)
-        if not released and not escaped and key is not None and self.sem.type_of(receiver) in LOCK_TYPES:
+        if not released and not escaped and key is not None and _blocking(node) and self.sem.type_of(receiver) in LOCK_TYPES:
             if not _returned(self.sem, receiver) and self.sem.frames[-1].name != "__enter__":
                 self.unreleased.append((key, node.func.attr))
         if not released or escaped:
@@ -119,7 +125,7 @@ class AcquireWithoutRelease(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         # By name: a subclass's method or a nested def written before the binding may release
         # it under another key; a lock acquired in two places is a blocker or a signal.
-        released = {k[1] for k, scopes in self.use.released_in.items() if scopes}
+        released = {k[1] for k, scopes in self.use.released_in.items() if scopes} | self.with_names
         acquired = Counter(k[1] for k, _ in self.unreleased)
         for lock, taken in self.unreleased:
             name = lock[1]
