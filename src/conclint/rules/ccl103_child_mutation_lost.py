@@ -25,6 +25,8 @@ class _Spawn:
     passed: Dict[int, str]
     scope: Optional[cst.CSTNode]
     counter: int
+    # Names of the spawn's scope bound to a mutable object by their last assignment so far.
+    mutable_now: Set[str]
 
 
 class ChildMutationLost(Rule):
@@ -39,7 +41,9 @@ class ChildMutationLost(Rule):
         super().__init__(*args, **kwargs)
         self.counter = 0
         self.spawns: List[_Spawn] = []
-        self.mutables: Dict[int, Set[str]] = {}  # scope id -> names bound to mutable literals
+        # scope id -> name -> whether its latest assignment (in traversal order) binds a mutable
+        # literal: `data = []` then `data = manager.list()` is shared by the time it is passed.
+        self.mutables: Dict[int, Dict[str, bool]] = {}
         self.loads: Dict[int, Dict[str, List[int]]] = {}  # scope id -> name -> visit counters
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -47,11 +51,10 @@ class ChildMutationLost(Rule):
         self.loads.setdefault(id(self.sem.scope_node), {}).setdefault(node.value, []).append(self.counter)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if not self._is_mutable(node.value):
-            return
+        mutable = self._is_mutable(node.value)
         for target in node.targets:
             if isinstance(target.target, cst.Name):
-                self.mutables.setdefault(id(self.sem.scope_node), set()).add(target.target.value)
+                self.mutables.setdefault(id(self.sem.scope_node), {})[target.target.value] = mutable
 
     def _is_mutable(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
@@ -78,15 +81,20 @@ class ChildMutationLost(Rule):
             for i, element in enumerate(args_arg.value.elements):
                 if isinstance(element.value, cst.Name):
                     passed[i] = element.value.value
-        self.spawns.append(_Spawn(node, target, passed, self.sem.scope_node, self.counter))
+        bound = self.mutables.get(id(self.sem.scope_node), {})
+        now = {name for name, mutable in bound.items() if mutable}
+        self.spawns.append(_Spawn(node, target, passed, self.sem.scope_node, self.counter, now))
 
     def leave_Module(self, node: cst.Module) -> None:
         for spawn in self.spawns:
             function = self.sem.functions[spawn.target]
             mutated_params, mutated_globals = _mutations(function)
             scope_id = id(spawn.scope)
-            mutable_names = self.mutables.get(scope_id, set())
-            module_mutables = self.mutables.get(id(node), set())
+            mutable_names = spawn.mutable_now
+            # Module-level names: their last binding in the module (a function may run later).
+            module_mutables = {name for name, mutable in self.mutables.get(id(node), {}).items() if mutable}
+            if spawn.scope is node:
+                module_mutables = mutable_names
             later = self.loads.get(scope_id, {})
             lost: Optional[str] = None
             for position, variable in spawn.passed.items():
