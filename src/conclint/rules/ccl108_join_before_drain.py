@@ -24,6 +24,10 @@ class _Producer:
 
 
 
+# Key prefix of a list of workers built by a comprehension (names cannot start with it).
+_LISTED = "[]"
+
+
 class JoinBeforeDrain(Rule):
     """``p.join()`` while items ``p`` put on a queue are still waiting for the parent's ``get()``."""
 
@@ -55,18 +59,37 @@ class JoinBeforeDrain(Rule):
     def leave_Call(self, node: cst.Call) -> None:
         self.order += 1
         func = node.func
+        scope = id(self.sem.scope_node)
         if isinstance(func, cst.Attribute) and func.attr.value == "join" and isinstance(func.value, cst.Name):
-            producer = self.producers.get((id(self.sem.scope_node), func.value.value))
+            producer = self.producers.get((scope, func.value.value)) or self._listed_producer(func.value)
             if producer is not None:
-                self.joins.append((node, producer, id(self.sem.scope_node), self.order))
+                self.joins.append((node, producer, scope, self.order))
+            return
+        if self.sem.call_result_type(node) not in PROCESS_TYPES:
             return
         parent = self.sem.parent
-        if self.sem.call_result_type(node) not in PROCESS_TYPES or not isinstance(parent, cst.Assign):
-            return
-        if len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+        name = None
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+            name = parent.targets[0].target.value
+        elif isinstance(parent, cst.ListComp) and parent.elt is node:
+            # `procs = [Process(...) for ...]`: the workers of the list, joined in `for p in procs:`.
+            stack = self.sem.stack
+            holder = stack[-3] if len(stack) >= 3 else None
+            if isinstance(holder, cst.Assign) and len(holder.targets) == 1 and isinstance(holder.targets[0].target, cst.Name):
+                name = _LISTED + holder.targets[0].target.value
+        if name is not None:
             queue = self._queue_filled_by(node)
             if queue is not None:
-                self.producers[(id(self.sem.scope_node), parent.targets[0].target.value)] = _Producer(queue, self.order)
+                self.producers[(scope, name)] = _Producer(queue, self.order)
+
+    def _listed_producer(self, receiver: cst.Name) -> Optional[_Producer]:
+        """The producer of a list of workers that ``receiver`` iterates over (``for p in procs:``)."""
+        for ancestor in reversed(self.sem.stack):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return None
+            if isinstance(ancestor, cst.For) and ancestor.target.deep_equals(receiver) and isinstance(ancestor.iter, cst.Name):
+                return self.producers.get((id(self.sem.scope_node), _LISTED + ancestor.iter.value))
+        return None
 
     def _queue_filled_by(self, call: cst.Call) -> Optional[str]:
         """The queue variable passed in ``args=`` that the module-level target puts on."""
