@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("pygls")
 
 from lsprotocol import types  # noqa: E402
+from pygls.exceptions import JsonRpcRequestCancelled  # noqa: E402
 from pygls.lsp.client import LanguageClient  # noqa: E402
 
 TIMEOUT = 20.0
@@ -475,3 +476,29 @@ def test_a_directory_named_server_is_linted_as_a_path(project: Path) -> None:
     )
     assert done.returncode == 1 and "CCL301" in done.stdout
     assert os.path.join("server", "doc.py") in done.stdout
+
+
+def test_a_cancelled_request_is_answered_and_the_server_goes_on(project: Path) -> None:
+    # A pull for a large document, cancelled at once: the protocol wants an answer all the same
+    # (the result, had it been computed, or the RequestCancelled error), and the next request a
+    # proper report.
+    c = Client(project, pull=True)
+    try:
+        big = Path(__import__("threading").__file__).read_text(encoding="utf-8")
+        uri = c.open(project / "big.py", big)
+        params = types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+
+        async def request_and_cancel() -> Any:
+            answer = c.client.protocol.send_request_async(types.TEXT_DOCUMENT_DIAGNOSTIC, params, msg_id="to-cancel")
+            c.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="to-cancel"))
+            return await answer
+
+        try:
+            first = c.run(request_and_cancel())
+            assert first.kind == "full"
+        except JsonRpcRequestCancelled:  # the cancelled answer: JSON-RPC error -32800
+            pass
+        report = c.pull(uri)
+        assert report.kind == "full" and [as_cli(d) for d in report.items] == [cli_view(f) for f in cli_findings(project, big)]
+    finally:
+        assert c.stop() == 0
