@@ -271,3 +271,17 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=300) == 1  # findings: the usual exit code
     assert stderr == ""
+
+
+def test_one_setting_gives_every_format_its_rule_urls(monkeypatch, tmp_path):
+    from conclint import docs
+    from conclint.findings import Finding
+    from conclint.formats import Context, render
+
+    monkeypatch.setattr(docs, "RULE_URL_TEMPLATE", "https://docs.example/rules/{code}")
+    finding = Finding("CCL301", "m", str(tmp_path / "w.py"), 1, 1, 1, 2)
+    context = Context(root=tmp_path)
+    assert json.loads(render("json", [finding], context))[0]["url"] == "https://docs.example/rules/CCL301"
+    assert json.loads(render("rdjson", [finding], context))["diagnostics"][0]["code"]["url"] == "https://docs.example/rules/CCL301"
+    rules = json.loads(render("sarif", [finding], context))["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["id"]: r["helpUri"] for r in rules}["CCL201"] == "https://docs.example/rules/CCL201"
