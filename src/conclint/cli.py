@@ -52,6 +52,7 @@ class _Options(TypedDict):
     quiet: bool
     no_color: bool
     verbose: bool
+    ignore_noqa: bool
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -77,6 +78,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the output to this file instead of standard output.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--ignore-noqa", is_flag=True, help="Ignore every noqa comment: report what they silence.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
@@ -262,7 +264,9 @@ def _main(o: _Options) -> int:
 def _settings(config: Config, o: _Options) -> Settings:
     from conclint.config import settings_from_config
 
-    return settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
+    settings = settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
+    settings.noqa = not o["ignore_noqa"]
+    return settings
 
 
 def _run_cached(
@@ -308,7 +312,8 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         sys.stdout.buffer.write(new)
         sys.stdout.flush()
         findings = sorted(outcome.findings, key=Finding.sort_key)
-        from conclint.formats import decode_source, render
+        from conclint.formats import render
+        from conclint.reading import decode_source
 
         context = _context(o, settings, unsafe, {name: decode_source(new)})
         context.color = False  # stdout holds the fixed source; stderr the findings
@@ -324,7 +329,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         click.echo(f"conclint: error: {outcome.error}", err=True)
         return 2
     findings = sorted(outcome.findings, key=Finding.sort_key)
-    from conclint.formats import decode_source
+    from conclint.reading import decode_source
 
     _emit(findings, settings, o, unsafe, 0, None, {name: decode_source(data)})
     return 0 if o["exit_zero"] or not findings else 1

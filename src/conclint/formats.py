@@ -9,10 +9,8 @@ the fix as a ``help:`` line) and ``concise`` (one line a finding). Machine forma
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
-import tokenize
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,22 +64,13 @@ def render(fmt: str, findings: Sequence[Finding], context: Context) -> str:
 def read_source(path: str) -> Optional[str]:
     """The text of ``path`` decoded as Python reads it (PEP 263 cookie or BOM); None when
     it cannot be read."""
-    from conclint.reading import MAX_SOURCE_BYTES, read_regular
+    from conclint.reading import MAX_SOURCE_BYTES, decode_source, read_regular
 
     try:
         data = read_regular(path, MAX_SOURCE_BYTES)
     except OSError:
         return None
     return decode_source(data)
-
-
-def decode_source(data: bytes) -> str:
-    try:
-        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
-        text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError):
-        text = data.decode("utf-8", "replace")
-    return text.lstrip("\ufeff")
 
 
 def caching_reader(overrides: Optional[Dict[str, str]] = None) -> SourceReader:
