@@ -91,6 +91,6 @@ def decode_source(data: bytes) -> str:
     try:
         encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
         text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError):
+    except Exception:  # no cookie Python accepts, or a codec that fails its own way (punycode)
         text = data.decode("utf-8", "replace")
     return text.lstrip("\ufeff")
