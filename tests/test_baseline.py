@@ -21,7 +21,8 @@ LEGACY = "import threading\n\ncounter_lock = threading.Lock()\nworker = threadin
 
 
 def lint(tmp_path, *args):
-    return run_cli("--no-cache", *args, ".", cwd=tmp_path)
+    # The one-line form: these tests read a finding per line.
+    return run_cli("--no-cache", "--output-format", "concise", *args, ".", cwd=tmp_path)
 
 
 def test_round_trip(tmp_path):

@@ -75,7 +75,13 @@ def test_json_schema_and_edits_reproduce_the_fix(project):
     findings = json.loads(result.stdout)
     assert [f["code"] for f in findings] == ["CCL201", "CCL301", "CCL301"]
     for f in findings:
-        assert set(f) == {"code", "message", "path", "line", "column", "end_line", "end_column", "fix", "fingerprint", "related"}
+        assert set(f) == {
+            "code", "name", "url", "message", "path", "line", "column", "end_line", "end_column", "fix",
+            "fingerprint", "related",
+        }
+        # The rule's name; no URL while the rule pages have no public home.
+        assert f["name"] == {"CCL201": "acquire-without-release", "CCL301": "deprecated-threading-alias"}[f["code"]]
+        assert f["url"] is None
         assert f["path"] == "pkg/bad.py"
         assert f["line"] >= 1 and f["column"] >= 1
         assert (f["end_line"], f["end_column"]) > (f["line"], f["column"])

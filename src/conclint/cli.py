@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, TypedDict, cast
+from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, TypedDict, cast
 
 import click
 
 from conclint import __version__
+from conclint.formats import ALIASES, FORMATS, WITH_EDITS, Context
 
 if TYPE_CHECKING:
     from conclint.config import Config
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from conclint.runner import FileOutcome
     from conclint.settings import Settings
 
-FORMATS = ("text", "json", "sarif", "github")
 
 
 class UsageFailure(Exception):
@@ -34,7 +34,8 @@ class _Options(TypedDict):
     fix: bool
     unsafe_fixes: Optional[bool]
     show_diff: bool
-    output_format: str
+    output_format: Optional[str]
+    output_file: Optional[Path]
     exit_zero: bool
     statistics: bool
     explain: Optional[str]
@@ -51,6 +52,7 @@ class _Options(TypedDict):
     quiet: bool
     no_color: bool
     verbose: bool
+    ignore_noqa: bool
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -68,9 +70,15 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (and mark) fixes that change behaviour.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of what --fix would change; write nothing.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--output-format", "--format", "output_format", type=click.Choice([*FORMATS, *ALIASES]), default=None,
+    envvar="CONCLINT_OUTPUT_FORMAT", show_envvar=True,
+    help="Output format (default: full; --format is the old spelling, 'text' the old name of concise).",
+)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the output to this file instead of standard output.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--ignore-noqa", is_flag=True, help="Ignore every noqa comment: report what they silence.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
@@ -83,7 +91,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Report only findings not recorded in this baseline file.")
 @click.option("--since", metavar="REV", default=None, help="Lint only Python files changed since this git revision (staged and unstaged included).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
-@click.option("--no-color", is_flag=True, help="Never colour the output (colour is used only on a terminal).")
+@click.option("--no-color", is_flag=True, help="Never colour the output (by default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors and what was skipped.")
 @click.version_option(__version__, "-V", "--version", prog_name="conclint", message="%(prog)s %(version)s")
 def cli(**options: Any) -> None:
@@ -153,7 +161,6 @@ def _main(o: _Options) -> int:
         raise UsageFailure(str(exc)) from None
     unsafe = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
     settings.unsafe_fixes = unsafe
-    color = None if not o["no_color"] and not os.environ.get("NO_COLOR") else False
 
     if "-" in paths:
         if len(paths) > 1:
@@ -186,7 +193,7 @@ def _main(o: _Options) -> int:
     from conclint.findings import Finding
 
     fix = bool(o["fix"]) or bool(o["show_diff"])
-    with_edits = o["output_format"] in ("json", "sarif")
+    with_edits = _format(o) in WITH_EDITS
     outcomes = _run_cached(files, settings, config, o, fix=fix, unsafe=unsafe, with_edits=with_edits)
 
     findings: List[Finding] = []
@@ -240,7 +247,7 @@ def _main(o: _Options) -> int:
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
-    _emit(findings, settings, o, unsafe, color, applied if not o["show_diff"] else 0, stale)
+    _emit(findings, settings, o, unsafe, applied if not o["show_diff"] else 0, stale)
     if unwritten:
         click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)
     if errors:
@@ -257,7 +264,9 @@ def _main(o: _Options) -> int:
 def _settings(config: Config, o: _Options) -> Settings:
     from conclint.config import settings_from_config
 
-    return settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
+    settings = settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
+    settings.noqa = not o["ignore_noqa"]
+    return settings
 
 
 def _run_cached(
@@ -303,20 +312,26 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         sys.stdout.buffer.write(new)
         sys.stdout.flush()
         findings = sorted(outcome.findings, key=Finding.sort_key)
-        for line in _render(findings, settings, o, unsafe, False):
-            click.echo(line, err=True)
+        from conclint.formats import render
+        from conclint.reading import decode_source
+
+        context = _context(o, settings, unsafe, {name: decode_source(new)})
+        context.color = False  # stdout holds the fixed source; stderr the findings
+        click.echo(render(_format(o), findings, context), err=True, nl=False)
         if outcome.error:
             click.echo(f"conclint: error: {outcome.error}", err=True)
             return 2
         return 0 if o["exit_zero"] or not findings else 1
-    with_edits = o["output_format"] in ("json", "sarif")
+    with_edits = _format(o) in WITH_EDITS
     outcome = runner.lint_one(name, settings, with_edits, data=data)
     project.apply([outcome], settings)
     if outcome.error:
         click.echo(f"conclint: error: {outcome.error}", err=True)
         return 2
     findings = sorted(outcome.findings, key=Finding.sort_key)
-    _emit(findings, settings, o, unsafe, None, 0, None)
+    from conclint.reading import decode_source
+
+    _emit(findings, settings, o, unsafe, 0, None, {name: decode_source(data)})
     return 0 if o["exit_zero"] or not findings else 1
 
 
@@ -333,48 +348,94 @@ def _read_stdin(limit: int) -> bytes:
     return data
 
 
-def _render(findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, color: Optional[bool]) -> List[str]:
-    from conclint import output
-
-    fmt = o["output_format"]
-    if fmt == "json":
-        return [output.format_json(findings)]
-    if fmt == "sarif":
-        from conclint.sarif import format_sarif
-
-        return [format_sarif(findings, settings.root)]
-    if fmt == "github":
-        from conclint.github import format_github
-
-        return format_github(findings)
-    return output.format_text(findings, unsafe, bool(color) if color is not None else _isatty())
+def _color(o: _Options) -> bool:
+    """Colour on a terminal; never with --no-color, NO_COLOR or an output file (unless
+    FORCE_COLOR); always with FORCE_COLOR (https://no-color.org, https://force-color.org)."""
+    if o["no_color"] or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return o["output_file"] is None and _isatty()
 
 
 def _isatty() -> bool:
     return sys.stdout.isatty()
 
 
+def _format(o: _Options) -> str:
+    fmt = o["output_format"] or "full"
+    return ALIASES.get(fmt, fmt)
+
+
+def _context(o: _Options, settings: Settings, unsafe: bool, sources: Optional[Dict[str, str]] = None) -> Context:
+    from conclint.formats import caching_reader
+
+    return Context(unsafe=unsafe, color=_color(o), root=settings.root, source=caching_reader(sources))
+
+
+class _Output:
+    """Where the report goes: standard output or --output-file. A reader that went away
+    (``conclint . | head``) ends the output quietly; the exit code is unchanged."""
+
+    def __init__(self, path: Optional[Path]) -> None:
+        self.path = path
+        self.closed_by_reader = False
+        self._file: Optional[IO[str]] = None
+
+    def write(self, text: str, color: bool) -> None:
+        if not text or self.closed_by_reader:
+            return
+        if self.path is not None:
+            if self._file is None:
+                try:
+                    self._file = open(self.path, "w", encoding="utf-8", newline="\n")
+                except OSError as exc:
+                    raise UsageFailure(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+            self._file.write(text)
+            return
+        try:
+            click.echo(text, nl=False, color=color)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.closed_by_reader = True
+            # Python flushes stdout again at exit: point it at nothing first.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
 def _emit(
-    findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, color: Optional[bool], applied: int,
-    stale: Optional[int],
+    findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, applied: int,
+    stale: Optional[int], sources: Optional[Dict[str, str]] = None,
 ) -> None:
     from conclint import output
+    from conclint.formats import HUMAN, render
 
-    for line in _render(findings, settings, o, unsafe, color):
-        click.echo(line, color=color)
-    if o["output_format"] != "text":
-        return
-    if o["statistics"]:
-        from conclint.settings import known_codes
+    fmt = _format(o)
+    context = _context(o, settings, unsafe, sources)
+    sink = _Output(o["output_file"])
+    try:
+        sink.write(render(fmt, findings, context), context.color)
+        if fmt not in HUMAN:
+            return
+        if o["statistics"]:
+            from conclint.settings import known_codes
 
-        names = known_codes()
-        for line in output.statistics(findings, names, unsafe):
-            click.echo(line)
-    if not o["quiet"]:
-        for line in output.summary_lines(findings, unsafe, applied):
-            click.echo(line)
-        if stale:
-            click.echo(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+            names = known_codes()
+            sink.write("".join(line + "\n" for line in output.statistics(findings, names, unsafe)), context.color)
+        if not o["quiet"]:
+            lines = output.summary_lines(findings, unsafe, applied)
+            if stale:
+                lines.append(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+            if fmt == "full" and findings:
+                lines.insert(0, "")
+            sink.write("".join(line + "\n" for line in lines), context.color)
+    finally:
+        sink.close()
 
 
 def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:

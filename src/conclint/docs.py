@@ -58,3 +58,13 @@ def summary(text: str) -> str:
     """The first paragraph of "What it does"."""
     body = sections(text).get("What it does", "")
     return body.split("\n\n")[0].replace("\n", " ").strip()
+
+
+# Where the rule pages are published, as a template with ``{code}``: None while they have no
+# public home, and then no URL is printed anywhere (SARIF's helpUri, JSON's url, rdjson's).
+RULE_URL_TEMPLATE: Optional[str] = None
+
+
+def rule_url(code: str) -> Optional[str]:
+    """The published page of rule ``code``, when pages are published."""
+    return RULE_URL_TEMPLATE.format(code=code.upper()) if RULE_URL_TEMPLATE else None

@@ -11,16 +11,15 @@ from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.gate import Trigger
+from conclint.noqa import MALFORMED, comments, file_directives, may_have_line_noqa
+# Where the project phase and the language server have always found them.
+from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed, with_noqa as with_noqa
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
     from conclint.rule import Rule
 
 PARSE_ERROR = "CCL000"
-# `# noqa`, `# noqa: CCL201,CCL301` (flake8's syntax); a bare noqa silences everything.
-_NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_FILE_NOQA_RE = re.compile(rb"#\s*conclint\s*:\s*noqa\b(?!\s*:)", re.IGNORECASE)
-_CODE_SPLIT_RE = re.compile(r"[,\s]+")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _LINES_WITH_ENDS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -38,41 +37,6 @@ class FileResult:
     unfixable: Optional[str] = None
     # CPython's tree of the file, when asked for (``keep_ast``) and the screen made one.
     ast_tree: Any = None
-
-
-def file_noqa(data: bytes) -> bool:
-    return _FILE_NOQA_RE.search(data) is not None
-
-
-def noqa_codes(line: str) -> Optional[Set[str]]:
-    """None when the line has no noqa; an empty set for a bare noqa (everything)."""
-    match = _NOQA_RE.search(line)
-    if match is None:
-        return None
-    codes = match.group("codes")
-    if not codes:
-        return set()
-    return {c.upper() for c in _CODE_SPLIT_RE.split(codes.strip()) if c}
-
-
-def is_suppressed(code: str, line_text: str) -> bool:
-    codes = noqa_codes(line_text)
-    if codes is None:
-        return False
-    return not codes or any(code.startswith(c) for c in codes)
-
-
-def with_noqa(line: str, code: str) -> str:
-    """``line`` (without its line break) with ``code`` added to its ``# noqa`` comment, or
-    ending in ``  # noqa: CODE`` when it has none, so that ``is_suppressed(code, ...)`` holds
-    for it; unchanged when it holds already."""
-    if is_suppressed(code, line):
-        return line
-    match = _NOQA_RE.search(line)
-    if match is None:
-        return f"{line.rstrip()}  # noqa: {code}"
-    listed = [c for c in _CODE_SPLIT_RE.split(match.group("codes").strip()) if c]
-    return f"{line[: match.start()]}# noqa: {', '.join([*listed, code])}{line[match.end():]}"
 
 
 def fingerprint(code: str, lines: Sequence[str], line: int, end_line: int) -> str:
@@ -166,7 +130,17 @@ def lint_source(
     project summary reads it rather than parse again)."""
     result = FileResult(path)
     codes = codes_for(settings, path)
-    if not codes or (settings.noqa and file_noqa(data)):
+    directives = file_directives(data) if settings.noqa and codes else None
+    if directives is not None:
+        if PARSE_ERROR in codes:  # a directive that does not say what it means is not obeyed
+            for line, column, text in directives.malformed:
+                message = MALFORMED.format(comment=text)
+                result.findings.append(Finding(PARSE_ERROR, message, path, line, column, line, column + len(text)))
+        if directives.skip:
+            result.skipped = True
+            return result
+        codes = frozenset(c for c in codes if not directives.disables(c))
+    if not codes:
         result.skipped = True
         return result
     rules = rule_set(settings, codes) if rule_classes is None else RuleSet(rule_classes, settings.rule_options)
@@ -250,6 +224,8 @@ def analyse(
     # Python's line numbers count \n, \r\n and \r only; str.splitlines() also splits at form
     # feeds and other separators, which would shift noqa and fingerprints.
     lines = _NEWLINES.split(source)
+    # Only real comments silence: the tokenizer tells them from `#` in strings and docstrings.
+    noqa = comments(source) if settings.noqa and may_have_line_noqa(source) else {}
     seen = set()
     for report in reports:
         pos = positions[report.node]
@@ -259,8 +235,7 @@ def analyse(
         if key in seen:
             continue
         seen.add(key)
-        line_text = lines[line - 1] if 0 < line <= len(lines) else ""
-        if settings.noqa and is_suppressed(report.code, line_text):
+        if line in noqa and is_suppressed(report.code, noqa[line]):
             continue
         fix_info = None
         if report.fix is not None:

@@ -1,28 +1,16 @@
-"""Report formats: text (human), json (the public schema). SARIF/GitHub live in their own modules."""
+"""What follows the findings in the human formats: the summary and the statistics table
+(the findings themselves: ``conclint.formats``)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Dict, List, Sequence
-
-import click
 
 from conclint.findings import Finding
 
 
 def fixable(finding: Finding, unsafe: bool) -> bool:
     return finding.fix is not None and (unsafe or finding.fix.applicability == "safe")
-
-
-def format_text(findings: Sequence[Finding], unsafe: bool, color: bool) -> List[str]:
-    out = []
-    for f in findings:
-        location = f"{click.style(f.path, bold=True)}:{f.line}:{f.column}:" if color else f"{f.path}:{f.line}:{f.column}:"
-        code = click.style(f.code, fg="red", bold=True) if color else f.code
-        mark = " [*]" if fixable(f, unsafe) else ""
-        out.append(f"{location} {code}{mark} {f.message}")
-    return out
 
 
 def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> List[str]:
@@ -44,10 +32,6 @@ def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> 
     if hidden:
         lines.append(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.")
     return lines
-
-
-def format_json(findings: Sequence[Finding]) -> str:
-    return json.dumps([f.to_json() for f in findings], indent=2)
 
 
 def statistics(findings: Sequence[Finding], names: Dict[str, str], unsafe: bool) -> List[str]:

@@ -80,3 +80,17 @@ def describe_size(size: int) -> str:
     if size >= 1 << 10 and size % (1 << 10) == 0:
         return f"{size >> 10} KiB"
     return f"{size} bytes"
+
+
+def decode_source(data: bytes) -> str:
+    """``data`` decoded as Python reads source (PEP 263 cookie or BOM, else UTF-8), never
+    failing: undecodable bytes become U+FFFD."""
+    import io
+    import tokenize
+
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        text = data.decode(encoding)
+    except Exception:  # no cookie Python accepts, or a codec that fails its own way (punycode)
+        text = data.decode("utf-8", "replace")
+    return text.lstrip("\ufeff")

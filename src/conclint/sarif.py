@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+import re
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from conclint import __version__
+from conclint.docs import rule_url
 from conclint.findings import Edit, Finding
 from conclint.settings import PARSE_ERROR_CODE
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://github.com/conclint/conclint"
 # Key of conclint's fingerprint in ``partialFingerprints``; bump the version if it changes meaning.
 FINGERPRINT_KEY = "conclintFingerprint/v1"
 # Findings are errors: conclint exits 1 on any of them, and code scanning should agree.
 LEVEL = "error"
 SRCROOT = "%SRCROOT%"
+_FIRST_SENTENCE = re.compile(r".*?[.!?](?=\s|$)", re.S)
 
 
 def format_sarif(findings: Sequence[Finding], root: Path) -> str:
@@ -36,6 +38,7 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
             "message": {"text": f.message},
             "locations": [{"physicalLocation": _location(uri, _region(f.line, f.column, f.end_line, f.end_column))}],
             "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+            "properties": {"name": rules[index[f.code]]["name"]},
         }
         if f.related:  # the other places of the finding (the other path of an inversion)
             result["relatedLocations"] = [
@@ -55,7 +58,6 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
                 "name": "conclint",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }
         },
@@ -73,26 +75,32 @@ def _rules(findings: Sequence[Finding]) -> List[Dict[str, Any]]:
     from conclint.docs import read_page, summary
     from conclint.rule import all_rules
 
-    rules = []
+    codes = {code: cls.name for code, cls in all_rules().items()}
     if any(f.code == PARSE_ERROR_CODE for f in findings):
-        rules.append(_descriptor(PARSE_ERROR_CODE, "syntax-error", "The file cannot be parsed, so it was not checked.", None))
-    for code, cls in all_rules().items():
+        codes = {PARSE_ERROR_CODE: "syntax-error", **codes}
+    rules = []
+    for code, name in codes.items():
         page = read_page(code)
-        rules.append(_descriptor(code, cls.name, cls.message, page, summary(page) if page else None))
+        full = summary(page) if page else ""
+        rules.append(_descriptor(code, name, page, full))
     return rules
 
 
-def _descriptor(code: str, name: str, short: str, page: Any, full: Any = None) -> Dict[str, Any]:
+def _descriptor(code: str, name: str, page: Optional[str], full: str) -> Dict[str, Any]:
+    # A rule's message may be a template ("{queue}"): its page's first sentence is its title.
+    short = _FIRST_SENTENCE.match(full)
     descriptor: Dict[str, Any] = {
         "id": code,
         "name": name,
-        "shortDescription": {"text": short},
-        "fullDescription": {"text": full or short},
+        "shortDescription": {"text": short.group(0).strip() if short else name},
+        "fullDescription": {"text": full or name},
         "defaultConfiguration": {"level": LEVEL},
     }
-    if page is not None:
+    if page is not None:  # the page itself, which code scanning shows as the rule's help
         descriptor["help"] = {"text": page, "markdown": page}
-        descriptor["helpUri"] = f"{INFORMATION_URI}/blob/main/rules/{code}.md"
+    url = rule_url(code)
+    if url is not None:
+        descriptor["helpUri"] = url
     return descriptor
 
 

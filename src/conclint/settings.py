@@ -101,6 +101,7 @@ class Settings:
             "per_file_ignores": [(getattr(s, "patterns_text", ""), list(i)) for s, i in self.per_file_ignores],
             "options": self.rule_options,
             "explicit": sorted(self.explicit),
+            "noqa": self.noqa,
             "code": _package_stamp(),
             **self.fingerprint_data,
         }

@@ -1,0 +1,139 @@
+"""``# noqa`` comments, read as users read them: only real comments count (the tokenizer
+says which ``#`` starts one), never text inside strings or docstrings.
+
+- ``# noqa`` on the line a finding starts silences every rule there; ``# noqa: CCL201,CCL301``
+  (any spacing, commas or spaces between codes, ``# noqa : CCL201`` too) those rules, or
+  those prefixes.
+- ``# conclint: noqa`` alone in a comment skips the whole file; ``# conclint: noqa: CCL107[,…]``
+  turns those rules off in the whole file. Anything else that starts like a conclint noqa
+  (``# conclint: noqa CCL107``, a missing colon) is malformed: reported, never guessed at.
+
+Codes are case-insensitive, as everywhere in conclint.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+
+_CODE = r"[A-Za-z]+[0-9]+"
+_CODES = rf"{_CODE}(?:[\s,]+{_CODE})*"
+# `# noqa`, `# noqa: CODES`, `# noqa : CODES`, `#noqa:CODES`; a bare noqa silences everything.
+_LINE_RE = re.compile(rf"#\s*noqa(?:\s*:\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
+# At the start of a comment, as flake8 and ruff read theirs: prose that mentions one is no directive.
+_FILE_RE = re.compile(r"#\s*conclint\s*:\s*noqa\b(?P<rest>.*)", re.IGNORECASE | re.S)
+_FILE_CODES_RE = re.compile(rf"\s*:\s*(?P<codes>{_CODES})\s*,?\s*$")
+# Cheap byte-level screens: a file without these holds no directive of either kind.
+_FILE_HINT = re.compile(rb"conclint\s*:\s*noqa", re.IGNORECASE)
+_LINE_HINT = re.compile(r"noqa", re.IGNORECASE)
+_SPLIT_RE = re.compile(r"[,\s]+")
+
+
+def _codes(text: str) -> Set[str]:
+    return {c.upper() for c in _SPLIT_RE.split(text.strip()) if c}
+
+
+def line_codes(comment: str) -> Optional[Set[str]]:
+    """None when ``comment`` (or a line's text) has no noqa; an empty set for a bare noqa."""
+    match = _LINE_RE.search(comment)
+    if match is None:
+        return None
+    return _codes(match.group("codes") or "")
+
+
+def is_suppressed(code: str, comment: str) -> bool:
+    codes = line_codes(comment)
+    if codes is None:
+        return False
+    return not codes or any(code.upper().startswith(c) for c in codes)
+
+
+def with_noqa(line: str, code: str) -> str:
+    """``line`` (without its line break) with ``code`` added to its ``# noqa`` comment, or
+    ending in ``  # noqa: CODE`` when it has none, so that ``is_suppressed(code, ...)`` holds
+    for it; unchanged when it holds already."""
+    if is_suppressed(code, line):
+        return line
+    match = _LINE_RE.search(line)
+    if match is None:
+        return f"{line.rstrip()}  # noqa: {code}"
+    listed = [c for c in _SPLIT_RE.split(match.group("codes").strip()) if c]
+    return f"{line[: match.start()]}# noqa: {', '.join([*listed, code])}{line[match.end():]}"
+
+
+def comments(source: str) -> Dict[int, str]:
+    """The comment on each line of ``source`` that has one (1-based line numbers, as the
+    tokenizer counts them)."""
+    return {line: text for line, _, text in _comment_tokens(source)}
+
+
+def _comment_tokens(source: str) -> List[Tuple[int, int, str]]:
+    """(line, 1-based column, text) of each comment; a source the tokenizer gives up on
+    keeps those read so far."""
+    out: List[Tuple[int, int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                out.append((token.start[0], token.start[1] + 1, token.string))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return out
+
+
+@dataclass
+class FileDirectives:
+    """What the ``# conclint: noqa`` comments of one file say."""
+
+    skip: bool = False  # `# conclint: noqa`: the whole file
+    codes: FrozenSet[str] = frozenset()  # `# conclint: noqa: CODES`: these rules, everywhere
+    # (line, column, comment) of each comment that looks like a directive but is not one.
+    malformed: List[Tuple[int, int, str]] = field(default_factory=list)
+
+    def disables(self, code: str) -> bool:
+        return any(code.startswith(c) for c in self.codes)
+
+
+def file_directives(data: bytes) -> Optional[FileDirectives]:
+    """The file-level directives of the source ``data``; None when it has none (the common
+    case, decided on the bytes without tokenizing)."""
+    if _FILE_HINT.search(data) is None:
+        return None
+    from conclint.reading import decode_source
+
+    source = decode_source(data)
+    found = FileDirectives()
+    codes: Set[str] = set()
+    for line, column, text in _comment_tokens(source):
+        match = _FILE_RE.match(text)
+        if match is None:
+            continue
+        rest = match.group("rest")
+        if not rest.strip():
+            found.skip = True
+            continue
+        listed = _FILE_CODES_RE.match(rest)
+        if listed:
+            codes |= _codes(listed.group("codes"))
+        else:
+            found.malformed.append((line, column, text.strip()))
+    found.codes = frozenset(codes)
+    return found
+
+
+def file_noqa(data: bytes) -> bool:
+    """Whether a ``# conclint: noqa`` comment skips the whole file."""
+    found = file_directives(data)
+    return found is not None and found.skip
+
+
+def may_have_line_noqa(source: str) -> bool:
+    return _LINE_HINT.search(source) is not None
+
+
+MALFORMED = (
+    "malformed conclint noqa comment {comment!r}: write `# conclint: noqa` (the whole file) or "
+    "`# conclint: noqa: CODE[,CODE]` (those rules in the whole file); it was ignored"
+)
