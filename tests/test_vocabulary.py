@@ -65,6 +65,7 @@ CALLED = Calls("threading.Thread", argument=Argument(CALL_OF_NAMED))
 ONE = Calls("threading.Thread", argument=Argument(ONE_VALUE, positions=range(1, 99), keywords=("args",)))
 RUN = Methods("run", bare=True, receiver=NOT_OWN_SELF)
 NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("threading.Lock")))
+OPEN = Calls("builtins.open", through_modules=True)
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
 CASES = [
@@ -94,6 +95,13 @@ CASES = [
     (NEW_LOCK_ACQUIRED, "threading.Lock().acquire()", True, True),
     (NEW_LOCK_ACQUIRED, "lock.acquire()", False, False),
     (NEW_LOCK_ACQUIRED, "threading.Event().acquire()", False, False),
+    (OPEN, "open('f')", True, True),
+    (OPEN, "def f(open):\n    open('f')", False, True),  # a parameter: the tree check over-approximates
+    (OPEN, "from threading import *\nopen('f')", True, True),  # threading's star list is known: no open
+    (OPEN, "from gzip import *\nopen('f')", False, True),  # a star import the catalogue does not know
+    (OPEN, "def open(p): pass\nopen('f')", False, True),
+    (OPEN, "import io as open\nopen('f')", False, True),
+    (OPEN, "f.open('f')", False, False),
     (SUSPICIOUS, "if __name__ == '_main_': pass", True, True),
     (SUSPICIOUS, "if '_main_' != __name__: pass", True, True),
     (SUSPICIOUS, "if __name__ is '__main__': pass", True, True),

@@ -267,7 +267,8 @@ class Calls(Requirement):
             return False
         if self.argument is not None and not self.argument.matches(sem, node):
             return False
-        qualname = sem.qualname(node.func)
+        # An unbound plain name of a builtin is ``builtins.<name>`` (``Calls("builtins.open")``).
+        qualname = sem.qualname(node.func) or sem.builtin(node.func)
         if qualname is not None:
             return qualname in self.qualnames
         # A class of the file deriving from one (what ``possible`` counts as a subclass).
