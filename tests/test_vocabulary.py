@@ -26,6 +26,7 @@ from conclint.interest import (
     InOrder,
     Methods,
     Option,
+    Parameter,
     Requirement,
     Stores,
     Subclasses,
@@ -65,6 +66,8 @@ CALLED = Calls("threading.Thread", argument=Argument(CALL_OF_NAMED))
 ONE = Calls("threading.Thread", argument=Argument(ONE_VALUE, positions=range(1, 99), keywords=("args",)))
 RUN = Methods("run", bare=True, receiver=NOT_OWN_SELF)
 NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("threading.Lock")))
+TIMEOUT = Parameter("timeout", asynchronous=True)
+ANY_TIMEOUT = Parameter("timeout")
 OPEN = Calls("builtins.open", through_modules=True)
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
@@ -95,6 +98,13 @@ CASES = [
     (NEW_LOCK_ACQUIRED, "threading.Lock().acquire()", True, True),
     (NEW_LOCK_ACQUIRED, "lock.acquire()", False, False),
     (NEW_LOCK_ACQUIRED, "threading.Event().acquire()", False, False),
+    (TIMEOUT, "async def f(x, timeout=None): pass", True, True),
+    (TIMEOUT, "async def f(*, timeout): pass", True, True),
+    (TIMEOUT, "async def f(**timeout): pass", True, True),
+    (TIMEOUT, "def f(timeout): pass", False, False),
+    (TIMEOUT, "async def f(x):\n    timeout = 3", False, False),
+    (TIMEOUT, "async def f(x, deadline): pass", False, False),
+    (ANY_TIMEOUT, "class C:\n    def f(self, /, timeout): pass", True, True),
     (OPEN, "open('f')", True, True),
     (OPEN, "def f(open):\n    open('f')", False, True),  # a parameter: the tree check over-approximates
     (OPEN, "from threading import *\nopen('f')", True, True),  # threading's star list is known: no open

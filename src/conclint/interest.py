@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, 
 
 import libcst as cst
 
-from conclint.analysis.cstutil import string_value
+from conclint.analysis.cstutil import parameters, string_value
 from conclint.analysis.facts import (
     Facts,
     async_functions,
@@ -612,6 +612,34 @@ class Syntax(Requirement):
 
     def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return any(_SYNTAX[k][1](facts) for k in self.kinds)
+
+
+class Parameter(Requirement):
+    """A def taking a parameter named one of ``names`` (any kind: positional, keyword-only,
+    ``*names``/``**names``); with ``asynchronous``, only an ``async def``. ``matches`` is asked
+    of the ``FunctionDef``."""
+
+    def __init__(self, *names: str, asynchronous: bool = False) -> None:
+        self.names = frozenset(names)
+        self.asynchronous = asynchronous
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return (_alternation(self.names), *((ASYNC_DEF_TRIGGER,) if self.asynchronous else ()))
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        functions = async_functions(facts) if self.asynchronous else (f for fs in facts.functions.values() for f in fs)
+        return any(self.names.intersection(_ast_parameters(f.args)) for f in functions)
+
+    def matches(self, sem: Any, node: cst.CSTNode) -> bool:
+        if not isinstance(node, cst.FunctionDef) or (self.asynchronous and node.asynchronous is None):
+            return False
+        return any(p.name.value in self.names for p in parameters(node))
+
+
+def _ast_parameters(args: ast.arguments) -> Iterator[str]:
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if arg is not None:
+            yield arg.arg
 
 
 _AST_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not"}

@@ -1,0 +1,49 @@
+"""A timeout or cancel scope whose body never awaits: it cannot cancel anything."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from conclint.analysis.cstutil import walk_scope
+from conclint.interest import Calls, Imports, Interest
+from conclint.rule import Rule
+
+# Context managers that cancel what awaits in their body when time runs out.
+_ASYNCIO = ("asyncio.timeout", "asyncio.timeout_at", "async_timeout.timeout", "async_timeout.timeout_at")
+_SCOPES = tuple(
+    f"{lib}.{f}" for lib in ("anyio", "trio") for f in ("fail_after", "fail_at", "move_on_after", "move_on_at", "CancelScope")
+)
+TIMEOUT = Calls(*_ASYNCIO, *_SCOPES, used_as="with item", within=("async def",))
+
+
+def _checkpoints(body: cst.CSTNode) -> bool:
+    """Whether the block may suspend: an ``await``, ``async for``/``async with`` (comprehensions
+    too), or a ``yield`` (the caller may await meanwhile); nested defs and lambdas do not count."""
+    for node in walk_scope(body):
+        if isinstance(node, (cst.Await, cst.Yield)):
+            return True
+        if isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None:
+            return True
+    return False
+
+
+class TimeoutWithoutAwait(Rule):
+    """A timeout context (``asyncio.timeout``, ``anyio.fail_after``, ...) with no ``await`` inside."""
+
+    code = "CCL406"
+    name = "timeout-without-await"
+    message = "timeout context with no `await` inside: the timeout can never cancel its body; move the awaits into it"
+    interest = Interest(Imports("asyncio", "async_timeout", "anyio", "trio"), TIMEOUT)
+
+    def visit_With(self, node: cst.With) -> None:
+        if not self.sem.in_async_function:
+            return
+        for item in node.items:
+            if TIMEOUT.matches(self.sem, item.item) and not _checkpoints(node.body):
+                name = self.sem.qualname(item.item.func) if isinstance(item.item, cst.Call) else None
+                self.report(
+                    item.item,
+                    f"`{name}()` with no `await` inside: the timeout can never cancel its body; "
+                    "move the awaits into it or drop it",
+                )
+                return
