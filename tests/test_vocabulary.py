@@ -30,6 +30,7 @@ from conclint.interest import (
     Requirement,
     Stores,
     Subclasses,
+    Syntax,
     call_of,
 )
 
@@ -148,6 +149,11 @@ POSSIBLE_ONLY = [
     (Calls("time.sleep", through_modules=True), "from time import sleep\nsleep(1)", True),
     (Calls("time.sleep", through_modules=True), "obj.sleep(1)", False),
     (Calls("asyncio.ensure_future", through_modules=True), "asyncio.tasks.ensure_future(c)", True),
+    (Syntax("async generator"), "async def f():\n    yield 1", True),
+    (Syntax("async generator"), "async def f():\n    with x:\n        y = yield", True),
+    (Syntax("async generator"), "async def f():\n    def g():\n        yield 1", False),
+    (Syntax("async generator"), "async def f():\n    return lambda: (yield)", False),
+    (Syntax("async generator"), "def f():\n    yield 1", False),
     (Stores("daemon"), "t.daemon = True", True),
     (Stores("daemon"), "daemon = True", False),
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self): pass", True),

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 from types import MappingProxyType
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -524,6 +524,17 @@ class _EitherTest:
 
 # Syntax kinds: the byte-level trigger every such construct matches, and what CPython's tree
 # shows of it.
+def _yields(function: ast.AsyncFunctionDef) -> bool:
+    stack: List[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if type(node) in (ast.Yield, ast.YieldFrom):
+            return True
+        if type(node) not in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "while": ("while", lambda f: any(type(loop) is ast.While for loop in f.loops)),
     "loop": ("for|while", lambda f: bool(f.loops)),
@@ -531,6 +542,8 @@ _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "finally": ("finally", lambda f: any(getattr(t, "finalbody", None) for t in f.tries)),
     # `async def` starts a line (a compound statement): the words in a docstring do not count.
     "async def": (ASYNC_DEF_TRIGGER, lambda f: next(async_functions(f), None) is not None),
+    # An `async def` whose own body (not a nested def or lambda) yields.
+    "async generator": ("yield", lambda f: any(_yields(g) for g in async_functions(f))),
     "class": ("class", lambda f: bool(f.classes)),
     "__name__": ("__name__", lambda f: bool(f.name_comparisons)),
 }

@@ -50,6 +50,9 @@ _PATH_IO = frozenset(
     "read_text read_bytes write_text write_bytes open iterdir glob rglob walk touch mkdir rmdir unlink "
     "rename replace symlink_to hardlink_to chmod".split()
 )
+# Generators (up to 3.12): calling them does no I/O, iterating them does.
+_LAZY_PATH_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
+_CONSUMERS = frozenset(f"builtins.{f}" for f in ("list", "sorted", "tuple", "set", "frozenset", "next", "any", "all"))
 _BLOCKING_METHODS = {
     "socket.socket": frozenset({"recv", "recv_into", "recvfrom", "send", "sendall", "accept", "connect"}),
     **{queue: frozenset({"get"}) for queue in QUEUE_TYPES},
@@ -145,9 +148,38 @@ class BlockingCallInAsync(Rule):
         method = call.func.attr.value
         if receiver_type is None:  # (no blocking methods then)
             return None
-        if method in _BLOCKING_METHODS.get(receiver_type, ()) and not _returns_at_once(call, method):
-            return f"{receiver_type}.{method}"
-        return None
+        if method not in _BLOCKING_METHODS.get(receiver_type, ()) or _returns_at_once(call, method):
+            return None
+        if receiver_type == "socket.socket" and self._expects_blocking_error():
+            return None
+        if method in _LAZY_PATH_METHODS and not self._iterated(call):
+            return None
+        return f"{receiver_type}.{method}"
+
+    def _expects_blocking_error(self) -> bool:
+        """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
+        returns at once (``sock.connect(addr)`` then waiting for the socket to be writable)."""
+        for node in self.sem.ancestors():
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(node, cst.Try) and any(
+                h.type is not None and any(isinstance(n, cst.Name) and n.value == "BlockingIOError" for n in walk(h.type))
+                for h in node.handlers
+            ):
+                return True
+        return False
+
+    def _iterated(self, call: cst.Call) -> bool:
+        """The generator a lazy path method returns is iterated here: the loop's or the
+        comprehension's iterable, or the argument of ``list()``/``sorted()``/..."""
+        parent = self.sem.parent
+        if isinstance(parent, (cst.For, cst.CompFor)):
+            return parent.iter is call
+        if isinstance(parent, cst.Arg):
+            stack = self.sem.stack
+            outer = stack[-3] if len(stack) > 2 else None
+            return isinstance(outer, cst.Call) and self.sem.builtin(outer.func) in _CONSUMERS
+        return False
 
     def _report_sleep(self, call: cst.Call, message: str) -> None:
         message = f"{message}; {_ADVICE['time.sleep']}"

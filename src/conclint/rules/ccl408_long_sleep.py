@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import operator
 from typing import Callable, Dict, Optional, Type
@@ -9,11 +10,10 @@ from typing import Callable, Dict, Optional, Type
 import libcst as cst
 
 from conclint.analysis import Semantic
-from conclint.analysis.cstutil import get_arg
-from conclint.interest import Calls, Imports, Interest
+from conclint.analysis.facts import Facts, callee_name
+from conclint.interest import Argument, Calls, Imports, Interest, Shape
 from conclint.rule import Rule
 
-SLEEP = Calls("asyncio.sleep", "anyio.sleep", "trio.sleep")
 _DAY = 24 * 60 * 60
 _OPERATORS: Dict[Type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
     cst.Add: operator.add,
@@ -50,6 +50,29 @@ def _seconds(sem: Semantic, expr: cst.BaseExpression) -> Optional[float]:
     return None
 
 
+def _may_be_long(facts: Facts, expr: ast.expr, call: ast.Call) -> bool:
+    """CPython's side of ``_seconds(...) > _DAY``, looser: a number over a day, arithmetic, a
+    name ending in ``inf`` or ``maxsize``, a call of ``float``."""
+    if isinstance(expr, ast.Constant):
+        return isinstance(expr.value, (int, float)) and expr.value > _DAY
+    if isinstance(expr, (ast.Attribute, ast.Name)):
+        return callee_name(expr) in ("inf", "maxsize")
+    if isinstance(expr, ast.Call):
+        return callee_name(expr.func) == "float"
+    return isinstance(expr, (ast.BinOp, ast.UnaryOp))
+
+
+def _long(sem: Semantic, expr: cst.BaseExpression) -> bool:
+    seconds = _seconds(sem, expr)
+    return seconds is not None and seconds > _DAY
+
+
+LONG = Shape("a constant delay of over a day", _may_be_long, _long)
+SLEEP = Calls(
+    "asyncio.sleep", "anyio.sleep", "trio.sleep", argument=Argument(LONG, positions=range(1), keywords=("delay", "seconds"))
+)
+
+
 class LongSleep(Rule):
     """A coroutine sleeping for more than a day: it waits for something, and should say what."""
 
@@ -62,11 +85,5 @@ class LongSleep(Rule):
     interest = Interest(Imports("asyncio", "anyio", "trio"), SLEEP)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not SLEEP.matches(self.sem, node):
-            return
-        delay = get_arg(node, "delay", 0) or get_arg(node, "seconds", 0)
-        if delay is None or delay.star:
-            return
-        seconds = _seconds(self.sem, delay.value)
-        if seconds is not None and seconds > _DAY:
+        if SLEEP.matches(self.sem, node):
             self.report(node)
