@@ -524,14 +524,17 @@ class _EitherTest:
 
 # Syntax kinds: the byte-level trigger every such construct matches, and what CPython's tree
 # shows of it.
-def _yields(function: ast.AsyncFunctionDef) -> bool:
-    stack: List[ast.AST] = list(function.body)
+def _yields_in_with(function: ast.AsyncFunctionDef) -> bool:
+    """Whether a ``yield`` of the def's own body (not of a nested def or lambda) lies in a
+    ``with`` or ``async with`` block."""
+    stack: List[Tuple[ast.AST, bool]] = [(node, False) for node in function.body]
     while stack:
-        node = stack.pop()
-        if type(node) in (ast.Yield, ast.YieldFrom):
+        node, in_with = stack.pop()
+        if in_with and type(node) in (ast.Yield, ast.YieldFrom):
             return True
         if type(node) not in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef):
-            stack.extend(ast.iter_child_nodes(node))
+            inside = in_with or type(node) in (ast.With, ast.AsyncWith)
+            stack.extend((child, inside) for child in ast.iter_child_nodes(node))
     return False
 
 
@@ -542,8 +545,8 @@ _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "finally": ("finally", lambda f: any(getattr(t, "finalbody", None) for t in f.tries)),
     # `async def` starts a line (a compound statement): the words in a docstring do not count.
     "async def": (ASYNC_DEF_TRIGGER, lambda f: next(async_functions(f), None) is not None),
-    # An `async def` whose own body (not a nested def or lambda) yields.
-    "async generator": ("yield", lambda f: any(_yields(g) for g in async_functions(f))),
+    # A `yield` in a `with` block of an `async def`'s own body (not of a nested def or lambda).
+    "async yield in with": ("yield", lambda f: any(_yields_in_with(g) for g in async_functions(f))),
     "class": ("class", lambda f: bool(f.classes)),
     "__name__": ("__name__", lambda f: bool(f.name_comparisons)),
 }

@@ -23,7 +23,7 @@ class YieldInAsyncGeneratorContext(Rule):
         "left only when the generator is closed (`aclose()`, or the garbage collector, in another task); "
         "use `@asynccontextmanager`, or close it with `contextlib.aclosing()`"
     )
-    interest = Interest(Syntax("async generator"), Syntax("with"))
+    interest = Interest(Syntax("async yield in with"))
 
     def visit_Yield(self, node: cst.Yield) -> None:
         function = self.sem.function
