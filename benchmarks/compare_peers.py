@@ -1,6 +1,6 @@
-"""Finding by finding: ruff's ASYNC rules and flake8-async against conclint on the same files.
+"""Finding by finding: ruff's ASYNC rules (and RUF006) and flake8-async against conclint on the same files.
 
-    python benchmarks/compare_peers.py TREE [TREE ...] [--ruff PATH] [--details]
+    python benchmarks/compare_peers.py TREE [TREE ...] [--ruff PATH] [--peers ruff,flake8-async] [--details]
 
 Only files holding an ``async def`` are compared (every peer rule compared here reports in or
 about coroutines). Each peer finding is matched with conclint's findings on the same file and
@@ -38,6 +38,7 @@ COVERS: Dict[str, Tuple[str, ...]] = {
     "ASYNC119": ("CCL411",),
     "ASYNC101": ("CCL411",),
     "ASYNC300": ("CCL403",),
+    "RUF006": ("CCL403",),
     **{code: ("CCL402",) for code in ("ASYNC210", "ASYNC211", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222")},
     **{code: ("CCL402",) for code in ("ASYNC230", "ASYNC231", "ASYNC240", "ASYNC250", "ASYNC251")},
 }
@@ -131,7 +132,7 @@ def run_ruff(ruff: str, files: Sequence[Path]) -> List[Finding]:
     found = []
     for chunk in _chunks(files):
         out = subprocess.run(
-            [ruff, "check", "--no-cache", "--isolated", "--preview", "--select", "ASYNC", "--output-format", "json",
+            [ruff, "check", "--no-cache", "--isolated", "--preview", "--select", "ASYNC,RUF006", "--output-format", "json",
              "--exit-zero", *map(str, chunk)],
             capture_output=True, text=True, check=True,
         ).stdout
@@ -203,9 +204,13 @@ def main() -> int:
     parser.add_argument("trees", nargs="+", type=Path)
     parser.add_argument("--ruff", default=shutil.which("ruff") or str(Path(sys.executable).with_name("ruff")))
     parser.add_argument("--details", action="store_true")
+    parser.add_argument("--peers", default="ruff,flake8-async", help="which peers to run (flake8-async is slow)")
     args = parser.parse_args()
     files = async_files(args.trees)
-    peers = run_ruff(args.ruff, files) + run_flake8_async(files)
+    chosen = set(args.peers.split(","))
+    peers = (run_ruff(args.ruff, files) if "ruff" in chosen else []) + (
+        run_flake8_async(files) if "flake8-async" in chosen else []
+    )
     ours = run_conclint(files)
     table: Dict[Tuple[str, str], Counter[str]] = defaultdict(Counter)
     signatures: Dict[str, Dict[int, int]] = {}

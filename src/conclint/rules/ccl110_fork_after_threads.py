@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import THREAD_TYPES
 from conclint.analysis.cstutil import string_value
-from conclint.interest import All, Argument, Calls, Either, Imports, Interest, Methods, Shape
+from conclint.interest import All, Argument, Calls, Either, Holds, Imports, Interest, Methods, Shape
 from conclint.rule import Rule
 
 FORK_METHOD = Shape(
@@ -40,7 +40,8 @@ class ForkAfterThreads(Rule):
     )
     interest = Interest(
         Either(All(Imports("os"), FORK), All(Imports("multiprocessing"), FORK_CONTEXT)),
-        Either(START, All(Imports("_thread", "thread"), START_NEW)),
+        # (Holds: the bytes must name a thread's constructor too, not only a `start`.)
+        Either(All(Holds(*THREAD_TYPES), START), All(Imports("_thread", "thread"), START_NEW)),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
