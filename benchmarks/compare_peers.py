@@ -69,6 +69,10 @@ EXPLAINED: List[Tuple[str, Callable[[Finding, str], bool], str]] = [
      "peer false positive: the task is awaited at once, nothing is dropped"),
     ("ASYNC300", lambda f, s: "import_module(" in "".join(SOURCES.get(f.path, ())),
      "asyncio bound by import_module(): conclint follows import statements, not calls"),
+    ("RUF006", lambda f, s: _under_raises(f),
+     "peer false positive: under assertRaises/pytest.raises the call raises, no task is created"),
+    ("RUF006", _has(r"^\s*[\w.]+\s*=\s*[\w.]+\.(create_task|ensure_future)\("),
+     "peer's choice: the task is bound to a name (a local never read); conclint counts a binding as a kept reference"),
     ("ASYNC222", _has(r"WNOHANG"), "peer false positive: with WNOHANG the wait returns at once"),
     ("ASYNC240", _has(r"\.(iterdir|glob|rglob|walk)\(\)?[^)]*$"),
      "peer false positive (up to 3.12): the generator is only created here, nothing is read until it is iterated"),
@@ -104,6 +108,16 @@ SOURCES: Dict[str, List[str]] = {}
 OVERLOADS: Dict[str, Set[int]] = {}
 # Peer codes reported on a parameter's line, where conclint reports the def's name.
 _ON_PARAMETER = frozenset({"ASYNC109"})
+
+
+def _under_raises(finding: Finding) -> bool:
+    """The finding's line is in the block of a ``with self.assertRaises...(`` / ``pytest.raises(``
+    at most three lines above."""
+    lines = SOURCES.get(finding.path, [])
+    for line in lines[max(0, finding.line - 4) : finding.line - 1]:
+        if re.search(r"with .*(assertRaises|raises)\w*\(", line):
+            return True
+    return False
 
 
 def async_files(trees: Sequence[Path]) -> List[Path]:
