@@ -67,14 +67,16 @@ def main() -> int:
 
     print(f"{len(files)} files under {args.tree}; per rule, files passing each gate, and what the")
     print("derived gate would add to what LibCST parses if it replaced the rule's hand-written one")
-    print(f"{'rule':<8} {'trigger':>8} {'derived':>8} {'hand':>6}  {'derived instead: adds':<30}")
+    print("(only it: the files its gate alone hands LibCST, which no other rule's gate does)")
+    print(f"{'rule':<8} {'trigger':>8} {'derived':>8} {'hand':>6}  {'derived instead: adds':<30} {'only it'}")
     for cls in classes:
         code = cls.code
         has_hand = hand_written_gate(cls) is not None
         added = derived[code] - engine if has_hand else set()
         extra = size(added) if has_hand else "(derived in use)"
         hand_count = str(len(hand[code])) if has_hand else "-"
-        print(f"{code:<8} {len(trigger[code]):>8} {len(derived[code]):>8} {hand_count:>6}  {extra}")
+        others = set().union(*(paths for other, paths in kept.items() if other != code))
+        print(f"{code:<8} {len(trigger[code]):>8} {len(derived[code]):>8} {hand_count:>6}  {extra:<30} {size(kept[code] - others)}")
     print(f"derived gates everywhere: {size(set().union(*derived.values()))} to LibCST")
     print(f"as the engine runs:       {size(engine)} to LibCST")
     return 0

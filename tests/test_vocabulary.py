@@ -26,9 +26,11 @@ from conclint.interest import (
     InOrder,
     Methods,
     Option,
+    Parameter,
     Requirement,
     Stores,
     Subclasses,
+    Syntax,
     call_of,
 )
 
@@ -65,6 +67,9 @@ CALLED = Calls("threading.Thread", argument=Argument(CALL_OF_NAMED))
 ONE = Calls("threading.Thread", argument=Argument(ONE_VALUE, positions=range(1, 99), keywords=("args",)))
 RUN = Methods("run", bare=True, receiver=NOT_OWN_SELF)
 NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("threading.Lock")))
+TIMEOUT = Parameter("timeout", asynchronous=True)
+ANY_TIMEOUT = Parameter("timeout")
+OPEN = Calls("builtins.open", through_modules=True)
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
 CASES = [
@@ -94,6 +99,20 @@ CASES = [
     (NEW_LOCK_ACQUIRED, "threading.Lock().acquire()", True, True),
     (NEW_LOCK_ACQUIRED, "lock.acquire()", False, False),
     (NEW_LOCK_ACQUIRED, "threading.Event().acquire()", False, False),
+    (TIMEOUT, "async def f(x, timeout=None): pass", True, True),
+    (TIMEOUT, "async def f(*, timeout): pass", True, True),
+    (TIMEOUT, "async def f(**timeout): pass", True, True),
+    (TIMEOUT, "def f(timeout): pass", False, False),
+    (TIMEOUT, "async def f(x):\n    timeout = 3", False, False),
+    (TIMEOUT, "async def f(x, deadline): pass", False, False),
+    (ANY_TIMEOUT, "class C:\n    def f(self, /, timeout): pass", True, True),
+    (OPEN, "open('f')", True, True),
+    (OPEN, "def f(open):\n    open('f')", False, True),  # a parameter: the tree check over-approximates
+    (OPEN, "from threading import *\nopen('f')", True, True),  # threading's star list is known: no open
+    (OPEN, "from gzip import *\nopen('f')", False, True),  # a star import the catalogue does not know
+    (OPEN, "def open(p): pass\nopen('f')", False, True),
+    (OPEN, "import io as open\nopen('f')", False, True),
+    (OPEN, "f.open('f')", False, False),
     (SUSPICIOUS, "if __name__ == '_main_': pass", True, True),
     (SUSPICIOUS, "if '_main_' != __name__: pass", True, True),
     (SUSPICIOUS, "if __name__ is '__main__': pass", True, True),
@@ -130,6 +149,12 @@ POSSIBLE_ONLY = [
     (Calls("time.sleep", through_modules=True), "from time import sleep\nsleep(1)", True),
     (Calls("time.sleep", through_modules=True), "obj.sleep(1)", False),
     (Calls("asyncio.ensure_future", through_modules=True), "asyncio.tasks.ensure_future(c)", True),
+    (Syntax("async yield in with"), "async def f():\n    with x:\n        yield 1", True),
+    (Syntax("async yield in with"), "async def f():\n    async with x:\n        if y:\n            z = yield", True),
+    (Syntax("async yield in with"), "async def f():\n    with x:\n        pass\n    yield 1", False),
+    (Syntax("async yield in with"), "async def f():\n    with x:\n        def g():\n            yield 1", False),
+    (Syntax("async yield in with"), "async def f():\n    with x:\n        return lambda: (yield)", False),
+    (Syntax("async yield in with"), "def f():\n    with x:\n        yield 1", False),
     (Stores("daemon"), "t.daemon = True", True),
     (Stores("daemon"), "daemon = True", False),
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self): pass", True),

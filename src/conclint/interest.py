@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import ast
 from types import MappingProxyType
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import libcst as cst
 
-from conclint.analysis.cstutil import string_value
+from conclint.analysis.cstutil import parameters, string_value
 from conclint.analysis.facts import (
     Facts,
     async_functions,
@@ -267,7 +267,8 @@ class Calls(Requirement):
             return False
         if self.argument is not None and not self.argument.matches(sem, node):
             return False
-        qualname = sem.qualname(node.func)
+        # An unbound plain name of a builtin is ``builtins.<name>`` (``Calls("builtins.open")``).
+        qualname = sem.qualname(node.func) or sem.builtin(node.func)
         if qualname is not None:
             return qualname in self.qualnames
         # A class of the file deriving from one (what ``possible`` counts as a subclass).
@@ -523,6 +524,20 @@ class _EitherTest:
 
 # Syntax kinds: the byte-level trigger every such construct matches, and what CPython's tree
 # shows of it.
+def _yields_in_with(function: ast.AsyncFunctionDef) -> bool:
+    """Whether a ``yield`` of the def's own body (not of a nested def or lambda) lies in a
+    ``with`` or ``async with`` block."""
+    stack: List[Tuple[ast.AST, bool]] = [(node, False) for node in function.body]
+    while stack:
+        node, in_with = stack.pop()
+        if in_with and type(node) in (ast.Yield, ast.YieldFrom):
+            return True
+        if type(node) not in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef):
+            inside = in_with or type(node) in (ast.With, ast.AsyncWith)
+            stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+    return False
+
+
 _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "while": ("while", lambda f: any(type(loop) is ast.While for loop in f.loops)),
     "loop": ("for|while", lambda f: bool(f.loops)),
@@ -530,6 +545,8 @@ _SYNTAX: Dict[str, Tuple[str, Callable[[Facts], bool]]] = {
     "finally": ("finally", lambda f: any(getattr(t, "finalbody", None) for t in f.tries)),
     # `async def` starts a line (a compound statement): the words in a docstring do not count.
     "async def": (ASYNC_DEF_TRIGGER, lambda f: next(async_functions(f), None) is not None),
+    # A `yield` in a `with` block of an `async def`'s own body (not of a nested def or lambda).
+    "async yield in with": ("yield", lambda f: any(_yields_in_with(g) for g in async_functions(f))),
     "class": ("class", lambda f: bool(f.classes)),
     "__name__": ("__name__", lambda f: bool(f.name_comparisons)),
 }
@@ -611,6 +628,34 @@ class Syntax(Requirement):
 
     def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
         return any(_SYNTAX[k][1](facts) for k in self.kinds)
+
+
+class Parameter(Requirement):
+    """A def taking a parameter named one of ``names`` (any kind: positional, keyword-only,
+    ``*names``/``**names``); with ``asynchronous``, only an ``async def``. ``matches`` is asked
+    of the ``FunctionDef``."""
+
+    def __init__(self, *names: str, asynchronous: bool = False) -> None:
+        self.names = frozenset(names)
+        self.asynchronous = asynchronous
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return (_alternation(self.names), *((ASYNC_DEF_TRIGGER,) if self.asynchronous else ()))
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        functions = async_functions(facts) if self.asynchronous else (f for fs in facts.functions.values() for f in fs)
+        return any(self.names.intersection(_ast_parameters(f.args)) for f in functions)
+
+    def matches(self, sem: Any, node: cst.CSTNode) -> bool:
+        if not isinstance(node, cst.FunctionDef) or (self.asynchronous and node.asynchronous is None):
+            return False
+        return any(p.name.value in self.names for p in parameters(node))
+
+
+def _ast_parameters(args: ast.arguments) -> Iterator[str]:
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if arg is not None:
+            yield arg.arg
 
 
 _AST_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not"}

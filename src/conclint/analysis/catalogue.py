@@ -111,6 +111,16 @@ CONSTRUCTORS.update(
         "asyncio.new_event_loop": "asyncio.AbstractEventLoop",
         "socket.socket": "socket.socket",
         "socket.create_connection": "socket.socket",
+        # Objects whose methods block on I/O or a child process (CCL402 asks about them).
+        "subprocess.Popen": "subprocess.Popen",
+        "httpx.Client": "httpx.Client",
+        "requests.Session": "requests.Session",
+        "requests.session": "requests.Session",
+        "pathlib.Path": "pathlib.Path",
+        "pathlib.PosixPath": "pathlib.Path",
+        "pathlib.WindowsPath": "pathlib.Path",
+        "pathlib.Path.cwd": "pathlib.Path",
+        "pathlib.Path.home": "pathlib.Path",
     }
 )
 

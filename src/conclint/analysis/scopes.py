@@ -11,6 +11,7 @@ adds what the values are (``Semantic``, the class rules see as ``self.sem``).
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Dict, Iterator, List, Optional, Set, Union
 
@@ -168,6 +169,22 @@ class Scopes:
             if self.qualname(node.func) == "multiprocessing.get_context":
                 return "multiprocessing"
         return None
+
+    def builtin(self, node: cst.CSTNode) -> Optional[str]:
+        """``builtins.<name>`` when ``node`` is a plain name of a builtin (``open``, ``input``)
+        that nothing visible here rebinds: no assignment, parameter or import in the enclosing
+        scopes, no module-level def or class, no star import that might bind it."""
+        if not isinstance(node, cst.Name) or not hasattr(builtins, node.value):
+            return None
+        name = node.value
+        if name in self.functions or name in self.classes:
+            return None
+        for frame in self._scopes():
+            if name in frame.bindings or name in frame.types or name in frame.global_names:
+                return None
+        if any(name in STAR_EXPORTS.get(m, (name,)) for m in self.star_modules):
+            return None
+        return f"builtins.{name}"
 
     def lookup_type(self, name: str) -> Optional[str]:
         """The concurrency type recorded for the plain name ``name`` in the scopes visible here

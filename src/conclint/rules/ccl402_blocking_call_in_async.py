@@ -7,33 +7,80 @@ from typing import Optional
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import get_arg, int_value, statement_expr
-from conclint.analysis.facts import terminals
-from conclint.interest import All, Calls, Either, Imports, Interest, Methods
+from conclint.analysis.cstutil import get_arg, int_value, statement_expr, walk
+from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
-# Module functions that block the calling thread until I/O or a child process finishes.
-_BLOCKING_FUNCTIONS = frozenset(
-    {"time.sleep", "urllib.request.urlopen", "socket.create_connection", "socket.getaddrinfo"}
-    | {f"subprocess.{f}" for f in ("run", "call", "check_call", "check_output")}
-    | {f"requests.{f}" for f in ("request", "get", "post", "put", "patch", "delete", "head", "options")}
-)
+_HTTP_VERBS = ("request", "get", "post", "put", "patch", "delete", "head", "options")
+_SPAWN = ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")
+_WAITS = ("wait", "wait3", "wait4", "waitid", "waitpid")
+# Module functions that block the calling thread until I/O or a child process finishes, by
+# what to use instead (the advice of the message).
+_BY_ADVICE = {
+    "use `await asyncio.sleep()`": frozenset({"time.sleep"}),
+    "use an async HTTP client (`httpx.AsyncClient`, `aiohttp`)": frozenset(
+        {"urllib.request.urlopen", "urllib3.request"}
+        | {f"requests.{f}" for f in _HTTP_VERBS}
+        | {f"httpx.{f}" for f in (*_HTTP_VERBS, "stream")}
+    ),
+    "use `asyncio.create_subprocess_exec()` / `create_subprocess_shell()`": frozenset(
+        {f"subprocess.{f}" for f in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")}
+        | {"subprocess.Popen", "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp"}
+        | {f"os.{f}" for f in _SPAWN}
+    ),
+    "wait with `asyncio.create_subprocess_exec()`'s `await proc.wait()`, or in an executor": frozenset(
+        f"os.{f}" for f in _WAITS
+    ),
+    "run it in an executor (`asyncio.to_thread`) or use an async API": frozenset(
+        {"socket.create_connection", "socket.getaddrinfo"}
+    ),
+    "read and write files in a thread (`asyncio.to_thread`) or with an async file library": frozenset({"io.open"}),
+}
+_ADVICE = {name: advice for advice, names in _BY_ADVICE.items() for name in names}
+_BLOCKING_FUNCTIONS = frozenset(_ADVICE)
+# Builtins: they need no import.
+_BLOCKING_BUILTINS = {
+    "builtins.open": "read and write files in a thread (`asyncio.to_thread`) or with an async file library",
+    "builtins.input": "read it in a thread: `await asyncio.to_thread(input, ...)`",
+}
 # Methods that block on objects whose type is known; ``wait``/``get`` with a zero timeout or
-# ``block=False`` return at once and are fine.
+# ``block=False`` return at once and are fine. Of a path, the methods that read, write or
+# change the file system (not the cheap ``stat`` queries: ``exists()``, ``is_file()``, ...).
+_PATH_IO = frozenset(
+    "read_text read_bytes write_text write_bytes open iterdir glob rglob walk touch mkdir rmdir unlink "
+    "rename replace symlink_to hardlink_to chmod".split()
+)
+# Generators (up to 3.12): calling them does no I/O, iterating them does.
+_LAZY_PATH_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
+_CONSUMERS = frozenset(f"builtins.{f}" for f in ("list", "sorted", "tuple", "set", "frozenset", "next", "any", "all"))
 _BLOCKING_METHODS = {
     "socket.socket": frozenset({"recv", "recv_into", "recvfrom", "send", "sendall", "accept", "connect"}),
     **{queue: frozenset({"get"}) for queue in QUEUE_TYPES},
     **{event: frozenset({"wait"}) for event in EVENT_TYPES},
+    **{client: frozenset({*_HTTP_VERBS, "send", "stream"}) for client in ("httpx.Client", "requests.Session")},
+    "subprocess.Popen": frozenset({"wait", "communicate"}),
+    "pathlib.Path": _PATH_IO,
 }
+_METHOD_ADVICE = {
+    "httpx.Client": _ADVICE["httpx.get"],
+    "requests.Session": _ADVICE["httpx.get"],
+    "subprocess.Popen": "use `asyncio.create_subprocess_exec()` and `await proc.wait()` / `communicate()`",
+    "pathlib.Path": _BLOCKING_BUILTINS["builtins.open"],
+}
+_DEFAULT_ADVICE = "run it in an executor (`asyncio.to_thread`) or use an async API"
 
-# Last names under which those functions may be called, and of the modules holding them.
-_BLOCKING_CALLEES = terminals(_BLOCKING_FUNCTIONS)
-_BLOCKING_MODULES = frozenset(q.rsplit(".", 2)[-2] for q in _BLOCKING_FUNCTIONS)
+# The roots of the modules holding those functions (imported: functions resolve only through imports).
 _BLOCKING_ROOTS = tuple(sorted({q.split(".", 1)[0] for q in _BLOCKING_FUNCTIONS}))
 # The same methods, by the types they block on.
 _BLOCKING_METHOD_TYPES = {
     names: frozenset(t for t, n in _BLOCKING_METHODS.items() if n == names) for names in set(_BLOCKING_METHODS.values())
 }
+BUILTINS = Calls(*_BLOCKING_BUILTINS, within=("async body",), through_modules=True)
+
+
+def _polls(call: cst.Call) -> bool:
+    """``os.waitpid(pid, os.WNOHANG)``: returns at once."""
+    return any(isinstance(n, cst.Name) and n.value == "WNOHANG" for a in call.args for n in walk(a.value))
 
 
 def _returns_at_once(call: cst.Call, method: str) -> bool:
@@ -60,8 +107,11 @@ class BlockingCallInAsync(Rule):
     # A call in an `async def` of a blocking function (its module imported: functions resolve
     # only through imports), or of a blocking method of a type the file may hold.
     interest = Interest(
+        # Implied by each alternative; first, it decides most files at the byte level at once.
+        Syntax("async def"),
         Either(
             All(Imports(*_BLOCKING_ROOTS), Calls(*_BLOCKING_FUNCTIONS, within=("async body",), through_modules=True)),
+            BUILTINS,
             *(Methods(*names, on=types, within=("async body",)) for names, types in _BLOCKING_METHOD_TYPES.items()),
         ),
     )
@@ -73,28 +123,68 @@ class BlockingCallInAsync(Rule):
         blocking = self._blocking_name(node)
         if blocking is None:
             return
-        message = f"`{blocking}()` blocks the event loop inside `async def`"
+        name = blocking.replace("builtins.", "")
+        message = f"`{name}()` blocks the event loop inside `async def`"
         if blocking == "time.sleep":
             self._report_sleep(node, message)
         else:
-            self.report(node, f"{message}; run it in an executor (`asyncio.to_thread`) or use an async API")
+            self.report(node, f"{message}; {self._advice(blocking)}")
+
+    @staticmethod
+    def _advice(blocking: str) -> str:
+        if blocking in _ADVICE:
+            return _ADVICE[blocking]
+        if blocking in _BLOCKING_BUILTINS:
+            return _BLOCKING_BUILTINS[blocking]
+        return _METHOD_ADVICE.get(blocking.rpartition(".")[0], _DEFAULT_ADVICE)
 
     def _blocking_name(self, call: cst.Call) -> Optional[str]:
         qualname = self.sem.qualname(call.func)
         if qualname in _BLOCKING_FUNCTIONS:
-            return qualname
+            return None if qualname.startswith("os.wait") and _polls(call) else qualname
+        if BUILTINS.matches(self.sem, call):
+            return self.sem.builtin(call.func)
         if not isinstance(call.func, cst.Attribute):
             return None
         receiver_type = self.sem.type_of(call.func.value)
         method = call.func.attr.value
         if receiver_type is None:  # (no blocking methods then)
             return None
-        if method in _BLOCKING_METHODS.get(receiver_type, ()) and not _returns_at_once(call, method):
-            return f"{receiver_type}.{method}"
-        return None
+        if method not in _BLOCKING_METHODS.get(receiver_type, ()) or _returns_at_once(call, method):
+            return None
+        if receiver_type == "socket.socket" and self._expects_blocking_error():
+            return None
+        if method in _LAZY_PATH_METHODS and not self._iterated(call):
+            return None
+        return f"{receiver_type}.{method}"
+
+    def _expects_blocking_error(self) -> bool:
+        """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
+        returns at once (``sock.connect(addr)`` then waiting for the socket to be writable)."""
+        for node in self.sem.ancestors():
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(node, cst.Try) and any(
+                h.type is not None and any(isinstance(n, cst.Name) and n.value == "BlockingIOError" for n in walk(h.type))
+                for h in node.handlers
+            ):
+                return True
+        return False
+
+    def _iterated(self, call: cst.Call) -> bool:
+        """The generator a lazy path method returns is iterated here: the loop's or the
+        comprehension's iterable, or the argument of ``list()``/``sorted()``/..."""
+        parent = self.sem.parent
+        if isinstance(parent, (cst.For, cst.CompFor)):
+            return parent.iter is call
+        if isinstance(parent, cst.Arg):
+            stack = self.sem.stack
+            outer = stack[-3] if len(stack) > 2 else None
+            return isinstance(outer, cst.Call) and self.sem.builtin(outer.func) in _CONSUMERS
+        return False
 
     def _report_sleep(self, call: cst.Call, message: str) -> None:
-        message = f"{message}; use `await asyncio.sleep()`"
+        message = f"{message}; {_ADVICE['time.sleep']}"
         statement = statement_expr(self.sem.stack, call)
         simple_arg = len(call.args) <= 1 and all(a.keyword is None and not a.star for a in call.args)
         # Only a sleep that is a statement of its own: inside an expression (a generator, say)
