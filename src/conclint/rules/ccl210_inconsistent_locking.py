@@ -260,7 +260,7 @@ class InconsistentLocking(HeldLocks, Rule):
             if access.call and access.name not in self._containers:
                 continue
             field_key = (cls, access.name)
-            if cls and len(unlocked_in.get(field_key, ())) > len(locked_in.get(field_key, ())):
+            if len(unlocked_in.get(field_key, ())) > len(locked_in.get(field_key, ())):
                 continue
             guard = evidence.get((cls, access.name))
             if cls and guard is None:
