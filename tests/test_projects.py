@@ -125,6 +125,48 @@ def test_cached_project_findings_survive_a_warm_run_exactly(tmp_path):
     assert findings(root) == first
 
 
+def _summaries_file(root: Path) -> Path:
+    (found,) = (root / ".conclint_cache").glob("summaries-*.json")
+    return found
+
+
+def test_the_summaries_are_kept_apart_and_read_only_when_the_phase_runs_again(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    first = run_cli("--format", "json", ".", cwd=root)
+    (results,) = (root / ".conclint_cache").glob("results-*.json")
+    document = json.loads(results.read_text())
+    summarised = [entry["h"] for entry in document["files"].values() if entry["p"] is True]
+    assert summarised and all(type(entry["p"]) is bool for entry in document["files"].values())
+    assert set(json.loads(_summaries_file(root).read_text())["s"]) == set(summarised)
+    # Nothing changed: the phase's findings come from the results file alone, so even a
+    # mangled summaries file is not read (it would be warned about).
+    _summaries_file(root).write_text("not json")
+    warm = run_cli("--format", "json", ".", cwd=root)
+    assert warm.stdout == first.stdout and warm.stderr == ""
+    # A change elsewhere in the project makes the phase run again: the mangled file is
+    # ignored with a warning, the summaries are made again from the files, and written.
+    (root / "shop" / "extra.py").write_text("import threading\nEXTRA_LOCK = threading.Lock()\n")
+    again = run_cli("--format", "json", ".", cwd=root)
+    assert "ignoring malformed summaries" in again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert len(json.loads(_summaries_file(root).read_text())["s"]) == len(summarised) + 1
+
+
+def test_a_missing_summary_is_made_again_from_the_file(tmp_path):
+    root = copy_project("nested_with", tmp_path)
+    first = findings(root)
+    assert [f["code"] for f in first] == ["CCL209"]
+    _summaries_file(root).unlink()  # as when a concurrent run wrote the results file last
+    (root / "shop" / "extra.py").write_text("import threading\nEXTRA_LOCK = threading.Lock()\n")
+    assert findings(root) == first
+    # An edited file's summary comes from linting it again, the others' from their files.
+    _summaries_file(root).unlink()
+    stock = root / "shop" / "stock.py"
+    stock.write_text(stock.read_text().replace("with STOCK_LOCK:\n        with ORDERS_LOCK:",
+                                               "with ORDERS_LOCK:\n        with STOCK_LOCK:"))
+    assert findings(root) == []
+
+
 def test_noqa_on_the_reported_line_silences_it(tmp_path):
     root = copy_project("nested_with", tmp_path)
     orders = root / "shop" / "orders.py"

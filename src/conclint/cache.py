@@ -6,13 +6,21 @@ One JSON file per configuration key, ``results-<key>.json``::
      "files": {<resolved path>: {"h": sha256 of the bytes linted, "s": size,
                                  "k": [mtime_ns, inode, ctime_ns] or null,
                                  "t": last used (epoch seconds), "f": [findings],
-                                 "p": the file's project summary or null}},
+                                 "p": whether the file has a project summary}},
      "project": {"d": digest of the project phase's inputs, "f": [its findings]}}
 
 The project phase (``conclint.project``) joins the summaries of every file of a run; its
 findings are kept under ``project`` with a digest of what it read (each summarised file's
 path as named, module name and content hash), so a warm run with nothing changed neither
 recomputes them nor imports the rules. A run whose inputs differ replaces them.
+
+The summaries themselves, six times the size of the rest, are kept apart, by content hash,
+in ``summaries-<key>.json`` (``{"home": inode, "s": {sha256: summary}}``): a run reads that
+file only when the project phase has to run again (some summarised file changed), and then
+validates only the summaries it uses. It is written before the results file, and holds only
+the summaries of entries marked ``"p"``. A summary missing from it (a concurrent run wrote
+the other file last) or malformed is made again from the file, if its bytes still hash as
+recorded; otherwise the file is left out of the project phase for that run.
 
 Paths are absolute, through the real path of their directory (and of the file, when it
 is a symbolic link): ``x.py`` linted in two directories never shares an entry.
@@ -85,7 +93,7 @@ _GITIGNORE = "# Created by conclint automatically.\n*\n"
 _MAX_CACHE_BYTES = 1 << 30
 # The fields of the cache's objects and their types (JSON's: a bool is no int here);
 # entries also hold "k", findings "fix" (see the module's doc and Finding.to_json).
-_ENTRY = {"h": str, "s": int, "t": int, "f": list}
+_ENTRY = {"h": str, "s": int, "t": int, "f": list, "p": bool}
 _FINDING = {
     "code": str, "message": str, "path": str, "line": int, "column": int,
     "end_line": int, "end_column": int, "fingerprint": str, "related": list,
@@ -103,11 +111,17 @@ class Cache:
     def __init__(self, directory: Path, key: str) -> None:
         self.directory = Path(directory)
         self.file = self.directory / f"results-{key}.json"
+        self.summaries_file = self.directory / f"summaries-{key}.json"
         self.dirty = False
         self.started = time.time_ns()
         self.usable = _USABLE
         self.warnings: List[str] = []  # one line each, for stderr
         self.project: Optional[Dict[str, Any]] = None  # {"d": digest, "f": [findings]}
+        # The summaries file as read (sha256 -> summary, not yet validated), read on demand;
+        # summaries made by this run; the cache key of each path named in this run.
+        self._summaries: Optional[Dict[str, Any]] = None
+        self._new_summaries: Dict[str, Dict[str, Any]] = {}
+        self._keys: Dict[str, str] = {}
         self.entries: Dict[str, Dict[str, Any]] = self._load() if self.usable else {}
 
     def _open_directory(self) -> Optional[int]:
@@ -189,7 +203,7 @@ class Cache:
         findings = [Finding.from_json(f) for f in entry["f"]]
         for finding in findings:
             finding.path = path  # as named in this run
-        return FileOutcome(path, findings, digest=entry["h"], summary=entry["p"])
+        return FileOutcome(path, findings, digest=entry["h"], summary_stored=entry["p"])
 
     def store(
         self, key: str, findings: Sequence[Finding], digest: str, st: os.stat_result, trusted: bool,
@@ -197,13 +211,15 @@ class Cache:
     ) -> None:
         """Record the findings (and project summary) of the bytes hashing to ``digest``, read
         from ``key`` (which stat'ed as ``st`` before, and, if ``trusted``, after)."""
+        if summary is not None:
+            self._new_summaries[digest] = summary
         self.entries[key] = {
             "h": digest,
             "s": st.st_size,
             "k": self._stamp_if_settled(st) if trusted else None,
             "t": self.started // 10**9,
             "f": [f.to_json() for f in findings],
-            "p": summary,
+            "p": summary is not None,
         }
         self.dirty = True
 
@@ -216,6 +232,54 @@ class Cache:
     def store_project_findings(self, digest: str, findings: Sequence[Finding]) -> None:
         self.project = {"d": digest, "f": [f.to_json() for f in findings]}
         self.dirty = True
+
+    def summary(self, path: str, digest: str) -> Optional[Dict[str, Any]]:
+        """The summary of the bytes of ``path`` (as named in this run) hashing to ``digest``:
+        made by this run, or read from the summaries file, or made again from the file when
+        that lacks it; None when the file no longer has those bytes."""
+        found = self._new_summaries.get(digest)
+        if found is not None:
+            return found
+        if self._summaries is None:
+            self._summaries = self._load_summaries()
+        stored = self._summaries.get(digest)
+        if stored is not None:
+            try:
+                return validate_summary(stored)
+            except SummaryError:
+                pass
+        from conclint.project import summary_of
+
+        try:
+            data = read_regular(self._keys.get(path, path), MAX_SOURCE_BYTES, follow=False)
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None
+        made = summary_of(data)
+        if made is not None:
+            self._new_summaries[digest] = made
+        return made
+
+    def _load_summaries(self) -> Dict[str, Any]:
+        directory = self._open_directory()
+        if directory is None:
+            return {}
+        try:
+            raw = read_regular(self.summaries_file.name, _MAX_CACHE_BYTES, directory=directory, follow=False)
+            home = os.fstat(directory).st_ino
+        except OSError:  # none, a link, not a regular file, too large: made again as needed
+            return {}
+        finally:
+            os.close(directory)
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            data = None
+        if not (type(data) is dict and data.keys() == {"home", "s"} and type(data["s"]) is dict):
+            self.warnings.append(f"{self.summaries_file}: ignoring malformed summaries")
+            return {}
+        return data["s"] if data["home"] == home else {}
 
     def _stamp_if_settled(self, st: os.stat_result) -> Optional[List[int]]:
         return _stamp(st) if st.st_ctime_ns < self.started - RACY_NS else None
@@ -233,6 +297,7 @@ class Cache:
         before: Dict[str, Tuple[str, os.stat_result]] = {}
         for path in files:
             key, st = _identify(path, cwd)
+            self._keys[path] = key
             if st is not None and stat.S_ISREG(st.st_mode):  # not a FIFO or device: never read those here
                 cached = self.lookup(path, key, st)
                 if cached is not None:
@@ -276,33 +341,46 @@ class Cache:
             os.close(directory)
 
     def _write(self, directory: int, now: float) -> None:
-        _prune(directory, self.file.name, now)  # first: it may free the space this needs
+        _prune(directory, (self.file.name, self.summaries_file.name), now)  # first: it may free the space this needs
         try:
             with os.fdopen(_create(".gitignore", directory, 0o644), "w", encoding="utf-8") as handle:
                 handle.write(_GITIGNORE)
         except FileExistsError:
             pass  # whatever it is, even a link, it is left alone
-        tmp = f".results-{os.urandom(8).hex()}.tmp"
-        handle = os.fdopen(_create(tmp, directory, 0o600), "w", encoding="utf-8")
-        try:
-            with handle:
-                document: Dict[str, Any] = {"home": os.fstat(directory).st_ino, "files": self.entries}
-                if self.project is not None:
-                    document["project"] = self.project
-                json.dump(document, handle, separators=(",", ":"))
-            os.replace(tmp, self.file.name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            _unlink(tmp, directory)
-            raise
+        home = os.fstat(directory).st_ino
+        if self._new_summaries:  # first: the results file must not name summaries it lacks
+            stored = self._summaries if self._summaries is not None else self._load_summaries()
+            wanted = {e["h"] for e in self.entries.values() if e["p"]}
+            kept = {d: v for d, v in stored.items() if d in wanted}
+            kept.update((d, v) for d, v in self._new_summaries.items() if d in wanted)
+            _replace(directory, self.summaries_file.name, {"home": home, "s": kept})
+        document: Dict[str, Any] = {"home": home, "files": self.entries}
+        if self.project is not None:
+            document["project"] = self.project
+        _replace(directory, self.file.name, document)
 
 
-def _prune(directory: int, own: str, now: float) -> None:
+def _replace(directory: int, name: str, document: Any) -> None:
+    """Write ``document`` as JSON to ``name`` in ``directory``, atomically."""
+    tmp = f".results-{os.urandom(8).hex()}.tmp"
+    handle = os.fdopen(_create(tmp, directory, 0o600), "w", encoding="utf-8")
+    try:
+        with handle:
+            # dumps, not dump: json.dump streams through the pure-Python encoder (5x slower).
+            handle.write(json.dumps(document, separators=(",", ":")))
+        os.replace(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
+    except BaseException:
+        _unlink(tmp, directory)
+        raise
+
+
+def _prune(directory: int, own: Tuple[str, str], now: float) -> None:
     """Delete the cache files of other keys not written for ``MAX_AGE``, and temporary
     files older than ``STALE_TMP``: regular files only, never a link (nor what it points to)."""
     with os.scandir(directory) as found:
         names = [e.name for e in found]
     for name in names:
-        if name.startswith("results-") and name.endswith(".json") and name != own:
+        if name.startswith(("results-", "summaries-")) and name.endswith(".json") and name not in own:
             limit = MAX_AGE
         elif name.startswith(".results-") and name.endswith(".tmp"):
             limit = STALE_TMP
@@ -329,16 +407,11 @@ def _unlink(name: str, directory: int) -> None:
 
 
 def _valid_entry(entry: Any) -> bool:
-    if not _fits(entry, _ENTRY, "k", "p"):
+    if not _fits(entry, _ENTRY, "k"):
         return False
     stamp = entry["k"]
     if stamp is not None and not (type(stamp) is list and len(stamp) == 3 and all(type(n) is int for n in stamp)):
         return False
-    if entry["p"] is not None:
-        try:
-            validate_summary(entry["p"])
-        except SummaryError:
-            return False
     return all(_valid_finding(f) for f in entry["f"])
 
 

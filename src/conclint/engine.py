@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Type
 from weakref import WeakKeyDictionary
 
-from conclint.findings import Edit, Finding, FixInfo
+from conclint.findings import Edit, Finding, FixInfo, Related
 from conclint.gate import Trigger
 from conclint.noqa import MALFORMED, comments, file_directives, may_have_line_noqa
 # Where the project phase and the language server have always found them.
@@ -220,7 +220,9 @@ def analyse(
 
     from conclint.analysis.positions import positions_of
 
-    positions = positions_of(module, data, [(r.node, r.statement) for r in reports], tree)
+    wanted = [(r.node, r.statement) for r in reports]
+    wanted.extend((node, ()) for r in reports for node, _ in r.related)
+    positions = positions_of(module, data, wanted, tree)
     # Python's line numbers count \n, \r\n and \r only; str.splitlines() also splits at form
     # feeds and other separators, which would shift noqa and fingerprints.
     lines = _NEWLINES.split(source)
@@ -241,9 +243,16 @@ def analyse(
         if report.fix is not None:
             edits = fix_edits(module, source, report.fix) if with_edits else []
             fix_info = FixInfo(report.fix.applicability.value, report.fix.message, edits)
+        related = [
+            Related(path, at.start.line, at.start.column + 1, at.end.line, at.end.column + 1, text)
+            for at, text in ((positions[node], text) for node, text in report.related)
+        ]
+        message = report.message
+        for index, place in enumerate(related):  # rule.related_line marks
+            message = message.replace(f"\x00related-line-{index}\x00", str(place.line))
         finding = Finding(
-            report.code, report.message, path, line, col, end_line, end_col, fix_info,
-            fingerprint=fingerprint(report.code, lines, line, end_line),
+            report.code, message, path, line, col, end_line, end_col, fix_info,
+            fingerprint=fingerprint(report.code, lines, line, end_line), related=related,
         )
         result.findings.append(finding)
         if keep_tree:
@@ -263,6 +272,10 @@ def _analyse_normalised(
     for finding in result.findings:
         finding.column += shifts.get(finding.line, 0)
         finding.end_column += shifts.get(finding.end_line, 0)
+        finding.related = [
+            replace(r, column=r.column + shifts.get(r.line, 0), end_column=r.end_column + shifts.get(r.end_line, 0))
+            for r in finding.related
+        ]
         finding.fix = None
     first = min(shifts)
     result.unfixable = (

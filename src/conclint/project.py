@@ -33,6 +33,8 @@ class Memo(Protocol):
 
     def store_project_findings(self, digest: str, findings: Sequence[Finding]) -> None: ...
 
+    def summary(self, path: str, digest: str) -> Optional[Summary]: ...
+
 
 _PROJECT_CODES: "WeakKeyDictionary[Settings, FrozenSet[str]]" = WeakKeyDictionary()
 
@@ -61,22 +63,27 @@ def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
 
 def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[Memo] = None) -> None:
     """Run the project rules over the summaries of ``outcomes`` and add their findings to
-    the outcomes of the files they are in."""
-    summarised = [o for o in outcomes if o.summary is not None]
+    the outcomes of the files they are in. Summaries the cache kept (``summary_stored``)
+    are read from ``memo`` only when the phase's inputs changed."""
+    summarised = [o for o in outcomes if o.summary is not None or (memo is not None and o.summary_stored)]
     if not summarised:
         return
     namer = ModuleNamer(settings.root)
-    modules = [
-        ModuleInfo(namer.name(o.path), o.path, os.path.basename(o.path) == "__init__.py", o.summary)
-        for o in summarised if o.summary is not None
-    ]
+    names = [namer.name(o.path) for o in summarised]
     digest = None
     findings = None
     if memo is not None:
-        inputs = [[m.path, m.name, o.digest] for m, o in zip(modules, summarised)]
+        inputs = [[o.path, name, o.digest] for name, o in zip(names, summarised)]
         digest = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
         findings = memo.project_findings(digest)
     if findings is None:
+        modules = []
+        for name, outcome in zip(names, summarised):
+            summary = outcome.summary
+            if summary is None and memo is not None and outcome.digest is not None:
+                summary = memo.summary(outcome.path, outcome.digest)
+            if summary is not None:
+                modules.append(ModuleInfo(name, outcome.path, os.path.basename(outcome.path) == "__init__.py", summary))
         findings = project_findings(modules, settings)
         if memo is not None and digest is not None:
             memo.store_project_findings(digest, findings)
@@ -89,15 +96,6 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
             if outcome.unfixed is not outcome.findings:
                 outcome.unfixed.extend(found)
             outcome.findings.extend(found)
-
-
-def _modules(entries: Sequence[Any], settings: Settings) -> List[ModuleInfo]:
-    namer = ModuleNamer(settings.root)
-    return [
-        ModuleInfo(namer.name(path), path, os.path.basename(path) == "__init__.py", summary)
-        for path, summary in entries
-        if summary is not None
-    ]
 
 
 def project_findings(modules: Sequence[ModuleInfo], settings: Settings) -> List[Finding]:

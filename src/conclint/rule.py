@@ -55,6 +55,8 @@ class Report:
     # top-level one, then each def or class directly in the body of the one before. Positions
     # are computed for the last one only.
     statement: Tuple[cst.CSTNode, ...] = ()
+    # Other places the finding concerns, each with what happens there (``Finding.related``).
+    related: Tuple[Tuple[cst.CSTNode, str], ...] = ()
 
 
 _DEFS = (cst.FunctionDef, cst.ClassDef)
@@ -175,8 +177,11 @@ class Rule(cst.BatchableCSTVisitor):
         fix_message: Optional[str] = None,
         applicability: Optional[Applicability] = None,
         add_imports: Tuple[str, ...] = (),
+        related: Sequence[Tuple[cst.CSTNode, str]] = (),
     ) -> None:
-        """Record a finding at ``node``; ``replacement``/``changes`` make it fixable."""
+        """Record a finding at ``node``; ``replacement``/``changes`` make it fixable;
+        ``related`` are other places it concerns, each with a message (shown with the
+        finding, and as SARIF ``relatedLocations``)."""
         fix = None
         if replacement is not None:
             changes = {node: replacement}
@@ -197,7 +202,15 @@ class Rule(cst.BatchableCSTVisitor):
                 message=fix_message,
                 add_imports=add_imports,
             )
-        self.reports.append(Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack)))
+        self.reports.append(
+            Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack), tuple(related))
+        )
+
+
+def related_line(index: int = 0) -> str:
+    """A mark for a report's message: the engine writes the line of the report's
+    ``related[index]`` in its place (positions are known only after the traversal)."""
+    return f"\x00related-line-{index}\x00"
 
 
 @dataclass(frozen=True)

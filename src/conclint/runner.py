@@ -40,8 +40,10 @@ class FileOutcome:
     error: Optional[str] = None  # an internal error: exit code 2
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
     digest: Optional[str] = None  # sha256 of the bytes linted: what the cache records
-    # What the project phase reads of the file (``conclint.analysis.project``), if anything.
+    # What the project phase reads of the file (``conclint.analysis.project``), if anything;
+    # from the cache, only whether there is one (``summary_stored``): it is read when needed.
     summary: Optional[Dict[str, Any]] = None
+    summary_stored: bool = False
 
 
 class Unreadable(Exception):

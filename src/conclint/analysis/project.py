@@ -4,9 +4,10 @@ Rules that see one file cannot see a deadlock whose two halves sit in two module
 file that may take a lock yields a **summary**, a small JSON-able dict read off CPython's
 tree, and the project phase (``conclint.analysis.lockorder``) joins the summaries.
 
-Which files: only those whose bytes name lock vocabulary (``needs_summary``: ``Lock``,
-``acquire``, ``allocate_lock``, ``Condition``, ``_lock``, ``.lock``). The others are never
-parsed for the project (on the standard library: 101 files of 1,790). The bound this puts on
+Which files: only those whose bytes name lock vocabulary as a whole word's end
+(``needs_summary``: ``Lock``/``RLock``, ``acquire``, ``allocate_lock``, ``Condition``, ``_lock``,
+``.lock``; not ``Locked``, ``Conditional``, ``_lock_file``). The others are never parsed for
+the project (on the standard library: 82 files of 1,790). The bound this puts on
 the analysis: a call chain is followed only through functions of summarised files, so a
 lock taken behind a helper module that mentions no lock at all is not seen.
 
@@ -51,6 +52,8 @@ from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, canonical
 VERSION = 1
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
 TRIGGER_WORDS = (b"Lock", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
+# The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
+_TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock)\b")
 # Beyond this the file is generated: no summary (LibCST's screen refuses it too).
 MAX_SUMMARY_BYTES = 2 * 1024 * 1024
 REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
@@ -64,7 +67,8 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 
 def needs_summary(data: bytes) -> bool:
     """Whether a file's bytes may hold anything the project phase reads."""
-    return any(word in data for word in TRIGGER_WORDS)
+    # The plain search first: most files name none of the words at all, and it is faster.
+    return any(word in data for word in TRIGGER_WORDS) and _TRIGGER_RE.search(data) is not None
 
 
 class SummaryError(ValueError):
@@ -389,13 +393,19 @@ class _FunctionWalker:
             return
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             self.assignment(stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target], stmt.value)
-        for child in ast.iter_child_nodes(stmt):
-            if isinstance(child, ast.expr):
-                self.expression(child, lexical)
-            elif isinstance(child, ast.stmt):  # match statements and the like
-                self.statement(child, lexical)
-            elif type(child).__name__ == "match_case":
-                self.branch(getattr(child, "body"), lexical)
+        kind = type(stmt)
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
+        for name in names:
+            value = getattr(stmt, name, None)
+            for child in value if type(value) is list else (value,):
+                if isinstance(child, ast.expr):
+                    self.expression(child, lexical)
+                elif isinstance(child, ast.stmt):  # match statements and the like
+                    self.statement(child, lexical)
+                elif type(child).__name__ == "match_case":
+                    self.branch(getattr(child, "body"), lexical)
 
     def assignment(self, targets: Sequence[ast.AST], value: ast.AST) -> None:
         if self.cls:  # self.x = Lock(): a lock of the class, in whichever method
@@ -439,7 +449,7 @@ class _FunctionWalker:
 
     def expression(self, node: ast.AST, lexical: List[str]) -> None:
         """Calls in ``node`` (not in lambdas), in source order."""
-        calls = [n for n in _walk_expression(node) if type(n) is ast.Call]
+        calls = _calls_in(node)
         if len(calls) > 1:
             calls.sort(key=lambda c: (c.lineno, c.col_offset))
         for call in calls:
@@ -477,21 +487,45 @@ class _FunctionWalker:
             self.s.keep_text(site[0], site[2])
 
 
-_LEAVES = (ast.Name, ast.Constant, ast.Lambda)
+# What holds no call the summary files: names, constants, lambdas (they run later), and the
+# context and operator tokens (`ast.Load()`, `ast.Add()`), which are nodes in CPython's tree.
+_NO_CALLS = frozenset({
+    ast.Name, ast.Constant, ast.Lambda, ast.Load, ast.Store, ast.Del,
+    *ast.operator.__subclasses__(), *ast.unaryop.__subclasses__(), *ast.cmpop.__subclasses__(),
+    *ast.boolop.__subclasses__(),
+})
+# Fields of expression nodes that hold no node (names, flags, tokens).
+_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "attr", "arg", "id", "conversion", "is_async", "kind", "type_comment"})
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
-def _walk_expression(node: ast.AST) -> Iterator[ast.AST]:
-    """``node`` and the expressions in it, not those of lambdas (a faster ``ast.walk``)."""
+def _calls_in(node: ast.AST) -> List[ast.Call]:
+    """The calls in expression ``node`` and below, not those of lambdas inside it (a faster
+    ``ast.walk``: each node type's fields are listed once, leaves are never entered)."""
+    out: List[ast.Call] = []
+    if type(node) in (ast.Name, ast.Constant):
+        return out
     stack = [node]
+    fields = _FIELDS
     while stack:
         current = stack.pop()
-        yield current
-        for name in current._fields:
+        kind = type(current)
+        if kind is ast.Call:
+            out.append(current)  # type: ignore[arg-type]  # checked just above
+        names = fields.get(kind)
+        if names is None:
+            names = fields[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
+        for name in names:
             value = getattr(current, name, None)
+            if value is None:
+                continue
             if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _LEAVES))
-            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                for item in value:
+                    if item is not None and type(item) not in _NO_CALLS:
+                        stack.append(item)
+            elif type(value) not in _NO_CALLS and isinstance(value, ast.AST):
                 stack.append(value)
+    return out
 
 
 # ---------------------------------------------------------------------- validation

@@ -1,0 +1,377 @@
+"""A field written under a lock in one method and without it in another."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, THREAD_TYPES
+from conclint.analysis.cstutil import dotted
+from conclint.analysis.locks import FunctionKey, Held, HeldLocks, function_key, lock_receiver, name_scope
+from conclint.interest import Either, Holds, Interest, Methods, Syntax
+from conclint.rule import Rule, related_line
+
+# Mutual exclusion the file creates (or is annotated with): the class's own lock.
+_LOCKS = LOCK_TYPES | CONDITION_TYPES
+# Methods of the standard containers that change them: a call is a write of the container.
+MUTATORS = frozenset({
+    "append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem", "remove",
+    "clear", "update", "add", "discard", "setdefault", "sort", "reverse", "rotate",
+})
+# Methods that run before the object is shared (or after it is gone), test fixtures' set-up
+# and tear-down among them.
+UNSHARED = frozenset({
+    "__init__", "__new__", "__del__", "__init_subclass__", "__post_init__", "__setstate__",
+    "setUp", "setUpClass", "asyncSetUp", "tearDown", "tearDownClass", "asyncTearDown",
+})
+# Run in a child process right after a fork, where only the forking thread exists.
+_AFTER_FORK = re.compile(r"(?:after|at)_?fork", re.I)
+
+WRITE, MUTATE, CHECK = "written", "changed", "checked"
+
+
+@dataclass
+class _Access:
+    function: FunctionKey
+    name: str  # the field (``self.name``) or the module global
+    kind: str  # WRITE, MUTATE or CHECK
+    node: cst.CSTNode
+    locked: bool  # a lock this file creates is held
+    lockish: bool  # anything that may be a lock is held
+    lock: str  # how the held lock is spelled, when locked
+    act: Optional["_Access"] = None  # for a check: the write that acts on it
+    constant: Optional[str] = None  # a write of a literal: its code
+    call: bool = False  # a change made by calling a container's method (``x.append()``)
+
+
+@dataclass
+class _Calls:
+    """How each method of a class is reached through ``self``."""
+
+    sites: Dict[str, List[Tuple[str, bool]]] = field(default_factory=dict)  # method -> (caller, lock held)
+    escapes: Set[str] = field(default_factory=set)  # ``self.m`` used other than called
+
+
+class InconsistentLocking(HeldLocks, Rule):
+    """A field a class writes under its lock in one method, written without it in another."""
+
+    code = "CCL210"
+    name = "inconsistent-locking"
+    message = "shared state written under a lock elsewhere is written here without it: updates can be lost"
+    interest = Interest(Holds(*_LOCKS), Either(Syntax("with"), Methods("acquire")))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._accesses: List[_Access] = []
+        self._known: Set[Held] = set()  # held keys of locks this file creates
+        self._spelling: Dict[Held, str] = {}
+        self._calls: Dict[str, _Calls] = {}  # class -> its self.method() calls
+        self._module_names: Set[str] = set()  # names assigned at module level
+        self._containers: Set[str] = set()  # fields and globals assigned a list, dict, set, deque...
+        self._ifs: List[Tuple[cst.If, List[Tuple[str, cst.CSTNode]], int, bool]] = []
+        # Per function, how many accesses were recorded when it first made or started a
+        # thread: those before ran while the object was not shared yet.
+        self._shared_from: Dict[FunctionKey, int] = {}
+
+    # ------------------------------------------------------------ what is held
+    def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
+        if not lock_receiver(self, expr):
+            return None
+        key = super().held_key(expr)
+        if key is not None:
+            if self.sem.type_of(expr) in _LOCKS:
+                self._known.add(key)
+            self._spelling.setdefault(key, dotted(expr) or "the lock")
+        return key
+
+    # ------------------------------------------------------------ accesses
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.sem.at_module_level:
+            names = [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
+            self._module_names.update(names)
+            if _container(node.value):
+                self._containers.update(f"module:{n}" for n in names)
+            return
+        for target in node.targets:
+            self._store(target.target, node, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None and not self.sem.at_module_level:
+            self._store(node.target, node, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if not self.sem.at_module_level:
+            self._store(node.target, node)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        if not self.sem.at_module_level:
+            self._store(node.target, node)
+
+    def _store(self, target: cst.BaseExpression, node: cst.CSTNode, value: Optional[cst.BaseExpression] = None) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._store(element.value, node)
+            return
+        if isinstance(target, cst.StarredElement):
+            self._store(target.value, node)
+            return
+        found = self._field(target, container=False)
+        if found is not None:
+            access = self._record(found, WRITE, target)
+            if access is not None and value is not None and _literal(value):
+                access.constant = cst.Module([]).code_for_node(value)
+            if value is not None and _container(value):
+                self._containers.add(found)
+        elif isinstance(target, cst.Subscript):
+            found = self._field(target.value, container=True)
+            if found is not None:
+                self._record(found, MUTATE, target)
+
+    def _field(self, expr: cst.BaseExpression, container: bool) -> Optional[str]:
+        """The shared state ``expr`` names: ``self.x`` ("self.x"), a ``global`` name, or
+        (``container``) a module-level name used as a container."""
+        if isinstance(expr, cst.Attribute) and self.sem.is_self(expr.value):
+            if self.sem.type_of(expr) in _LOCKS:
+                return None  # the lock itself
+            return f"self.{expr.attr.value}"
+        if isinstance(expr, cst.Name):
+            frame = self.sem.function
+            if frame is not None and expr.value in frame.global_names:
+                return expr.value
+            if container and name_scope(self.sem, expr.value) == "module":
+                return f"module:{expr.value}"
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.sem.qualname(func) in THREAD_TYPES or (
+            isinstance(func, cst.Attribute) and func.attr.value == "start" and not node.args
+        ):
+            function = function_key(self.sem)
+            if function is not None:
+                self._shared_from.setdefault(function, len(self._accesses))
+        if not isinstance(func, cst.Attribute):
+            return
+        if func.attr.value in MUTATORS:
+            found = self._field(func.value, container=True)
+            if found is not None:
+                access = self._record(found, MUTATE, func.value)
+                if access is not None:
+                    access.call = True
+        if self.sem.is_self(func.value):
+            self._method_call(func.attr.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # ``self.m`` not called (a callback, a thread's target): run from anywhere.
+        if self.sem.is_self(node.value):
+            parent = self.sem.parent
+            if not (isinstance(parent, cst.Call) and parent.func is node):
+                info = self.sem.enclosing_class()
+                if info is not None and node.attr.value in info.methods:
+                    self._calls.setdefault(info.name, _Calls()).escapes.add(node.attr.value)
+
+    def _method_call(self, method: str) -> None:
+        caller = function_key(self.sem)
+        info = self.sem.enclosing_class()
+        if caller is None or info is None or method not in info.methods:
+            if info is not None:  # from a nested def or lambda: when it runs is unknown
+                self._calls.setdefault(info.name, _Calls()).escapes.add(method)
+            return
+        held = self.held_locks()
+        self._calls.setdefault(info.name, _Calls()).sites.setdefault(method, []).append((caller[1], bool(held)))
+
+    def _record(self, name: str, kind: str, node: cst.CSTNode) -> Optional[_Access]:
+        function = function_key(self.sem)
+        if function is None:
+            return None  # a nested def or lambda: it runs later, under whatever is held then
+        held = self.held_locks()
+        known = [k for k in held if k in self._known]
+        access = _Access(function, name, kind, node, bool(known), bool(held), self._spelling.get(known[0], "") if known else "")
+        self._accesses.append(access)
+        return access
+
+    # ------------------------------------------------------------ check-then-act
+    def visit_If(self, node: cst.If) -> None:
+        checked: List[Tuple[str, cst.CSTNode]] = []
+        for expr in _reads(node.test):
+            found = self._field(expr, container=True) if isinstance(expr, cst.Name) else self._field(expr, container=False)
+            if found is not None and all(found != name for name, _ in checked):
+                checked.append((found, expr))
+        self._ifs.append((node, checked, len(self._accesses), bool(self.held_locks())))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        node, checked, start, lockish = self._ifs.pop()
+        if not checked or function_key(self.sem) is None:
+            return
+        inside = self._accesses[start:]
+        for name, expr in checked:
+            acts = [a for a in inside if a.name == name and a.kind != CHECK]
+            if lockish:  # a check under the lock: the re-check that makes an outer one harmless
+                self._record(name, CHECK, expr)
+                continue
+            if not acts:
+                continue
+            # Under a lock, the check is the re-check that makes an outer one harmless.
+            rechecked = any(a.name == name and a.kind == CHECK and a.lockish for a in inside)
+            if lockish or any(not a.lockish for a in acts) or not rechecked:  # (a locked one marks a re-check)
+                access = self._record(name, CHECK, expr)
+                if access is not None:
+                    access.act = acts[0]
+
+    # ------------------------------------------------------------ the verdict
+    def leave_Module(self, original_node: cst.Module) -> None:
+        unshared, locked_only = self._method_roles()
+        evidence: Dict[Tuple[str, str], _Access] = {}  # (class, field) -> a write under the lock
+        for access in self._accesses:
+            if access.locked and access.kind != CHECK and access.function[1] not in unshared.get(access.function[0], ()):
+                evidence.setdefault((access.function[0], access.name), access)
+        constants: Dict[Tuple[str, str], Set[Optional[str]]] = {}
+        for access in self._accesses:
+            if access.locked and access.kind != CHECK:
+                constants.setdefault((access.function[0], access.name), set()).add(access.constant)
+        # Deviant behaviour, not the norm: a field is taken as guarded by its lock only when at
+        # least as many methods change it holding the lock as without (on each side, methods
+        # that may run once the object is shared).
+        locked_in: Dict[Tuple[str, str], Set[str]] = {}
+        unlocked_in: Dict[Tuple[str, str], Set[str]] = {}
+        for access in self._accesses:
+            cls, method = access.function
+            if access.kind == CHECK or method in unshared.get(cls, ()):
+                continue
+            if access.call and access.name not in self._containers:
+                continue  # `x.add()` on what may be no container (a session, a set of its own)
+            side = locked_in if access.locked or method in locked_only.get(cls, ()) else unlocked_in
+            if side is locked_in or not access.lockish:
+                side.setdefault((cls, access.name), set()).add(method)
+        reported: Set[Tuple[str, str, str]] = set()
+        for index, access in enumerate(self._accesses):
+            cls, method = access.function
+            if access.lockish or method in unshared.get(cls, ()) or method in locked_only.get(cls, ()):
+                continue
+            if index < self._shared_from.get(access.function, 0):
+                continue  # before the method makes or starts a thread
+            if access.constant is not None and constants.get((cls, access.name)) == {access.constant}:
+                continue  # the one value every locked write stores too: nothing can be lost
+            if access.name.startswith("module:") and access.name[7:] not in self._module_names:
+                continue
+            if access.call and access.name not in self._containers:
+                continue
+            field_key = (cls, access.name)
+            if len(unlocked_in.get(field_key, ())) > len(locked_in.get(field_key, ())):
+                continue
+            guard = evidence.get((cls, access.name))
+            if cls and guard is None:
+                continue
+            if not cls:  # module state: guarded in any function of the module
+                guard = next((e for (c, n), e in evidence.items() if n == access.name), None)
+            if guard is None or (guard.function == access.function and access.kind != CHECK):
+                continue
+            key = (cls, method, access.name)
+            if key in reported:
+                continue
+            reported.add(key)
+            self._report(access, guard)
+
+    def _method_roles(self) -> Tuple[Dict[str, Set[str]], Dict[str, Set[str]]]:
+        """Per class: the methods that run before the object is shared (``__init__`` and the
+        private methods only it calls), and the private helpers called only with a lock held."""
+        unshared: Dict[str, Set[str]] = {}
+        locked_only: Dict[str, Set[str]] = {}
+        for cls, calls in self._calls.items():
+            callers = {caller for sites in calls.sites.values() for caller, _ in sites}
+            early = set(UNSHARED) | {m for m in {*calls.sites, *callers} if _AFTER_FORK.search(m)}
+            under = set()
+            changed = True
+            while changed:
+                changed = False
+                for method, sites in calls.sites.items():
+                    if not _private(method) or method in calls.escapes:
+                        continue
+                    if method not in early and all(caller in early for caller, _ in sites):
+                        early.add(method)
+                        changed = True
+                    # Called with the lock held from every method that runs once shared.
+                    shared = [(caller, held) for caller, held in sites if caller not in early]
+                    if method not in under and shared and all(held or caller in under for caller, held in shared):
+                        under.add(method)
+                        changed = True
+            unshared[cls] = early
+            locked_only[cls] = under
+        for cls in {a.function[0] for a in self._accesses}:
+            methods = {a.function[1] for a in self._accesses if a.function[0] == cls}
+            unshared.setdefault(cls, set(UNSHARED)).update(m for m in methods if _AFTER_FORK.search(m))
+        return unshared, locked_only
+
+    def _report(self, access: _Access, guard: _Access) -> None:
+        name = access.name[7:] if access.name.startswith("module:") else access.name
+        where = f"{guard.function[0]}.{guard.function[1]}" if guard.function[0] else f"{guard.function[1]}()"
+        protected = f"`{where}` {_verb(guard.kind)} it holding `{guard.lock}` (line {related_line(0)})"
+        related = [(guard.node, f"`{name}` is {guard.kind} here holding `{guard.lock}`")]
+        if access.kind == CHECK and access.act is guard:
+            message = (
+                f"`{name}` is checked here without a lock, then {guard.kind} holding `{guard.lock}` (line "
+                f"{related_line(0)}): another thread can change it in between; check it again under the lock"
+            )
+        elif access.kind == CHECK and access.act is not None:
+            message = (
+                f"`{name}` is checked here without a lock and then acted on (line {related_line(1)}), "
+                f"while {protected}: another thread can change it in between; check it again under the lock"
+            )
+            related.append((access.act.node, f"`{name}` is {access.act.kind} here on that check"))
+        else:
+            message = f"`{name}` is {access.kind} here without a lock, while {protected}: updates can be lost"
+        self.report(access.node, message, related=related)
+
+
+def _literal(value: cst.BaseExpression) -> bool:
+    return isinstance(value, (cst.Integer, cst.SimpleString)) or (
+        isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+    )
+
+
+_CONTAINERS = frozenset({"list", "dict", "set", "deque", "OrderedDict", "defaultdict", "Counter", "WeakValueDictionary", "WeakSet"})
+
+
+def _container(value: cst.BaseExpression) -> bool:
+    """Whether ``value`` makes a standard container: a display, a comprehension, a constructor."""
+    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+        return True
+    if isinstance(value, cst.Call):
+        func = value.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        return name in _CONTAINERS
+    return False
+
+
+def _private(method: str) -> bool:
+    return method.startswith("_") and not method.endswith("__")
+
+
+def _verb(kind: str) -> str:
+    return "writes" if kind == WRITE else "changes"
+
+
+def _reads(test: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """``self.x`` and plain names read in an ``if`` test (not inside lambdas or calls' callees)."""
+    out: List[cst.BaseExpression] = []
+    stack: List[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Lambda):
+            continue
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            out.append(node)
+            continue
+        if isinstance(node, cst.Name):
+            out.append(node)
+            continue
+        if isinstance(node, cst.Call):
+            stack.extend(a.value for a in node.args)
+            if isinstance(node.func, cst.Attribute):  # self.x.get(k): a read of self.x
+                stack.append(node.func.value)
+            continue
+        stack.extend(node.children)
+    return out
