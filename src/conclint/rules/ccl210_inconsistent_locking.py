@@ -62,6 +62,9 @@ class InconsistentLocking(HeldLocks, Rule):
     name = "inconsistent-locking"
     message = "shared state written under a lock elsewhere is written here without it: updates can be lost"
     interest = Interest(Holds(*_LOCKS), Either(Syntax("with"), Methods("acquire")))
+    # Off until its precision on real code reaches the project's bar: 12 of 22 findings on the
+    # stdlib and 15 packages were real (docs/precision.md); select it by its code to use it.
+    default_enabled = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
