@@ -14,6 +14,7 @@ from conclint.gate import Trigger
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
+    from conclint.analysis.incremental import ParseCache
     from conclint.rule import Rule
 
 PARSE_ERROR = "CCL000"
@@ -156,8 +157,11 @@ def lint_source(
     with_edits: bool = False,
     keep_tree: bool = False,
     rule_classes: Optional[Sequence[Type[Rule]]] = None,
+    cache: Optional[ParseCache] = None,
 ) -> FileResult:
-    """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config."""
+    """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config.
+    ``cache``, the parse of the last version of the same document (an editor's buffer), lets
+    LibCST parse only the top-level statements that changed; the result is the same."""
     result = FileResult(path)
     codes = codes_for(settings, path)
     if not codes or (settings.noqa and file_noqa(data)):
@@ -180,7 +184,8 @@ def lint_source(
             if not candidates:
                 result.skipped = True
                 return result
-        module, tree = parse_screened(data, screened), screened.tree
+        module = parse_screened(data, screened) if cache is None else cache.parse(data, screened)
+        tree = screened.tree
     except ParseFailure as exc:
         result.parse_failed = True
         if PARSE_ERROR in codes:
