@@ -371,7 +371,9 @@ class Session:
         from conclint.fixer import fix_source
 
         data = encoded(document.text)
-        outcome = fix_source(data, document.name, settings, unsafe=False)
+        # With the document's cache: the buffer's statements are parsed already, and the fixed
+        # text, which the client is about to make the buffer's, is what the cache keeps.
+        outcome = fix_source(data, document.name, settings, unsafe=False, cache=self.parse_cache(document.uri))
         if not outcome.changed:
             return []
         encoding = outcome.remaining.module.encoding if outcome.remaining and outcome.remaining.module else "utf-8"
