@@ -388,6 +388,12 @@ def test_findings_and_fixes_are_the_same_with_the_cache():
     assert with_findings > 50 and fixed > 20, (with_findings, fixed)
 
 
+def lsp_range(line: int, character: int, end_line: int, end_character: int):
+    from lsprotocol import types
+
+    return types.Range(start=types.Position(line=line, character=character), end=types.Position(line=end_line, character=end_character))
+
+
 def test_the_server_session_keeps_a_bounded_cache_per_document_and_drops_it_on_close(tmp_path):
     pytest.importorskip("lsprotocol")
     from conclint.session import MAX_PARSE_CACHES, Document, Session
@@ -402,6 +408,17 @@ def test_the_server_session_keeps_a_bounded_cache_per_document_and_drops_it_on_c
     edited = Document(document.uri, text + "\n\ndef other():\n    pass\n", 2, document.path)
     assert [d.code for d in session.diagnose(edited).diagnostics] == ["CCL301"]
     assert session.parse_cache(document.uri) is cache and (cache.stats.reused, cache.stats.parsed) == (1, 2)
+    # The same version again (a save, a code action) is not linted again; another text is,
+    # even under the same version (a client that does not number versions).
+    stats = cache.stats
+    assert [d.code for d in session.diagnose(edited).diagnostics] == ["CCL301"]
+    everywhere = lsp_range(0, 0, 9, 0)
+    quick = session.code_actions(edited, everywhere, ["quickfix"])
+    assert [a.title for a in quick] == ["Fix CCL301: Assign `.daemon`", "Disable CCL301 for this line"]
+    assert cache.stats is stats
+    unnumbered = Document(document.uri, edited.text.replace("(True)", "(False)"), 2, document.path)
+    assert [d.message for d in session.diagnose(unnumbered).diagnostics][0].startswith("`setDaemon()`")
+    assert cache.stats is not stats and cache.stats.parsed == 1
     session.forget(document.uri)  # didClose
     assert session.parse_cache(document.uri) is not cache
     # Beyond the bound, the documents linted longest ago lose theirs; the last ones keep them.

@@ -186,8 +186,9 @@ class Session:
         self._config_errors: Dict[Path, str] = {}
         self._failed_rules: Set[str] = set()
         self._shown_errors: Set[str] = set()
-        # The last tree kept for code actions: (uri, version, generation) and its result.
-        self._tree: Optional[Tuple[Tuple[str, Optional[int], int], FileResult]] = None
+        # The last lint, with its tree, kept for code actions and for a lint of the same text
+        # again (a save, a pull): (uri, version, generation), the text, the result.
+        self._tree: Optional[Tuple[Tuple[str, Optional[int], int], str, FileResult]] = None
         # Each document's last parse, by uri, the least recently linted first.
         self._parses: "OrderedDict[str, ParseCache]" = OrderedDict()
 
@@ -251,7 +252,7 @@ class Session:
             shown = message not in self._shown_errors
             self._shown_errors.add(message)
             return Linted([], config_error=message if shown else None)
-        result, messages = self.lint(document, settings)
+        result, messages = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
         return Linted(diagnostics, messages)
@@ -299,7 +300,7 @@ class Session:
             settings, unsafe = self.settings_for(document)
         except ConfigError:
             return []
-        result = self._kept_tree(document, settings)
+        result, _ = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         source = document.text.lstrip("\ufeff")
         actions: List[types.CodeAction] = []
@@ -338,16 +339,17 @@ class Session:
                 ))
         return actions
 
-    def _kept_tree(self, document: Document, settings: Settings) -> FileResult:
-        """The document's lint with its tree and reports (fixes are built from them), kept
-        for one document version at a time: an editor asks for actions at every cursor move."""
+    def _kept_tree(self, document: Document, settings: Settings) -> Tuple[FileResult, List[Tuple[types.MessageType, str]]]:
+        """The document's lint with its tree and reports (fixes are built from them), and what
+        to log of it (nothing when it was kept): kept for one document version at a time, as
+        an editor asks for actions at every cursor move, and after every change."""
         key = (document.uri, document.version, self.generation)
-        if self._tree is not None and self._tree[0] == key:
-            return self._tree[1]
+        if self._tree is not None and self._tree[0] == key and self._tree[1] == document.text:
+            return self._tree[2], []
         self._tree = None  # let the old tree go before building a new one
-        result, _ = self.lint(document, settings, keep_tree=True)
-        self._tree = (key, result)
-        return result
+        result, messages = self.lint(document, settings, keep_tree=True)
+        self._tree = (key, document.text, result)
+        return result, messages
 
     def parse_cache(self, uri: str) -> ParseCache:
         """The document's parse cache (LibCST parses only the statements an edit changed); the
