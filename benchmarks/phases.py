@@ -58,7 +58,7 @@ def main() -> int:
             if not candidates:
                 continue
             parsed, lines = parsed + 1, lines + data.count(b"\n")
-            with parsing._trusting_the_parser():
+            with parsing.trusting_the_parser():
                 module = cst.parse_module(data)
         except Exception:
             continue

@@ -291,6 +291,38 @@ def test_a_change_that_fixes_one_finding_removes_it(client: Client, here: Path) 
     assert [d.message for d in diagnostics] == ["`getName()` is deprecated since Python 3.10; use the `.name` attribute"]
 
 
+def test_every_edit_of_a_document_publishes_what_the_cli_reports(client: Client, here: Path) -> None:
+    """The server reuses the parse of a document's unchanged statements from one version to
+    the next: edits inside a function, above others (their positions move), of a function
+    written twice, and removals still give what the command reports on each text."""
+    extra = textwrap.dedent(
+        """\
+
+        # another thread made a daemon the old way
+        def spawn():
+            t = threading.Thread(target=work)
+            t.setDaemon(True)
+        """
+    )
+    versions = [
+        PITFALLS,
+        PITFALLS.replace("t.start()", "t.start()\n    t.setDaemon(False)"),
+        PITFALLS.replace("\n\ndef work():", extra + "\n\ndef work():"),
+        PITFALLS + extra + extra + "\n\n# the end",
+        PITFALLS.replace("def work():\n    pass\n", "") + extra,
+        "import threading\n\n\n" + PITFALLS.split("\n\n\n", 1)[1].replace("    ", "\t"),
+    ]
+    uri = client.open(here / "doc.py", versions[0])
+    counts = []
+    for version, text in enumerate(versions, 1):
+        if version > 1:
+            client.change(uri, version, text)
+        expected = [cli_view(f) for f in cli_findings(here, text)]
+        assert [as_cli(d) for d in client.diagnostics(uri, version)] == expected, version
+        counts.append(len(expected))
+    assert counts == [2, 4, 3, 4, 3, 2]  # each text has findings to place
+
+
 def test_the_quick_fix_writes_what_the_cli_writes(client: Client, here: Path) -> None:
     text = PITFALLS.replace("    print(t.getName())\n", "")
     uri = client.open(here / "doc.py", text, version=3)

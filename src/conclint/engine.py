@@ -17,6 +17,7 @@ from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
+    from conclint.analysis.incremental import ParseCache
     from conclint.rule import Rule
 
 PARSE_ERROR = "CCL000"
@@ -124,10 +125,13 @@ def lint_source(
     keep_tree: bool = False,
     rule_classes: Optional[Sequence[Type[Rule]]] = None,
     keep_ast: bool = False,
+    cache: Optional[ParseCache] = None,
 ) -> FileResult:
     """Lint ``data`` (the file's bytes); ``path`` is only used in findings and config.
     ``keep_ast``: keep CPython's tree in the result if the screen parsed the file (the
-    project summary reads it rather than parse again)."""
+    project summary reads it rather than parse again). ``cache``, the parse of the last
+    version of the same document (an editor's buffer), lets LibCST parse only the top-level
+    statements that changed; the result is the same."""
     result = FileResult(path)
     codes = codes_for(settings, path)
     directives = file_directives(data) if settings.noqa and codes else None
@@ -162,7 +166,8 @@ def lint_source(
             if not candidates:
                 result.skipped = True
                 return result
-        module, tree = parse_screened(data, screened), screened.tree
+        module = parse_screened(data, screened) if cache is None else cache.parse(data, screened)
+        tree = screened.tree
     except ParseFailure as exc:
         result.parse_failed = True
         if PARSE_ERROR in codes:

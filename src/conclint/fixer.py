@@ -6,12 +6,15 @@ import ast
 import itertools
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.applier import apply_changes, select_fixes
 from conclint.engine import FileResult, lint_source
 from conclint.settings import Settings
+
+if TYPE_CHECKING:
+    from conclint.analysis.incremental import ParseCache
 
 MAX_PASSES = 10
 
@@ -32,8 +35,11 @@ class FixOutcome:
         return self.fixed != self.original and self.error is None
 
 
-def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = False) -> FixOutcome:
-    """Apply fixes to ``data`` until none applies.
+def fix_source(
+    data: bytes, path: str, settings: Settings, *, unsafe: bool = False, cache: Optional[ParseCache] = None
+) -> FixOutcome:
+    """Apply fixes to ``data`` until none applies; ``cache`` (an editor buffer's, see
+    ``lint_source``) spares each pass the parse of what the last one left unchanged.
 
     Guarantees, or the file is left unchanged with ``error`` saying why: every pass's
     output parses (with LibCST, and with CPython when the input did); the result is a
@@ -43,7 +49,7 @@ def fix_source(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fal
     outcome = FixOutcome(path, data, data)
     current = data
     for passes in itertools.count():
-        result = lint_source(current, path, settings, keep_tree=True)
+        result = lint_source(current, path, settings, keep_tree=True, cache=cache)
         outcome.remaining = result
         if passes == 0:
             first = outcome.initial = result

@@ -16,6 +16,7 @@ import io
 import re
 import tokenize
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Type
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tupl
 from lsprotocol import types
 
 from conclint.config import ConfigError, load_config, settings_from_config
+from conclint.analysis.incremental import ParseCache
 from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits, with_noqa
 from conclint.findings import Edit, Finding
 from conclint.analysis.parsing import MAX_PARSE_BYTES
@@ -40,6 +42,9 @@ LOG_LEVELS = {
     "info": types.MessageType.Info,
     "debug": types.MessageType.Log,
 }
+# Open documents whose last parse is kept, to be reused by their next version (each costs
+# about one tree: the documents the user last edited).
+MAX_PARSE_CACHES = 8
 # Line breaks as Python and LSP count them (not str.splitlines(), which also breaks at form feeds).
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
@@ -181,8 +186,11 @@ class Session:
         self._config_errors: Dict[Path, str] = {}
         self._failed_rules: Set[str] = set()
         self._shown_errors: Set[str] = set()
-        # The last tree kept for code actions: (uri, version, generation) and its result.
-        self._tree: Optional[Tuple[Tuple[str, Optional[int], int], FileResult]] = None
+        # The last lint, with its tree, kept for code actions and for a lint of the same text
+        # again (a save, a pull): (uri, version, generation), the text, the result.
+        self._tree: Optional[Tuple[Tuple[str, Optional[int], int], str, FileResult]] = None
+        # Each document's last parse, by uri, the least recently linted first.
+        self._parses: "OrderedDict[str, ParseCache]" = OrderedDict()
 
     # ------------------------------------------------------------------ configuration
     def set_client(self, client: ClientSettings) -> None:
@@ -244,7 +252,7 @@ class Session:
             shown = message not in self._shown_errors
             self._shown_errors.add(message)
             return Linted([], config_error=message if shown else None)
-        result, messages = self.lint(document, settings)
+        result, messages = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
         return Linted(diagnostics, messages)
@@ -268,7 +276,8 @@ class Session:
             if left_out:
                 classes = [c for c in rule_set(settings, codes_for(settings, name)).classes if c not in left_out]
             try:
-                return lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes), messages
+                cache = self.parse_cache(document.uri)
+                return lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes, cache=cache), messages
             except Exception as exc:  # a bug in a rule (or below): the document stays linted without it
                 culprit = failing_rule(exc)
                 if culprit is None or culprit in left_out:
@@ -291,7 +300,7 @@ class Session:
             settings, unsafe = self.settings_for(document)
         except ConfigError:
             return []
-        result = self._kept_tree(document, settings)
+        result, _ = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         source = document.text.lstrip("\ufeff")
         actions: List[types.CodeAction] = []
@@ -330,27 +339,43 @@ class Session:
                 ))
         return actions
 
-    def _kept_tree(self, document: Document, settings: Settings) -> FileResult:
-        """The document's lint with its tree and reports (fixes are built from them), kept
-        for one document version at a time: an editor asks for actions at every cursor move."""
+    def _kept_tree(self, document: Document, settings: Settings) -> Tuple[FileResult, List[Tuple[types.MessageType, str]]]:
+        """The document's lint with its tree and reports (fixes are built from them), and what
+        to log of it (nothing when it was kept): kept for one document version at a time, as
+        an editor asks for actions at every cursor move, and after every change."""
         key = (document.uri, document.version, self.generation)
-        if self._tree is not None and self._tree[0] == key:
-            return self._tree[1]
+        if self._tree is not None and self._tree[0] == key and self._tree[1] == document.text:
+            return self._tree[2], []
         self._tree = None  # let the old tree go before building a new one
-        result, _ = self.lint(document, settings, keep_tree=True)
-        self._tree = (key, result)
-        return result
+        result, messages = self.lint(document, settings, keep_tree=True)
+        self._tree = (key, document.text, result)
+        return result, messages
+
+    def parse_cache(self, uri: str) -> ParseCache:
+        """The document's parse cache (LibCST parses only the statements an edit changed); the
+        least recently linted document's is dropped beyond ``MAX_PARSE_CACHES``."""
+        cache = self._parses.pop(uri, None)
+        if cache is None:
+            cache = ParseCache()
+        self._parses[uri] = cache
+        while len(self._parses) > MAX_PARSE_CACHES:
+            self._parses.popitem(last=False)
+        return cache
 
     def forget(self, uri: str) -> None:
+        """The document was closed: nothing of it is kept."""
         if self._tree is not None and self._tree[0][0] == uri:
             self._tree = None
+        self._parses.pop(uri, None)
 
     def _fix_all(self, document: Document, settings: Settings, source: str) -> List[Edit]:
         """The edits ``conclint --fix`` would make to the buffer (safe fixes, passes until stable)."""
         from conclint.fixer import fix_source
 
         data = encoded(document.text)
-        outcome = fix_source(data, document.name, settings, unsafe=False)
+        # With the document's cache: the buffer's statements are parsed already, and the fixed
+        # text, which the client is about to make the buffer's, is what the cache keeps.
+        outcome = fix_source(data, document.name, settings, unsafe=False, cache=self.parse_cache(document.uri))
         if not outcome.changed:
             return []
         encoding = outcome.remaining.module.encoding if outcome.remaining and outcome.remaining.module else "utf-8"

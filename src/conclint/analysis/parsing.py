@@ -131,7 +131,7 @@ def parse_screened(data: bytes, screened: Screened) -> Any:
     # Validation is skipped only for files CPython accepted: LibCST's parser builds trees
     # its own validation rejects (`"str" b"bytes"`), which then fail when a visitor
     # rebuilds a node.
-    trusted = _trusting_the_parser() if screened.tree is not None else contextlib.nullcontext()
+    trusted = trusting_the_parser() if screened.tree is not None else contextlib.nullcontext()
     if screened.normalised is not None:
         data = screened.normalised.data
     try:
@@ -150,7 +150,7 @@ def parse_screened(data: bytes, screened: Screened) -> Any:
 
 
 @contextlib.contextmanager
-def _trusting_the_parser() -> Iterator[None]:
+def trusting_the_parser() -> Iterator[None]:
     """Skip node validation while LibCST's own parser builds the tree.
 
     Every node's ``__post_init__`` validates its fields, which is a quarter of the
