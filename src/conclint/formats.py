@@ -8,6 +8,8 @@ the fix as a ``help:`` line) and ``concise`` (one line a finding). Machine forma
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import re
@@ -85,8 +87,11 @@ def caching_reader(overrides: Optional[Dict[str, str]] = None) -> SourceReader:
     return read
 
 
+@functools.lru_cache(maxsize=64)
 def _lines(text: Optional[str]) -> List[str]:
-    # As the engine numbers lines: \n, \r\n and \r only (not form feeds).
+    # As the engine numbers lines: \n, \r\n and \r only (not form feeds). Cached: a file with
+    # many findings is split once (the reader hands out the same string, its hash kept).
+    # Callers only read the list.
     return _NEWLINES.split(text) if text is not None else []
 
 
