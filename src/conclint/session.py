@@ -11,6 +11,7 @@ and server agreed on (UTF-16 unless the client offers another).
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import io
 import re
@@ -242,6 +243,10 @@ class Session:
         """Import the rules and LibCST, and build the default rule set, before the first document."""
         sample = b"import threading\nlock = threading.Lock()\nlock.acquire()\n"
         lint_source(sample, "warm_up.py", Settings.default())
+        # What is loaded now lives as long as the server: out of the collector's way, and the
+        # collector tuned as the command's workers tune it (LibCST trees are many objects).
+        gc.freeze()
+        gc.set_threshold(10_000, 20, 100)
 
     def diagnose(self, document: Document) -> Linted:
         """The document's diagnostics; never raises."""
