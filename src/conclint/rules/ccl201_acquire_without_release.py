@@ -253,9 +253,7 @@ def _releases_another_and_leaves(block: cst.IndentedBlock, receiver: cst.BaseExp
 
 
 def _is_or_holds(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
-    if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
-        return any(_is_or_holds(element.value, receiver) for element in value.elements)
-    return value.deep_equals(receiver)
+    return any(v.deep_equals(receiver) for v in _values(value))
 
 
 def _released_in_else(try_node: cst.Try, line: cst.CSTNode, receiver: cst.BaseExpression) -> bool:

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES
-from conclint.analysis.cstutil import walk_scope
+from conclint.analysis.cstutil import index_of, only_statement, statement_expr, walk_scope
 from conclint.interest import Holds, Imports, Interest, Methods
 from conclint.rule import Rule
 
@@ -74,25 +74,25 @@ def _next_statement(stack: Sequence[cst.CSTNode]) -> Optional[cst.BaseStatement]
         if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return None
         if isinstance(parent, (cst.IndentedBlock, cst.Module)) and isinstance(node, cst.BaseStatement):
-            body = list(parent.body)
-            at = next((i for i, s in enumerate(body) if s is node), None)
-            if at is not None and at + 1 < len(body):
-                return body[at + 1]
+            at = index_of(parent, node)
+            if at is not None and at + 1 < len(parent.body):
+                return parent.body[at + 1]
     return None
 
 
 def _only_returns_after(stack: Sequence[cst.CSTNode]) -> bool:
     """Whether the wait (the last node of ``stack``) is a statement of its own after which its
     def returns without doing anything else."""
-    if len(stack) < 3 or not isinstance(stack[-2], cst.Expr) or not isinstance(stack[-3], cst.SimpleStatementLine):
+    statement = statement_expr(stack, stack[-1])
+    if statement is None or len(stack) < 3 or only_statement(stack[-3]) is not statement:
         return False
-    if len(stack[-3].body) != 1 or not any(isinstance(n, cst.FunctionDef) for n in stack):
+    if not any(isinstance(n, cst.FunctionDef) for n in stack):
         return False
     following = _next_statement(stack)
     if following is None:
         return True
-    small = following.body if isinstance(following, cst.SimpleStatementLine) else ()
-    return len(small) == 1 and isinstance(small[0], cst.Return) and small[0].value is None
+    small = only_statement(following)
+    return isinstance(small, cst.Return) and small.value is None
 
 
 def _checked_next(stack: Sequence[cst.CSTNode]) -> bool:

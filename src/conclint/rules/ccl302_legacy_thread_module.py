@@ -95,9 +95,7 @@ class LegacyThreadModule(Rule):
 
 
 def _last_name(func: cst.BaseExpression) -> str:
-    if isinstance(func, cst.Name):
-        return func.value
-    return func.attr.value if isinstance(func, cst.Attribute) else ""
+    return (dotted(func) or "").rsplit(".", 1)[-1]
 
 
 def _catches_import_error(handler: cst.ExceptHandler) -> bool:
