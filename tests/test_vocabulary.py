@@ -174,7 +174,8 @@ def test_possible(requirement: Requirement, code: str, is_possible: bool) -> Non
 
 START_JOIN = InOrder(Methods("start", statement=True), Methods("join", statement=True), block="loop")
 START_THEN_DAEMON = InOrder(
-    Methods("start", statement=True), Either(Methods("setDaemon", statement=True), Stores("daemon")), same_receiver="expression"
+    Methods("start", statement=True), Either(Methods("setDaemon", statement=True), Stores("daemon")),
+    block="scope", same_receiver="expression",
 )
 
 
@@ -191,6 +192,11 @@ START_THEN_DAEMON = InOrder(
         (START_THEN_DAEMON, "t.start()\nt.setDaemon(True)", True),
         (START_THEN_DAEMON, "t.daemon = True\nt.start()", False),
         (START_THEN_DAEMON, "t.start()\nu.daemon = True", False),
+        (START_THEN_DAEMON, "def f():\n    t.start()\n    if x:\n        t.daemon = True", True),
+        (START_THEN_DAEMON, "t.start()\ndef later():\n    t.daemon = True", True),
+        (START_THEN_DAEMON, "def f():\n    t.start()\ndef g():\n    t.daemon = True", False),
+        (START_THEN_DAEMON, "def f():\n    self.start()\nclass T:\n    def __init__(self):\n        self.daemon = True", False),
+        (START_THEN_DAEMON, "t.start()\ndef later():\n    def inner():\n        t.daemon = True", False),
     ],
 )
 def test_in_order(requirement: Requirement, code: str, is_possible: bool) -> None:

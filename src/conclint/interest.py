@@ -396,11 +396,13 @@ class InOrder(Requirement):
     """``first`` and then ``then`` (each a ``Methods`` or ``Stores`` requirement) on the same
     receiver (the same plain name, or with ``same_receiver="expression"`` the same written
     expression); with ``block="loop"``, both statements of the body of one loop, in that
-    order; else anywhere in the file, ``then`` starting after ``first``."""
+    order; with ``block="scope"``, ``then`` starting after ``first`` in its scope (the same
+    def or lambda, or both outside any) or in a def written directly in that scope; else anywhere in the file, ``then``
+    starting after ``first``."""
 
     def __init__(self, first: "Methods", then: "Union[Methods, Stores, Either]", *, block: Optional[str] = None, same_receiver: str = "name") -> None:
-        if block not in (None, "loop") or same_receiver not in ("name", "expression"):
-            raise ValueError("InOrder takes block=None or 'loop', same_receiver='name' or 'expression'")
+        if block not in (None, "loop", "scope") or same_receiver not in ("name", "expression"):
+            raise ValueError("InOrder takes block=None, 'loop' or 'scope', same_receiver='name' or 'expression'")
         self.first = first
         self.then = then
         self.block = block
@@ -431,14 +433,25 @@ class InOrder(Requirement):
                         if any(self._key(r) in seen for n, r in thens if n is node):
                             return True
             return False
-        earliest: Dict[Optional[str], Tuple[int, int]] = {}
+        # Per receiver (and, for block="scope", per scope): where the first ``first`` starts.
+        by_scope = self.block == "scope"
+        earliest: Dict[Tuple[Optional[str], int], Tuple[int, int]] = {}
         for call in firsts.values():
-            key = self._key(method_receiver(call))
+            key = (self._key(method_receiver(call)), id(facts.scope.get(call)) if by_scope else 0)
             earliest[key] = min(earliest.get(key, position(call)), position(call))
-        return any(
-            self._key(receiver) in earliest and earliest[self._key(receiver)] < position(node)
-            for node, receiver in thens
-        )
+        for node, receiver in thens:
+            at, key = position(node), self._key(receiver)
+            if not by_scope:
+                if earliest.get((key, 0), at) < at:
+                    return True
+                continue
+            # Its own scope, or, in a def, the scope the def is written in: a def written after
+            # the start in the same block runs (when called) after it.
+            scope = facts.scope.get(node)
+            outer = facts.scope.get(scope) if scope is not None and type(scope) is not ast.Lambda else scope
+            if earliest.get((key, id(scope)), at) < at or earliest.get((key, id(outer)), at) < at:
+                return True
+        return False
 
 
 def _occurrences(requirement: Requirement, facts: Facts) -> Iterator[Tuple[Union[ast.stmt, ast.expr], ast.expr]]:

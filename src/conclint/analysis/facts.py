@@ -306,6 +306,7 @@ def _named_expr(facts: Facts, node: ast.NamedExpr, scope: Optional[Scope]) -> No
 
 def _function(facts: Facts, node: Function, scope: Optional[Scope]) -> None:
     facts.functions.setdefault(node.name, []).append(node)
+    facts.scope[node] = scope
 
 
 def _class(facts: Facts, node: ast.ClassDef, scope: Optional[Scope]) -> None:

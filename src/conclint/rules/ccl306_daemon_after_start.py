@@ -25,11 +25,12 @@ class DaemonAfterStart(Rule):
     # `x.start()` as a statement, and `x.daemon = ...` or `x.setDaemon(...)` (further down).
     interest = Interest(
         Imports("threading", "multiprocessing"),
-        # By receiver alone: the rule also follows the start into defs written after it (a
-        # setter in a later function still runs after the start).
+        # The rule reads the statements after the start in its block, and the bodies of defs
+        # among them (a setter in a later function still runs after the start).
         InOrder(
             Methods("start", statement=True),
             Either(Methods("setDaemon", statement=True), Stores("daemon")),
+            block="scope",
             same_receiver="expression",
         ),
     )
