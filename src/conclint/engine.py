@@ -292,34 +292,54 @@ def _analyse_normalised(
 
 def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
     """One traversal for all rules: the Semantic model is updated around their callbacks,
-    which are LibCST's batchable ``visit_<Node>``/``leave_<Node>`` methods."""
-    from conclint.analysis.walk import traverse
+    which are LibCST's batchable ``visit_<Node>``/``leave_<Node>`` methods.
 
-    visits: Dict[type, List[Any]] = {}
-    leaves: Dict[type, List[Any]] = {}
+    ``walk.traverse`` with the Semantic model's ``enter``/``leave`` and the rules' callbacks
+    inlined: this loop runs once per node of every parsed file (half a million on the
+    standard library), where each Python call it saves is measurable."""
+    from conclint.analysis.walk import children
+
     names = [(rule, frozenset(rule.callback_names())) for rule in rules]
 
-    def callbacks(table: Dict[type, List[Any]], prefix: str, kind: type) -> List[Any]:
+    def callbacks(prefix: str, kind: type) -> List[Any]:
         name = prefix + kind.__name__
-        found = [getattr(rule, name) for rule, defined in names if name in defined]
-        table[kind] = found
-        return found
+        return [getattr(rule, name) for rule, defined in names if name in defined]
 
-    def enter(node: Any) -> None:
-        sem.enter(node)
+    # Per node type: (the model's hook on entering, the rules' visits), and on leaving the
+    # rules' leaves and the model's hook. None: nothing to call for that type.
+    entering: Dict[type, Any] = {}
+    leaving: Dict[type, Any] = {}
+    on_enter, on_leave = sem._on_enter, sem._on_leave
+    path = sem.stack  # the model's ancestor stack, kept here as Scopes.enter/leave would
+    push, pop = path.append, path.pop
+    stack: List[Tuple[Any, bool]] = [(module, False)]
+    while stack:
+        node, leaving_it = stack.pop()
         kind = type(node)
-        found = visits.get(kind)
-        for method in callbacks(visits, "visit_", kind) if found is None else found:
-            method(node)
-
-    def leave(node: Any) -> None:
-        kind = type(node)
-        found = leaves.get(kind)
-        for method in callbacks(leaves, "leave_", kind) if found is None else found:
-            method(node)
-        sem.leave(node)
-
-    traverse(module, enter, leave)
+        if leaving_it:
+            calls = leaving.get(kind, ())
+            if calls == ():
+                found, hook = callbacks("leave_", kind), on_leave.get(kind)
+                calls = leaving[kind] = (found, hook) if found or hook is not None else None
+            if calls is not None:
+                for method in calls[0]:
+                    method(node)
+                if calls[1] is not None:
+                    calls[1](sem, node)
+            pop()
+            continue
+        push(node)
+        calls = entering.get(kind, ())
+        if calls == ():
+            found, hook = callbacks("visit_", kind), on_enter.get(kind)
+            calls = entering[kind] = (hook, found) if found or hook is not None else None
+        if calls is not None:
+            if calls[0] is not None:
+                calls[0](sem, node)
+            for method in calls[1]:
+                method(node)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children(node)))
 
 
 def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
