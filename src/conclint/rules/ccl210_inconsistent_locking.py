@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, THREAD_TYPES
-from conclint.analysis.cstutil import dotted
+from conclint.analysis.cstutil import dotted, walk
 from conclint.analysis.locks import FunctionKey, Held, HeldLocks, function_key, lock_receiver, name_scope
 from conclint.interest import Either, Holds, Interest, Methods, Syntax
 from conclint.rule import Rule, related_line
@@ -53,6 +53,9 @@ class _Calls:
 
     sites: Dict[str, List[Tuple[str, bool]]] = field(default_factory=dict)  # method -> (caller, lock held)
     escapes: Set[str] = field(default_factory=set)  # ``self.m`` used other than called
+    # ``self.m()`` in a def nested in method ``caller``: (method, caller, the caller's node, the
+    # nested def's node); a site of ``caller`` if the nested def only runs where it is called.
+    nested: List[Tuple[str, str, cst.FunctionDef, cst.FunctionDef]] = field(default_factory=list)
 
 
 class InconsistentLocking(HeldLocks, Rule):
@@ -62,7 +65,7 @@ class InconsistentLocking(HeldLocks, Rule):
     name = "inconsistent-locking"
     message = "shared state written under a lock elsewhere is written here without it: updates can be lost"
     interest = Interest(Holds(*_LOCKS), Either(Syntax("with"), Methods("acquire")))
-    # Off until its precision on real code reaches the project's bar: 12 of 22 findings on the
+    # Off until its precision on real code reaches the project's bar: 12 of 17 findings on the
     # stdlib and 15 packages were real (docs/precision.md); select it by its code to use it.
     default_enabled = False
 
@@ -78,6 +81,8 @@ class InconsistentLocking(HeldLocks, Rule):
         # Per function, how many accesses were recorded when it first made or started a
         # thread: those before ran while the object was not shared yet.
         self._shared_from: Dict[FunctionKey, int] = {}
+        # Per function and plain name: whether a lock was held at each call of that name.
+        self._name_calls: Dict[Tuple[FunctionKey, str], List[bool]] = {}
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -156,6 +161,11 @@ class InconsistentLocking(HeldLocks, Rule):
             function = function_key(self.sem)
             if function is not None:
                 self._shared_from.setdefault(function, len(self._accesses))
+        if isinstance(func, cst.Name):
+            function = function_key(self.sem)
+            if function is not None:
+                self._name_calls.setdefault((function, func.value), []).append(bool(self.held_locks()))
+            return
         if not isinstance(func, cst.Attribute):
             return
         if func.attr.value in MUTATORS:
@@ -180,8 +190,17 @@ class InconsistentLocking(HeldLocks, Rule):
         caller = function_key(self.sem)
         info = self.sem.enclosing_class()
         if caller is None or info is None or method not in info.methods:
-            if info is not None:  # from a nested def or lambda: when it runs is unknown
-                self._calls.setdefault(info.name, _Calls()).escapes.add(method)
+            if info is None:
+                return
+            calls = self._calls.setdefault(info.name, _Calls())
+            frames = self.sem.frames
+            if (
+                len(frames) >= 3 and isinstance(frames[-1].node, cst.FunctionDef)
+                and isinstance(frames[-2].node, cst.FunctionDef) and frames[-3].kind == "class"
+            ):  # from a def nested in a method: that method's site, if the def runs only there
+                calls.nested.append((method, frames[-2].name, frames[-2].node, frames[-1].node))
+            else:  # from deeper or from a lambda: when it runs is unknown
+                calls.escapes.add(method)
             return
         held = self.held_locks()
         self._calls.setdefault(info.name, _Calls()).sites.setdefault(method, []).append((caller[1], bool(held)))
@@ -254,6 +273,8 @@ class InconsistentLocking(HeldLocks, Rule):
             cls, method = access.function
             if access.lockish or method in unshared.get(cls, ()) or method in locked_only.get(cls, ()):
                 continue
+            if cls and method not in self._calls.get(cls, _Calls()).sites and self._unreferenced(method):
+                continue
             if index < self._shared_from.get(access.function, 0):
                 continue  # before the method makes or starts a thread
             if access.constant is not None and constants.get((cls, access.name)) == {access.constant}:
@@ -284,6 +305,13 @@ class InconsistentLocking(HeldLocks, Rule):
         unshared: Dict[str, Set[str]] = {}
         locked_only: Dict[str, Set[str]] = {}
         for cls, calls in self._calls.items():
+            for method, caller, outer, inner in calls.nested:
+                held = self._nested_def_held(cls, caller, outer, inner)
+                if held is None:
+                    calls.escapes.add(method)
+                else:
+                    calls.sites.setdefault(method, []).append((caller, held))
+            calls.nested.clear()
             callers = {caller for sites in calls.sites.values() for caller, _ in sites}
             early = set(UNSHARED) | {m for m in {*calls.sites, *callers} if _AFTER_FORK.search(m)}
             under = set()
@@ -307,6 +335,26 @@ class InconsistentLocking(HeldLocks, Rule):
             methods = {a.function[1] for a in self._accesses if a.function[0] == cls}
             unshared.setdefault(cls, set(UNSHARED)).update(m for m in methods if _AFTER_FORK.search(m))
         return unshared, locked_only
+
+    def _nested_def_held(self, cls: str, caller: str, outer: cst.FunctionDef, inner: cst.FunctionDef) -> Optional[bool]:
+        """Whether a lock is held wherever method ``caller`` calls its nested def ``inner``;
+        None when ``inner`` may run elsewhere (it is passed on, returned, or never called)."""
+        name = inner.name.value
+        nodes = list(walk(outer.body))
+        called = {id(n.func) for n in nodes if isinstance(n, cst.Call)}
+        if any(
+            isinstance(n, cst.Name) and n.value == name and n is not inner.name and id(n) not in called for n in nodes
+        ):
+            return None
+        held = self._name_calls.get(((cls, caller), name))
+        if not held:
+            return None
+        return all(held)
+
+    def _unreferenced(self, method: str) -> bool:
+        """A private method nothing in this file names but its ``def``: called, if at all,
+        from another module, under whatever that code holds."""
+        return _private(method) and len(re.findall(rf"\b{re.escape(method)}\b", self.sem.source)) == 1
 
     def _report(self, access: _Access, guard: _Access) -> None:
         name = access.name[7:] if access.name.startswith("module:") else access.name
