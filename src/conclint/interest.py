@@ -437,8 +437,8 @@ class InOrder(Requirement):
         by_scope = self.block == "scope"
         earliest: Dict[Tuple[Optional[str], int], Tuple[int, int]] = {}
         for call in firsts.values():
-            key = (self._key(method_receiver(call)), id(facts.scope.get(call)) if by_scope else 0)
-            earliest[key] = min(earliest.get(key, position(call)), position(call))
+            started = (self._key(method_receiver(call)), id(facts.scope.get(call)) if by_scope else 0)
+            earliest[started] = min(earliest.get(started, position(call)), position(call))
         for node, receiver in thens:
             at, key = position(node), self._key(receiver)
             if not by_scope:
