@@ -18,6 +18,8 @@ from helpers import EVERY_RULE, PROJECTS, markers, run_cli
 NAMES = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir())
 INVERTED = ["acquire_release", "call_chain", "nested_with", "self_method"]
 CLEAN = ["consistent", "instance_order", "rlock_reentry"]
+# Per-file rules that also see across modules (CCL404: another module's coroutine function).
+CROSS_MODULE = {"async_sibling": "CCL404"}
 
 
 def copy_project(name: str, tmp_path: Path) -> Path:
@@ -44,9 +46,11 @@ def findings(root: Path, *args: str) -> list:
 
 
 def test_the_fixture_projects_cover_the_cases():
-    assert NAMES == sorted(INVERTED + CLEAN)
+    assert NAMES == sorted(INVERTED + CLEAN + list(CROSS_MODULE))
     for name in INVERTED:
         assert any(code == "CCL209" for _, _, code in expected(PROJECTS / name)), name
+    for name, code in CROSS_MODULE.items():
+        assert any(found == code for _, _, found in expected(PROJECTS / name)), name
     for name in CLEAN:
         assert expected(PROJECTS / name) == set(), name
 
@@ -223,3 +227,17 @@ def test_flake8_runs_no_project_rule(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CCL209" not in result.stdout
+
+
+def test_a_coroutine_function_of_another_module_called_without_await(tmp_path):
+    """CCL404 across modules: the finding names the module defining the coroutine function and
+    points at its ``async def``; with the defining module left out of the run, nothing is known."""
+    root = copy_project("async_sibling", tmp_path)
+    found = [f for f in findings(root, "--no-cache", "--select", "CCL404") if f["line"] == 9]
+    assert len(found) == 1, found
+    assert "`async def` in `app.db`" in found[0]["message"]
+    (related,) = found[0]["related"]
+    assert related["path"] == "app/db.py" and related["line"] == 4
+    # The project is what the run lints: linting api.py alone, db.py's coroutines are unknown.
+    alone = run_cli("--format", "json", "--no-cache", "--select", "CCL404", "app/api.py", cwd=root)
+    assert json.loads(alone.stdout) == [], alone.stdout

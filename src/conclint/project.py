@@ -46,7 +46,9 @@ def project_codes(settings: Settings) -> FrozenSet[str]:
         from conclint.rule import all_rules
 
         classes = all_rules()
-        found = frozenset(c for c in active_codes(settings) if c in classes and classes[c].project)
+        found = frozenset(
+            c for c in active_codes(settings) if c in classes and (classes[c].project or classes[c].project_part)
+        )
         _PROJECT_CODES[settings] = found
     return found
 
@@ -92,6 +94,10 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
         by_path.setdefault(finding.path, []).append(finding)
     for outcome in outcomes:
         found = by_path.pop(outcome.path, None)
+        if found:
+            # A rule with a project part may have reported the same place from the file alone.
+            own = {(f.code, f.line, f.column) for f in outcome.findings}
+            found = [f for f in found if (f.code, f.line, f.column) not in own]
         if found:
             if outcome.unfixed is not outcome.findings:
                 outcome.unfixed.extend(found)

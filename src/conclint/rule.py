@@ -113,6 +113,10 @@ class Rule(cst.BatchableCSTVisitor):
     _callback_names: ClassVar[Tuple[str, ...]]
     # A rule of the whole project (``ProjectRule``): never run on one file's tree.
     project: ClassVar[bool] = False
+    # A per-file rule that also reports, in the project phase, what it can only see across
+    # modules: it defines ``check`` as a ``ProjectRule`` does (CCL404: another module's
+    # coroutine function called without ``await``).
+    project_part: ClassVar[bool] = False
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

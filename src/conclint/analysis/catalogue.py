@@ -178,6 +178,11 @@ MANAGER_PROXY_TYPES = frozenset({"multiprocessing.managers.DictProxy", "multipro
 SUBCLASSABLE = WORKER_TYPES | frozenset({"threading.Thread"})
 
 # Context managers with which tests call code to watch it raise or warn.
+# Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
+# something synchronous (a sync-to-async adapter, a fixture, a retry helper).
+TRANSPARENT_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "abc.abstractmethod", "override", "typing.override"}
+)
 TEST_EXPECTATIONS = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns", "deprecated_call"}
 )

@@ -6,12 +6,16 @@ tree, and the project phase (``conclint.analysis.lockorder``) joins the summarie
 
 Which files: only those whose bytes name lock vocabulary as a whole word's end
 (``needs_summary``: ``Lock``/``RLock``, ``acquire``, ``allocate_lock``, ``Condition``, ``_lock``,
-``.lock``; not ``Locked``, ``Conditional``, ``_lock_file``). The others are never parsed for
-the project (on the standard library: 82 files of 1,790). The bound this puts on
+``.lock``; not ``Locked``, ``Conditional``, ``_lock_file``) or hold an ``async def``. The others
+are never parsed for the project (on the standard library: 154 files of 1,790, 82 for locks;
+the screen's tree is reused where it has one). The bound this puts on
 the analysis: a call chain is followed only through functions of summarised files, so a
 lock taken behind a helper module that mentions no lock at all is not seen.
 
-The summary (``summarise``; keys are short because thousands are cached)::
+The lock keys are filled for files naming lock vocabulary, "a" and "w" for files with an
+``async def`` (CCL404 across modules: a coroutine function of one module called without
+``await`` in another). The summary (``summarise``; keys are short because thousands are
+cached)::
 
     {"v": 1,
      "n": bool,                            # the file says `# conclint: noqa`
@@ -20,7 +24,11 @@ The summary (``summarise``; keys are short because thousands are cached)::
      "c": {Class: {"b": [ref], "k": {attr: kind}, "t": {attr: ref}}},   # module-level classes:
                                            # bases, lock attributes, attributes set to `ref(...)`
      "f": {qual: {"k": Class or "", "p": parent or "", "a": [acquisition], "c": [call]}},
-     "t": {"<line>": text}}                # the source lines of sites taken while holding a lock
+     "t": {"<line>": text},                # the source lines of sites taken while holding a
+                                           # lock, and of the calls in "w"
+     "a": {name: [line, column, end_line, end_column]},   # module-level coroutine functions
+     "w": [[ref, line, column, end_line, end_column]]}    # statements calling an imported name
+                                                          # and dropping what it returns
 
 ``qual`` is ``f``, ``Class.method`` or ``outer.inner`` (a def nested in ``outer``). A lock
 kind is ``"L"`` (not re-entrant), ``"R"`` (re-entrant: RLock, a Condition of its own) or
@@ -45,11 +53,11 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, canonical
+from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, canonical
 
-VERSION = 1
+VERSION = 2
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
 TRIGGER_WORDS = (b"Lock", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
 # The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
@@ -57,6 +65,7 @@ _TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock
 # Beyond this the file is generated: no summary (LibCST's screen refuses it too).
 MAX_SUMMARY_BYTES = 2 * 1024 * 1024
 REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
+ASYNC_DEF = b"async def"
 
 Summary = Dict[str, Any]
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -66,7 +75,12 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 
 
 def needs_summary(data: bytes) -> bool:
-    """Whether a file's bytes may hold anything the project phase reads."""
+    """Whether a file's bytes may hold anything the project phase reads: lock vocabulary,
+    or an ``async def`` (coroutine functions, and calls of other modules' ones)."""
+    return _names_locks(data) or ASYNC_DEF in data
+
+
+def _names_locks(data: bytes) -> bool:
     # The plain search first: most files name none of the words at all, and it is faster.
     return any(word in data for word in TRIGGER_WORDS) and _TRIGGER_RE.search(data) is not None
 
@@ -84,7 +98,7 @@ def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool
         if tree is None:
             tree = ast.parse(data)
         text = _decode(data)
-        return _Summariser(text, file_noqa).run(tree)
+        return _Summariser(text, file_noqa, locks=_names_locks(data), coroutines=ASYNC_DEF in data).run(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
         return None  # not Python CPython reads, or nested too deep: the file's own lint says so
 
@@ -109,7 +123,11 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 
 class _Summariser:
-    def __init__(self, text: str, file_noqa: bool) -> None:
+    def __init__(self, text: str, file_noqa: bool, *, locks: bool = True, coroutines: bool = True) -> None:
+        self.with_locks = locks
+        self.with_coroutines = coroutines
+        self.coroutines: Dict[str, List[int]] = {}
+        self.unawaited: List[List[Any]] = []
         self.lines = _LINE_RE.split(text)
         self.imports: Dict[str, List[Any]] = {}
         self.locks: Dict[str, str] = {}
@@ -135,15 +153,84 @@ class _Summariser:
                     if type(target) is ast.Name and kind:
                         self.locks[target.id] = kind
                         self.module_names.add(target.id)
-        for node in top:
-            if isinstance(node, ast.ClassDef):
-                self._class(node)
-            elif isinstance(node, _FUNCTIONS):
-                self._function(node, node.name, "", "")
+        if self.with_locks:
+            for node in top:
+                if isinstance(node, ast.ClassDef):
+                    self._class(node)
+                elif isinstance(node, _FUNCTIONS):
+                    self._function(node, node.name, "", "")
+        if self.with_coroutines:
+            self._coroutines(tree, top)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
-            "f": self.functions, "t": self.texts,
+            "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited,
         }
+
+    # ---------------------------------------------------------------- coroutines
+    def _coroutines(self, tree: ast.Module, top: Sequence[ast.stmt]) -> None:
+        """The module's own coroutine functions, and the statements that call an imported
+        name and drop the result (``fetch()`` where ``await fetch()`` was meant): the
+        project phase tells which of those name another module's coroutine function."""
+        for node in top:
+            if type(node) is ast.AsyncFunctionDef and all(_dotted(d) in TRANSPARENT_DECORATORS for d in node.decorator_list):
+                line = node.lineno
+                column = self._column(line, node.col_offset)
+                self.coroutines[node.name] = [line, column, line, column + len(f"async def {node.name}")]
+        if not self.imports:
+            return
+        # Statements only: a dropped call is an expression statement, and no statement is
+        # inside an expression. Per def, the names it binds are read only when needed.
+        bound_in: Dict[int, FrozenSet[str]] = {}
+        pending: List[Tuple[Sequence[ast.stmt], Tuple[ast.AST, ...]]] = [(tree.body, ())]
+        while pending:
+            body, defs = pending.pop()
+            for stmt in body:
+                kind = type(stmt)
+                if kind is ast.Expr:
+                    call = stmt.value  # type: ignore[attr-defined]
+                    if type(call) is ast.Call:
+                        self._dropped_call(call, defs, bound_in)
+                elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                    pending.append((stmt.body, (*defs, stmt)))  # type: ignore[attr-defined]
+                elif kind is ast.ClassDef:
+                    pending.append((stmt.body, defs))  # type: ignore[attr-defined]
+                elif kind in (ast.With, ast.AsyncWith) and _expects_failure(stmt):
+                    continue
+                else:
+                    for name in _BODIES:
+                        inner = getattr(stmt, name, None)
+                        if inner:
+                            pending.append((inner, defs))
+                    for handler in getattr(stmt, "handlers", ()):
+                        pending.append((handler.body, defs))
+                    for case in getattr(stmt, "cases", ()):
+                        pending.append((case.body, defs))
+
+    def _dropped_call(self, call: ast.Call, defs: Tuple[ast.AST, ...], bound_in: Dict[int, FrozenSet[str]]) -> None:
+        ref = self._imported_ref(call.func)
+        if ref is None:
+            return
+        head = ref[2:].split(".", 1)[0]
+        for scope in defs:
+            bound = bound_in.get(id(scope))
+            if bound is None:
+                bound = bound_in[id(scope)] = _bound_names(scope)
+            if head in bound:
+                return  # a local of a def around the call, not the import
+        site = self.site(call)
+        self.unawaited.append([ref, *site])
+        self.keep_text(site[0], site[2])
+
+    def _imported_ref(self, func: ast.AST) -> Optional[str]:
+        """``n:name`` or ``d:a.b`` when ``func`` names something imported (and not defined at
+        module level too), else None."""
+        name = _dotted(func)
+        if name is None:
+            return None
+        head = name.split(".", 1)[0]
+        if head not in self.imports or head in self.module_names:
+            return None
+        return f"n:{name}" if head == name else f"d:{name}"
 
     # ---------------------------------------------------------------- module level
     def _import(self, node: Union[ast.Import, ast.ImportFrom]) -> None:
@@ -267,6 +354,49 @@ class _Summariser:
         for line in range(first, last + 1):
             if 0 < line <= len(self.lines):
                 self.texts[str(line)] = self.lines[line - 1]
+
+
+# The statement lists of compound statements (handlers and match cases apart).
+_BODIES = ("body", "orelse", "finalbody")
+
+
+def _expects_failure(stmt: ast.stmt) -> bool:
+    """``with self.assertRaises(...):`` and the like: a test calling to see it fail or warn."""
+    return any(
+        type(item.context_expr) is ast.Call
+        and (_dotted(item.context_expr.func) or "").rpartition(".")[2] in TEST_EXPECTATIONS
+        for item in stmt.items  # type: ignore[attr-defined]
+    )
+
+
+def _bound_names(scope: ast.AST) -> FrozenSet[str]:
+    """The names a def binds itself: parameters, assignments, loop and ``with`` targets,
+    nested defs and classes, imports, ``except ... as`` (not those of defs nested in it)."""
+    names: Set[str] = set()
+    args = scope.args  # type: ignore[attr-defined]
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if arg is not None:
+            names.add(arg.arg)
+    stack: List[ast.AST] = list(scope.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                names.add(node.id)  # type: ignore[attr-defined]
+            continue
+        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            names.add(node.name)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Lambda:
+            continue
+        if kind in (ast.Import, ast.ImportFrom):
+            names.update((a.asname or a.name).split(".", 1)[0] for a in node.names)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
+            names.add(node.name)  # type: ignore[attr-defined]
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names)
 
 
 def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
@@ -536,7 +666,7 @@ def validate(summary: Any) -> Summary:
             raise SummaryError(what)
 
     need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
-    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t"}, "unexpected keys")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w"}, "unexpected keys")
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
     need(_str_map(summary["k"], lambda v: type(v) is str), "k")
@@ -544,6 +674,10 @@ def validate(summary: Any) -> Summary:
                   and _str_map(v["k"], lambda k: type(k) is str) and _str_map(v["t"], lambda t: type(t) is str)), "c")
     need(_str_map(summary["f"], _valid_function), "f")
     need(_str_map(summary["t"], lambda v: type(v) is str), "t")
+    need(_str_map(summary["a"], lambda v: type(v) is list and len(v) == 4 and _ints(v)), "a")
+    need(type(summary["w"]) is list and all(
+        type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary["w"]
+    ), "w")
     return summary  # type: ignore[no-any-return]  # checked above
 
 
@@ -747,6 +881,23 @@ class Project:
                         out[lock] = ((name, *via), site)
         return out
 
+    def unawaited_coroutines(self) -> Iterator[Tuple[Site, str, Site, str]]:
+        """Statements that call another module's coroutine function and drop the coroutine:
+        (the call, the callee as written, the ``async def``, the module defining it)."""
+        for info in self.modules.values():
+            calls = info.summary["w"]
+            if not calls:
+                continue
+            at_module = Function(info.name, "", "", "", [], [])
+            for ref, *site in calls:
+                target = self.resolve(at_module, ref)
+                if target is None or target[0] != "function" or target[1] == info.name:
+                    continue
+                defined = self.modules[target[1]]
+                where = defined.summary["a"].get(target[2])
+                if where is not None:
+                    yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1]
+
     # ------------------------------------------------------------ resolution
     def resolve(self, function: Function, ref: str) -> Optional[Target]:
         key = (function.module, function.qual, ref)
@@ -801,7 +952,7 @@ class Project:
             return "lock", f"{module}.{name}", kind
         if name in summary["c"]:
             return "class", module, name
-        if name in summary["f"]:
+        if name in summary["f"] or name in summary["a"]:
             return "function", module, name
         imported = summary["i"].get(name)
         if imported is None:

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Dict, Mapping, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Set
 
 import libcst as cst
 
+from conclint.analysis.catalogue import TRANSPARENT_DECORATORS
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
 from conclint.gate import ASYNC_DEF_TRIGGER
 from conclint.interest import Interest, Text
-from conclint.rule import Rule
+from conclint.rule import ProjectReport, Rule
 
-# Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
-# something synchronous (a sync-to-async adapter, a fixture, a retry helper), so it is not trusted.
-_TRANSPARENT_DECORATORS = frozenset(
-    {"staticmethod", "classmethod", "abstractmethod", "abc.abstractmethod", "override", "typing.override"}
-)
+if TYPE_CHECKING:
+    from conclint.analysis.project import Project
+
 
 
 def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
     return (
         node is not None
         and node.asynchronous is not None
-        and all(dotted(d.decorator) in _TRANSPARENT_DECORATORS for d in node.decorators)
+        and all(dotted(d.decorator) in TRANSPARENT_DECORATORS for d in node.decorators)
     )
 
 
@@ -89,6 +88,20 @@ class CoroutineNeverAwaited(Rule):
                     ):
                         return True
         return False
+
+    # Across modules, in the project phase: a coroutine function another module of the
+    # project defines, imported here and called as a statement (`conclint.analysis.project`
+    # summarises the files that have an `async def`: callers are looked for in those).
+    project_part = True
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        for call, callee, definition, module in project.unawaited_coroutines():
+            message = (
+                f"`{callee}()` is never awaited: it is a coroutine function (`async def` in `{module}`), "
+                "calling it without `await` runs nothing"
+            )
+            yield ProjectReport(cls.code, message, call, ((definition, f"`{callee.rpartition('.')[2]}` is defined here"),))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # The engine has pushed ``node``'s own frame: its parent scope is the one before.
