@@ -19,7 +19,7 @@ NAMES = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir())
 INVERTED = ["acquire_release", "call_chain", "nested_with", "self_method"]
 CLEAN = ["consistent", "instance_order", "rlock_reentry"]
 # Per-file rules that also see across modules (CCL404: another module's coroutine function).
-CROSS_MODULE = {"async_sibling": "CCL404"}
+CROSS_MODULE = {"async_sibling": "CCL404", "gevent_first_party": "CCL401"}
 
 
 def copy_project(name: str, tmp_path: Path) -> Path:
@@ -241,3 +241,19 @@ def test_a_coroutine_function_of_another_module_called_without_await(tmp_path):
     # The project is what the run lints: linting api.py alone, db.py's coroutines are unknown.
     alone = run_cli("--format", "json", "--no-cache", "--select", "CCL404", "app/api.py", cwd=root)
     assert json.loads(alone.stdout) == [], alone.stdout
+
+
+def test_a_project_module_imported_before_monkey_patching(tmp_path):
+    """CCL401 across modules: the finding sits on the import and names the chain to the module
+    the patch changes; the cache notices when a file with no summary of its own (app/net.py)
+    stops importing it."""
+    root = copy_project("gevent_first_party", tmp_path)
+    cache = str(tmp_path / "cache")
+    (found,) = [f for f in findings(root, "--cache-dir", cache, "--select", "CCL401")]
+    assert (found["path"], found["line"]) == ("server.py", 5)
+    assert "`app.models`" in found["message"] and "`socket` (through app.models -> app.net)" in found["message"]
+    (related,) = found["related"]
+    assert (related["path"], related["line"]) == ("server.py", 7)
+    net = root / "app" / "net.py"
+    net.write_text(net.read_text().replace("import socket", "import json as socket"))
+    assert findings(root, "--cache-dir", cache, "--select", "CCL401") == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
 from weakref import WeakKeyDictionary
 
 from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, summarise
@@ -74,8 +74,14 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
     names = [namer.name(o.path) for o in summarised]
     digest = None
     findings = None
+    # Every module of the run by name, when a rule asks (rarely): import chains (CCL401's)
+    # may pass through files that have no summary, so every file's content is an input.
+    def linted() -> Mapping[str, str]:
+        return {namer.name(o.path): o.path for o in outcomes}
+
     if memo is not None:
-        inputs = [[o.path, name, o.digest] for name, o in zip(names, summarised)]
+        inputs: List[Any] = [[o.path, name, o.digest] for name, o in zip(names, summarised)]
+        inputs.append(sorted([o.path, o.digest] for o in outcomes if o.digest is not None))
         digest = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
         findings = memo.project_findings(digest)
     if findings is None:
@@ -86,7 +92,7 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
                 summary = memo.summary(outcome.path, outcome.digest)
             if summary is not None:
                 modules.append(ModuleInfo(name, outcome.path, os.path.basename(outcome.path) == "__init__.py", summary))
-        findings = project_findings(modules, settings)
+        findings = project_findings(modules, settings, linted)
         if memo is not None and digest is not None:
             memo.store_project_findings(digest, findings)
     by_path: Dict[str, List[Finding]] = {}
@@ -104,7 +110,9 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
             outcome.findings.extend(found)
 
 
-def project_findings(modules: Sequence[ModuleInfo], settings: Settings) -> List[Finding]:
+def project_findings(
+    modules: Sequence[ModuleInfo], settings: Settings, linted: Optional[Callable[[], Mapping[str, str]]] = None
+) -> List[Finding]:
     """What the active project rules find in ``modules``: per-file ignores, ``# noqa`` and
     ``# conclint: noqa`` applied as to any finding."""
     codes = project_codes(settings)
@@ -113,7 +121,7 @@ def project_findings(modules: Sequence[ModuleInfo], settings: Settings) -> List[
     from conclint.rule import all_rules
 
     classes = all_rules()
-    project = Project(modules)
+    project = Project(modules, linted)
     by_path = {m.path: m.summary for m in modules}
     out: List[Finding] = []
     seen = set()

@@ -27,8 +27,10 @@ cached)::
      "t": {"<line>": text},                # the source lines of sites taken while holding a
                                            # lock, and of the calls in "w"
      "a": {name: [line, column, end_line, end_column]},   # module-level coroutine functions
-     "w": [[ref, line, column, end_line, end_column]]}    # statements calling an imported name
+     "w": [[ref, line, column, end_line, end_column]],    # statements calling an imported name
                                                           # and dropping what it returns
+     "g": [[line, column, end_line, end_column, [[level, module, *site]]]]}  # gevent's
+                                           # monkey.patch_*() at module level, the imports above it
 
 ``qual`` is ``f``, ``Class.method`` or ``outer.inner`` (a def nested in ``outer``). A lock
 kind is ``"L"`` (not re-entrant), ``"R"`` (re-entrant: RLock, a Condition of its own) or
@@ -53,7 +55,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, canonical
 
@@ -77,7 +79,11 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 def needs_summary(data: bytes) -> bool:
     """Whether a file's bytes may hold anything the project phase reads: lock vocabulary,
     or an ``async def`` (coroutine functions, and calls of other modules' ones)."""
-    return _names_locks(data) or ASYNC_DEF in data
+    return _names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data)
+
+
+def _patches_with_gevent(data: bytes) -> bool:
+    return b"gevent" in data and b"patch_" in data
 
 
 def _names_locks(data: bytes) -> bool:
@@ -98,7 +104,9 @@ def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool
         if tree is None:
             tree = ast.parse(data)
         text = _decode(data)
-        return _Summariser(text, file_noqa, locks=_names_locks(data), coroutines=ASYNC_DEF in data).run(tree)
+        return _Summariser(
+            text, file_noqa, locks=_names_locks(data), coroutines=ASYNC_DEF in data, gevent=_patches_with_gevent(data)
+        ).run(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
         return None  # not Python CPython reads, or nested too deep: the file's own lint says so
 
@@ -123,9 +131,13 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 
 class _Summariser:
-    def __init__(self, text: str, file_noqa: bool, *, locks: bool = True, coroutines: bool = True) -> None:
+    def __init__(
+        self, text: str, file_noqa: bool, *, locks: bool = True, coroutines: bool = True, gevent: bool = True
+    ) -> None:
         self.with_locks = locks
         self.with_coroutines = coroutines
+        self.with_gevent = gevent
+        self.patches: List[List[Any]] = []
         self.coroutines: Dict[str, List[int]] = {}
         self.unawaited: List[List[Any]] = []
         self.lines = _LINE_RE.split(text)
@@ -161,10 +173,38 @@ class _Summariser:
                     self._function(node, node.name, "", "")
         if self.with_coroutines:
             self._coroutines(tree, top)
+        if self.with_gevent:
+            self._gevent_patches(top)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
-            "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited,
+            "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
         }
+
+    # ---------------------------------------------------------------- gevent
+    def _gevent_patches(self, top: Sequence[ast.stmt]) -> None:
+        """The module-level ``monkey.patch_*()`` call, and the imports above it at module level
+        (``[level, module, *site]``; ``from a import b`` twice, as ``a.b`` and ``a``: ``b`` may
+        be a module): the project phase follows those of the project's own modules."""
+        imports: List[List[Any]] = []
+        for stmt in top:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                site = self.site(stmt)
+                if isinstance(stmt, ast.Import):
+                    imports.extend([0, alias.name, *site] for alias in stmt.names)
+                else:
+                    base = stmt.module or ""
+                    for alias in stmt.names:
+                        if alias.name != "*":
+                            imports.append([stmt.level, f"{base}.{alias.name}" if base else alias.name, *site])
+                    if base:
+                        imports.append([stmt.level, base, *site])
+            elif type(stmt) is ast.Expr and type(stmt.value) is ast.Call:
+                name = self._qualname(stmt.value.func) or ""
+                if name.startswith("gevent.monkey.patch_"):
+                    for entry in imports:
+                        self.keep_text(entry[2], entry[4])
+                    self.patches.append([*self.site(stmt.value), imports])
+                    return
 
     # ---------------------------------------------------------------- coroutines
     def _coroutines(self, tree: ast.Module, top: Sequence[ast.stmt]) -> None:
@@ -666,7 +706,7 @@ def validate(summary: Any) -> Summary:
             raise SummaryError(what)
 
     need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
-    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w"}, "unexpected keys")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g"}, "unexpected keys")
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
     need(_str_map(summary["k"], lambda v: type(v) is str), "k")
@@ -678,6 +718,11 @@ def validate(summary: Any) -> Summary:
     need(type(summary["w"]) is list and all(
         type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary["w"]
     ), "w")
+    need(type(summary["g"]) is list and all(
+        type(g) is list and len(g) == 5 and _ints(g[:4]) and type(g[4]) is list and all(
+            type(i) is list and len(i) == 6 and type(i[0]) is int and type(i[1]) is str and _ints(i[2:]) for i in g[4]
+        ) for g in summary["g"]
+    ), "g")
     return summary  # type: ignore[no-any-return]  # checked above
 
 
@@ -804,7 +849,13 @@ class Project:
     """The summaries of one run, joined: names resolved across modules through imports
     (relative ones included), base classes and re-exports."""
 
-    def __init__(self, modules: Sequence[ModuleInfo]) -> None:
+    def __init__(self, modules: Sequence[ModuleInfo], linted: Optional[Callable[[], Mapping[str, str]]] = None) -> None:
+        # Every module of the run, summarised or not (name -> path), made when first asked:
+        # what import chains follow.
+        self._linted_of = linted
+        self._linted: Optional[Mapping[str, str]] = None
+        self._linted_suffixes: Dict[str, Optional[str]] = {}
+        self._module_imports: Dict[str, List[Tuple[str, bool]]] = {}
         self.modules: Dict[str, ModuleInfo] = {}
         for info in sorted(modules, key=lambda m: (m.name, m.path)):
             self.modules.setdefault(info.name, info)
@@ -897,6 +948,85 @@ class Project:
                 where = defined.summary["a"].get(target[2])
                 if where is not None:
                     yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1]
+
+    def imports_before_patching(
+        self, patched: Callable[[str, bool], bool], follow: Callable[[str], bool]
+    ) -> Iterator[Tuple[Site, str, Tuple[str, ...], str, Site]]:
+        """Modules of the project imported above gevent's ``monkey.patch_*()`` that import, at
+        their module level (themselves or through other modules of the project that
+        ``follow`` accepts, breadth first, at most ``_MAX_HOPS`` deep), a module
+        ``patched(name, plain_import)`` says the patch changes: (the import's site, the
+        module, the chain of modules, the patched module, the patch call's site)."""
+        for info in self.modules.values():
+            for *call, imports in info.summary["g"]:
+                reported: Set[Tuple[int, int]] = set()
+                for level, target, *site in imports:
+                    if (site[0], site[1]) in reported:
+                        continue
+                    module = self._linted_module(self._absolute(info, level, target))
+                    if module is None or module == info.name or not follow(module):
+                        continue
+                    found = self._reaches_patched(module, patched, follow)
+                    if found is not None:
+                        reported.add((site[0], site[1]))
+                        chain, root = found
+                        yield Site(info.path, *site), module, chain, root, Site(info.path, *call)
+
+    def _reaches_patched(
+        self, start: str, patched: Callable[[str, bool], bool], follow: Callable[[str], bool]
+    ) -> Optional[Tuple[Tuple[str, ...], str]]:
+        seen = {start}
+        queue: List[Tuple[str, Tuple[str, ...]]] = [(start, (start,))]
+        while queue:
+            module, chain = queue.pop(0)
+            for name, plain in self._imports_of(module):
+                if patched(name, plain):
+                    return chain, name
+                inner = self._linted_module(name)
+                if inner is not None and inner not in seen and follow(inner) and len(chain) < _MAX_HOPS:
+                    seen.add(inner)
+                    queue.append((inner, (*chain, inner)))
+        return None
+
+    def _imports_of(self, module: str) -> List[Tuple[str, bool]]:
+        """The absolute names a module imports at its module level (read from its file, in
+        the rare run that asks), each with whether it was a plain ``import``."""
+        found = self._module_imports.get(module)
+        if found is not None:
+            return found
+        found = self._module_imports[module] = []
+        path = self.linted.get(module)
+        try:
+            tree = ast.parse(Path(path).read_bytes()) if path is not None else None
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = None
+        if tree is None or path is None:
+            return found
+        info = ModuleInfo(module, path, os.path.basename(path) == "__init__.py", {})
+        for stmt in _module_level(tree.body):
+            if isinstance(stmt, ast.Import):
+                found.extend((alias.name, True) for alias in stmt.names)
+            elif isinstance(stmt, ast.ImportFrom):
+                base = self._absolute(info, stmt.level, stmt.module or "")
+                found.append((base, False))
+                found.extend((f"{base}.{alias.name}", False) for alias in stmt.names if alias.name != "*" and base)
+        return found
+
+    @property
+    def linted(self) -> Mapping[str, str]:
+        if self._linted is None:
+            self._linted = self._linted_of() if self._linted_of is not None else {}
+        return self._linted
+
+    def _linted_module(self, name: str) -> Optional[str]:
+        """The module of the run called ``name`` (or the one whose name ends with ``.name``)."""
+        if name in self.linted:
+            return name
+        if name not in self._linted_suffixes:
+            tail = "." + name
+            matches = [m for m in self.linted if m.endswith(tail)]
+            self._linted_suffixes[name] = matches[0] if len(matches) == 1 else None
+        return self._linted_suffixes[name]
 
     # ------------------------------------------------------------ resolution
     def resolve(self, function: Function, ref: str) -> Optional[Target]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from conclint.analysis.cstutil import dotted, names_in
 from conclint.interest import Imports, Interest, Text
-from conclint.rule import Applicability, Rule
+from conclint.rule import Applicability, ProjectReport, Rule
+
+if TYPE_CHECKING:
+    from conclint.analysis.project import Project
 
 # Modules gevent patches, and stdlib modules that capture their blocking objects at import
 # (``logging`` creates an RLock, ``http.client`` binds ``socket``, ...).
@@ -65,6 +68,22 @@ class LateMonkeyPatch(Rule):
     fix = Applicability.UNSAFE
     interest = Interest(Imports("gevent"), Text("patch_"))
 
+    # Across modules, in the project phase: a module of the project imported above the patch,
+    # which imports (itself, or through other modules of the project) one the patch changes.
+    project_part = True
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        # gevent's own modules are meant to be imported before patching (the rule's own half
+        # lets `from gevent import monkey` pass too): a chain never goes through them.
+        for site, module, chain, root, patch in project.imports_before_patching(_is_patched, _not_gevent):
+            through = f" (through {' -> '.join(chain)})" if len(chain) > 1 else ""
+            message = (
+                f"`{module}` is imported before gevent's monkey-patching (line {patch.line}), and it imports "
+                f"`{root}`{through}: it keeps the blocking versions; patch first, before any other import"
+            )
+            yield ProjectReport(cls.code, message, site, ((patch, "the monkey-patching"),))
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Patched modules imported at module level so far, with the if/else branches they are in.
@@ -84,9 +103,7 @@ class LateMonkeyPatch(Rule):
             return
         branches = _branches(self.sem.stack)
         for module in _imported_modules(node):
-            if isinstance(node, cst.Import) and module in _AT_STARTUP:
-                continue
-            if module.split(".")[0] in _PATCHED_ROOTS:
+            if _is_patched(module, isinstance(node, cst.Import)):
                 self.patched_imports.append((module, branches))
         line = self.sem.parent
         if isinstance(node.names, Sequence) and isinstance(line, cst.SimpleStatementLine):
@@ -137,6 +154,17 @@ class LateMonkeyPatch(Rule):
         moving[0] = moving[0].with_changes(leading_lines=[*blank, *moving[0].leading_lines])
         rest[0] = rest[0].with_changes(leading_lines=_comments(rest[0]))
         return module.with_changes(body=body[:start] + moving + rest)
+
+
+def _not_gevent(module: str) -> bool:
+    return module.split(".")[0] != "gevent"
+
+
+def _is_patched(module: str, plain_import: bool) -> bool:
+    """Whether importing ``module`` before the patch keeps something it changes."""
+    if plain_import and module in _AT_STARTUP:
+        return False
+    return module.split(".")[0] in _PATCHED_ROOTS
 
 
 def _branches(stack: Sequence[cst.CSTNode]) -> FrozenSet[int]:
