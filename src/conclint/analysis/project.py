@@ -439,6 +439,18 @@ def _bound_names(scope: ast.AST) -> FrozenSet[str]:
     return frozenset(names)
 
 
+def _named(name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]]) -> Optional[str]:
+    """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name``
+    (remembered in ``suffixes``), None when there are none or several."""
+    if name in names:
+        return name
+    if name not in suffixes:
+        tail = "." + name
+        matches = [m for m in names if m.endswith(tail)]
+        suffixes[name] = matches[0] if len(matches) == 1 else None
+    return suffixes[name]
+
+
 def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module or class body, also those under if/try (conditional defs)."""
     for stmt in body:
@@ -1020,13 +1032,7 @@ class Project:
 
     def _linted_module(self, name: str) -> Optional[str]:
         """The module of the run called ``name`` (or the one whose name ends with ``.name``)."""
-        if name in self.linted:
-            return name
-        if name not in self._linted_suffixes:
-            tail = "." + name
-            matches = [m for m in self.linted if m.endswith(tail)]
-            self._linted_suffixes[name] = matches[0] if len(matches) == 1 else None
-        return self._linted_suffixes[name]
+        return _named(name, self.linted, self._linted_suffixes)
 
     # ------------------------------------------------------------ resolution
     def resolve(self, function: Function, ref: str) -> Optional[Target]:
@@ -1192,10 +1198,4 @@ class Project:
         """The project module called ``name``; else the one module whose name ends with
         ``.name`` (code linted from above its import root: ``lib/pkg/mod.py`` is imported
         as ``pkg.mod``)."""
-        if name in self.modules:
-            return name
-        if name not in self._suffixes:
-            tail = "." + name
-            matches = [m for m in self.modules if m.endswith(tail)]
-            self._suffixes[name] = matches[0] if len(matches) == 1 else None
-        return self._suffixes[name]
+        return _named(name, self.modules, self._suffixes)
