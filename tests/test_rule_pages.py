@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conclint.docs import code_blocks, pages_dir, read_page, sections
 from conclint.rule import all_rules
-from helpers import ROOT, fix, found, markers, strip_markers
+from conclint.settings import PARSE_ERROR_CODE
+from helpers import ROOT, fix, found, markers, run_cli, strip_markers
 
 RULES = all_rules()
 REQUIRED = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix")
@@ -17,7 +20,21 @@ def test_pages_are_the_checkout_rules_directory_or_packaged_copy():
 
 
 def test_every_page_belongs_to_a_rule():
-    assert {p.stem for p in (ROOT / "rules").glob("CCL*.md")} == set(RULES)
+    # CCL000 is no rule: the code of what conclint cannot read; it has a page all the same.
+    assert {p.stem for p in (ROOT / "rules").glob("CCL*.md")} == set(RULES) | {PARSE_ERROR_CODE}
+
+
+def test_the_page_of_ccl000_shows_what_it_reports(tmp_path):
+    """`--explain CCL000` prints its page, and the page's example output is what the command
+    says of the page's example."""
+    result = run_cli("--explain", "ccl000")
+    assert result.returncode == 0 and result.stdout.startswith("# CCL000: cannot-analyse"), result.stderr
+    blocks = dict(re.findall(r"^```(\w+)\n(.*?)^```", result.stdout, re.M | re.S))
+    source, expected = blocks["python"], blocks["text"].strip()
+    (tmp_path / "example.py").write_text(source)
+    linted = run_cli("--no-cache", "--output-format", "concise", "example.py", cwd=tmp_path)
+    assert linted.returncode == 1
+    assert linted.stdout.splitlines()[0] == expected
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
