@@ -81,3 +81,18 @@ def test_ccl201_never_makes_a_conditional_acquire_blocking(tmp_path, call):
     target.write_bytes(source.replace(call.encode(), b"lock.acquire(True)"))
     run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "CCL201", "mod.py", cwd=tmp_path)
     assert b"    with lock:\n        items.append(1)\n" in target.read_bytes()
+
+
+def test_an_import_a_fix_leaves_unused_goes_unless_a_comment_is_on_it(tmp_path):
+    """CCL402's fix replaces the last `time.sleep`: `import time` goes with it, but not when
+    the user wrote a comment on that import (the comment would go too)."""
+    plain = tmp_path / "plain.py"
+    plain.write_text("import time\n\n\nasync def main():\n    time.sleep(1)\n")
+    commented = tmp_path / "commented.py"
+    commented.write_text("import time  # for the pauses\n\n\nasync def main():\n    time.sleep(1)\n")
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "CCL402", "plain.py", "commented.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert plain.read_text() == "import asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n"
+    assert commented.read_text() == (
+        "import time  # for the pauses\nimport asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n"
+    )

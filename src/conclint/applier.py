@@ -8,7 +8,7 @@ of ``--diff`` and JSON output. Nothing here imports the engine.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Set
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -54,13 +54,32 @@ def apply_changes(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     """The module with every fix applied (callers make sure fixes do not overlap)."""
     changes: Dict[cst.CSTNode, Any] = {}
     imports: List[str] = []
+    unused: List[Tuple[str, Optional[str], Optional[str]]] = []
     for fix in fixes:
         changes.update(fix.changes)
         imports.extend(fix.add_imports)
+        unused.extend(fix.drop_imports)
     new = module.visit(_Apply(changes))
     for name in dict.fromkeys(imports):
         new = _add_import(new, name)
+    for imported in dict.fromkeys(unused):
+        new = _drop_unused_import(new, *imported)
     return new
+
+
+def _drop_unused_import(module: cst.Module, name: str, obj: Optional[str], alias: Optional[str]) -> cst.Module:
+    """``module`` without ``import name`` (``from name import obj as alias``) when nothing in it
+    uses it any more (LibCST's own scope analysis decides); kept when removing it would take a
+    comment with it."""
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
+    from conclint.analysis.cstutil import comments
+
+    context = CodemodContext()
+    RemoveImportsVisitor.remove_unused_import(context, name, obj, alias)
+    new = RemoveImportsVisitor(context).transform_module(module)
+    return new if comments(new) == comments(module) else module
 
 
 def _add_import(module: cst.Module, name: str) -> cst.Module:

@@ -41,6 +41,10 @@ class Fix:
     message: str
     # Modules a replacement refers to by name and that must be imported (``import X``).
     add_imports: Tuple[str, ...] = ()
+    # Imports the fix may leave unused (it replaced their last use), as (module, name or None,
+    # alias or None): ``import time`` is ("time", None, None), ``from time import sleep as nap``
+    # ("time", "sleep", "nap"). Each goes when nothing in the fixed module uses it any more.
+    drop_imports: Tuple[Tuple[str, Optional[str], Optional[str]], ...] = ()
 
 
 @dataclass
@@ -181,6 +185,7 @@ class Rule(cst.BatchableCSTVisitor):
         fix_message: Optional[str] = None,
         applicability: Optional[Applicability] = None,
         add_imports: Tuple[str, ...] = (),
+        drop_imports: Tuple[Tuple[str, Optional[str], Optional[str]], ...] = (),
         related: Sequence[Tuple[cst.CSTNode, str]] = (),
     ) -> None:
         """Record a finding at ``node``; ``replacement``/``changes`` make it fixable;
@@ -205,6 +210,7 @@ class Rule(cst.BatchableCSTVisitor):
                 applicability=Applicability(applicability),
                 message=fix_message,
                 add_imports=add_imports,
+                drop_imports=drop_imports,
             )
         self.reports.append(
             Report(self.code, message or self.message, node, fix, statement_chain(self.sem.stack), tuple(related))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import get_arg, int_value, statement_expr, walk
+from conclint.analysis.cstutil import dotted, get_arg, int_value, statement_expr, walk
 from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
@@ -202,4 +202,17 @@ class BlockingCallInAsync(Rule):
             replacement=replacement,
             fix_message="Use `await asyncio.sleep()`",
             add_imports=() if asyncio else ("asyncio",),
+            drop_imports=_sleep_import(call.func),
         )
+
+
+def _sleep_import(func: cst.BaseExpression) -> Tuple[Tuple[str, Optional[str], Optional[str]], ...]:
+    """The import ``func`` (a ``time.sleep`` the fix replaces) came through, as the applier's
+    ``drop_imports`` names it: ``import time [as t]`` for ``time.sleep``/``t.sleep``,
+    ``from time import sleep [as nap]`` for ``sleep``/``nap``."""
+    if isinstance(func, cst.Name):
+        return (("time", "sleep", func.value if func.value != "sleep" else None),)
+    base = dotted(func.value) if isinstance(func, cst.Attribute) else None
+    if base is None or "." in base:
+        return ()
+    return (("time", None, None if base == "time" else base),)
