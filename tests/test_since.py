@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import subprocess
 
 import pytest
 
@@ -117,3 +118,25 @@ def test_the_repository_configuration_cannot_run_commands(repo, tmp_path_factory
     else:
         assert result.returncode == 1, result.stderr
         assert linted(result) == ["committed.py", "staged.py", "sub/untracked.py", "unstaged.py"]
+
+
+def test_a_shallow_clone_says_how_to_fetch_the_history(repo, tmp_path_factory):
+    """CI checks out one commit: a revision beyond it, or a branch whose merge base is beyond
+    it, gets the advice to deepen the clone, not a bare git failure."""
+    git(repo, "checkout", "-q", "-b", "side", "HEAD~1")
+    (repo / "side.py").write_text(PITFALL)
+    git(repo, "add", "side.py")
+    git(repo, "commit", "-q", "-m", "side work")
+    git(repo, "checkout", "-q", "main")
+    clone = tmp_path_factory.mktemp("ci") / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--no-single-branch", repo.resolve().as_uri(), str(clone)],
+        check=True, capture_output=True,
+    )
+    beyond = run_cli("--no-cache", "--since", "HEAD~1", cwd=clone)
+    assert beyond.returncode == 2, beyond.stderr
+    assert "unknown git revision 'HEAD~1': this is a shallow clone" in beyond.stderr
+    assert "fetch-depth: 0" in beyond.stderr
+    apart = run_cli("--no-cache", "--since", "origin/side", cwd=clone)
+    assert apart.returncode == 2, apart.stderr
+    assert "'origin/side' and HEAD have no common ancestor here: this is a shallow clone" in apart.stderr

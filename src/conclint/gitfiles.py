@@ -76,8 +76,11 @@ def changed_files(rev: str, paths: Sequence[str]) -> List[str]:
     try:
         _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except RuntimeError:
-        raise RuntimeError(f"--since: unknown git revision {rev!r}") from None
-    base = _git("merge-base", rev, "HEAD").strip()
+        raise RuntimeError(f"--since: unknown git revision {rev!r}{_shallow_advice()}") from None
+    try:
+        base = _git("merge-base", rev, "HEAD").strip()
+    except RuntimeError:
+        raise RuntimeError(f"--since: {rev!r} and HEAD have no common ancestor here{_shallow_advice()}") from None
     no_filters = _no_filters()
     # ``git diff BASE`` compares BASE with the working tree: committed, staged and unstaged.
     changed = _git(
@@ -97,3 +100,18 @@ def changed_files(rev: str, paths: Sequence[str]) -> List[str]:
         if any(path == w or w in path.parents for w in wanted):
             out.append(os.path.relpath(path))
     return out
+
+
+def _shallow_advice() -> str:
+    """What to do about a shallow clone (CI checkouts often are), when this is one."""
+    try:
+        shallow = _git("rev-parse", "--is-shallow-repository").strip() == "true"
+    except RuntimeError:
+        return ""
+    if not shallow:
+        return ""
+    return (
+        ": this is a shallow clone, whose history stops before it; fetch more of it "
+        "(`git fetch --deepen=50`, `git fetch --unshallow`, or `git fetch origin main` for a branch; "
+        "in GitHub Actions, `actions/checkout` with `fetch-depth: 0`)"
+    )
