@@ -65,8 +65,8 @@ class InconsistentLocking(HeldLocks, Rule):
     name = "inconsistent-locking"
     message = "shared state written under a lock elsewhere is written here without it: updates can be lost"
     interest = Interest(Holds(*_LOCKS), Either(Syntax("with"), Methods("acquire")))
-    # Off until its precision on real code reaches the project's bar: 12 of 17 findings on the
-    # stdlib and 15 packages were real (docs/precision.md); select it by its code to use it.
+    # Off until its precision on real code reaches the project's bar: 13 of 19 findings on the
+    # stdlib and 23 packages were real (docs/precision.md); select it by its code to use it.
     default_enabled = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -83,6 +83,8 @@ class InconsistentLocking(HeldLocks, Rule):
         self._shared_from: Dict[FunctionKey, int] = {}
         # Per function and plain name: whether a lock was held at each call of that name.
         self._name_calls: Dict[Tuple[FunctionKey, str], List[bool]] = {}
+        # Methods that make the object's lock (``self._lock = Lock()``): they (re)initialise it.
+        self._lock_makers: Set[FunctionKey] = set()
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -105,6 +107,11 @@ class InconsistentLocking(HeldLocks, Rule):
             return
         for target in node.targets:
             self._store(target.target, node, node.value)
+        own = [t.target for t in node.targets if isinstance(t.target, cst.Attribute) and self.sem.is_self(t.target.value)]
+        if own and isinstance(node.value, cst.Call) and self.sem.call_result_type(node.value) in _LOCKS:
+            function = function_key(self.sem)
+            if function is not None:
+                self._lock_makers.add(function)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None and not self.sem.at_module_level:
@@ -334,6 +341,9 @@ class InconsistentLocking(HeldLocks, Rule):
         for cls in {a.function[0] for a in self._accesses}:
             methods = {a.function[1] for a in self._accesses if a.function[0] == cls}
             unshared.setdefault(cls, set(UNSHARED)).update(m for m in methods if _AFTER_FORK.search(m))
+        # A method that makes the lock anew resets the object: no thread can hold that lock yet.
+        for cls, method in self._lock_makers:
+            unshared.setdefault(cls, set(UNSHARED)).add(method)
         return unshared, locked_only
 
     def _nested_def_held(self, cls: str, caller: str, outer: cst.FunctionDef, inner: cst.FunctionDef) -> Optional[bool]:
