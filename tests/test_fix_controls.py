@@ -257,6 +257,8 @@ def test_statistics_table_aligns_and_omits_the_marker_column_when_nothing_is_fix
     assert result.stderr == "Found 3 problems.\n"
 
 
-def test_statistics_refuses_formats_it_cannot_print(project):
+def test_statistics_is_ignored_with_a_warning_by_formats_it_cannot_print(project):
     result = run_cli("--no-cache", "--statistics", "--output-format", "sarif", "pkg", cwd=project)
-    assert result.returncode == 2 and "--statistics" in result.stderr
+    assert result.returncode == 1
+    assert len(json.loads(result.stdout)["runs"][0]["results"]) == 3
+    assert result.stderr == "conclint: warning: --statistics prints text or JSON; ignored with --output-format sarif\n"

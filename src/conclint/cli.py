@@ -265,9 +265,11 @@ def _main(o: _Options) -> int:
 
 
 def _check_fix_options(o: _Options) -> None:
-    """Refuse what cannot be printed: ruff's --statistics knows the text and JSON formats only."""
+    """--statistics is a text table or JSON (as ruff's); with another format it is ignored,
+    with a warning (ruff refuses; conclint printed those formats' findings before)."""
     if o["statistics"] and _format(o) not in (*HUMAN_FORMATS, "json"):
-        raise UsageFailure(f"--statistics prints text or JSON: not --output-format {_format(o)}")
+        click.echo(f"conclint: warning: --statistics prints text or JSON; ignored with --output-format {_format(o)}", err=True)
+        o["statistics"] = False
 
 
 def _exit_code(o: _Options, findings: Sequence[Finding], applied: Sequence[Finding]) -> int:
@@ -471,7 +473,9 @@ def _emit(
         if o["quiet"]:
             return
         if side_to_stderr or o["show_diff"] or o["statistics"] or fmt not in HUMAN:
-            lines = _after_findings(findings, o, unsafe, applied, stale, _style(False))
+            # A machine format's run says nothing more, but what --fix did (as before).
+            summary = fmt in HUMAN or bool(o["show_diff"] or o["fix_only"])
+            lines = _after_findings(findings, o, unsafe, applied, stale, _style(False), summary)
             click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
             return
         lines = _after_findings(findings, o, unsafe, applied, stale, style)
@@ -490,6 +494,7 @@ def _style(color: bool) -> Any:
 
 def _after_findings(
     findings: Sequence[Finding], o: _Options, unsafe: bool, applied: Sequence[Finding], stale: Optional[int], style: Any,
+    summary: bool = True,
 ) -> List[str]:
     """What follows the findings: the fixes (by file and rule after --fix; each one with
     --show-fixes, or, without fixing, each one --fix would apply), then the summary."""
@@ -503,8 +508,10 @@ def _after_findings(
     elif not fixing and o["show_fixes"]:
         fixes = fixreport.applicable(findings, unsafe)
         lines = fixreport.fix_block(fixes, fixreport.applicable_heading(len(fixes)), True, style)
-    if lines:
+    if lines and summary:
         lines.append("")
+    if not summary:
+        return lines
     if o["fix_only"] or would:
         lines.extend(fixreport.fix_summary(len(applied), fixreport.hidden_fixes(findings, unsafe), would))
         return lines
