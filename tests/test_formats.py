@@ -254,6 +254,8 @@ def test_machine_formats_print_nothing_else(busy):
     for fmt in ("json", "sarif", "gitlab", "rdjson"):
         result = lint(busy, "--output-format", fmt, "--statistics", "busy.py")
         json.loads(result.stdout)  # one document, no summary after it
+        # json: the statistics array; the others ignore --statistics, and say so.
+        assert ("--statistics" in result.stderr) is (fmt != "json")
     github = lint(busy, "--output-format", "github", "busy.py").stdout.splitlines()
     assert len(github) == 3 and all(line.startswith("::error file=busy.py,") for line in github)
 

@@ -352,6 +352,34 @@ def test_unsafe_fixes_are_offered_only_when_the_client_allows_them(project: Path
             c.stop()
 
 
+def test_fix_policy_of_the_configuration_shapes_the_code_actions(project: Path) -> None:
+    """extend-safe-fixes makes an unsafe fix a plain quick fix (and part of fix-all) without
+    unsafeFixes; unfixable withdraws it: the same engine settings as the command's."""
+    code = json.loads(cli(project, UNSAFE, "--output-format", "json").stdout)[0]["code"]
+    (project / "pyproject.toml").write_text(f'[tool.conclint]\nextend-safe-fixes = ["{code}"]\n')
+    c = Client(project)
+    try:
+        uri = c.open(project / "doc.py", UNSAFE)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        assert diagnostic.data["fix"]["applicability"] == "safe"
+        actions = c.actions(uri, diagnostic.range)
+        (fix,) = [a for a in actions if a.title.startswith(f"Fix {code}")]
+        assert not fix.title.endswith("(unsafe)") and fix.is_preferred
+        assert apply(UNSAFE, fix.edit, uri, 1) == cli_fixed(project, UNSAFE) != UNSAFE
+        assert "Fix all safe conclint problems" in [a.title for a in actions]
+    finally:
+        c.stop()
+    (project / "pyproject.toml").write_text(f'[tool.conclint]\nunfixable = ["{code}"]\nunsafe-fixes = true\n')
+    c = Client(project)
+    try:
+        uri = c.open(project / "doc.py", UNSAFE)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        assert diagnostic.data["fix"] is None
+        assert [a for a in c.actions(uri, diagnostic.range) if a.title.startswith("Fix ")] == []
+    finally:
+        c.stop()
+
+
 def test_fix_all_writes_what_the_cli_writes(client: Client, here: Path) -> None:
     uri = client.open(here / "doc.py", PITFALLS)
     client.diagnostics(uri, 1)

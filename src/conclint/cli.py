@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 import click
 
 from conclint import __version__
-from conclint.formats import ALIASES, FORMATS, WITH_EDITS, Context
+from conclint.formats import ALIASES, FORMATS, HUMAN as HUMAN_FORMATS, WITH_EDITS, Context
 
 if TYPE_CHECKING:
     from conclint.config import Config
@@ -53,6 +53,10 @@ class _Options(TypedDict):
     no_color: bool
     verbose: bool
     ignore_noqa: bool
+    show_fixes: bool
+    fix_only: bool
+    exit_non_zero_on_fix: bool
+    unfixable: Tuple[str, ...]
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -69,7 +73,12 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to enable on top of the selection.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (and mark) fixes that change behaviour.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of what --fix would change; write nothing.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print only a unified diff of what --fix would change (the summary goes to stderr); write nothing. Exit 1 if there are changes.")
+# The fix controls (as ruff's); what they print: conclint.fixreport.
+@click.option("--show-fixes", is_flag=True, help="List each fix applied (with --fix) or applicable (without): file, line, rule, the fix's message, safe or unsafe.")
+@click.option("--fix-only", is_flag=True, help="Apply fixes and report only how many were applied, not the remaining problems; exit 0 (see --exit-non-zero-on-fix).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 if any fix was applied, even when no problem remains.")
+@click.option("--unfixable", multiple=True, metavar="CODES", help="Rules whose fixes are never applied nor offered (codes or prefixes; adds to the configured unfixable).")
 @click.option(
     "--output-format", "--format", "output_format", type=click.Choice([*FORMATS, *ALIASES]), default=None,
     envvar="CONCLINT_OUTPUT_FORMAT", show_envvar=True,
@@ -154,6 +163,7 @@ def _main(o: _Options) -> int:
         return _list_rules()
 
     paths = list(o["paths"]) or ["."]
+    _check_fix_options(o)
     try:
         config = load_config(o["config_file"], paths)
         settings = _settings(config, o)
@@ -192,7 +202,7 @@ def _main(o: _Options) -> int:
     from conclint.engine import PARSE_ERROR
     from conclint.findings import Finding
 
-    fix = bool(o["fix"]) or bool(o["show_diff"])
+    fix = bool(o["fix"]) or bool(o["fix_only"]) or bool(o["show_diff"])
     with_edits = _format(o) in WITH_EDITS
     outcomes = _run_cached(files, settings, config, o, fix=fix, unsafe=unsafe, with_edits=with_edits)
 
@@ -201,9 +211,8 @@ def _main(o: _Options) -> int:
         if PARSE_ERROR in settings.enabled:
             findings.append(Finding(PARSE_ERROR, f"cannot read: {why}", path, 1, 1, 1, 1))
     errors = 0
-    applied = 0
+    applied: List[Finding] = []  # written fixes; with --diff, those the diff shows
     unwritten = 0
-    diff_changed = False
     if fix and not o["show_diff"]:
         from conclint.writes import sweep_stale
 
@@ -216,15 +225,13 @@ def _main(o: _Options) -> int:
             click.echo(f"conclint: warning: {outcome.notice}", err=True)
         if outcome.fixed is not None and outcome.original is not None:
             if o["show_diff"]:
-                diff_changed = True
                 click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
             elif not _write_fix(outcome.path, outcome.fixed, outcome.original, config.root):
                 # Not written: the file still has every finding it had.
                 findings.extend(outcome.unfixed)
                 unwritten += 1
                 continue
-            else:
-                applied += outcome.applied
+            applied.extend(outcome.fixes)
         findings.extend(outcome.findings)
     findings.sort(key=Finding.sort_key)
 
@@ -247,24 +254,46 @@ def _main(o: _Options) -> int:
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
-    _emit(findings, settings, o, unsafe, applied if not o["show_diff"] else 0, stale)
+    _emit(findings, settings, o, unsafe, applied, stale)
     if unwritten:
         click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)
     if errors:
         return 2
     if unwritten and not o["exit_zero"]:
         return 1
+    return _exit_code(o, findings, applied)
+
+
+def _check_fix_options(o: _Options) -> None:
+    """--statistics is a text table or JSON (as ruff's); with another format it is ignored,
+    with a warning (ruff refuses; conclint printed those formats' findings before)."""
+    if o["statistics"] and _format(o) not in (*HUMAN_FORMATS, "json"):
+        click.echo(f"conclint: warning: --statistics prints text or JSON; ignored with --output-format {_format(o)}", err=True)
+        o["statistics"] = False
+
+
+def _exit_code(o: _Options, findings: Sequence[Finding], applied: Sequence[Finding]) -> int:
+    """As ruff's (errors and unwritten fixes aside): --exit-zero wins; --diff fails when
+    there is a change to show; --fix-only succeeds unless --exit-non-zero-on-fix and
+    something was fixed; otherwise remaining findings, or with --exit-non-zero-on-fix any
+    fix applied, fail."""
     if o["exit_zero"]:
         return 0
     if o["show_diff"]:
-        return 1 if diff_changed else 0
+        return 1 if applied else 0
+    if o["exit_non_zero_on_fix"] and applied:
+        return 1
+    if o["fix_only"]:
+        return 0
     return 1 if findings else 0
 
 
 def _settings(config: Config, o: _Options) -> Settings:
     from conclint.config import settings_from_config
 
-    settings = settings_from_config(config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]))
+    settings = settings_from_config(
+        config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]), _split(o["unfixable"])
+    )
     settings.noqa = not o["ignore_noqa"]
     return settings
 
@@ -296,7 +325,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
 
     data = _read_stdin(runner.MAX_READ_BYTES)
     name = str(o["stdin_filename"] or "-")
-    if o["fix"] or o["show_diff"]:
+    if o["fix"] or o["fix_only"] or o["show_diff"]:
         outcome = runner.fix_one(name, settings, unsafe, data=data)
         project.apply([outcome], settings)
         if outcome.notice:
@@ -306,9 +335,13 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
             if outcome.error:  # nothing was fixed: an empty diff would say "nothing to fix"
                 click.echo(f"conclint: error: {outcome.error}", err=True)
                 return 2
-            if outcome.fixed is not None:
+            applied = outcome.fixes if outcome.fixed is not None else []
+            if applied:
                 click.echo(_unified_diff(name, data, new), nl=False)
-            return 1 if outcome.fixed is not None else 0
+            if not o["quiet"]:
+                lines = _after_findings(outcome.findings, o, unsafe, applied, None, _style(False))
+                click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
+            return _exit_code(o, outcome.findings, applied)
         sys.stdout.buffer.write(new)
         sys.stdout.flush()
         findings = sorted(outcome.findings, key=Finding.sort_key)
@@ -317,11 +350,16 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
 
         context = _context(o, settings, unsafe, {name: decode_source(new)})
         context.color = False  # stdout holds the fixed source; stderr the findings
-        click.echo(render(_format(o), findings, context), err=True, nl=False)
+        if not o["fix_only"]:
+            click.echo(render(_format(o), findings, context), err=True, nl=False)
+        applied = outcome.fixes if outcome.fixed is not None else []
+        if (o["show_fixes"] or o["fix_only"]) and not o["quiet"]:
+            lines = _after_findings(findings, o, unsafe, applied, None, _style(False))
+            click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
         if outcome.error:
             click.echo(f"conclint: error: {outcome.error}", err=True)
             return 2
-        return 0 if o["exit_zero"] or not findings else 1
+        return _exit_code(o, findings, applied)
     with_edits = _format(o) in WITH_EDITS
     outcome = runner.lint_one(name, settings, with_edits, data=data)
     project.apply([outcome], settings)
@@ -331,7 +369,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
     findings = sorted(outcome.findings, key=Finding.sort_key)
     from conclint.reading import decode_source
 
-    _emit(findings, settings, o, unsafe, 0, None, {name: decode_source(data)})
+    _emit(findings, settings, o, unsafe, [], None, {name: decode_source(data)})
     return 0 if o["exit_zero"] or not findings else 1
 
 
@@ -409,33 +447,78 @@ class _Output:
 
 
 def _emit(
-    findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, applied: int,
-    stale: Optional[int], sources: Optional[Dict[str, str]] = None,
+    findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, applied: Sequence[Finding],
+    stale: Optional[int], sources: Optional[Dict[str, str]] = None, *, side_to_stderr: bool = False,
 ) -> None:
-    from conclint import output
+    """The report: the findings (or the --statistics table, or nothing with --fix-only and
+    --diff), then what was fixed and the summary. Standard output holds only a document
+    when it is one (a machine format, --statistics, the --diff patch, stdin's fixed source:
+    ``side_to_stderr``): the rest goes to stderr then."""
+    from conclint import fixreport
     from conclint.formats import HUMAN, render
 
     fmt = _format(o)
     context = _context(o, settings, unsafe, sources)
+    style = _style(context.color)
     sink = _Output(o["output_file"])
+    shown = False
     try:
-        sink.write(render(fmt, findings, context), context.color)
-        if fmt not in HUMAN:
+        if o["statistics"] and not o["show_diff"]:  # --diff: the patch alone
+            table = fixreport.statistics_table(findings, unsafe, style) if fmt in HUMAN else []
+            text = fixreport.statistics_json(findings, unsafe) if fmt == "json" else "".join(f"{row}\n" for row in table)
+            sink.write(text, context.color)
+        elif not (o["fix_only"] or o["show_diff"]):
+            sink.write(render(fmt, findings, context), context.color)
+            shown = bool(findings)
+        if o["quiet"]:
             return
-        if o["statistics"]:
-            from conclint.settings import known_codes
-
-            names = known_codes()
-            sink.write("".join(line + "\n" for line in output.statistics(findings, names, unsafe)), context.color)
-        if not o["quiet"]:
-            lines = output.summary_lines(findings, unsafe, applied)
-            if stale:
-                lines.append(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
-            if fmt == "full" and findings:
-                lines.insert(0, "")
-            sink.write("".join(line + "\n" for line in lines), context.color)
+        if side_to_stderr or o["show_diff"] or o["statistics"] or fmt not in HUMAN:
+            # A machine format's run says nothing more, but what --fix did (as before).
+            summary = fmt in HUMAN or bool(o["show_diff"] or o["fix_only"])
+            lines = _after_findings(findings, o, unsafe, applied, stale, _style(False), summary)
+            click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
+            return
+        lines = _after_findings(findings, o, unsafe, applied, stale, style)
+        if lines and fmt == "full" and shown:
+            lines.insert(0, "")
+        sink.write("".join(f"{line}\n" for line in lines), context.color)
     finally:
         sink.close()
+
+
+def _style(color: bool) -> Any:
+    from conclint.formats import styler
+
+    return styler(color)
+
+
+def _after_findings(
+    findings: Sequence[Finding], o: _Options, unsafe: bool, applied: Sequence[Finding], stale: Optional[int], style: Any,
+    summary: bool = True,
+) -> List[str]:
+    """What follows the findings: the fixes (by file and rule after --fix; each one with
+    --show-fixes, or, without fixing, each one --fix would apply), then the summary."""
+    from conclint import fixreport, output
+
+    would = bool(o["show_diff"])
+    fixing = bool(o["fix"] or o["fix_only"] or would)
+    lines: List[str] = []
+    if fixing and (o["show_fixes"] or (o["fix"] and not o["fix_only"] and not would)):
+        lines = fixreport.fix_block(applied, fixreport.fixed_heading(len(applied), would), bool(o["show_fixes"]), style)
+    elif not fixing and o["show_fixes"]:
+        fixes = fixreport.applicable(findings, unsafe)
+        lines = fixreport.fix_block(fixes, fixreport.applicable_heading(len(fixes)), True, style)
+    if lines and summary:
+        lines.append("")
+    if not summary:
+        return lines
+    if o["fix_only"] or would:
+        lines.extend(fixreport.fix_summary(len(applied), fixreport.hidden_fixes(findings, unsafe), would))
+        return lines
+    lines.extend(output.summary_lines(findings, unsafe, len(applied)))
+    if stale:
+        lines.append(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+    return lines
 
 
 def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
@@ -467,7 +550,10 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
         encoding = "utf-8"
     a = _decoded(before, encoding).splitlines(keepends=True)
     b = _decoded(after, encoding).splitlines(keepends=True)
-    return "".join(difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"))
+    from conclint.fixreport import diff_header_path
+
+    shown = diff_header_path(path)
+    return "".join(difflib.unified_diff(a, b, fromfile=f"a/{shown}", tofile=f"b/{shown}"))
 
 
 def _decoded(data: bytes, encoding: str) -> str:

@@ -25,7 +25,9 @@ class ConfigError(Exception):
 
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores", "unsafe-fixes", "respect-gitignore"}
+# Lists of rule selectors that decide which fixes are offered and how far they are trusted.
+_FIX_KEYS = ("unfixable", "extend-safe-fixes", "extend-unsafe-fixes")
+_KNOWN_KEYS = set(_LIST_KEYS) | set(_FIX_KEYS) | {"per-file-ignores", "unsafe-fixes", "respect-gitignore"}
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Config:
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
     rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by rule code
+    unfixable: List[str] = field(default_factory=list)
+    extend_safe_fixes: List[str] = field(default_factory=list)
+    extend_unsafe_fixes: List[str] = field(default_factory=list)
 
 
 # Configuration is a few lines; anything larger is a mistake (a FIFO or device is refused).
@@ -159,10 +164,10 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
             if not prefix:
                 raise ConfigError(f"{path}: unknown key {key!r}")
             raise ConfigError(f"{path}: tool.conclint: unknown key {key!r}")
-        if key in _LIST_KEYS:
+        if key in _LIST_KEYS or key in _FIX_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise fail(key, f"must be a list of strings, not {_shown(value)}")
-            if key in ("select", "ignore", "extend-select"):
+            if key in ("select", "ignore", "extend-select", *_FIX_KEYS):
                 check_selectors(key, value)
             setattr(config, key.replace("-", "_"), list(value))
         elif key == "per-file-ignores":
@@ -209,13 +214,16 @@ def _shown(value: Any) -> str:
 
 
 def settings_from_config(
-    config: Config, select: Sequence[str] = (), extend_select: Sequence[str] = (), ignore: Sequence[str] = ()
+    config: Config, select: Sequence[str] = (), extend_select: Sequence[str] = (), ignore: Sequence[str] = (),
+    unfixable: Sequence[str] = (),
 ) -> Settings:
     """The run's Settings from ``config`` and selectors given on top of it (the command's
     ``--select``, which replaces the configured selection, ``--extend-select`` and ``--ignore``,
-    which add to it; the language server's client settings alike)."""
+    which add to it; the language server's client settings alike). ``unfixable`` (the
+    command's ``--unfixable``) adds to the configured ``unfixable``."""
     from conclint import __version__
     from conclint.discovery import PatternSpec
+    from conclint.fixpolicy import FixPolicy
     from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
 
     chosen = list(select) or config.select
@@ -229,6 +237,7 @@ def settings_from_config(
             spec = PatternSpec.from_lines([pattern])
             spec.patterns_text = pattern
             per_file.append((spec, tuple(c.upper() for c in codes)))
+        resolve_selection(list(unfixable), [], [])
     except SelectorError as exc:
         raise ConfigError(str(exc)) from None
     return Settings(
@@ -238,4 +247,9 @@ def settings_from_config(
         rule_options=config.rule_options,
         explicit=explicitly_selected(chosen, extend),
         fingerprint_data={"version": __version__},
+        fix_policy=FixPolicy(
+            tuple(c.upper() for c in (*config.unfixable, *unfixable)),
+            tuple(c.upper() for c in config.extend_safe_fixes),
+            tuple(c.upper() for c in config.extend_unsafe_fixes),
+        ),
     )

@@ -218,6 +218,9 @@ def analyse(
     rules = [cls(sem, options[cls]) for cls in rule_classes]
     _run_rules(module, sem, rules)
     reports = [r for rule in rules for r in rule.reports]
+    if settings.fix_policy:  # unfixable, extend-safe-fixes, extend-unsafe-fixes
+        for r in reports:
+            r.fix = settings.fix_policy.adjust(r.code, r.fix)
     if keep_tree:
         result.module = module
     if not reports:

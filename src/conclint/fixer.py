@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import itertools
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.applier import apply_changes, select_fixes
 from conclint.engine import FileResult, lint_source
+from conclint.findings import Finding
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ class FixOutcome:
     remaining: Optional[FileResult] = None
     # The original's findings: what stays true of the file if the fix is not written.
     initial: Optional[FileResult] = None
+    # The findings whose fixes were applied, in order (``--show-fixes``), at their places in
+    # the original (``_placed_in_original``).
+    fixes: List[Finding] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -76,9 +80,33 @@ def fix_source(
         if problem:
             return _unchanged(outcome, first, f"fixed code would not parse ({problem})")
         outcome.applied += len(fixes)
+        chosen = {id(fix) for fix in fixes}
+        outcome.fixes.extend(f for f, report in result.reports if id(report.fix) in chosen)
         current = new_bytes
     outcome.fixed = current
+    outcome.fixes = _placed_in_original(outcome.fixes, first.findings)
     return outcome
+
+
+def _placed_in_original(fixes: List[Finding], original: List[Finding]) -> List[Finding]:
+    """``fixes`` with the positions of the same findings in the original: a fix applied in a
+    later pass was reported on the file an earlier pass left, whose lines may have moved. The
+    same finding is the first unused one of the original with its code, message and
+    fingerprint (the code of its lines, whitespace aside), else the only unused one with its
+    code and message (an earlier fix on the same line changed the fingerprint). One the
+    original does not have (an earlier fix made it) keeps the position it was reported at."""
+    unused: Dict[Tuple[str, str], List[Finding]] = {}
+    for o in original:
+        unused.setdefault((o.code, o.message), []).append(o)
+    placed = []
+    for f in fixes:
+        alike = unused.get((f.code, f.message), [])
+        at = next((o for o in alike if o.fingerprint == f.fingerprint), alike[0] if len(alike) == 1 else None)
+        if at is not None:
+            alike.remove(at)
+            f = replace(f, line=at.line, column=at.column, end_line=at.end_line, end_column=at.end_column)
+        placed.append(f)
+    return placed
 
 
 # Encodings whose decoding is undone byte for byte by encoding (no need to check).
@@ -105,6 +133,7 @@ def _unchanged(outcome: FixOutcome, first: FileResult, why: str) -> FixOutcome:
     outcome.error = f"{why}; file left unchanged"
     outcome.fixed = outcome.original
     outcome.applied = 0
+    outcome.fixes = []
     outcome.remaining = first
     return outcome
 

@@ -99,7 +99,7 @@ def _lines(text: Optional[str]) -> List[str]:
 
 
 def _header(f: Finding, context: Context) -> str:
-    style = _styler(context.color)
+    style = styler(context.color)
     location = f"{style(f.path, bold=True)}:{f.line}:{f.column}:"
     mark = " " + style("[*]", fg="cyan") if fixable(f, context.unsafe) else ""
     return f"{location} {style(f.code, fg='red', bold=True)}{mark} {f.message}"
@@ -109,7 +109,8 @@ def _concise(findings: Sequence[Finding], context: Context) -> List[str]:
     return [_header(f, context) for f in findings]
 
 
-def _styler(color: bool) -> Callable[..., str]:
+def styler(color: bool) -> Callable[..., str]:
+    """``click.style`` when ``color``, else a function giving the text unstyled."""
     if color:
         return click.style
     return lambda text, **_: str(text)
@@ -125,7 +126,7 @@ def _width(text: str) -> int:
 
 def _full(findings: Sequence[Finding], context: Context) -> List[str]:
     out: List[str] = []
-    style = _styler(context.color)
+    style = styler(context.color)
     for f in findings:
         if out:
             out.append("")

@@ -1,10 +1,9 @@
-"""What follows the findings in the human formats: the summary and the statistics table
-(the findings themselves: ``conclint.formats``)."""
+"""What follows the findings in the human formats: the summary (the findings themselves:
+``conclint.formats``; the fix block and the statistics table: ``conclint.fixreport``)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Dict, List, Sequence
+from typing import List, Sequence
 
 from conclint.findings import Finding
 
@@ -33,12 +32,3 @@ def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> 
         lines.append(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.")
     return lines
 
-
-def statistics(findings: Sequence[Finding], names: Dict[str, str], unsafe: bool) -> List[str]:
-    counts = Counter(f.code for f in findings)
-    fixes = {f.code for f in findings if fixable(f, unsafe)}
-    width = max((len(str(c)) for c in counts.values()), default=1)
-    return [
-        f"{count:>{width}}\t{code}\t{'[*] ' if code in fixes else '    '}{names.get(code, 'syntax-error' if code == 'CCL000' else '')}"
-        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]

@@ -37,6 +37,8 @@ class FileOutcome:
     applied: int = 0
     # With fixing: the original's findings, reported instead when the fix is not written.
     unfixed: List[Finding] = field(default_factory=list)
+    # With fixing: the findings whose fixes were applied (``FixOutcome.fixes``).
+    fixes: List[Finding] = field(default_factory=list)
     error: Optional[str] = None  # an internal error: exit code 2
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
     digest: Optional[str] = None  # sha256 of the bytes linted: what the cache records
@@ -128,6 +130,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
     if fixed.changed:
         outcome.fixed = fixed.fixed
         outcome.applied = fixed.applied
+        outcome.fixes = fixed.fixes
     outcome.findings = fixed.remaining.findings if fixed.remaining else []
     outcome.unfixed = fixed.initial.findings if fixed.initial else outcome.findings
     return outcome

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
 
+from conclint.fixpolicy import FixPolicy, specificity as _specificity
+
 PARSE_ERROR_CODE = "CCL000"
 
 
@@ -48,16 +50,6 @@ def explicitly_selected(select: Sequence[str], extend_select: Sequence[str]) -> 
     return frozenset(s for s in (*select, *extend_select) if s in known_codes())
 
 
-def _specificity(code: str, selectors: Sequence[str]) -> int:
-    best = -1
-    for selector in selectors:
-        if selector == "ALL":
-            best = max(best, 0)
-        elif code.startswith(selector):
-            best = max(best, len(selector))
-    return best
-
-
 @dataclass(eq=False)
 class Settings:
     """The effective configuration of one run, as plain data: it imports no rule. What the
@@ -77,6 +69,8 @@ class Settings:
     noqa: bool = True
     # Codes named in full by a selector: they enable rules that are off by default.
     explicit: FrozenSet[str] = frozenset()
+    # unfixable, extend-safe-fixes, extend-unsafe-fixes (applied by the engine to every report).
+    fix_policy: FixPolicy = field(default_factory=FixPolicy)
     # Raw values that define this configuration, for cache keys.
     fingerprint_data: Dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +96,7 @@ class Settings:
             "options": self.rule_options,
             "explicit": sorted(self.explicit),
             "noqa": self.noqa,
+            "fix_policy": self.fix_policy.key(),
             "code": _package_stamp(),
             **self.fingerprint_data,
         }
