@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -143,6 +144,30 @@ def test_noqa_comments(tmp_path):
     assert "CCL201" in run_cli("a.py", cwd=tmp_path).stdout
     (tmp_path / "a.py").write_text("# conclint: noqa\n" + PITFALLS)
     assert run_cli("a.py", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("code", ["CCL201", "CCL306", "CCL000"])
+def test_explain_renders_the_page_for_a_terminal(code):
+    """On a terminal (FORCE_COLOR stands in for one) the page is rendered: headings without
+    `#`, prose and list items wrapped to the width, code blocks indented and as written;
+    piped, it stays Markdown, byte for byte the page."""
+    from conclint.docs import read_page, visible_width
+
+    page = read_page(code)
+    assert page is not None
+    piped = run_cli("--explain", code)
+    assert piped.stdout == page + "\n"
+    shown = run_cli("--explain", code, env={"FORCE_COLOR": "1", "COLUMNS": "60"})
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b[" in shown.stdout  # styled
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.stdout.splitlines()]
+    assert "Why is this bad?" in lines and "What it does" in lines
+    assert not any(line.startswith(("## ", f"# {code}")) or "```" in line for line in lines)
+    code_lines = {line[4:] for line in lines if line.startswith("    ") and not line.lstrip().startswith("•")}
+    for block in re.findall(r"^```[^\n]*\n(.*?)^```", page, re.M | re.S):
+        assert {line for line in block.splitlines() if line.strip()} <= code_lines | {""}
+    prose = [line for line in lines if not line.startswith("    ") or line.lstrip().startswith("•")]
+    assert all(visible_width(line) <= 60 for line in prose if not line.startswith("|")), prose
 
 
 def test_explain_and_list_rules():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, TypedDict, cast
@@ -158,7 +159,7 @@ def _main(o: _Options) -> int:
     from conclint.config import ConfigError, load_config
 
     if o["explain"]:
-        return _explain(str(o["explain"]))
+        return _explain(str(o["explain"]), o)
     if o["list_rules"]:
         return _list_rules()
 
@@ -563,13 +564,19 @@ def _decoded(data: bytes, encoding: str) -> str:
         return data.decode("utf-8", "replace")
 
 
-def _explain(code: str) -> int:
-    from conclint.docs import read_page
+def _explain(code: str, o: _Options) -> int:
+    """The rule's page: rendered for a terminal (or with FORCE_COLOR), as Markdown when piped
+    or written to a file (for a viewer or another tool), as `gh` and `glow` do."""
+    from conclint.docs import read_page, render_for_terminal
+    from conclint.formats import styler
 
     page = read_page(code)
     if page is None:
         raise UsageFailure(f"unknown rule {code!r} (see --list-rules)")
-    click.echo(page)
+    if o["output_file"] is None and (_isatty() or os.environ.get("FORCE_COLOR")):
+        width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+        page = render_for_terminal(page, width, styler(_color(o)))
+    click.echo(page, color=_color(o))
     return 0
 
 
