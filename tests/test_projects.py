@@ -178,6 +178,11 @@ def test_noqa_on_the_reported_line_silences_it(tmp_path):
     assert findings(root, "--no-cache") == []
     orders.write_text(orders.read_text().replace("# noqa: CCL209", "# noqa: CCL201"))
     assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+    # Only a real comment silences: the same words in a string on that line do not.
+    orders.write_text(orders.read_text().replace(
+        "with stock.STOCK_LOCK:  # noqa: CCL201", 'with stock.STOCK_LOCK, print("# noqa: CCL209"):'
+    ))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
 
 
 def test_selection_per_file_ignores_and_baseline(tmp_path):

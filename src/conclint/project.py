@@ -17,8 +17,9 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
 from weakref import WeakKeyDictionary
 
-from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, summarise
+from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, decode, summarise
 from conclint.engine import active_codes, codes_for, file_noqa, fingerprint, is_suppressed
+from conclint.noqa import comments, may_have_line_noqa
 from conclint.findings import Finding, Related
 from conclint.settings import Settings
 
@@ -59,8 +60,16 @@ def wants_summaries(settings: Settings) -> bool:
 
 
 def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
-    """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand)."""
-    return summarise(data, tree, file_noqa=file_noqa(data))
+    """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand), with the
+    real comments of its kept lines: a ``# noqa`` inside a string silences nothing, here as in
+    the per-file phase."""
+    summary = summarise(data, tree, file_noqa=file_noqa(data))
+    if summary is not None and summary["t"]:
+        source = decode(data)
+        if may_have_line_noqa(source):
+            kept = summary["t"]
+            summary["q"] = {str(line): text for line, text in comments(source).items() if str(line) in kept}
+    return summary
 
 
 def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[Memo] = None) -> None:
@@ -136,7 +145,8 @@ def project_findings(
             lines = [""] * site.end_line
             for line in range(site.line, site.end_line + 1):
                 lines[line - 1] = summary["t"].get(str(line), "")
-            if settings.noqa and (summary["n"] or is_suppressed(report.code, lines[site.line - 1])):
+            comment = summary["q"].get(str(site.line))
+            if settings.noqa and (summary["n"] or (comment is not None and is_suppressed(report.code, comment))):
                 continue
             key = (report.code, site, report.message)
             if key in seen:

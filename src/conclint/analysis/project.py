@@ -29,8 +29,11 @@ cached)::
      "a": {name: [line, column, end_line, end_column]},   # module-level coroutine functions
      "w": [[ref, line, column, end_line, end_column]],    # statements calling an imported name
                                                           # and dropping what it returns
-     "g": [[line, column, end_line, end_column, [[level, module, *site]]]]}  # gevent's
+     "g": [[line, column, end_line, end_column, [[level, module, *site]]]],  # gevent's
                                            # monkey.patch_*() at module level, the imports above it
+     "q": {"<line>": comment}}             # the comments (as the tokenizer reads them) of the
+                                           # lines in "t" that may hold a noqa (filled by
+                                           # conclint.project.summary_of)
 
 ``qual`` is ``f``, ``Class.method`` or ``outer.inner`` (a def nested in ``outer``). A lock
 kind is ``"L"`` (not re-entrant), ``"R"`` (re-entrant: RLock, a Condition of its own) or
@@ -103,7 +106,7 @@ def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool
     try:
         if tree is None:
             tree = ast.parse(data)
-        text = _decode(data)
+        text = decode(data)
         return _Summariser(
             text, file_noqa, locks=_names_locks(data), coroutines=ASYNC_DEF in data, gevent=_patches_with_gevent(data)
         ).run(tree)
@@ -111,7 +114,8 @@ def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool
         return None  # not Python CPython reads, or nested too deep: the file's own lint says so
 
 
-def _decode(data: bytes) -> str:
+def decode(data: bytes) -> str:
+    """A file's text as CPython reads it (its coding cookie), undecodable bytes replaced."""
     try:
         encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
     except SyntaxError:
@@ -178,6 +182,7 @@ class _Summariser:
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
+            "q": {},
         }
 
     # ---------------------------------------------------------------- gevent
@@ -718,7 +723,8 @@ def validate(summary: Any) -> Summary:
             raise SummaryError(what)
 
     need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
-    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g"}, "unexpected keys")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g", "q"}, "unexpected keys")
+    need(_str_map(summary["q"], lambda v: type(v) is str), "q")
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
     need(_str_map(summary["k"], lambda v: type(v) is str), "k")
