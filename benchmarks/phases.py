@@ -3,8 +3,8 @@
     python benchmarks/phases.py [PATH]
 
 Mirrors ``engine.lint_source`` step by step (gate, screen, second gate, parse, rules,
-positions) so that
-each step can be timed; a profiling aid, not a test.
+positions), then ``runner.lint_one``'s summary of each file and the project phase over them
+(``project.project_findings``), so that each step can be timed; a profiling aid, not a test.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, List
 
 import libcst as cst
 
-from conclint import engine, runner
+from conclint import engine, project, runner
+from conclint.analysis.project import ModuleInfo, ModuleNamer
 from conclint.analysis import Semantic, parsing
 from conclint.analysis.positions import positions_of
 from conclint.discovery import Discovery
@@ -32,8 +33,10 @@ def main() -> int:
     rules = engine.rule_set(settings, engine.active_codes(settings))
     trigger = rules.trigger
     spent: Dict[str, float] = dict.fromkeys(
-        ("read + gate", "screen", "second gate", "parse", "rules", "positions"), 0.0
+        ("read + gate", "screen", "second gate", "parse", "rules", "positions", "summaries", "project phase"), 0.0
     )
+    modules: List[ModuleInfo] = []
+    namer = ModuleNamer(root)
     screened = parsed = lines = 0
 
     def clock(phase: str, start: float) -> float:
@@ -41,14 +44,23 @@ def main() -> int:
         spent[phase] += now - start
         return now
 
+    def summarise(path: str, data: bytes, tree: Any) -> None:
+        start = time.process_time()
+        summary = project.summary_of(data, tree)
+        if summary is not None:
+            modules.append(ModuleInfo(namer.name(path), path, path.endswith("__init__.py"), summary))
+        clock("summaries", start)
+
     for path in files:
         start = time.process_time()
         data = Path(path).read_bytes()
         candidates = trigger.matching(data)
         start = clock("read + gate", start)
         if not candidates:
+            summarise(path, data, None)
             continue
         screened += 1
+        seen = None
         try:
             seen = parsing.screen(data)
             start = clock("screen", start)
@@ -56,11 +68,13 @@ def main() -> int:
                 candidates = [c for c in candidates if c.could_report(seen.facts, rules.options[c])]
             start = clock("second gate", start)
             if not candidates:
+                summarise(path, data, seen.tree)
                 continue
             parsed, lines = parsed + 1, lines + data.count(b"\n")
             with parsing.trusting_the_parser():
                 module = cst.parse_module(data)
         except Exception:
+            summarise(path, data, seen.tree if seen is not None else None)
             continue
         start = clock("parse", start)
         sem = Semantic(path, "")
@@ -71,6 +85,10 @@ def main() -> int:
         if reports:
             positions_of(module, data, [(r.node, r.statement) for r in reports], seen.tree)
         clock("positions", start)
+        summarise(path, data, seen.tree)
+    start = time.process_time()
+    project.project_findings(modules, settings, lambda: {namer.name(p): p for p in files})
+    clock("project phase", start)
     total = sum(spent.values())
     print(f"{len(files)} files, {screened} screened, {parsed} parsed ({lines:,} lines)")
     for phase, seconds in spent.items():
