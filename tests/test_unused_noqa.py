@@ -141,3 +141,78 @@ def test_json_edits_reproduce_the_fix(tmp_path):
     line = source.splitlines()[edit["line"] - 1]
     assert edit["line"] == edit["end_line"] == 3
     assert line[: edit["column"] - 1] + edit["content"] + line[edit["end_column"] - 1:] == f"{CLEAN}  # noqa: E501"
+
+
+# ---------------------------------------------------------------------- --add-noqa
+def add_noqa(tmp_path, source: str, *args: str):
+    (tmp_path / "a.py").write_text(source)
+    result = run_cli("--no-cache", "--add-noqa", *args, "a.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "a.py").read_text(), result.stderr
+
+
+def test_add_noqa_then_lint_is_clean_and_a_second_run_adds_nothing(tmp_path):
+    source = HEAD + f"{FOUND}\nt.setDaemon(True); t.isDaemon()\nwith threading.Lock():\n    pass\n"
+    assert codes(tmp_path, source) == [(3, "CCL301"), (4, "CCL301"), (4, "CCL301"), (5, "CCL206")]
+    after, stderr = add_noqa(tmp_path, source)
+    assert after == HEAD + (
+        f"{FOUND}  # noqa: CCL301\nt.setDaemon(True); t.isDaemon()  # noqa: CCL301\n"
+        "with threading.Lock():  # noqa: CCL206\n    pass\n"
+    )
+    assert "Added 3 noqa comments." in stderr
+    assert codes(tmp_path, after) == []
+    again, stderr = add_noqa(tmp_path, after)
+    assert again == after and "Added 0 noqa comments." in stderr
+
+
+def test_add_noqa_keeps_existing_comments_and_merges_with_a_noqa(tmp_path):
+    source = HEAD + f"{FOUND}  # explanation\n{FOUND}  # noqa: E501  # why\n{FOUND}  #noqa:ccl2\n"
+    after, _ = add_noqa(tmp_path, source)
+    assert after == HEAD + (
+        f"{FOUND}  # explanation  # noqa: CCL301\n"
+        f"{FOUND}  # noqa: E501, CCL301  # why\n"
+        f"{FOUND}  #noqa:ccl2, CCL301\n"
+    )
+    assert codes(tmp_path, after) == []
+
+
+def test_add_noqa_comments_the_first_line_of_a_multi_line_finding(tmp_path):
+    source = HEAD + "t.setDaemon(\n    True,\n)\n"
+    after, _ = add_noqa(tmp_path, source)
+    assert after == HEAD + "t.setDaemon(  # noqa: CCL301\n    True,\n)\n"
+    assert codes(tmp_path, after) == []
+
+
+def test_add_noqa_never_writes_into_a_string_or_after_a_backslash(tmp_path):
+    source = HEAD + 'x = t.setDaemon(True) or """\n# text\n"""\ny = t.isDaemon() + \\\n    1\n'
+    after, stderr = add_noqa(tmp_path, source)
+    assert after == source
+    assert "a.py:3: no noqa comment added for CCL301: the line ends inside a multi-line string" in stderr
+    assert "a.py:6: no noqa comment added for CCL301: the line ends with a backslash continuation" in stderr
+    assert "Added 0 noqa comments." in stderr
+    assert codes(tmp_path, after) == [(3, "CCL301"), (6, "CCL301")]
+
+
+def test_add_noqa_respects_selection_and_baseline_and_keeps_bytes(tmp_path):
+    source = HEAD + f"{FOUND}\nwith threading.Lock():\n    pass\n"
+    after, _ = add_noqa(tmp_path, source, "--select", "CCL2")
+    assert after == HEAD + f"{FOUND}\nwith threading.Lock():  # noqa: CCL206\n    pass\n"
+    # Findings the baseline records stay as they are.
+    (tmp_path / "a.py").write_text(source)
+    assert run_cli("--no-cache", "--write-baseline", "base.json", "a.py", cwd=tmp_path).returncode == 0
+    after, stderr = add_noqa(tmp_path, source, "--baseline", "base.json")
+    assert after == source and "Added 0 noqa comments." in stderr
+    # CRLF line breaks and a BOM are kept.
+    data = ("\ufeff" + source).replace("\n", "\r\n").encode()
+    (tmp_path / "b.py").write_bytes(data)
+    assert run_cli("--no-cache", "--add-noqa", "b.py", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "b.py").read_bytes() == data.replace(
+        b"(True)\r\n", b"(True)  # noqa: CCL301\r\n"
+    ).replace(b"Lock():\r\n", b"Lock():  # noqa: CCL206\r\n")
+
+
+def test_add_noqa_refuses_fix_and_stdin(tmp_path):
+    (tmp_path / "a.py").write_text(HEAD)
+    for args in (("--fix", "a.py"), ("--diff", "a.py"), ("-",)):
+        result = run_cli("--add-noqa", *args, cwd=tmp_path, stdin="")
+        assert result.returncode == 2 and "--add-noqa cannot be combined" in result.stderr

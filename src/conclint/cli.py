@@ -53,6 +53,7 @@ class _Options(TypedDict):
     no_color: bool
     verbose: bool
     ignore_noqa: bool
+    add_noqa: bool
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -79,6 +80,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--ignore-noqa", is_flag=True, help="Ignore every noqa comment: report what they silence.")
+@click.option("--add-noqa", is_flag=True, help="Add a noqa comment to each line with findings (after selection and baseline); write nothing else.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
@@ -154,6 +156,8 @@ def _main(o: _Options) -> int:
         return _list_rules()
 
     paths = list(o["paths"]) or ["."]
+    if o["add_noqa"] and (o["fix"] or o["show_diff"] or o["write_baseline"] or "-" in paths):
+        raise UsageFailure("--add-noqa cannot be combined with --fix, --diff, --write-baseline or '-' (stdin)")
     try:
         config = load_config(o["config_file"], paths)
         settings = _settings(config, o)
@@ -247,6 +251,10 @@ def _main(o: _Options) -> int:
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
+    if o["add_noqa"]:
+        from conclint.addnoqa import run_add_noqa
+
+        return run_add_noqa(findings, outcomes, config.root, quiet=bool(o["quiet"]), errors=errors)
     _emit(findings, settings, o, unsafe, applied if not o["show_diff"] else 0, stale)
     if unwritten:
         click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)
