@@ -334,6 +334,17 @@ def test_the_quick_fix_writes_what_the_cli_writes(client: Client, here: Path) ->
     assert apply(text, fixes[0].edit, uri, 3) == cli_fixed(here, text) != text
 
 
+def test_the_unused_noqa_quick_fix_writes_what_the_cli_writes(client: Client, here: Path) -> None:
+    text = PITFALLS.replace("t.start()", "t.start()  # noqa: CCL301, E501  # why")
+    uri = client.open(here / "doc.py", text)
+    unused = [d for d in client.diagnostics(uri, 1) if d.code == "CCL900"]
+    assert [as_cli(d) for d in unused] == [cli_view(f) for f in cli_findings(here, text) if f["code"] == "CCL900"] != []
+    (fix,) = [a for a in client.actions(uri, unused[0].range) if a.title.startswith("Fix CCL900")]
+    fixed = apply(text, fix.edit, uri, 1)
+    assert "t.start()  # noqa: E501  # why\n" in fixed
+    assert [f for f in cli_findings(here, fixed) if f["code"] == "CCL900"] == []
+
+
 def test_unsafe_fixes_are_offered_only_when_the_client_allows_them(project: Path) -> None:
     for options, offered in ((None, False), ({"unsafeFixes": True}, True)):
         c = Client(project, options=options)

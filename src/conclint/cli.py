@@ -58,6 +58,7 @@ class _Options(TypedDict):
     fix_only: bool
     exit_non_zero_on_fix: bool
     unfixable: Tuple[str, ...]
+    add_noqa: bool
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -89,6 +90,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--ignore-noqa", is_flag=True, help="Ignore every noqa comment: report what they silence.")
+@click.option("--add-noqa", is_flag=True, help="Add a noqa comment to each line with findings (after selection and baseline); write nothing else.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
@@ -165,6 +167,8 @@ def _main(o: _Options) -> int:
 
     paths = list(o["paths"]) or ["."]
     _check_fix_options(o)
+    if o["add_noqa"] and (o["fix"] or o["fix_only"] or o["show_diff"] or o["write_baseline"] or "-" in paths):
+        raise UsageFailure("--add-noqa cannot be combined with --fix, --fix-only, --diff, --write-baseline or '-' (stdin)")
     try:
         config = load_config(o["config_file"], paths)
         settings = _settings(config, o)
@@ -255,6 +259,10 @@ def _main(o: _Options) -> int:
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
+    if o["add_noqa"]:
+        from conclint.addnoqa import run_add_noqa
+
+        return run_add_noqa(findings, outcomes, config.root, quiet=bool(o["quiet"]), errors=errors)
     _emit(findings, settings, o, unsafe, applied, stale)
     if unwritten:
         click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)

@@ -38,6 +38,13 @@ class FileResult:
     unfixable: Optional[str] = None
     # CPython's tree of the file, when asked for (``keep_ast``) and the screen made one.
     ast_tree: Any = None
+    # What noqa silenced: (line, code) of each finding a line's comment silenced, and the codes
+    # of those a `# conclint: noqa: CODES` silenced (read by CCL900, ``conclint.noqa_audit``).
+    silenced: Set[Tuple[int, str]] = field(default_factory=set)
+    file_silenced: Set[str] = field(default_factory=set)
+    # Findings whose fix is text edits rather than tree changes (CCL900's), applied by the
+    # fixer when no tree fix is left.
+    text_fixes: List[Finding] = field(default_factory=list)
 
 
 def fingerprint(code: str, lines: Sequence[str], line: int, end_line: int) -> str:
@@ -53,8 +60,9 @@ class RuleSet:
     and the rule instances get."""
 
     def __init__(self, classes: Sequence[Type[Rule]], rule_options: Mapping[str, Mapping[str, Any]]) -> None:
-        # Project rules read the project's summaries (``conclint.project``), not one tree.
-        self.classes: Tuple[Type[Rule], ...] = tuple(c for c in classes if not c.project)
+        # Project rules read the project's summaries (``conclint.project``), not one tree; the
+        # noqa rule reads what the others' findings left (``lint_source``).
+        self.classes: Tuple[Type[Rule], ...] = tuple(c for c in classes if not c.project and not c.noqa_check)
         trigger = _TRIGGERS.get(self.classes)
         if trigger is None:
             trigger = _TRIGGERS[self.classes] = Trigger(self.classes)
@@ -73,6 +81,11 @@ class _Selection:
     """What the rule classes decide for one Settings: the active codes, the rule sets."""
 
     active: FrozenSet[str]
+    # The codes of project rules (their noqa applies in the project phase), the rule checking
+    # noqa comments (``rule.NoqaRule``) and the screen its interest declares.
+    project: FrozenSet[str] = frozenset()
+    audit: Optional[Type[Rule]] = None
+    audit_trigger: Any = None
     rule_sets: Dict[FrozenSet[str], RuleSet] = field(default_factory=dict)
 
 
@@ -88,7 +101,15 @@ def _selection(settings: Settings) -> _Selection:
         active = frozenset(
             c for c in settings.enabled if c not in classes or classes[c].default_enabled or c in settings.explicit
         )
-        found = _SELECTIONS[settings] = _Selection(active)
+        audits = [cls for cls in classes.values() if cls.noqa_check]
+        audit = audits[0] if audits else None
+        found = _SELECTIONS[settings] = _Selection(
+            active,
+            # (rules with a project part too: a noqa may be for what they report there)
+            project=frozenset(c for c, cls in classes.items() if cls.project or cls.project_part),
+            audit=audit,
+            audit_trigger=Trigger((audit,)) if audit is not None else None,
+        )
     return found
 
 
@@ -135,6 +156,9 @@ def lint_source(
     result = FileResult(path)
     codes = codes_for(settings, path)
     directives = file_directives(data) if settings.noqa and codes else None
+    # The noqa rule (CCL900), when it is on and the file may have a comment naming our codes.
+    audit = _audit_rule(settings, codes, data) if rule_classes is None else None
+    disabled: FrozenSet[str] = frozenset()
     if directives is not None:
         if PARSE_ERROR in codes:  # a directive that does not say what it means is not obeyed
             for line, column, text in directives.malformed:
@@ -143,7 +167,70 @@ def lint_source(
         if directives.skip:
             result.skipped = True
             return result
-        codes = frozenset(c for c in codes if not directives.disables(c))
+        disabled = frozenset(c for c in codes if directives.disables(c))
+        if audit is not None and audit.code in disabled:
+            audit = None
+        if audit is None:
+            codes, disabled = codes - disabled, frozenset()
+        # Else the rules turned off run all the same, so that CCL900 knows which of those
+        # codes silence something; their findings are dropped (``analyse``).
+    result = _lint_rules(
+        data, path, settings, codes, disabled, result, with_edits=with_edits, keep_tree=keep_tree,
+        rule_classes=rule_classes, keep_ast=keep_ast, cache=cache,
+    )
+    if audit is not None and not result.parse_failed:
+        _audit(data, path, settings, audit, codes, disabled, result, with_edits or keep_tree)
+    return result
+
+
+def _audit_rule(settings: Settings, codes: FrozenSet[str], data: bytes) -> Optional[Type[Rule]]:
+    """The rule checking noqa comments, if it applies to a file with ``codes`` and the
+    file's bytes pass its screen (a noqa naming one of our codes: rare)."""
+    if not settings.noqa:  # flake8 applies its own noqa; --ignore-noqa: nothing is silenced
+        return None
+    selection = _selection(settings)
+    if selection.audit is None or selection.audit.code not in codes:
+        return None
+    return selection.audit if selection.audit_trigger.matching(data) else None
+
+
+def _audit(
+    data: bytes, path: str, settings: Settings, rule: Type[Rule], codes: FrozenSet[str],
+    disabled: FrozenSet[str], result: FileResult, with_edits: bool,
+) -> None:
+    """Add CCL900's findings to ``result`` (``conclint.noqa_audit``)."""
+    from conclint.noqa_audit import Scope, audit
+    from conclint.reading import decode_source
+
+    unjudged = _selection(settings).project
+    scope = Scope(rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced)
+    source = decode_source(data)
+    found = audit(source, path, scope, with_edits)
+    if not found:
+        return
+    lines = _NEWLINES.split(source)
+    for finding in found:
+        finding.fingerprint = fingerprint(finding.code, lines, finding.line, finding.line)
+    result.findings.extend(found)  # noqa_audit has applied the comments' own CCL900 codes
+    result.text_fixes.extend(found)
+    result.findings.sort(key=Finding.sort_key)
+
+
+def _lint_rules(
+    data: bytes,
+    path: str,
+    settings: Settings,
+    codes: FrozenSet[str],
+    disabled: FrozenSet[str],
+    result: FileResult,
+    *,
+    with_edits: bool,
+    keep_tree: bool,
+    rule_classes: Optional[Sequence[Type[Rule]]],
+    keep_ast: bool,
+    cache: Optional[ParseCache],
+) -> FileResult:
+    """The rules' part of ``lint_source``: the gates, the parse, the traversal."""
     if not codes:
         result.skipped = True
         return result
@@ -176,11 +263,11 @@ def lint_source(
     try:
         if screened.normalised is not None:
             return _analyse_normalised(
-                module, screened.normalised, path, settings, candidates, result, keep_tree, rules.options
+                module, screened.normalised, path, settings, candidates, result, keep_tree, rules.options, disabled
             )
         return analyse(
             module, data, path, settings, candidates, result,
-            with_edits=with_edits, keep_tree=keep_tree, tree=tree, options=rules.options,
+            with_edits=with_edits, keep_tree=keep_tree, tree=tree, options=rules.options, disabled=disabled,
         )
     except RecursionError:
         # parse_module keeps trees within the recursion limit as measured; this is the
@@ -203,10 +290,13 @@ def analyse(
     keep_tree: bool = False,
     tree: Any = None,
     options: Optional[Mapping[Type[Rule], Mapping[str, Any]]] = None,
+    disabled: FrozenSet[str] = frozenset(),
 ) -> FileResult:
     """Run ``rule_classes`` over ``module``; ``tree``, CPython's tree of ``data`` when the
     caller has it, spares the positions a second ``ast.parse``. ``options`` are the rules'
-    merged options (``RuleSet.options``; by default, those ``settings`` give)."""
+    merged options (``RuleSet.options``; by default, those ``settings`` give). The findings
+    of ``disabled`` codes (turned off by a ``# conclint: noqa: CODES``) are dropped and
+    recorded in ``result.file_silenced``, those line noqa silences in ``result.silenced``."""
     from conclint.analysis import Semantic
 
     # Not module.code: generating code recurses, and text is needed only for noqa and fingerprints.
@@ -245,7 +335,11 @@ def analyse(
         if key in seen:
             continue
         seen.add(key)
+        if report.code in disabled:
+            result.file_silenced.add(report.code)
+            continue
         if line in noqa and is_suppressed(report.code, noqa[line]):
+            result.silenced.add((line, report.code))
             continue
         fix_info = None
         if report.fix is not None:
@@ -272,10 +366,14 @@ def analyse(
 def _analyse_normalised(
     module: Any, normalised: Any, path: str, settings: Settings, rule_classes: Sequence[Type[Rule]],
     result: FileResult, keep_tree: bool, options: Mapping[Type[Rule], Mapping[str, Any]],
+    disabled: FrozenSet[str] = frozenset(),
 ) -> FileResult:
     """Lint the copy LibCST could read (see ``parsing.form_feeds``): columns are moved back
     to the file's own, and fixes are withheld, as they would write the copy's bytes."""
-    result = analyse(module, normalised.data, path, settings, rule_classes, result, keep_tree=keep_tree, options=options)
+    result = analyse(
+        module, normalised.data, path, settings, rule_classes, result, keep_tree=keep_tree, options=options,
+        disabled=disabled,
+    )
     shifts = normalised.shifts
     for finding in result.findings:
         finding.column += shifts.get(finding.line, 0)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import io
 import itertools
+import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
@@ -11,7 +13,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.applier import apply_changes, select_fixes
 from conclint.engine import FileResult, lint_source
-from conclint.findings import Finding
+from conclint.findings import Edit, Finding
+from conclint.noqa_audit import apply_edits
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,21 +60,24 @@ def fix_source(
         outcome.remaining = result
         if passes == 0:
             first = outcome.initial = result
-        if result.parse_failed or result.module is None:
+        if result.parse_failed:
             break
-        fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe)
-        if not fixes:
+        fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
+        # Text fixes (CCL900's, on comments) once no tree fix is left: the next pass re-lints.
+        edits = [] if fixes else [e for f in result.text_fixes if f.fix is not None for e in f.fix.edits]
+        if not fixes and not edits:
             break
         if result.unfixable:
             return _unchanged(outcome, first, result.unfixable)
         if passes == MAX_PASSES:
             return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes (rules undo each other?)")
+        encoding = result.module.encoding if result.module is not None else _encoding(current)
         if passes == 0:
-            problem = _encoding_problem(data, result.module.encoding)
+            problem = _encoding_problem(data, encoding)
             if problem:
                 return _unchanged(outcome, first, problem)
         try:
-            new_bytes = apply_changes(result.module, fixes).bytes
+            new_bytes = apply_changes(result.module, fixes).bytes if fixes else _edited(current, encoding, edits)
         except Exception as exc:  # a fix that cannot be rendered is a bug: keep the file
             return _unchanged(outcome, first, f"a fix failed to apply ({type(exc).__name__}: {exc})")
         if new_bytes == current:
@@ -79,9 +85,12 @@ def fix_source(
         problem = _reparse_problem(current, new_bytes)
         if problem:
             return _unchanged(outcome, first, f"fixed code would not parse ({problem})")
-        outcome.applied += len(fixes)
-        chosen = {id(fix) for fix in fixes}
-        outcome.fixes.extend(f for f, report in result.reports if id(report.fix) in chosen)
+        outcome.applied += len(fixes) if fixes else len(result.text_fixes)
+        if fixes:
+            chosen = {id(fix) for fix in fixes}
+            outcome.fixes.extend(f for f, report in result.reports if id(report.fix) in chosen)
+        else:  # CCL900's text fixes, each a finding of its own
+            outcome.fixes.extend(f for f in result.text_fixes if f.fix is not None)
         current = new_bytes
     outcome.fixed = current
     outcome.fixes = _placed_in_original(outcome.fixes, first.findings)
@@ -107,6 +116,21 @@ def _placed_in_original(fixes: List[Finding], original: List[Finding]) -> List[F
             f = replace(f, line=at.line, column=at.column, end_line=at.end_line, end_column=at.end_column)
         placed.append(f)
     return placed
+
+
+def _encoding(data: bytes) -> str:
+    """The encoding Python reads ``data`` in (a BOM gives ``utf-8-sig``, which keeps it)."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        return "utf-8"
+
+
+def _edited(data: bytes, encoding: str, edits: List[Edit]) -> bytes:
+    """``data`` with text ``edits`` (positions in its text, a BOM aside) made."""
+    text = data.decode(encoding)
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    return (bom + apply_edits(text[len(bom):], edits)).encode(encoding)
 
 
 # Encodings whose decoding is undone byte for byte by encoding (no need to check).

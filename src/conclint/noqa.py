@@ -51,6 +51,42 @@ def is_suppressed(code: str, comment: str) -> bool:
     return not codes or any(code.upper().startswith(c) for c in codes)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """The codes a noqa comment lists, where they are in it: ``codes`` as written, the span of
+    the list (``start``, ``end``) and of the whole directive (``directive``) in the comment."""
+
+    codes: Tuple[str, ...]
+    start: int
+    end: int
+    directive: Tuple[int, int]
+
+
+def listed_in_line_noqa(comment: str) -> Optional[Listed]:
+    """The codes of the ``# noqa: CODES`` in ``comment``; None for none or a bare noqa."""
+    match = _LINE_RE.search(comment)
+    if match is None or match.group("codes") is None:
+        return None
+    return _listed(match.group("codes"), match.start("codes"), (match.start(), match.end()))
+
+
+def listed_in_file_noqa(comment: str) -> Optional[Listed]:
+    """The codes of a well-formed ``# conclint: noqa: CODES`` comment, else None."""
+    match = _FILE_RE.match(comment)
+    if match is None:
+        return None
+    listed = _FILE_CODES_RE.match(match.group("rest"))
+    if listed is None:
+        return None
+    start = match.start("rest") + listed.start("codes")
+    return _listed(listed.group("codes"), start, (0, len(comment)))
+
+
+def _listed(text: str, start: int, directive: Tuple[int, int]) -> Listed:
+    codes = tuple(c for c in _SPLIT_RE.split(text) if c)
+    return Listed(codes, start, start + len(text), directive)
+
+
 def with_noqa(line: str, code: str) -> str:
     """``line`` (without its line break) with ``code`` added to its ``# noqa`` comment, or
     ending in ``  # noqa: CODE`` when it has none, so that ``is_suppressed(code, ...)`` holds
@@ -62,6 +98,11 @@ def with_noqa(line: str, code: str) -> str:
         return f"{line.rstrip()}  # noqa: {code}"
     listed = [c for c in _SPLIT_RE.split(match.group("codes").strip()) if c]
     return f"{line[: match.start()]}# noqa: {', '.join([*listed, code])}{line[match.end():]}"
+
+
+def comment_tokens(source: str) -> List[Tuple[int, int, str]]:
+    """(line, 1-based column, text) of each comment of ``source``."""
+    return _comment_tokens(source)
 
 
 def comments(source: str) -> Dict[int, str]:

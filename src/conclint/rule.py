@@ -121,6 +121,9 @@ class Rule(cst.BatchableCSTVisitor):
     # modules: it defines ``check`` as a ``ProjectRule`` does (CCL404: another module's
     # coroutine function called without ``await``).
     project_part: ClassVar[bool] = False
+    # A rule about the file's ``# noqa`` comments (``NoqaRule``): checked by the engine after
+    # noqa is applied, never run on the tree.
+    noqa_check: ClassVar[bool] = False
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -248,6 +251,17 @@ class ProjectRule(Rule, abstract=True):
         """The findings of the rule on ``project``, with ``options`` (merged with the
         defaults, as ``self.settings`` would be)."""
         raise NotImplementedError
+
+
+class NoqaRule(Rule, abstract=True):
+    """A rule about the ``# noqa`` comments themselves (CCL900): which of their codes silenced
+    nothing. No visitor can know that, so it has none: the engine checks the comments of
+    each file after applying them (``conclint.noqa_audit``), whether LibCST parsed the file
+    or the gates skipped it. The class is its registration (code, name, message, fix, page);
+    selection, per-file ignores and ``# noqa`` apply to its findings as to any other. Its
+    ``interest`` is a ``Text`` screen that the engine does not use to parse files."""
+
+    noqa_check: ClassVar[bool] = True
 
 
 def hand_written_gate(cls: Type[Rule]) -> Optional[Callable[[Facts, Mapping[str, Any]], bool]]:

@@ -334,6 +334,14 @@ class Session:
                     diagnostics=[diagnostic],
                     edit=_workspace_edit(document, [positions.text_edit(noqa)]),
                 ))
+        for finding in result.text_fixes if quick else ():  # CCL900's: edits of comments
+            diagnostic = to_diagnostic(finding, positions, document.version)
+            if finding.fix is not None and finding.fix.edits and _overlaps(diagnostic.range, wanted):
+                edit = _workspace_edit(document, [positions.text_edit(e) for e in finding.fix.edits])
+                actions.append(types.CodeAction(
+                    title=f"Fix {finding.code}: {finding.fix.message}", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic], is_preferred=True, edit=edit,
+                ))
         if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and f.fix.applicability == "safe" for f in result.findings):
             edits = self._fix_all(document, settings, source)
             if edits:
