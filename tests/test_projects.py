@@ -264,3 +264,11 @@ def test_a_project_module_imported_before_monkey_patching(tmp_path):
     net = root / "app" / "net.py"
     net.write_text(net.read_text().replace("import socket", "import json as socket"))
     assert findings(root, "--cache-dir", cache, "--select", "CCL401") == []
+
+
+def test_a_noqa_for_a_cross_module_finding_is_obeyed_and_not_called_unused(tmp_path):
+    root = copy_project("async_sibling", tmp_path)
+    api = root / "app" / "api.py"
+    api.write_text(api.read_text().replace("fetch_user(user_id)  # error: CCL404", "fetch_user(user_id)  # noqa: CCL404", 1))
+    found = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert (9, "CCL404") not in found and not any(code == "CCL900" for _, code in found), found
