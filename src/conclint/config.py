@@ -355,7 +355,9 @@ def settings_from_config(
         per_file_ignores=per_file,
         rule_options=config.rule_options,
         explicit=explicitly_selected(chosen, extend),
-        fingerprint_data={"version": __version__},
+        # The files read: one cache file per configuration file, so two subprojects (whose
+        # per-file-ignores and module names are relative to their own roots) never share one.
+        fingerprint_data={"version": __version__, "sources": [str(p) for p in config.sources]},
     )
 
 

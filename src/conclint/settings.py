@@ -107,9 +107,6 @@ class Settings:
             "options": self.rule_options,
             "explicit": sorted(self.explicit),
             "noqa": self.noqa,
-            # One key per configuration file: two subprojects never share a cache file.
-            "root": str(self.root),
-            "ignores_root": str(self.ignores_root or self.root),
             "code": _package_stamp(),
             **self.fingerprint_data,
         }
