@@ -200,6 +200,8 @@ def _main(o: _Options) -> int:
     fix = bool(o["fix"]) or bool(o["show_diff"])
     with_edits = _format(o) in WITH_EDITS
     groups, unconfigured = _group_by_settings(resolver, files)
+    if unconfigured and not groups:  # no file can be linted: a usage error, no report
+        raise UsageFailure("\nconclint: error: ".join(dict.fromkeys(unconfigured.values())))
     outcomes = _run_cached(groups, config, o, fix=fix, with_edits=with_edits)
 
     findings: List[Finding] = []
@@ -207,8 +209,8 @@ def _main(o: _Options) -> int:
         if PARSE_ERROR in settings.enabled:
             findings.append(Finding(PARSE_ERROR, f"cannot read: {why}", path, 1, 1, 1, 1))
     errors = len(unconfigured)
-    for message, count in _config_errors(unconfigured).items():
-        click.echo(f"conclint: error: {message} ({count} file{'s' if count != 1 else ''} not linted)", err=True)
+    for message in dict.fromkeys(unconfigured.values()):  # each once, whatever number of files it governs
+        click.echo(f"conclint: error: {message}", err=True)
     applied = 0
     unwritten = 0
     diff_changed = False
@@ -341,13 +343,6 @@ def _group_by_settings(resolver: Resolver, files: Sequence[str]) -> Tuple[List[T
             continue
         groups.setdefault(settings, []).append(path)
     return list(groups.items()), unconfigured
-
-
-def _config_errors(unconfigured: Dict[str, str]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for message in unconfigured.values():
-        counts[message] = counts.get(message, 0) + 1
-    return counts
 
 
 def _show_settings(resolver: Resolver, path: str) -> int:

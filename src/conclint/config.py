@@ -187,7 +187,7 @@ def load_config(explicit: Optional[Path], paths: Sequence[str]) -> Config:
 def load_explicit(path: Path) -> Config:
     """The configuration in ``path`` (--config): a pyproject.toml's [tool.conclint] (none is
     the defaults), else the whole file; what it extends followed."""
-    return _load_chain(Path(os.path.abspath(path)), [], explicit=True)
+    return _load_chain(path, [], explicit=True)  # named as given, in messages
 
 
 def _load_chain(path: Path, chain: List[Path], explicit: bool = False) -> Config:
