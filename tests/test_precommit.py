@@ -81,3 +81,19 @@ def test_fix_hook_rewrites_the_file_and_fails(project, hook_repo, pre_commit_hom
     for hook in ("conclint-fix", "conclint"):
         again = try_repo(project, hook_repo, pre_commit_home, hook)
         assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_lint_hook_applies_each_files_nearest_configuration(tmp_path, hook_repo, pre_commit_home):
+    """Two subprojects configured differently, linted by one run of the hook."""
+    git(tmp_path, "init", "-q")
+    source = "import threading\nlock = threading.Lock()\nlock.acquire()\n" + PITFALL.split("\n", 2)[2]
+    for sub, config in (("one", 'select = ["CCL2"]\n'), ("two", 'ignore = ["CCL201"]\n')):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "pyproject.toml").write_text("[tool.conclint]\n" + config)
+        (tmp_path / sub / "worker.py").write_text(source)
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "two subprojects")
+    result = try_repo(tmp_path, hook_repo, pre_commit_home, "conclint")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "one/worker.py:3:6: CCL201" in result.stdout and "two/worker.py:5:8: CCL301" in result.stdout
+    assert "one/worker.py:5:8: CCL301" not in result.stdout and "two/worker.py:3:6: CCL201" not in result.stdout

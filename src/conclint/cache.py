@@ -285,16 +285,16 @@ class Cache:
         return _stamp(st) if st.st_ctime_ns < self.started - RACY_NS else None
 
     def run(self, files: Sequence[str], settings: Settings, *, with_edits: bool, jobs: Optional[int]) -> List[Any]:
-        from conclint import project
-        from conclint.runner import run
+        return run_groups([(self, settings, files)], with_edits=with_edits, jobs=jobs)[0]
 
-        if not self.usable:
-            uncached = run(files, settings, with_edits=with_edits, jobs=jobs)
-            project.apply(uncached, settings)
-            return uncached
-        cwd = os.getcwd()
+    def _look_up(self, files: Sequence[str]) -> Tuple[Dict[str, Any], Dict[str, Tuple[str, os.stat_result]]]:
+        """Each file's cached outcome (None: to lint), and the key and stat of those to lint
+        that can be cached."""
         outcomes: Dict[str, Any] = {}
         before: Dict[str, Tuple[str, os.stat_result]] = {}
+        if not self.usable:
+            return {path: None for path in files}, before
+        cwd = os.getcwd()
         for path in files:
             key, st = _identify(path, cwd)
             self._keys[path] = key
@@ -305,21 +305,16 @@ class Cache:
                     continue
                 before[path] = key, st
             outcomes[path] = None
-        misses = [p for p, o in outcomes.items() if o is None]
-        if misses:
-            for outcome in run(misses, settings, with_edits=with_edits, jobs=jobs):
-                outcomes[outcome.path] = outcome
-                known = before.get(outcome.path)
-                if outcome.error or outcome.digest is None or known is None:
-                    continue
-                key, st = known
-                after = _stat(key)
-                trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
-                self.store(key, outcome.findings, outcome.digest, st, trusted, outcome.summary)
-        result = [outcomes[p] for p in files]
-        project.apply(result, settings, self)
-        self.save()
-        return result
+        return outcomes, before
+
+    def _record(self, outcome: Any, before: Dict[str, Tuple[str, os.stat_result]]) -> None:
+        known = before.get(outcome.path)
+        if outcome.error or outcome.digest is None or known is None:
+            return
+        key, st = known
+        after = _stat(key)
+        trusted = after is not None and after.st_size == st.st_size and _stamp(after) == _stamp(st)
+        self.store(key, outcome.findings, outcome.digest, st, trusted, outcome.summary)
 
     def save(self) -> None:
         if not self.dirty:
@@ -358,6 +353,39 @@ class Cache:
         if self.project is not None:
             document["project"] = self.project
         _replace(directory, self.file.name, document)
+
+
+def run_groups(
+    groups: Sequence[Tuple[Cache, Settings, Sequence[str]]], *, with_edits: bool, jobs: Optional[int]
+) -> List[List[Any]]:
+    """The outcomes of each group's files (files under one configuration, with the cache of
+    its key): what the caches hold, the rest linted in one run of the workers, each file
+    under its group's Settings; then each group's project phase. Groups' files are distinct."""
+    from conclint import project
+    from conclint.runner import run
+
+    looked_up = [cache._look_up(files) for cache, _, files in groups]
+    misses: List[str] = []
+    which: List[int] = []
+    for index, (outcomes, _) in enumerate(looked_up):
+        for path, outcome in outcomes.items():
+            if outcome is None:
+                misses.append(path)
+                which.append(index)
+    if misses:
+        table = [settings for _, settings, _ in groups]
+        for outcome, index in zip(run(misses, table, with_edits=with_edits, jobs=jobs, which=which), which):
+            looked_up[index][0][outcome.path] = outcome
+            if groups[index][0].usable:
+                groups[index][0]._record(outcome, looked_up[index][1])
+    results = []
+    for (cache, settings, files), (outcomes, _) in zip(groups, looked_up):
+        result = [outcomes[p] for p in files]
+        project.apply(result, settings, cache if cache.usable else None)
+        if cache.usable:
+            cache.save()
+        results.append(result)
+    return results
 
 
 def _replace(directory: int, name: str, document: Any) -> None:

@@ -14,7 +14,7 @@ from conclint import __version__
 from conclint.formats import ALIASES, FORMATS, HUMAN as HUMAN_FORMATS, WITH_EDITS, Context
 
 if TYPE_CHECKING:
-    from conclint.config import Config
+    from conclint.config import Config, Resolver
     from conclint.findings import Finding
     from conclint.runner import FileOutcome
     from conclint.settings import Settings
@@ -59,6 +59,9 @@ class _Options(TypedDict):
     exit_non_zero_on_fix: bool
     unfixable: Tuple[str, ...]
     add_noqa: bool
+    isolated: bool
+    show_settings: Optional[str]
+    show_files: bool
 
 
 def _split(values: Sequence[str]) -> List[str]:
@@ -93,7 +96,10 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--add-noqa", is_flag=True, help="Add a noqa comment to each line with findings (after selection and baseline); write nothing else.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation page and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration from this file (pyproject.toml or a TOML file with the keys at top level).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the configuration of every file from this file (pyproject.toml or a TOML file with the keys at top level) instead of each file's nearest one.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file: the defaults and the command line's options only.")
+@click.option("--show-settings", metavar="FILE", default=None, help="Print the settings that apply to FILE and the configuration files they come from, and exit.")
+@click.option("--show-files", is_flag=True, help="List the files that would be linted (after excludes), one per line, and exit.")
 @click.option("--stdin-filename", metavar="PATH", help="The name of the file read from '-' (for messages and per-file-ignores).")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs).")
@@ -158,8 +164,6 @@ def server_command() -> None:
 
 
 def _main(o: _Options) -> int:
-    from conclint.config import ConfigError, load_config
-
     if o["explain"]:
         return _explain(str(o["explain"]), o)
     if o["list_rules"]:
@@ -169,18 +173,15 @@ def _main(o: _Options) -> int:
     _check_fix_options(o)
     if o["add_noqa"] and (o["fix"] or o["fix_only"] or o["show_diff"] or o["write_baseline"] or "-" in paths):
         raise UsageFailure("--add-noqa cannot be combined with --fix, --fix-only, --diff, --write-baseline or '-' (stdin)")
-    try:
-        config = load_config(o["config_file"], paths)
-        settings = _settings(config, o)
-    except ConfigError as exc:
-        raise UsageFailure(str(exc)) from None
+    resolver, config, settings = _configuration(o, paths)
     unsafe = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
-    settings.unsafe_fixes = unsafe
+    if o["show_settings"]:
+        return _show_settings(resolver, str(o["show_settings"]))
 
     if "-" in paths:
         if len(paths) > 1:
             raise UsageFailure("'-' (stdin) cannot be combined with other paths")
-        return _run_stdin(settings, o, unsafe)
+        return _run_stdin(_stdin_settings(resolver, o, settings), o, unsafe)
 
     from conclint.discovery import DEFAULT_EXCLUDE, Discovery
 
@@ -203,25 +204,35 @@ def _main(o: _Options) -> int:
         if not os.path.lexists(raw):
             raise UsageFailure(f"{raw}: no such file or directory")
     files = list(discovery.files(paths))
+    if o["show_files"]:
+        for path in files:
+            click.echo(path)
+        return 0
 
     from conclint.engine import PARSE_ERROR
     from conclint.findings import Finding
 
     fix = bool(o["fix"]) or bool(o["fix_only"]) or bool(o["show_diff"])
     with_edits = _format(o) in WITH_EDITS
-    outcomes = _run_cached(files, settings, config, o, fix=fix, unsafe=unsafe, with_edits=with_edits)
+    groups, unconfigured = _group_by_settings(resolver, files)
+    if unconfigured and not groups:  # no file can be linted: a usage error, no report
+        raise UsageFailure("\nconclint: error: ".join(dict.fromkeys(unconfigured.values())))
+    outcomes = _run_cached(groups, config, o, fix=fix, with_edits=with_edits)
 
     findings: List[Finding] = []
     for path, why in discovery.problems:
         if PARSE_ERROR in settings.enabled:
             findings.append(Finding(PARSE_ERROR, f"cannot read: {why}", path, 1, 1, 1, 1))
-    errors = 0
+    errors = len(unconfigured)
+    for message in dict.fromkeys(unconfigured.values()):  # each once, whatever number of files it governs
+        click.echo(f"conclint: error: {message}", err=True)
     applied: List[Finding] = []  # written fixes; with --diff, those the diff shows
     unwritten = 0
     if fix and not o["show_diff"]:
         from conclint.writes import sweep_stale
 
         sweep_stale(os.path.dirname(os.path.realpath(outcome.path)) for outcome in outcomes if outcome.fixed is not None)
+    outcome_root = {path: settings.root for settings, group in groups for path in group}
     for outcome in outcomes:
         if outcome.error:
             errors += 1
@@ -231,7 +242,7 @@ def _main(o: _Options) -> int:
         if outcome.fixed is not None and outcome.original is not None:
             if o["show_diff"]:
                 click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
-            elif not _write_fix(outcome.path, outcome.fixed, outcome.original, config.root):
+            elif not _write_fix(outcome.path, outcome.fixed, outcome.original, outcome_root.get(outcome.path, config.root)):
                 # Not written: the file still has every finding it had.
                 findings.extend(outcome.unfixed)
                 unwritten += 1
@@ -242,9 +253,10 @@ def _main(o: _Options) -> int:
 
     if o["write_baseline"]:
         from conclint.baseline import BaselineError, write_baseline
+        from conclint.discovery import repository_root
 
         try:
-            write_baseline(o["write_baseline"], findings, config.root)
+            write_baseline(o["write_baseline"], findings, repository_root())
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
         if not o["quiet"]:
@@ -253,9 +265,10 @@ def _main(o: _Options) -> int:
     stale = None
     if o["baseline"]:
         from conclint.baseline import BaselineError, filter_baseline
+        from conclint.discovery import repository_root
 
         try:
-            findings, stale = filter_baseline(o["baseline"], findings, config.root, files)
+            findings, stale = filter_baseline(o["baseline"], findings, repository_root(), files)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
@@ -297,35 +310,119 @@ def _exit_code(o: _Options, findings: Sequence[Finding], applied: Sequence[Findi
     return 1 if findings else 0
 
 
-def _settings(config: Config, o: _Options) -> Settings:
-    from conclint.config import settings_from_config
+# ---------------------------------------------------------------- configuration per file
+def _configuration(o: _Options, paths: Sequence[str]) -> Tuple[Resolver, Config, Settings]:
+    """The run's resolver of each file's settings; the configuration of the paths' common
+    directory (for discovery, the cache and what the summary says of unsafe fixes) and its
+    settings. Only a --config file that cannot be used stops the run; a discovered
+    configuration that cannot is reported for the files it governs (the defaults stand in
+    for it here)."""
+    from conclint.config import Config, ConfigError, Resolver
 
-    settings = settings_from_config(
-        config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]), _split(o["unfixable"])
-    )
+    if o["isolated"] and o["config_file"] is not None:
+        raise UsageFailure("--config and --isolated cannot be used together")
+    try:
+        resolver = Resolver(lambda config: _settings(config, o), o["config_file"], bool(o["isolated"]))
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    common = _common_directory([p for p in paths if p != "-"] or ["."])
+    try:
+        config = resolver.config_for(common)
+        settings = resolver.settings_in(common)
+    except ConfigError:
+        config = Config()
+        settings = _settings(config, o)
+    return resolver, config, settings
+
+
+def _common_directory(paths: Sequence[str]) -> str:
+    common = os.path.commonpath([os.path.abspath(p) for p in paths])
+    return common if os.path.isdir(common) else os.path.dirname(common)
+
+
+def _settings(config: Config, o: _Options) -> Settings:
+    from conclint.config import ConfigError, settings_from_config
+
+    try:
+        settings = settings_from_config(
+            config, _split(o["select"]), _split(o["extend_select"]), _split(o["ignore"]), _split(o["unfixable"])
+        )
+    except ConfigError as exc:
+        if config.path is None:  # the command line's selectors: nothing can be linted
+            raise UsageFailure(str(exc)) from None
+        raise
     settings.noqa = not o["ignore_noqa"]
+    settings.unsafe_fixes = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
     return settings
 
 
+def _stdin_settings(resolver: Resolver, o: _Options, fallback: Settings) -> Settings:
+    """Stdin's settings: those of --stdin-filename's place, else of the current directory."""
+    from conclint.config import ConfigError
+
+    try:
+        return resolver.settings_for(str(o["stdin_filename"] or "-"))
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _group_by_settings(resolver: Resolver, files: Sequence[str]) -> Tuple[List[Tuple[Settings, List[str]]], Dict[str, str]]:
+    """The files by Settings, in order of first appearance; and the files whose
+    configuration cannot be used, with why."""
+    from conclint.config import ConfigError
+
+    groups: Dict[Settings, List[str]] = {}
+    unconfigured: Dict[str, str] = {}
+    for path in files:
+        try:
+            settings = resolver.settings_for(path)
+        except ConfigError as exc:
+            unconfigured[path] = str(exc)
+            continue
+        groups.setdefault(settings, []).append(path)
+    return list(groups.items()), unconfigured
+
+
+def _show_settings(resolver: Resolver, path: str) -> int:
+    """--show-settings: what applies to ``path`` and where it comes from."""
+    from conclint.config import ConfigError, describe_settings
+
+    try:
+        settings = resolver.settings_for(path)
+        config = resolver.config_of(settings)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    click.echo(describe_settings(path, config, settings, isolated=resolver.fixed is not None and resolver.fixed.path is None))
+    return 0
+
+
 def _run_cached(
-    files: List[str], settings: Settings, config: Config, o: _Options, *, fix: bool, unsafe: bool, with_edits: bool
+    groups: List[Tuple[Settings, List[str]]], config: Config, o: _Options, *, fix: bool, with_edits: bool
 ) -> List[FileOutcome]:
     from conclint import runner
 
     if fix or o["no_cache"]:
         from conclint import project
 
-        outcomes = runner.run(files, settings, fix=fix, unsafe=unsafe, with_edits=with_edits, jobs=o["jobs"])
-        project.apply(outcomes, settings)  # the project phase (the cache runs it otherwise)
+        table = [settings for settings, _ in groups]
+        files = [path for _, group in groups for path in group]
+        which = [index for index, (_, group) in enumerate(groups) for _ in group]
+        outcomes = runner.run(files, table, fix=fix, unsafe=None, with_edits=with_edits, jobs=o["jobs"], which=which)
+        start = 0
+        for settings, group in groups:  # the project phase, per configuration (the cache runs it otherwise)
+            project.apply(outcomes[start:start + len(group)], settings)
+            start += len(group)
         return outcomes
-    from conclint.cache import Cache
+    from conclint.cache import Cache, run_groups
 
     cache_dir = o["cache_dir"] or (config.root / ".conclint_cache")
-    cache = Cache(cache_dir, settings.cache_key() + ("e" if with_edits else ""))
-    outcomes = cache.run(files, settings, with_edits=with_edits, jobs=o["jobs"])
-    for warning in cache.warnings:
-        click.echo(f"conclint: warning: {warning}", err=True)
-    return outcomes
+    suffix = "e" if with_edits else ""
+    caches = [(Cache(cache_dir, settings.cache_key() + suffix), settings, group) for settings, group in groups]
+    results = run_groups(caches, with_edits=with_edits, jobs=o["jobs"])
+    for cache, _, _ in caches:
+        for warning in cache.warnings:
+            click.echo(f"conclint: warning: {warning}", err=True)
+    return [outcome for result in results for outcome in result]
 
 
 def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
@@ -417,7 +514,9 @@ def _format(o: _Options) -> str:
 def _context(o: _Options, settings: Settings, unsafe: bool, sources: Optional[Dict[str, str]] = None) -> Context:
     from conclint.formats import caching_reader
 
-    return Context(unsafe=unsafe, color=_color(o), root=settings.root, source=caching_reader(sources))
+    from conclint.discovery import repository_root
+
+    return Context(unsafe=unsafe, color=_color(o), root=repository_root(), source=caching_reader(sources))
 
 
 class _Output:

@@ -6,9 +6,9 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,44 +32,113 @@ _KNOWN_KEYS = set(_LIST_KEYS) | set(_FIX_KEYS) | {"per-file-ignores", "unsafe-fi
 
 @dataclass
 class Config:
-    path: Optional[Path] = None  # the file it came from
-    root: Path = field(default_factory=Path.cwd)
+    path: Optional[Path] = None  # the file that applies (the nearest one, or --config)
+    root: Path = field(default_factory=Path.cwd)  # that file's directory
     select: List[str] = field(default_factory=lambda: ["CCL"])
     ignore: List[str] = field(default_factory=list)
     extend_select: List[str] = field(default_factory=list)
     exclude: Optional[List[str]] = None  # None: the default excludes
     extend_exclude: List[str] = field(default_factory=list)
     per_file_ignores: Dict[str, List[str]] = field(default_factory=dict)
+    # The directory per-file-ignores patterns are relative to: that of the file that set them
+    # (a file it extends, maybe); None: ``root``.
+    per_file_root: Optional[Path] = None
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
     rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by rule code
     unfixable: List[str] = field(default_factory=list)
     extend_safe_fixes: List[str] = field(default_factory=list)
     extend_unsafe_fixes: List[str] = field(default_factory=list)
+    # Every file read, ``path`` first, then the one it extends, and so on.
+    sources: List[Path] = field(default_factory=list)
 
 
 # Configuration is a few lines; anything larger is a mistake (a FIFO or device is refused).
 MAX_CONFIG_BYTES = 1024 * 1024
+# The files that configure conclint, in order of precedence within one directory (as ruff's
+# .ruff.toml, ruff.toml, pyproject.toml). A pyproject.toml counts only with [tool.conclint].
+CONFIG_NAMES = (".conclint.toml", "conclint.toml", "pyproject.toml")
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
-    """The nearest pyproject.toml with a [tool.conclint] table at or above ``start``."""
+    """The nearest configuration file at or above ``start`` (kept under its old name)."""
+    return ConfigFinder().nearest(_start_directory(start))
+
+
+def _start_directory(start: Path) -> str:
     try:
-        current = start.resolve()
-        if current.is_file() or not current.exists():
-            current = current.parent
-    except OSError:  # a path too long to resolve: look from where we are
-        current = Path.cwd()
-    for directory in (current, *current.parents):
-        candidate = directory / "pyproject.toml"
-        try:
-            if not candidate.is_file():
+        current = os.path.realpath(start)
+        if os.path.isfile(current) or not os.path.exists(current):
+            current = os.path.dirname(current)
+    except (OSError, ValueError):  # a path too long to resolve: look from where we are
+        current = os.getcwd()
+    return current
+
+
+class ConfigFinder:
+    """Which configuration file applies in a directory, and what it says, each found once
+    per directory and file: a run over thousands of files reads each configuration once.
+    The command and the language server both resolve files through this class."""
+
+    def __init__(self) -> None:
+        self._nearest: Dict[str, Optional[Path]] = {}
+        self._configs: Dict[Path, Union[Config, ConfigError]] = {}
+
+    def nearest(self, directory: str) -> Optional[Path]:
+        """The configuration file nearest to ``directory`` (a real, absolute path): its own,
+        else its parent's; raises ``ConfigError`` for a pyproject.toml that cannot be read."""
+        pending: List[str] = []
+        current = directory
+        found: Optional[Path] = None
+        while True:
+            if current in self._nearest:
+                found = self._nearest[current]
+                break
+            pending.append(current)
+            here = self._here(current)
+            if here is not None:
+                found = here
+                break
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+        for seen in pending:
+            self._nearest[seen] = found
+        return found
+
+    def _here(self, directory: str) -> Optional[Path]:
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(directory, name)
+            try:
+                if not os.path.isfile(candidate):
+                    continue
+            except (OSError, ValueError):
                 continue
-        except OSError:
-            continue
-        if _conclint_table(_read_toml(candidate), candidate) is not None:
-            return candidate
-    return None
+            path = Path(candidate)
+            if name != "pyproject.toml" or _conclint_table(_read_toml(path), path) is not None:
+                return path
+        return None
+
+    def config_for(self, path: str) -> Config:
+        """The configuration of the file (or directory) ``path``: its nearest configuration
+        file's, extends followed; the defaults without one. Raises ``ConfigError``."""
+        found = self.nearest(_start_directory(Path(path)))
+        return Config() if found is None else self.load(found)
+
+    def load(self, path: Path) -> Config:
+        """The configuration in ``path`` (a pyproject.toml's [tool.conclint], else the whole
+        file), with what it extends; read once."""
+        found = self._configs.get(path)
+        if found is None:
+            try:
+                found = _load_chain(path, [])
+            except ConfigError as exc:  # remembered too: every file under it says why
+                found = exc
+            self._configs[path] = found
+        if isinstance(found, ConfigError):
+            raise found
+        return found
 
 
 def _conclint_table(data: Dict[str, Any], path: Path) -> Optional[Dict[str, Any]]:
@@ -112,17 +181,51 @@ def _read_toml(path: Path) -> Dict[str, Any]:
 
 
 def load_config(explicit: Optional[Path], paths: Sequence[str]) -> Config:
-    """Read the configuration that applies to ``paths``."""
+    """Read the configuration that applies to ``paths`` as a whole (that of their common
+    directory), or the ``explicit`` file's."""
     if explicit is not None:
-        data = _read_toml(explicit)
-        if explicit.name == "pyproject.toml":
-            return parse_table(_conclint_table(data, explicit) or {}, explicit, explicit.resolve().parent)
-        return parse_table(data, explicit, explicit.resolve().parent)
+        return load_explicit(explicit)
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
-    found = find_pyproject(_common_dir(starts))
-    if found is None:
-        return Config()
-    return parse_table(_read_toml(found)["tool"]["conclint"], found, found.resolve().parent)
+    return ConfigFinder().config_for(str(_common_dir(starts)))
+
+
+def load_explicit(path: Path) -> Config:
+    """The configuration in ``path`` (--config): a pyproject.toml's [tool.conclint] (none is
+    the defaults), else the whole file; what it extends followed."""
+    return _load_chain(path, [], explicit=True)  # named as given, in messages
+
+
+def _load_chain(path: Path, chain: List[Path], explicit: bool = False) -> Config:
+    """The configuration in ``path``, over the one it extends. ``chain``: the files that
+    extend it, the first one first (to name a cycle)."""
+    data = _read_toml(path)
+    prefix = "tool.conclint." if path.name == "pyproject.toml" else ""
+    if path.name == "pyproject.toml":
+        table = _conclint_table(data, path)
+        if table is None:
+            if chain:
+                raise ConfigError(f"{chain[-1]}: {_prefix(chain[-1])}extend: {path} has no [tool.conclint] table")
+            if not explicit:  # only found files with the table are loaded
+                raise ConfigError(f"{path}: no [tool.conclint] table")
+            table = {}
+    else:
+        table = data
+    base: Optional[Config] = None
+    if "extend" in table:
+        target = table["extend"]
+        if not isinstance(target, str) or not target:
+            raise ConfigError(f"{path}: {prefix}extend: must be the path of a configuration file, not {_shown(target)}")
+        resolved = Path(os.path.abspath(path.parent / os.path.expanduser(target)))
+        links = [*chain, path]
+        if resolved in links:
+            cycle = " -> ".join(str(p) for p in links[links.index(resolved):] + [resolved])
+            raise ConfigError(f"{path}: {prefix}extend: {target!r} makes a cycle ({cycle})")
+        if not resolved.is_file():
+            raise ConfigError(f"{path}: {prefix}extend: {target!r}: no such file ({resolved})")
+        base = _load_chain(resolved, links)
+    config = parse_table({k: v for k, v in table.items() if k != "extend"}, path, path.parent, base)
+    config.sources = [path, *(base.sources if base is not None else [])]
+    return config
 
 
 def _common_dir(paths: Sequence[Path]) -> Path:
@@ -135,12 +238,23 @@ def _common_dir(paths: Sequence[Path]) -> Path:
     return common
 
 
-def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
+def _prefix(path: Path) -> str:
+    return "tool.conclint." if path.name == "pyproject.toml" else ""
+
+
+def parse_table(table: Dict[str, Any], path: Path, root: Path, base: Optional[Config] = None) -> Config:
+    """The configuration ``table`` (read from ``path``) sets, over ``base`` (what it extends:
+    each key it sets replaces the base's; rule options merge option by option)."""
     from conclint.settings import SelectorError, known_codes, resolve_selection
 
     codes_by_name = {name: code for code, name in known_codes().items()}
     config = Config(path=path, root=root)
-    prefix = "tool.conclint." if path.name == "pyproject.toml" else ""
+    if base is not None:
+        config = replace(
+            base, path=path, root=root, per_file_root=base.per_file_root or base.root,
+            rule_options={code: dict(options) for code, options in base.rule_options.items()},
+        )
+    prefix = _prefix(path)
 
     def fail(key: str, why: str) -> ConfigError:
         return ConfigError(f"{path}: {prefix}{key}: {why}")
@@ -158,7 +272,8 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
             from conclint.rule import all_rules  # option types live on the rule classes
 
             cls = all_rules()[codes_by_name[key]]
-            config.rule_options[cls.code] = _rule_options(cls, value, key, fail)
+            options = _rule_options(cls, value, key, fail)
+            config.rule_options[cls.code] = {**config.rule_options.get(cls.code, {}), **options}
             continue
         if key not in _KNOWN_KEYS:
             if not prefix:
@@ -168,6 +283,7 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise fail(key, f"must be a list of strings, not {_shown(value)}")
             if key in ("select", "ignore", "extend-select", *_FIX_KEYS):
+                value = [v.upper() for v in value]  # rule codes are case-insensitive
                 check_selectors(key, value)
             setattr(config, key.replace("-", "_"), list(value))
         elif key == "per-file-ignores":
@@ -176,8 +292,9 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path) -> Config:
             for pattern, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                     raise fail(f"{key}.{_toml_key(pattern)}", f"must be a list of rule codes, not {_shown(codes)}")
-                check_selectors(f"{key}.{_toml_key(pattern)}", codes)
-            config.per_file_ignores = {k: list(v) for k, v in value.items()}
+                check_selectors(f"{key}.{_toml_key(pattern)}", [c.upper() for c in codes])
+            config.per_file_ignores = {k: [c.upper() for c in v] for k, v in value.items()}
+            config.per_file_root = root
         else:
             if not isinstance(value, bool):
                 raise fail(key, f"must be true or false, not {_shown(value)}")
@@ -243,13 +360,99 @@ def settings_from_config(
     return Settings(
         enabled=enabled,
         root=config.root,
+        ignores_root=config.per_file_root if config.per_file_root != config.root else None,
         per_file_ignores=per_file,
         rule_options=config.rule_options,
         explicit=explicitly_selected(chosen, extend),
-        fingerprint_data={"version": __version__},
+        # The files read: one cache file per configuration file, so two subprojects (whose
+        # per-file-ignores and module names are relative to their own roots) never share one.
+        fingerprint_data={"version": __version__, "sources": [str(p) for p in config.sources]},
         fix_policy=FixPolicy(
             tuple(c.upper() for c in (*config.unfixable, *unfixable)),
             tuple(c.upper() for c in config.extend_safe_fixes),
             tuple(c.upper() for c in config.extend_unsafe_fixes),
         ),
     )
+
+
+class Resolver:
+    """Each file's Settings in one run of the command: its nearest configuration's (or the
+    --config file's for every file, or the defaults with --isolated), through ``make``
+    (which puts the command line's options on top). Resolved once per directory, made once
+    per configuration file: the engine keeps its rule sets per Settings object."""
+
+    def __init__(self, make: Callable[[Config], "Settings"], explicit: Optional[Path] = None, isolated: bool = False) -> None:
+        self.make = make
+        self.finder = ConfigFinder()
+        # --config or --isolated: one configuration for every file (raises ConfigError).
+        self.fixed: Optional[Config] = load_explicit(explicit) if explicit is not None else (Config() if isolated else None)
+        self._by_directory: Dict[str, Any] = {}  # a Settings, or the ConfigError of its configuration
+        self._by_config: Dict[Optional[Path], "Settings"] = {}
+        self._configs: Dict[Optional[Path], Config] = {}
+
+    def config_for(self, path: str) -> Config:
+        """The configuration of the file or directory ``path``; raises ``ConfigError``."""
+        if self.fixed is not None:
+            return self.fixed
+        return self.finder.config_for(path)
+
+    def settings_for(self, path: str) -> "Settings":
+        """The Settings of the file ``path`` ('-': stdin, resolved from the current
+        directory); raises ``ConfigError`` for a configuration that cannot be used."""
+        return self.settings_in(os.path.dirname(os.path.abspath(path)) if path != "-" else os.getcwd())
+
+    def settings_in(self, directory: str) -> "Settings":
+        """The Settings of the files in ``directory`` (absolute); raises ``ConfigError``."""
+        found = self._by_directory.get(directory)
+        if found is None:
+            try:
+                config = self.config_for(directory)
+                found = self._by_config.get(config.path)
+                if found is None:
+                    found = self._by_config[config.path] = self.make(config)
+                    self._configs[config.path] = config
+            except ConfigError as exc:
+                found = exc
+            self._by_directory[directory] = found
+        if isinstance(found, ConfigError):
+            raise found
+        return found
+
+    def config_of(self, settings: "Settings") -> Config:
+        """The configuration ``settings`` were made from."""
+        for path, made in self._by_config.items():
+            if made is settings:
+                return self._configs[path]
+        raise KeyError(settings)
+
+
+def describe_settings(path: str, config: Config, settings: "Settings", isolated: bool = False) -> str:
+    """What --show-settings prints: the configuration files, the resolved values (command
+    line included) and the rules that apply to ``path``."""
+    from conclint.engine import codes_for
+
+    if config.sources:
+        origin = "\n".join(f"  {source}" + (" (extended)" if n else "") for n, source in enumerate(config.sources))
+    else:
+        origin = "  none: --isolated" if isolated else "  none found: the defaults"
+    per_file = {pattern: codes for spec, codes in settings.per_file_ignores for pattern in [getattr(spec, "patterns_text", "")]}
+    lines = [
+        f"Settings for {path}",
+        "configuration files:",
+        origin,
+        f"root = {json.dumps(str(settings.root))}",
+        f"select = {json.dumps(config.select)}",
+        f"extend-select = {json.dumps(config.extend_select)}",
+        f"ignore = {json.dumps(config.ignore)}",
+        f"per-file-ignores = {json.dumps({k: list(v) for k, v in per_file.items()})}"
+        + (f" (relative to {settings.ignores_root or settings.root})" if per_file else ""),
+        f"unsafe-fixes = {json.dumps(settings.unsafe_fixes)}",
+        f"exclude = {json.dumps(config.exclude) if config.exclude is not None else '(the defaults)'}",
+        f"extend-exclude = {json.dumps(config.extend_exclude)}",
+        f"respect-gitignore = {json.dumps(config.respect_gitignore)}",
+        f"noqa = {json.dumps(settings.noqa)}",
+    ]
+    for code, options in sorted(settings.rule_options.items()):
+        lines.append(f"options of {code} = {json.dumps(options, sort_keys=True)}")
+    lines.append(f"rules for this file = {json.dumps(sorted(codes_for(settings, path)))}")
+    return "\n".join(lines)

@@ -236,3 +236,16 @@ def real_directory(directory: str) -> str:
     """``os.path.realpath`` of a directory, once per directory and walk: per file it was two
     realpath walks for every file outside the project root (the whole cost of a warm run)."""
     return os.path.realpath(directory)
+
+
+def repository_root(start: Optional[Path] = None) -> Path:
+    """The top of the git work tree holding ``start`` (default: the current directory),
+    else ``start`` itself: what paths in reports, SARIF files and baselines are relative to."""
+    here = Path(os.path.abspath(start or os.getcwd()))
+    for directory in (here, *here.parents):
+        try:
+            if (directory / ".git").exists():  # a directory, or a file in worktrees and submodules
+                return directory
+        except OSError:
+            continue
+    return here

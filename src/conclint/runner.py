@@ -13,7 +13,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from conclint.engine import PARSE_ERROR, codes_for, lint_source
 from conclint.findings import Finding
@@ -137,17 +137,19 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
 
 
 # ---------------------------------------------------------------------- parallel map
-# A task is (index, kind, path, arg). Worker processes take chunks of tasks over a pipe and
+# A task is (index, kind, path, arg, settings): the last is the file's Settings as an index
+# into the run's table of Settings, which each worker receives once, when it starts (files
+# under different configurations share one pool without a Settings pickled per file). Worker processes take chunks of tasks over a pipe and
 # send back each outcome as it is done. They record in a byte array shared with the main
 # process which task they are on, so that when one dies the main process knows the file
 # it died of.
 _RUNNING, _DONE = 1, 2
 
-_worker_settings: Optional[Settings] = None
+_worker_settings: Sequence[Settings] = ()
 _worker_state: Any = None
 
 
-def _init_worker(settings: Settings, state: Any = None) -> None:
+def _init_worker(settings: Sequence[Settings], state: Any = None) -> None:
     global _worker_settings, _worker_state
     _worker_settings = settings
     _worker_state = state
@@ -169,23 +171,23 @@ def _collect_less() -> Tuple[int, int, int]:
     return previous
 
 
-# (index, "fix" or "lint", path, the fix's unsafe or the lint's with_edits)
-Task = Tuple[int, str, str, bool]
+# (index, "fix" or "lint", path, the fix's unsafe or the lint's with_edits, settings index)
+Task = Tuple[int, str, str, bool, int]
 
 
 def _work(task: Task) -> FileOutcome:
-    index, kind, path, arg = task
-    assert _worker_settings is not None
+    index, kind, path, arg, which = task
+    settings = _worker_settings[which]
     if _worker_state is not None:
         _worker_state[index] = _RUNNING
         worker_task(path)  # test hooks: crash or slow down, in workers only
-    outcome = fix_one(path, _worker_settings, arg) if kind == "fix" else lint_one(path, _worker_settings, arg)
+    outcome = fix_one(path, settings, arg) if kind == "fix" else lint_one(path, settings, arg)
     if _worker_state is not None:
         _worker_state[index] = _DONE
     return outcome
 
 
-def _run_serial(tasks: Sequence[Task], settings: Settings) -> List[FileOutcome]:
+def _run_serial(tasks: Sequence[Task], settings: Sequence[Settings]) -> List[FileOutcome]:
     _init_worker(settings)
     previous = _collect_less()
     try:
@@ -197,19 +199,27 @@ def _run_serial(tasks: Sequence[Task], settings: Settings) -> List[FileOutcome]:
 
 def run(
     paths: Sequence[str],
-    settings: Settings,
+    settings: Union[Settings, Sequence[Settings]],
     *,
     fix: bool = False,
-    unsafe: bool = False,
+    unsafe: Optional[bool] = False,
     with_edits: bool = False,
     jobs: Optional[int] = None,
+    which: Optional[Sequence[int]] = None,
 ) -> List[FileOutcome]:
-    """Lint (or fix) every path; order of the result follows ``paths``."""
-    tasks = [(i, "fix" if fix else "lint", p, unsafe if fix else with_edits) for i, p in enumerate(paths)]
+    """Lint (or fix) every path; order of the result follows ``paths``. ``settings``: one
+    Settings for every path, or a table of them, ``which`` giving each path's index in it.
+    ``unsafe`` None: each file's Settings say whether its unsafe fixes apply."""
+    table = [settings] if isinstance(settings, Settings) else list(settings)
+    indices = which if which is not None else [0] * len(paths)
+    tasks = [
+        (i, "fix" if fix else "lint", p, (table[w].unsafe_fixes if unsafe is None else unsafe) if fix else with_edits, w)
+        for i, (p, w) in enumerate(zip(paths, indices))
+    ]
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        return _run_serial(tasks, settings)
-    return _run_pool(tasks, settings, jobs)
+        return _run_serial(tasks, table)
+    return _run_pool(tasks, table, jobs)
 
 
 class _PoolFailure(Exception):
@@ -217,7 +227,7 @@ class _PoolFailure(Exception):
     says why ("cannot start worker processes (...)")."""
 
 
-def _run_pool(tasks: List[Task], settings: Settings, jobs: int) -> List[FileOutcome]:
+def _run_pool(tasks: List[Task], settings: Sequence[Settings], jobs: int) -> List[FileOutcome]:
     """Run ``tasks`` in worker processes; a worker that dies costs only the file it was on.
 
     The file a worker died on is retried alone in a process of its own, the rest of its
@@ -288,7 +298,7 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, tasks: List[Task], settings: Settings, jobs: int, results: List[Optional[FileOutcome]]) -> None:
+    def __init__(self, tasks: List[Task], settings: Sequence[Settings], jobs: int, results: List[Optional[FileOutcome]]) -> None:
         self.tasks = tasks
         self.settings = settings
         self.jobs = jobs
@@ -398,7 +408,7 @@ class _Pool:
             return outcome
         path = self.tasks[index][2]
         outcome = FileOutcome(path)
-        if PARSE_ERROR in codes_for(self.settings, path):
+        if PARSE_ERROR in codes_for(self.settings[self.tasks[index][4]], path):
             message = f"not analysed: the worker process died on this file ({_how(exitcode)})"
             outcome.findings.append(Finding(PARSE_ERROR, message, path, 1, 1, 1, 1))
         return outcome
@@ -503,7 +513,7 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _worker_main(conn: Any, settings: Settings, state: Any, parent: int) -> None:
+def _worker_main(conn: Any, settings: Sequence[Settings], state: Any, parent: int) -> None:
     _in_worker(parent)
     _init_worker(settings, state)
     _collect_less()
@@ -518,7 +528,7 @@ def _worker_main(conn: Any, settings: Settings, state: Any, parent: int) -> None
             conn.send((task[0], _work(task)))
 
 
-def _isolated_main(conn: Any, task: Task, settings: Settings, state: Any, parent: int) -> None:
+def _isolated_main(conn: Any, task: Task, settings: Sequence[Settings], state: Any, parent: int) -> None:
     _in_worker(parent)
     _init_worker(settings, state)
     conn.send(_work(task))

@@ -25,6 +25,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from conclint import __version__
+from conclint.config import CONFIG_NAMES
 from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError
 
 T = TypeVar("T")
@@ -142,11 +143,11 @@ async def initialized(ls: ConclintServer, params: types.InitializedParams) -> No
     workspace = ls.client_capabilities.workspace
     watched = workspace.did_change_watched_files if workspace else None
     if watched and watched.dynamic_registration:
-        watcher = types.FileSystemWatcher(glob_pattern="**/pyproject.toml")
+        watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES]
         registration = types.Registration(
             id="conclint-pyproject",
             method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
         )
         ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
     await ls.on_linter(ls.session.warm_up)
@@ -203,7 +204,7 @@ async def code_action(ls: ConclintServer, params: types.CodeActionParams) -> Lis
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: ConclintServer, params: types.DidChangeWatchedFilesParams) -> None:
-    if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+    if any(change.uri.endswith(tuple("/" + name for name in CONFIG_NAMES)) for change in params.changes):
         ls.soon(ls.session.forget_configuration)
         ls.relint_all()
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tupl
 
 from lsprotocol import types
 
-from conclint.config import ConfigError, load_config, settings_from_config
+from conclint.config import ConfigError, ConfigFinder, settings_from_config
 from conclint.analysis.incremental import ParseCache
 from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits, with_noqa
 from conclint.findings import Edit, Finding
@@ -185,6 +185,8 @@ class Session:
         self._by_directory: Dict[Path, Tuple[Settings, bool]] = {}
         self._by_config: Dict[Optional[Path], Tuple[Settings, bool]] = {}
         self._config_errors: Dict[Path, str] = {}
+        # Which configuration file applies where, as the command finds it (``ConfigFinder``).
+        self._finder = ConfigFinder()
         self._failed_rules: Set[str] = set()
         self._shown_errors: Set[str] = set()
         # The last lint, with its tree, kept for code actions and for a lint of the same text
@@ -204,13 +206,14 @@ class Session:
         self._by_directory.clear()
         self._by_config.clear()
         self._config_errors.clear()
+        self._finder = ConfigFinder()
         self._shown_errors.clear()
         self._tree = None
 
     def settings_for(self, document: Document) -> Tuple[Settings, bool]:
         """The document's Settings and whether unsafe fixes are on, as the command would
-        have them for the file (``[tool.conclint]`` of the nearest pyproject.toml holding
-        one), with the client's selectors on top; raises ``ConfigError``."""
+        have them for the file (its nearest configuration file, through the same
+        ``ConfigFinder``), with the client's selectors on top; raises ``ConfigError``."""
         directory = document.path.parent if document.path is not None else (self.root or Path.cwd())
         found = self._by_directory.get(directory)
         if found is not None:
@@ -218,7 +221,7 @@ class Session:
         if directory in self._config_errors:
             raise ConfigError(self._config_errors[directory])
         try:
-            config = load_config(None, [str(document.path or directory)])
+            config = self._finder.config_for(str(document.path or directory))
             shared = self._by_config.get(config.path)
             if shared is None:
                 client = self.client

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from conclint.fixpolicy import FixPolicy, specificity as _specificity
 
@@ -32,7 +33,9 @@ def resolve_selection(
     ``CCL`` selects every rule, ``CCL2`` every 2xx rule. A rule that is off by default
     is dropped later, by the engine (``engine.codes_for``), unless named by its full code:
     knowing that needs the rule classes, and a warm cached run should not import them.
+    Rule codes are case-insensitive (``ccl2`` is ``CCL2``), here as in ``# noqa`` comments.
     """
+    select, extend_select, ignore = ([s.upper() for s in group] for group in (select, extend_select, ignore))
     known = known_codes()
     for selector in (*select, *extend_select, *ignore):
         if selector != "ALL" and not any(code.startswith(selector) for code in known):
@@ -47,7 +50,7 @@ def resolve_selection(
 
 
 def explicitly_selected(select: Sequence[str], extend_select: Sequence[str]) -> FrozenSet[str]:
-    return frozenset(s for s in (*select, *extend_select) if s in known_codes())
+    return frozenset(s.upper() for s in (*select, *extend_select) if s.upper() in known_codes())
 
 
 @dataclass(eq=False)
@@ -73,6 +76,8 @@ class Settings:
     fix_policy: FixPolicy = field(default_factory=FixPolicy)
     # Raw values that define this configuration, for cache keys.
     fingerprint_data: Dict[str, Any] = field(default_factory=dict)
+    # What per-file-ignores patterns are relative to, when not ``root`` (a file it extends set them).
+    ignores_root: Optional[Path] = None
 
     @classmethod
     def default(cls, **kwargs: Any) -> "Settings":
@@ -82,7 +87,7 @@ class Settings:
         """``codes`` less those the per-file ignores drop for ``path``."""
         if not self.per_file_ignores:
             return codes
-        relative = relative_path(path, self.root)
+        relative = relative_path(path, self.ignores_root or self.root)
         kept = set(codes)
         for spec, ignored in self.per_file_ignores:
             if spec.match_file(relative):
@@ -103,6 +108,7 @@ class Settings:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=None)
 def _package_stamp() -> str:
     """Changes whenever conclint's own code does, so that an editable install (or a
     development checkout) never reads results cached by older rules."""

@@ -1,0 +1,201 @@
+"""Configuration per file, as ruff has it: each file's nearest configuration file, `extend`,
+--config, --isolated, --show-settings, --show-files, repository-relative paths in reports and
+baselines, and a cache that keeps subprojects apart. The real command in subprocesses, on
+real files in real git repositories."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers import git, run_cli
+
+# CCL201 at line 3 (the lock is never released) and CCL301 at line 5 (setDaemon).
+PITFALLS = textwrap.dedent(
+    """\
+    import threading
+    lock = threading.Lock()
+    lock.acquire()
+    worker = threading.Thread(target=print)
+    worker.setDaemon(True)
+    """
+)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def found(result, exits=(0, 1)) -> set:
+    """{(path, code)} from a run with --output-format json (paths as the run names them)."""
+    assert result.returncode in exits, result.stderr
+    return {(f["path"], f["code"]) for f in json.loads(result.stdout)}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repository with two subprojects configured differently: ``one`` selects CCL2,
+    ``two`` ignores CCL201 (spelled in lower case: codes are case-insensitive)."""
+    git(tmp_path, "init", "-q")
+    write(tmp_path / "one" / "pyproject.toml", '[project]\nname = "one"\n[tool.conclint]\nselect = ["CCL2"]\n')
+    write(tmp_path / "two" / "pyproject.toml", '[tool.conclint]\nignore = ["ccl201"]\n')
+    for sub in ("one", "two"):
+        write(tmp_path / sub / "pkg" / "m.py", PITFALLS)
+    return tmp_path
+
+
+def test_each_file_gets_its_nearest_configuration(repo):
+    result = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL201"), ("two/pkg/m.py", "CCL301")}
+    # Named one by one, from inside one subproject, the same.
+    result = run_cli("--no-cache", "--output-format", "json", "pkg/m.py", "../two/pkg/m.py", cwd=repo / "one")
+    assert found(result) == {("pkg/m.py", "CCL201"), ("../two/pkg/m.py", "CCL301")}
+
+
+def test_same_directory_precedence_is_dot_conclint_then_conclint_then_pyproject(repo):
+    sub = repo / "two"
+    write(sub / "conclint.toml", 'select = ["CCL3"]\n')
+    assert found(run_cli("--no-cache", "--output-format", "json", ".", cwd=sub)) == {("pkg/m.py", "CCL301")}
+    write(sub / ".conclint.toml", 'select = ["CCL201"]\n')
+    assert found(run_cli("--no-cache", "--output-format", "json", ".", cwd=sub)) == {("pkg/m.py", "CCL201")}
+    # A pyproject.toml without [tool.conclint] is no configuration: the one above applies.
+    write(sub / "pkg" / "pyproject.toml", '[project]\nname = "inner"\n')
+    assert found(run_cli("--no-cache", "--output-format", "json", "pkg", cwd=sub)) == {("pkg/m.py", "CCL201")}
+
+
+def test_extend_inherits_and_the_child_overrides(repo):
+    write(repo / "pyproject.toml", '[tool.conclint]\nignore = ["CCL301"]\nunsafe-fixes = true\n')
+    # one/conclint.toml beats one/pyproject.toml; it keeps the parent's ignore, sets select.
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nselect = ["CCL2", "CCL3"]\n')
+    write(repo / "one" / "pkg" / "other.py", "import threading\nthreading.Thread(target=print).setDaemon(True)\n")
+    result = run_cli("--no-cache", "--output-format", "json", "one", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL201")}
+    # The child overrides a key the parent sets.
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nignore = []\n')
+    result = run_cli("--no-cache", "--output-format", "json", "one", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL201"), ("one/pkg/m.py", "CCL301"), ("one/pkg/other.py", "CCL301")}
+    shown = run_cli("--show-settings", "one/pkg/m.py", cwd=repo)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert f"  {repo / 'one' / 'conclint.toml'}" in lines
+    assert f"  {repo / 'pyproject.toml'} (extended)" in lines
+    assert "unsafe-fixes = true" in lines and "ignore = []" in lines
+
+
+def test_extend_cycle_and_missing_file_are_named_and_other_files_still_linted(repo):
+    write(repo / "one" / "conclint.toml", 'extend = "../two/conclint.toml"\n')
+    write(repo / "two" / "conclint.toml", 'extend = "../one/conclint.toml"\n')
+    write(repo / "three" / "pyproject.toml", '[tool.conclint]\nextend = "nowhere.toml"\n')
+    write(repo / "three" / "m.py", PITFALLS)
+    write(repo / "four" / "m.py", PITFALLS)  # no configuration of its own: linted with the defaults
+    result = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
+    assert found(result, exits=(2,)) == {("four/m.py", "CCL201"), ("four/m.py", "CCL301")}
+    assert f"{repo / 'one' / 'conclint.toml'}: extend: '../two/conclint.toml' makes a cycle" in result.stderr
+    assert f"{repo / 'three' / 'pyproject.toml'}: tool.conclint.extend: 'nowhere.toml': no such file" in result.stderr
+    assert len(result.stderr.splitlines()) == 3  # each configuration's error once
+
+
+def test_bad_configuration_in_one_subproject_does_not_stop_the_other(repo):
+    write(repo / "two" / "pyproject.toml", "[tool.conclint]\nselekt = []\n")
+    result = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
+    assert found(result, exits=(2,)) == {("one/pkg/m.py", "CCL201")}
+    assert f"{repo / 'two' / 'pyproject.toml'}: tool.conclint: unknown key 'selekt'" in result.stderr
+
+
+def test_config_option_overrides_discovery_for_every_file(repo):
+    other = write(repo / "elsewhere" / "strict.toml", 'select = ["CCL301"]\n')
+    result = run_cli("--no-cache", "--output-format", "json", "--config", str(other), "one", "two", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL301"), ("two/pkg/m.py", "CCL301")}
+    shown = run_cli("--config", str(other), "--show-settings", "one/pkg/m.py", cwd=repo)
+    assert f"  {other}" in shown.stdout.splitlines() and 'select = ["CCL301"]' in shown.stdout
+
+
+def test_isolated_ignores_every_configuration_file(repo):
+    result = run_cli("--no-cache", "--output-format", "json", "--isolated", ".", cwd=repo)
+    assert found(result) == {(f"{s}/pkg/m.py", c) for s in ("one", "two") for c in ("CCL201", "CCL301")}
+    result = run_cli("--no-cache", "--output-format", "json", "--isolated", "--select", "ccl3", ".", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL301"), ("two/pkg/m.py", "CCL301")}
+    shown = run_cli("--isolated", "--show-settings", "two/pkg/m.py", cwd=repo)
+    assert shown.returncode == 0 and "  none: --isolated" in shown.stdout and "ignore = []" in shown.stdout
+    both = run_cli("--isolated", "--config", str(repo / "one" / "pyproject.toml"), ".", cwd=repo)
+    assert both.returncode == 2 and "--config and --isolated cannot be used together" in both.stderr
+
+
+def test_show_settings_names_the_file_and_the_rules_for_it(repo):
+    write(repo / "two" / "pyproject.toml", '[tool.conclint]\nignore = ["ccl201"]\nper-file-ignores = { "pkg/m.py" = ["ccl3"] }\n')
+    result = run_cli("--show-settings", "two/pkg/m.py", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Settings for two/pkg/m.py"
+    assert f"  {repo / 'two' / 'pyproject.toml'}" in lines
+    assert 'ignore = ["CCL201"]' in lines
+    rules = json.loads(next(line for line in lines if line.startswith("rules for this file = ")).split(" = ", 1)[1])
+    assert "CCL201" not in rules and "CCL301" not in rules and "CCL202" in rules
+    # The per-file ignore is relative to two/, the configuration's directory.
+    result = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL201")}
+
+
+def test_show_files_lists_what_would_be_linted(repo):
+    write(repo / "pyproject.toml", '[tool.conclint]\nextend-exclude = ["two/pkg"]\n')
+    write(repo / "one" / "notes.txt", "not python\n")
+    result = run_cli("--show-files", ".", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["one/pkg/m.py"]
+
+
+def test_cache_keeps_subprojects_apart(repo):
+    cache = repo / "cache"
+    for _ in range(2):  # cold, then warm
+        result = run_cli("--cache-dir", str(cache), "--output-format", "json", "one", "two", cwd=repo)
+        assert found(result) == {("one/pkg/m.py", "CCL201"), ("two/pkg/m.py", "CCL301")}
+    assert len(list(cache.glob("results-*.json"))) == 2
+    # A subproject's configuration changes: its files are linted again, the other's are not wrongly reused.
+    write(repo / "two" / "pyproject.toml", '[tool.conclint]\nselect = ["CCL2"]\n')
+    result = run_cli("--cache-dir", str(cache), "--output-format", "json", "one", "two", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL201"), ("two/pkg/m.py", "CCL201")}
+
+
+def test_sarif_and_baseline_paths_are_relative_to_the_repository_root(repo):
+    inner = repo / "two" / "pkg"
+    result = run_cli("--no-cache", "--output-format", "sarif", ".", cwd=inner)
+    assert result.returncode == 1, result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert locations == [{"uri": "two/pkg/m.py", "uriBaseId": "%SRCROOT%"}]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.resolve().as_uri() + "/"
+    baseline = repo / "baseline.json"
+    written = run_cli("--no-cache", "--write-baseline", str(baseline), ".", cwd=inner)
+    assert written.returncode == 0, written.stderr
+    assert [e["path"] for e in json.loads(baseline.read_text())["findings"]] == ["two/pkg/m.py"]
+    # Read back from the top: the same entry matches.
+    again = run_cli("--no-cache", "--baseline", str(baseline), "--output-format", "json", "two", cwd=repo)
+    assert found(again) == set()
+
+
+def test_rule_codes_are_case_insensitive_everywhere(repo):
+    write(repo / "one" / "pyproject.toml", '[tool.conclint]\nselect = ["ccl2", "Ccl301"]\nper-file-ignores = { "pkg/*" = ["ccl201"] }\n')
+    result = run_cli("--no-cache", "--output-format", "json", "--extend-select", "ccl1", "one", cwd=repo)
+    assert found(result) == {("one/pkg/m.py", "CCL301")}
+    result = run_cli("--no-cache", "--output-format", "json", "--ignore", "ccl301", "one", cwd=repo)
+    assert found(result) == set()
+
+
+def test_language_server_resolves_like_the_command(repo):
+    from conclint.engine import codes_for
+    from conclint.session import Document, Session
+
+    write(repo / "two" / "conclint.toml", 'extend = "pyproject.toml"\nselect = ["CCL3"]\n')
+    session = Session(repo)
+    for sub in ("one", "two"):
+        path = repo / sub / "pkg" / "m.py"
+        settings, _ = session.settings_for(Document(path.as_uri(), PITFALLS, 1, path))
+        shown = run_cli("--show-settings", str(path), cwd=repo)
+        rules = json.loads(shown.stdout.splitlines()[-1].split(" = ", 1)[1])
+        assert sorted(codes_for(settings, str(path))) == rules
+    assert "CCL301" in rules and "CCL201" not in rules
