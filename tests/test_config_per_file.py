@@ -149,6 +149,21 @@ def test_show_files_lists_what_would_be_linted(repo):
     assert result.stdout.splitlines() == ["one/pkg/m.py"]
 
 
+def test_a_subprojects_own_excludes_apply_below_it(repo):
+    """`extend-exclude` in two/pyproject.toml, relative to two/, holds when the run starts at
+    the repository's top (whose configuration says nothing of it), as ruff's nested ones do."""
+    write(repo / "two" / "pyproject.toml", '[tool.conclint]\nignore = ["ccl201"]\nextend-exclude = ["generated"]\n')
+    write(repo / "two" / "generated" / "stub.py", PITFALLS)
+    write(repo / "one" / "generated" / "stub.py", PITFALLS)
+    listed = run_cli("--show-files", ".", cwd=repo)
+    assert listed.stdout.splitlines() == ["one/generated/stub.py", "one/pkg/m.py", "two/pkg/m.py"], listed.stderr
+    linted = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
+    assert ("two/generated/stub.py", "CCL301") not in found(linted)
+    # Named on the command line, a file is linted all the same (--force-exclude aside).
+    named = run_cli("--no-cache", "--output-format", "json", "two/generated/stub.py", cwd=repo)
+    assert found(named) == {("two/generated/stub.py", "CCL301")}
+
+
 def test_cache_keeps_subprojects_apart(repo):
     cache = repo / "cache"
     for _ in range(2):  # cold, then warm

@@ -193,12 +193,26 @@ def _main(o: _Options) -> int:
         except RuntimeError as exc:
             raise UsageFailure(str(exc)) from None
         o["force_exclude"] = True
+    def nested(directory: Path) -> Optional[Tuple[Path, Sequence[str]]]:
+        """A subproject's own excludes, below its configuration file (as ruff applies them)."""
+        from conclint.config import ConfigError
+
+        try:
+            governing = resolver.config_for(str(directory))
+        except ConfigError:
+            return None  # reported with its files
+        if governing.path == config.path:
+            return None
+        patterns = governing.exclude if governing.exclude is not None else DEFAULT_EXCLUDE
+        return governing.root, [*patterns, *governing.extend_exclude]
+
     discovery = Discovery(
         root=config.root,
         exclude=config.exclude if config.exclude is not None else DEFAULT_EXCLUDE,
         extend_exclude=config.extend_exclude,
         respect_gitignore=config.respect_gitignore,
         force_exclude=bool(o["force_exclude"]),
+        nested=nested,
     )
     for raw in paths:
         if not os.path.lexists(raw):

@@ -6,7 +6,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pathspec
 
@@ -30,7 +30,11 @@ class PatternSpec(pathspec.GitIgnoreSpec):
 
 
 # A directory being walked: its path, the .gitignores that apply in it, its entries left.
-_Level = Tuple[Path, List[Tuple[Path, "pathspec.GitIgnoreSpec"]], Iterator["os.DirEntry[str]"]]
+# A pathspec.PathSpec of exclude patterns (generic in the newer pathspec releases, not in the older).
+_Excludes = Any
+_Level = Tuple[
+    Path, List[Tuple[Path, "pathspec.GitIgnoreSpec"]], Iterator["os.DirEntry[str]"], Optional[Tuple[Path, _Excludes]]
+]
 
 
 @dataclass
@@ -43,10 +47,22 @@ class Discovery:
     # Problems met while walking (unreadable directories, directory link loops): (path, why).
     # Files that cannot be read are yielded all the same: the runner reports them.
     problems: List[Tuple[str, str]] = field(default_factory=list)
+    # Where configurations nest: for a directory, the root and the exclude patterns of the
+    # configuration governing it when that is not the run's own (else None). Its excludes
+    # then apply below it, relative to its root, besides the run's own.
+    nested: Optional[Callable[[Path], Optional[Tuple[Path, Sequence[str]]]]] = None
 
     def __post_init__(self) -> None:
         patterns = list(self.exclude) + list(self.extend_exclude)
         self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self._specs: Dict[Tuple[str, ...], _Excludes] = {}
+
+    def _spec(self, patterns: Sequence[str]) -> _Excludes:
+        key = tuple(patterns)
+        found = self._specs.get(key)
+        if found is None:
+            found = self._specs[key] = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        return found
 
     def excluded(
         self,
@@ -54,13 +70,19 @@ class Discovery:
         is_dir: bool,
         gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]] = (),
         base: Optional[Path] = None,
+        nested: Optional[Tuple[Path, _Excludes]] = None,
     ) -> bool:
-        """Whether the configured excludes (relative to ``base``, default the project root)
-        or one of the ``gitignores`` exclude ``path``."""
-        relative = _relative(path, base or self.root)
-        candidate = relative if relative is not None else path.name
-        if self._exclude.match_file(candidate + "/" if is_dir else candidate):
-            return True
+        """Whether the configured excludes (relative to ``base``, default the project root),
+        those of the ``nested`` configuration governing ``path`` (its root, its patterns) or
+        one of the ``gitignores`` exclude ``path``."""
+        checks = [(base or self.root, self._exclude)]
+        if nested is not None:
+            checks.append(nested)
+        for start, spec in checks:
+            relative = _relative(path, start)
+            candidate = relative if relative is not None else path.name
+            if spec.match_file(candidate + "/" if is_dir else candidate):
+                return True
         return _gitignored(path, is_dir, gitignores)
 
     def files(self, paths: Sequence[str]) -> Iterator[str]:
@@ -106,13 +128,13 @@ class Discovery:
     def _walk(self, top: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]], base: Path) -> Iterator[str]:
         """Depth-first, in name order. Iterative: a tree thousands of directories deep is
         legal, and past PATH_MAX the listing fails and is reported like any other."""
-        stack = [self._enter(top, gitignores)]
+        stack = [self._enter(top, gitignores, None)]
         while stack:
             level = stack[-1]
             if level is None:
                 stack.pop()
                 continue
-            directory, gitignores, entries = level
+            directory, gitignores, entries, nested = level
             entry = next(entries, None)
             if entry is None:
                 stack.pop()
@@ -123,23 +145,31 @@ class Discovery:
             except OSError:  # e.g. a link in a loop: as a Python file, reading it says why
                 is_dir = False
             if is_dir:
-                if self.excluded(path, True, gitignores, base) or _is_virtualenv(path):
+                if self.excluded(path, True, gitignores, base, nested) or _is_virtualenv(path):
                     continue
                 if entry.is_symlink() and _is_loop(path):
                     self.problems.append((str(path), "symlink loop"))
                     continue
-                stack.append(self._enter(path, gitignores))
+                stack.append(self._enter(path, gitignores, nested))
             elif entry.name.endswith(PYTHON_SUFFIXES):
-                if self.excluded(path, False, gitignores, base):
+                if self.excluded(path, False, gitignores, base, nested):
                     continue
                 # Links (even broken ones, which the runner reports) and regular files; not
                 # FIFOs, sockets or devices, which are no source and could block a reader.
                 if entry.is_symlink() or _is_regular(entry):
                     yield str(path)
 
-    def _enter(self, directory: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]]) -> Optional[_Level]:
-        """The directory, the .gitignores that apply in it and its entries, sorted; None
-        (and a problem) when it cannot be listed."""
+    def _enter(
+        self, directory: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]],
+        nested: Optional[Tuple[Path, _Excludes]],
+    ) -> Optional[_Level]:
+        """The directory, the .gitignores that apply in it, its entries, sorted, and the
+        nested configuration's excludes that apply in it (its root, its patterns); None (and
+        a problem) when it cannot be listed."""
+        if self.nested is not None:
+            found = self.nested(directory)
+            if found is not None:
+                nested = (found[0], self._spec(found[1]))
         if self.respect_gitignore:
             spec = self._load_gitignore(directory)
             if spec is not None:
@@ -150,7 +180,7 @@ class Discovery:
         except OSError as exc:
             self.problems.append((str(directory), f"cannot list directory: {exc.strerror or exc}"))
             return None
-        return directory, gitignores, iter(entries)
+        return directory, gitignores, iter(entries), nested
 
     def _load_gitignore(self, directory: Path) -> Optional["pathspec.GitIgnoreSpec"]:
         """The patterns of ``directory``'s .gitignore, None without one. One that is no
