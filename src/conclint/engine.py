@@ -413,11 +413,14 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
     on_enter, on_leave = sem._on_enter, sem._on_leave
     path = sem.stack  # the model's ancestor stack, kept here as Scopes.enter/leave would
     push, pop = path.append, path.pop
-    stack: List[Tuple[Any, bool]] = [(module, False)]
+    # Nodes to enter, and _LEAVE where the node on top of ``path`` is to be left (nodes are
+    # left in the reverse order they were entered): no tuple per node.
+    stack: List[Any] = [module]
     while stack:
-        node, leaving_it = stack.pop()
-        kind = type(node)
-        if leaving_it:
+        node = stack.pop()
+        if node is _LEAVE:
+            node = path[-1]
+            kind = type(node)
             calls = leaving.get(kind, ())
             if calls == ():
                 found, hook = callbacks("leave_", kind), on_leave.get(kind)
@@ -429,6 +432,7 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
                     calls[1](sem, node)
             pop()
             continue
+        kind = type(node)
         push(node)
         calls = entering.get(kind, ())
         if calls == ():
@@ -439,8 +443,13 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
                 calls[0](sem, node)
             for method in calls[1]:
                 method(node)
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children(node)))
+        stack.append(_LEAVE)
+        below = children(node)
+        below.reverse()
+        stack.extend(below)
+
+
+_LEAVE = object()
 
 
 def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
