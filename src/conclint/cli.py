@@ -197,11 +197,12 @@ def _main(o: _Options) -> int:
         """A subproject's own excludes, below its configuration file (as ruff applies them)."""
         from conclint.config import ConfigError
 
+        # Only the directory's own file is looked for: the walk carries a parent's down.
         try:
-            governing = resolver.config_for(str(directory))
+            governing = resolver.own_config(str(directory))
         except ConfigError:
             return None  # reported with its files
-        if governing.path == config.path:
+        if governing is None or governing.path == config.path:
             return None
         patterns = governing.exclude if governing.exclude is not None else DEFAULT_EXCLUDE
         return governing.root, [*patterns, *governing.extend_exclude]

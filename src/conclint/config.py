@@ -107,6 +107,11 @@ class ConfigFinder:
             self._nearest[seen] = found
         return found
 
+    def here(self, directory: str) -> Optional[Path]:
+        """The configuration file in ``directory`` itself, if any (its parents not looked at);
+        raises ``ConfigError`` for a pyproject.toml that cannot be read."""
+        return self._here(directory)
+
     def _here(self, directory: str) -> Optional[Path]:
         for name in CONFIG_NAMES:
             candidate = os.path.join(directory, name)
@@ -395,6 +400,14 @@ class Resolver:
         if self.fixed is not None:
             return self.fixed
         return self.finder.config_for(path)
+
+    def own_config(self, directory: str) -> Optional[Config]:
+        """The configuration whose file is in ``directory`` itself (None without one, and
+        always None with --config or --isolated); raises ``ConfigError``."""
+        if self.fixed is not None:
+            return None
+        found = self.finder.here(directory)
+        return None if found is None else self.finder.load(found)
 
     def settings_for(self, path: str) -> "Settings":
         """The Settings of the file ``path`` ('-': stdin, resolved from the current
