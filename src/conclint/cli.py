@@ -388,11 +388,20 @@ def _group_by_settings(resolver: Resolver, files: Sequence[str]) -> Tuple[List[T
 
     groups: Dict[Settings, List[str]] = {}
     unconfigured: Dict[str, str] = {}
+    # Resolved once per directory as the files name it (thousands of files, a few hundred
+    # directories): the resolver's own cache is keyed by the absolute path.
+    by_directory: Dict[str, Any] = {}
     for path in files:
-        try:
-            settings = resolver.settings_for(path)
-        except ConfigError as exc:
-            unconfigured[path] = str(exc)
+        directory = os.path.dirname(path)
+        settings = by_directory.get(directory)
+        if settings is None:
+            try:
+                settings = resolver.settings_for(path)
+            except ConfigError as exc:
+                settings = exc
+            by_directory[directory] = settings
+        if isinstance(settings, ConfigError):
+            unconfigured[path] = str(settings)
             continue
         groups.setdefault(settings, []).append(path)
     return list(groups.items()), unconfigured
