@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
 from weakref import WeakKeyDictionary
 
@@ -59,12 +60,17 @@ def wants_summaries(settings: Settings) -> bool:
     return bool(project_codes(settings))
 
 
+_NOQA_BYTES = re.compile(rb"noqa", re.IGNORECASE)
+
+
 def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
     """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand), with the
     real comments of its kept lines: a ``# noqa`` inside a string silences nothing, here as in
     the per-file phase."""
     summary = summarise(data, tree, file_noqa=file_noqa(data))
-    if summary is not None and summary["t"]:
+    # The bytes first: Python source is in an ASCII-compatible encoding, so a file whose
+    # bytes hold no "noqa" is not decoded a second time for nothing.
+    if summary is not None and summary["t"] and _NOQA_BYTES.search(data):
         source = decode(data)
         if may_have_line_noqa(source):
             kept = summary["t"]

@@ -101,15 +101,15 @@ class SummaryError(ValueError):
 def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False) -> Optional[Summary]:
     """The summary of a file (its bytes, and CPython's tree of them when the caller has one),
     or None when it needs none or CPython cannot read it."""
-    if not needs_summary(data) or len(data) > MAX_SUMMARY_BYTES:
+    # needs_summary's three tests, each made once: they also say which parts to fill.
+    locks, coroutines, gevent = _names_locks(data), ASYNC_DEF in data, _patches_with_gevent(data)
+    if not (locks or coroutines or gevent) or len(data) > MAX_SUMMARY_BYTES:
         return None
     try:
         if tree is None:
             tree = ast.parse(data)
         text = decode(data)
-        return _Summariser(
-            text, file_noqa, locks=_names_locks(data), coroutines=ASYNC_DEF in data, gevent=_patches_with_gevent(data)
-        ).run(tree)
+        return _Summariser(text, file_noqa, locks=locks, coroutines=coroutines, gevent=gevent).run(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
         return None  # not Python CPython reads, or nested too deep: the file's own lint says so
 

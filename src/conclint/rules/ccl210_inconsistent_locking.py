@@ -85,6 +85,7 @@ class InconsistentLocking(HeldLocks, Rule):
         self._name_calls: Dict[Tuple[FunctionKey, str], List[bool]] = {}
         # Methods that make the object's lock (``self._lock = Lock()``): they (re)initialise it.
         self._lock_makers: Set[FunctionKey] = set()
+        self._named_once: Dict[str, bool] = {}  # _unreferenced's answers, per method name
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -280,7 +281,8 @@ class InconsistentLocking(HeldLocks, Rule):
             cls, method = access.function
             if access.lockish or method in unshared.get(cls, ()) or method in locked_only.get(cls, ()):
                 continue
-            if cls and method not in self._calls.get(cls, _Calls()).sites and self._unreferenced(method):
+            calls = self._calls.get(cls)
+            if cls and (calls is None or method not in calls.sites) and self._unreferenced(method):
                 continue
             if index < self._shared_from.get(access.function, 0):
                 continue  # before the method makes or starts a thread
@@ -363,8 +365,14 @@ class InconsistentLocking(HeldLocks, Rule):
 
     def _unreferenced(self, method: str) -> bool:
         """A private method nothing in this file names but its ``def``: called, if at all,
-        from another module, under whatever that code holds."""
-        return _private(method) and len(re.findall(rf"\b{re.escape(method)}\b", self.sem.source)) == 1
+        from another module, under whatever that code holds (the file is searched once per
+        method, not once per access)."""
+        found = self._named_once.get(method)
+        if found is None:
+            found = self._named_once[method] = _private(method) and len(
+                re.findall(rf"\b{re.escape(method)}\b", self.sem.source)
+            ) == 1
+        return found
 
     def _report(self, access: _Access, guard: _Access) -> None:
         name = access.name[7:] if access.name.startswith("module:") else access.name
