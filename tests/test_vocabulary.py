@@ -70,6 +70,7 @@ NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("t
 TIMEOUT = Parameter("timeout", asynchronous=True)
 ANY_TIMEOUT = Parameter("timeout")
 OPEN = Calls("builtins.open", through_modules=True)
+UNPAIRED = Methods("acquire", statement=True, unpaired="release")
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
 CASES = [
@@ -113,6 +114,20 @@ CASES = [
     (OPEN, "def open(p): pass\nopen('f')", False, True),
     (OPEN, "import io as open\nopen('f')", False, True),
     (OPEN, "f.open('f')", False, False),
+    (UNPAIRED, "lock.acquire()\nwork()", True, True),
+    (UNPAIRED, "lock.acquire()\ntry:\n    work()\nfinally:\n    lock.release()", False, False),
+    (UNPAIRED, "lock.acquire()\ntry:\n    work()\nfinally:\n    ( lock ).release()", False, False),
+    (UNPAIRED, "lock.acquire()\ntry:\n    work()\nfinally:\n    other.release()", True, True),
+    (UNPAIRED, "lock.acquire()\ntry:\n    work()\nexcept* E:\n    pass\nfinally:\n    lock.release()", True, True),
+    (UNPAIRED, "try:\n    if x:\n        lock.acquire()\nfinally:\n    lock.release()", False, False),
+    (UNPAIRED, "try:\n    work()\nexcept E:\n    lock.acquire()\nfinally:\n    lock.release()", True, True),
+    (UNPAIRED, "try:\n    def g():\n        lock.acquire()\nfinally:\n    lock.release()", True, True),
+    (UNPAIRED, "lock.acquire()  # take it\nlock.release()  # give it back", False, False),
+    (UNPAIRED, "lock.acquire()\nlock.release(); work()", True, True),
+    (UNPAIRED, "lock.acquire(); lock.release()", True, True),
+    (UNPAIRED, "lock.acquire(); \\\nlock.release()", True, True),
+    (UNPAIRED, "lock.acquire()\nlock.release(True)", True, True),
+    (UNPAIRED, "x = 1; lock.acquire()\nlock.release()", False, False),
     (SUSPICIOUS, "if __name__ == '_main_': pass", True, True),
     (SUSPICIOUS, "if '_main_' != __name__: pass", True, True),
     (SUSPICIOUS, "if __name__ is '__main__': pass", True, True),

@@ -59,6 +59,7 @@ from conclint.analysis.facts import (
     scope_end,
     terminals,
 )
+from conclint.analysis.pairing import paired_in_cst, unpaired_calls
 from conclint.gate import ASYNC_DEF_TRIGGER, compile_trigger, trigger_matches, uses
 
 NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
@@ -289,9 +290,16 @@ class Methods(Requirement):
         argument: Optional[Argument] = None,
         receiver: Optional[Shape] = None,
         bare: bool = False,
+        unpaired: Optional[str] = None,
     ) -> None:
         self.names = frozenset(names)
         self.on = on
+        # With ``unpaired``, only a statement call that the method of that name on the same
+        # receiver does not close at once (see ``_PAIRINGS``): ``lock.acquire()`` then
+        # ``try: ... finally: lock.release()``, or then ``lock.release()``.
+        if unpaired is not None and not statement:
+            raise ValueError("Methods(unpaired=...) takes statement calls only (statement=True)")
+        self.unpaired = unpaired
         # As for ``Calls``: statements only, inside each construct of ``within``, with such
         # an argument; ``bare``: with no arguments at all.
         self.statement = statement
@@ -311,7 +319,10 @@ class Methods(Requirement):
         type of ``on``)."""
         if self.on is not None and not facts.may_hold(self.on):
             return
-        for call in facts.methods_called(self.names, self.statement):
+        calls: Iterable[ast.Call] = facts.methods_called(self.names, self.statement)
+        if self.unpaired is not None:
+            calls = unpaired_calls(facts, list(calls), self.unpaired)
+        for call in calls:
             if (
                 _inside(facts, call, self.within)
                 and (self.argument is None or self.argument.possible(facts, call))
@@ -330,6 +341,8 @@ class Methods(Requirement):
         if self.argument is not None and not self.argument.matches(sem, node):
             return False
         if self.receiver is not None and not self.receiver.in_cst(sem, node.func.value):
+            return False
+        if self.unpaired is not None and paired_in_cst(sem.stack, node, self.unpaired):
             return False
         return self.on is None or sem.type_of(node.func.value) in self.on
 

@@ -4,8 +4,9 @@ traversal state)."""
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -202,8 +203,32 @@ def is_call_on(node: cst.CSTNode, receiver: cst.CSTNode, methods: Sequence[str])
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value in methods
-        and node.func.value.deep_equals(receiver)
+        and same_expression(node.func.value, receiver)
     )
+
+
+def same_expression(a: cst.CSTNode, b: cst.CSTNode) -> bool:
+    """Whether ``a`` and ``b`` are the same expression as CPython reads them: spaces, line
+    breaks, comments and parentheses apart (``self._lock`` and ``(self . _lock)``), which is
+    how the second gates compare expressions in CPython's tree (``ast.dump``)."""
+    if a.deep_equals(b):
+        return True
+    return bool(_expression_key(a) == _expression_key(b))
+
+
+def _expression_key(node: cst.CSTNode) -> Any:
+    """A key equal for two expressions exactly when CPython's trees of them are: names and
+    attribute chains spelled out (cheap, and nearly every receiver is one), anything else
+    as CPython's tree of its code."""
+    if isinstance(node, cst.Name):
+        return ("name", node.value)
+    if isinstance(node, cst.Attribute):
+        return ("attribute", _expression_key(node.value), node.attr.value)
+    code = cst.Module(body=[]).code_for_node(node)
+    try:
+        return ("tree", ast.dump(ast.parse(f"(\n{code}\n)", mode="eval").body))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ("code", code)
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -177,6 +177,17 @@ class Facts:
             return None
         return all(not line.strip() or line.lstrip().startswith(b"#") for line in lines[first - 1: stop - 1])
 
+    def ends_line(self, node: ast.AST) -> Optional[bool]:
+        """Whether only blanks or a comment follow ``node`` on the line it ends on (no ``;``
+        and another statement, no backslash continuing the line); None when the source
+        cannot be read here."""
+        lines = self._source_lines()
+        line = getattr(node, "end_lineno", None)
+        if lines is None or line is None or not 0 < line <= len(lines):
+            return None
+        rest = lines[line - 1][getattr(node, "end_col_offset", 0):].strip()
+        return not rest or rest.startswith(b"#")
+
     def _source_lines(self) -> Optional[List[bytes]]:
         if self._data is not None and self._lines is None:
             self._lines = self._data.splitlines()

@@ -11,6 +11,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
 from conclint.analysis.cstutil import dotted, is_call_on, walk, walk_scope
+from conclint.analysis.pairing import closes_in_finally
 from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.types import Semantic
 
@@ -67,9 +68,7 @@ def releases(facts: Facts, receiver: ast.AST, nodes: Iterable[ast.AST]) -> Itera
 
 def releases_in_finally(stmt: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
     """Whether ``stmt`` is a ``try`` whose ``finally`` releases ``receiver``."""
-    if not isinstance(stmt, cst.Try) or stmt.finalbody is None:
-        return False
-    return any(is_call_on(n, receiver, ("release",)) for n in walk(stmt.finalbody))
+    return closes_in_finally(stmt, receiver, "release")
 
 
 def enclosing_def(sem: Semantic) -> Optional[cst.CSTNode]:

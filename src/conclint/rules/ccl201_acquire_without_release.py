@@ -28,6 +28,10 @@ _NEVER_RELEASED = "lock acquired and never released: nothing in this module rele
 # Builtins that look at an object without keeping it.
 _INSPECTING = frozenset({"repr", "str", "print", "id", "isinstance", "type", "hash", "len", "bool", "format"})
 
+# A statement `x.acquire()` not closed at once by `x.release()` (a `try`/`finally` right after
+# it or around it, or a `release()` on the next line): the others are correct.
+_ACQUIRED = Methods("acquire", statement=True, unpaired="release")
+
 
 class AcquireWithoutRelease(Rule):
     """An ``acquire()`` not paired with a guaranteed ``release()``."""
@@ -36,7 +40,7 @@ class AcquireWithoutRelease(Rule):
     name = "acquire-without-release"
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Methods("acquire", statement=True), Either(Methods("release"), Holds(*LOCK_TYPES)))
+    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), _ACQUIRED, Either(Methods("release"), Holds(*LOCK_TYPES)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,15 +94,14 @@ class AcquireWithoutRelease(Rule):
         index = index_of(block, line)
         if index is None:
             return
-        following = block.body[index + 1] if index + 1 < len(block.body) else None
-        if following is not None and releases_in_finally(following, receiver):
+        if not _ACQUIRED.matches(self.sem, node):
             return  # acquire(); try: ... finally: release() -- correct (CCL207 suggests `with`)
+        following = block.body[index + 1] if index + 1 < len(block.body) else None
         for ancestor in reversed(stack[:-4]):
             if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
                 break
-            if isinstance(ancestor, cst.Try) and _inside_try_body(stack, ancestor):
-                if releases_in_finally(ancestor, receiver) or _released_in_else(ancestor, line, receiver):
-                    return
+            if isinstance(ancestor, cst.Try) and _inside_try_body(stack, ancestor) and _released_in_else(ancestor, line, receiver):
+                return
         if _breaks_into_release(stack, receiver):
             return
         released, escaped = _after_acquire(self.sem, node, receiver)
