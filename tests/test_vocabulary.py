@@ -16,6 +16,9 @@ from conclint.analysis.walk import traverse
 from conclint.gate import compile_trigger, trigger_matches
 from conclint.interest import (
     CALL_OF_NAMED,
+    DEF_NAME,
+    MAY_BE_LOCAL_CALLABLE,
+    AtImport,
     NOT_NONE,
     NOT_OWN_SELF,
     ONE_VALUE,
@@ -70,6 +73,8 @@ NEW_LOCK_ACQUIRED = Methods("acquire", statement=True, receiver=call_of(Calls("t
 TIMEOUT = Parameter("timeout", asynchronous=True)
 ANY_TIMEOUT = Parameter("timeout")
 OPEN = Calls("builtins.open", through_modules=True)
+TARGET_DEF = Calls("threading.Thread", argument=Argument(DEF_NAME, keywords=("target",)))
+SHIPPED = Calls("threading.Thread", argument=Argument(MAY_BE_LOCAL_CALLABLE, keywords=("target",)))
 UNPAIRED = Methods("acquire", statement=True, unpaired="release")
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
@@ -114,6 +119,15 @@ CASES = [
     (OPEN, "def open(p): pass\nopen('f')", False, True),
     (OPEN, "import io as open\nopen('f')", False, True),
     (OPEN, "f.open('f')", False, False),
+    (TARGET_DEF, "def work(): pass\nthreading.Thread(target=work)", True, True),
+    (TARGET_DEF, "threading.Thread(target=work)", False, False),
+    (TARGET_DEF, "def work(): pass\nthreading.Thread(target=self.work)", False, False),
+    (TARGET_DEF, "def work(): pass\nthreading.Thread(target=work())", False, False),
+    (SHIPPED, "threading.Thread(target=lambda: 1)", True, True),
+    (SHIPPED, "threading.Thread(target=work)", True, True),
+    (SHIPPED, "threading.Thread(target=make(3))", True, True),
+    (SHIPPED, "threading.Thread(target=self.work)", False, False),
+    (SHIPPED, "threading.Thread(target=obj.make(3))", False, False),
     (UNPAIRED, "lock.acquire()\nwork()", True, True),
     (UNPAIRED, "lock.acquire()\ntry:\n    work()\nfinally:\n    lock.release()", False, False),
     (UNPAIRED, "lock.acquire()\ntry:\n    work()\nfinally:\n    ( lock ).release()", False, False),
@@ -170,6 +184,23 @@ POSSIBLE_ONLY = [
     (Syntax("async yield in with"), "async def f():\n    with x:\n        def g():\n            yield 1", False),
     (Syntax("async yield in with"), "async def f():\n    with x:\n        return lambda: (yield)", False),
     (Syntax("async yield in with"), "def f():\n    with x:\n        yield 1", False),
+    (AtImport(Calls("threading.Thread")), "threading.Thread()", True),
+    (AtImport(Calls("threading.Thread")), "class C:\n    t = threading.Thread()", True),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()", False),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()\nf()", True),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()\ndef g():\n    f()\ng()", True),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()\ndef g():\n    f()", False),
+    (AtImport(Calls("threading.Thread")), "def f():\n    def inner():\n        threading.Thread()\nf()", True),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()\ndef g():\n    return lambda: f()", True),
+    (AtImport(Calls("threading.Thread")), "class C:\n    def f(self):\n        threading.Thread()", False),
+    (AtImport(Calls("threading.Thread")), "def f():\n    threading.Thread()\nx.f()", False),
+    (Calls("threading.Thread", unless_beside=("wait",)), "threading.Thread()", True),
+    (Calls("threading.Thread", unless_beside=("wait",)), "threading.Thread()\nhelper.wait()", False),
+    (Calls("threading.Thread", unless_beside=("wait",)), "threading.Thread()\nmake().wait()", True),
+    (Calls("threading.Thread", unless_beside=("wait",)), "class C:\n    def f(self):\n        threading.Thread()\n    def g(self):\n        wait()", False),
+    (Calls("threading.Thread", unless_beside=("wait",)), "class C:\n    def f(self):\n        threading.Thread()\nclass D:\n    def g(self):\n        wait()", True),
+    (Calls("threading.Thread", unless_beside=("wait",)), "class C:\n    class D:\n        def g(self):\n            wait()\n    def f(self):\n        threading.Thread()", True),
+    (Calls("threading.Thread", unless_beside=("wait",)), "class C:\n    def f(self):\n        threading.Thread()\nwait()", True),
     (Stores("daemon"), "t.daemon = True", True),
     (Stores("daemon"), "daemon = True", False),
     (Subclasses("threading.Thread", overriding="__init__", calling_base=False), "class W(threading.Thread):\n    def __init__(self): pass", True),

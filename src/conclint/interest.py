@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 from types import MappingProxyType
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -49,6 +49,7 @@ from conclint.analysis.facts import (
     async_functions,
     body_span,
     callee_name,
+    end_position,
     is_none,
     method_receiver,
     methods_of,
@@ -152,6 +153,16 @@ ONE_VALUE = Shape(
     lambda facts, e, call: type(e) not in _AST_SEQUENCES and (scalar_literal(e) or facts.parenthesized(e)),
     lambda sem, e: not isinstance(e, _CST_SEQUENCES) and (bool(e.lpar) or isinstance(e, (cst.BaseString, cst.BaseNumber))),
 )
+DEF_NAME = Shape(
+    "the plain name of a def of the file (`target=work`)",
+    lambda facts, e, call: type(e) is ast.Name and e.id in facts.functions,
+    lambda sem, e: isinstance(e, cst.Name) and e.value in sem.functions,
+)
+MAY_BE_LOCAL_CALLABLE = Shape(
+    "a lambda, a plain name, or a call of a plain name (what may be a def or class nested in a function)",
+    lambda facts, e, call: type(e) in (ast.Lambda, ast.Name) or (type(e) is ast.Call and type(e.func) is ast.Name),
+    lambda sem, e: isinstance(e, (cst.Lambda, cst.Name)) or (isinstance(e, cst.Call) and isinstance(e.func, cst.Name)),
+)
 NOT_OWN_SELF = Shape(
     "anything but the `self` of the method the call is in",
     lambda facts, e, call: not facts.is_own_self(e, facts.scope.get(call)),
@@ -220,8 +231,13 @@ class Calls(Requirement):
         used_as: Optional[str] = None,
         subclasses: bool = True,
         through_modules: bool = False,
+        unless_beside: Tuple[str, ...] = (),
     ) -> None:
         self.qualnames = frozenset(qualnames)
+        # Not a call in a class (or, outside classes, the module) that also calls a dotted
+        # name ending in one of ``unless_beside`` (``threading_helper.wait_threads_exit()``):
+        # a test waiting for the threads it starts. Which class holds a call is the visitor's.
+        self.unless_beside = frozenset(unless_beside)
         self.last_names = terminals(self.qualnames)
         # Whether a call of a class of the file deriving from one counts (not where a
         # subclass's constructor has a signature of its own).
@@ -250,16 +266,23 @@ class Calls(Requirement):
         return facts.with_subclasses(self.last_names) if self.subclasses else self.last_names
 
     def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        return next(self.candidates(facts), None) is not None
+
+    def candidates(self, facts: Facts) -> Iterator[ast.Call]:
+        """The calls of CPython's tree that may be matches."""
         calls = facts.calls_to(self._callees(facts), self.statement)
         places = _USES[self.used_as](facts) if self.used_as is not None else None
         modules = facts.names_for(self.modules) if self.modules is not None else None
-        return any(
-            (modules is None or type(call.func) is not ast.Attribute or callee_name(call.func.value) in modules)
-            and _inside(facts, call, self.within)
-            and (self.argument is None or self.argument.possible(facts, call))
-            and (places is None or id(call) in places)
-            for call in calls
-        )
+        beside = _classes_calling(facts, self.unless_beside) if self.unless_beside else None
+        for call in calls:
+            if (
+                (modules is None or type(call.func) is not ast.Attribute or callee_name(call.func.value) in modules)
+                and _inside(facts, call, self.within)
+                and (self.argument is None or self.argument.possible(facts, call))
+                and (places is None or id(call) in places)
+                and (beside is None or id(_innermost_class(facts, call)) not in beside)
+            ):
+                yield call
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
         """Whether ``node`` is a call of one of the callables (its argument shaped as required;
@@ -274,6 +297,86 @@ class Calls(Requirement):
             return qualname in self.qualnames
         # A class of the file deriving from one (what ``possible`` counts as a subclass).
         return self.subclasses and isinstance(node.func, cst.Name) and sem.call_result_type(node) in self.qualnames
+
+
+def _classes_calling(facts: Facts, names: FrozenSet[str]) -> Set[int]:
+    """The classes (by id; the module's is ``id(None)``) innermost around a call of a dotted
+    name (``a.b.name``, not ``f().name``) ending in one of ``names``."""
+    found = set()
+    for name in names:
+        for call in facts.calls.get(name, ()):
+            func: ast.expr = call.func
+            while isinstance(func, ast.Attribute):
+                func = func.value
+            if type(func) is ast.Name:
+                found.add(id(_innermost_class(facts, call)))
+    return found
+
+
+def _innermost_class(facts: Facts, node: ast.Call) -> Optional[ast.ClassDef]:
+    """The innermost class whose text (decorators included) holds ``node``, else None."""
+    at = position(node)
+    best: Optional[ast.ClassDef] = None
+    best_start = (0, 0)
+    for cls in facts.classes:
+        start = min([position(cls), *(position(d) for d in cls.decorator_list)])
+        if start <= at <= end_position(cls) and start > best_start:
+            best, best_start = cls, start
+    return best
+
+
+class AtImport(Requirement):
+    """A call ``calls`` counts that runs when the module is imported: in module code (not in
+    a def or lambda), or in a module function that module code calls by its plain name,
+    directly or through other functions it calls so. Whether it stands in ``if __name__ ==
+    "__main__":``, and whether a name is a module function, are the visitor's to check."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    def triggers(self) -> Tuple[Any, ...]:
+        return self.calls.triggers()
+
+    def possible(self, facts: Facts, options: Mapping[str, Any] = NO_OPTIONS) -> bool:
+        runners: Set[str] = set()  # the defs that make such a call
+        for call in self.calls.candidates(facts):
+            outer = _outermost_def(facts, call)
+            if outer is None:
+                return True
+            runners.add(outer.name)
+        if not runners:
+            return False
+        callers: Dict[str, Set[str]] = {}  # a name called plainly -> the defs calling it
+        called_at_import: Set[str] = set()
+        for name, calls in facts.calls.items():
+            for call in calls:
+                if type(call.func) is ast.Name:
+                    outer = _outermost_def(facts, call)
+                    if outer is None:
+                        called_at_import.add(name)
+                    else:
+                        callers.setdefault(name, set()).add(outer.name)
+        pending = list(runners)
+        while pending:
+            for caller in callers.get(pending.pop(), ()):
+                if caller not in runners:
+                    runners.add(caller)
+                    pending.append(caller)
+        return not called_at_import.isdisjoint(runners)
+
+
+def _outermost_def(facts: Facts, node: ast.AST) -> Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]]:
+    """The def holding ``node`` that no def holds; None for module code (and class bodies),
+    and for a node in a lambda (whose place ``facts`` does not record: counted as module
+    code, which only ever admits more)."""
+    scope = facts.scope.get(node)
+    outer = None
+    while scope is not None:
+        if type(scope) is ast.Lambda:
+            return None
+        outer = scope
+        scope = facts.scope.get(scope)
+    return outer if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
 
 class Methods(Requirement):

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test
 from conclint.fixes import into_block
-from conclint.interest import Calls, Imports, Interest
+from conclint.interest import AtImport, Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
 _SPAWNING_TYPES = frozenset(
@@ -24,7 +24,7 @@ class ProcessWithoutMainGuard(Rule):
     name = "process-without-main-guard"
     message = "processes are created at import time, outside `if __name__ == \"__main__\":`"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*_SPAWNING_TYPES, *_SPAWNING_CALLS))
+    interest = Interest(Imports("multiprocessing", "concurrent"), AtImport(Calls(*_SPAWNING_TYPES, *_SPAWNING_CALLS)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

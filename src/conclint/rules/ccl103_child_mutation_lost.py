@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import MUTATING_METHODS, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
-from conclint.interest import Calls, Imports, Interest
+from conclint.interest import DEF_NAME, Argument, Calls, Imports, Interest
 from conclint.rule import Rule
 
 # Sets also change in place through their *_update methods.
@@ -35,7 +35,8 @@ class ChildMutationLost(Rule):
     code = "CCL103"
     name = "child-mutation-lost"
     message = "the child process mutates a copy; the parent never sees the change"
-    interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES))
+    # The target must be named by the `target=` keyword, as a module function.
+    interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES, argument=Argument(DEF_NAME, positions=range(0), keywords=("target",))))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, string_value, walk_scope
-from conclint.interest import Calls, Either, Imports, Interest, Methods
+from conclint.interest import MAY_BE_LOCAL_CALLABLE, Argument, Calls, Either, Imports, Interest, Methods
 from conclint.rule import Rule
 
 # Pool/executor methods whose callable is pickled and sent to a worker process.
@@ -24,9 +24,15 @@ class UnpicklableProcessTarget(Rule):
     code = "CCL105"
     name = "unpicklable-process-target"
     message = "cannot be pickled: fails under the spawn and forkserver start methods (the default on Windows and macOS)"
+    # The callable shipped: a process's `target` (second argument), a pool's `initializer`
+    # (second or third), the function a pool method takes first.
     interest = Interest(
         Imports("multiprocessing", "concurrent"),
-        Either(Calls(*PROCESS_TYPES, *PROCESS_POOL_TYPES), Methods(*_POOL_METHODS)),
+        Either(
+            Calls(*PROCESS_TYPES, argument=Argument(MAY_BE_LOCAL_CALLABLE, positions=range(1, 2), keywords=("target",))),
+            Calls(*PROCESS_POOL_TYPES, argument=Argument(MAY_BE_LOCAL_CALLABLE, positions=range(1, 3), keywords=("initializer",))),
+            Methods(*_POOL_METHODS, on=PROCESS_POOL_TYPES, argument=Argument(MAY_BE_LOCAL_CALLABLE, positions=range(1), keywords=("fn", "func"))),
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import MP_QUEUE_TYPES, PROCESS_TYPES
 from conclint.analysis.cstutil import get_arg, walk
-from conclint.interest import Calls, Imports, Interest, Methods
+from conclint.interest import DEF_NAME, Argument, Calls, Imports, Interest, Methods
 from conclint.rule import Rule
 
 _PUTS = frozenset({"put", "put_nowait"})
@@ -37,7 +37,13 @@ class JoinBeforeDrain(Rule):
         "joined before the parent takes the items off `{queue}`: the child cannot exit until its "
         "queued data is flushed, so this can deadlock (get() first, then join())"
     )
-    interest = Interest(Imports("multiprocessing"), Calls(*PROCESS_TYPES), Methods("join"), Methods(*_GETS))
+    # The target must be a module function (`target=work` or the second argument).
+    interest = Interest(
+        Imports("multiprocessing"),
+        Calls(*PROCESS_TYPES, argument=Argument(DEF_NAME, positions=range(1, 2), keywords=("target",))),
+        Methods("join"),
+        Methods(*_GETS),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -32,7 +32,7 @@ class LegacyThreadModule(Rule):
     name = "legacy-thread-module"
     message = "`thread` is the Python 2 module (absent in Python 3); use `threading`"
     # The module must be imported somewhere (also `import os, \\\n thread`).
-    interest = Interest(Text(_may_use_thread_module), Either(Imports("thread"), Calls(*_START_NEW_THREAD)))
+    interest = Interest(Text(_may_use_thread_module), Either(Imports("thread"), Calls(*_START_NEW_THREAD, unless_beside=("wait_threads_exit",))))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
