@@ -37,13 +37,14 @@ WRITE, MUTATE, CHECK = "written", "changed", "checked"
 
 # A comment on the access's line or the line before saying the access needs no lock: the
 # author's annotation, as GuardedBy's and Clang's thread-safety analysis take annotations
-# (a Python field has no other place for one). "not thread-safe", "TODO"... say the opposite.
+# (a Python field has no other place for one). "not thread-safe", "TODO", "must be
+# thread-safe"... say the opposite, or ask for it.
 _DELIBERATE = re.compile(
-    r"thread[- _]?safe|\bno lock(?:ing)? (?:is )?(?:needed|required|necessary)"
+    r"(?<![\w.])thread[- ]?safe(?![\w(])|\bno lock(?:ing)? (?:is )?(?:needed|required|necessary)"
     r"|\block(?:ing)? (?:is )?not (?:needed|required|necessary)|\b(?:safe|ok|fine) without (?:the |a )?lock",
     re.I,
 )
-_UNDELIBERATE = re.compile(r"(?:\bnot|n't|\bnon|\bun)[- ]*thread|\b(?:TODO|FIXME|XXX)\b", re.I)
+_UNDELIBERATE = re.compile(r"(?:\bnot|n't|\bnon|\bun)[- ]*thread|\b(?:TODO|FIXME|XXX|should|must|make|needs? to)\b", re.I)
 
 
 @dataclass
