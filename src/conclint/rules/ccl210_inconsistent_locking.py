@@ -27,10 +27,24 @@ UNSHARED = frozenset({
     "__init__", "__new__", "__del__", "__init_subclass__", "__post_init__", "__setstate__",
     "setUp", "setUpClass", "asyncSetUp", "tearDown", "tearDownClass", "asyncTearDown",
 })
+# A deque's appends and pops are atomic ("thread-safe", says the documentation of
+# collections.deque): made without the lock, they lose no update.
+_DEQUE_ATOMIC = frozenset({"append", "appendleft", "pop", "popleft"})
 # Run in a child process right after a fork, where only the forking thread exists.
 _AFTER_FORK = re.compile(r"(?:after|at)_?fork", re.I)
 
 WRITE, MUTATE, CHECK = "written", "changed", "checked"
+
+# A comment on the access's line or the line before saying the access needs no lock: the
+# author's annotation, as GuardedBy's and Clang's thread-safety analysis take annotations
+# (a Python field has no other place for one). "not thread-safe", "TODO", "must be
+# thread-safe"... say the opposite, or ask for it.
+_DELIBERATE = re.compile(
+    r"(?<![\w.])thread[- ]?safe(?![\w(])|\bno lock(?:ing)? (?:is )?(?:needed|required|necessary)"
+    r"|\block(?:ing)? (?:is )?not (?:needed|required|necessary)|\b(?:safe|ok|fine) without (?:the |a )?lock",
+    re.I,
+)
+_UNDELIBERATE = re.compile(r"(?:\bnot|n't|\bnon|\bun)[- ]*thread|\b(?:TODO|FIXME|XXX|should|must|make|needs? to)\b", re.I)
 
 
 @dataclass
@@ -44,7 +58,8 @@ class _Access:
     lock: str  # how the held lock is spelled, when locked
     act: Optional["_Access"] = None  # for a check: the write that acts on it
     constant: Optional[str] = None  # a write of a literal: its code
-    call: bool = False  # a change made by calling a container's method (``x.append()``)
+    call: str = ""  # a change made by calling a container's method (``x.append()``): its name
+    lock_free: bool = False  # a comment on the line (or the one before) says it needs no lock
 
 
 @dataclass
@@ -65,8 +80,8 @@ class InconsistentLocking(HeldLocks, Rule):
     name = "inconsistent-locking"
     message = "shared state written under a lock elsewhere is written here without it: updates can be lost"
     interest = Interest(Holds(*_LOCKS), Either(Syntax("with"), Methods("acquire")))
-    # Off until its precision on real code reaches the project's bar: 13 of 19 findings on the
-    # stdlib and 23 packages were real (docs/precision.md); select it by its code to use it.
+    # Off until its precision on real code reaches the project's bar: 14 of 20 findings on the
+    # stdlib and 26 packages were real (docs/precision.md); select it by its code to use it.
     default_enabled = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -77,6 +92,7 @@ class InconsistentLocking(HeldLocks, Rule):
         self._calls: Dict[str, _Calls] = {}  # class -> its self.method() calls
         self._module_names: Set[str] = set()  # names assigned at module level
         self._containers: Set[str] = set()  # fields and globals assigned a list, dict, set, deque...
+        self._deques: Set[str] = set()  # those assigned a deque
         self._ifs: List[Tuple[cst.If, List[Tuple[str, cst.CSTNode]], int, bool]] = []
         # Per function, how many accesses were recorded when it first made or started a
         # thread: those before ran while the object was not shared yet.
@@ -105,6 +121,8 @@ class InconsistentLocking(HeldLocks, Rule):
             self._module_names.update(names)
             if _container(node.value):
                 self._containers.update(f"module:{n}" for n in names)
+            if _constructor(node.value) == "deque":
+                self._deques.update(f"module:{n}" for n in names)
             return
         for target in node.targets:
             self._store(target.target, node, node.value)
@@ -141,6 +159,8 @@ class InconsistentLocking(HeldLocks, Rule):
                 access.constant = cst.Module([]).code_for_node(value)
             if value is not None and _container(value):
                 self._containers.add(found)
+            if value is not None and _constructor(value) == "deque":
+                self._deques.add(found)
         elif isinstance(target, cst.Subscript):
             found = self._field(target.value, container=True)
             if found is not None:
@@ -181,7 +201,7 @@ class InconsistentLocking(HeldLocks, Rule):
             if found is not None:
                 access = self._record(found, MUTATE, func.value)
                 if access is not None:
-                    access.call = True
+                    access.call = func.attr.value
         if self.sem.is_self(func.value):
             self._method_call(func.attr.value)
 
@@ -220,8 +240,28 @@ class InconsistentLocking(HeldLocks, Rule):
         held = self.held_locks()
         known = [k for k in held if k in self._known]
         access = _Access(function, name, kind, node, bool(known), bool(held), self._spelling.get(known[0], "") if known else "")
+        access.lock_free = not held and self._commented_lock_free()
         self._accesses.append(access)
         return access
+
+    def _commented_lock_free(self) -> bool:
+        """Whether the statement being visited carries, on its line or the line before, a
+        comment saying it needs no lock (``# thread-safe``, ``# no lock needed``)."""
+        statement = next(
+            (n for n in reversed(self.sem.stack) if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))),
+            None,
+        )
+        if statement is None:
+            return False
+        comments = [line.comment for line in statement.leading_lines[-1:]]
+        if isinstance(statement, cst.SimpleStatementLine):
+            comments.append(statement.trailing_whitespace.comment)
+        elif isinstance(statement.body, cst.IndentedBlock):
+            comments.append(statement.body.header.comment)
+        return any(
+            c is not None and _DELIBERATE.search(c.value) is not None and _UNDELIBERATE.search(c.value) is None
+            for c in comments
+        )
 
     # ------------------------------------------------------------ check-then-act
     def visit_If(self, node: cst.If) -> None:
@@ -269,7 +309,7 @@ class InconsistentLocking(HeldLocks, Rule):
         unlocked_in: Dict[Tuple[str, str], Set[str]] = {}
         for access in self._accesses:
             cls, method = access.function
-            if access.kind == CHECK or method in unshared.get(cls, ()):
+            if access.kind == CHECK or method in unshared.get(cls, ()) or access.lock_free:
                 continue
             if access.call and access.name not in self._containers:
                 continue  # `x.add()` on what may be no container (a session, a set of its own)
@@ -279,7 +319,7 @@ class InconsistentLocking(HeldLocks, Rule):
         reported: Set[Tuple[str, str, str]] = set()
         for index, access in enumerate(self._accesses):
             cls, method = access.function
-            if access.lockish or method in unshared.get(cls, ()) or method in locked_only.get(cls, ()):
+            if access.lockish or access.lock_free or method in unshared.get(cls, ()) or method in locked_only.get(cls, ()):
                 continue
             calls = self._calls.get(cls)
             if cls and (calls is None or method not in calls.sites) and self._unreferenced(method):
@@ -292,6 +332,8 @@ class InconsistentLocking(HeldLocks, Rule):
                 continue
             if access.call and access.name not in self._containers:
                 continue
+            if access.call in _DEQUE_ATOMIC and access.name in self._deques:
+                continue  # atomic (still counted above as a change without the lock)
             field_key = (cls, access.name)
             if len(unlocked_in.get(field_key, ())) > len(locked_in.get(field_key, ())):
                 continue
@@ -408,11 +450,15 @@ def _container(value: cst.BaseExpression) -> bool:
     """Whether ``value`` makes a standard container: a display, a comprehension, a constructor."""
     if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
         return True
+    return _constructor(value) in _CONTAINERS
+
+
+def _constructor(value: cst.BaseExpression) -> str:
+    """The name ``value`` calls (``deque`` for ``collections.deque(maxlen=3)``), or ""."""
     if isinstance(value, cst.Call):
         func = value.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        return name in _CONTAINERS
-    return False
+        return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return ""
 
 
 def _private(method: str) -> bool:
