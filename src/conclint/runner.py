@@ -237,6 +237,7 @@ def _run_pool(tasks: List[Task], settings: Sequence[Settings], jobs: int) -> Lis
     warning: the findings are those of ``--jobs 1``.
     """
     results: List[Optional[FileOutcome]] = [None] * len(tasks)
+    _load_rules(settings)
     try:
         with ending_with_signals():
             _Pool(tasks, settings, jobs, results).run()
@@ -247,6 +248,18 @@ def _run_pool(tasks: List[Task], settings: Sequence[Settings], jobs: int) -> Lis
         for task, outcome in zip(left, _run_serial(left, settings)):
             results[task[0]] = outcome
     return [r for r in results if r is not None]
+
+
+def _load_rules(settings: Sequence[Settings]) -> None:
+    """Import the rules (LibCST with them) and build each configuration's rule set here,
+    before the workers are forked: they inherit both rather than each importing its own
+    copy (a quarter of a second each), and the project phase after them finds them loaded.
+    (Only where files are to be linted: a run the cache answers never imports LibCST.)"""
+    from conclint import engine
+
+    for table_entry in settings:
+        engine.rule_set(table_entry, engine.active_codes(table_entry))
+        wants_summaries(table_entry)
 
 
 class _Terminated(BaseException):
