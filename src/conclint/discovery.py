@@ -35,6 +35,10 @@ _Excludes = Any
 _Level = Tuple[
     Path, List[Tuple[Path, "pathspec.GitIgnoreSpec"]], Iterator["os.DirEntry[str]"], Optional[Tuple[Path, _Excludes]]
 ]
+# What an entry of a directory is matched against: the run's excludes, the nested
+# configuration's, then each .gitignore's (its spec, and the directory's path relative to
+# where it applies, "." for that place itself).
+_Checks = List[Tuple[_Excludes, str]]
 
 
 @dataclass
@@ -129,15 +133,18 @@ class Discovery:
         """Depth-first, in name order. Iterative: a tree thousands of directories deep is
         legal, and past PATH_MAX the listing fails and is reported like any other."""
         stack = [self._enter(top, gitignores, None)]
+        checks: List[Optional[_Checks]] = [self._checks(stack[0], base)]
         while stack:
             level = stack[-1]
             if level is None:
                 stack.pop()
+                checks.pop()
                 continue
             directory, gitignores, entries, nested = level
             entry = next(entries, None)
             if entry is None:
                 stack.pop()
+                checks.pop()
                 continue
             path = Path(directory, entry.name)
             try:
@@ -145,19 +152,66 @@ class Discovery:
             except OSError:  # e.g. a link in a loop: as a Python file, reading it says why
                 is_dir = False
             if is_dir:
-                if self.excluded(path, True, gitignores, base, nested) or _is_virtualenv(path):
+                if self._entry_excluded(checks[-1], entry, path, True, gitignores, base, nested) or _is_virtualenv(path):
                     continue
                 if entry.is_symlink() and _is_loop(path):
                     self.problems.append((str(path), "symlink loop"))
                     continue
                 stack.append(self._enter(path, gitignores, nested))
+                checks.append(self._checks(stack[-1], base))
             elif entry.name.endswith(PYTHON_SUFFIXES):
-                if self.excluded(path, False, gitignores, base, nested):
+                if self._entry_excluded(checks[-1], entry, path, False, gitignores, base, nested):
                     continue
                 # Links (even broken ones, which the runner reports) and regular files; not
                 # FIFOs, sockets or devices, which are no source and could block a reader.
                 if entry.is_symlink() or _is_regular(entry):
                     yield str(path)
+
+    def _checks(self, level: Optional[_Level], base: Path, entry_links: bool = False) -> Optional[_Checks]:
+        """What ``excluded`` matches an entry of ``level``'s directory against, with the
+        directory's path relative to each place (``OUTSIDE`` for a place it is not in, nor
+        holds, even through links): an entry's relative path is then that and its name,
+        which spares ``excluded``'s path arithmetic per entry (most of a warm run's time).
+        None when a place is reached through a link: ``excluded`` then decides."""
+        if level is None:
+            return None
+        directory, gitignores, _, nested = level
+        here = os.path.abspath(directory)
+        places = [(base, self._exclude), *([nested] if nested is not None else []), *gitignores]
+        checks = []
+        for start, spec in places:
+            start_text = os.path.abspath(start)
+            relative = _textually_under(here, start_text)
+            if relative is None:
+                if not _apart(here, start_text) or not _apart(real_directory(here), real_directory(start_text)):
+                    return None
+                relative = OUTSIDE
+            checks.append((spec, relative))
+        return checks
+
+    def _entry_excluded(
+        self,
+        checks: Optional[_Checks],
+        entry: "os.DirEntry[str]",
+        path: Path,
+        is_dir: bool,
+        gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]],
+        base: Path,
+        nested: Optional[Tuple[Path, _Excludes]],
+    ) -> bool:
+        """``excluded(path, ...)`` for ``entry`` of a directory whose ``_checks`` are given."""
+        name = entry.name
+        if checks is None or (any(r is OUTSIDE for _, r in checks) and entry.is_symlink()):
+            return self.excluded(path, is_dir, gitignores, base, nested)
+        suffix = "/" if is_dir else ""
+        for position, (spec, relative) in enumerate(checks):
+            if relative is OUTSIDE:
+                # (the run's and the nested excludes match a name alone; a .gitignore nothing)
+                if position < len(checks) - len(gitignores) and spec.match_file(name + suffix):
+                    return True
+            elif spec.match_file((name if relative == "." else f"{relative}/{name}") + suffix):
+                return True
+        return False
 
     def _enter(
         self, directory: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]],
@@ -250,6 +304,16 @@ def _relative(path: Path, base: Path) -> Optional[str]:
         return _textually_under(real, real_directory(os.path.abspath(base)))
     except (OSError, RuntimeError, ValueError):
         return None
+
+
+# A place a directory is not in: its entries' paths relative to it are None.
+OUTSIDE = "\0outside"
+
+
+def _apart(directory: str, place: str) -> bool:
+    """Whether neither of two absolute paths is, or holds, the other."""
+    directory, place = directory.rstrip(os.sep), place.rstrip(os.sep)
+    return not (place == directory or place.startswith(directory + os.sep) or directory.startswith(place + os.sep))
 
 
 def _textually_under(text: str, start: str) -> Optional[str]:
