@@ -146,13 +146,13 @@ class Discovery:
                 stack.pop()
                 checks.pop()
                 continue
-            path = Path(directory, entry.name)
             try:
                 is_dir = entry.is_dir()
             except OSError:  # e.g. a link in a loop: as a Python file, reading it says why
                 is_dir = False
             if is_dir:
-                if self._entry_excluded(checks[-1], entry, path, True, gitignores, base, nested) or _is_virtualenv(path):
+                path = Path(directory, entry.name)
+                if self._entry_excluded(checks[-1], entry, directory, True, gitignores, base, nested) or _is_virtualenv(path):
                     continue
                 if entry.is_symlink() and _is_loop(path):
                     self.problems.append((str(path), "symlink loop"))
@@ -160,14 +160,15 @@ class Discovery:
                 stack.append(self._enter(path, gitignores, nested))
                 checks.append(self._checks(stack[-1], base))
             elif entry.name.endswith(PYTHON_SUFFIXES):
-                if self._entry_excluded(checks[-1], entry, path, False, gitignores, base, nested):
+                if self._entry_excluded(checks[-1], entry, directory, False, gitignores, base, nested):
                     continue
                 # Links (even broken ones, which the runner reports) and regular files; not
                 # FIFOs, sockets or devices, which are no source and could block a reader.
                 if entry.is_symlink() or _is_regular(entry):
-                    yield str(path)
+                    text = str(directory)  # (as str(Path(directory, name)) spells it)
+                    yield entry.name if text == "." else os.path.join(text, entry.name)
 
-    def _checks(self, level: Optional[_Level], base: Path, entry_links: bool = False) -> Optional[_Checks]:
+    def _checks(self, level: Optional[_Level], base: Path) -> Optional[_Checks]:
         """What ``excluded`` matches an entry of ``level``'s directory against, with the
         directory's path relative to each place (``OUTSIDE`` for a place it is not in, nor
         holds, even through links): an entry's relative path is then that and its name,
@@ -193,7 +194,7 @@ class Discovery:
         self,
         checks: Optional[_Checks],
         entry: "os.DirEntry[str]",
-        path: Path,
+        directory: Path,
         is_dir: bool,
         gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]],
         base: Path,
@@ -202,7 +203,7 @@ class Discovery:
         """``excluded(path, ...)`` for ``entry`` of a directory whose ``_checks`` are given."""
         name = entry.name
         if checks is None or (any(r is OUTSIDE for _, r in checks) and entry.is_symlink()):
-            return self.excluded(path, is_dir, gitignores, base, nested)
+            return self.excluded(Path(directory, name), is_dir, gitignores, base, nested)
         suffix = "/" if is_dir else ""
         for position, (spec, relative) in enumerate(checks):
             if relative is OUTSIDE:
