@@ -160,12 +160,18 @@ def run_ruff(ruff: str, files: Sequence[Path]) -> List[Finding]:
 _FLAKE8_ASYNC = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>ASYNC\d+(?:_\w+)?) (?P<message>.*)$")
 
 
-def run_flake8_async(files: Sequence[Path]) -> List[Finding]:
+def run_flake8_async(files: Sequence[Path], enable: Sequence[str] = ()) -> List[Finding]:
+    """flake8-async's findings (``enable``: only those codes). A file it cannot parse (LibCST
+    refuses ``test_grammar.py``) ends its run with a traceback, losing the rest of the chunk: such
+    a chunk is run again file by file."""
     found = []
+    # --asyncio: the corpora are asyncio code; the codes then carry an _asyncio suffix.
+    command = [sys.executable, "-m", "flake8_async", "--asyncio", *(["--enable", ",".join(enable)] if enable else [])]
     for chunk in _chunks(files):
-        # --asyncio: the corpora are asyncio code; the codes then carry an _asyncio suffix.
-        out = subprocess.run([sys.executable, "-m", "flake8_async", "--asyncio", *map(str, chunk)],
-                             capture_output=True, text=True).stdout
+        run = subprocess.run([*command, *map(str, chunk)], capture_output=True, text=True)
+        out = run.stdout
+        if "Traceback" in run.stderr:
+            out = "".join(subprocess.run([*command, str(path)], capture_output=True, text=True).stdout for path in chunk)
         for line in out.splitlines():
             m = _FLAKE8_ASYNC.match(line)
             if m:
