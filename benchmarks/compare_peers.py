@@ -89,10 +89,9 @@ WHOLE_CODES: Dict[str, str] = {
     "ASYNC106": "out of scope: import style",
     "ASYNC124": "out of scope: style (an async def with no await could be sync; not a concurrency pitfall)",
     "ASYNC127": "out of scope: a package recommendation (httpx2), not a pitfall",
-    "ASYNC102": "not covered yet: cancellation handling (await in finally/except without a shielded scope)",
-    "ASYNC103": "not covered yet: cancellation handling (CancelledError/BaseException not re-raised)",
-    "ASYNC104": "not covered yet: cancellation handling (CancelledError/BaseException not re-raised)",
-    "ASYNC120": "not covered yet: cancellation handling (checkpoint in except discards the exception)",
+    # The cancellation family, explained pattern by pattern by cancellation_peers.py (docs/peers.md).
+    **{code: "cancellation family: explained by pattern, see benchmarks/cancellation_peers.py"
+       for code in ("ASYNC102", "ASYNC103", "ASYNC104", "ASYNC120")},
     "ASYNC12": "out of scope: trio/anyio nursery and exception-group API (ASYNC12x)",
     "ASYNC112": "out of scope: style (a task group holding one task)",
     "ASYNC113": "out of scope: trio/anyio nursery start_soon",
@@ -160,12 +159,18 @@ def run_ruff(ruff: str, files: Sequence[Path]) -> List[Finding]:
 _FLAKE8_ASYNC = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>ASYNC\d+(?:_\w+)?) (?P<message>.*)$")
 
 
-def run_flake8_async(files: Sequence[Path]) -> List[Finding]:
+def run_flake8_async(files: Sequence[Path], enable: Sequence[str] = ()) -> List[Finding]:
+    """flake8-async's findings (``enable``: only those codes). A file it cannot parse (LibCST
+    refuses ``test_grammar.py``) ends its run with a traceback, losing the rest of the chunk: such
+    a chunk is run again file by file."""
     found = []
+    # --asyncio: the corpora are asyncio code; the codes then carry an _asyncio suffix.
+    command = [sys.executable, "-m", "flake8_async", "--asyncio", *(["--enable", ",".join(enable)] if enable else [])]
     for chunk in _chunks(files):
-        # --asyncio: the corpora are asyncio code; the codes then carry an _asyncio suffix.
-        out = subprocess.run([sys.executable, "-m", "flake8_async", "--asyncio", *map(str, chunk)],
-                             capture_output=True, text=True).stdout
+        run = subprocess.run([*command, *map(str, chunk)], capture_output=True, text=True)
+        out = run.stdout
+        if "Traceback" in run.stderr:
+            out = "".join(subprocess.run([*command, str(path)], capture_output=True, text=True).stdout for path in chunk)
         for line in out.splitlines():
             m = _FLAKE8_ASYNC.match(line)
             if m:
