@@ -55,7 +55,8 @@ class Trigger:
 
 def trigger_matches(test: Any, data: bytes, memo: Optional[Dict[Any, bool]] = None) -> bool:
     """Whether ``data`` passes one compiled trigger (``compile_trigger``); ``memo`` shares the
-    literal checks between the triggers of one file."""
+    checks between the triggers of one file: each literal's, and each compiled test's (the
+    same pattern compiles to the same object, whichever rule or ``Either`` names it)."""
     if isinstance(test, tuple):
         for literal in test:
             found = memo.get(literal) if memo is not None else None
@@ -66,14 +67,37 @@ def trigger_matches(test: Any, data: bytes, memo: Optional[Dict[Any, bool]] = No
             if found:
                 return True
         return False
-    if callable(test):
-        return bool(test(data))
-    return test.search(data) is not None
+    if memo is not None:
+        found = memo.get(test)
+        if found is not None:
+            return found
+    if getattr(test, "shares_memo", False):  # tests made of tests (an ``Either``'s)
+        found = bool(test(data, memo))
+    elif callable(test):
+        found = bool(test(data))
+    else:
+        found = test.search(data) is not None
+    if memo is not None:
+        memo[test] = found
+    return found
+
+
+_COMPILED: Dict[Any, Any] = {}
 
 
 def compile_trigger(pattern: Any) -> Any:
     """A trigger ready for ``trigger_matches``: literals as a tuple, a prefiltered regex, or
-    the function itself."""
+    the function itself; one object per pattern, so that a file's memo shares its answer."""
+    try:
+        found = _COMPILED.get(pattern)
+    except TypeError:  # an unhashable test object: compiled as it comes
+        return _compile(pattern)
+    if found is None:
+        found = _COMPILED[pattern] = _compile(pattern)
+    return found
+
+
+def _compile(pattern: Any) -> Any:
     if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
         return pattern
     if _LITERAL_ALTERNATION.match(pattern):

@@ -44,9 +44,17 @@ def _may_call_a_coroutine_bare(data: bytes) -> bool:
     if not names:
         return False
     alternatives = b"|".join(re.escape(name) for name in sorted(names))
-    # At a line start, after `:` (`if x: fetch()`) or `;`, maybe parenthesized or dotted.
-    statement_call = rb"(?m)(?:^|[:;])[ \t(]*(?:[\w.]+\.)?(?:" + alternatives + rb")\s*\("
-    return re.search(statement_call, data) is not None
+    # At a line start, after `:` (`if x: fetch()`) or `;`, maybe parenthesized or dotted: each
+    # call of a name, then what stands before it on its line (one regex over the whole text
+    # with that prefix in front backtracked at every `:` and line start).
+    for call in re.finditer(rb"(?:" + alternatives + rb")\s*\(", data):
+        start = call.start()
+        if _STATEMENT_START.fullmatch(data, data.rfind(b"\n", 0, start) + 1, start):
+            return True
+    return False
+
+
+_STATEMENT_START = re.compile(rb"(?:[^\n]*[:;])?[ \t(]*(?:[\w.]+\.)?")
 
 
 class CoroutineNeverAwaited(Rule):
