@@ -70,11 +70,12 @@ def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
     summary = summarise(data, tree, file_noqa=file_noqa(data))
     # The bytes first: Python source is in an ASCII-compatible encoding, so a file whose
     # bytes hold no "noqa" is not decoded a second time for nothing.
+    # Then the kept lines themselves: a noqa comment on one is in its text, and only then is
+    # the whole file tokenized for its real comments.
     if summary is not None and summary["t"] and _NOQA_BYTES.search(data):
-        source = decode(data)
-        if may_have_line_noqa(source):
-            kept = summary["t"]
-            summary["q"] = {str(line): text for line, text in comments(source).items() if str(line) in kept}
+        kept = summary["t"]
+        if any(may_have_line_noqa(text) for text in kept.values()):
+            summary["q"] = {str(line): text for line, text in comments(decode(data)).items() if str(line) in kept}
     return summary
 
 
