@@ -158,13 +158,15 @@ class Scopes:
 
     def qualname(self, node: cst.CSTNode) -> Optional[str]:
         """Canonical qualified name of a Name/Attribute expression, following imports."""
-        if isinstance(node, cst.Name):
+        # By exact type: LibCST's node classes are final, and a failed isinstance against one
+        # goes through ABCMeta (this runs for every callee and receiver a rule asks about).
+        if type(node) is cst.Name:
             target = self._lookup_binding(node.value)
             return canonical(target) if target else None
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             base = self.qualname(node.value)
             return canonical(f"{base}.{node.attr.value}") if base else None
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             # get_context() returns an object with the multiprocessing API.
             if self.qualname(node.func) == "multiprocessing.get_context":
                 return "multiprocessing"

@@ -39,13 +39,14 @@ class Semantic(Scopes):
     # ------------------------------------------------------------------ queries for rules
     def type_of(self, node: cst.CSTNode) -> Optional[str]:
         """Concurrency type of an expression's value, when it can be known."""
-        if isinstance(node, cst.Name):
+        # (exact types: see ``qualname``)
+        if type(node) is cst.Name:
             info = self._self_class(node.value)
             if info is not None:
                 return info.base_type
             return self.lookup_type(node.value)
-        if isinstance(node, cst.Attribute):
-            if isinstance(node.value, cst.Name):
+        if type(node) is cst.Attribute:
+            if type(node.value) is cst.Name:
                 info = self._self_class(node.value.value)
                 if info is not None:
                     return info.attr_types.get(node.attr.value)
@@ -54,9 +55,9 @@ class Semantic(Scopes):
                 if owner is not None and not self.is_shadowed(node.value.value):
                     return owner.class_attr_types.get(node.attr.value)
             return None
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self.call_result_type(node)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             container = self.type_of(node.value)
             if container and container.startswith(("list[", "dict[")) and container.endswith("]"):
                 return container[5:-1]
@@ -70,12 +71,12 @@ class Semantic(Scopes):
             if q in CONSTRUCTORS:
                 return CONSTRUCTORS[q]
             return None
-        if isinstance(call.func, cst.Name):
+        if type(call.func) is cst.Name:
             local = self.classes.get(call.func.value)
             if local is not None and local.base_type and not self.is_shadowed(call.func.value):
                 return local.base_type
             return None
-        if isinstance(call.func, cst.Attribute):
+        if type(call.func) is cst.Attribute:
             receiver_type = self.type_of(call.func.value)
             if receiver_type is not None:
                 return METHOD_RESULTS.get((receiver_type, call.func.attr.value))
