@@ -45,9 +45,17 @@ class PoolNeverClosed(Rule):
         # from, the innermost one, and when the traversal saw it.
         self.released: Dict[str, List[Tuple[FrozenSet[int], int, int]]] = {}
         self.order = 0
+        # The scopes a name is seen from, per innermost frame (which fixes the frames around
+        # it during the traversal): asked for every name of the file.
+        self.scopes_of: Dict[int, FrozenSet[int]] = {}
 
     def _scopes(self) -> FrozenSet[int]:
-        return frozenset(id(f.node) for f in self.sem.frames if f.kind != "class")
+        frames = self.sem.frames
+        key = id(frames[-1].node)
+        found = self.scopes_of.get(key)
+        if found is None:
+            found = self.scopes_of[key] = frozenset(id(f.node) for f in frames if f.kind != "class")
+        return found
 
     def visit_Call(self, node: cst.Call) -> None:
         type_ = self.sem.call_result_type(node)
