@@ -72,6 +72,17 @@ PREFIX_ALIASES: Tuple[Tuple[str, str], ...] = (
 
 def canonical(qualname: str) -> str:
     """One spelling per object: ``multiprocessing.pool.Pool`` is ``multiprocessing.Pool``."""
+    found = _CANONICAL.get(qualname)
+    if found is None:
+        found = _CANONICAL[qualname] = _canonical(qualname)
+    return found
+
+
+# Each name's answer, once per process: the semantic model asks for every callee and receiver.
+_CANONICAL: Dict[str, str] = {}
+
+
+def _canonical(qualname: str) -> str:
     if qualname in EXACT_ALIASES:
         return EXACT_ALIASES[qualname]
     for prefix, repl in PREFIX_ALIASES:
