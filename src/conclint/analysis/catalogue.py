@@ -74,12 +74,15 @@ def canonical(qualname: str) -> str:
     """One spelling per object: ``multiprocessing.pool.Pool`` is ``multiprocessing.Pool``."""
     found = _CANONICAL.get(qualname)
     if found is None:
+        if len(_CANONICAL) > _CANONICAL_LIMIT:  # (a language server lives long)
+            _CANONICAL.clear()
         found = _CANONICAL[qualname] = _canonical(qualname)
     return found
 
 
 # Each name's answer, once per process: the semantic model asks for every callee and receiver.
 _CANONICAL: Dict[str, str] = {}
+_CANONICAL_LIMIT = 100_000
 
 
 def _canonical(qualname: str) -> str:
