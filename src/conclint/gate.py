@@ -100,6 +100,11 @@ def compile_trigger(pattern: Any) -> Any:
 def _compile(pattern: Any) -> Any:
     if callable(pattern):  # a function of the file's bytes, for what a regex cannot say
         return pattern
+    # The coroutine trigger, alone or first in an alternation (where its flag must stand).
+    if pattern == ASYNC_DEF_TRIGGER:
+        return _defines_a_coroutine
+    if pattern.startswith(ASYNC_DEF_TRIGGER + "|"):
+        return _OneOf(compile_trigger(pattern[len(ASYNC_DEF_TRIGGER) + 1:]), _defines_a_coroutine)
     if _LITERAL_ALTERNATION.match(pattern):
         literals = {re.sub(r"\\(.)", r"\1", alt).encode() for alt in pattern.split("|")}
         # A literal holding another is redundant in an alternation ("threading" when "thread"
@@ -195,3 +200,25 @@ def imports_name(data: bytes, name: bytes) -> bool:
 # A rule trigger for files defining a coroutine: ``async def`` starts a line (it is a compound
 # statement), so the words in a docstring or a long string table do not make the file parsed.
 ASYNC_DEF_TRIGGER = r"(?m)^[ \t\f]*async[ \t]+def\b"
+_ASYNC_DEF_AT = re.compile(rb"async[ \t]+def\b")
+
+
+def _defines_a_coroutine(data: bytes) -> bool:
+    """``ASYNC_DEF_TRIGGER``, tried at each ``async`` (the regex itself tests every position of
+    the file for a line start: three times slower on the stdlib)."""
+    at = data.find(b"async")
+    while at != -1:
+        if not data[data.rfind(b"\n", 0, at) + 1: at].strip(b" \t\f") and _ASYNC_DEF_AT.match(data, at):
+            return True
+        at = data.find(b"async", at + 1)
+    return False
+
+
+class _OneOf:
+    """A trigger met when one of ``tests`` (compiled triggers) is, the cheaper first."""
+
+    def __init__(self, *tests: Any) -> None:
+        self.tests = tests
+
+    def __call__(self, data: bytes) -> bool:
+        return any(trigger_matches(test, data) for test in self.tests)
