@@ -30,8 +30,9 @@ def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
 
 _SLEEP = terminals({"asyncio.sleep"})
 _ASYNCIO = frozenset({"asyncio", "tasks"})  # asyncio.sleep, asyncio.tasks.sleep
-_ASYNC_DEF_NAME = re.compile(rb"\basync\s+def\s+(\w+)")
-_SLEEP_ALIAS = re.compile(rb"\bsleep\s+as\s+(\w+)")
+# No leading \b in these: it keeps re from searching for the literal first (ten times slower).
+_ASYNC_DEF_NAME = re.compile(rb"async\s+def\s+(\w+)")
+_SLEEP_ALIAS = re.compile(rb"sleep\s+as\s+(\w+)")
 
 
 def _may_call_a_coroutine_bare(data: bytes) -> bool:
