@@ -19,7 +19,9 @@ NAMES = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir())
 INVERTED = ["acquire_release", "call_chain", "nested_with", "self_method"]
 CLEAN = ["consistent", "instance_order", "rlock_reentry"]
 # Per-file rules that also see across modules (CCL404: another module's coroutine function).
-CROSS_MODULE = {"async_sibling": "CCL404", "gevent_first_party": "CCL401"}
+CROSS_MODULE = {
+    "async_sibling": "CCL404", "gevent_first_party": "CCL401", "spawn_closure": "CCL105", "target_called": "CCL303",
+}
 
 
 def copy_project(name: str, tmp_path: Path) -> Path:
@@ -101,6 +103,9 @@ def test_findings_are_the_same_with_and_without_cache_and_in_parallel(tmp_path):
     root = _all_projects(tmp_path)
     serial = findings(root, "--no-cache", "--jobs", "1")
     assert sum(f["code"] == "CCL209" for f in serial) == 4
+    # The cross-module halves of per-file rules, too.
+    for name, code in CROSS_MODULE.items():
+        assert any(f["code"] == code and f["path"].startswith(f"{name}/") for f in serial), name
     assert findings(root, "--no-cache", "--jobs", "2") == serial
     cold = findings(root, "--jobs", "2")
     assert list((root / ".conclint_cache").glob("results-*.json")), "the run was cached"
@@ -272,3 +277,61 @@ def test_a_noqa_for_a_cross_module_finding_is_obeyed_and_not_called_unused(tmp_p
     api.write_text(api.read_text().replace("fetch_user(user_id)  # error: CCL404", "fetch_user(user_id)  # noqa: CCL404", 1))
     found = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
     assert (9, "CCL404") not in found and not any(code == "CCL900" for _, code in found), found
+
+
+def test_a_closure_or_lambda_of_another_module_handed_to_a_process(tmp_path):
+    """CCL105 across modules: the finding names the module defining the factory or lambda and
+    points at it; the defining module has no summary of its own (it names no process), so the
+    cache must notice its edits; linted alone, the caller knows nothing of it."""
+    root = copy_project("spawn_closure", tmp_path)
+    cache = str(tmp_path / "cache")
+    found = {(f["path"], f["line"]): f for f in findings(root, "--cache-dir", cache, "--select", "CCL105")}
+    factory = found[("app/run.py", 10)]
+    assert "`make_worker()` returns a function defined inside it (in `app.helpers`)" in factory["message"]
+    assert [(r["path"], r["line"]) for r in factory["related"]] == [("app/helpers.py", 10)]
+    lambda_ = found[("app/run.py", 20)]  # re-exported by the package as `exported_handler`
+    assert "`exported_handler` is a lambda (bound at the top of `app.helpers`)" in lambda_["message"]
+    assert [(r["path"], r["line"]) for r in lambda_["related"]] == [("app/helpers.py", 3)]
+    helpers = root / "app" / "helpers.py"
+    helpers.write_text(helpers.read_text().replace(
+        "handler = lambda value: value + 1", "def handler(value):\n    return value + 1\n"
+    ))
+    lines = sorted(line for path, line in found)
+    assert sorted(f["line"] for f in findings(root, "--cache-dir", cache, "--select", "CCL105")) == [
+        line for line in lines if line not in (9, 12, 20, 31)
+    ]
+    alone = run_cli("--format", "json", "--no-cache", "--select", "CCL105", "app/run.py", cwd=root)
+    assert json.loads(alone.stdout) == [], alone.stdout
+
+
+def test_a_function_of_another_module_called_in_the_target_place(tmp_path):
+    """CCL303 across modules: reported at the call, naming the module; a noqa there silences it
+    (and is not called unused); no fix is offered from the project phase."""
+    root = copy_project("target_called", tmp_path)
+    (found, *_) = [f for f in findings(root, "--no-cache", "--select", "CCL303") if f["line"] == 10]
+    assert found["message"].startswith("`compute()` runs now, in the caller")
+    assert "in `app.calc`" in found["message"] and "pass `compute` itself" in found["message"]
+    assert [(r["path"], r["line"]) for r in found["related"]] == [("app/calc.py", 1)]
+    main = root / "app" / "main.py"
+    main.write_text(main.read_text().replace("# error: CCL303", "# noqa: CCL303", 1))
+    left = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert (10, "CCL303") not in left and not any(code == "CCL900" for _, code in left), left
+    fixed = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "CCL303", ".", cwd=root)
+    assert fixed.returncode == 1 and main.read_text().count("# error: CCL303") == 2, fixed.stdout + fixed.stderr
+
+
+@pytest.mark.parametrize("name", ["spawn_closure", "target_called"])
+def test_spawning_calls_are_filed_alike_with_and_without_the_screens_index(name):
+    """The summary looks for spawning calls through the screen's index of calls when the file
+    was screened, and through a walk of the tree when not: both file the same calls."""
+    from conclint.analysis.parsing import screen
+    from conclint.analysis.project import summarise
+
+    filed = 0
+    for path in sorted((PROJECTS / name).rglob("*.py")):
+        data = path.read_bytes()
+        screened = screen(data)
+        alone, indexed = summarise(data), summarise(data, screened.tree, facts=screened.facts)
+        assert (alone and alone["s"]) == (indexed and indexed["s"]), path
+        filed += len(alone["s"]) if alone else 0
+    assert filed >= 3

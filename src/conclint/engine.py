@@ -38,6 +38,7 @@ class FileResult:
     unfixable: Optional[str] = None
     # CPython's tree of the file, when asked for (``keep_ast``) and the screen made one.
     ast_tree: Any = None
+    ast_facts: Any = None  # the screen's ``Facts`` of ``ast_tree`` (the project summary reads its calls)
     # What noqa silenced: (line, code) of each finding a line's comment silenced, and the codes
     # of those a `# conclint: noqa: CODES` silenced (read by CCL900, ``conclint.noqa_audit``).
     silenced: Set[Tuple[int, str]] = field(default_factory=set)
@@ -247,6 +248,7 @@ def _lint_rules(
         screened = screen(data)
         if keep_ast:
             result.ast_tree = screened.tree
+            result.ast_facts = screened.facts
         if settings.gate and screened.facts is not None:
             # The second gate: what CPython's tree shows (see conclint.analysis.facts).
             candidates = [c for c in candidates if c.could_report(screened.facts, rules.options[c])]

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES
+from conclint.analysis.catalogue import PROCESS_POOL_TYPES, PROCESS_TYPES, START_METHOD_CALLS
 from conclint.analysis.cstutil import get_arg, string_value, walk_scope
 from conclint.interest import Calls, Either, Imports, Interest, Methods
-from conclint.rule import Rule
+from conclint.rule import ProjectReport, Rule
+
+if TYPE_CHECKING:
+    from conclint.analysis.project import Project
 
 # Pool/executor methods whose callable is pickled and sent to a worker process.
 _POOL_METHODS = frozenset(
     "apply apply_async map map_async imap imap_unordered starmap starmap_async submit".split()
 )
-_START_METHOD_CALLS = frozenset({"multiprocessing.get_context", "multiprocessing.set_start_method"})
 
 
 class UnpicklableProcessTarget(Rule):
@@ -28,6 +30,28 @@ class UnpicklableProcessTarget(Rule):
         Imports("multiprocessing", "concurrent"),
         Either(Calls(*PROCESS_TYPES, *PROCESS_POOL_TYPES), Methods(*_POOL_METHODS)),
     )
+
+    # Across modules, in the project phase: a lambda bound at the top of another module of the
+    # project, or a call of its factory of closures, handed to a process (the caller's summary
+    # files the call, the defining module's file says what the name is).
+    project_part = True
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        from conclint.analysis.project import CLOSURE_FACTORY, LAMBDA, SPAWN_PICKLED
+
+        for spawned in project.spawned():
+            if not spawned.flags & SPAWN_PICKLED:
+                continue
+            if spawned.called and spawned.kind == CLOSURE_FACTORY:
+                kind = f"`{spawned.callee}()` returns a function defined inside it (in `{spawned.module}`), which"
+                note = "the factory is defined here"
+            elif not spawned.called and spawned.kind == LAMBDA:
+                kind = f"`{spawned.callee}` is a lambda (bound at the top of `{spawned.module}`), which"
+                note = "the lambda"
+            else:
+                continue
+            yield ProjectReport(cls.code, f"{kind} {cls.message}", spawned.site, ((spawned.definition, note),))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,7 +73,7 @@ class UnpicklableProcessTarget(Rule):
             self.local_defs.setdefault(id(frames[-2].node), set()).add(name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.sem.qualname(node.func) in _START_METHOD_CALLS and node.args:
+        if self.sem.qualname(node.func) in START_METHOD_CALLS and node.args:
             self.uses_fork = self.uses_fork or string_value(node.args[0].value) == "fork"
             return
         arg = self._shipped_callable(node)
