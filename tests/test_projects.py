@@ -335,3 +335,16 @@ def test_spawning_calls_are_filed_alike_with_and_without_the_screens_index(name)
         assert (alone and alone["s"]) == (indexed and indexed["s"]), path
         filed += len(alone["s"]) if alone else 0
     assert filed >= 3
+
+
+def test_a_noqa_of_a_rule_with_a_project_part_is_judged_where_the_project_phase_cannot_report(tmp_path):
+    """CCL900 leaves a CCL105 noqa alone on a line the project phase may report (the file's
+    summary keeps it), and calls it unused elsewhere, as for any per-file rule."""
+    root = copy_project("spawn_closure", tmp_path)
+    run = root / "app" / "run.py"
+    text = run.read_text().replace("first = pool.map(make_worker(3), items)  # error: CCL105",
+                                   "first = pool.map(make_worker(3), items)  # noqa: CCL105")
+    run.write_text(text.replace("with Pool(4) as pool:", "with Pool(4) as pool:  # noqa: CCL105", 1))
+    found = [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert ("app/run.py", 10, "CCL105") not in found and ("app/run.py", 10, "CCL900") not in found, found
+    assert ("app/run.py", 9, "CCL900") in found, found

@@ -82,9 +82,11 @@ class _Selection:
     """What the rule classes decide for one Settings: the active codes, the rule sets."""
 
     active: FrozenSet[str]
-    # The codes of project rules (their noqa applies in the project phase), the rule checking
-    # noqa comments (``rule.NoqaRule``) and the screen its interest declares.
+    # The codes of project rules (their noqa applies in the project phase), of per-file rules
+    # with a project part (theirs too, on the lines where the project phase may report), the
+    # rule checking noqa comments (``rule.NoqaRule``) and the screen its interest declares.
     project: FrozenSet[str] = frozenset()
+    project_part: FrozenSet[str] = frozenset()
     audit: Optional[Type[Rule]] = None
     audit_trigger: Any = None
     rule_sets: Dict[FrozenSet[str], RuleSet] = field(default_factory=dict)
@@ -106,8 +108,8 @@ def _selection(settings: Settings) -> _Selection:
         audit = audits[0] if audits else None
         found = _SELECTIONS[settings] = _Selection(
             active,
-            # (rules with a project part too: a noqa may be for what they report there)
-            project=frozenset(c for c, cls in classes.items() if cls.project or cls.project_part),
+            project=frozenset(c for c, cls in classes.items() if cls.project),
+            project_part=frozenset(c for c, cls in classes.items() if cls.project_part),
             audit=audit,
             audit_trigger=Trigger((audit,)) if audit is not None else None,
         )
@@ -195,6 +197,14 @@ def _audit_rule(settings: Settings, codes: FrozenSet[str], data: bytes) -> Optio
     return selection.audit if selection.audit_trigger.matching(data) else None
 
 
+def _project_lines(data: bytes, tree: Any) -> FrozenSet[int]:
+    """The lines where the project phase may report in a file (those its summary keeps)."""
+    from conclint.analysis.project import summarise
+
+    summary = summarise(data, tree)
+    return frozenset(int(line) for line in summary["t"]) if summary is not None else frozenset()
+
+
 def _audit(
     data: bytes, path: str, settings: Settings, rule: Type[Rule], codes: FrozenSet[str],
     disabled: FrozenSet[str], result: FileResult, with_edits: bool,
@@ -203,8 +213,22 @@ def _audit(
     from conclint.noqa_audit import Scope, audit
     from conclint.reading import decode_source
 
-    unjudged = _selection(settings).project
-    scope = Scope(rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced)
+    selection = _selection(settings)
+    unjudged = selection.project
+    # A file-level noqa may be for the project phase's findings anywhere in the file; a
+    # line's, only on the lines the file's summary keeps (where such findings can be).
+    whole = unjudged | selection.project_part
+    known: List[FrozenSet[int]] = []
+
+    def project_lines() -> FrozenSet[int]:
+        if not known:
+            known.append(_project_lines(data, result.ast_tree))
+        return known[0]
+
+    scope = Scope(
+        rule.code, codes - disabled - unjudged, codes - whole, result.silenced, result.file_silenced,
+        deferred=selection.project_part, deferred_lines=project_lines,
+    )
     source = decode_source(data)
     found = audit(source, path, scope, with_edits)
     if not found:

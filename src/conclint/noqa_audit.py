@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import AbstractSet, FrozenSet, List, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, FrozenSet, List, Sequence, Set, Tuple
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.noqa import Listed, comment_tokens, listed_in_file_noqa, listed_in_line_noqa
@@ -54,6 +54,10 @@ class Scope:
     file_codes: FrozenSet[str]
     silenced: AbstractSet[Tuple[int, str]]
     file_silenced: AbstractSet[str]
+    # Codes of rules with a project part: not judged on the lines ``deferred_lines`` gives
+    # (asked only when such a code would be called unused), where the project phase may use them.
+    deferred: FrozenSet[str] = frozenset()
+    deferred_lines: Callable[[], AbstractSet[int]] = frozenset
 
 
 def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Finding]:
@@ -73,6 +77,8 @@ def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Findin
                 continue
             silenced = {code for at, code in scope.silenced if at == line}
             unused, unknown = _judge(listed, silenced, scope.line_codes, scope.code)
+            if any(_covered(code.upper()) & scope.deferred for code in unused) and line in scope.deferred_lines():
+                unused, unknown = _judge(listed, silenced, scope.line_codes - scope.deferred, scope.code)
             what = "this noqa lists codes that silence nothing on its line"
         if not unused and not unknown:
             continue
