@@ -21,6 +21,7 @@ CLEAN = ["consistent", "instance_order", "rlock_reentry"]
 # Per-file rules that also see across modules (CCL404: another module's coroutine function).
 CROSS_MODULE = {
     "async_sibling": "CCL404", "gevent_first_party": "CCL401", "spawn_closure": "CCL105", "target_called": "CCL303",
+    "helper_lock": "CCL201",
 }
 
 
@@ -348,3 +349,52 @@ def test_a_noqa_of_a_rule_with_a_project_part_is_judged_where_the_project_phase_
     found = [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")]
     assert ("app/run.py", 10, "CCL105") not in found and ("app/run.py", 10, "CCL900") not in found, found
     assert ("app/run.py", 9, "CCL900") in found, found
+
+
+def test_a_lock_made_by_a_helper_of_another_module(tmp_path):
+    """CCL201 across modules: the lock comes from the project's compat module (an import of
+    `_thread.allocate_lock`, a function returning `threading.Lock()`, an alias of
+    `threading.RLock`); reported once where the file alone reports it too; nothing when the
+    helper module is not in the run, or stops making a lock."""
+    root = copy_project("helper_lock", tmp_path)
+    cache = str(tmp_path / "cache")
+    found = findings(root, "--cache-dir", cache, "--select", "CCL201")
+    places = [(f["path"], f["line"]) for f in found]
+    assert len(places) == len(set(places)) == 4, places
+    (put,) = [f for f in found if (f["path"], f["line"]) == ("app/store.py", 33)]
+    assert put["message"].endswith("(the lock is made by `compat.make_lock()` of `app.compat`)")
+    assert [(r["path"], r["line"]) for r in put["related"]] == [("app/compat.py", 13)]
+    alone = run_cli("--format", "json", "--no-cache", "--select", "CCL201", "app/store.py", cwd=root)
+    assert json.loads(alone.stdout) == [], alone.stdout
+    compat = root / "app" / "compat.py"
+    compat.write_text(compat.read_text().replace("return threading.Lock()", "return threading.Event()"))
+    left = {(f["path"], f["line"]) for f in findings(root, "--cache-dir", cache, "--select", "CCL201")}
+    assert left == {("app/store.py", 9), ("app/store.py", 52), ("app/jobs.py", 12)}, left
+
+
+@pytest.mark.parametrize("name", ["ccl201_acquire_without_release.py", "ccl201_break_into_finally.py"])
+def test_the_summary_files_the_acquires_ccl201_reports_when_the_lock_is_made_elsewhere(name):
+    """``analysis.acquires`` reads CCL201's tests in CPython's tree: on the rule's fixtures,
+    with each `threading.Lock()` made by an imported helper instead, it files exactly the
+    acquires the rule reports there (locks in containers and locks never released are the
+    per-file rule's alone)."""
+    import ast
+    import re
+
+    from conclint.analysis.acquires import acquires
+
+    text = (PROJECTS.parent / "locks" / name).read_text()
+    expected = {line for line, code in markers(text) if code == "CCL201"}
+    tree = ast.parse(re.sub(r"\bthreading\.(R?Lock)\(\)", r"make_\1()", text))
+
+    def imported(func):
+        return f"n:{func.id}" if type(func) is ast.Name and func.id.startswith("make_") else None
+
+    assert {attribute.end_lineno for _, attribute in acquires(tree, imported)} == expected
+
+
+def test_every_project_part_says_where_it_reports():
+    from conclint.rule import all_rules
+
+    parts = {code: cls.project_sites for code, cls in all_rules().items() if cls.project_part}
+    assert parts == {"CCL105": "s", "CCL201": "r", "CCL303": "s", "CCL401": "g", "CCL404": "w"}

@@ -86,7 +86,7 @@ class _Selection:
     # with a project part (theirs too, on the lines where the project phase may report), the
     # rule checking noqa comments (``rule.NoqaRule``) and the screen its interest declares.
     project: FrozenSet[str] = frozenset()
-    project_part: FrozenSet[str] = frozenset()
+    project_part: Mapping[str, str] = field(default_factory=dict)  # code -> ``Rule.project_sites``
     audit: Optional[Type[Rule]] = None
     audit_trigger: Any = None
     rule_sets: Dict[FrozenSet[str], RuleSet] = field(default_factory=dict)
@@ -109,7 +109,7 @@ def _selection(settings: Settings) -> _Selection:
         found = _SELECTIONS[settings] = _Selection(
             active,
             project=frozenset(c for c, cls in classes.items() if cls.project),
-            project_part=frozenset(c for c, cls in classes.items() if cls.project_part),
+            project_part={c: cls.project_sites for c, cls in classes.items() if cls.project_part},
             audit=audit,
             audit_trigger=Trigger((audit,)) if audit is not None else None,
         )
@@ -197,37 +197,29 @@ def _audit_rule(settings: Settings, codes: FrozenSet[str], data: bytes) -> Optio
     return selection.audit if selection.audit_trigger.matching(data) else None
 
 
-def _project_lines(data: bytes, tree: Any) -> FrozenSet[int]:
-    """The lines where the project phase may report in a file (those its summary keeps)."""
-    from conclint.analysis.project import summarise
-
-    summary = summarise(data, tree)
-    return frozenset(int(line) for line in summary["t"]) if summary is not None else frozenset()
-
-
 def _audit(
     data: bytes, path: str, settings: Settings, rule: Type[Rule], codes: FrozenSet[str],
     disabled: FrozenSet[str], result: FileResult, with_edits: bool,
 ) -> None:
     """Add CCL900's findings to ``result`` (``conclint.noqa_audit``)."""
+    from conclint.analysis.project import site_lines, summarise
     from conclint.noqa_audit import Scope, audit
     from conclint.reading import decode_source
 
     selection = _selection(settings)
     unjudged = selection.project
-    # A file-level noqa may be for the project phase's findings anywhere in the file; a
-    # line's, only on the lines the file's summary keeps (where such findings can be).
-    whole = unjudged | selection.project_part
-    known: List[FrozenSet[int]] = []
+    # Codes of rules with a project part are left alone on the lines the file's summary
+    # keeps (where the project phase may report), and in a file-level noqa when it keeps any.
+    summaries: List[Any] = []
 
-    def project_lines() -> FrozenSet[int]:
-        if not known:
-            known.append(_project_lines(data, result.ast_tree))
-        return known[0]
+    def project_lines(code: str) -> FrozenSet[int]:
+        if not summaries:
+            summaries.append(summarise(data, result.ast_tree))
+        return site_lines(summaries[0], selection.project_part[code])
 
     scope = Scope(
-        rule.code, codes - disabled - unjudged, codes - whole, result.silenced, result.file_silenced,
-        deferred=selection.project_part, deferred_lines=project_lines,
+        rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced,
+        deferred=frozenset(selection.project_part), deferred_lines=project_lines,
     )
     source = decode_source(data)
     found = audit(source, path, scope, with_edits)

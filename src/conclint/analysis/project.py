@@ -36,6 +36,8 @@ cached)::
                                                           # and dropping what it returns
      "g": [[line, column, end_line, end_column, [[level, module, *site]]]],  # gevent's
                                            # monkey.patch_*() at module level, the imports above it
+     "r": [[ref, line, column, end_line, end_column]],  # `x.acquire()` CCL201 would report if
+                                           # x, bound only to a call of imported `ref`, were a lock
      "s": [[ref, flags, line, column, end_line, end_column]],  # an imported function, or a
                                            # call of one, handed to a thread, process or pool
                                            # (flags: SPAWN_CALLED, SPAWN_RUN, SPAWN_PICKLED)
@@ -69,8 +71,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
+from conclint.analysis.acquires import acquires
 from conclint.analysis.catalogue import (
-    CONDITION_TYPES, LOCK_TYPES, POOL_TYPES, PROCESS_POOL_TYPES, PROCESS_TYPES, SPAWN_CONSTRUCTORS, START_METHOD_CALLS,
+    CONDITION_TYPES, CONSTRUCTORS, LOCK_TYPES, POOL_TYPES, PROCESS_POOL_TYPES, PROCESS_TYPES, SPAWN_CONSTRUCTORS, START_METHOD_CALLS,
     SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
     method_signature,
 )
@@ -172,6 +175,8 @@ class _Summariser:
     ) -> None:
         self.with_locks = locks
         self.with_spawns = spawns
+        self.text = text
+        self.made_acquires: List[List[Any]] = []
         self.spawns: List[List[Any]] = []
         # Per def, the names it binds (read only when needed).
         self.bound_in: Dict[int, FrozenSet[str]] = {}
@@ -217,11 +222,40 @@ class _Summariser:
             self._gevent_patches(top)
         if self.with_spawns and self.imports and self._may_hand_on_imports(tree, facts):
             self._spawned(tree)
+        if self.with_locks and self.imports and self._may_acquire_a_made_lock():
+            for ref, attribute in acquires(tree, self._imported_ref):
+                line, end = attribute.end_lineno or attribute.lineno, self._column(attribute.end_lineno or attribute.lineno, attribute.end_col_offset or 0)
+                self.made_acquires.append([ref, line, end - len(attribute.attr), line, end])
+                self.keep_text(line, line)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
-            "s": self.spawns, "q": {},
+            "s": self.spawns, "r": self.made_acquires, "q": {},
         }
+
+    def _may_acquire_a_made_lock(self) -> bool:
+        """Whether some ``x.acquire()`` statement's ``x`` may be assigned the call of an
+        imported name (``x = allocate_lock()``): the text's look, before any walk."""
+        text = self.text
+        names: Set[str] = set()
+        at = text.find(".acquire(")
+        while at >= 0:
+            receiver = text[text.rfind("\n", 0, at) + 1: at].strip()  # a statement: alone on its line
+            if receiver and all(part.isidentifier() for part in receiver.split(".")):
+                names.add(receiver.rpartition(".")[2])
+            at = text.find(".acquire(", at + 9)
+        if not names:
+            return False
+        alternatives = "|".join(sorted(map(re.escape, names)))
+        for callee in re.findall(rf"\b(?:{alternatives})\s*=\s*([\w.]+)\(\s*\)", text):
+            head, _, rest = callee.partition(".")
+            imported = self.imports.get(head)
+            if imported is not None and head not in self.module_names:
+                # Not a constructor the catalogue knows (`threading.Lock()`): the file's own
+                # run knows what that makes.
+                if imported[0] or canonical(f"{imported[1]}.{rest}" if rest else imported[1]) not in CONSTRUCTORS:
+                    return True
+        return False
 
     # ---------------------------------------------------------------- spawning calls
     def _may_hand_on_imports(self, tree: ast.Module, facts: Optional["Facts"]) -> bool:
@@ -895,7 +929,7 @@ def _calls_in(node: ast.AST) -> List[ast.Call]:
 
 # ---------------------------------------------------------------------- definitions
 # What a module-level name is, to a call handing it (or what it returns) to a thread or process.
-LAMBDA, CLOSURE_FACTORY, NO_CALLABLE = "l", "c", "v"
+LAMBDA, CLOSURE_FACTORY, NO_CALLABLE, LOCK_FACTORY = "l", "c", "v", "k"
 # Return values that are certainly not callable (as CCL303's ``_NOT_CALLABLE``, in CPython's tree).
 _NOT_CALLABLE = (
     ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
@@ -924,8 +958,11 @@ def definitions(data: bytes) -> Tuple[Dict[str, List[Any]], Dict[str, List[Any]]
     for node in top:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             reader._import(node)
+            for alias in node.names if isinstance(node, ast.ImportFrom) else ():
+                if reader._qualname(ast.Name(alias.asname or alias.name)) in LOCK_TYPES:  # from _thread import allocate_lock
+                    bind(alias.asname or alias.name, [LOCK_FACTORY, *reader.site(node)])
         elif isinstance(node, _FUNCTIONS):
-            kind = _returned(node, defs)
+            kind = _returned(node, defs) or (LOCK_FACTORY if _returns_a_lock(node, reader) else None)
             line, column = node.lineno, reader._column(node.lineno, node.col_offset)
             keyword = "async def" if type(node) is ast.AsyncFunctionDef else "def"
             bind(node.name, [kind, line, column, line, column + len(f"{keyword} {node.name}")] if kind else None)
@@ -934,11 +971,36 @@ def definitions(data: bytes) -> Tuple[Dict[str, List[Any]], Dict[str, List[Any]]
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             value = node.value
             entry = [LAMBDA, *reader.site(value)] if type(value) is ast.Lambda else None
+            if value is not None and type(value) in (ast.Name, ast.Attribute) and reader._qualname(value) in LOCK_TYPES:
+                entry = [LOCK_FACTORY, *reader.site(value)]  # allocate_lock = threading.Lock
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 for name in ast.walk(target):
                     if type(name) is ast.Name:
                         bind(name.id, entry if target is name else None)
     return {name: entry for name, entry in found.items() if entry is not None}, reader.imports
+
+
+def _returns_a_lock(function: _Function, reader: "_Summariser") -> bool:
+    """Whether every ``return`` of an undecorated ``function`` (at least one) gives a new
+    lock: ``return threading.Lock()``, ``return _thread.allocate_lock()``."""
+    if function.decorator_list:
+        return False
+    returns = [node for node in _scope_nodes(function) if type(node) is ast.Return]
+    return bool(returns) and all(
+        type(r.value) is ast.Call and reader._qualname(r.value.func) in LOCK_TYPES for r in returns
+    )
+
+
+def _scope_nodes(function: _Function) -> List[ast.AST]:
+    """The nodes of ``function``'s body, not those of defs, classes and lambdas nested in it."""
+    out: List[ast.AST] = []
+    stack: List[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if not isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _returned(function: _Function, module_defs: Set[str]) -> Optional[str]:
@@ -947,14 +1009,7 @@ def _returned(function: _Function, module_defs: Set[str]) -> Optional[str]:
     ``_returns_no_callable`` in CPython's tree."""
     if function.decorator_list:
         return None
-    returns: List[ast.Return] = []
-    stack: List[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        if type(node) is ast.Return:
-            returns.append(node)
-        if not isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
+    returns = [node for node in _scope_nodes(function) if type(node) is ast.Return]
     local = {s.name for s in function.body if isinstance(s, (*_FUNCTIONS, ast.ClassDef))}
     if returns and all(
         type(r.value) is ast.Lambda or (type(r.value) is ast.Name and r.value.id in local) for r in returns
@@ -976,6 +1031,16 @@ def _not_callable(value: ast.AST, module_defs: Set[str]) -> bool:
     return type(func) is ast.Attribute and func.attr in VALUE_METHODS
 
 
+def site_lines(summary: Optional[Summary], key: str) -> FrozenSet[int]:
+    """The first lines of the sites listed under ``key`` ("w", "r", "s" or "g"'s imports) in
+    ``summary``: where a rule's project part may report (``Rule.project_sites``)."""
+    if summary is None or not key:
+        return frozenset()
+    if key == "g":
+        return frozenset(entry[2] for *_, imports in summary["g"] for entry in imports)
+    return frozenset(entry[2 if key == "s" else 1] for entry in summary[key])
+
+
 # ---------------------------------------------------------------------- validation
 def validate(summary: Any) -> Summary:
     """``summary`` if it has the shape ``summarise`` writes; raises ``SummaryError``."""
@@ -984,7 +1049,7 @@ def validate(summary: Any) -> Summary:
             raise SummaryError(what)
 
     need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
-    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g", "s", "q"}, "unexpected keys")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g", "s", "r", "q"}, "unexpected keys")
     need(_str_map(summary["q"], lambda v: type(v) is str), "q")
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
@@ -994,9 +1059,10 @@ def validate(summary: Any) -> Summary:
     need(_str_map(summary["f"], _valid_function), "f")
     need(_str_map(summary["t"], lambda v: type(v) is str), "t")
     need(_str_map(summary["a"], lambda v: type(v) is list and len(v) == 4 and _ints(v)), "a")
-    need(type(summary["w"]) is list and all(
-        type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary["w"]
-    ), "w")
+    for key in ("w", "r"):
+        need(type(summary[key]) is list and all(
+            type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary[key]
+        ), key)
     need(type(summary["s"]) is list and all(
         type(s) is list and len(s) == 6 and type(s[0]) is str and _ints(s[1:]) for s in summary["s"]
     ), "s")
@@ -1259,18 +1325,36 @@ class Project:
             self._spawned = []
             for info in self.modules.values():
                 for ref, flags, *site in info.summary["s"]:
-                    head, _, rest = ref[2:].partition(".")
-                    imported = info.summary["i"].get(head)
-                    if imported is None:
-                        continue
-                    name = self._absolute(info, imported[0], imported[1])
-                    found = self._defined(f"{name}.{rest}" if rest else name, 0)
-                    if found is not None and found[0] != info.name:
-                        module, entry, path = found
-                        self._spawned.append(Spawned(
-                            Site(info.path, *site), ref[2:], flags, entry[0], module, Site(path, *entry[1:]),
-                        ))
+                    found = self._imported_definition(info, ref)
+                    if found is not None:
+                        module, kind, definition = found
+                        self._spawned.append(Spawned(Site(info.path, *site), ref[2:], flags, kind, module, definition))
         return self._spawned
+
+    def made_lock_acquires(self) -> Iterator[Tuple[Site, str, str, Site]]:
+        """The ``x.acquire()`` statements CCL201 would report if ``x`` were known to be a lock,
+        where ``x`` holds what another module's function (or alias of a lock constructor)
+        makes, and that is a lock: (the ``acquire``, the maker as written, its module, its
+        definition)."""
+        for info in self.modules.values():
+            for ref, *site in info.summary["r"]:
+                found = self._imported_definition(info, ref)
+                if found is not None and found[1] == LOCK_FACTORY:
+                    yield Site(info.path, *site), ref[2:], found[0], found[2]
+
+    def _imported_definition(self, info: ModuleInfo, ref: str) -> Optional[Tuple[str, str, Site]]:
+        """What ``definitions`` says of the imported name ``ref`` of module ``info``, when
+        another module of the run defines it: (that module, the kind, the definition)."""
+        head, _, rest = ref[2:].partition(".")
+        imported = info.summary["i"].get(head)
+        if imported is None:
+            return None
+        name = self._absolute(info, imported[0], imported[1])
+        found = self._defined(f"{name}.{rest}" if rest else name, 0)
+        if found is None or found[0] == info.name:
+            return None
+        module, entry, path = found
+        return module, entry[0], Site(path, *entry[1:])
 
     def _defined(self, name: str, hops: int) -> Optional[Tuple[str, List[Any], str]]:
         """The module of the run defining dotted ``name`` (through re-exports), its entry in

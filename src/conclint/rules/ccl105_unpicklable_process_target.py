@@ -35,6 +35,7 @@ class UnpicklableProcessTarget(Rule):
     # project, or a call of its factory of closures, handed to a process (the caller's summary
     # files the call, the defining module's file says what the name is).
     project_part = True
+    project_sites = "s"
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:

@@ -41,6 +41,7 @@ class TargetCalled(Rule):
     # Across modules, in the project phase: a function of another module of the project that
     # returns nothing callable, called in the target's place (no fix offered there).
     project_part = True
+    project_sites = "s"
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
