@@ -60,6 +60,11 @@ class UnpicklableProcessTarget(Rule):
         self.found: List[Tuple[cst.CSTNode, str]] = []
         # A file that asks for "fork" only ever copies the target, never pickles it.
         self.uses_fork = False
+        # Module-level names bound to a lambda, and those bound otherwise too (a def, a
+        # class, another value): only the former, never the latter, pickle by no name.
+        self.module_lambdas: Set[str] = set()
+        self.module_other: Set[str] = set()
+        self.lambda_names: List[Tuple[cst.Name, str]] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._record_local(node.name.value)
@@ -67,9 +72,27 @@ class UnpicklableProcessTarget(Rule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._record_local(node.name.value)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(self.sem.frames) == 1:  # at module level
+            for target in node.targets:
+                self._module_binding(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if len(self.sem.frames) == 1:
+            self._module_binding(node.target, node.value)
+
+    def _module_binding(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+        if isinstance(target, cst.Name):
+            (self.module_lambdas if isinstance(value, cst.Lambda) else self.module_other).add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._module_binding(element.value, None)
+
     def _record_local(self, name: str) -> None:
         # The def's own frame is already on the stack; its parent frame is where it is bound.
         frames = self.sem.frames
+        if len(frames) == 2:
+            self.module_other.add(name)  # a module-level def or class
         if len(frames) > 2 and frames[-2].kind in ("function", "lambda"):
             self.local_defs.setdefault(id(frames[-2].node), set()).add(name)
 
@@ -107,16 +130,21 @@ class UnpicklableProcessTarget(Rule):
             return None
         if not isinstance(value, cst.Name):
             return None
-        for frame in reversed(self.sem.frames):
+        for frame in reversed(self.sem.frames[1:]):
             if value.value in self.local_defs.get(id(frame.node), ()):
                 return f"`{value.value}` is defined inside a function and"
             if value.value in frame.types or value.value in frame.bindings:
                 return None  # a parameter or assignment shadows any outer definition
+        if value.value not in self.sem.frames[0].bindings:  # (imports and aliases are there)
+            self.lambda_names.append((value, value.value))  # a lambda at module level? seen at the end
         return None
 
     def leave_Module(self, node: cst.Module) -> None:
         if self.uses_fork:
             return
+        for name_node, name in self.lambda_names:
+            if name in self.module_lambdas and name not in self.module_other:
+                self.found.append((name_node, f"`{name}` is a lambda (bound at module level), which {self.message}"))
         for value, message in self.found:
             self.report(value, message)
 
