@@ -283,13 +283,15 @@ class _Summariser:
         ``SPAWN_CALLED`` (the argument calls it), ``SPAWN_RUN`` (the call runs what it is
         given: CCL303's), ``SPAWN_PICKLED`` (a process gets it: CCL105's). The project phase
         tells what the name is in the module defining it. A pool's methods are followed where
-        a name of the def (or of the module, or of a def around it) is bound to the pool."""
+        a name of the def (or of the module, or of a def around it) is bound to the pool, or
+        its class keeps it in ``self.x``."""
         fork = False
         pending: List[Tuple[Sequence[ast.stmt], Tuple[ast.AST, ...], Dict[str, str]]] = [(tree.body, (), {})]
         while pending:
             body, defs, outer = pending.pop()
             nodes: List[ast.AST] = []
             nested: List[_Function] = []
+            methods: Dict[int, Dict[str, str]] = {}  # method -> the pools its class keeps in `self.x`
             stack: List[ast.AST] = list(reversed(body))
             while stack:  # in source order: a context is bound before its pool is made
                 node = stack.pop()
@@ -297,6 +299,9 @@ class _Summariser:
                     nodes.extend(node.decorator_list)
                     nested.append(node)
                     continue
+                if type(node) is ast.ClassDef:
+                    kept = self._pools_kept(node)
+                    methods.update((id(m), kept) for m in node.body if isinstance(m, _FUNCTIONS))
                 nodes.append(node)
                 stack.extend(reversed(list(ast.iter_child_nodes(node))))
             made = dict(outer)
@@ -313,7 +318,7 @@ class _Summariser:
                     contexts.add(name)
                 elif kind is not None and kind in POOL_TYPES:
                     made[name] = kind
-            pending.extend((inner.body, (*defs, inner), made) for inner in nested)
+            pending.extend((inner.body, (*defs, inner), {**made, **methods.get(id(inner), {})}) for inner in nested)
             for node in nodes:
                 if type(node) is ast.Call:
                     fork = self._spawn_call(node, defs, made, contexts) or fork
@@ -340,8 +345,8 @@ class _Summariser:
         elif kind in PROCESS_POOL_TYPES:
             arg = _argument(call, "initializer", 1 if kind == "multiprocessing.Pool" else 2)
             pickled = True
-        elif type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in pools:
-            receiver = pools[func.value.id]
+        elif type(func) is ast.Attribute and _dotted(func.value) in pools:
+            receiver = pools[_dotted(func.value)]  # type: ignore[index]  # a str: in pools
             signature = method_signature(receiver, func.attr)
             if signature is not None:
                 arg = _argument(call, *signature.func)
@@ -359,6 +364,24 @@ class _Summariser:
         self.spawns.append([ref, flags, *site])
         self.keep_text(site[0], site[2])
         return False
+
+    def _pools_kept(self, cls: ast.ClassDef) -> Dict[str, str]:
+        """The pools a class keeps in attributes of ``self`` (``self.pool = Pool()`` in any
+        of its methods), as ``{"self.pool": type}``; an attribute also bound otherwise is left out."""
+        kept: Dict[str, Optional[str]] = {}
+        for method in cls.body:
+            if not isinstance(method, _FUNCTIONS):
+                continue
+            for node in ast.walk(method):
+                if type(node) is ast.Assign and len(node.targets) == 1 and _is_self_attr(node.targets[0]):
+                    value = node.value
+                    if _is_none(value):
+                        continue  # `self.pool = None` once it is closed
+                    kind = self._made(value.func, set()) if type(value) is ast.Call else None
+                    key = f"self.{node.targets[0].attr}"  # type: ignore[attr-defined]
+                    made = kind if kind is not None and kind in POOL_TYPES else None
+                    kept[key] = made if kept.get(key, made) == made else None
+        return {key: kind for key, kind in kept.items() if kind is not None}
 
     def _made(self, func: ast.AST, contexts: Set[str]) -> Optional[str]:
         """The canonical name of what a call of ``func`` makes; ``ctx.Pool`` of a
