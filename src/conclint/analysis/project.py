@@ -19,7 +19,8 @@ The lock keys are filled for files naming lock vocabulary, "a" and "w" for files
 ``await`` in another), "s" for files making threads, processes or pools (CCL105 and CCL303
 across modules: what the defining module's top level says of the function handed on is read
 in the project phase, by ``definitions``, from that file: a helper module needs no
-summary). The summary (``summarise``; keys are short because thousands are
+summary), "r" for files naming lock vocabulary whose ``x.acquire()`` may take a lock another
+module's helper makes (CCL201 across modules). The summary (``summarise``; keys are short because thousands are
 cached)::
 
     {"v": 3,
@@ -105,7 +106,8 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 
 def needs_summary(data: bytes) -> bool:
     """Whether a file's bytes may hold anything the project phase reads: lock vocabulary,
-    or an ``async def`` (coroutine functions, and calls of other modules' ones)."""
+    an ``async def`` (coroutine functions, and calls of other modules' ones), gevent's
+    patching, or the making of a thread, process or pool (what it is handed)."""
     return _names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data) or _names_spawns(data)
 
 
@@ -223,15 +225,21 @@ class _Summariser:
         if self.with_spawns and self.imports and self._may_hand_on_imports(tree, facts):
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
-            for ref, attribute in acquires(tree, self._imported_ref):
-                line, end = attribute.end_lineno or attribute.lineno, self._column(attribute.end_lineno or attribute.lineno, attribute.end_col_offset or 0)
-                self.made_acquires.append([ref, line, end - len(attribute.attr), line, end])
-                self.keep_text(line, line)
+            self._made_lock_acquires(tree)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
             "s": self.spawns, "r": self.made_acquires, "q": {},
         }
+
+    def _made_lock_acquires(self, tree: ast.Module) -> None:
+        """File the acquires CCL201 would report were their receiver a lock, where it holds
+        what an imported name's call makes (``analysis.acquires``), at the ``acquire`` name."""
+        for ref, attribute in acquires(tree, self._imported_ref):
+            line = attribute.end_lineno or attribute.lineno
+            end = self._column(line, attribute.end_col_offset or 0)
+            self.made_acquires.append([ref, line, end - len(attribute.attr), line, end])
+            self.keep_text(line, line)
 
     def _may_acquire_a_made_lock(self) -> bool:
         """Whether some ``x.acquire()`` statement's ``x`` may be assigned the call of an
