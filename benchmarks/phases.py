@@ -44,9 +44,9 @@ def main() -> int:
         spent[phase] += now - start
         return now
 
-    def summarise(path: str, data: bytes, tree: Any) -> None:
+    def summarise(path: str, data: bytes, tree: Any, facts: Any = None) -> None:
         start = time.process_time()
-        summary = project.summary_of(data, tree)
+        summary = project.summary_of(data, tree, facts)
         if summary is not None:
             modules.append(ModuleInfo(namer.name(path), path, path.endswith("__init__.py"), summary))
         clock("summaries", start)
@@ -68,13 +68,13 @@ def main() -> int:
                 candidates = [c for c in candidates if c.could_report(seen.facts, rules.options[c])]
             start = clock("second gate", start)
             if not candidates:
-                summarise(path, data, seen.tree)
+                summarise(path, data, seen.tree, seen.facts)
                 continue
             parsed, lines = parsed + 1, lines + data.count(b"\n")
             with parsing.trusting_the_parser():
                 module = cst.parse_module(data)
         except Exception:
-            summarise(path, data, seen.tree if seen is not None else None)
+            summarise(path, data, seen.tree if seen is not None else None, seen.facts if seen is not None else None)
             continue
         start = clock("parse", start)
         sem = Semantic(path, "")
@@ -85,7 +85,7 @@ def main() -> int:
         if reports:
             positions_of(module, data, [(r.node, r.statement) for r in reports], seen.tree)
         clock("positions", start)
-        summarise(path, data, seen.tree)
+        summarise(path, data, seen.tree, seen.facts)
     start = time.process_time()
     project.project_findings(modules, settings, lambda: {namer.name(p): p for p in files})
     clock("project phase", start)

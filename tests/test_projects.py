@@ -19,7 +19,10 @@ NAMES = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir())
 INVERTED = ["acquire_release", "call_chain", "nested_with", "self_method"]
 CLEAN = ["consistent", "instance_order", "rlock_reentry"]
 # Per-file rules that also see across modules (CCL404: another module's coroutine function).
-CROSS_MODULE = {"async_sibling": "CCL404", "gevent_first_party": "CCL401"}
+CROSS_MODULE = {
+    "async_sibling": "CCL404", "gevent_first_party": "CCL401", "spawn_closure": "CCL105", "target_called": "CCL303",
+    "helper_lock": "CCL201",
+}
 
 
 def copy_project(name: str, tmp_path: Path) -> Path:
@@ -101,6 +104,9 @@ def test_findings_are_the_same_with_and_without_cache_and_in_parallel(tmp_path):
     root = _all_projects(tmp_path)
     serial = findings(root, "--no-cache", "--jobs", "1")
     assert sum(f["code"] == "CCL209" for f in serial) == 4
+    # The cross-module halves of per-file rules, too.
+    for name, code in CROSS_MODULE.items():
+        assert any(f["code"] == code and f["path"].startswith(f"{name}/") for f in serial), name
     assert findings(root, "--no-cache", "--jobs", "2") == serial
     cold = findings(root, "--jobs", "2")
     assert list((root / ".conclint_cache").glob("results-*.json")), "the run was cached"
@@ -272,3 +278,123 @@ def test_a_noqa_for_a_cross_module_finding_is_obeyed_and_not_called_unused(tmp_p
     api.write_text(api.read_text().replace("fetch_user(user_id)  # error: CCL404", "fetch_user(user_id)  # noqa: CCL404", 1))
     found = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
     assert (9, "CCL404") not in found and not any(code == "CCL900" for _, code in found), found
+
+
+def test_a_closure_or_lambda_of_another_module_handed_to_a_process(tmp_path):
+    """CCL105 across modules: the finding names the module defining the factory or lambda and
+    points at it; the defining module has no summary of its own (it names no process), so the
+    cache must notice its edits; linted alone, the caller knows nothing of it."""
+    root = copy_project("spawn_closure", tmp_path)
+    cache = str(tmp_path / "cache")
+    found = {(f["path"], f["line"]): f for f in findings(root, "--cache-dir", cache, "--select", "CCL105")}
+    factory = found[("app/run.py", 10)]
+    assert "`make_worker()` returns a function defined inside it (in `app.helpers`)" in factory["message"]
+    assert [(r["path"], r["line"]) for r in factory["related"]] == [("app/helpers.py", 10)]
+    lambda_ = found[("app/run.py", 20)]  # re-exported by the package as `exported_handler`
+    assert "`exported_handler` is a lambda (bound at the top of `app.helpers`)" in lambda_["message"]
+    assert [(r["path"], r["line"]) for r in lambda_["related"]] == [("app/helpers.py", 3)]
+    helpers = root / "app" / "helpers.py"
+    helpers.write_text(helpers.read_text().replace(
+        "handler = lambda value: value + 1", "def handler(value):\n    return value + 1\n"
+    ))
+    lines = sorted(line for path, line in found)
+    assert sorted(f["line"] for f in findings(root, "--cache-dir", cache, "--select", "CCL105")) == [
+        line for line in lines if line not in (9, 12, 20, 31)
+    ]
+    alone = run_cli("--format", "json", "--no-cache", "--select", "CCL105", "app/run.py", cwd=root)
+    assert json.loads(alone.stdout) == [], alone.stdout
+
+
+def test_a_function_of_another_module_called_in_the_target_place(tmp_path):
+    """CCL303 across modules: reported at the call, naming the module; a noqa there silences it
+    (and is not called unused); no fix is offered from the project phase."""
+    root = copy_project("target_called", tmp_path)
+    (found, *_) = [f for f in findings(root, "--no-cache", "--select", "CCL303") if f["line"] == 10]
+    assert found["message"].startswith("`compute()` runs now, in the caller")
+    assert "in `app.calc`" in found["message"] and "pass `compute` itself" in found["message"]
+    assert [(r["path"], r["line"]) for r in found["related"]] == [("app/calc.py", 1)]
+    main = root / "app" / "main.py"
+    main.write_text(main.read_text().replace("# error: CCL303", "# noqa: CCL303", 1))
+    left = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert (10, "CCL303") not in left and not any(code == "CCL900" for _, code in left), left
+    fixed = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "CCL303", ".", cwd=root)
+    assert fixed.returncode == 1 and main.read_text().count("# error: CCL303") == 3, fixed.stdout + fixed.stderr
+
+
+@pytest.mark.parametrize("name", ["spawn_closure", "target_called"])
+def test_spawning_calls_are_filed_alike_with_and_without_the_screens_index(name):
+    """The summary looks for spawning calls through the screen's index of calls when the file
+    was screened, and through a walk of the tree when not: both file the same calls."""
+    from conclint.analysis.parsing import screen
+    from conclint.analysis.project import summarise
+
+    filed = 0
+    for path in sorted((PROJECTS / name).rglob("*.py")):
+        data = path.read_bytes()
+        screened = screen(data)
+        alone, indexed = summarise(data), summarise(data, screened.tree, facts=screened.facts)
+        assert (alone and alone["s"]) == (indexed and indexed["s"]), path
+        filed += len(alone["s"]) if alone else 0
+    assert filed >= 3
+
+
+def test_a_noqa_of_a_rule_with_a_project_part_is_judged_where_the_project_phase_cannot_report(tmp_path):
+    """CCL900 leaves a CCL105 noqa alone on a line the project phase may report (the file's
+    summary keeps it), and calls it unused elsewhere, as for any per-file rule."""
+    root = copy_project("spawn_closure", tmp_path)
+    run = root / "app" / "run.py"
+    text = run.read_text().replace("first = pool.map(make_worker(3), items)  # error: CCL105",
+                                   "first = pool.map(make_worker(3), items)  # noqa: CCL105")
+    run.write_text(text.replace("with Pool(4) as pool:", "with Pool(4) as pool:  # noqa: CCL105", 1))
+    found = [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert ("app/run.py", 10, "CCL105") not in found and ("app/run.py", 10, "CCL900") not in found, found
+    assert ("app/run.py", 9, "CCL900") in found, found
+
+
+def test_a_lock_made_by_a_helper_of_another_module(tmp_path):
+    """CCL201 across modules: the lock comes from the project's compat module (an import of
+    `_thread.allocate_lock`, a function returning `threading.Lock()`, an alias of
+    `threading.RLock`); reported once where the file alone reports it too; nothing when the
+    helper module is not in the run, or stops making a lock."""
+    root = copy_project("helper_lock", tmp_path)
+    cache = str(tmp_path / "cache")
+    found = findings(root, "--cache-dir", cache, "--select", "CCL201")
+    places = [(f["path"], f["line"]) for f in found]
+    assert len(places) == len(set(places)) == 4, places
+    (put,) = [f for f in found if (f["path"], f["line"]) == ("app/store.py", 33)]
+    assert put["message"].endswith("(the lock is made by `compat.make_lock()` of `app.compat`)")
+    assert [(r["path"], r["line"]) for r in put["related"]] == [("app/compat.py", 13)]
+    alone = run_cli("--format", "json", "--no-cache", "--select", "CCL201", "app/store.py", cwd=root)
+    assert json.loads(alone.stdout) == [], alone.stdout
+    compat = root / "app" / "compat.py"
+    compat.write_text(compat.read_text().replace("return threading.Lock()", "return threading.Event()"))
+    left = {(f["path"], f["line"]) for f in findings(root, "--cache-dir", cache, "--select", "CCL201")}
+    assert left == {("app/store.py", 9), ("app/store.py", 52), ("app/jobs.py", 12)}, left
+
+
+@pytest.mark.parametrize("name", ["ccl201_acquire_without_release.py", "ccl201_break_into_finally.py"])
+def test_the_summary_files_the_acquires_ccl201_reports_when_the_lock_is_made_elsewhere(name):
+    """``analysis.acquires`` reads CCL201's tests in CPython's tree: on the rule's fixtures,
+    with each `threading.Lock()` made by an imported helper instead, it files exactly the
+    acquires the rule reports there (locks in containers and locks never released are the
+    per-file rule's alone)."""
+    import ast
+    import re
+
+    from conclint.analysis.acquires import acquires
+
+    text = (PROJECTS.parent / "locks" / name).read_text()
+    expected = {line for line, code in markers(text) if code == "CCL201"}
+    tree = ast.parse(re.sub(r"\bthreading\.(R?Lock)\(\)", r"make_\1()", text))
+
+    def imported(func):
+        return f"n:{func.id}" if type(func) is ast.Name and func.id.startswith("make_") else None
+
+    assert {attribute.end_lineno for _, attribute in acquires(tree, imported)} == expected
+
+
+def test_every_project_part_says_where_it_reports():
+    from conclint.rule import all_rules
+
+    parts = {code: cls.project_sites for code, cls in all_rules().items() if cls.project_part}
+    assert parts == {"CCL105": "s", "CCL201": "r", "CCL303": "s", "CCL401": "g", "CCL404": "w"}

@@ -38,6 +38,7 @@ class FileResult:
     unfixable: Optional[str] = None
     # CPython's tree of the file, when asked for (``keep_ast``) and the screen made one.
     ast_tree: Any = None
+    ast_facts: Any = None  # the screen's ``Facts`` of ``ast_tree`` (the project summary reads its calls)
     # What noqa silenced: (line, code) of each finding a line's comment silenced, and the codes
     # of those a `# conclint: noqa: CODES` silenced (read by CCL900, ``conclint.noqa_audit``).
     silenced: Set[Tuple[int, str]] = field(default_factory=set)
@@ -81,9 +82,11 @@ class _Selection:
     """What the rule classes decide for one Settings: the active codes, the rule sets."""
 
     active: FrozenSet[str]
-    # The codes of project rules (their noqa applies in the project phase), the rule checking
-    # noqa comments (``rule.NoqaRule``) and the screen its interest declares.
+    # The codes of project rules (their noqa applies in the project phase), of per-file rules
+    # with a project part (theirs too, on the lines where the project phase may report), the
+    # rule checking noqa comments (``rule.NoqaRule``) and the screen its interest declares.
     project: FrozenSet[str] = frozenset()
+    project_part: Mapping[str, str] = field(default_factory=dict)  # code -> ``Rule.project_sites``
     audit: Optional[Type[Rule]] = None
     audit_trigger: Any = None
     rule_sets: Dict[FrozenSet[str], RuleSet] = field(default_factory=dict)
@@ -105,8 +108,8 @@ def _selection(settings: Settings) -> _Selection:
         audit = audits[0] if audits else None
         found = _SELECTIONS[settings] = _Selection(
             active,
-            # (rules with a project part too: a noqa may be for what they report there)
-            project=frozenset(c for c, cls in classes.items() if cls.project or cls.project_part),
+            project=frozenset(c for c, cls in classes.items() if cls.project),
+            project_part={c: cls.project_sites for c, cls in classes.items() if cls.project_part},
             audit=audit,
             audit_trigger=Trigger((audit,)) if audit is not None else None,
         )
@@ -199,11 +202,25 @@ def _audit(
     disabled: FrozenSet[str], result: FileResult, with_edits: bool,
 ) -> None:
     """Add CCL900's findings to ``result`` (``conclint.noqa_audit``)."""
+    from conclint.analysis.project import site_lines, summarise
     from conclint.noqa_audit import Scope, audit
     from conclint.reading import decode_source
 
-    unjudged = _selection(settings).project
-    scope = Scope(rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced)
+    selection = _selection(settings)
+    unjudged = selection.project
+    # Codes of rules with a project part are left alone on the lines the file's summary
+    # keeps (where the project phase may report), and in a file-level noqa when it keeps any.
+    summaries: List[Any] = []
+
+    def project_lines(code: str) -> FrozenSet[int]:
+        if not summaries:
+            summaries.append(summarise(data, result.ast_tree))
+        return site_lines(summaries[0], selection.project_part[code])
+
+    scope = Scope(
+        rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced,
+        deferred=frozenset(selection.project_part), deferred_lines=project_lines,
+    )
     source = decode_source(data)
     found = audit(source, path, scope, with_edits)
     if not found:
@@ -247,6 +264,7 @@ def _lint_rules(
         screened = screen(data)
         if keep_ast:
             result.ast_tree = screened.tree
+            result.ast_facts = screened.facts
         if settings.gate and screened.facts is not None:
             # The second gate: what CPython's tree shows (see conclint.analysis.facts).
             candidates = [c for c in candidates if c.could_report(screened.facts, rules.options[c])]

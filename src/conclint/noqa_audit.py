@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import AbstractSet, FrozenSet, List, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from conclint.findings import Edit, Finding, FixInfo
 from conclint.noqa import Listed, comment_tokens, listed_in_file_noqa, listed_in_line_noqa
@@ -54,6 +54,11 @@ class Scope:
     file_codes: FrozenSet[str]
     silenced: AbstractSet[Tuple[int, str]]
     file_silenced: AbstractSet[str]
+    # Codes of rules with a project part: not judged on the lines ``deferred_lines`` gives
+    # (asked only when such a code would be called unused), where the project phase may use
+    # them, nor in a file-level noqa of a file with such lines.
+    deferred: FrozenSet[str] = frozenset()
+    deferred_lines: Callable[[str], AbstractSet[int]] = lambda code: frozenset()
 
 
 def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Finding]:
@@ -66,6 +71,9 @@ def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Findin
         if listed is not None:
             # A directive naming CCL900 turns the rule off: ``own`` never matters here.
             unused, unknown = _judge(listed, scope.file_silenced, scope.file_codes, scope.code)
+            left = _deferred(unused, scope, None)
+            if left:
+                unused, unknown = _judge(listed, scope.file_silenced, scope.file_codes - left, scope.code)
             what = "this file-level noqa lists codes whose rules find nothing in the file"
         else:
             listed = listed_in_line_noqa(text)
@@ -73,11 +81,23 @@ def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Findin
                 continue
             silenced = {code for at, code in scope.silenced if at == line}
             unused, unknown = _judge(listed, silenced, scope.line_codes, scope.code)
+            left = _deferred(unused, scope, line)
+            if left:
+                unused, unknown = _judge(listed, silenced, scope.line_codes - left, scope.code)
             what = "this noqa lists codes that silence nothing on its line"
         if not unused and not unknown:
             continue
         out.append(_finding(path, lines, line, column - 1, text, listed, unused, unknown, what, scope.code, with_edits))
     return out
+
+
+def _deferred(unused: List[str], scope: Scope, line: Optional[int]) -> FrozenSet[str]:
+    """The codes of rules with a project part named by ``unused`` that the project phase may
+    use on ``line`` (on some line, for a file-level noqa: ``line`` None)."""
+    named = {c for code in unused for c in _covered(code.upper()) & scope.deferred}
+    return frozenset(
+        c for c in named if (line in scope.deferred_lines(c) if line is not None else scope.deferred_lines(c))
+    )
 
 
 def _covered(code: str) -> Set[str]:

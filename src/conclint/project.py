@@ -63,11 +63,12 @@ def wants_summaries(settings: Settings) -> bool:
 _NOQA_BYTES = re.compile(rb"noqa", re.IGNORECASE)
 
 
-def summary_of(data: bytes, tree: Any = None) -> Optional[Summary]:
-    """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand), with the
+def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Summary]:
+    """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand, and
+    ``facts``, the screen's index of that tree's calls), with the
     real comments of its kept lines: a ``# noqa`` inside a string silences nothing, here as in
     the per-file phase."""
-    summary = summarise(data, tree, file_noqa=file_noqa(data))
+    summary = summarise(data, tree, file_noqa=file_noqa(data), facts=facts)
     # The bytes first: Python source is in an ASCII-compatible encoding, so a file whose
     # bytes hold no "noqa" is not decoded a second time for nothing.
     # Then the kept lines themselves: a noqa comment on one is in its text, and only then is

@@ -121,6 +121,9 @@ class Rule(cst.BatchableCSTVisitor):
     # modules: it defines ``check`` as a ``ProjectRule`` does (CCL404: another module's
     # coroutine function called without ``await``).
     project_part: ClassVar[bool] = False
+    # The key of the file summary listing where that part may report (``analysis.project``:
+    # "w", "g", "s", "r"): CCL900 leaves the rule's noqa codes alone on those lines.
+    project_sites: ClassVar[str] = ""
     # A rule about the file's ``# noqa`` comments (``NoqaRule``): checked by the engine after
     # noqa is applied, never run on the tree.
     noqa_check: ClassVar[bool] = False

@@ -105,7 +105,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
         return outcome
     outcome.findings = result.findings
     if project:
-        outcome.summary = summary_of(data, result.ast_tree)
+        outcome.summary = summary_of(data, result.ast_tree, result.ast_facts)
     return outcome
 
 
@@ -558,7 +558,7 @@ def lint_project(sources: Mapping[str, bytes], settings: Settings) -> List[Findi
         result = lint_source(data, path, settings, keep_ast=True)
         outcome = FileOutcome(path, list(result.findings))
         if project.wants_summaries(settings):
-            outcome.summary = project.summary_of(data, result.ast_tree)
+            outcome.summary = project.summary_of(data, result.ast_tree, result.ast_facts)
         outcomes.append(outcome)
     project.apply(outcomes, settings)
     return sorted((f for o in outcomes for f in o.findings), key=Finding.sort_key)

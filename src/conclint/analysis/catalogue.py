@@ -5,7 +5,8 @@ groups of types rules ask about. Plain data, no LibCST: the CPython-side facts r
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Tuple
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Optional, Tuple
 
 CONCURRENCY_MODULES = frozenset(
     {"threading", "multiprocessing", "concurrent", "asyncio", "gevent", "_thread", "thread", "queue", "dummy_threading"}
@@ -191,6 +192,20 @@ MANAGER_PROXY_TYPES = frozenset({"multiprocessing.managers.DictProxy", "multipro
 # A class deriving from one of these inherits its kind.
 SUBCLASSABLE = WORKER_TYPES | frozenset({"threading.Thread"})
 
+# Calls that choose how processes start: with "fork" a target is copied, never pickled.
+START_METHOD_CALLS = frozenset({"multiprocessing.get_context", "multiprocessing.set_start_method"})
+# Calls whose result is certainly not callable: builtins building values, and methods of
+# strings, bytes, lists and dicts that do (`x.upper()`, `", ".join(parts)`).
+VALUE_BUILTINS = frozenset(
+    "len str int float bool bytes sum sorted list tuple dict set frozenset range repr abs round format "
+    "ord chr hex oct bin divmod any all".split()
+)
+VALUE_METHODS = frozenset(
+    "upper lower strip lstrip rstrip title capitalize casefold swapcase center ljust rjust zfill format "
+    "join split rsplit splitlines partition rpartition replace encode decode count index find rfind "
+    "startswith endswith isdigit isalpha isalnum isspace keys values items".split()
+)
+
 # Context managers with which tests call code to watch it raise or warn.
 # Decorators that leave an ``async def`` a coroutine function; any other may wrap it in
 # something synchronous (a sync-to-async adapter, a fixture, a retry helper).
@@ -200,3 +215,49 @@ TRANSPARENT_DECORATORS = frozenset(
 TEST_EXPECTATIONS = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns", "deprecated_call"}
 )
+
+
+# ---------------------------------------------------------------------- spawning calls
+@dataclass(frozen=True)
+class SpawnSignature:
+    """Where a call that runs a function later takes that function and its arguments.
+
+    Parameters are ``(keyword, position)``. ``args`` is the argument-tuple parameter, or None
+    when there is none; ``variadic`` means the arguments follow the function positionally
+    (``executor.submit(fn, *args)``).
+    """
+
+    func: Tuple[str, int]
+    args: Optional[Tuple[str, int]] = None
+    variadic: bool = False
+
+
+_WORKER_SIGNATURE = SpawnSignature(("target", 1), ("args", 3))
+# Only the classes themselves: a subclass's constructor has its own signature.
+SPAWN_CONSTRUCTORS: Dict[str, SpawnSignature] = {
+    "threading.Thread": _WORKER_SIGNATURE,
+    "multiprocessing.Process": _WORKER_SIGNATURE,
+    "threading.Timer": SpawnSignature(("function", 1), ("args", 2)),
+}
+_POOL_APPLY = SpawnSignature(("func", 0), ("args", 1))
+_POOL_MAP = SpawnSignature(("func", 0))
+_POOL_METHODS: Dict[str, SpawnSignature] = {
+    "apply": _POOL_APPLY,
+    "apply_async": _POOL_APPLY,
+    **{m: _POOL_MAP for m in ("map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async")},
+}
+_EXECUTOR_METHODS: Dict[str, SpawnSignature] = {
+    "submit": SpawnSignature(("fn", 0), variadic=True),
+    "map": SpawnSignature(("fn", 0)),
+}
+_EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
+SPAWN_METHODS = frozenset(_POOL_METHODS) | frozenset(_EXECUTOR_METHODS)
+
+
+def method_signature(receiver: Optional[str], method: str) -> Optional[SpawnSignature]:
+    """How method ``method`` of a pool or executor of type ``receiver`` takes its function."""
+    if receiver in _EXECUTOR_TYPES:
+        return _EXECUTOR_METHODS.get(method)
+    if receiver in POOL_TYPES:
+        return _POOL_METHODS.get(method)
+    return None

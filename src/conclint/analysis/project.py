@@ -6,7 +6,9 @@ tree, and the project phase (``conclint.analysis.lockorder``) joins the summarie
 
 Which files: only those whose bytes name lock vocabulary as a whole word's end
 (``needs_summary``: ``Lock``/``RLock``, ``acquire``, ``allocate_lock``, ``Condition``, ``_lock``,
-``.lock``; not ``Locked``, ``Conditional``, ``_lock_file``) or hold an ``async def``. The others
+``.lock``; not ``Locked``, ``Conditional``, ``_lock_file``), hold an ``async def``, or call
+something named ``...Thread``/``Process``/``Pool``/``Executor``/``Timer`` (kept only when a
+spawning call there is handed an imported function: 0 of the 62 such stdlib files). The others
 are never parsed for the project (on the standard library: 154 files of 1,790, 82 for locks;
 the screen's tree is reused where it has one). The bound this puts on
 the analysis: a call chain is followed only through functions of summarised files, so a
@@ -14,10 +16,14 @@ lock taken behind a helper module that mentions no lock at all is not seen.
 
 The lock keys are filled for files naming lock vocabulary, "a" and "w" for files with an
 ``async def`` (CCL404 across modules: a coroutine function of one module called without
-``await`` in another). The summary (``summarise``; keys are short because thousands are
+``await`` in another), "s" for files making threads, processes or pools (CCL105 and CCL303
+across modules: what the defining module's top level says of the function handed on is read
+in the project phase, by ``definitions``, from that file: a helper module needs no
+summary), "r" for files naming lock vocabulary whose ``x.acquire()`` may take a lock another
+module's helper makes (CCL201 across modules). The summary (``summarise``; keys are short because thousands are
 cached)::
 
-    {"v": 1,
+    {"v": 3,
      "n": bool,                            # the file says `# conclint: noqa`
      "i": {alias: [level, "a.b"]},         # imports (any scope): `from ..a import b` -> [2, "a.b"]
      "k": {name: kind},                    # module-level locks
@@ -31,6 +37,11 @@ cached)::
                                                           # and dropping what it returns
      "g": [[line, column, end_line, end_column, [[level, module, *site]]]],  # gevent's
                                            # monkey.patch_*() at module level, the imports above it
+     "r": [[ref, line, column, end_line, end_column]],  # `x.acquire()` CCL201 would report if
+                                           # x, bound only to a call of imported `ref`, were a lock
+     "s": [[ref, flags, line, column, end_line, end_column]],  # an imported function, or a
+                                           # call of one, handed to a thread, process or pool
+                                           # (flags: SPAWN_CALLED, SPAWN_RUN, SPAWN_PICKLED)
      "q": {"<line>": comment}}             # the comments (as the tokenizer reads them) of the
                                            # lines in "t" that may hold a noqa (filled by
                                            # conclint.project.summary_of)
@@ -53,16 +64,25 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import os
 import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from conclint.analysis.catalogue import CONDITION_TYPES, LOCK_TYPES, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, canonical
+from conclint.analysis.acquires import acquires
+from conclint.analysis.catalogue import (
+    CONDITION_TYPES, CONSTRUCTORS, LOCK_TYPES, POOL_TYPES, PROCESS_POOL_TYPES, PROCESS_TYPES, SPAWN_CONSTRUCTORS, START_METHOD_CALLS,
+    SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
+    method_signature,
+)
 
-VERSION = 2
+if TYPE_CHECKING:
+    from conclint.analysis.facts import Facts
+
+VERSION = 3
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
 TRIGGER_WORDS = (b"Lock", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
 # The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
@@ -71,6 +91,11 @@ _TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock
 MAX_SUMMARY_BYTES = 2 * 1024 * 1024
 REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
 ASYNC_DEF = b"async def"
+# Bytes naming the making of a thread, process, timer, pool or executor: a file without them
+# hands no function to one that the model knows (a pool's methods are followed only where the
+# pool is made).
+SPAWN_WORDS = (b"Thread", b"Process", b"Pool", b"Executor", b"Timer")
+_SPAWN_RE = re.compile(rb"(?:Thread|Process|Pool|Executor|Timer)\s*\(")
 
 Summary = Dict[str, Any]
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -81,8 +106,13 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 
 def needs_summary(data: bytes) -> bool:
     """Whether a file's bytes may hold anything the project phase reads: lock vocabulary,
-    or an ``async def`` (coroutine functions, and calls of other modules' ones)."""
-    return _names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data)
+    an ``async def`` (coroutine functions, and calls of other modules' ones), gevent's
+    patching, or the making of a thread, process or pool (what it is handed)."""
+    return _names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data) or _names_spawns(data)
+
+
+def _names_spawns(data: bytes) -> bool:
+    return any(word in data for word in SPAWN_WORDS) and _SPAWN_RE.search(data) is not None
 
 
 def _patches_with_gevent(data: bytes) -> bool:
@@ -98,20 +128,26 @@ class SummaryError(ValueError):
     """A cached summary is not one this module writes."""
 
 
-def summarise(data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False) -> Optional[Summary]:
-    """The summary of a file (its bytes, and CPython's tree of them when the caller has one),
-    or None when it needs none or CPython cannot read it."""
-    # needs_summary's three tests, each made once: they also say which parts to fill.
+def summarise(
+    data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False, facts: Optional["Facts"] = None
+) -> Optional[Summary]:
+    """The summary of a file (its bytes, and CPython's tree of them when the caller has one,
+    with the screen's ``Facts`` of it), or None when it needs none or CPython cannot read it."""
+    # needs_summary's four tests, each made once: they also say which parts to fill.
     locks, coroutines, gevent = _names_locks(data), ASYNC_DEF in data, _patches_with_gevent(data)
-    if not (locks or coroutines or gevent) or len(data) > MAX_SUMMARY_BYTES:
+    spawns = _names_spawns(data)
+    if not (locks or coroutines or gevent or spawns) or len(data) > MAX_SUMMARY_BYTES:
         return None
     try:
         if tree is None:
             tree = ast.parse(data)
         text = decode(data)
-        return _Summariser(text, file_noqa, locks=locks, coroutines=coroutines, gevent=gevent).run(tree)
+        summariser = _Summariser(text, file_noqa, locks=locks, coroutines=coroutines, gevent=gevent, spawns=spawns)
+        summary = summariser.run(tree, facts)
     except (SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
         return None  # not Python CPython reads, or nested too deep: the file's own lint says so
+    # A file summarised only for what it spawns, that hands no imported function on: nothing to say.
+    return summary if summary["s"] or locks or coroutines or gevent else None
 
 
 def decode(data: bytes) -> str:
@@ -136,9 +172,16 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 class _Summariser:
     def __init__(
-        self, text: str, file_noqa: bool, *, locks: bool = True, coroutines: bool = True, gevent: bool = True
+        self, text: str, file_noqa: bool, *, locks: bool = True, coroutines: bool = True, gevent: bool = True,
+        spawns: bool = True,
     ) -> None:
         self.with_locks = locks
+        self.with_spawns = spawns
+        self.text = text
+        self.made_acquires: List[List[Any]] = []
+        self.spawns: List[List[Any]] = []
+        # Per def, the names it binds (read only when needed).
+        self.bound_in: Dict[int, FrozenSet[str]] = {}
         self.with_coroutines = coroutines
         self.with_gevent = gevent
         self.patches: List[List[Any]] = []
@@ -153,7 +196,7 @@ class _Summariser:
         self.module_names: Set[str] = set()
         self.noqa = file_noqa
 
-    def run(self, tree: ast.Module) -> Summary:
+    def run(self, tree: ast.Module, facts: Optional["Facts"] = None) -> Summary:
         top = list(_module_level(tree.body))
         for node in top:  # imports in defs are filed as the walk meets them
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -179,11 +222,195 @@ class _Summariser:
             self._coroutines(tree, top)
         if self.with_gevent:
             self._gevent_patches(top)
+        if self.with_spawns and self.imports and self._may_hand_on_imports(tree, facts):
+            self._spawned(tree)
+        if self.with_locks and self.imports and self._may_acquire_a_made_lock():
+            self._made_lock_acquires(tree)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
-            "q": {},
+            "s": self.spawns, "r": self.made_acquires, "q": {},
         }
+
+    def _made_lock_acquires(self, tree: ast.Module) -> None:
+        """File the acquires CCL201 would report were their receiver a lock, where it holds
+        what an imported name's call makes (``analysis.acquires``), at the ``acquire`` name."""
+        for ref, attribute in acquires(tree, self._imported_ref):
+            line = attribute.end_lineno or attribute.lineno
+            end = self._column(line, attribute.end_col_offset or 0)
+            self.made_acquires.append([ref, line, end - len(attribute.attr), line, end])
+            self.keep_text(line, line)
+
+    def _may_acquire_a_made_lock(self) -> bool:
+        """Whether some ``x.acquire()`` statement's ``x`` may be assigned the call of an
+        imported name (``x = allocate_lock()``): the text's look, before any walk."""
+        text = self.text
+        names: Set[str] = set()
+        at = text.find(".acquire(")
+        while at >= 0:
+            receiver = text[text.rfind("\n", 0, at) + 1: at].strip()  # a statement: alone on its line
+            if receiver and all(part.isidentifier() for part in receiver.split(".")):
+                names.add(receiver.rpartition(".")[2])
+            at = text.find(".acquire(", at + 9)
+        if not names:
+            return False
+        alternatives = "|".join(sorted(map(re.escape, names)))
+        for callee in re.findall(rf"\b(?:{alternatives})\s*=\s*([\w.]+)\(\s*\)", text):
+            head, _, rest = callee.partition(".")
+            imported = self.imports.get(head)
+            if imported is not None and head not in self.module_names:
+                # Not a constructor the catalogue knows (`threading.Lock()`): the file's own
+                # run knows what that makes.
+                if imported[0] or canonical(f"{imported[1]}.{rest}" if rest else imported[1]) not in CONSTRUCTORS:
+                    return True
+        return False
+
+    # ---------------------------------------------------------------- spawning calls
+    def _may_hand_on_imports(self, tree: ast.Module, facts: Optional["Facts"]) -> bool:
+        """Whether some call that may spawn (a constructor of the catalogue, a method named as a
+        pool's) is given an imported name or a call of one: the one look most files need (the
+        screen's index of calls by name when there is one, else a walk of the tree)."""
+        calls: Iterable[ast.Call] = _calls_in(tree) if facts is None else itertools.chain(
+            facts.calls_to(_SPAWNING_NAMES), facts.methods_called(SPAWN_METHODS)
+        )
+        for call in calls:
+            func = call.func
+            # By the last name (`ctx.Process(...)`, `pool.map(...)`), or an alias of a constructor.
+            last = func.attr if type(func) is ast.Attribute else getattr(func, "id", None)
+            if last not in _SPAWN_LAST_NAMES and self._made(func, set()) not in _SPAWNING:
+                continue
+            for arg in (*call.args, *(k.value for k in call.keywords)):
+                if self._imported_ref(arg.func if type(arg) is ast.Call else arg) is not None:
+                    return True
+        return False
+
+    def _spawned(self, tree: ast.Module) -> None:
+        """The calls that hand a function to a thread, process, timer, pool or executor
+        (``spawn.spawn_signature``'s, and process pools' ``initializer``), where that function
+        is an imported name or a call of one: ``[ref, flags, *site of the argument]``, flags
+        ``SPAWN_CALLED`` (the argument calls it), ``SPAWN_RUN`` (the call runs what it is
+        given: CCL303's), ``SPAWN_PICKLED`` (a process gets it: CCL105's). The project phase
+        tells what the name is in the module defining it. A pool's methods are followed where
+        a name of the def (or of the module, or of a def around it) is bound to the pool, or
+        its class keeps it in ``self.x``."""
+        fork = False
+        pending: List[Tuple[Sequence[ast.stmt], Tuple[ast.AST, ...], Dict[str, str]]] = [(tree.body, (), {})]
+        while pending:
+            body, defs, outer = pending.pop()
+            nodes: List[ast.AST] = []
+            nested: List[_Function] = []
+            methods: Dict[int, Dict[str, str]] = {}  # method -> the pools its class keeps in `self.x`
+            stack: List[ast.AST] = list(reversed(body))
+            while stack:  # in source order: a context is bound before its pool is made
+                node = stack.pop()
+                if isinstance(node, _FUNCTIONS):
+                    nodes.extend(node.decorator_list)
+                    nested.append(node)
+                    continue
+                if type(node) is ast.ClassDef:
+                    kept = self._pools_kept(node)
+                    methods.update((id(m), kept) for m in node.body if isinstance(m, _FUNCTIONS))
+                nodes.append(node)
+                stack.extend(reversed(list(ast.iter_child_nodes(node))))
+            made = dict(outer)
+            contexts: Set[str] = set()
+            for node in nodes:  # the pools (and multiprocessing contexts) this scope binds
+                if type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:
+                    value, name = node.value, node.targets[0].id
+                elif type(node) is ast.withitem and type(node.optional_vars) is ast.Name:
+                    value, name = node.context_expr, node.optional_vars.id
+                else:
+                    continue
+                kind = self._made(value.func, contexts) if type(value) is ast.Call else None
+                if kind == "multiprocessing.get_context":
+                    contexts.add(name)
+                elif kind is not None and kind in POOL_TYPES:
+                    made[name] = kind
+            pending.extend((inner.body, (*defs, inner), {**made, **methods.get(id(inner), {})}) for inner in nested)
+            for node in nodes:
+                if type(node) is ast.Call:
+                    fork = self._spawn_call(node, defs, made, contexts) or fork
+        if fork:  # a file that asks for "fork" only ever copies a process's function
+            self.spawns = [
+                [ref, flags & ~SPAWN_PICKLED, *site] for ref, flags, *site in self.spawns
+                if flags & SPAWN_RUN and flags & SPAWN_CALLED
+            ]
+
+    def _spawn_call(self, call: ast.Call, defs: Tuple[ast.AST, ...], pools: Mapping[str, str], contexts: Set[str]) -> bool:
+        """File ``call`` if it hands on an imported function; True when it selects ``fork``."""
+        func = call.func
+        kind = self._made(func, contexts)
+        signature: Optional[SpawnSignature] = None
+        arg: Optional[ast.AST] = None
+        pickled = False
+        if kind in START_METHOD_CALLS:
+            first = call.args[0] if call.args else None
+            return type(first) is ast.Constant and first.value == "fork"
+        if kind in SPAWN_CONSTRUCTORS:
+            signature = SPAWN_CONSTRUCTORS[kind]
+            arg = _argument(call, *signature.func)
+            pickled = kind in PROCESS_TYPES
+        elif kind in PROCESS_POOL_TYPES:
+            arg = _argument(call, "initializer", 1 if kind == "multiprocessing.Pool" else 2)
+            pickled = True
+        elif type(func) is ast.Attribute and _dotted(func.value) in pools:
+            receiver = pools[_dotted(func.value)]  # type: ignore[index]  # a str: in pools
+            signature = method_signature(receiver, func.attr)
+            if signature is not None:
+                arg = _argument(call, *signature.func)
+                pickled = receiver in PROCESS_POOL_TYPES
+        if arg is None:
+            return False
+        called = type(arg) is ast.Call
+        flags = (SPAWN_CALLED if called else 0) | (SPAWN_RUN if signature is not None else 0) | (SPAWN_PICKLED if pickled else 0)
+        if not (pickled or (called and signature is not None)):
+            return False  # a thread given an imported function itself: nothing to check
+        ref = self._imported_ref(arg.func if called else arg)  # type: ignore[attr-defined]
+        if ref is None or self._shadowed(ref[2:].split(".", 1)[0], defs):
+            return False
+        site = self.site(arg)
+        self.spawns.append([ref, flags, *site])
+        self.keep_text(site[0], site[2])
+        return False
+
+    def _pools_kept(self, cls: ast.ClassDef) -> Dict[str, str]:
+        """The pools a class keeps in attributes of ``self`` (``self.pool = Pool()`` in any
+        of its methods), as ``{"self.pool": type}``; an attribute also bound otherwise is left out."""
+        kept: Dict[str, Optional[str]] = {}
+        for method in cls.body:
+            if not isinstance(method, _FUNCTIONS):
+                continue
+            for node in ast.walk(method):
+                if type(node) is ast.Assign and len(node.targets) == 1 and _is_self_attr(node.targets[0]):
+                    value = node.value
+                    if _is_none(value):
+                        continue  # `self.pool = None` once it is closed
+                    kind = self._made(value.func, set()) if type(value) is ast.Call else None
+                    key = f"self.{node.targets[0].attr}"  # type: ignore[attr-defined]
+                    made = kind if kind is not None and kind in POOL_TYPES else None
+                    kept[key] = made if kept.get(key, made) == made else None
+        return {key: kind for key, kind in kept.items() if kind is not None}
+
+    def _made(self, func: ast.AST, contexts: Set[str]) -> Optional[str]:
+        """The canonical name of what a call of ``func`` makes; ``ctx.Pool`` of a
+        multiprocessing context (``ctx = multiprocessing.get_context(...)``) is ``multiprocessing.Pool``."""
+        if type(func) is ast.Attribute:
+            value = func.value
+            if (type(value) is ast.Name and value.id in contexts) or (
+                type(value) is ast.Call and self._qualname(value.func) == "multiprocessing.get_context"
+            ):
+                return canonical(f"multiprocessing.{func.attr}")
+        return self._qualname(func)
+
+    def _shadowed(self, head: str, defs: Tuple[ast.AST, ...]) -> bool:
+        """Whether a def around the place binds ``head`` itself (a local, not the import)."""
+        for scope in defs:
+            bound = self.bound_in.get(id(scope))
+            if bound is None:
+                bound = self.bound_in[id(scope)] = _bound_names(scope)
+            if head in bound:
+                return True
+        return False
 
     # ---------------------------------------------------------------- gevent
     def _gevent_patches(self, top: Sequence[ast.stmt]) -> None:
@@ -224,8 +451,7 @@ class _Summariser:
         if not self.imports:
             return
         # Statements only: a dropped call is an expression statement, and no statement is
-        # inside an expression. Per def, the names it binds are read only when needed.
-        bound_in: Dict[int, FrozenSet[str]] = {}
+        # inside an expression.
         pending: List[Tuple[Sequence[ast.stmt], Tuple[ast.AST, ...]]] = [(tree.body, ())]
         while pending:
             body, defs = pending.pop()
@@ -234,7 +460,7 @@ class _Summariser:
                 if kind is ast.Expr:
                     call = stmt.value  # type: ignore[attr-defined]
                     if type(call) is ast.Call:
-                        self._dropped_call(call, defs, bound_in)
+                        self._dropped_call(call, defs)
                 elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
                     pending.append((stmt.body, (*defs, stmt)))  # type: ignore[attr-defined]
                 elif kind is ast.ClassDef:
@@ -251,17 +477,10 @@ class _Summariser:
                     for case in getattr(stmt, "cases", ()):
                         pending.append((case.body, defs))
 
-    def _dropped_call(self, call: ast.Call, defs: Tuple[ast.AST, ...], bound_in: Dict[int, FrozenSet[str]]) -> None:
+    def _dropped_call(self, call: ast.Call, defs: Tuple[ast.AST, ...]) -> None:
         ref = self._imported_ref(call.func)
-        if ref is None:
-            return
-        head = ref[2:].split(".", 1)[0]
-        for scope in defs:
-            bound = bound_in.get(id(scope))
-            if bound is None:
-                bound = bound_in[id(scope)] = _bound_names(scope)
-            if head in bound:
-                return  # a local of a def around the call, not the import
+        if ref is None or self._shadowed(ref[2:].split(".", 1)[0], defs):
+            return  # not an import, or a local of a def around the call
         site = self.site(call)
         self.unawaited.append([ref, *site])
         self.keep_text(site[0], site[2])
@@ -399,6 +618,27 @@ class _Summariser:
         for line in range(first, last + 1):
             if 0 < line <= len(self.lines):
                 self.texts[str(line)] = self.lines[line - 1]
+
+
+# The flags of a spawning call in a summary's "s".
+SPAWN_CALLED, SPAWN_RUN, SPAWN_PICKLED = 1, 2, 4
+# What the calls that hand a function on make: threads, processes, timers and process pools.
+_SPAWNING = frozenset(SPAWN_CONSTRUCTORS) | PROCESS_POOL_TYPES
+_SPAWNING_NAMES = frozenset(name.rpartition(".")[2] for name in _SPAWNING)
+_SPAWN_LAST_NAMES = _SPAWNING_NAMES | SPAWN_METHODS
+
+
+def _argument(call: ast.Call, keyword: str, position: int) -> Optional[ast.AST]:
+    """The argument of ``call`` bound to ``keyword`` or at ``position`` (before any ``*args``)."""
+    for item in call.keywords:
+        if item.arg == keyword:
+            return item.value
+    for index, arg in enumerate(call.args):
+        if type(arg) is ast.Starred:
+            return None
+        if index == position:
+            return arg
+    return None
 
 
 # The statement lists of compound statements (handlers and match cases apart).
@@ -682,7 +922,10 @@ _NO_CALLS = frozenset({
     *ast.boolop.__subclasses__(),
 })
 # Fields of expression nodes that hold no node (names, flags, tokens).
-_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "attr", "arg", "id", "conversion", "is_async", "kind", "type_comment"})
+_SCALAR_FIELDS = frozenset({
+    "ctx", "op", "ops", "attr", "arg", "id", "conversion", "is_async", "kind", "type_comment",
+    "names", "kwd_attrs",  # of statements and patterns: lists of strings (`global a, b`)
+})
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
@@ -715,6 +958,120 @@ def _calls_in(node: ast.AST) -> List[ast.Call]:
     return out
 
 
+# ---------------------------------------------------------------------- definitions
+# What a module-level name is, to a call handing it (or what it returns) to a thread or process.
+LAMBDA, CLOSURE_FACTORY, NO_CALLABLE, LOCK_FACTORY = "l", "c", "v", "k"
+# Return values that are certainly not callable (as CCL303's ``_NOT_CALLABLE``, in CPython's tree).
+_NOT_CALLABLE = (
+    ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.Compare, ast.BinOp, ast.UnaryOp,
+)
+
+
+def definitions(data: bytes) -> Tuple[Dict[str, List[Any]], Dict[str, List[Any]]]:
+    """A module's top-level names that are a lambda (``LAMBDA``), a function whose every
+    ``return`` gives a def or lambda nested in it (``CLOSURE_FACTORY``) or one that returns
+    nothing callable (``NO_CALLABLE``), each ``[kind, *site of the def or lambda]``; and its
+    imports (as a summary's "i"). A name bound twice in different ways is left out. Read by
+    the project phase from the files that define what a spawning call hands on (those need
+    not be summarised: a helper module names no thread)."""
+    tree = ast.parse(data)
+    reader = _Summariser(decode(data), False, locks=False, coroutines=False, gevent=False, spawns=False)
+    top = list(_module_level(tree.body))
+    defs = {node.name for node in top if isinstance(node, _FUNCTIONS)}
+    found: Dict[str, Optional[List[Any]]] = {}
+
+    def bind(name: str, entry: Optional[List[Any]]) -> None:
+        if name in found and (found[name] is None or entry is None or found[name][0] != entry[0]):  # type: ignore[index]
+            entry = None
+        found[name] = entry
+
+    for node in top:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            reader._import(node)
+            for alias in node.names if isinstance(node, ast.ImportFrom) else ():
+                if reader._qualname(ast.Name(alias.asname or alias.name)) in LOCK_TYPES:  # from _thread import allocate_lock
+                    bind(alias.asname or alias.name, [LOCK_FACTORY, *reader.site(node)])
+        elif isinstance(node, _FUNCTIONS):
+            kind = _returned(node, defs) or (LOCK_FACTORY if _returns_a_lock(node, reader) else None)
+            line, column = node.lineno, reader._column(node.lineno, node.col_offset)
+            keyword = "async def" if type(node) is ast.AsyncFunctionDef else "def"
+            bind(node.name, [kind, line, column, line, column + len(f"{keyword} {node.name}")] if kind else None)
+        elif isinstance(node, ast.ClassDef):
+            bind(node.name, None)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = node.value
+            entry = [LAMBDA, *reader.site(value)] if type(value) is ast.Lambda else None
+            if value is not None and type(value) in (ast.Name, ast.Attribute) and reader._qualname(value) in LOCK_TYPES:
+                entry = [LOCK_FACTORY, *reader.site(value)]  # allocate_lock = threading.Lock
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for name in ast.walk(target):
+                    if type(name) is ast.Name:
+                        bind(name.id, entry if target is name else None)
+    return {name: entry for name, entry in found.items() if entry is not None}, reader.imports
+
+
+def _returns_a_lock(function: _Function, reader: "_Summariser") -> bool:
+    """Whether every ``return`` of an undecorated ``function`` (at least one) gives a new
+    lock: ``return threading.Lock()``, ``return _thread.allocate_lock()``."""
+    if function.decorator_list:
+        return False
+    returns = [node for node in _scope_nodes(function) if type(node) is ast.Return]
+    return bool(returns) and all(
+        type(r.value) is ast.Call and reader._qualname(r.value.func) in LOCK_TYPES for r in returns
+    )
+
+
+def _scope_nodes(function: _Function) -> List[ast.AST]:
+    """The nodes of ``function``'s body, not those of defs, classes and lambdas nested in it."""
+    out: List[ast.AST] = []
+    stack: List[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if not isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _returned(function: _Function, module_defs: Set[str]) -> Optional[str]:
+    """``CLOSURE_FACTORY``, ``NO_CALLABLE`` or None (anything else, or decorated: a decorator
+    may wrap the result in anything): CCL105's ``_returns_closure`` and CCL303's
+    ``_returns_no_callable`` in CPython's tree."""
+    if function.decorator_list:
+        return None
+    returns = [node for node in _scope_nodes(function) if type(node) is ast.Return]
+    local = {s.name for s in function.body if isinstance(s, (*_FUNCTIONS, ast.ClassDef))}
+    if returns and all(
+        type(r.value) is ast.Lambda or (type(r.value) is ast.Name and r.value.id in local) for r in returns
+    ):
+        return CLOSURE_FACTORY
+    if all(r.value is None or _not_callable(r.value, module_defs) for r in returns):
+        return NO_CALLABLE
+    return None
+
+
+def _not_callable(value: ast.AST, module_defs: Set[str]) -> bool:
+    if isinstance(value, _NOT_CALLABLE) or (type(value) is ast.Constant and value.value is not Ellipsis):
+        return True
+    if type(value) is not ast.Call:
+        return False
+    func = value.func
+    if type(func) is ast.Name:
+        return func.id in VALUE_BUILTINS and func.id not in module_defs
+    return type(func) is ast.Attribute and func.attr in VALUE_METHODS
+
+
+def site_lines(summary: Optional[Summary], key: str) -> FrozenSet[int]:
+    """The first lines of the sites listed under ``key`` ("w", "r", "s" or "g"'s imports) in
+    ``summary``: where a rule's project part may report (``Rule.project_sites``)."""
+    if summary is None or not key:
+        return frozenset()
+    if key == "g":
+        return frozenset(entry[2] for *_, imports in summary["g"] for entry in imports)
+    return frozenset(entry[2 if key == "s" else 1] for entry in summary[key])
+
+
 # ---------------------------------------------------------------------- validation
 def validate(summary: Any) -> Summary:
     """``summary`` if it has the shape ``summarise`` writes; raises ``SummaryError``."""
@@ -723,7 +1080,7 @@ def validate(summary: Any) -> Summary:
             raise SummaryError(what)
 
     need(type(summary) is dict and summary.get("v") == VERSION, "not a summary of this version")
-    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g", "q"}, "unexpected keys")
+    need(set(summary) == {"v", "n", "i", "k", "c", "f", "t", "a", "w", "g", "s", "r", "q"}, "unexpected keys")
     need(_str_map(summary["q"], lambda v: type(v) is str), "q")
     need(type(summary["n"]) is bool, "n")
     need(_str_map(summary["i"], lambda v: type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is str), "i")
@@ -733,9 +1090,13 @@ def validate(summary: Any) -> Summary:
     need(_str_map(summary["f"], _valid_function), "f")
     need(_str_map(summary["t"], lambda v: type(v) is str), "t")
     need(_str_map(summary["a"], lambda v: type(v) is list and len(v) == 4 and _ints(v)), "a")
-    need(type(summary["w"]) is list and all(
-        type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary["w"]
-    ), "w")
+    for key in ("w", "r"):
+        need(type(summary[key]) is list and all(
+            type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary[key]
+        ), key)
+    need(type(summary["s"]) is list and all(
+        type(s) is list and len(s) == 6 and type(s[0]) is str and _ints(s[1:]) for s in summary["s"]
+    ), "s")
     need(type(summary["g"]) is list and all(
         type(g) is list and len(g) == 5 and _ints(g[:4]) and type(g[4]) is list and all(
             type(i) is list and len(i) == 6 and type(i[0]) is int and type(i[1]) is str and _ints(i[2:]) for i in g[4]
@@ -856,6 +1217,24 @@ class ModuleInfo:
     summary: Summary
 
 
+@dataclass(frozen=True)
+class Spawned:
+    """A call handing a function of another module (or what a call of it returns) on:
+    where, the name as written, the flags (``SPAWN_*``), what ``definitions`` says the name
+    is, the module defining it, and the definition."""
+
+    site: Site
+    callee: str
+    flags: int
+    kind: str
+    module: str
+    definition: Site
+
+    @property
+    def called(self) -> bool:
+        return bool(self.flags & SPAWN_CALLED)
+
+
 # What a name resolves to: ("lock", identity, kind), ("function", module, qual),
 # ("class", module, name) or ("module", name, "").
 Target = Tuple[str, str, str]
@@ -874,6 +1253,8 @@ class Project:
         self._linted: Optional[Mapping[str, str]] = None
         self._linted_suffixes: Dict[str, Optional[str]] = {}
         self._module_imports: Dict[str, List[Tuple[str, bool]]] = {}
+        self._definitions: Dict[str, Tuple[Dict[str, List[Any]], Dict[str, str], str]] = {}
+        self._spawned: Optional[List[Spawned]] = None
         self.modules: Dict[str, ModuleInfo] = {}
         for info in sorted(modules, key=lambda m: (m.name, m.path)):
             self.modules.setdefault(info.name, info)
@@ -966,6 +1347,78 @@ class Project:
                 where = defined.summary["a"].get(target[2])
                 if where is not None:
                     yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1]
+
+    def spawned(self) -> List["Spawned"]:
+        """The calls handing a function of another module of the run (or its result) to a
+        thread, process, timer, pool or executor, where that module's definitions say what it
+        is (``definitions``): made once, for CCL105 and CCL303."""
+        if self._spawned is None:
+            self._spawned = []
+            for info in self.modules.values():
+                for ref, flags, *site in info.summary["s"]:
+                    found = self._imported_definition(info, ref)
+                    if found is not None:
+                        module, kind, definition = found
+                        self._spawned.append(Spawned(Site(info.path, *site), ref[2:], flags, kind, module, definition))
+        return self._spawned
+
+    def made_lock_acquires(self) -> Iterator[Tuple[Site, str, str, Site]]:
+        """The ``x.acquire()`` statements CCL201 would report if ``x`` were known to be a lock,
+        where ``x`` holds what another module's function (or alias of a lock constructor)
+        makes, and that is a lock: (the ``acquire``, the maker as written, its module, its
+        definition)."""
+        for info in self.modules.values():
+            for ref, *site in info.summary["r"]:
+                found = self._imported_definition(info, ref)
+                if found is not None and found[1] == LOCK_FACTORY:
+                    yield Site(info.path, *site), ref[2:], found[0], found[2]
+
+    def _imported_definition(self, info: ModuleInfo, ref: str) -> Optional[Tuple[str, str, Site]]:
+        """What ``definitions`` says of the imported name ``ref`` of module ``info``, when
+        another module of the run defines it: (that module, the kind, the definition)."""
+        head, _, rest = ref[2:].partition(".")
+        imported = info.summary["i"].get(head)
+        if imported is None:
+            return None
+        name = self._absolute(info, imported[0], imported[1])
+        found = self._defined(f"{name}.{rest}" if rest else name, 0)
+        if found is None or found[0] == info.name:
+            return None
+        module, entry, path = found
+        return module, entry[0], Site(path, *entry[1:])
+
+    def _defined(self, name: str, hops: int) -> Optional[Tuple[str, List[Any], str]]:
+        """The module of the run defining dotted ``name`` (through re-exports), its entry in
+        ``definitions`` and its path; None when the name is not one ``definitions`` keeps."""
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self._linted_module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            names, imports, path = self._definitions_of(module)
+            first, rest = parts[cut], parts[cut + 1:]
+            if first in names:
+                return (module, names[first], path) if not rest else None
+            if first in imports and hops < _MAX_HOPS:
+                return self._defined(".".join([imports[first], *rest]), hops + 1)
+            return None
+        return None
+
+    def _definitions_of(self, module: str) -> Tuple[Dict[str, List[Any]], Dict[str, str], str]:
+        """``definitions`` of a module of the run (its file read in the rare run that asks),
+        its imports made absolute, and its path."""
+        found = self._definitions.get(module)
+        if found is not None:
+            return found
+        path = self.linted[module]
+        try:
+            names, imported = definitions(Path(path).read_bytes())
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError, LookupError):
+            names, imported = {}, {}
+        info = ModuleInfo(module, path, os.path.basename(path) == "__init__.py", {})
+        imports = {alias: self._absolute(info, level, target) for alias, (level, target) in imported.items()}
+        found = self._definitions[module] = (names, imports, path)
+        return found
 
     def imports_before_patching(
         self, patched: Callable[[str, bool], bool], follow: Callable[[str], bool]

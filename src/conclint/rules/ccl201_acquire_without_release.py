@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -22,7 +22,10 @@ from conclint.analysis.locks import (
 from conclint.analysis.walk import children
 from conclint.fixes import replace_statements, with_statement
 from conclint.interest import Either, Holds, Imports, Interest, Methods
-from conclint.rule import Applicability, Rule
+from conclint.rule import Applicability, ProjectReport, Rule
+
+if TYPE_CHECKING:
+    from conclint.analysis.project import Project
 
 _NEVER_RELEASED = "lock acquired and never released: nothing in this module releases it, so the next `acquire()` blocks forever"
 # Builtins that look at an object without keeping it.
@@ -41,6 +44,19 @@ class AcquireWithoutRelease(Rule):
     message = "lock acquired without a guaranteed release: an exception or early return leaves it held"
     fix = Applicability.UNSAFE
     interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), _ACQUIRED, Either(Methods("release"), Holds(*LOCK_TYPES)))
+
+    # Across modules, in the project phase: a lock made by a function of another module of the
+    # project (`lock = allocate_lock()` from its compat module), which this rule cannot tell
+    # from any other object in the file. The summary files the acquires the rule would report
+    # were it a lock (``analysis.acquires``: the rule's tests, in CPython's tree).
+    project_part = True
+    project_sites = "r"
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        for site, maker, module, definition in project.made_lock_acquires():
+            message = f"{cls.message} (the lock is made by `{maker}()` of `{module}`)"
+            yield ProjectReport(cls.code, message, site, ((definition, "the lock is made here"),))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Optional, Sequence
+from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, Mapping, Optional, Sequence
 
 import libcst as cst
 
+from conclint.analysis.catalogue import VALUE_BUILTINS, VALUE_METHODS
 from conclint.analysis.cstutil import get_arg, walk_scope
 from conclint.analysis.scopes import Frame
 from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, spawn_signature
 from conclint.fixes import append_keyword, tuple_of
 from conclint.interest import Argument, CALL_OF_NAMED, Calls, Either, Imports, Interest, Methods
-from conclint.rule import Applicability, Rule
+from conclint.rule import Applicability, ProjectReport, Rule
+
+if TYPE_CHECKING:
+    from conclint.analysis.project import Project
 
 # Return values that are certainly not callable: a function returning only these (or nothing)
 # cannot be a factory of targets, so calling it in the target position is the bug.
@@ -33,6 +37,25 @@ class TargetCalled(Rule):
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
     interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS, argument=_CALLED), Methods(*SPAWN_METHODS, argument=_CALLED)))
+
+    # Across modules, in the project phase: a function of another module of the project that
+    # returns nothing callable, called in the target's place (no fix offered there).
+    project_part = True
+    project_sites = "s"
+
+    @classmethod
+    def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
+        from conclint.analysis.project import NO_CALLABLE, SPAWN_RUN
+
+        for spawned in project.spawned():
+            if spawned.called and spawned.flags & SPAWN_RUN and spawned.kind == NO_CALLABLE:
+                name = spawned.callee
+                message = (
+                    f"`{name}()` runs now, in the caller, and its result becomes the target (the function, "
+                    f"in `{spawned.module}`, returns no function); pass `{name}` itself"
+                )
+                note = "the function is defined here"
+                yield ProjectReport(cls.code, message, spawned.site, ((spawned.definition, note),))
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)
@@ -70,19 +93,6 @@ def _bound_locally(frames: Sequence[Frame], name: str) -> bool:
     return any(name in frame.types or name in frame.bindings for frame in frames[1:])
 
 
-# Calls whose result is certainly not callable: builtins building values, and methods of
-# strings, bytes, lists and dicts that do (`x.upper()`, `", ".join(parts)`).
-_VALUE_BUILTINS = frozenset(
-    "len str int float bool bytes sum sorted list tuple dict set frozenset range repr abs round format "
-    "ord chr hex oct bin divmod any all".split()
-)
-_VALUE_METHODS = frozenset(
-    "upper lower strip lstrip rstrip title capitalize casefold swapcase center ljust rjust zfill format "
-    "join split rsplit splitlines partition rpartition replace encode decode count index find rfind "
-    "startswith endswith isdigit isalpha isalnum isspace keys values items".split()
-)
-
-
 def _returns_no_callable(function: cst.FunctionDef, module_defs: FrozenSet[str]) -> bool:
     if function.decorators:
         return False  # a decorator may wrap the result in anything
@@ -101,8 +111,8 @@ def _certainly_not_callable(value: cst.BaseExpression, module_defs: FrozenSet[st
         return False
     func = value.func
     if isinstance(func, cst.Name):
-        return func.value in _VALUE_BUILTINS and func.value not in module_defs
-    return isinstance(func, cst.Attribute) and func.attr.value in _VALUE_METHODS
+        return func.value in VALUE_BUILTINS and func.value not in module_defs
+    return isinstance(func, cst.Attribute) and func.attr.value in VALUE_METHODS
 
 
 def _fixed_call(

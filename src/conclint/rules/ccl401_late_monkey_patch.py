@@ -71,6 +71,7 @@ class LateMonkeyPatch(Rule):
     # Across modules, in the project phase: a module of the project imported above the patch,
     # which imports (itself, or through other modules of the project) one the patch changes.
     project_part = True
+    project_sites = "g"
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:

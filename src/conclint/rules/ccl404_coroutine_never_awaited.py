@@ -102,6 +102,7 @@ class CoroutineNeverAwaited(Rule):
     # project defines, imported here and called as a statement (`conclint.analysis.project`
     # summarises the files that have an `async def`: callers are looked for in those).
     project_part = True
+    project_sites = "w"
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
