@@ -1,10 +1,13 @@
 """Benchmark conclint against its peers on the standard library of the running Python.
 
-    python benchmarks/run.py [--jobs N] [--tree PATH] [--no-scaling] [--no-peers]
+    python benchmarks/run.py [--jobs N] [--tree PATH] [--rounds N] [--no-scaling] [--no-peers]
 
-Runs, in one go and on the same tree: conclint cold (empty cache) and warm (same cache,
-nothing changed), flake8's default checks, pylint's threading checks and ruff's
-concurrency rules (each where installed), then conclint cold on the tree copied 1x, 2x and 4x.
+Runs, in one go and on the same tree: ``--rounds`` rounds (default 3) of conclint cold (empty
+cache), conclint warm (same cache, nothing changed) and flake8's default checks, each round
+in the same minute with a calibration loop's CPU time (this machine's speed drifts: compare
+within a round); then the flake8 plugin, pylint's threading checks and ruff's concurrency
+rules (each where installed), then conclint cold on the tree copied 1x, 2x and 4x. The main
+table is the round whose flake8/conclint ratio is the median.
 Prints wall time, CPU time (user+sys of the process and its children), peak RSS, and each
 tool's wall time as a multiple of conclint's cold run. A benchmark, not a test: it asserts
 nothing except that cold and warm runs agree.
@@ -43,6 +46,13 @@ def measure(label: str, command: Sequence[str], cwd: Optional[Path] = None) -> M
     return Measurement(label, wall, cpu, usage.ru_maxrss / 1024, output, process.returncode)
 
 
+def calibrate() -> float:
+    """CPU seconds of a fixed pure-Python loop in a fresh interpreter: how fast the machine
+    is right now (it drifted by 1.5x within minutes on the shared machine these ran on)."""
+    loop = "s = 0\nfor i in range(20_000_000):\n    s += i\n"
+    return measure("calibration", [sys.executable, "-c", loop]).cpu
+
+
 def tool(name: str) -> Optional[str]:
     """A tool installed beside this interpreter, or on PATH."""
     beside = Path(sys.executable).parent / name
@@ -78,6 +88,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     tree, jobs = args.tree.resolve(), str(args.jobs)
     conclint = tool("conclint")
@@ -96,26 +107,36 @@ def main() -> int:
     print(f"tree: {tree} ({len(files)} files, {lines:,} lines); {jobs} jobs; Python {sys.version.split()[0]}")
 
     results: List[Measurement] = []
+    flake8 = None if args.no_peers else tool("flake8")
+    # Its default checks; with conclint installed its plugin is on by default too, so the
+    # checks are named, and the plugin's cost is measured beside them.
+    base_checks = [flake8 or "flake8", "-j", jobs, "--exit-zero", "--extend-exclude", "site-packages", str(tree)]
+    default_checks = base_checks[:1] + ["--select", "E,F,W,C90"] + base_checks[1:]
     with tempfile.TemporaryDirectory() as scratch:
-        cache = Path(scratch) / "cache"
-        base = [conclint, "--exit-zero", "--quiet", "--jobs", jobs, "--cache-dir", str(cache), str(tree)]
-        cold = measure("conclint cold", base)
-        warm = measure("conclint warm (cache)", base)
+        rounds = []
+        for number in range(1, max(1, args.rounds) + 1):
+            cache = Path(scratch) / f"cache{number}"
+            base = [conclint, "--exit-zero", "--quiet", "--jobs", jobs, "--cache-dir", str(cache), str(tree)]
+            calibration = calibrate()
+            cold = measure("conclint cold", base)
+            warm = measure("conclint warm (cache)", base)
+            if count_findings(cold.output) != count_findings(warm.output):
+                print("ERROR: cold and warm runs disagree", file=sys.stderr)
+                return 1
+            checks = measure("flake8 (default checks)", default_checks) if flake8 else None
+            rounds.append((calibration, cold, warm, checks))
+            ratio = f", flake8 {checks.wall:.2f} s: {checks.wall / cold.wall:.2f}x" if checks else ""
+            print(f"round {number} (calibration {calibration:.2f} s): cold {cold.wall:.2f} s, warm {warm.wall:.2f} s{ratio}")
+        rounds.sort(key=lambda r: r[3].wall / r[1].wall if r[3] else r[1].wall)
+        _, cold, warm, checks = rounds[len(rounds) // 2]
         results += [cold, warm]
-        if count_findings(cold.output) != count_findings(warm.output):
-            print("ERROR: cold and warm runs disagree", file=sys.stderr)
-            return 1
         print(f"conclint findings: {count_findings(cold.output)}")
         nocache = measure("conclint --no-cache", [conclint, "--exit-zero", "--quiet", "--no-cache", "--jobs", jobs, str(tree)])
         results.append(nocache)
 
         if not args.no_peers:
-            flake8 = tool("flake8")
-            if flake8:
-                # Its default checks; with conclint installed its plugin is on by default too,
-                # so the checks are named, and the plugin's cost is measured beside them.
-                base_checks = [flake8, "-j", jobs, "--exit-zero", "--extend-exclude", "site-packages", str(tree)]
-                results.append(measure("flake8 (default checks)", base_checks[:1] + ["--select", "E,F,W,C90"] + base_checks[1:]))
+            if flake8 and checks:
+                results.append(checks)
                 results.append(
                     measure("flake8 + conclint plugin", base_checks[:1] + ["--select", "E,F,W,C90,CCL"] + base_checks[1:])
                 )
