@@ -5,6 +5,7 @@ traversal state)."""
 from __future__ import annotations
 
 import ast
+import unicodedata
 from collections import Counter
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -202,16 +203,22 @@ def is_call_on(node: cst.CSTNode, receiver: cst.CSTNode, methods: Sequence[str])
     return (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in methods
+        and identifier(node.func.attr.value) in methods
         and same_expression(node.func.value, receiver)
     )
+
+
+def identifier(name: str) -> str:
+    """A name as CPython reads it: NFKC-normalised (``ｌock`` is ``lock``), as CPython's tree,
+    and so the second gates, spell it."""
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
 
 
 def same_expression(a: cst.CSTNode, b: cst.CSTNode) -> bool:
     """Whether ``a`` and ``b`` are the same expression as CPython reads them: spaces, line
     breaks, comments and parentheses apart (``self._lock`` and ``(self . _lock)``), which is
     how the second gates compare expressions in CPython's tree (``ast.dump``)."""
-    if a.deep_equals(b):
+    if a.deep_equals(b):  # (the same text: the same names)
         return True
     return bool(_expression_key(a) == _expression_key(b))
 
@@ -221,9 +228,9 @@ def _expression_key(node: cst.CSTNode) -> Any:
     attribute chains spelled out (cheap, and nearly every receiver is one), anything else
     as CPython's tree of its code."""
     if isinstance(node, cst.Name):
-        return ("name", node.value)
+        return ("name", identifier(node.value))
     if isinstance(node, cst.Attribute):
-        return ("attribute", _expression_key(node.value), node.attr.value)
+        return ("attribute", _expression_key(node.value), identifier(node.attr.value))
     code = cst.Module(body=[]).code_for_node(node)
     try:
         return ("tree", ast.dump(ast.parse(f"(\n{code}\n)", mode="eval").body))

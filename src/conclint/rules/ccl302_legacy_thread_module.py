@@ -6,7 +6,7 @@ from typing import Any, List, Set, Tuple, Union
 
 import libcst as cst
 
-from conclint.analysis.cstutil import dotted
+from conclint.analysis.cstutil import dotted, identifier
 from conclint.analysis.facts import terminals
 from conclint.gate import imports_name
 from conclint.interest import Calls, Either, Imports, Interest, Text
@@ -95,7 +95,8 @@ class LegacyThreadModule(Rule):
 
 
 def _last_name(func: cst.BaseExpression) -> str:
-    return (dotted(func) or "").rsplit(".", 1)[-1]
+    # As CPython reads it (NFKC): the gate finds the waiting call in CPython's tree.
+    return identifier((dotted(func) or "").rsplit(".", 1)[-1])
 
 
 def _catches_import_error(handler: cst.ExceptHandler) -> bool:

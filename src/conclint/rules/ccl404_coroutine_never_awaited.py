@@ -31,8 +31,9 @@ def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
 _SLEEP = terminals({"asyncio.sleep"})
 _ASYNCIO = frozenset({"asyncio", "tasks"})  # asyncio.sleep, asyncio.tasks.sleep
 # No leading \b in these: it keeps re from searching for the literal first (ten times slower).
-_ASYNC_DEF_NAME = re.compile(rb"async\s+def\s+(\w+)")
-_SLEEP_ALIAS = re.compile(rb"sleep\s+as\s+(\w+)")
+# Names may hold any letter (UTF-8 bytes past ASCII); a backslash may join two lines.
+_ASYNC_DEF_NAME = re.compile(rb"async(?:\s|\\)+def(?:\s|\\)+((?:\w|[\x80-\xff])+)")
+_SLEEP_ALIAS = re.compile(rb"sleep(?:\s|\\)+as(?:\s|\\)+((?:\w|[\x80-\xff])+)")
 
 
 def _may_call_a_coroutine_bare(data: bytes) -> bool:
@@ -48,14 +49,16 @@ def _may_call_a_coroutine_bare(data: bytes) -> bool:
     # At a line start, after `:` (`if x: fetch()`) or `;`, maybe parenthesized or dotted: each
     # call of a name, then what stands before it on its line (one regex over the whole text
     # with that prefix in front backtracked at every `:` and line start).
-    for call in re.finditer(rb"(?:" + alternatives + rb")\s*\(", data):
+    for call in re.finditer(rb"(?:" + alternatives + rb")(?:\s|\\)*\(", data):
         start = call.start()
-        if _STATEMENT_START.fullmatch(data, data.rfind(b"\n", 0, start) + 1, start):
+        if _STATEMENT_START.fullmatch(data, max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1, start):
             return True
     return False
 
 
-_STATEMENT_START = re.compile(rb"(?:[^\n]*[:;])?[ \t(]*(?:[\w.]+\.)?")
+# Before the name on its line: a `:` or `;` and what precedes it, then blanks or parentheses,
+# then maybe a dotted prefix (`asyncio . sleep`, `self.client.fetch`, a backslash between).
+_STATEMENT_START = re.compile(rb"(?:[^\n\r]*[:;])?[ \t\f(]*(?:(?:\w|[\x80-\xff]|[ \t\f.\\])*\.[ \t\f\\]*)?")
 
 
 class CoroutineNeverAwaited(Rule):

@@ -1,0 +1,41 @@
+"""Sources on which a gate once dropped a finding (found by review, each confirmed with the
+gates on and off): every rule, gated and ungated, must report the same, and what it reports
+is pinned so that the case cannot pass by reporting nothing."""
+
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+
+from cases import difference, gated_and_ungated
+
+CASES = [
+    # CPython's tree reads names NFKC-normalised (`ｌock` is `lock`); the visitor now does too.
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire()\n    try:\n        pass\n"
+        "    finally:\n        \uff4cock.release()\n",
+        ["CCL207"],
+    ),
+    (
+        "import _thread\nfrom test.support import threading_helper\nclass T:\n    def test(self):\n"
+        "        _thread.start_new_thread(print, ())\n        threading_helper.\uff57ait_threads_exit()\n",
+        [],
+    ),
+    # `async def` after a UTF-8 BOM, with lines ended by a lone CR, split by a backslash.
+    ("\ufeffasync def f():\n    time.sleep(1)\nimport time\n", ["CCL402"]),
+    ("import time\rasync def f():\r    time.sleep(1)\r", ["CCL402"]),
+    ("import time\nasync \\\ndef f():\n    time.sleep(1)\n", ["CCL402"]),
+    # CCL404's calls: a name past ASCII, a spaced dot, a backslash before the parentheses, lone CRs.
+    ("import asyncio\nasync def \u00f1():\n    pass\nasync def main():\n    \u00f1()\n", ["CCL404"]),
+    ("import asyncio\nasync def main():\n    asyncio . sleep(1)\n", ["CCL404"]),
+    ("async def fetch():\n    pass\nasync def main():\n    fetch \\\n    ()\n", ["CCL404"]),
+    ("async def fetch():\r    pass\rasync def main():\r    fetch()\r", ["CCL404"]),
+]
+
+
+@pytest.mark.parametrize("source, codes", CASES)
+def test_the_gates_keep_the_finding(source: str, codes: List[str]) -> None:
+    gated, ungated = gated_and_ungated(source, {})
+    assert gated == ungated, difference(gated, ungated)
+    assert sorted({f[0] for f in ungated}) == codes
