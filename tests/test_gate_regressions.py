@@ -31,6 +31,11 @@ CASES = [
     ("import asyncio\nasync def main():\n    asyncio . sleep(1)\n", ["CCL404"]),
     ("async def fetch():\n    pass\nasync def main():\n    fetch \\\n    ()\n", ["CCL404"]),
     ("async def fetch():\r    pass\rasync def main():\r    fetch()\r", ["CCL404"]),
+    # CCL102: a near miss of "__main__" by implicit concatenation, on either side; a comment
+    # between the operator and the string.
+    ('if __name__ == "__main__" "_":\n    pass\n', ["CCL102"]),
+    ('if "_" "__main__" == __name__:\n    pass\n', ["CCL102"]),
+    ('if __name__ == (  # c\n        "_main_"):\n    pass\n', ["CCL102"]),
 ]
 
 

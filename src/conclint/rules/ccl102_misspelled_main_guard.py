@@ -20,11 +20,18 @@ def _near_main(text: str) -> bool:
 
 
 # `__name__` compared with `is`, or with `==`/`!=` against a string literal that is not
-# exactly "__main__" (on either side, maybe parenthesized; not `cls.__name__`): correct guards
-# don't match. Each form holds a `__name__` it starts at (`_SUSPICIOUS_AFTER`, where it is
-# not part of a longer name or an attribute) or ends at (`_SUSPICIOUS_BEFORE`).
-_SUSPICIOUS_AFTER = re.compile(rb"__name__[\s)\\]*is\b|__name__[\s)\\]*[=!]=[\s(\\]*[rRuU]?(['\"])(?!__main__\1)")
-_SUSPICIOUS_BEFORE = re.compile(rb"(?:\bis(?:\s+not)?[\s(\\]*|(?<!['\"]__main__)['\"][\s)\\]*[=!]=[\s(\\]*)__name__\Z")
+# exactly "__main__" (on either side, maybe parenthesized, comments between; not
+# `cls.__name__`): correct guards don't match. Each form holds a `__name__` it starts at
+# (`_SUSPICIOUS_AFTER`, where it is not part of a longer name or an attribute) or ends at
+# (`_SUSPICIOUS_BEFORE`). A necessary condition, not the rule: `"__main__" "_"` (implicit
+# concatenation) matches, and so does any string before `== __name__`.
+_GAP = rb"(?:[\s()\\]|#[^\n\r]*)*"
+_SUSPICIOUS_AFTER = re.compile(
+    rb"__name__" + _GAP + rb"is\b|__name__" + _GAP + rb"[=!]=" + _GAP
+    # (the gap taken whole, then the operand: not one complete "__main__" standing alone)
+    + rb"(?![\s()\\#])(?!(?:[rRuU]?\"__main__\"|[rRuU]?'__main__')(?![\s\\]*[rRuUbBfF]{0,2}['\"]))[rRuUbBfF]{0,2}['\"]"
+)
+_SUSPICIOUS_BEFORE = re.compile(rb"(?:\bis(?:\s+not)?|['\"]" + _GAP + rb"[=!]=)" + _GAP + rb"__name__\Z")
 _WINDOW = 200
 
 
