@@ -107,6 +107,14 @@ def test_coding_cookie_keeps_columns(tmp_path):
     assert result.stdout.splitlines() == [f"latin.py:8:10: {MESSAGE}"], result.stderr
 
 
+def test_a_cookie_that_escapes_line_breaks_keeps_the_lines(tmp_path):
+    # unicode_escape writes a line break as `\n`: the plugin must not hand LibCST one line.
+    source = "# -*- coding: unicode_escape -*-\n" + PITFALL.replace('print("working")', 'print("caf\\xe9")')
+    (tmp_path / "escaped.py").write_bytes(source.encode("ascii"))
+    result = flake8(tmp_path, "--select", "CCL", "escaped.py")
+    assert result.stdout.splitlines() == [f"escaped.py:8:10: {MESSAGE}"], result.stderr
+
+
 def test_runs_only_the_rules_flake8_selects(tmp_path):
     deprecated = "import threading\n\nworker = threading.Thread(target=print)\nworker.setDaemon(True)\n"
     write(tmp_path, "worker.py", PITFALL + "\n\n" + deprecated.replace("import threading\n\n", ""))

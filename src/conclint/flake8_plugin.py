@@ -11,6 +11,7 @@ only when named by their full code, as with ``conclint --select``.
 from __future__ import annotations
 
 import ast
+import codecs
 import tokenize
 from typing import Any, ClassVar, Iterator, List, Optional, Sequence, Tuple
 
@@ -88,6 +89,11 @@ def _source_bytes(lines: Sequence[str]) -> bytes:
         encoding = "utf-8"
     if encoding == "utf-8-sig":  # flake8 has already stripped the BOM from the first line
         encoding = "utf-8"
+    if _escapes_line_breaks(encoding):
+        # `unicode_escape` writes a line break as the two characters `\n`: the file would come
+        # back as one line. Each line's text is encoded alone, its line break kept as it is
+        # (which such a codec decodes to itself).
+        return b"".join(_encode_line(line, encoding) for line in lines)
     text = "".join(lines)
     try:
         return text.encode(encoding, "surrogateescape")
@@ -96,3 +102,20 @@ def _source_bytes(lines: Sequence[str]) -> bytes:
             return text.encode(encoding)
         except UnicodeError:
             return text.encode("utf-8", "surrogateescape")
+
+
+def _escapes_line_breaks(encoding: str) -> bool:
+    try:
+        encoded = codecs.lookup(encoding).encode("\n")[0]
+    except (LookupError, UnicodeError, TypeError):
+        return False
+    return isinstance(encoded, bytes) and encoded != b"\n"
+
+
+def _encode_line(line: str, encoding: str) -> bytes:
+    body = line.rstrip("\r\n")
+    try:
+        encoded = body.encode(encoding)
+    except (UnicodeError, LookupError):
+        encoded = body.encode("utf-8", "surrogateescape")
+    return encoded + line[len(body):].encode("ascii")
