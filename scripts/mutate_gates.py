@@ -12,7 +12,9 @@ start/join/run, get/put, submit/map, ...), a keyword argument dropped or added, 
 arguments swapped, a constant replaced, a statement wrapped (``with``, ``try``/``finally``,
 ``for``, ``while``, a main guard, a def or async def), an ``await`` added, an import
 changed (``import threading as t``, ``from threading import *``), a ``self.`` receiver
-inserted, a statement deleted or duplicated. Every disagreement is shrunk (statements
+inserted, a statement deleted or duplicated; and, for three mutants in ten, the text
+spelled otherwise but read the same by CPython (a name's first letter in its fullwidth form,
+CRLF or CR line breaks, a UTF-8 BOM). Every disagreement is shrunk (statements
 removed while it persists) and saved to --out with the mutations that made it; the summary
 line is ``mutants: N, with findings: M, disagreements: D``. Exits 1 when D > 0.
 """
@@ -23,9 +25,12 @@ import argparse
 import ast
 import copy
 import hashlib
+import io
+import keyword
 import random
 import sys
 import time
+import tokenize
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -301,7 +306,41 @@ def mutate(source: str, rng: random.Random) -> Optional[Tuple[str, List[str]]]:
         ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, AttributeError, TypeError):
         return None
+    if rng.random() < SPELLING_SHARE:
+        text, described = respell(text, rng)
+        done.append(described)
+        try:
+            ast.parse(text.encode("utf-8"))
+        except (SyntaxError, ValueError):
+            return None
     return text, done
+
+
+# The share of mutants also written differently but read the same by CPython: a name with a
+# letter in its fullwidth form (NFKC makes it the same name), other line breaks, a BOM.
+SPELLING_SHARE = 0.3
+
+
+def respell(text: str, rng: random.Random) -> Tuple[str, str]:
+    kind = rng.choice(("fullwidth", "fullwidth", "crlf", "cr", "bom"))
+    if kind == "crlf":
+        return text.replace("\n", "\r\n"), "line breaks: CRLF"
+    if kind == "cr":
+        return text.replace("\n", "\r"), "line breaks: CR"
+    if kind == "bom":
+        return "\ufeff" + text, "a UTF-8 BOM"
+    names = [
+        t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+        if t.type == tokenize.NAME and not keyword.iskeyword(t.string) and t.string[0].isascii() and t.string[0].isalpha()
+    ]
+    if not names:
+        return text, "no name to respell"
+    token = rng.choice(names)
+    lines = text.split("\n")
+    row, column = token.start
+    line = lines[row - 1]
+    lines[row - 1] = line[:column] + chr(ord(line[column]) + 0xFEE0) + line[column + 1:]
+    return "\n".join(lines), f"{token.string}: its first letter fullwidth"
 
 
 def disagrees(source: str, case: Case) -> bool:
@@ -322,8 +361,9 @@ def shrink(source: str, case: Case) -> str:
 
 
 def _smaller(source: str) -> Iterator[str]:
-    """Each text with one statement less, or one compound statement replaced by its body."""
-    tree = ast.parse(source)
+    """Each text with one statement less, or one compound statement replaced by its body
+    (written back plainly: a respelled mutant shrinks only while its plain form disagrees)."""
+    tree = ast.parse(source.encode("utf-8"))
     for body in _statement_lists(tree):
         for index in range(len(body) - 1, -1, -1):
             statement = body[index]
