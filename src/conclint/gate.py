@@ -212,7 +212,7 @@ def _defines_a_coroutine(data: bytes) -> bool:
     line start was three times slower on the stdlib)."""
     at = data.find(b"async")
     while at != -1:
-        start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+        start = line_start(data, at)
         before = data[start:at]
         if start == 0 and before.startswith(codecs.BOM_UTF8):
             before = before[len(codecs.BOM_UTF8):]
@@ -220,6 +220,11 @@ def _defines_a_coroutine(data: bytes) -> bool:
             return True
         at = data.find(b"async", at + 1)
     return False
+
+
+def line_start(data: bytes, at: int) -> int:
+    """Where the line holding offset ``at`` starts, lines ended by ``\n``, ``\r\n`` or ``\r``."""
+    return max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
 
 
 class _OneOf:

@@ -393,6 +393,18 @@ def async_functions(facts: Facts) -> Iterator[ast.AsyncFunctionDef]:
                 yield function
 
 
+def statement_lists(statement: ast.AST) -> Iterator[List[ast.stmt]]:
+    """The statement lists directly under a statement of CPython's tree: its body, ``else``
+    and ``finally``, each ``except`` handler's body and each ``case``'s (a def's or class's
+    body too)."""
+    for field in ("body", "orelse", "finalbody"):
+        inner = getattr(statement, field, None)
+        if type(inner) is list:
+            yield inner
+    for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        yield part.body
+
+
 def module_level_defs(facts: Facts) -> Iterator[Definition]:
     """Functions and classes defined at module level, also under ``if``/``try``/``with``/loops
     (what ``Semantic`` pre-scans), but not inside another function or class."""
@@ -402,8 +414,8 @@ def module_level_defs(facts: Facts) -> Iterator[Definition]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield statement
             continue
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            pending.extend(getattr(statement, field, ()))
+        for inner in statement_lists(statement):
+            pending.extend(inner)
 
 
 def self_name(function: Optional[ast.AST]) -> Optional[str]:

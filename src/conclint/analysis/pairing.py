@@ -21,7 +21,7 @@ from typing import Iterator, List, Sequence, Set, Tuple
 import libcst as cst
 
 from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk
-from conclint.analysis.facts import Facts
+from conclint.analysis.facts import Facts, statement_lists
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -93,26 +93,13 @@ def _push_bodies(
     stmt: ast.stmt, tries: Tuple[ast.Try, ...], pending: List[Tuple[Sequence[ast.stmt], Tuple[ast.Try, ...]]]
 ) -> None:
     """The statement lists of ``stmt``, each with the ``try`` statements whose body holds it."""
-    kind = type(stmt)
-    if kind in _DEFS:
+    if type(stmt) in _DEFS:
         pending.append((stmt.body, ()))  # type: ignore[attr-defined]
         return
-    if kind is ast.Try:
-        assert isinstance(stmt, ast.Try)
-        pending.append((stmt.body, (*tries, stmt)))
-        for handler in stmt.handlers:
-            pending.append((handler.body, tries))
-        pending.append((stmt.orelse, tries))
-        pending.append((stmt.finalbody, tries))
-        return
-    for field in ("body", "orelse", "finalbody"):
-        inner = getattr(stmt, field, None)
-        if type(inner) is list:
-            pending.append((inner, tries))
-    for handler in getattr(stmt, "handlers", ()):  # try/except*
-        pending.append((handler.body, tries))
-    for case in getattr(stmt, "cases", ()):  # match
-        pending.append((case.body, tries))
+    # A `try`'s own body is held by it (not a `try/except*`'s: LibCST's `TryStar` is no `Try`).
+    held = (*tries, stmt) if type(stmt) is ast.Try else tries
+    for inner in statement_lists(stmt):
+        pending.append((inner, held if inner is getattr(stmt, "body", None) else tries))
 
 
 def _paired(

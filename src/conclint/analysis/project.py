@@ -70,7 +70,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from conclint.analysis.acquires import acquires
 from conclint.analysis.catalogue import (
@@ -78,10 +78,8 @@ from conclint.analysis.catalogue import (
     SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
     method_signature,
 )
+from conclint.analysis.facts import Facts, statement_lists
 from conclint.gate import imports_name
-
-if TYPE_CHECKING:
-    from conclint.analysis.facts import Facts
 
 VERSION = 3
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
@@ -141,7 +139,7 @@ class SummaryError(ValueError):
 
 
 def summarise(
-    data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False, facts: Optional["Facts"] = None
+    data: bytes, tree: Optional[ast.Module] = None, *, file_noqa: bool = False, facts: Optional[Facts] = None
 ) -> Optional[Summary]:
     """The summary of a file (its bytes, and CPython's tree of them when the caller has one,
     with the screen's ``Facts`` of it), or None when it needs none or CPython cannot read it."""
@@ -208,7 +206,7 @@ class _Summariser:
         self.module_names: Set[str] = set()
         self.noqa = file_noqa
 
-    def run(self, tree: ast.Module, facts: Optional["Facts"] = None) -> Summary:
+    def run(self, tree: ast.Module, facts: Optional[Facts] = None) -> Summary:
         top = list(_module_level(tree.body))
         for node in top:  # imports in defs are filed as the walk meets them
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -278,7 +276,7 @@ class _Summariser:
         return False
 
     # ---------------------------------------------------------------- spawning calls
-    def _may_hand_on_imports(self, tree: ast.Module, facts: Optional["Facts"]) -> bool:
+    def _may_hand_on_imports(self, tree: ast.Module, facts: Optional[Facts]) -> bool:
         """Whether some call that may spawn (a constructor of the catalogue, a method named as a
         pool's) is given an imported name or a call of one: the one look most files need (the
         screen's index of calls by name when there is one, else a walk of the tree)."""
@@ -480,14 +478,7 @@ class _Summariser:
                 elif kind in (ast.With, ast.AsyncWith) and _expects_failure(stmt):
                     continue
                 else:
-                    for name in _BODIES:
-                        inner = getattr(stmt, name, None)
-                        if inner:
-                            pending.append((inner, defs))
-                    for handler in getattr(stmt, "handlers", ()):
-                        pending.append((handler.body, defs))
-                    for case in getattr(stmt, "cases", ()):
-                        pending.append((case.body, defs))
+                    pending.extend((inner, defs) for inner in statement_lists(stmt))
 
     def _dropped_call(self, call: ast.Call, defs: Tuple[ast.AST, ...]) -> None:
         ref = self._imported_ref(call.func)
@@ -653,8 +644,6 @@ def _argument(call: ast.Call, keyword: str, position: int) -> Optional[ast.AST]:
     return None
 
 
-# The statement lists of compound statements (handlers and match cases apart).
-_BODIES = ("body", "orelse", "finalbody")
 
 
 def _expects_failure(stmt: ast.stmt) -> bool:
@@ -966,10 +955,8 @@ def _statements_in(node: ast.AST) -> Iterator[ast.stmt]:
     while pending:
         stmt = pending.pop()
         yield stmt
-        for name in _BODIES:
-            pending.extend(getattr(stmt, name, ()))
-        for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
-            pending.extend(part.body)
+        for inner in statement_lists(stmt):
+            pending.extend(inner)
 
 
 def _calls_in(node: ast.AST) -> List[ast.Call]:

@@ -11,7 +11,7 @@ import libcst as cst
 from conclint.analysis.catalogue import TRANSPARENT_DECORATORS
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
-from conclint.gate import ASYNC_DEF_TRIGGER
+from conclint.gate import ASYNC_DEF_TRIGGER, line_start
 from conclint.interest import Interest, Text
 from conclint.rule import ProjectReport, Rule
 
@@ -51,7 +51,7 @@ def _may_call_a_coroutine_bare(data: bytes) -> bool:
     # with that prefix in front backtracked at every `:` and line start).
     for call in re.finditer(rb"(?:" + alternatives + rb")(?:\s|\\)*\(", data):
         start = call.start()
-        if _STATEMENT_START.fullmatch(data, max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1, start):
+        if _STATEMENT_START.fullmatch(data, line_start(data, start), start):
             return True
     return False
 
