@@ -22,6 +22,18 @@ CASES = [
         "        _thread.start_new_thread(print, ())\n        threading_helper.\uff57ait_threads_exit()\n",
         [],
     ),
+    # A method's name written with a look-alike letter: the byte triggers look for it as
+    # written, so the visitor reads it so too (a fullwidth `ｓetDaemon` is no `setDaemon` call
+    # for CCL306, nor `ｒelease` a release for CCL201's pairing); receivers are compared as
+    # CPython reads them.
+    (
+        "import threading\ndef f():\n    t = threading.Thread(target=f)\n    t.start()\n    t.\uff53etDaemon()\n",
+        [],
+    ),
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire()\n    lock.\uff52elease()\n    work()\n",
+        ["CCL201"],
+    ),
     # `async def` after a UTF-8 BOM, with lines ended by a lone CR, split by a backslash.
     ("\ufeffasync def f():\n    time.sleep(1)\nimport time\n", ["CCL402"]),
     ("import time\rasync def f():\r    time.sleep(1)\r", ["CCL402"]),

@@ -203,7 +203,7 @@ def is_call_on(node: cst.CSTNode, receiver: cst.CSTNode, methods: Sequence[str])
     return (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and identifier(node.func.attr.value) in methods
+        and node.func.attr.value in methods  # as spelled: the byte triggers look for the name
         and same_expression(node.func.value, receiver)
     )
 

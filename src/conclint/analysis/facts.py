@@ -188,6 +188,16 @@ class Facts:
         rest = lines[line - 1][getattr(node, "end_col_offset", 0):].strip()
         return not rest or rest.startswith(b"#")
 
+    def ends_with(self, node: ast.AST, text: bytes) -> bool:
+        """Whether ``node``'s source, on the line it ends on, ends with ``text`` as written
+        (CPython's tree spells names NFKC-normalised: ``ｒelease`` is ``release`` there, not
+        in the bytes); False when the source cannot be read here."""
+        lines = self._source_lines()
+        line, end = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if lines is None or line is None or end is None or not 0 < line <= len(lines):
+            return False
+        return bool(lines[line - 1][:end].endswith(text))
+
     def _source_lines(self) -> Optional[List[bytes]]:
         if self._data is not None and self._lines is None:
             self._lines = self._data.splitlines()

@@ -10,7 +10,8 @@ the source is not plainly one of the three forms (two statements on one line, a 
 continued with a backslash, ``try``/``except*``).
 
 Receivers are compared as CPython reads them on both sides (``same_expression``,
-``ast.dump``): spaces and parentheses apart.
+``ast.dump``): spaces, parentheses and NFKC look-alikes apart; the method's name as written,
+as the byte triggers look for it.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def _paired(
 ) -> bool:
     receiver = ast.dump(call.func.value)  # type: ignore[attr-defined]  # a method call
     following = body[index + 1] if index + 1 < len(body) else None
-    if isinstance(following, ast.Try) and _closes(following.finalbody, receiver, closer):
+    if isinstance(following, ast.Try) and _closes(facts, following.finalbody, receiver, closer):
         return True
-    if any(_closes(t.finalbody, receiver, closer) for t in tries):
+    if any(_closes(facts, t.finalbody, receiver, closer) for t in tries):
         return True
     if not isinstance(following, ast.Expr):
         return False
@@ -119,7 +120,7 @@ def _paired(
         type(value) is ast.Call
         and not value.args
         and not value.keywords
-        and _is_call_on(value, receiver, closer)
+        and _is_call_on(facts, value, receiver, closer)
         and end is not None
         and following.lineno > end
         and facts.ends_line(body[index]) is True
@@ -127,11 +128,17 @@ def _paired(
     )
 
 
-def _closes(stmts: Sequence[ast.stmt], receiver: str, closer: str) -> bool:
-    return any(type(n) is ast.Call and _is_call_on(n, receiver, closer) for s in stmts for n in ast.walk(s))
+def _closes(facts: Facts, stmts: Sequence[ast.stmt], receiver: str, closer: str) -> bool:
+    return any(type(n) is ast.Call and _is_call_on(facts, n, receiver, closer) for s in stmts for n in ast.walk(s))
 
 
-def _is_call_on(call: ast.Call, receiver: str, closer: str) -> bool:
+def _is_call_on(facts: Facts, call: ast.Call, receiver: str, closer: str) -> bool:
+    # The method's name as written, as the visitor reads it (``is_call_on``); receivers are
+    # compared as CPython reads them on both sides (``same_expression``).
     func = call.func
-    return type(func) is ast.Attribute and func.attr == closer and ast.dump(func.value) == receiver
-
+    return (
+        type(func) is ast.Attribute
+        and func.attr == closer
+        and ast.dump(func.value) == receiver
+        and facts.ends_with(func, closer.encode())
+    )
