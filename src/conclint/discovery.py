@@ -22,6 +22,19 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
 
+def _pattern_style() -> str:
+    """The name of pathspec's gitignore-style patterns: "gitignore" since pathspec 1.0, which
+    deprecates the older "gitwildmatch" (the only name 0.12 knows)."""
+    try:
+        pathspec.util.lookup_pattern("gitignore")
+    except LookupError:
+        return "gitwildmatch"
+    return "gitignore"
+
+
+_STYLE = _pattern_style()
+
+
 class PatternSpec(pathspec.GitIgnoreSpec):
     """One gitignore-style pattern of per-file-ignores, compiled, with its text (which goes
     into cache keys: see ``Settings.cache_key``)."""
@@ -58,14 +71,14 @@ class Discovery:
 
     def __post_init__(self) -> None:
         patterns = list(self.exclude) + list(self.extend_exclude)
-        self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self._exclude = pathspec.PathSpec.from_lines(_STYLE, patterns)
         self._specs: Dict[Tuple[str, ...], _Excludes] = {}
 
     def _spec(self, patterns: Sequence[str]) -> _Excludes:
         key = tuple(patterns)
         found = self._specs.get(key)
         if found is None:
-            found = self._specs[key] = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+            found = self._specs[key] = pathspec.PathSpec.from_lines(_STYLE, patterns)
         return found
 
     def excluded(
