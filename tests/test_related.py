@@ -45,3 +45,43 @@ def test_a_lock_taken_in_the_other_method_too_clears_it(tmp_path):
     fixed = SOURCE.replace("        self.count = 0\n", "        with self._lock:\n            self.count = 0\n")
     (tmp_path / "counter.py").write_text(fixed)
     assert json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "counter.py", cwd=tmp_path).stdout) == []
+
+
+HELPER = '''import threading
+
+
+class Flusher:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending = []
+
+    def write(self, data):
+        with self._lock:
+            self._pending.append(data)
+            self._flush()
+
+    def on_writable(self):
+        self._flush()
+
+    def _flush(self):
+        while self._pending:
+            self._pending.pop(0)
+'''
+
+
+def test_a_helper_called_holding_the_lock_is_named_by_that_call(tmp_path):
+    # The same code runs with the lock (from write) and without it (from on_writable): the
+    # locked call of the helper is the first place named, then the locked change of the field.
+    (tmp_path / "flusher.py").write_text(HELPER)
+    (finding,) = json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "flusher.py", cwd=tmp_path).stdout)
+    assert (finding["code"], finding["line"]) == ("CCL210", 19)
+    assert "`Flusher.write` calls `_flush()` holding `self._lock` (line 12)" in finding["message"]
+    assert [(r["line"], r["message"]) for r in finding["related"]] == [
+        (12, "`_flush()` is called here holding `self._lock`"),
+        (11, "`self._pending` is changed here holding `self._lock`"),
+    ]
+    # Called holding the lock from every method, the helper counts as locked: nothing to say.
+    (tmp_path / "flusher.py").write_text(HELPER.replace(
+        "on_writable(self):\n        self._flush()", "on_writable(self):\n        with self._lock:\n            self._flush()"
+    ))
+    assert json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "flusher.py", cwd=tmp_path).stdout) == []

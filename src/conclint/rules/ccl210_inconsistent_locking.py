@@ -71,6 +71,8 @@ class _Calls:
     # ``self.m()`` in a def nested in method ``caller``: (method, caller, the caller's node, the
     # nested def's node); a site of ``caller`` if the nested def only runs where it is called.
     nested: List[Tuple[str, str, cst.FunctionDef, cst.FunctionDef]] = field(default_factory=list)
+    # method -> its first call holding a lock this file creates: (caller, the call, the lock).
+    locked_site: Dict[str, Tuple[str, cst.Call, str]] = field(default_factory=dict)
 
 
 class InconsistentLocking(HeldLocks, Rule):
@@ -203,7 +205,7 @@ class InconsistentLocking(HeldLocks, Rule):
                 if access is not None:
                     access.call = func.attr.value
         if self.sem.is_self(func.value):
-            self._method_call(func.attr.value)
+            self._method_call(func.attr.value, node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # ``self.m`` not called (a callback, a thread's target): run from anywhere.
@@ -214,7 +216,7 @@ class InconsistentLocking(HeldLocks, Rule):
                 if info is not None and node.attr.value in info.methods:
                     self._calls.setdefault(info.name, _Calls()).escapes.add(node.attr.value)
 
-    def _method_call(self, method: str) -> None:
+    def _method_call(self, method: str, call: cst.Call) -> None:
         caller = function_key(self.sem)
         info = self.sem.enclosing_class()
         if caller is None or info is None or method not in info.methods:
@@ -231,7 +233,11 @@ class InconsistentLocking(HeldLocks, Rule):
                 calls.escapes.add(method)
             return
         held = self.held_locks()
-        self._calls.setdefault(info.name, _Calls()).sites.setdefault(method, []).append((caller[1], bool(held)))
+        calls = self._calls.setdefault(info.name, _Calls())
+        calls.sites.setdefault(method, []).append((caller[1], bool(held)))
+        known = [k for k in held if k in self._known]
+        if known and method not in calls.locked_site:
+            calls.locked_site[method] = (caller[1], call, self._spelling.get(known[0], "the lock"))
 
     def _record(self, name: str, kind: str, node: cst.CSTNode) -> Optional[_Access]:
         function = function_key(self.sem)
@@ -348,7 +354,8 @@ class InconsistentLocking(HeldLocks, Rule):
             if key in reported:
                 continue
             reported.add(key)
-            self._report(access, guard)
+            site = calls.locked_site.get(method) if calls is not None and access.kind != CHECK else None
+            self._report(access, guard, site)
 
     def _method_roles(self) -> Tuple[Dict[str, Set[str]], Dict[str, Set[str]]]:
         """Per class: the methods that run before the object is shared (``__init__`` and the
@@ -416,8 +423,25 @@ class InconsistentLocking(HeldLocks, Rule):
             ) == 1
         return found
 
-    def _report(self, access: _Access, guard: _Access) -> None:
+    def _report(self, access: _Access, guard: _Access, site: Optional[Tuple[str, cst.Call, str]] = None) -> None:
+        """Report ``access``, naming where its state is protected: the locked ``guard``, or
+        (``site``) a call of the access's own method made holding the lock, the strongest
+        evidence there is: the very same code runs with the lock and without it."""
         name = access.name[7:] if access.name.startswith("module:") else access.name
+        if site is not None:
+            caller, call, lock = site
+            method = access.function[1]
+            message = (
+                f"`{name}` is {access.kind} here without a lock, while `{access.function[0]}.{caller}` calls "
+                f"`{method}()` holding `{lock}` (line {related_line(0)}): a call of `{method}()` without the "
+                "lock races with that one, updates can be lost"
+            )
+            related = [
+                (call, f"`{method}()` is called here holding `{lock}`"),
+                (guard.node, f"`{name}` is {guard.kind} here holding `{guard.lock}`"),
+            ]
+            self.report(access.node, message, related=related)
+            return
         where = f"{guard.function[0]}.{guard.function[1]}" if guard.function[0] else f"{guard.function[1]}()"
         protected = f"`{where}` {_verb(guard.kind)} it holding `{guard.lock}` (line {related_line(0)})"
         related = [(guard.node, f"`{name}` is {guard.kind} here holding `{guard.lock}`")]
