@@ -424,9 +424,9 @@ class InconsistentLocking(HeldLocks, Rule):
         return found
 
     def _report(self, access: _Access, guard: _Access, site: Optional[Tuple[str, cst.Call, str]] = None) -> None:
-        """Report ``access``, naming where its state is protected: the locked ``guard``, or
-        (``site``) a call of the access's own method made holding the lock, the strongest
-        evidence there is: the very same code runs with the lock and without it."""
+        """Report ``access``, naming where its state is protected: the locked ``guard``,
+        after ``site`` when there is one (a call of the access's own method made holding the
+        lock, the strongest evidence there is: the very same code runs with and without it)."""
         name = access.name[7:] if access.name.startswith("module:") else access.name
         if site is not None:
             caller, call, lock = site
