@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from conclint.analysis.parsing import LIBCST_ONLY
+from conclint.engine import lint_source
 from fuzz_properties import check, every_rule, programs
 
 SETTINGS = every_rule()
@@ -34,3 +36,19 @@ def test_check_reports_findings_the_gated_run_lacks():
     blind = Settings(resolve_selection(["CCL2"], [], []), gate=True)
     _, problem = check(source, SETTINGS, blind)
     assert problem is not None and problem.startswith("the gates change the findings: lost ['CCL301'], added []")
+
+
+def test_valid_python_libcst_cannot_read_is_not_a_gate_change():
+    """CPython 3.11 accepts a backslash and CRLF as a file's last line, LibCST does not: the
+    run without gates says LibCST cannot parse it, the gated run (whose CPython tree shows
+    nothing to report) does not run LibCST; that is the design, not a lost finding. A program
+    the fuzzer found."""
+    source = "# a comment +\\\t\t\x0c\x0c\r\n\\\r\n"
+    ungated = [f.message for f in lint_source(source.encode(), "fuzzed.py", SETTINGS).findings]
+    assert len(ungated) == 1 and ungated[0].startswith(LIBCST_ONLY)
+    assert lint_source(source.encode(), "fuzzed.py", GATED).findings == []
+    assert check(source, SETTINGS, GATED) == (False, None)
+    # Not a blanket pass: a real syntax error is found either way.
+    broken = "import threading\nlock = threading.Lock()\ndef f(:\n"
+    assert [f.code for f in lint_source(broken.encode(), "fuzzed.py", GATED).findings] == ["CCL000"]
+    assert check(broken, SETTINGS, GATED) == (False, None)

@@ -286,11 +286,15 @@ def _child_fields(kind: Type[ast.AST]) -> Tuple[str, ...]:
     return fields
 
 
+# How a file CPython reads and LibCST does not is reported (a notice that it is not linted).
+LIBCST_ONLY = "LibCST cannot parse this file (CPython can)"
+
+
 def _libcst_failure(exc: Any) -> ParseFailure:
     match = _LIBCST_AT_RE.search(exc.message)
     line, column = (int(match.group(1)), int(match.group(2))) if match else (exc.raw_line, exc.raw_column + 1)
     first = exc.message.splitlines()[0] if exc.message else "parser error"
-    return ParseFailure(f"LibCST cannot parse this file (CPython can): {first}", line, column)
+    return ParseFailure(f"{LIBCST_ONLY}: {first}", line, column)
 
 
 def position_of(data: bytes, offset: int) -> Tuple[int, int]:
