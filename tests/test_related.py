@@ -85,3 +85,36 @@ def test_a_helper_called_holding_the_lock_is_named_by_that_call(tmp_path):
         "on_writable(self):\n        self._flush()", "on_writable(self):\n        with self._lock:\n            self._flush()"
     ))
     assert json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "flusher.py", cwd=tmp_path).stdout) == []
+
+
+TWO_LOCKS = '''import threading
+
+
+class Two:
+    def __init__(self):
+        self._a = threading.Lock()
+        self._b = threading.RLock()
+        self.items = []
+
+    def put(self, value):
+        with self._a, self._b:
+            self.items.append(value)
+
+    def drain(self):
+        self.items.clear()
+'''
+
+
+def test_the_lock_named_does_not_depend_on_the_hash_seed(tmp_path):
+    # Two locks held: the message names the first taken, whatever order a set of them has.
+    (tmp_path / "two.py").write_text(TWO_LOCKS)
+    messages = {
+        json.loads(run_cli(
+            "--no-cache", "--select", "CCL210", "--format", "json", "two.py", cwd=tmp_path, env={"PYTHONHASHSEED": seed}
+        ).stdout)[0]["message"]
+        for seed in ("1", "2", "3", "4", "5", "6")
+    }
+    assert messages == {
+        "`self.items` is changed here without a lock, while `Two.put` changes it holding `self._a` (line 12): "
+        "updates can be lost"
+    }

@@ -182,6 +182,11 @@ class HeldLocks:
     def held_locks(self) -> Set[Held]:
         return {key for suite in self._held[-1] for key in suite}
 
+    def held_in_order(self) -> List[Held]:
+        """The locks held, each once, in the order they were taken: what a message names
+        must not depend on a set's order, which changes with the hash seed."""
+        return list(dict.fromkeys(key for suite in self._held[-1] for key in suite))
+
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
         return lock_key(self.sem, expr) or dotted(expr)
 

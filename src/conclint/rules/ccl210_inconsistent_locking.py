@@ -232,7 +232,7 @@ class InconsistentLocking(HeldLocks, Rule):
             else:  # from deeper or from a lambda: when it runs is unknown
                 calls.escapes.add(method)
             return
-        held = self.held_locks()
+        held = self.held_in_order()
         calls = self._calls.setdefault(info.name, _Calls())
         calls.sites.setdefault(method, []).append((caller[1], bool(held)))
         known = [k for k in held if k in self._known]
@@ -243,7 +243,7 @@ class InconsistentLocking(HeldLocks, Rule):
         function = function_key(self.sem)
         if function is None:
             return None  # a nested def or lambda: it runs later, under whatever is held then
-        held = self.held_locks()
+        held = self.held_in_order()
         known = [k for k in held if k in self._known]
         access = _Access(function, name, kind, node, bool(known), bool(held), self._spelling.get(known[0], "") if known else "")
         access.lock_free = not held and self._commented_lock_free()
