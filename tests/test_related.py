@@ -118,3 +118,27 @@ def test_the_lock_named_does_not_depend_on_the_hash_seed(tmp_path):
         "`self.items` is changed here without a lock, while `Two.put` changes it holding `self._a` (line 12): "
         "updates can be lost"
     }
+
+
+CLASS_STATE = '''import threading
+
+
+class Registry:
+    _lock = threading.Lock()
+    _items = {}
+
+    @classmethod
+    def register(cls, key, value):
+        with cls._lock:
+            cls._items[key] = value
+
+    def forget(self, key):
+        del self._items[key]
+'''
+
+
+def test_the_state_is_named_as_each_place_spells_it(tmp_path):
+    (tmp_path / "registry.py").write_text(CLASS_STATE)
+    (finding,) = json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "registry.py", cwd=tmp_path).stdout)
+    assert finding["message"].startswith("`self._items` is changed here without a lock, while `Registry.register`")
+    assert [r["message"] for r in finding["related"]] == ["`cls._items` is changed here holding `cls._lock`"]

@@ -427,7 +427,7 @@ class InconsistentLocking(HeldLocks, Rule):
         """Report ``access``, naming where its state is protected: the locked ``guard``,
         after ``site`` when there is one (a call of the access's own method made holding the
         lock, the strongest evidence there is: the very same code runs with and without it)."""
-        name = access.name[7:] if access.name.startswith("module:") else access.name
+        name = _spelled(access)
         if site is not None:
             caller, call, lock = site
             method = access.function[1]
@@ -438,13 +438,13 @@ class InconsistentLocking(HeldLocks, Rule):
             )
             related = [
                 (call, f"`{method}()` is called here holding `{lock}`"),
-                (guard.node, f"`{name}` is {guard.kind} here holding `{guard.lock}`"),
+                (guard.node, f"`{_spelled(guard)}` is {guard.kind} here holding `{guard.lock}`"),
             ]
             self.report(access.node, message, related=related)
             return
         where = f"{guard.function[0]}.{guard.function[1]}" if guard.function[0] else f"{guard.function[1]}()"
         protected = f"`{where}` {_verb(guard.kind)} it holding `{guard.lock}` (line {related_line(0)})"
-        related = [(guard.node, f"`{name}` is {guard.kind} here holding `{guard.lock}`")]
+        related = [(guard.node, f"`{_spelled(guard)}` is {guard.kind} here holding `{guard.lock}`")]
         if access.kind == CHECK and access.act is guard:
             message = (
                 f"`{name}` is checked here without a lock, then {guard.kind} holding `{guard.lock}` (line "
@@ -455,10 +455,22 @@ class InconsistentLocking(HeldLocks, Rule):
                 f"`{name}` is checked here without a lock and then acted on (line {related_line(1)}), "
                 f"while {protected}: another thread can change it in between; check it again under the lock"
             )
-            related.append((access.act.node, f"`{name}` is {access.act.kind} here on that check"))
+            related.append((access.act.node, f"`{_spelled(access.act)}` is {access.act.kind} here on that check"))
         else:
             message = f"`{name}` is {access.kind} here without a lock, while {protected}: updates can be lost"
         self.report(access.node, message, related=related)
+
+
+def _spelled(access: _Access) -> str:
+    """The state ``access`` changes as its code names it: ``cls._items`` in a classmethod,
+    ``self.count`` in a method, ``CACHE`` for a module's."""
+    if access.name.startswith("module:"):
+        return access.name[7:]
+    node = access.node
+    expr = node.value if isinstance(node, cst.Subscript) else node
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        return f"{expr.value.value}.{expr.attr.value}"
+    return access.name
 
 
 def _literal(value: cst.BaseExpression) -> bool:
