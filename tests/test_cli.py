@@ -285,6 +285,25 @@ def test_internal_errors_exit_two_for_stdin_and_files(project, mode):
     assert "conclint: error: pkg/bad.py: internal error" in files.stderr
     assert (project / "pkg" / "bad.py").read_text() == PITFALLS
 
+def test_an_internal_error_is_not_all_checks_passed_and_verbose_shows_its_traceback(tmp_path):
+    (tmp_path / "bad.py").write_text(PITFALLS)
+    (tmp_path / "good.py").write_text("import threading\n\nthreading.Thread(target=print).start()\n")
+    hook = {"CONCLINT_TEST_RAISE_ON": "bad.py"}
+    quiet = run_cli("--no-cache", ".", cwd=tmp_path, env=hook)
+    assert quiet.returncode == 2
+    assert "All checks passed!" not in quiet.stdout + quiet.stderr
+    assert "No problems found; 1 file not checked (see the errors above)." in quiet.stdout
+    assert "Traceback" not in quiet.stderr
+    loud = run_cli("--no-cache", "--verbose", "--jobs", "2", ".", cwd=tmp_path, env=hook)
+    assert loud.returncode == 2
+    assert "conclint: error: bad.py: internal error: RuntimeError" in loud.stderr
+    # The traceback comes from the worker that failed, down to the hook that raised.
+    assert "Traceback (most recent call last):" in loud.stderr and "in raise_on" in loud.stderr
+    (tmp_path / "good.py").write_text(PITFALLS)
+    both = run_cli("--no-cache", ".", cwd=tmp_path, env=hook)
+    assert "Found 3 problems" in both.stdout and "1 file not checked (see the errors above)." in both.stdout
+
+
 def test_directory_named_explicitly_is_linted_even_if_a_parent_gitignore_ignores_it(tmp_path):
     # Like a pyenv checkout, whose .gitignore ignores versions/ (and so its standard library).
     (tmp_path / ".git").mkdir()

@@ -255,7 +255,7 @@ def _main(o: _Options) -> int:
     for outcome in outcomes:
         if outcome.error:
             errors += 1
-            click.echo(f"conclint: error: {outcome.error}", err=True)
+            _say_error(outcome, o)
         if outcome.notice:
             click.echo(f"conclint: warning: {outcome.notice}", err=True)
         if outcome.fixed is not None and outcome.original is not None:
@@ -295,7 +295,7 @@ def _main(o: _Options) -> int:
         from conclint.addnoqa import run_add_noqa
 
         return run_add_noqa(findings, outcomes, config.root, quiet=bool(o["quiet"]), errors=errors)
-    _emit(findings, settings, o, unsafe, applied, stale)
+    _emit(findings, settings, o, unsafe, applied, stale, failed=errors)
     if unwritten:
         click.echo(f"conclint: {unwritten} file{'s' if unwritten != 1 else ''} not fixed (see above)", err=True)
     if errors:
@@ -303,6 +303,13 @@ def _main(o: _Options) -> int:
     if unwritten and not o["exit_zero"]:
         return 1
     return _exit_code(o, findings, applied)
+
+
+def _say_error(outcome: Any, o: _Options) -> None:
+    """A file's internal error, in one line; with --verbose, its traceback after it."""
+    click.echo(f"conclint: error: {outcome.error}", err=True)
+    if outcome.trace and o["verbose"]:
+        click.echo(outcome.trace, err=True, nl=False)
 
 
 def _check_fix_options(o: _Options) -> None:
@@ -467,7 +474,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         new = outcome.fixed if outcome.fixed is not None else data
         if o["show_diff"]:
             if outcome.error:  # nothing was fixed: an empty diff would say "nothing to fix"
-                click.echo(f"conclint: error: {outcome.error}", err=True)
+                _say_error(outcome, o)
                 return 2
             applied = outcome.fixes if outcome.fixed is not None else []
             if applied:
@@ -491,14 +498,14 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
             lines = _after_findings(findings, o, unsafe, applied, None, _style(False))
             click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
         if outcome.error:
-            click.echo(f"conclint: error: {outcome.error}", err=True)
+            _say_error(outcome, o)
             return 2
         return _exit_code(o, findings, applied)
     with_edits = _format(o) in WITH_EDITS
     outcome = runner.lint_one(name, settings, with_edits, data=data)
     project.apply([outcome], settings)
     if outcome.error:
-        click.echo(f"conclint: error: {outcome.error}", err=True)
+        _say_error(outcome, o)
         return 2
     findings = sorted(outcome.findings, key=Finding.sort_key)
     from conclint.reading import decode_source
@@ -584,7 +591,7 @@ class _Output:
 
 def _emit(
     findings: List[Finding], settings: Settings, o: _Options, unsafe: bool, applied: Sequence[Finding],
-    stale: Optional[int], sources: Optional[Dict[str, str]] = None, *, side_to_stderr: bool = False,
+    stale: Optional[int], sources: Optional[Dict[str, str]] = None, *, side_to_stderr: bool = False, failed: int = 0,
 ) -> None:
     """The report: the findings (or the --statistics table, or nothing with --fix-only and
     --diff), then what was fixed and the summary. Standard output holds only a document
@@ -611,10 +618,10 @@ def _emit(
         if side_to_stderr or o["show_diff"] or o["statistics"] or fmt not in HUMAN:
             # A machine format's run says nothing more, but what --fix did (as before).
             summary = fmt in HUMAN or bool(o["show_diff"] or o["fix_only"])
-            lines = _after_findings(findings, o, unsafe, applied, stale, _style(False), summary)
+            lines = _after_findings(findings, o, unsafe, applied, stale, _style(False), summary, failed)
             click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
             return
-        lines = _after_findings(findings, o, unsafe, applied, stale, style)
+        lines = _after_findings(findings, o, unsafe, applied, stale, style, failed=failed)
         if lines and fmt == "full" and shown:
             lines.insert(0, "")
         sink.write("".join(f"{line}\n" for line in lines), context.color)
@@ -630,7 +637,7 @@ def _style(color: bool) -> Any:
 
 def _after_findings(
     findings: Sequence[Finding], o: _Options, unsafe: bool, applied: Sequence[Finding], stale: Optional[int], style: Any,
-    summary: bool = True,
+    summary: bool = True, failed: int = 0,
 ) -> List[str]:
     """What follows the findings: the fixes (by file and rule after --fix; each one with
     --show-fixes, or, without fixing, each one --fix would apply), then the summary."""
@@ -651,7 +658,7 @@ def _after_findings(
     if o["fix_only"] or would:
         lines.extend(fixreport.fix_summary(len(applied), fixreport.hidden_fixes(findings, unsafe), would))
         return lines
-    lines.extend(output.summary_lines(findings, unsafe, len(applied)))
+    lines.extend(output.summary_lines(findings, unsafe, len(applied), failed))
     if stale:
         lines.append(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
     return lines

@@ -12,12 +12,18 @@ def fixable(finding: Finding, unsafe: bool) -> bool:
     return finding.fix is not None and (unsafe or finding.fix.applicability == "safe")
 
 
-def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> List[str]:
+def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0, failed: int = 0) -> List[str]:
+    """The summary; ``failed``: files conclint could not check (an internal error or a
+    broken configuration, each said above), after which "All checks passed!" would claim
+    what was not checked."""
     lines = []
     if fixed:
         lines.append(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}.")
+    unchecked = f"{failed} file{'s' if failed != 1 else ''} not checked (see the errors above)."
     if not findings:
-        if not fixed:
+        if failed:
+            lines.append(f"No problems found; {unchecked}")
+        elif not fixed:
             lines.append("All checks passed!")
         return lines
     n = len(findings)
@@ -30,5 +36,7 @@ def summary_lines(findings: Sequence[Finding], unsafe: bool, fixed: int = 0) -> 
     lines.append(text)
     if hidden:
         lines.append(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.")
+    if failed:
+        lines.append(unchecked)
     return lines
 

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class FileOutcome:
     # With fixing: the findings whose fixes were applied (``FixOutcome.fixes``).
     fixes: List[Finding] = field(default_factory=list)
     error: Optional[str] = None  # an internal error: exit code 2
+    trace: Optional[str] = None  # its traceback, which --verbose shows
     notice: Optional[str] = None  # e.g. "fix skipped: ..." shown to the user
     digest: Optional[str] = None  # sha256 of the bytes linted: what the cache records
     # What the project phase reads of the file (``conclint.analysis.project``), if anything;
@@ -102,6 +104,7 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
         result = lint_source(data, path, settings, with_edits=with_edits, keep_ast=project)
     except Exception as exc:  # a rule crashed: report it, keep going
         outcome.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
+        outcome.trace = traceback.format_exc()
         return outcome
     outcome.findings = result.findings
     if project:
@@ -121,6 +124,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
         fixed = fix_source(data, path, settings, unsafe=unsafe)
     except Exception as exc:
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
+        outcome.trace = traceback.format_exc()
         return outcome
     outcome.original = data
     if wants_summaries(settings):
