@@ -104,6 +104,7 @@ class InconsistentLocking(HeldLocks, Rule):
         # Methods that make the object's lock (``self._lock = Lock()``): they (re)initialise it.
         self._lock_makers: Set[FunctionKey] = set()
         self._named_once: Dict[str, bool] = {}  # _unreferenced's answers, per method name
+        self._bases: Dict[str, List[str]] = {}
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -115,6 +116,10 @@ class InconsistentLocking(HeldLocks, Rule):
                 self._known.add(key)
             self._spelling.setdefault(key, dotted(expr) or "the lock")
         return key
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        super().visit_ClassDef(node)
+        self._bases[node.name.value] = [a.value.value for a in node.bases if isinstance(a.value, cst.Name)]
 
     # ------------------------------------------------------------ accesses
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -298,6 +303,17 @@ class InconsistentLocking(HeldLocks, Rule):
                     access.act = acts[0]
 
     # ------------------------------------------------------------ the verdict
+    def _lineage(self, cls: str) -> List[str]:
+        """``cls`` and the classes of this file it derives from, nearest first."""
+        out = [cls]
+        at = 0
+        while at < len(out):
+            for base in self._bases.get(out[at], ()):
+                if base in self._bases and base not in out:
+                    out.append(base)
+            at += 1
+        return out
+
     def leave_Module(self, original_node: cst.Module) -> None:
         unshared, locked_only = self._method_roles()
         evidence: Dict[Tuple[str, str], _Access] = {}  # (class, field) -> a write under the lock
@@ -321,7 +337,7 @@ class InconsistentLocking(HeldLocks, Rule):
                 continue  # `x.add()` on what may be no container (a session, a set of its own)
             side = locked_in if access.locked or method in locked_only.get(cls, ()) else unlocked_in
             if side is locked_in or not access.lockish:
-                side.setdefault((cls, access.name), set()).add(method)
+                side.setdefault((cls, access.name), set()).add(f"{cls}.{method}")
         reported: Set[Tuple[str, str, str]] = set()
         for index, access in enumerate(self._accesses):
             cls, method = access.function
@@ -332,7 +348,8 @@ class InconsistentLocking(HeldLocks, Rule):
                 continue
             if index < self._shared_from.get(access.function, 0):
                 continue  # before the method makes or starts a thread
-            if access.constant is not None and constants.get((cls, access.name)) == {access.constant}:
+            lineage = self._lineage(cls)
+            if access.constant is not None and set().union(*(constants.get((c, access.name), set()) for c in lineage)) == {access.constant}:
                 continue  # the one value every locked write stores too: nothing can be lost
             if access.name.startswith("module:") and access.name[7:] not in self._module_names:
                 continue
@@ -340,10 +357,10 @@ class InconsistentLocking(HeldLocks, Rule):
                 continue
             if access.call in _DEQUE_ATOMIC and access.name in self._deques:
                 continue  # atomic (still counted above as a change without the lock)
-            field_key = (cls, access.name)
-            if len(unlocked_in.get(field_key, ())) > len(locked_in.get(field_key, ())):
+            unlocked_n = sum(len(unlocked_in.get((c, access.name), ())) for c in lineage)
+            if unlocked_n > sum(len(locked_in.get((c, access.name), ())) for c in lineage):
                 continue
-            guard = evidence.get((cls, access.name))
+            guard = next((evidence[(c, access.name)] for c in lineage if (c, access.name) in evidence), None)
             if cls and guard is None:
                 continue
             if not cls:  # module state: guarded in any function of the module
