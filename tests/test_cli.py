@@ -243,6 +243,19 @@ def test_excludes_and_gitignore(project):
     assert run_cli("--force-exclude", "pkg/bad.py", cwd=project).returncode == 0
 
 
+def test_a_directory_glob_excludes_a_file_below_it_as_git_would(project):
+    # `foo/*` excludes `foo/b/c.py` in Git (the directory foo/b is excluded, so all below
+    # it): so for a file named on the command line (pre-commit, --since) as for the walk.
+    deep = project / "foo" / "b"
+    deep.mkdir(parents=True)
+    (deep / "c.py").write_text(PITFALLS)
+    write_pyproject(project, 'extend-exclude = ["foo/*"]\n')
+    assert not any("foo" in line for line in run_cli("--show-files", ".", cwd=project).stdout.splitlines())
+    assert run_cli("--show-files", "--force-exclude", "foo/b/c.py", cwd=project).stdout == ""
+    assert run_cli("--force-exclude", "foo/b/c.py", cwd=project).returncode == 0
+    assert run_cli("foo/b/c.py", cwd=project).returncode == 1
+
+
 def test_fix_writes_safe_fixes_and_diff_writes_nothing(project):
     bad = project / "pkg" / "bad.py"
     diff = run_cli("--diff", "pkg", cwd=project)

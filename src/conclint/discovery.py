@@ -22,14 +22,16 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
 
-def _pattern_style() -> str:
-    """The name of pathspec's gitignore-style patterns: "gitignore" since pathspec 1.0, which
-    deprecates the older "gitwildmatch" (the only name 0.12 knows)."""
+def _pattern_style() -> Any:
+    """pathspec's pattern class for excludes, with Git's own semantics (``foo/*`` excludes
+    ``foo/b/c.py`` as Git does). pathspec 1.0 names it ``GitIgnoreSpecPattern`` and
+    deprecates the name "gitwildmatch" (its "gitignore" is another, simpler class, which
+    matches differently); 0.12, which pyproject still allows, knows only "gitwildmatch"."""
     try:
-        pathspec.util.lookup_pattern("gitignore")
-    except LookupError:
+        from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+    except ImportError:
         return "gitwildmatch"
-    return "gitignore"
+    return GitIgnoreSpecPattern
 
 
 _STYLE = _pattern_style()
