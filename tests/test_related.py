@@ -142,3 +142,15 @@ def test_the_state_is_named_as_each_place_spells_it(tmp_path):
     (finding,) = json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "registry.py", cwd=tmp_path).stdout)
     assert finding["message"].startswith("`self._items` is changed here without a lock, while `Registry.register`")
     assert [r["message"] for r in finding["related"]] == ["`cls._items` is changed here holding `cls._lock`"]
+
+
+def test_a_locked_call_before_the_object_is_shared_is_not_the_evidence(tmp_path):
+    # __init__ calls the helper holding the lock, but __init__ races with nothing: the
+    # message names the locked change in write instead.
+    source = HELPER.replace(
+        "        self._pending = []\n", "        self._pending = []\n        with self._lock:\n            self._flush()\n"
+    ).replace("            self._flush()\n\n    def on_writable", "\n    def on_writable")
+    (tmp_path / "flusher.py").write_text(source)
+    (finding,) = json.loads(run_cli("--no-cache", "--select", "CCL210", "--format", "json", "flusher.py", cwd=tmp_path).stdout)
+    assert "while `Flusher.write` changes it holding `self._lock`" in finding["message"], finding["message"]
+    assert "calls `_flush()`" not in finding["message"]

@@ -71,8 +71,8 @@ class _Calls:
     # ``self.m()`` in a def nested in method ``caller``: (method, caller, the caller's node, the
     # nested def's node); a site of ``caller`` if the nested def only runs where it is called.
     nested: List[Tuple[str, str, cst.FunctionDef, cst.FunctionDef]] = field(default_factory=list)
-    # method -> its first call holding a lock this file creates: (caller, the call, the lock).
-    locked_site: Dict[str, Tuple[str, cst.Call, str]] = field(default_factory=dict)
+    # method -> its calls holding a lock this file creates: (caller, the call, the lock).
+    locked_sites: Dict[str, List[Tuple[str, cst.Call, str]]] = field(default_factory=dict)
 
 
 class InconsistentLocking(HeldLocks, Rule):
@@ -119,7 +119,8 @@ class InconsistentLocking(HeldLocks, Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         super().visit_ClassDef(node)
-        self._bases[node.name.value] = [a.value.value for a in node.bases if isinstance(a.value, cst.Name)]
+        bases = [a.value.value if isinstance(a.value, cst.Subscript) else a.value for a in node.bases]  # Base[int]
+        self._bases[node.name.value] = [b.value for b in bases if isinstance(b, cst.Name)]
 
     # ------------------------------------------------------------ accesses
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -224,9 +225,11 @@ class InconsistentLocking(HeldLocks, Rule):
     def _method_call(self, method: str, call: cst.Call) -> None:
         caller = function_key(self.sem)
         info = self.sem.enclosing_class()
-        if caller is None or info is None or method not in info.methods:
-            if info is None:
-                return
+        if info is None:
+            return
+        # A method's call of another: of the class, or a hook its subclasses define (their
+        # methods' roles read the sites of the classes they derive from: ``_method_roles``).
+        if caller is None:
             calls = self._calls.setdefault(info.name, _Calls())
             frames = self.sem.frames
             if (
@@ -241,8 +244,8 @@ class InconsistentLocking(HeldLocks, Rule):
         calls = self._calls.setdefault(info.name, _Calls())
         calls.sites.setdefault(method, []).append((caller[1], bool(held)))
         known = [k for k in held if k in self._known]
-        if known and method not in calls.locked_site:
-            calls.locked_site[method] = (caller[1], call, self._spelling.get(known[0], "the lock"))
+        if known:
+            calls.locked_sites.setdefault(method, []).append((caller[1], call, self._spelling.get(known[0], "the lock")))
 
     def _record(self, name: str, kind: str, node: cst.CSTNode) -> Optional[_Access]:
         function = function_key(self.sem)
@@ -371,8 +374,18 @@ class InconsistentLocking(HeldLocks, Rule):
             if key in reported:
                 continue
             reported.add(key)
-            site = calls.locked_site.get(method) if calls is not None and access.kind != CHECK else None
+            site = self._locked_call(lineage, method, unshared.get(cls, set())) if access.kind != CHECK else None
             self._report(access, guard, site)
+
+    def _locked_call(self, lineage: List[str], method: str, early: Set[str]) -> Optional[Tuple[str, cst.Call, str]]:
+        """The first call of ``method`` made holding the lock by a method of the class (or
+        of a class it derives from) that runs once the object is shared, if any."""
+        for cls in lineage:
+            calls = self._calls.get(cls)
+            for site in calls.locked_sites.get(method, ()) if calls is not None else ():
+                if site[0] not in early:
+                    return site
+        return None
 
     def _method_roles(self) -> Tuple[Dict[str, Set[str]], Dict[str, Set[str]]]:
         """Per class: the methods that run before the object is shared (``__init__`` and the
@@ -387,14 +400,25 @@ class InconsistentLocking(HeldLocks, Rule):
                 else:
                     calls.sites.setdefault(method, []).append((caller, held))
             calls.nested.clear()
-            callers = {caller for sites in calls.sites.values() for caller, _ in sites}
-            early = set(UNSHARED) | {m for m in {*calls.sites, *callers} if _AFTER_FORK.search(m)}
+        for cls in {*self._calls, *(a.function[0] for a in self._accesses if a.function[0])}:
+            # The class's self-calls and those of the classes it derives from: a hook the
+            # base calls from __init__, or holding the lock, has that role in the subclass.
+            all_sites: Dict[str, List[Tuple[str, bool]]] = {}
+            escapes: Set[str] = set()
+            for ancestor in self._lineage(cls):
+                own = self._calls.get(ancestor)
+                if own is not None:
+                    for method, sites in own.sites.items():
+                        all_sites.setdefault(method, []).extend(sites)
+                    escapes |= own.escapes
+            callers = {caller for sites in all_sites.values() for caller, _ in sites}
+            early = set(UNSHARED) | {m for m in {*all_sites, *callers} if _AFTER_FORK.search(m)}
             under = set()
             changed = True
             while changed:
                 changed = False
-                for method, sites in calls.sites.items():
-                    if not _private(method) or method in calls.escapes:
+                for method, sites in all_sites.items():
+                    if not _private(method) or method in escapes:
                         continue
                     if method not in early and all(caller in early for caller, _ in sites):
                         early.add(method)
