@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from cases import fixture_cases
 from conclint.engine import PARSE_ERROR, lint_source
 from conclint.fixer import fix_source
-from conclint.analysis.parsing import LIBCST_ONLY, ParseFailure, parse_module
+from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.settings import Settings, resolve_selection
 from helpers import fixture_files, strip_markers
 
@@ -88,9 +88,10 @@ def check(source: str, settings: Settings, gated: Optional[Settings] = None) -> 
     found = _rows(lint_source(data, PATH, settings).findings)
     if gated is not None:
         with_gates = _rows(lint_source(data, PATH, gated).findings)
-        if not with_gates and all(row[0] == PARSE_ERROR and row[5].startswith(LIBCST_ONLY) for row in found):
-            # Valid Python that LibCST cannot read: said when LibCST is run, which the
-            # gates spare it when CPython's tree shows no rule could report (by design).
+        if not with_gates and found and all(row[0] == PARSE_ERROR for row in found) and _compiles(data):
+            # Valid Python that LibCST cannot read (parsing.LIBCST_ONLY, or its validation
+            # refusing what its parser built): said when LibCST is run, which the gates spare
+            # it when CPython's tree shows no rule could report (by design).
             found = []
         if with_gates != found:
             lost = sorted({row[0] for row in found if row not in with_gates})

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conclint.rule import all_rules
+from conclint.runner import PARALLEL_THRESHOLD
 from helpers import run_cli
 
 PITFALLS = textwrap.dedent(
@@ -307,11 +308,19 @@ def test_an_internal_error_is_not_all_checks_passed_and_verbose_shows_its_traceb
     assert "All checks passed!" not in quiet.stdout + quiet.stderr
     assert "No problems found; 1 file not checked (see the errors above)." in quiet.stdout
     assert "Traceback" not in quiet.stderr
+    for index in range(PARALLEL_THRESHOLD):  # enough files for the pool of workers
+        (tmp_path / f"other{index}.py").write_text("import threading\n")
     loud = run_cli("--no-cache", "--verbose", "--jobs", "2", ".", cwd=tmp_path, env=hook)
     assert loud.returncode == 2
     assert "conclint: error: bad.py: internal error: RuntimeError" in loud.stderr
     # The traceback comes from the worker that failed, down to the hook that raised.
     assert "Traceback (most recent call last):" in loud.stderr and "in raise_on" in loud.stderr
+    assert "No problems found; 1 file not checked (see the errors above)." in loud.stdout
+    # Standard input, fixing and showing the fixes: the error, then a summary that says so.
+    stdin = run_cli("--fix", "--show-fixes", "--stdin-filename", "bad.py", "-", stdin=PITFALLS, cwd=tmp_path, env=hook)
+    assert stdin.returncode == 2
+    assert "All checks passed!" not in stdin.stderr
+    assert stdin.stderr.index("internal error while fixing") < stdin.stderr.index("1 file not checked")
     (tmp_path / "good.py").write_text(PITFALLS)
     both = run_cli("--no-cache", ".", cwd=tmp_path, env=hook)
     assert "Found 3 problems" in both.stdout and "1 file not checked (see the errors above)." in both.stdout

@@ -48,7 +48,14 @@ def test_valid_python_libcst_cannot_read_is_not_a_gate_change():
     assert len(ungated) == 1 and ungated[0].startswith(LIBCST_ONLY)
     assert lint_source(source.encode(), "fuzzed.py", GATED).findings == []
     assert check(source, SETTINGS, GATED) == (False, None)
-    # Not a blanket pass: a real syntax error is found either way.
+    # Not a blanket pass: a real syntax error is found either way, and a gated run that
+    # misses one (its selection's triggers do not match the file) is reported.
     broken = "import threading\nlock = threading.Lock()\ndef f(:\n"
     assert [f.code for f in lint_source(broken.encode(), "fuzzed.py", GATED).findings] == ["CCL000"]
     assert check(broken, SETTINGS, GATED) == (False, None)
+    from conclint.settings import Settings, resolve_selection
+
+    blind = Settings(resolve_selection(["CCL1"], [], []), gate=True)
+    assert lint_source(broken.encode(), "fuzzed.py", blind).findings == []
+    _, problem = check(broken, SETTINGS, blind)
+    assert problem is not None and problem.startswith("the gates change the findings: lost ['CCL000'], added []")

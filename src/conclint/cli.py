@@ -494,11 +494,12 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         if not o["fix_only"]:
             click.echo(render(_format(o), findings, context), err=True, nl=False)
         applied = outcome.fixes if outcome.fixed is not None else []
-        if (o["show_fixes"] or o["fix_only"]) and not o["quiet"]:
-            lines = _after_findings(findings, o, unsafe, applied, None, _style(False))
-            click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
         if outcome.error:
             _say_error(outcome, o)
+        if (o["show_fixes"] or o["fix_only"]) and not o["quiet"]:
+            lines = _after_findings(findings, o, unsafe, applied, None, _style(False), failed=int(bool(outcome.error)))
+            click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
+        if outcome.error:
             return 2
         return _exit_code(o, findings, applied)
     with_edits = _format(o) in WITH_EDITS
