@@ -253,3 +253,13 @@ def test_the_output_does_not_depend_on_the_hash_seed():
     }
     assert len(outputs) == 1
     assert '"code": "CCL210"' in next(iter(outputs))  # the run judged what it should
+
+
+def test_a_file_that_cannot_be_read_is_reported_whatever_the_selection(tmp_path):
+    # As ruff reports syntax errors whatever it selects: only an ignore turns CCL000 off.
+    (tmp_path / "broken.py").write_bytes(TRIGGER + b"def f(:\n")
+    selected = run_cli("--no-cache", "--select", "CCL210", "--output-format", "concise", "broken.py", cwd=tmp_path)
+    assert selected.returncode == 1
+    assert selected.stdout.startswith("broken.py:4:7: CCL000 SyntaxError")
+    ignored = run_cli("--no-cache", "--select", "CCL210", "--ignore", "CCL000", "broken.py", cwd=tmp_path)
+    assert ignored.returncode == 0

@@ -28,7 +28,8 @@ def known_codes() -> Dict[str, str]:
 def resolve_selection(
     select: Sequence[str], extend_select: Sequence[str], ignore: Sequence[str]
 ) -> FrozenSet[str]:
-    """Codes enabled by ruff-style selectors: the most specific selector wins, ignore on ties.
+    """Codes enabled by ruff-style selectors: the most specific selector wins, ignore on ties;
+    CCL000 is on unless ignored.
 
     ``CCL`` selects every rule, ``CCL2`` every 2xx rule. A rule that is off by default
     is dropped later, by the engine (``engine.codes_for``), unless named by its full code:
@@ -46,6 +47,10 @@ def resolve_selection(
         best_off = _specificity(code, ignore)
         if best_on >= 0 and best_off < best_on:
             enabled.add(code)
+    # A file conclint could not read is reported whatever the selection (as ruff reports
+    # syntax errors): only an ignore turns CCL000 off, not a selection that leaves it out.
+    if _specificity(PARSE_ERROR_CODE, ignore) < 0:
+        enabled.add(PARSE_ERROR_CODE)
     return frozenset(enabled)
 
 
