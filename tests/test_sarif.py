@@ -89,6 +89,21 @@ def test_result_location_fingerprint_and_fix(sarif):
     assert fixed_line == "worker.daemon = True\n"
 
 
+def test_two_findings_of_a_rule_on_one_line_keep_two_fingerprints(tmp_path):
+    # Code scanning merges results whose partialFingerprints are equal: both must stay.
+    (tmp_path / "names.py").write_text("import threading\n\nname = threading.currentThread().getName()\n")
+    result = run_cli("--no-cache", "--format", "sarif", "names.py", cwd=tmp_path)
+    results = json.loads(result.stdout)["runs"][0]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        ("CCL301", 3), ("CCL301", 3)
+    ]
+    first, second = (r["partialFingerprints"]["conclintFingerprint/v1"] for r in results)
+    assert second == f"{first}:2"
+    # The first is the finding's own fingerprint, as JSON (and the baseline) give it.
+    findings = json.loads(run_cli("--no-cache", "--format", "json", "names.py", cwd=tmp_path).stdout)
+    assert [f["fingerprint"] for f in findings] == [first, first]
+
+
 def test_github_annotations_escape_per_the_workflow_command_spec(tmp_path):
     (tmp_path / "a,b:c%.py").write_text(DEPRECATED)
     result = run_cli("--no-cache", "--format", "github", ".", cwd=tmp_path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from conclint import __version__
@@ -29,15 +29,21 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
     rules = _rules(findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
+    seen: Dict[Tuple[str, str], int] = {}
     for f in findings:
         uri = _uri(f.path, root)
+        # Code scanning merges results whose fingerprints are equal: the second finding of a
+        # rule on one line (`currentThread().getName()`) gets ":2", as GitHub numbers its
+        # own line hashes; the first keeps the plain fingerprint, so known alerts still match.
+        count = seen[(uri, f.fingerprint)] = seen.get((uri, f.fingerprint), 0) + 1
+        fingerprint = f.fingerprint if count == 1 else f"{f.fingerprint}:{count}"
         result: Dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": LEVEL,
             "message": {"text": f.message},
             "locations": [{"physicalLocation": _location(uri, _region(f.line, f.column, f.end_line, f.end_column))}],
-            "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+            "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
             "properties": {"name": rules[index[f.code]]["name"]},
         }
         if f.related:  # the other places of the finding (the other path of an inversion)
