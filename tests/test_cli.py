@@ -370,3 +370,55 @@ def test_an_off_by_default_rule_runs_only_when_named_by_its_code(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.conclint]\nextend-select = ["CCL207"]\n')
     assert codes() == {"CCL207"}
     assert "(off by default)" in run_cli("--list-rules").stdout.split("CCL207", 1)[1].splitlines()[0]
+
+
+def test_a_stdin_filename_means_standard_input_is_read_never_the_files(project):
+    # As ruff: with --stdin-filename, standard input is read whatever the paths say; a fix
+    # must not rewrite the files of the current directory behind an editor's back.
+    fixed = run_cli("--fix", "--unsafe-fixes", "--stdin-filename", "pkg/buffer.py", stdin=PITFALLS, cwd=project)
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout == CLEAN
+    assert (project / "pkg" / "bad.py").read_text() == PITFALLS
+    named = run_cli("--stdin-filename", "pkg/buffer.py", "pkg/bad.py", stdin=CLEAN, cwd=project)
+    assert named.returncode == 0, named.stdout
+    assert "ignoring pkg/bad.py in favour of standard input" in named.stderr
+
+
+def test_force_exclude_applies_to_the_stdin_filename(project):
+    write_pyproject(project, 'extend-exclude = ["gen"]\n')
+    lint = run_cli("--force-exclude", "--stdin-filename", "gen/t.py", "-", stdin=PITFALLS, cwd=project)
+    assert (lint.returncode, lint.stdout) == (0, "")
+    fixed = run_cli("--fix", "--force-exclude", "--stdin-filename", "gen/t.py", stdin=PITFALLS, cwd=project)
+    assert (fixed.returncode, fixed.stdout) == (0, PITFALLS)  # given back unchanged
+    assert run_cli("--stdin-filename", "gen/t.py", "-", stdin=PITFALLS, cwd=project).returncode == 1
+
+
+def test_one_file_named_several_ways_is_linted_and_fixed_once(project):
+    bad = project / "pkg" / "bad.py"
+    (project / "pkg" / "link.py").symlink_to("bad.py")
+    spellings = ("pkg/bad.py", "./pkg/bad.py", str(bad), "pkg/../pkg/bad.py", "pkg/link.py")
+    once = json.loads(run_cli("--no-cache", "--format", "json", "pkg/bad.py", cwd=project).stdout)
+    many = json.loads(run_cli("--no-cache", "--format", "json", *spellings, cwd=project).stdout)
+    assert len(many) == len(once) > 0
+    walked = json.loads(run_cli("--no-cache", "--format", "json", "pkg", cwd=project).stdout)
+    assert {f["path"] for f in walked} == {"pkg/bad.py"}  # the link to it is the same file
+    diff = run_cli("--diff", "pkg/bad.py", "./pkg/bad.py", cwd=project)
+    assert diff.stdout.count("+++ ") == 1
+
+
+def test_diff_of_a_file_without_a_final_newline_applies(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is needed to apply the patch")
+    subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True)
+    (tmp_path / "dir with space").mkdir()
+    source = "import threading\nx = 'a\x0cb'; y = threading.currentThread()"  # no final newline
+    (tmp_path / "dir with space" / "no newline.py").write_text(source)
+    diff = run_cli("--diff", ".", cwd=tmp_path)
+    assert diff.returncode == 1
+    assert "\\ No newline at end of file\n" in diff.stdout
+    assert "--- a/dir with space/no newline.py\t\n" in diff.stdout  # a tab ends the name, as git writes it
+    subprocess.run(["git", "apply", "-"], input=diff.stdout.encode(), cwd=tmp_path, check=True)
+    assert (tmp_path / "dir with space" / "no newline.py").read_text() == source.replace("currentThread", "current_thread")

@@ -175,19 +175,27 @@ def _main(o: _Options) -> int:
 
     paths = list(o["paths"]) or ["."]
     _check_fix_options(o)
-    if o["add_noqa"] and (o["fix"] or o["fix_only"] or o["show_diff"] or o["write_baseline"] or "-" in paths):
+    if o["add_noqa"] and (
+        o["fix"] or o["fix_only"] or o["show_diff"] or o["write_baseline"] or "-" in paths or o["stdin_filename"] is not None
+    ):
         raise UsageFailure("--add-noqa cannot be combined with --fix, --fix-only, --diff, --write-baseline or '-' (stdin)")
     resolver, config, settings = _configuration(o, paths)
     unsafe = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
     if o["show_settings"]:
         return _show_settings(resolver, str(o["show_settings"]))
 
+    if o["stdin_filename"] is not None:
+        # A name for standard input means standard input is read (as ruff does): never the
+        # files on disk, which a --fix would rewrite behind an editor's back.
+        for path in dict.fromkeys(p for p in o["paths"] if p != "-"):
+            click.echo(f"conclint: warning: ignoring {path} in favour of standard input (--stdin-filename)", err=True)
+        if o["force_exclude"] and not list(_discovery(o, resolver, config).files([str(o["stdin_filename"])])):
+            return _stdin_excluded(o)
+        return _run_stdin(_stdin_settings(resolver, o, settings), o, unsafe)
     if "-" in paths:
         if len(paths) > 1:
             raise UsageFailure("'-' (stdin) cannot be combined with other paths")
         return _run_stdin(_stdin_settings(resolver, o, settings), o, unsafe)
-
-    from conclint.discovery import DEFAULT_EXCLUDE, Discovery
 
     if o["since"]:
         from conclint.gitfiles import changed_files
@@ -197,28 +205,7 @@ def _main(o: _Options) -> int:
         except RuntimeError as exc:
             raise UsageFailure(str(exc)) from None
         o["force_exclude"] = True
-    def nested(directory: Path) -> Optional[Tuple[Path, Sequence[str]]]:
-        """A subproject's own excludes, below its configuration file (as ruff applies them)."""
-        from conclint.config import ConfigError
-
-        # Only the directory's own file is looked for: the walk carries a parent's down.
-        try:
-            governing = resolver.own_config(str(directory))
-        except ConfigError:
-            return None  # reported with its files
-        if governing is None or governing.path == config.path:
-            return None
-        patterns = governing.exclude if governing.exclude is not None else DEFAULT_EXCLUDE
-        return governing.root, [*patterns, *governing.extend_exclude]
-
-    discovery = Discovery(
-        root=config.root,
-        exclude=config.exclude if config.exclude is not None else DEFAULT_EXCLUDE,
-        extend_exclude=config.extend_exclude,
-        respect_gitignore=config.respect_gitignore,
-        force_exclude=bool(o["force_exclude"]),
-        nested=nested,
-    )
+    discovery = _discovery(o, resolver, config)
     for raw in paths:
         if not os.path.lexists(raw):
             raise UsageFailure(f"{raw}: no such file or directory")
@@ -380,6 +367,44 @@ def _settings(config: Config, o: _Options) -> Settings:
     settings.noqa = not o["ignore_noqa"]
     settings.unsafe_fixes = bool(o["unsafe_fixes"]) if o["unsafe_fixes"] is not None else config.unsafe_fixes
     return settings
+
+
+def _discovery(o: _Options, resolver: Resolver, config: Any) -> Any:
+    """What to lint, with the run's excludes (and each subproject's below its own file)."""
+    from conclint.discovery import DEFAULT_EXCLUDE, Discovery
+
+    def nested(directory: Path) -> Optional[Tuple[Path, Sequence[str]]]:
+        """A subproject's own excludes, below its configuration file (as ruff applies them)."""
+        from conclint.config import ConfigError
+
+        # Only the directory's own file is looked for: the walk carries a parent's down.
+        try:
+            governing = resolver.own_config(str(directory))
+        except ConfigError:
+            return None  # reported with its files
+        if governing is None or governing.path == config.path:
+            return None
+        patterns = governing.exclude if governing.exclude is not None else DEFAULT_EXCLUDE
+        return governing.root, [*patterns, *governing.extend_exclude]
+
+    return Discovery(
+        root=config.root,
+        exclude=config.exclude if config.exclude is not None else DEFAULT_EXCLUDE,
+        extend_exclude=config.extend_exclude,
+        respect_gitignore=config.respect_gitignore,
+        force_exclude=bool(o["force_exclude"]),
+        nested=nested,
+    )
+
+
+def _stdin_excluded(o: _Options) -> int:
+    """--force-exclude and a --stdin-filename the excludes match: nothing is linted; a fix
+    gives the input back unchanged (as ruff does), for the editor that asked."""
+    data = sys.stdin.buffer.read()
+    if (o["fix"] or o["fix_only"]) and not o["show_diff"]:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
 
 
 def _stdin_settings(resolver: Resolver, o: _Options, fallback: Settings) -> Settings:
@@ -686,18 +711,28 @@ def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
 def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     import difflib
     import io
+    import re
     import tokenize
 
     try:  # the file's own encoding (PEP 263 cookie or BOM), as the fix keeps it
         encoding = tokenize.detect_encoding(io.BytesIO(before).readline)[0]
     except SyntaxError:
         encoding = "utf-8"
-    a = _decoded(before, encoding).splitlines(keepends=True)
-    b = _decoded(after, encoding).splitlines(keepends=True)
+    # Lines as patch and git count them: ended by "\n" only (str.splitlines also breaks at
+    # form feeds, "\x1c" or U+2028 inside a line, which would run two diff lines together).
+    lines = re.compile(r"[^\n]*\n|[^\n]+\Z")
+    a = lines.findall(_decoded(before, encoding))
+    b = lines.findall(_decoded(after, encoding))
     from conclint.fixreport import diff_header_path
 
     shown = diff_header_path(path)
-    return "".join(difflib.unified_diff(a, b, fromfile=f"a/{shown}", tofile=f"b/{shown}"))
+    # A tab ends a name with a space in it, for GNU patch (as git writes it).
+    tab = "\t" if " " in shown else ""
+    out = []
+    for line in difflib.unified_diff(a, b, fromfile=f"a/{shown}{tab}", tofile=f"b/{shown}{tab}"):
+        out.append(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n")
+    return "".join(out)
+
 
 
 def _decoded(data: bytes, encoding: str) -> str:

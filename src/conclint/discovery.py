@@ -6,7 +6,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pathspec
 
@@ -108,7 +108,7 @@ class Discovery:
         """Python files under ``paths``; a file named explicitly is always included
         (unless ``force_exclude``), as in ruff and flake8."""
         real_directory.cache_clear()  # links may have changed since the last walk
-        seen = set()
+        seen: Set[str] = set()  # each file once, however it is named (`a.py`, `./a.py`, a link)
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
@@ -121,14 +121,12 @@ class Discovery:
                 # contents are then matched against the excludes relative to it.
                 base = path if self.excluded(path, True) else self.root
                 for found in self._walk(path, gitignores, base):
-                    if found not in seen:
-                        seen.add(found)
+                    if _first_time(found, seen):
                         yield found
             else:
                 if self.force_exclude and self.excluded(path, False):
                     continue
-                if raw not in seen:
-                    seen.add(raw)
+                if _first_time(raw, seen):
                     yield raw
 
     def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.GitIgnoreSpec"]]:
@@ -339,6 +337,20 @@ def _textually_under(text: str, start: str) -> Optional[str]:
     if text.startswith(start + os.sep):
         return text[len(start) + 1:].replace(os.sep, "/")
     return None
+
+
+def _first_time(path: str, seen: Set[str]) -> bool:
+    """Whether ``path`` names a file not met yet, adding it to ``seen``: files are known by
+    their real path (their directory's, cached, then the name; a link's own target), so a
+    file named twice, or linked to from inside the tree, is linted and fixed once."""
+    directory, name = os.path.split(path)
+    key = os.path.join(real_directory(directory or "."), name)
+    if os.path.islink(path):
+        key = os.path.realpath(path)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 @functools.lru_cache(maxsize=4096)
