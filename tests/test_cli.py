@@ -422,3 +422,39 @@ def test_diff_of_a_file_without_a_final_newline_applies(tmp_path):
     assert "--- a/dir with space/no newline.py\t\n" in diff.stdout  # a tab ends the name, as git writes it
     subprocess.run(["git", "apply", "-"], input=diff.stdout.encode(), cwd=tmp_path, check=True)
     assert (tmp_path / "dir with space" / "no newline.py").read_text() == source.replace("currentThread", "current_thread")
+
+
+def test_command_line_selectors_layer_on_the_configuration(tmp_path):
+    # As ruff: --select starts anew (the configured ignore included), --extend-select and
+    # --ignore decide the codes they match over what the configuration selected.
+    (tmp_path / "t.py").write_text(textwrap.dedent("""\
+        import threading
+
+        x = threading.currentThread()
+        a = threading.Lock()
+        b = threading.Lock()
+
+
+        def paired():
+            a.acquire()
+            try:
+                pass
+            finally:
+                a.release()
+
+
+        def leaked():
+            b.acquire()
+        """))
+
+    def codes(*args):
+        return sorted({f["code"] for f in json.loads(run_cli("--no-cache", "--format", "json", *args, "t.py", cwd=tmp_path).stdout)})
+
+    write_pyproject(tmp_path, 'ignore = ["CCL301"]\n')
+    assert codes() == ["CCL201"]
+    assert codes("--select", "CCL301") == ["CCL301"]
+    assert codes("--extend-select", "CCL301") == ["CCL201", "CCL301"]
+    write_pyproject(tmp_path, 'extend-select = ["CCL207"]\n')
+    assert codes() == ["CCL201", "CCL207", "CCL301"]
+    assert codes("--ignore", "CCL2") == ["CCL301"]
+    assert codes("--ignore", "CCL2", "--extend-select", "CCL207") == ["CCL207", "CCL301"]

@@ -77,7 +77,7 @@ def _split(values: Sequence[str]) -> List[str]:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", multiple=True, metavar="CODES", help="Rules to enable (codes or prefixes: CCL2, CCL; comma-separated). Replaces the configured selection.")
+@click.option("--select", multiple=True, metavar="CODES", help="Rules to enable (codes or prefixes: CCL2, CCL; comma-separated). Replaces the configured selection, its ignores included.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rules to disable, on top of the configuration.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to enable on top of the selection.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")

@@ -339,20 +339,26 @@ def settings_from_config(
     config: Config, select: Sequence[str] = (), extend_select: Sequence[str] = (), ignore: Sequence[str] = (),
     unfixable: Sequence[str] = (),
 ) -> Settings:
-    """The run's Settings from ``config`` and selectors given on top of it (the command's
-    ``--select``, which replaces the configured selection, ``--extend-select`` and ``--ignore``,
-    which add to it; the language server's client settings alike). ``unfixable`` (the
-    command's ``--unfixable``) adds to the configured ``unfixable``."""
+    """The run's Settings from ``config`` and selectors given on top of it, as ruff layers
+    them (the command's options, the language server's client settings alike): ``--select``
+    starts the selection anew, configured ignores included; ``--extend-select`` and
+    ``--ignore`` decide the codes they match, most specific first, over what the
+    configuration selected. ``unfixable`` (the command's ``--unfixable``) adds to the
+    configured ``unfixable``."""
     from conclint import __version__
     from conclint.discovery import PatternSpec
     from conclint.fixpolicy import FixPolicy
-    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_selection
+    from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_layers, resolve_selection
 
-    chosen = list(select) or config.select
-    extend = config.extend_select + list(extend_select)
-    ignored = config.ignore + list(ignore)
+    if select:  # the command line's selection replaces the configured one
+        explicit = explicitly_selected(select, extend_select)
+    else:
+        explicit = explicitly_selected(config.select, [*config.extend_select, *extend_select])
     try:
-        enabled = resolve_selection(chosen, extend, ignored)
+        enabled = resolve_layers([
+            (config.select, config.extend_select, config.ignore),
+            (list(select) or None, extend_select, ignore),
+        ])
         per_file: List[Tuple[Any, Tuple[str, ...]]] = []
         for pattern, codes in config.per_file_ignores.items():
             resolve_selection(codes, [], [])
@@ -368,7 +374,7 @@ def settings_from_config(
         ignores_root=config.per_file_root if config.per_file_root != config.root else None,
         per_file_ignores=per_file,
         rule_options=config.rule_options,
-        explicit=explicitly_selected(chosen, extend),
+        explicit=explicit,
         # The files read: one cache file per configuration file, so two subprojects (whose
         # per-file-ignores and module names are relative to their own roots) never share one.
         fingerprint_data={"version": __version__, "sources": [str(p) for p in config.sources]},

@@ -36,21 +36,36 @@ def resolve_selection(
     knowing that needs the rule classes, and a warm cached run should not import them.
     Rule codes are case-insensitive (``ccl2`` is ``CCL2``), here as in ``# noqa`` comments.
     """
-    select, extend_select, ignore = ([s.upper() for s in group] for group in (select, extend_select, ignore))
+    return resolve_layers([(select, extend_select, ignore)])
+
+
+Layer = Tuple[Optional[Sequence[str]], Sequence[str], Sequence[str]]
+
+
+def resolve_layers(layers: Sequence[Layer]) -> FrozenSet[str]:
+    """Codes enabled by layers of selectors, each on top of the one before (as ruff puts the
+    command line's on the configuration's): a layer's ``select`` (not None) starts the
+    selection anew; otherwise the codes its ``extend_select`` or ``ignore`` match are decided
+    by it (the most specific selector wins, ignore on ties) and the others keep their state.
+    CCL000 starts on, and any ``select`` keeps it on: only an ignore turns it off."""
     known = known_codes()
-    for selector in (*select, *extend_select, *ignore):
-        if selector != "ALL" and not any(code.startswith(selector) for code in known):
-            raise SelectorError(f"unknown rule selector {selector!r}")
-    enabled = set()
-    for code in sorted(known):
-        best_on = _specificity(code, (*select, *extend_select))
-        best_off = _specificity(code, ignore)
-        if best_on >= 0 and best_off < best_on:
-            enabled.add(code)
-    # A file conclint could not read is reported whatever the selection (as ruff reports
-    # syntax errors): only an ignore turns CCL000 off, not a selection that leaves it out.
-    if _specificity(PARSE_ERROR_CODE, ignore) < 0:
-        enabled.add(PARSE_ERROR_CODE)
+    enabled = {PARSE_ERROR_CODE}
+    for select, extend_select, ignore in layers:
+        select_upper = None if select is None else [s.upper() for s in select]
+        extend_upper = [s.upper() for s in extend_select]
+        ignore_upper = [s.upper() for s in ignore]
+        for selector in (*(select_upper or ()), *extend_upper, *ignore_upper):
+            if selector != "ALL" and not any(code.startswith(selector) for code in known):
+                raise SelectorError(f"unknown rule selector {selector!r}")
+        if select_upper is not None:
+            enabled = {PARSE_ERROR_CODE}
+        for code in sorted(known):
+            best_on = _specificity(code, (*(select_upper or ()), *extend_upper))
+            best_off = _specificity(code, ignore_upper)
+            if best_off >= 0 and best_off >= best_on:
+                enabled.discard(code)
+            elif best_on >= 0:
+                enabled.add(code)
     return frozenset(enabled)
 
 
