@@ -421,3 +421,37 @@ def test_form_feeds_libcst_keeps_are_left_alone(tmp_path):
     fixed = run_cli("--no-cache", "--fix", "ff.py", cwd=tmp_path)
     assert (tmp_path / "ff.py").read_bytes() == content.replace(b"t.setDaemon(True)", b"t.daemon = True")
     assert fixed.returncode == 0 and fixed.stderr == "", fixed.stderr
+
+
+# Classic Mac OS line endings: a lone CR ends a line for CPython; LibCST dropped the last one
+# on writing back, and the tokenizer (noqa comments) did not break lines there, so a fix
+# lost the final CR, and a noqa's fix deleted a statement.
+CR_FILE = b"import threading\rx = threading.currentThread()  # noqa: CCL201\ry = threading.currentThread()  # noqa: CCL301\r"
+
+
+def test_a_file_of_lone_carriage_returns_is_linted_and_fixed_as_cpython_reads_it(tmp_path):
+    target = tmp_path / "mac.py"
+    target.write_bytes(CR_FILE)
+    import json
+
+    found = [(f["code"], f["line"]) for f in json.loads(run_cli("--no-cache", "--format", "json", "mac.py", cwd=tmp_path).stdout)]
+    # Line 2's noqa names another rule (CCL900 says so); line 3's silences its finding.
+    assert sorted(found) == [("CCL301", 2), ("CCL900", 2)]
+    fixed = run_cli("--no-cache", "--fix", "mac.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert target.read_bytes() == (
+        b"import threading\rx = threading.current_thread()\ry = threading.currentThread()  # noqa: CCL301\r"
+    )
+    piped = run_cli("--fix", "--stdin-filename", "mac.py", stdin=CR_FILE, cwd=tmp_path)  # bytes in, bytes out
+    assert piped.stdout == target.read_bytes()
+
+
+def test_a_file_mixing_lone_carriage_returns_with_newlines_is_linted_not_fixed(tmp_path):
+    target = tmp_path / "mixed.py"
+    source = b"import threading\nx = threading.currentThread()\ry = 1\n"
+    target.write_bytes(source)
+    result = run_cli("--no-cache", "--fix", "mixed.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "mixed.py:2:15: CCL301" in result.stdout
+    assert "fixes not applied: line 2 ends with a lone carriage return (CR)" in result.stderr
+    assert target.read_bytes() == source

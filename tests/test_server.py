@@ -402,6 +402,20 @@ def test_fix_all_writes_what_the_cli_writes(client: Client, here: Path) -> None:
     assert client.actions(uri, nowhere, only=[types.CodeActionKind.QuickFix]) == []
 
 
+def test_fix_all_of_a_document_with_lone_carriage_returns(client: Client, here: Path) -> None:
+    # Classic Mac OS line endings: LSP counts a lone CR as a line break, as CPython does;
+    # the edits must neither run past a line nor drop the last CR.
+    text = PITFALLS.replace("\n", "\r")
+    uri = client.open(here / "mac.py", text)
+    client.diagnostics(uri, 1)
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    (action,) = client.actions(uri, nowhere, only=[types.CodeActionKind.Source])
+    fixed = apply(text, action.edit, uri, 1)
+    command = [sys.executable, "-m", "conclint", "--no-cache", "--fix", "--stdin-filename", "mac.py", "-"]
+    by_cli = subprocess.run(command, input=text.encode(), capture_output=True, cwd=here, timeout=60).stdout.decode()
+    assert fixed == by_cli == cli_fixed(here, PITFALLS).replace("\n", "\r")
+
+
 def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
     text = PITFALLS.replace("t.getName())", "t.getName())  # noqa: E501")
     uri = client.open(here / "doc.py", text)

@@ -150,7 +150,7 @@ def _uncommentable(source: str, lines: Sequence[str], commented: Set[int]) -> Op
     comment, which ends them); None if tokenizing fails."""
     blocked: Dict[int, str] = {}
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        tokens = list(tokenize.generate_tokens(io.StringIO(source, newline=None).readline))  # CR ends a line
     except (tokenize.TokenError, SyntaxError):
         return None
     for token in tokens:

@@ -156,6 +156,47 @@ def lint_source(
     project summary reads it rather than parse again). ``cache``, the parse of the last
     version of the same document (an editor's buffer), lets LibCST parse only the top-level
     statements that changed; the result is the same."""
+    options: Dict[str, Any] = dict(
+        with_edits=with_edits, keep_tree=keep_tree, rule_classes=rule_classes, keep_ast=keep_ast, cache=cache
+    )
+    if b"\r" in data:
+        lone = LONE_CR.search(data)
+        if lone is not None:
+            return _lint_lone_cr(data, lone.start(), path, settings, options)
+    return _lint_source(data, path, settings, options)
+
+
+# A carriage return that ends a line alone (classic Mac OS line endings): CPython reads it
+# as a line break; LibCST drops the file's last one when it writes the module back, and the
+# tokenizer (comments, noqa) does not break lines there.
+LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _lint_lone_cr(data: bytes, first: int, path: str, settings: Settings, options: Dict[str, Any]) -> FileResult:
+    """Lint a file with lone CRs as the same bytes with LF in their place: the same lines
+    and columns. Fixes of a file of CRs alone are given back in CR (``fixer.fix_source``
+    fixes the LF copy and writes CRs back); a file mixing them with other line endings gets
+    none (which ending would a new line take?), and says so."""
+    result = _lint_source(LONE_CR.sub(b"\n", data), path, settings, options)
+    if b"\n" not in data:
+        for finding in (*result.findings, *result.text_fixes):
+            if finding.fix is not None:
+                finding.fix.edits = [replace(e, content=e.content.replace("\n", "\r")) for e in finding.fix.edits]
+        return result
+    for finding in result.findings:
+        finding.fix = None
+    line = len(re.findall(rb"\r\n|\r|\n", data[:first])) + 1
+    result.unfixable = (
+        f"fixes not applied: line {line} ends with a lone carriage return (CR) among other line endings "
+        "(linted as if it were LF)"
+    )
+    return result
+
+
+def _lint_source(data: bytes, path: str, settings: Settings, options: Dict[str, Any]) -> FileResult:
+    """``lint_source`` of bytes without lone CRs; ``options``, its keyword arguments."""
+    with_edits, keep_tree, keep_ast = options["with_edits"], options["keep_tree"], options["keep_ast"]
+    rule_classes, cache = options["rule_classes"], options["cache"]
     result = FileResult(path)
     codes = codes_for(settings, path)
     directives = file_directives(data) if settings.noqa and codes else None

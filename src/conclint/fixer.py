@@ -53,6 +53,13 @@ def fix_source(
     fixed point, so fixing it again changes nothing. Untouched code keeps its bytes:
     LibCST regenerates it exactly, with the original encoding, BOM and newlines.
     """
+    if b"\r" in data and b"\n" not in data:
+        # Lines ended by CR alone: fixed as the LF copy (same lines and columns, which LibCST
+        # writes back exactly), then given back their CRs (see ``engine.LONE_CR``).
+        outcome = fix_source(data.replace(b"\r", b"\n"), path, settings, unsafe=unsafe, cache=cache)
+        outcome.original = data
+        outcome.fixed = outcome.fixed.replace(b"\n", b"\r")
+        return outcome
     outcome = FixOutcome(path, data, data)
     current = data
     for passes in itertools.count():

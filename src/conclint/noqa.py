@@ -116,7 +116,9 @@ def _comment_tokens(source: str) -> List[Tuple[int, int, str]]:
     keeps those read so far."""
     out: List[Tuple[int, int, str]] = []
     try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        # Universal newlines: a lone CR ends a line, as CPython reads it (lines and columns
+        # are unchanged: CR and CRLF become one LF at the line's end).
+        for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 out.append((token.start[0], token.start[1] + 1, token.string))
     except (tokenize.TokenError, SyntaxError):
