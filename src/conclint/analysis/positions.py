@@ -71,9 +71,10 @@ def _by_statement(
         else:
             unplaced.add(node)
     # Innermost def or class first: generating a method is cheaper than its whole class.
+    indexes = _Indexes()
     for chain, nodes in groups.items():
         top = index[id(chain[0])]
-        place = _nested_start(module, tree, top, starts[top], chain)
+        place = _nested_start(module, tree, top, starts[top], chain, indexes)
         found = _generate(module, chain[-1], *place, nodes) if place is not None else {}
         out.update(found)
         unplaced.update(n for n in nodes if n not in found)
@@ -113,12 +114,12 @@ def _generate(
 
 
 def _nested_start(
-    module: cst.Module, tree: ast.Module, top: int, line: int, chain: Chain
+    module: cst.Module, tree: ast.Module, top: int, line: int, chain: Chain, indexes: "_Indexes"
 ) -> Optional[Tuple[int, List[str]]]:
     """Where the last statement of ``chain`` (a def or class nested in defs and classes, the
     first being ``module.body[top]``, starting at ``line``) starts, and its blocks' indents,
     from CPython's line numbers; None if the trees disagree."""
-    cpython: ast.stmt = tree.body[_cpython_index(module.body, top)]
+    cpython: ast.stmt = tree.body[indexes.cpython(module.body, top)]
     indents: List[str] = []
     for parent, child in zip(chain, chain[1:]):
         if not isinstance(parent, _DEFS) or not isinstance(child, _DEFS):  # (what statement_chain gives)
@@ -126,21 +127,42 @@ def _nested_start(
         block = parent.body
         if not isinstance(block, cst.IndentedBlock) or not hasattr(cpython, "body"):
             return None
-        at = next((i for i, s in enumerate(block.body) if s is child), None)
+        at = indexes.of(block.body, child)
         if at is None:
             return None
         indents.append(module.default_indent if block.indent is None else block.indent)
-        cpython = cpython.body[_cpython_index(block.body, at)]
+        cpython = cpython.body[indexes.cpython(block.body, at)]
         if getattr(cpython, "name", None) != child.name.value:
             return None
         line = _first_line(child, cpython)
     return line, indents
 
 
-def _cpython_index(body: Sequence[cst.CSTNode], at: int) -> int:
-    """CPython's index of LibCST's statement ``body[at]``: a line of small statements is one
-    statement per small statement there."""
-    return sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body[:at])
+class _Indexes:
+    """Where a statement sits in its block, in LibCST's list and in CPython's, each block
+    counted once per file: counted per finding, a file of thousands of defs with findings
+    took time quadratic in their number."""
+
+    def __init__(self) -> None:
+        self._cpython: Dict[int, List[int]] = {}
+        self._positions: Dict[int, Dict[int, int]] = {}
+
+    def cpython(self, body: Sequence[cst.CSTNode], at: int) -> int:
+        """CPython's index of LibCST's statement ``body[at]``: a line of small statements
+        is one statement per small statement there."""
+        starts = self._cpython.get(id(body))
+        if starts is None:
+            starts = self._cpython[id(body)] = [0]
+            for statement in body:
+                starts.append(starts[-1] + (len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1))
+        return starts[at]
+
+    def of(self, body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
+        """The index of ``child`` in ``body``, None if it is not there."""
+        positions = self._positions.get(id(body))
+        if positions is None:
+            positions = self._positions[id(body)] = {id(statement): i for i, statement in enumerate(body)}
+        return positions.get(id(child))
 
 
 def _first_line(statement: Union[cst.SimpleStatementLine, cst.BaseCompoundStatement], cpython: ast.stmt) -> int:

@@ -124,7 +124,10 @@ class SelfDeadlock(HeldLocks, Rule):
         }
         locks.discard("")
         holds = [h for h in _holds(facts) if h.lock in locks]
-        if any(h.holds(other) for h in holds for other in holds):
+        by_scope: Dict[int, List[_Hold]] = {}  # only a scope's own acquisitions can nest
+        for hold in holds:
+            by_scope.setdefault(id(hold.scope), []).append(hold)
+        if any(h.holds(other) for group in by_scope.values() for h in group for other in group):
             return True
         # Functions that take a lock, and (by name) every function calling one of them.
         takers = {getattr(h.scope, "name", "") for h in holds} - {""}
