@@ -497,8 +497,30 @@ def test_pull_diagnostics(project: Path) -> None:
         c.change(uri, 2, PITFALLS.replace("t.setDaemon(True)", "t.daemon = True"))
         assert len(c.pull(uri, previous=report.result_id).items) == 1
         assert c.published == {}  # a client that pulls is not pushed to
+        # New settings while the lint thread is busy (a big document's pull): the next pull
+        # must not call the old diagnostics unchanged.
+        current = c.pull(uri)
+        assert current.items
+        big = c.open(project / "big.py", "import threading\n" + "threading.Lock().acquire()\n" * 20000)
+        busy = c.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_DIAGNOSTIC,
+            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=big)),
+        )
+        settings = types.DidChangeConfigurationParams(settings={"select": ["CCL4"]})
+        c.client.workspace_did_change_configuration(settings)
+        after = c.pull(uri, previous=current.result_id)
+        assert after.kind == "full" and list(after.items) == []
+        c.run(busy)
     finally:
         c.stop()
+
+
+def test_a_document_neither_open_nor_on_disk_has_nothing_to_report(client: Client, here: Path) -> None:
+    uri = (here / "nowhere.py").as_uri()
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    assert client.actions(uri, nowhere) == []
+    assert list(client.pull(uri).items) == []
+    assert list(client.pull("untitled:never-opened").items) == []
 
 
 def test_close_clears_the_diagnostics(client: Client, here: Path) -> None:

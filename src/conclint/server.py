@@ -60,9 +60,15 @@ class ConclintServer(LanguageServer):
         self.linter.submit(work, *args).add_done_callback(done)
 
     def document(self, uri: str) -> Document:
+        """The open document, else the file on disk (pygls reads it), else an empty one: a
+        request about a document neither open nor on disk has nothing to report or fix."""
         doc = self.workspace.get_text_document(uri)
         path = to_fs_path(uri) if uri.startswith("file:") else None
-        return Document(uri, doc.source, doc.version, Path(path) if path else None)
+        try:
+            source = doc.source
+        except (OSError, ValueError):  # not open, and no such file (or not one pygls can read)
+            source = ""
+        return Document(uri, source, doc.version, Path(path) if path else None)
 
     def log(self, level: types.MessageType, message: str) -> None:
         if level <= self.session.client.log_level:
@@ -185,7 +191,9 @@ def did_close(ls: ConclintServer, params: types.DidCloseTextDocumentParams) -> N
 )
 async def pull_diagnostics(ls: ConclintServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
     document = ls.document(params.text_document.uri)
-    result_id = ls.session.result_id(document)
+    # On the lint thread, after what is queued there: a settings change just received
+    # (``apply_settings``) must make a new id, or the client keeps the old diagnostics.
+    result_id = await ls.on_linter(ls.session.result_id, document)
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     linted = await ls.on_linter(ls.session.diagnose, document)

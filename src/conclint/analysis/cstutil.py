@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import unicodedata
 from collections import Counter
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -177,11 +177,26 @@ def enclosing(stack: Sequence[cst.CSTNode], kinds: Tuple[type, ...]) -> Optional
 
 
 def index_of(block: Block, stmt: cst.CSTNode) -> Optional[int]:
-    """Position of ``stmt`` (by identity, not equality) in ``block``."""
-    for i, candidate in enumerate(block.body):
-        if candidate is stmt:
-            return i
-    return None
+    """Position of ``stmt`` (by identity, not equality) in ``block``. Long blocks keep an
+    index of their statements (rules ask once per statement: a module of thousands of
+    acquires was quadratic); the cache holds its blocks, so their ids stay theirs."""
+    body = block.body
+    if len(body) < _INDEXED_FROM:
+        for i, candidate in enumerate(body):
+            if candidate is stmt:
+                return i
+        return None
+    known = _POSITIONS.get(id(block))
+    if known is None or known[0] is not block:
+        if len(_POSITIONS) >= _POSITIONS_KEPT:
+            _POSITIONS.clear()
+        known = _POSITIONS[id(block)] = (block, {id(s): i for i, s in enumerate(body)})
+    return known[1].get(id(stmt))
+
+
+_INDEXED_FROM = 64
+_POSITIONS_KEPT = 64
+_POSITIONS: Dict[int, Tuple[Any, Dict[int, int]]] = {}
 
 
 def small_statements(stmt: cst.CSTNode) -> Sequence[cst.BaseSmallStatement]:

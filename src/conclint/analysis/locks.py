@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
-from conclint.analysis.cstutil import dotted, is_call_on, walk, walk_scope
+from conclint.analysis.cstutil import dotted, is_call_on, same_expression, walk, walk_scope
 from conclint.analysis.pairing import closes_in_finally
 from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.types import Semantic
@@ -76,14 +76,28 @@ def enclosing_def(sem: Semantic) -> Optional[cst.CSTNode]:
     return next((n for n in reversed(sem.stack) if isinstance(n, cst.FunctionDef)), sem.module)
 
 
-def released_in_scope(sem: Semantic, receiver: cst.BaseExpression) -> bool:
+def released_in_scope(
+    sem: Semantic, receiver: cst.BaseExpression, known: Optional[Dict[int, Dict[Optional[str], List[cst.BaseExpression]]]] = None
+) -> bool:
     """Whether the function being visited (or the module) itself calls ``receiver.release()``.
 
     When it does not, the lock is released by another thread or another function: a
-    completion signal handed off, not a critical section.
+    completion signal handed off, not a critical section. ``known`` keeps each scope's
+    released receivers (by spelling) from one walk: a scope is walked once, not once per
+    acquire (quadratic in a module of many).
     """
     scope = enclosing_def(sem)
-    return scope is not None and any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope))
+    if scope is None:
+        return False
+    if known is None:
+        return any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope))
+    releases = known.get(id(scope))
+    if releases is None:
+        releases = known[id(scope)] = {}
+        for node in walk_scope(scope):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "release":
+                releases.setdefault(dotted(node.func.value), []).append(node.func.value)
+    return any(same_expression(value, receiver) for value in releases.get(dotted(receiver), ()))
 
 
 def statement_call(sem: Semantic, call: cst.Call, methods: Tuple[str, ...]) -> Optional[cst.BaseExpression]:
@@ -178,6 +192,7 @@ class HeldLocks:
         super().__init__(*args, **kwargs)
         # One list of suites per function being visited; each suite lists what it acquired.
         self._held: List[List[List[Held]]] = [[[]]]
+        self._released: Dict[int, Dict[Optional[str], List[cst.BaseExpression]]] = {}  # released_in_scope's
 
     def held_locks(self) -> Set[Held]:
         return {key for suite in self._held[-1] for key in suite}
@@ -237,7 +252,7 @@ class HeldLocks:
             return
         assert isinstance(node.func, cst.Attribute)
         if node.func.attr.value == "acquire":
-            if released_in_scope(self.sem, receiver):
+            if released_in_scope(self.sem, receiver, self._released):
                 self._held[-1][-1].append(key)
         else:
             for suite in self._held[-1]:

@@ -755,11 +755,13 @@ class _FunctionWalker:
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if arg is not None:
                 self.local[arg.arg] = ""
-        self.manual: List[str] = []  # taken by acquire(), not yet released
+        # Taken by acquire(), not yet released: how many times each (a lock taken again is
+        # held once in what calls and acquisitions record, however often it was taken).
+        self.manual: Dict[str, int] = {}
         self.nested_names: Set[str] = set()  # defs met so far in this one
 
     def held(self, lexical: List[str]) -> List[str]:
-        return lexical + [r for r in self.manual if r not in lexical]
+        return lexical + [r for r in self.manual if r not in lexical]  # (each once)
 
     def block(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
         for stmt in body:
@@ -768,7 +770,7 @@ class _FunctionWalker:
     def branch(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
         """A block run only sometimes: one that ends by leaving (return, raise, break,
         continue) does not change what is held after it."""
-        saved = list(self.manual)
+        saved = dict(self.manual)
         self.block(body, lexical)
         if body and isinstance(body[-1], _EXITS):
             self.manual = saved
@@ -887,9 +889,11 @@ class _FunctionWalker:
                 if ref is not None:
                     if func.attr == "acquire":
                         self.acquire(call, ref, _blocking(call), lexical)
-                        self.manual.append(ref)
+                        self.manual[ref] = self.manual.get(ref, 0) + 1
                     elif ref in self.manual:
-                        self.manual.remove(ref)
+                        self.manual[ref] -= 1
+                        if not self.manual[ref]:
+                            del self.manual[ref]
                     continue
             self.call(call, lexical)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
@@ -9,7 +10,7 @@ import libcst as cst
 
 from conclint.analysis import Semantic
 from conclint.analysis.catalogue import LOCK_TYPES
-from conclint.analysis.cstutil import index_of, is_call_on, only_statement, walk, walk_scope
+from conclint.analysis.cstutil import dotted, index_of, is_call_on, only_statement, same_expression, walk, walk_scope
 from conclint.analysis.locks import (
     LockKey,
     LockUse,
@@ -69,6 +70,8 @@ class AcquireWithoutRelease(Rule):
         # passed on: a forgotten release if nothing in the module ever releases the lock and
         # the lock is never handed to other code (`passed`).
         self.unreleased: List[Tuple[LockKey, cst.CSTNode]] = []
+        self._scopes: Dict[int, _ScopeCalls] = {}  # _after_acquire's view of each scope, made once
+        self._returns: Dict[int, List[cst.BaseExpression]] = {}  # _returned's, likewise
         self.passed: Set[str] = set()
         self.acquire_sites: "Counter[str]" = Counter()
         self.with_names: Set[str] = set()  # locks some `with` releases
@@ -120,9 +123,9 @@ class AcquireWithoutRelease(Rule):
                 return
         if _breaks_into_release(stack, receiver):
             return
-        released, escaped = _after_acquire(self.sem, node, receiver)
+        released, escaped = _after_acquire(self.sem, node, receiver, self._scopes)
         if not released and not escaped and key is not None and _blocking(node) and self.sem.type_of(receiver) in LOCK_TYPES:
-            if not _returned(self.sem, receiver) and self.sem.frames[-1].name != "__enter__":
+            if not _returned(self.sem, receiver, self._returns) and self.sem.frames[-1].name != "__enter__":
                 self.unreleased.append((key, node.func.attr))
         if not released or escaped:
             # Never released here after this acquire (a hand-off, an __enter__, a Condition
@@ -213,13 +216,18 @@ def _values(value: cst.BaseExpression) -> List[cst.BaseExpression]:
     return [value]
 
 
-def _returned(sem: Semantic, receiver: cst.BaseExpression) -> bool:
-    """Whether the def being visited returns (or yields) ``receiver``: the caller holds it."""
+def _returned(sem: Semantic, receiver: cst.BaseExpression, scopes: Dict[int, List[cst.BaseExpression]]) -> bool:
+    """Whether the def being visited returns (or yields) ``receiver``: the caller holds it.
+    ``scopes`` keeps each scope's returned values, from one walk of it."""
     scope = enclosing_def(sem)
-    return scope is not None and any(
-        isinstance(n, (cst.Return, cst.Yield)) and isinstance(n.value, cst.BaseExpression) and _is_or_holds(n.value, receiver)
-        for n in walk_scope(scope)
-    )
+    if scope is None:
+        return False
+    values = scopes.get(id(scope))
+    if values is None:
+        values = scopes[id(scope)] = [
+            n.value for n in walk_scope(scope) if isinstance(n, (cst.Return, cst.Yield)) and isinstance(n.value, cst.BaseExpression)
+        ]
+    return any(_is_or_holds(value, receiver) for value in values)
 
 
 def _blocking(acquire: cst.Call) -> bool:
@@ -233,26 +241,70 @@ def _blocking(acquire: cst.Call) -> bool:
     return keyword == "blocking" and not arg.star and isinstance(arg.value, cst.Name) and arg.value.value == "True"
 
 
-def _after_acquire(sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpression) -> Tuple[bool, bool]:
+class _ScopeCalls:
+    """What ``_after_acquire`` looks for in one scope, found in one walk of it, each with its
+    place in source order: ``x.release()`` calls and the values calls are given, both by the
+    spelling of ``x`` or the value (None for other expressions), and the blocks that release
+    a lock and leave. Looked for per acquire, a module of a thousand acquires took seconds."""
+
+    def __init__(self, scope: cst.CSTNode) -> None:
+        self.order: Dict[int, int] = {}
+        self.releases: Dict[Optional[str], List[Tuple[int, cst.BaseExpression]]] = {}
+        self.passed: Dict[Optional[str], List[Tuple[int, cst.BaseExpression]]] = {}
+        self.leaving: List[Tuple[int, cst.IndentedBlock]] = []
+        for place, node in enumerate(n for n in walk_scope(scope) if isinstance(n, (cst.Call, cst.IndentedBlock))):
+            self.order[id(node)] = place
+            if isinstance(node, cst.IndentedBlock):
+                if any(_leaves_after_release(stmt, after) for stmt, after in zip(node.body, node.body[1:])):
+                    self.leaving.append((place, node))
+                continue
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "release":
+                self.releases.setdefault(dotted(func.value), []).append((place, func.value))
+            if node.args and not (isinstance(func, cst.Name) and func.value in _INSPECTING):
+                for arg in node.args:
+                    for value in _values(arg.value):
+                        self.passed.setdefault(dotted(value), []).append((place, value))
+
+
+def _after_acquire(
+    sem: Semantic, acquire: cst.Call, receiver: cst.BaseExpression, scopes: Dict[int, _ScopeCalls]
+) -> Tuple[bool, bool]:
     """(released later in the enclosing def or module, handed on while held): a lock passed
     to other code while held (a waiter list, another thread), or kept on purpose by a branch
-    that releases another lock and leaves (a barrier's turnstile), belongs to a protocol."""
+    that releases another lock and leaves (a barrier's turnstile), belongs to a protocol.
+    Only what comes before the first release after the acquire counts as handing it on."""
     scope = enclosing_def(sem)
-    seen = escaped = False
     if scope is None:  # (only before the traversal enters the module)
-        return False, escaped
-    for node in walk_scope(scope):  # source order
-        if node is acquire:
-            seen = True
-        elif not seen:
-            continue
-        elif is_call_on(node, receiver, ("release",)):
-            return True, escaped
-        elif isinstance(node, cst.Call) and any(_is_or_holds(arg.value, receiver) for arg in node.args):
-            escaped = escaped or not (isinstance(node.func, cst.Name) and node.func.value in _INSPECTING)
-        elif isinstance(node, cst.IndentedBlock) and _releases_another_and_leaves(node, receiver):
-            escaped = True
-    return False, escaped
+        return False, False
+    known = scopes.get(id(scope))
+    if known is None:
+        known = scopes[id(scope)] = _ScopeCalls(scope)
+    start = known.order.get(id(acquire))
+    if start is None:
+        return False, False
+    key = dotted(receiver)
+    released = min(
+        (place for place, value in known.releases.get(key, ()) if place > start and same_expression(value, receiver)),
+        default=None,
+    )
+    end = len(known.order) if released is None else released
+    escaped = any(start < place < end and value.deep_equals(receiver) for place, value in known.passed.get(key, ())) or any(
+        start < place < end and _releases_another_and_leaves(block, receiver) for place, block in known.leaving
+    )
+    return released is not None, escaped
+
+
+def _leaves_after_release(stmt: cst.CSTNode, after: cst.CSTNode) -> bool:
+    """``x.release()`` followed by ``return`` or ``break``: a block that may hand a lock over."""
+    small, leave = only_statement(stmt), only_statement(after)
+    return (
+        isinstance(leave, (cst.Return, cst.Break))
+        and isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and isinstance(small.value.func, cst.Attribute)
+        and small.value.func.attr.value == "release"
+    )
 
 
 def _releases_another_and_leaves(block: cst.IndentedBlock, receiver: cst.BaseExpression) -> bool:
