@@ -255,7 +255,7 @@ class _ScopeCalls:
         for place, node in enumerate(n for n in walk_scope(scope) if isinstance(n, (cst.Call, cst.IndentedBlock))):
             self.order[id(node)] = place
             if isinstance(node, cst.IndentedBlock):
-                if any(_leaves_after_release(stmt, after) for stmt, after in zip(node.body, node.body[1:])):
+                if any(_released_before_leaving(stmt, after) is not None for stmt, after in zip(node.body, node.body[1:])):
                     self.leaving.append((place, node))
                 continue
             func = node.func
@@ -295,32 +295,26 @@ def _after_acquire(
     return released is not None, escaped
 
 
-def _leaves_after_release(stmt: cst.CSTNode, after: cst.CSTNode) -> bool:
-    """``x.release()`` followed by ``return`` or ``break``: a block that may hand a lock over."""
+def _released_before_leaving(stmt: cst.CSTNode, after: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """``x`` when ``stmt`` is ``x.release()`` and ``after`` a ``return`` or ``break``."""
     small, leave = only_statement(stmt), only_statement(after)
-    return (
+    if (
         isinstance(leave, (cst.Return, cst.Break))
         and isinstance(small, cst.Expr)
         and isinstance(small.value, cst.Call)
         and isinstance(small.value.func, cst.Attribute)
         and small.value.func.attr.value == "release"
-    )
+    ):
+        return small.value.func.value
+    return None
 
 
 def _releases_another_and_leaves(block: cst.IndentedBlock, receiver: cst.BaseExpression) -> bool:
     """``other.release(); return`` (or ``break``) in ``block``: hand-over between two locks."""
-    for stmt, after in zip(block.body, block.body[1:]):
-        small, leave = only_statement(stmt), only_statement(after)
-        if (
-            isinstance(leave, (cst.Return, cst.Break))
-            and isinstance(small, cst.Expr)
-            and isinstance(small.value, cst.Call)
-            and isinstance(small.value.func, cst.Attribute)
-            and small.value.func.attr.value == "release"
-            and not small.value.func.value.deep_equals(receiver)
-        ):
-            return True
-    return False
+    return any(
+        released is not None and not released.deep_equals(receiver)
+        for released in (_released_before_leaving(stmt, after) for stmt, after in zip(block.body, block.body[1:]))
+    )
 
 
 def _is_or_holds(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
