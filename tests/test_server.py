@@ -502,15 +502,23 @@ def test_pull_diagnostics(project: Path) -> None:
         current = c.pull(uri)
         assert current.items
         big = c.open(project / "big.py", "import threading\n" + "threading.Lock().acquire()\n" * 20000)
-        busy = c.client.protocol.send_request_async(
-            types.TEXT_DOCUMENT_DIAGNOSTIC,
-            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=big)),
-        )
-        settings = types.DidChangeConfigurationParams(settings={"select": ["CCL4"]})
-        c.client.workspace_did_change_configuration(settings)
-        after = c.pull(uri, previous=current.result_id)
+
+        async def settings_while_busy() -> Any:
+            busy = c.client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=big))
+            )
+            pending = asyncio.ensure_future(busy)
+            await asyncio.sleep(0)  # sent: the lint thread is on it
+            c.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"select": ["CCL4"]}))
+            params = types.DocumentDiagnosticParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=current.result_id
+            )
+            after = await c.client.text_document_diagnostic_async(params)
+            await pending
+            return after
+
+        after = c.run(settings_while_busy())
         assert after.kind == "full" and list(after.items) == []
-        c.run(busy)
     finally:
         c.stop()
 
