@@ -214,3 +214,14 @@ def test_language_server_resolves_like_the_command(repo):
         rules = json.loads(shown.stdout.splitlines()[-1].split(" = ", 1)[1])
         assert sorted(codes_for(settings, str(path))) == rules
     assert "CCL301" in rules and "CCL201" not in rules
+
+
+def test_a_negated_per_file_ignore_applies_to_the_files_it_does_not_match(tmp_path):
+    # As ruff: "!src/keep.py" = [...] ignores the codes everywhere but src/keep.py.
+    (tmp_path / "pyproject.toml").write_text('[tool.conclint]\nper-file-ignores = { "!src/keep.py" = ["CCL201"] }\n')
+    (tmp_path / "src").mkdir()
+    leak = "import threading\nlock = threading.Lock()\nlock.acquire()\n"
+    for name in ("keep.py", "other.py"):
+        (tmp_path / "src" / name).write_text(leak)
+    found = json.loads(run_cli("--no-cache", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert [(f["path"], f["code"]) for f in found] == [("src/keep.py", "CCL201")]

@@ -362,8 +362,10 @@ def settings_from_config(
         per_file: List[Tuple[Any, Tuple[str, ...]]] = []
         for pattern, codes in config.per_file_ignores.items():
             resolve_selection(codes, [], [])
-            spec = PatternSpec.from_lines([pattern])
+            negated = pattern.startswith("!")
+            spec = PatternSpec.from_lines([pattern[1:] if negated else pattern])
             spec.patterns_text = pattern
+            spec.negated = negated
             per_file.append((spec, tuple(c.upper() for c in codes)))
         resolve_selection(list(unfixable), [], [])
     except SelectorError as exc:

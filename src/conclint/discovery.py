@@ -39,9 +39,11 @@ _STYLE = _pattern_style()
 
 class PatternSpec(pathspec.GitIgnoreSpec):
     """One gitignore-style pattern of per-file-ignores, compiled, with its text (which goes
-    into cache keys: see ``Settings.cache_key``)."""
+    into cache keys: see ``Settings.cache_key``); ``negated`` for a pattern written with a
+    leading ``!``, which applies to the files it does not match (as in ruff)."""
 
     patterns_text: str
+    negated: bool = False
 
 
 # A directory being walked: its path, the .gitignores that apply in it, its entries left.

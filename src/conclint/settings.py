@@ -110,7 +110,7 @@ class Settings:
         relative = relative_path(path, self.ignores_root or self.root)
         kept = set(codes)
         for spec, ignored in self.per_file_ignores:
-            if spec.match_file(relative):
+            if spec.match_file(relative) != getattr(spec, "negated", False):
                 kept = {c for c in kept if not any(c.startswith(i) for i in ignored)}
         return frozenset(kept)
 
