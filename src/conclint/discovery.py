@@ -122,13 +122,13 @@ class Discovery:
                 # A directory named on the command line is linted even if excluded: its
                 # contents are then matched against the excludes relative to it.
                 base = path if self.excluded(path, True) else self.root
-                for found in self._walk(path, gitignores, base):
-                    if _first_time(found, seen):
+                for found, link in self._walk(path, gitignores, base):
+                    if _first_time(found, seen, link):
                         yield found
             else:
                 if self.force_exclude and self.excluded(path, False):
                     continue
-                if _first_time(raw, seen):
+                if _first_time(raw, seen, os.path.islink(raw)):
                     yield raw
 
     def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.GitIgnoreSpec"]]:
@@ -144,7 +144,9 @@ class Discovery:
                 break
         return out
 
-    def _walk(self, top: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]], base: Path) -> Iterator[str]:
+    def _walk(
+        self, top: Path, gitignores: List[Tuple[Path, "pathspec.GitIgnoreSpec"]], base: Path
+    ) -> Iterator[Tuple[str, bool]]:
         """Depth-first, in name order. Iterative: a tree thousands of directories deep is
         legal, and past PATH_MAX the listing fails and is reported like any other."""
         stack = [self._enter(top, gitignores, None)]
@@ -179,9 +181,10 @@ class Discovery:
                     continue
                 # Links (even broken ones, which the runner reports) and regular files; not
                 # FIFOs, sockets or devices, which are no source and could block a reader.
-                if entry.is_symlink() or _is_regular(entry):
+                link = entry.is_symlink()
+                if link or _is_regular(entry):
                     text = str(directory)  # (as str(Path(directory, name)) spells it)
-                    yield entry.name if text == "." else os.path.join(text, entry.name)
+                    yield (entry.name if text == "." else os.path.join(text, entry.name)), link
 
     def _checks(self, level: Optional[_Level], base: Path) -> Optional[_Checks]:
         """What ``excluded`` matches an entry of ``level``'s directory against, with the
@@ -341,14 +344,16 @@ def _textually_under(text: str, start: str) -> Optional[str]:
     return None
 
 
-def _first_time(path: str, seen: Set[str]) -> bool:
+def _first_time(path: str, seen: Set[str], link: bool) -> bool:
     """Whether ``path`` names a file not met yet, adding it to ``seen``: files are known by
-    their real path (their directory's, cached, then the name; a link's own target), so a
-    file named twice, or linked to from inside the tree, is linted and fixed once."""
-    directory, name = os.path.split(path)
-    key = os.path.join(real_directory(directory or "."), name)
-    if os.path.islink(path):
+    their real path (their directory's, cached, then the name; a link's (``link``) own
+    target), so a file named twice, or linked to from inside the tree, is linted and fixed
+    once."""
+    if link:
         key = os.path.realpath(path)
+    else:
+        directory, name = os.path.split(path)
+        key = os.path.join(real_directory(directory or "."), name)
     if key in seen:
         return False
     seen.add(key)
