@@ -104,7 +104,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file: the defaults and the command line's options only.")
 @click.option("--show-settings", metavar="FILE", default=None, help="Print the settings that apply to FILE and the configuration files they come from, and exit.")
 @click.option("--show-files", is_flag=True, help="List the files that would be linted (after excludes), one per line, and exit.")
-@click.option("--stdin-filename", metavar="PATH", help="The name of the file read from '-' (for messages and per-file-ignores).")
+@click.option("--stdin-filename", metavar="PATH", help="The name of the file read from standard input (for messages, configuration and per-file-ignores); given, standard input is read, '-' or not.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
