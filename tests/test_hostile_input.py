@@ -229,6 +229,10 @@ PYPROJECT_SHAPES = {
         b"[tool.conclint.unbounded-thread-spawn]\nmax-threads = true\n",
         "tool.conclint.unbounded-thread-spawn.max-threads: must be integer, not boolean True",
     ),
+    "rule-option-negative-count": (
+        b"[tool.conclint.unbounded-thread-spawn]\nmax-threads = -5\n",
+        "tool.conclint.unbounded-thread-spawn.max-threads: must be a count (0 or more), not -5",
+    ),
     "flag-a-string": (b'[tool.conclint]\nrespect-gitignore = "no"\n', "tool.conclint.respect-gitignore: must be true or false, not string 'no'"),
     "not-utf-8": (b'[tool.conclint]\nselect = ["CCL"]  # caf\xe9\n', "invalid TOML: byte 0xe9 at line 2, column 24 is not UTF-8"),
     "nested-too-deep": (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "invalid TOML: arrays or tables nested too deep to read"),

@@ -315,6 +315,8 @@ def _rule_options(cls: Type[Rule], values: Dict[str, Any], table: str, fail: Cal
         default = cls.options[key]
         if type(value) is not type(default):
             raise fail(f"{table}.{_toml_key(key)}", f"must be {_shown(default).split()[0]}, not {_shown(value)}")
+        if type(value) is int and value < 0:  # the rules' integer options are all counts
+            raise fail(f"{table}.{_toml_key(key)}", f"must be a count (0 or more), not {value}")
         out[key] = value
     return out
 
