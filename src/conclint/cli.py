@@ -734,7 +734,6 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     return "".join(out)
 
 
-
 def _decoded(data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,16 @@ class Finding:
             data["end_line"], data["end_column"], fix_info, data.get("fingerprint", ""),
             [Related(**r) for r in data.get("related", [])],
         )
+
+
+def occurrences(findings: Sequence[Finding]) -> List[int]:
+    """For each finding, its number among those of its file with its fingerprint (1, 2...,
+    in order): what tells two copies of one pitfall in a file apart where a report format
+    merges equal fingerprints (code scanning, GitLab)."""
+    seen: Dict[Tuple[str, str], int] = {}
+    out = []
+    for f in findings:
+        key = (f.path, f.fingerprint)
+        seen[key] = seen.get(key, 0) + 1
+        out.append(seen[key])
+    return out

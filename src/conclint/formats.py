@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import click
 
 from conclint.docs import rule_url
-from conclint.findings import Finding, Related
+from conclint.findings import Finding, Related, occurrences
 from conclint.output import fixable
 from conclint.settings import known_codes, relative_path
 
@@ -247,18 +247,16 @@ def _github(findings: Sequence[Finding], context: Context) -> List[str]:
 def _gitlab(findings: Sequence[Finding], context: Context) -> List[str]:
     """GitLab Code Quality: description, check_name, fingerprint, severity, location."""
     issues = []
-    seen: Dict[str, int] = {}
-    for f in findings:
+    for f, count in zip(findings, occurrences(findings)):
         path = relative_path(f.path, context.root)
         # GitLab merges issues of equal fingerprints: a second copy of one pitfall in one
         # file (same conclint fingerprint) must stay a second issue.
         base = f"{f.code}\0{path}\0{f.fingerprint}"
-        seen[base] = seen.get(base, 0) + 1
         issues.append(
             {
                 "description": f"{f.code}: {f.message}",
                 "check_name": f.code,
-                "fingerprint": hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:32],
+                "fingerprint": hashlib.sha256(f"{base}\0{count}".encode()).hexdigest()[:32],
                 "severity": "major",
                 "location": {
                     "path": path,

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from conclint import __version__
 from conclint.docs import rule_url
-from conclint.findings import Edit, Finding
+from conclint.findings import Edit, Finding, occurrences
 from conclint.settings import PARSE_ERROR_CODE
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -29,13 +29,11 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
     rules = _rules(findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
-    seen: Dict[Tuple[str, str], int] = {}
-    for f in findings:
+    for f, count in zip(findings, occurrences(findings)):
         uri = _uri(f.path, root)
         # Code scanning merges results whose fingerprints are equal: the second finding of a
         # rule on one line (`currentThread().getName()`) gets ":2", as GitHub numbers its
         # own line hashes; the first keeps the plain fingerprint, so known alerts still match.
-        count = seen[(uri, f.fingerprint)] = seen.get((uri, f.fingerprint), 0) + 1
         fingerprint = f.fingerprint if count == 1 else f"{f.fingerprint}:{count}"
         result: Dict[str, Any] = {
             "ruleId": f.code,

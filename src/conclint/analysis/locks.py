@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 import libcst as cst
 
 from conclint.analysis.catalogue import ACQUIRABLE_TYPES
-from conclint.analysis.cstutil import dotted, is_call_on, same_expression, walk, walk_scope
+from conclint.analysis.cstutil import dotted, same_expression, walk_scope
 from conclint.analysis.pairing import closes_in_finally
 from conclint.analysis.facts import Facts, callee_name, producers_of
 from conclint.analysis.types import Semantic
@@ -77,7 +77,7 @@ def enclosing_def(sem: Semantic) -> Optional[cst.CSTNode]:
 
 
 def released_in_scope(
-    sem: Semantic, receiver: cst.BaseExpression, known: Optional[Dict[int, Dict[Optional[str], List[cst.BaseExpression]]]] = None
+    sem: Semantic, receiver: cst.BaseExpression, known: Dict[int, Dict[Optional[str], List[cst.BaseExpression]]]
 ) -> bool:
     """Whether the function being visited (or the module) itself calls ``receiver.release()``.
 
@@ -89,8 +89,6 @@ def released_in_scope(
     scope = enclosing_def(sem)
     if scope is None:
         return False
-    if known is None:
-        return any(is_call_on(n, receiver, ("release",)) for n in walk_scope(scope))
     releases = known.get(id(scope))
     if releases is None:
         releases = known[id(scope)] = {}

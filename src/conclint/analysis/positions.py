@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
+from conclint.analysis.cstutil import index_of
 from conclint.analysis.walk import walk
 
 Position = CodeRange
@@ -127,7 +128,7 @@ def _nested_start(
         block = parent.body
         if not isinstance(block, cst.IndentedBlock) or not hasattr(cpython, "body"):
             return None
-        at = indexes.of(block.body, child)
+        at = index_of(block, child)
         if at is None:
             return None
         indents.append(module.default_indent if block.indent is None else block.indent)
@@ -139,13 +140,12 @@ def _nested_start(
 
 
 class _Indexes:
-    """Where a statement sits in its block, in LibCST's list and in CPython's, each block
-    counted once per file: counted per finding, a file of thousands of defs with findings
-    took time quadratic in their number."""
+    """Where a statement of LibCST's block sits in CPython's, each block counted once per
+    file: counted per finding, a file of thousands of defs with findings took time
+    quadratic in their number (LibCST's own index: ``cstutil.index_of``)."""
 
     def __init__(self) -> None:
         self._cpython: Dict[int, List[int]] = {}
-        self._positions: Dict[int, Dict[int, int]] = {}
 
     def cpython(self, body: Sequence[cst.CSTNode], at: int) -> int:
         """CPython's index of LibCST's statement ``body[at]``: a line of small statements
@@ -156,13 +156,6 @@ class _Indexes:
             for statement in body:
                 starts.append(starts[-1] + (len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1))
         return starts[at]
-
-    def of(self, body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
-        """The index of ``child`` in ``body``, None if it is not there."""
-        positions = self._positions.get(id(body))
-        if positions is None:
-            positions = self._positions[id(body)] = {id(statement): i for i, statement in enumerate(body)}
-        return positions.get(id(child))
 
 
 def _first_line(statement: Union[cst.SimpleStatementLine, cst.BaseCompoundStatement], cpython: ast.stmt) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
@@ -70,8 +69,7 @@ class AcquireWithoutRelease(Rule):
         # passed on: a forgotten release if nothing in the module ever releases the lock and
         # the lock is never handed to other code (`passed`).
         self.unreleased: List[Tuple[LockKey, cst.CSTNode]] = []
-        self._scopes: Dict[int, _ScopeCalls] = {}  # _after_acquire's view of each scope, made once
-        self._returns: Dict[int, List[cst.BaseExpression]] = {}  # _returned's, likewise
+        self._scopes: Dict[int, _ScopeCalls] = {}  # what each scope releases, passes on, returns
         self.passed: Set[str] = set()
         self.acquire_sites: "Counter[str]" = Counter()
         self.with_names: Set[str] = set()  # locks some `with` releases
@@ -125,7 +123,7 @@ class AcquireWithoutRelease(Rule):
             return
         released, escaped = _after_acquire(self.sem, node, receiver, self._scopes)
         if not released and not escaped and key is not None and _blocking(node) and self.sem.type_of(receiver) in LOCK_TYPES:
-            if not _returned(self.sem, receiver, self._returns) and self.sem.frames[-1].name != "__enter__":
+            if not _returned(self.sem, receiver, self._scopes) and self.sem.frames[-1].name != "__enter__":
                 self.unreleased.append((key, node.func.attr))
         if not released or escaped:
             # Never released here after this acquire (a hand-off, an __enter__, a Condition
@@ -216,18 +214,10 @@ def _values(value: cst.BaseExpression) -> List[cst.BaseExpression]:
     return [value]
 
 
-def _returned(sem: Semantic, receiver: cst.BaseExpression, scopes: Dict[int, List[cst.BaseExpression]]) -> bool:
-    """Whether the def being visited returns (or yields) ``receiver``: the caller holds it.
-    ``scopes`` keeps each scope's returned values, from one walk of it."""
-    scope = enclosing_def(sem)
-    if scope is None:
-        return False
-    values = scopes.get(id(scope))
-    if values is None:
-        values = scopes[id(scope)] = [
-            n.value for n in walk_scope(scope) if isinstance(n, (cst.Return, cst.Yield)) and isinstance(n.value, cst.BaseExpression)
-        ]
-    return any(_is_or_holds(value, receiver) for value in values)
+def _returned(sem: Semantic, receiver: cst.BaseExpression, scopes: Dict[int, "_ScopeCalls"]) -> bool:
+    """Whether the def being visited returns (or yields) ``receiver``: the caller holds it."""
+    known = _scope_calls(sem, scopes)
+    return known is not None and any(_is_or_holds(value, receiver) for value in known.returned)
 
 
 def _blocking(acquire: cst.Call) -> bool:
@@ -242,21 +232,32 @@ def _blocking(acquire: cst.Call) -> bool:
 
 
 class _ScopeCalls:
-    """What ``_after_acquire`` looks for in one scope, found in one walk of it, each with its
-    place in source order: ``x.release()`` calls and the values calls are given, both by the
-    spelling of ``x`` or the value (None for other expressions), and the blocks that release
-    a lock and leave. Looked for per acquire, a module of a thousand acquires took seconds."""
+    """What ``_after_acquire`` and ``_returned`` look for in one scope, found in one walk of
+    it, the first three with their places in source order: ``x.release()`` calls and the
+    values calls are given, both by the spelling of ``x`` or the value (None for other
+    expressions), the locks a block releases right before it leaves, and the values the
+    scope returns or yields. Looked for per acquire, a module of a thousand acquires took
+    seconds."""
 
     def __init__(self, scope: cst.CSTNode) -> None:
         self.order: Dict[int, int] = {}
         self.releases: Dict[Optional[str], List[Tuple[int, cst.BaseExpression]]] = {}
         self.passed: Dict[Optional[str], List[Tuple[int, cst.BaseExpression]]] = {}
-        self.leaving: List[Tuple[int, cst.IndentedBlock]] = []
-        for place, node in enumerate(n for n in walk_scope(scope) if isinstance(n, (cst.Call, cst.IndentedBlock))):
-            self.order[id(node)] = place
+        self.leaving: List[Tuple[int, cst.BaseExpression]] = []
+        self.returned: List[cst.BaseExpression] = []
+        for node in walk_scope(scope):
+            if isinstance(node, (cst.Return, cst.Yield)):
+                if isinstance(node.value, cst.BaseExpression):
+                    self.returned.append(node.value)
+                continue
+            if not isinstance(node, (cst.Call, cst.IndentedBlock)):
+                continue
+            place = self.order[id(node)] = len(self.order)
             if isinstance(node, cst.IndentedBlock):
-                if any(_released_before_leaving(stmt, after) is not None for stmt, after in zip(node.body, node.body[1:])):
-                    self.leaving.append((place, node))
+                for stmt, after in zip(node.body, node.body[1:]):
+                    released = _released_before_leaving(stmt, after)
+                    if released is not None:
+                        self.leaving.append((place, released))
                 continue
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "release":
@@ -274,14 +275,9 @@ def _after_acquire(
     to other code while held (a waiter list, another thread), or kept on purpose by a branch
     that releases another lock and leaves (a barrier's turnstile), belongs to a protocol.
     Only what comes before the first release after the acquire counts as handing it on."""
-    scope = enclosing_def(sem)
-    if scope is None:  # (only before the traversal enters the module)
-        return False, False
-    known = scopes.get(id(scope))
-    if known is None:
-        known = scopes[id(scope)] = _ScopeCalls(scope)
-    start = known.order.get(id(acquire))
-    if start is None:
+    known = _scope_calls(sem, scopes)
+    start = known.order.get(id(acquire)) if known is not None else None
+    if known is None or start is None:
         return False, False
     key = dotted(receiver)
     released = min(
@@ -290,9 +286,20 @@ def _after_acquire(
     )
     end = len(known.order) if released is None else released
     escaped = any(start < place < end and value.deep_equals(receiver) for place, value in known.passed.get(key, ())) or any(
-        start < place < end and _releases_another_and_leaves(block, receiver) for place, block in known.leaving
-    )
+        start < place < end and not value.deep_equals(receiver) for place, value in known.leaving
+    )  # handed to other code, or another lock released before leaving (a hand-over)
     return released is not None, escaped
+
+
+def _scope_calls(sem: Semantic, scopes: Dict[int, _ScopeCalls]) -> Optional[_ScopeCalls]:
+    """The enclosing def's (or module's) ``_ScopeCalls``, made on first need."""
+    scope = enclosing_def(sem)
+    if scope is None:  # (only before the traversal enters the module)
+        return None
+    known = scopes.get(id(scope))
+    if known is None:
+        known = scopes[id(scope)] = _ScopeCalls(scope)
+    return known
 
 
 def _released_before_leaving(stmt: cst.CSTNode, after: cst.CSTNode) -> Optional[cst.BaseExpression]:
@@ -307,14 +314,6 @@ def _released_before_leaving(stmt: cst.CSTNode, after: cst.CSTNode) -> Optional[
     ):
         return small.value.func.value
     return None
-
-
-def _releases_another_and_leaves(block: cst.IndentedBlock, receiver: cst.BaseExpression) -> bool:
-    """``other.release(); return`` (or ``break``) in ``block``: hand-over between two locks."""
-    return any(
-        released is not None and not released.deep_equals(receiver)
-        for released in (_released_before_leaving(stmt, after) for stmt, after in zip(block.body, block.body[1:]))
-    )
 
 
 def _is_or_holds(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
