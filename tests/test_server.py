@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -617,3 +619,73 @@ def test_a_cancelled_request_is_answered_and_the_server_goes_on(project: Path) -
         assert report.kind == "full" and [as_cli(d) for d in report.items] == [cli_view(f) for f in cli_findings(project, big)]
     finally:
         assert c.stop() == 0
+
+
+class RawPipe:
+    """The server's stdio, spoken byte by byte: for messages pygls's client would not send."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conclint", "server"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while True:
+            length = 0
+            while True:
+                line = stdout.readline()
+                if not line:
+                    return
+                if not line.strip():
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            self.messages.put(json.loads(stdout.read(length)))
+
+    def send(self, message: Dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.process.stdin.flush()
+
+    def answer(self, msg_id: Any) -> Dict[str, Any]:
+        """The response to request ``msg_id`` (notifications on the way are skipped)."""
+        while True:
+            try:
+                message = self.messages.get(timeout=TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no answer to request {msg_id}") from None
+            if message.get("id") == msg_id and "method" not in message:
+                return message
+
+
+def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: Path) -> None:
+    # JSON-RPC answers a request whose params do not fit with InvalidParams (-32602), and LSP
+    # one that follows `shutdown` with InvalidRequest (-32600): a client waiting on either
+    # would otherwise wait for ever.
+    pipe = RawPipe(project)
+    try:
+        pipe.send({"id": 1, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
+        assert "capabilities" in pipe.answer(1)["result"]
+        pipe.send({"method": "initialized", "params": {}})
+        pipe.send({"id": 2, "method": "textDocument/codeAction", "params": {"textDocument": 7}})
+        assert pipe.answer(2)["error"]["code"] == -32602
+        uri = (project / "doc.py").as_uri()
+        pipe.send({"id": 3, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})
+        assert pipe.answer(3)["result"]["kind"] == "full"  # and it goes on answering
+        pipe.send({"id": 4, "method": "shutdown"})
+        assert pipe.answer(4)["result"] is None
+        pipe.send({"id": 5, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})
+        refused = pipe.answer(5)["error"]
+        assert refused["code"] == -32600 and "shut down" in refused["message"]
+        pipe.send({"method": "exit"})
+        assert pipe.process.wait(timeout=TIMEOUT) == 0
+    finally:
+        if pipe.process.poll() is None:
+            pipe.process.kill()
+        pipe.process.wait()

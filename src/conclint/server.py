@@ -21,7 +21,9 @@ from concurrent.futures import Future
 from typing import Any, Callable, Dict, List, Set, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from conclint import __version__
@@ -31,9 +33,46 @@ from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Lin
 T = TypeVar("T")
 
 
+class _Refused:
+    """A request pygls could not read (its params do not fit the method): it still gets an answer."""
+
+    jsonrpc = "2.0"
+
+    def __init__(self, msg_id: Any, error: JsonRpcException) -> None:
+        self.id = msg_id
+        self.error = error
+
+
+class ConclintProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering every request as JSON-RPC and LSP ask: a request whose
+    params do not fit gets InvalidParams (pygls logged it and left the client waiting), and
+    one that comes after ``shutdown`` gets InvalidRequest (pygls dropped it)."""
+
+    def structure_message(self, data: Dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and data.get("id") is not None and "method" in data:
+                return _Refused(data["id"], exc)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Refused):
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        method = getattr(message, "method", None)
+        if self._shutdown and method is not None and method != types.EXIT and getattr(message, "id", None) is not None:
+            refused = JsonRpcInvalidRequest(f"the server has shut down: {method} refused")
+            self._send_response(message.id, error=refused.to_response_error())
+            return
+        super().handle_message(message)
+
+
 class ConclintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=ConclintProtocol
+        )
         self.session = Session()
         self.linter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclint-lint")
         self.open: Set[str] = set()
