@@ -225,3 +225,27 @@ def test_a_negated_per_file_ignore_applies_to_the_files_it_does_not_match(tmp_pa
         (tmp_path / "src" / name).write_text(leak)
     found = json.loads(run_cli("--no-cache", "--format", "json", ".", cwd=tmp_path).stdout)
     assert [(f["path"], f["code"]) for f in found] == [("src/keep.py", "CCL201")]
+
+
+def test_command_line_excludes_and_per_file_ignores_go_over_every_configuration(repo):
+    # As ruff's options: --exclude replaces what a configuration (or the default) excludes,
+    # --extend-exclude adds to it; --per-file-ignores replaces a configuration's table,
+    # --extend-per-file-ignores adds to it; each applies to every subproject's file.
+    write(repo / "two" / "pyproject.toml", '[tool.conclint]\nper-file-ignores = {"pkg/m.py" = ["CCL301"]}\n')
+    write(repo / "two" / "pkg" / "n.py", PITFALLS)
+    write(repo / "two" / "build" / "b.py", PITFALLS)  # "build" is a default exclude
+    base = ("--no-cache", "--output-format", "json", ".")
+    assert found(run_cli(*base, cwd=repo)) == {
+        ("one/pkg/m.py", "CCL201"), ("two/pkg/m.py", "CCL201"), ("two/pkg/n.py", "CCL201"), ("two/pkg/n.py", "CCL301"),
+    }
+    assert {p for p, _ in found(run_cli(*base, "--extend-exclude", "n.py,one", cwd=repo))} == {"two/pkg/m.py"}
+    assert "two/build/b.py" in {p for p, _ in found(run_cli(*base, "--exclude", "one", cwd=repo))}
+    extended = found(run_cli(*base, "--extend-per-file-ignores", "pkg/n.py:CCL2", cwd=repo))
+    assert ("two/pkg/n.py", "CCL201") not in extended and ("two/pkg/m.py", "CCL301") not in extended
+    assert ("one/pkg/m.py", "CCL201") in extended  # not two's: a pattern is relative to each project root
+    replaced = found(run_cli(*base, "--per-file-ignores", "pkg/n.py:CCL201,pkg/n.py:CCL301", cwd=repo))
+    assert ("two/pkg/m.py", "CCL301") in replaced and not any(p == "two/pkg/n.py" for p, _ in replaced)
+    bad = run_cli(*base, "--per-file-ignores", "pkg/n.py", cwd=repo)
+    assert bad.returncode == 2 and "is not PATTERN:CODE" in bad.stderr
+    shown = run_cli("--show-settings", "two/pkg/m.py", "--extend-exclude", "gen", cwd=repo)
+    assert 'extend-exclude = ["gen"]' in shown.stdout

@@ -13,7 +13,7 @@ from conclint import __version__
 from conclint.formats import ALIASES, FORMATS, HUMAN as HUMAN_FORMATS, WITH_EDITS, Context
 
 if TYPE_CHECKING:
-    from conclint.config import Config, Resolver
+    from conclint.config import Config, Overrides, Resolver
     from conclint.findings import Finding
     from conclint.runner import FileOutcome
     from conclint.settings import Settings
@@ -63,6 +63,11 @@ if TYPE_CHECKING:
         isolated: bool
         show_settings: Optional[str]
         show_files: bool
+        exclude: Tuple[str, ...]
+        extend_exclude: Tuple[str, ...]
+        per_file_ignores: Tuple[str, ...]
+        extend_per_file_ignores: Tuple[str, ...]
+        respect_gitignore: Optional[bool]
 
 else:  # at run time a plain dict: a TypedDict compiles each of its 35 string annotations
     _Options = dict  # on import (11 ms of every run)
@@ -105,6 +110,11 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--show-settings", metavar="FILE", default=None, help="Print the settings that apply to FILE and the configuration files they come from, and exit.")
 @click.option("--show-files", is_flag=True, help="List the files that would be linted (after excludes), one per line, and exit.")
 @click.option("--stdin-filename", metavar="PATH", help="The name of the file read from standard input (for messages, configuration and per-file-ignores); given, standard input is read, '-' or not.")
+@click.option("--exclude", multiple=True, metavar="PATTERNS", help="Files and directories not to lint (gitignore-style patterns relative to the project root, comma-separated), instead of the configured and default excludes.")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERNS", help="Like --exclude, on top of the excludes already in force.")
+@click.option("--per-file-ignores", multiple=True, metavar="PATTERN:CODE", help="Rules not to report in the files a pattern matches (comma-separated PATTERN:CODE pairs), instead of the configured per-file-ignores.")
+@click.option("--extend-per-file-ignores", multiple=True, metavar="PATTERN:CODE", help="Like --per-file-ignores, on top of the configured ones.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Whether files .gitignore ignores are skipped (default: the configuration's respect-gitignore, true).")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
@@ -335,7 +345,7 @@ def _configuration(o: _Options, paths: Sequence[str]) -> Tuple[Resolver, Config,
     if o["isolated"] and o["config_file"] is not None:
         raise UsageFailure("--config and --isolated cannot be used together")
     try:
-        resolver = Resolver(lambda config: _settings(config, o), o["config_file"], bool(o["isolated"]))
+        resolver = Resolver(lambda config: _settings(config, o), o["config_file"], bool(o["isolated"]), _overrides(o))
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
     common = _common_directory([p for p in paths if p != "-"] or ["."])
@@ -346,6 +356,36 @@ def _configuration(o: _Options, paths: Sequence[str]) -> Tuple[Resolver, Config,
         config = Config()
         settings = _settings(config, o)
     return resolver, config, settings
+
+
+def _overrides(o: _Options) -> "Overrides":
+    """What the command line sets over every configuration file (``Overrides``)."""
+    from conclint.config import Overrides
+    from conclint.settings import SelectorError, resolve_selection
+
+    def patterns(values: Sequence[str]) -> Tuple[str, ...]:
+        return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+    def pairs(option: str, values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+        out = []
+        for item in patterns(values):
+            pattern, colon, code = item.rpartition(":")
+            if not colon or not pattern.strip() or not code.strip():
+                raise UsageFailure(f"{option}: {item!r} is not PATTERN:CODE (as in 'tests/*:CCL201')")
+            try:
+                resolve_selection([code.strip().upper()], [], [])
+            except SelectorError as exc:
+                raise UsageFailure(f"{option}: {exc}") from None
+            out.append((pattern.strip(), code.strip().upper()))
+        return tuple(out)
+
+    return Overrides(
+        exclude=patterns(o["exclude"]) if o["exclude"] else None,
+        extend_exclude=patterns(o["extend_exclude"]),
+        per_file_ignores=pairs("--per-file-ignores", o["per_file_ignores"]) if o["per_file_ignores"] else None,
+        extend_per_file_ignores=pairs("--extend-per-file-ignores", o["extend_per_file_ignores"]),
+        respect_gitignore=o["respect_gitignore"],
+    )
 
 
 def _common_directory(paths: Sequence[str]) -> str:

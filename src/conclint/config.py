@@ -53,6 +53,38 @@ class Config:
     sources: List[Path] = field(default_factory=list)
 
 
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line sets over every configuration file, as ruff's options do:
+    ``--exclude`` and ``--per-file-ignores`` replace a file's own, their ``--extend-``
+    forms add to them, ``--[no-]respect-gitignore`` decides. Patterns are relative to the
+    project root, as the configuration's are."""
+
+    exclude: Optional[Tuple[str, ...]] = None
+    extend_exclude: Tuple[str, ...] = ()
+    per_file_ignores: Optional[Tuple[Tuple[str, str], ...]] = None  # (pattern, code)
+    extend_per_file_ignores: Tuple[Tuple[str, str], ...] = ()
+    respect_gitignore: Optional[bool] = None
+
+    def apply(self, config: "Config") -> "Config":
+        if self == Overrides():
+            return config
+        changes: Dict[str, Any] = {"extend_exclude": [*config.extend_exclude, *self.extend_exclude]}
+        if self.exclude is not None:
+            changes["exclude"] = list(self.exclude)
+        if self.respect_gitignore is not None:
+            changes["respect_gitignore"] = self.respect_gitignore
+        if self.per_file_ignores is not None or self.extend_per_file_ignores:
+            table: Dict[str, List[str]] = {} if self.per_file_ignores is not None else {
+                k: list(v) for k, v in config.per_file_ignores.items()
+            }
+            for pattern, code in (*(self.per_file_ignores or ()), *self.extend_per_file_ignores):
+                table.setdefault(pattern, []).append(code)
+            changes["per_file_ignores"] = table
+        return replace(config, **changes)
+
+
 # Configuration is a few lines; anything larger is a mistake (a FIFO or device is refused).
 MAX_CONFIG_BYTES = 1024 * 1024
 # The files that configure conclint, in order of precedence within one directory (as ruff's
@@ -396,11 +428,17 @@ class Resolver:
     (which puts the command line's options on top). Resolved once per directory, made once
     per configuration file: the engine keeps its rule sets per Settings object."""
 
-    def __init__(self, make: Callable[[Config], "Settings"], explicit: Optional[Path] = None, isolated: bool = False) -> None:
+    def __init__(
+        self, make: Callable[[Config], "Settings"], explicit: Optional[Path] = None, isolated: bool = False,
+        overrides: Overrides = Overrides(),
+    ) -> None:
         self.make = make
         self.finder = ConfigFinder()
+        self.overrides = overrides
         # --config or --isolated: one configuration for every file (raises ConfigError).
-        self.fixed: Optional[Config] = load_explicit(explicit) if explicit is not None else (Config() if isolated else None)
+        fixed = load_explicit(explicit) if explicit is not None else (Config() if isolated else None)
+        self.fixed: Optional[Config] = None if fixed is None else overrides.apply(fixed)
+        self._applied: Dict[Optional[Path], Config] = {}  # each file's configuration, overridden once
         self._by_directory: Dict[str, Any] = {}  # a Settings, or the ConfigError of its configuration
         self._by_config: Dict[Optional[Path], "Settings"] = {}
         self._configs: Dict[Optional[Path], Config] = {}
@@ -409,7 +447,13 @@ class Resolver:
         """The configuration of the file or directory ``path``; raises ``ConfigError``."""
         if self.fixed is not None:
             return self.fixed
-        return self.finder.config_for(path)
+        return self._overridden(self.finder.config_for(path))
+
+    def _overridden(self, config: Config) -> Config:
+        found = self._applied.get(config.path)
+        if found is None:
+            found = self._applied[config.path] = self.overrides.apply(config)
+        return found
 
     def own_config(self, directory: str) -> Optional[Config]:
         """The configuration whose file is in ``directory`` itself (None without one, and
@@ -417,7 +461,7 @@ class Resolver:
         if self.fixed is not None:
             return None
         found = self.finder.here(directory)
-        return None if found is None else self.finder.load(found)
+        return None if found is None else self._overridden(self.finder.load(found))
 
     def settings_for(self, path: str) -> "Settings":
         """The Settings of the file ``path`` ('-': stdin, resolved from the current
