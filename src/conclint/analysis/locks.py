@@ -98,6 +98,14 @@ def released_in_scope(
     return any(same_expression(value, receiver) for value in releases.get(dotted(receiver), ()))
 
 
+def leaves_block(body: cst.BaseSuite) -> bool:
+    """Whether ``body`` ends by leaving its block (``return``, ``raise``, ``continue``, ``break``)."""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    smalls = last.body if isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+    return bool(smalls) and isinstance(smalls[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
 def statement_call(sem: Semantic, call: cst.Call, methods: Tuple[str, ...]) -> Optional[cst.BaseExpression]:
     """The receiver when ``call`` is a whole statement ``receiver.<method>(...)``, else None."""
     stack = sem.stack
@@ -179,7 +187,9 @@ class HeldLocks:
     """Mixin for a rule: the locks held at the node being visited, within the current function.
 
     A lock is held inside the body of ``with lock:`` and after a statement ``lock.acquire()`` in
-    the same block, until a ``lock.release()`` statement or the end of that block.  Bodies of
+    the same block, until a ``lock.release()`` statement or the end of that block; acquired in a
+    test, inside the body of ``if``/``while lock.acquire(...)`` (also ``... and lock.acquire()``)
+    and after ``if not lock.acquire(...): return`` (any body that leaves the block).  Bodies of
     nested defs, lambdas and classes run later, so each starts with nothing held.  Locks are named
     by ``lock_key`` (``dotted`` spelling when that has no key), whatever their type.
     """
@@ -226,20 +236,43 @@ class HeldLocks:
         self._enter_suite(node)
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._held[-1].pop()
+        self._leave_suite(node)
 
     def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
         self._enter_suite(node)
 
     def leave_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
-        self._held[-1].pop()
+        self._leave_suite(node)
 
     def _enter_suite(self, node: cst.BaseSuite) -> None:
         parent = self.sem.parent
         keys: List[Held] = []
         if isinstance(parent, cst.With) and parent.body is node:
             keys = [k for k in (self.held_key(i.item) for i in parent.items) if k is not None]
+        elif isinstance(parent, (cst.If, cst.While)) and parent.body is node:
+            keys = self._test_acquires(parent.test)
         self._held[-1].append(keys)
+
+    def _leave_suite(self, node: cst.BaseSuite) -> None:
+        self._held[-1].pop()
+        parent = self.sem.parent
+        if (
+            isinstance(parent, cst.If) and parent.body is node and parent.orelse is None and leaves_block(node)
+            and isinstance(parent.test, cst.UnaryOperation) and isinstance(parent.test.operator, cst.Not)
+        ):  # `if not lock.acquire(blocking=False): return`: what follows holds it
+            self._held[-1][-1].extend(self._test_acquires(parent.test.expression))
+
+    def _test_acquires(self, test: cst.BaseExpression) -> List[Held]:
+        """The locks a test takes when it is true: ``lock.acquire(...)``, alone or in an
+        ``and`` (released in the function too, or it is a signal, as for statements)."""
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            return self._test_acquires(test.left) + self._test_acquires(test.right)
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "acquire":
+            receiver = test.func.value
+            key = self.held_key(receiver)
+            if key is not None and released_in_scope(self.sem, receiver, self._released):
+                return [key]
+        return []
 
     def leave_Call(self, node: cst.Call) -> None:
         receiver = statement_call(self.sem, node, ("acquire", "release"))

@@ -105,6 +105,8 @@ class InconsistentLocking(HeldLocks, Rule):
         self._lock_makers: Set[FunctionKey] = set()
         self._named_once: Dict[str, bool] = {}  # _unreferenced's answers, per method name
         self._bases: Dict[str, List[str]] = {}
+        # Per class, its properties: name -> the methods that run on a read and on a store.
+        self._properties: Dict[str, Dict[str, Tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -121,6 +123,7 @@ class InconsistentLocking(HeldLocks, Rule):
         super().visit_ClassDef(node)
         bases = [a.value.value if isinstance(a.value, cst.Subscript) else a.value for a in node.bases]  # Base[int]
         self._bases[node.name.value] = [b.value for b in bases if isinstance(b, cst.Name)]
+        self._properties[node.name.value] = _properties(node)
 
     # ------------------------------------------------------------ accesses
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -219,10 +222,17 @@ class InconsistentLocking(HeldLocks, Rule):
             parent = self.sem.parent
             if not (isinstance(parent, cst.Call) and parent.func is node):
                 info = self.sem.enclosing_class()
-                if info is not None and node.attr.value in info.methods:
+                if info is None:
+                    return
+                prop = next((self._properties[c][node.attr.value] for c in self._lineage(info.name)
+                             if node.attr.value in self._properties.get(c, {})), None)
+                if prop is not None:  # ``self.p`` of a property: a call of its getter or setter
+                    stored = isinstance(parent, (cst.AssignTarget, cst.AugAssign)) and getattr(parent, "target", None) is node
+                    self._method_call(prop[1] if stored else prop[0], None)
+                elif node.attr.value in info.methods:
                     self._calls.setdefault(info.name, _Calls()).escapes.add(node.attr.value)
 
-    def _method_call(self, method: str, call: cst.Call) -> None:
+    def _method_call(self, method: str, call: Optional[cst.Call]) -> None:
         caller = function_key(self.sem)
         info = self.sem.enclosing_class()
         if info is None:
@@ -244,7 +254,7 @@ class InconsistentLocking(HeldLocks, Rule):
         calls = self._calls.setdefault(info.name, _Calls())
         calls.sites.setdefault(method, []).append((caller[1], bool(held)))
         known = [k for k in held if k in self._known]
-        if known:
+        if known and call is not None:
             calls.locked_sites.setdefault(method, []).append((caller[1], call, self._spelling.get(known[0], "the lock")))
 
     def _record(self, name: str, kind: str, node: cst.CSTNode) -> Optional[_Access]:
@@ -536,6 +546,33 @@ def _constructor(value: cst.BaseExpression) -> str:
         func = value.func
         return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
     return ""
+
+
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+
+
+def _properties(node: cst.ClassDef) -> Dict[str, Tuple[str, str]]:
+    """The properties ``node`` defines: name -> (the method a read runs, the one a store
+    runs), for ``@property`` defs (their setters share the name) and ``p = property(f, g)``."""
+    out: Dict[str, Tuple[str, str]] = {}
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef):
+            for decorator in stmt.decorators:
+                d = decorator.decorator
+                name = d.attr.value if isinstance(d, cst.Attribute) else d.value if isinstance(d, cst.Name) else ""
+                if name in _PROPERTY_DECORATORS or (isinstance(d, cst.Attribute) and name in ("setter", "getter", "deleter")):
+                    out[stmt.name.value] = (stmt.name.value, stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if (
+                    isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, cst.Call) and _constructor(small.value) == "property"
+                ):
+                    names = [a.value.value if isinstance(a.value, cst.Name) else "" for a in small.value.args[:2]]
+                    names += [""] * (2 - len(names))
+                    out[small.targets[0].target.value] = (names[0], names[1])
+    return out
 
 
 def _private(method: str) -> bool:
