@@ -2,9 +2,10 @@
 fine), the other files are still linted, and the exit code says so. Real CLI, real files.
 
 conclint parses a file only when some enabled rule's byte-level triggers match its bytes
-(``engine.lint_source`` -> ``engine.rule_set``). A file without concurrency API text is
-skipped unparsed, so a syntax error, bad encoding or NUL byte in it is *not* reported.
-Every broken file below therefore carries ``TRIGGER``, text that makes it parsed.
+(``engine.lint_source`` -> ``engine.rule_set``), or, for its syntax alone, when it names a
+concurrency module, a lock or a coroutine function (``engine._CONCURRENCY``). A file without
+any of that text is skipped unparsed, so a syntax error, bad encoding or NUL byte in it is
+*not* reported. Every broken file below therefore carries ``TRIGGER``, text that makes it parsed.
 Failures to read a file (permissions, links, size) are reported whatever its content.
 """
 
@@ -93,6 +94,15 @@ def test_bad_content_without_concurrency_text_is_not_parsed(tmp_path):
     result = lint(tmp_path)
     assert "bad.py" not in result.stdout
     assert result.stdout.startswith(GOOD_FINDING) and result.returncode == 1
+
+
+@pytest.mark.parametrize("vocabulary", [b"import threading\n", b"from pkg.locks import A_LOCK\n", b"async def main():\n    pass\n"])
+def test_a_syntax_error_in_a_file_about_concurrency_is_reported_though_no_rule_applies(tmp_path, vocabulary):
+    # No rule's vocabulary (nothing is made, started, acquired or awaited), but the file is
+    # about what conclint checks: "All checks passed!" would say it was read and found fine.
+    (tmp_path / "bad.py").write_bytes(vocabulary + b"def g(:\n    pass\n")
+    line = vocabulary.count(b"\n") + 1
+    assert_reported(lint(tmp_path), rf"bad\.py:{line}:7: CCL000 SyntaxError: invalid syntax")
 
 
 def test_ignoring_ccl000_silences_bad_input(tmp_path):

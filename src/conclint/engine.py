@@ -227,6 +227,36 @@ def _lint_source(data: bytes, path: str, settings: Settings, options: Dict[str, 
     return result
 
 
+# A file naming what conclint is about (a concurrency module, a lock, a coroutine function)
+# is one its user expects checked: a syntax error there is reported even when no rule's
+# vocabulary is in it (ruff reports every file's; reading all of them would cost conclint as
+# much as all its rules do on the standard library).
+_CONCURRENCY = re.compile(
+    rb"\b(?:threading|multiprocessing|asyncio|concurrent|_thread|gevent)\b|\basync\s+def\b"
+    rb"|(?:Lock|LOCK|acquire|allocate_lock|Condition|_lock|\.lock)\b"
+)
+
+
+def _syntax_check(data: bytes, path: str, result: FileResult, keep_ast: bool) -> None:
+    """Report the syntax error of a file no rule's vocabulary gate let through (``_CONCURRENCY``);
+    keep CPython's tree for the project summary (``keep_ast``), which would parse it anyway."""
+    from conclint.analysis.parsing import MAX_PARSE_BYTES, ParseFailure, parse_screened, screen
+
+    if len(data) > MAX_PARSE_BYTES:
+        return  # generated: no rule would read it either
+    try:
+        screened = screen(data)
+        if screened.error is not None:  # CPython cannot read it; LibCST may (newer syntax)
+            parse_screened(data, screened)
+        elif keep_ast:
+            result.ast_tree = screened.tree
+            result.ast_facts = screened.facts
+    except ParseFailure as exc:
+        result.parse_failed = True
+        result.skipped = False
+        result.findings.append(Finding(PARSE_ERROR, exc.message, path, exc.line, exc.column, exc.line, exc.column))
+
+
 def _audit_rule(settings: Settings, codes: FrozenSet[str], data: bytes) -> Optional[Type[Rule]]:
     """The rule checking noqa comments, if it applies to a file with ``codes`` and the
     file's bytes pass its screen (a noqa naming one of our codes: rare)."""
@@ -295,11 +325,13 @@ def _lint_rules(
     rules = rule_set(settings, codes) if rule_classes is None else RuleSet(rule_classes, settings.rule_options)
     # Without the gate every enabled rule runs: the equivalence tests compare both ways.
     candidates = rules.trigger.matching(data) if settings.gate else list(rules.classes)
+    from conclint.analysis.parsing import ParseFailure, parse_screened, screen
+
     if not candidates:
         result.skipped = True
+        if PARSE_ERROR in codes and _CONCURRENCY.search(data) is not None:
+            _syntax_check(data, path, result, keep_ast)
         return result
-
-    from conclint.analysis.parsing import ParseFailure, parse_screened, screen
 
     try:
         screened = screen(data)
