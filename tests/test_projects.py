@@ -272,6 +272,18 @@ def test_a_project_module_imported_before_monkey_patching(tmp_path):
     assert findings(root, "--cache-dir", cache, "--select", "CCL401") == []
 
 
+def test_a_standard_library_import_is_not_a_project_module_of_the_same_last_name(tmp_path):
+    # Modules are also found by their last names (code linted from above its import root),
+    # but never for the standard library's: `import json` is not app/json.py.
+    root = copy_project("gevent_first_party", tmp_path)
+    (root / "app" / "json.py").write_text("import socket\n\n\nasync def dumps(obj):\n    return obj\n")
+    server = root / "server.py"
+    server.write_text("import json\n" + server.read_text())
+    (root / "app" / "use.py").write_text("from json import dumps\n\n\nasync def main():\n    dumps({})\n")
+    found = {(f["path"], f["code"]) for f in findings(root, "--no-cache")}
+    assert found == {("server.py", "CCL401")}
+
+
 def test_a_noqa_for_a_cross_module_finding_is_obeyed_and_not_called_unused(tmp_path):
     root = copy_project("async_sibling", tmp_path)
     api = root / "app" / "api.py"

@@ -63,10 +63,13 @@ bytes): ``ModuleNamer`` gives them from the package layout at each run.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import itertools
 import os
 import re
+import sys
+import sysconfig
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -687,14 +690,38 @@ def _bound_names(scope: ast.AST) -> FrozenSet[str]:
 
 def _named(name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]]) -> Optional[str]:
     """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name``
-    (remembered in ``suffixes``), None when there are none or several."""
+    (remembered in ``suffixes``), None when there are none or several, or when ``name`` is
+    the standard library's (``import json`` is not ``app/json.py``)."""
     if name in names:
         return name
     if name not in suffixes:
         tail = "." + name
-        matches = [m for m in names if m.endswith(tail)]
+        matches = [m for m in names if m.endswith(tail)] if name.split(".", 1)[0] not in stdlib_names() else []
         suffixes[name] = matches[0] if len(matches) == 1 else None
     return suffixes[name]
+
+
+@functools.lru_cache(maxsize=None)
+def stdlib_names() -> FrozenSet[str]:
+    """The top-level modules of the standard library (``sys.stdlib_module_names``; on 3.9,
+    what the standard library's directory holds, with the built-in modules)."""
+    known = getattr(sys, "stdlib_module_names", None)
+    if known is not None:
+        return frozenset(known)
+    names = set(sys.builtin_module_names)
+    directory = sysconfig.get_paths()["stdlib"]
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        entries = []
+    for entry in entries:
+        stem, _, suffix = entry.partition(".")
+        if suffix in ("py", "") and stem.isidentifier() and entry != "site-packages":
+            names.add(stem)
+    dynload = os.path.join(directory, "lib-dynload")
+    for entry in os.listdir(dynload) if os.path.isdir(dynload) else ():
+        names.add(entry.split(".", 1)[0])
+    return frozenset(names)
 
 
 def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
