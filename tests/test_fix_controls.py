@@ -148,6 +148,26 @@ def test_unfixable_on_the_command_line_adds_to_the_configuration(project):
     assert run_cli("--no-cache", "--unfixable", "CCL999", "pkg", cwd=project).returncode == 2
 
 
+def test_the_fix_policy_holds_for_the_unused_noqa_fix_too(project):
+    # CCL900's fix edits a comment, outside the tree fixes: the policy held for those only,
+    # and `unfixable = ["CCL900"]` still deleted the user's noqa comments.
+    text = "import threading\nx = 1  # noqa: CCL301\n"
+    stale = project / "pkg" / "stale.py"
+    for policy, args, kept in [
+        ('unfixable = ["CCL900"]\n', ("--unsafe-fixes",), True),
+        ('extend-unsafe-fixes = ["CCL900"]\n', (), True),
+        ('extend-unsafe-fixes = ["CCL900"]\n', ("--unsafe-fixes",), False),
+    ]:
+        configure(project, policy)
+        stale.write_text(text)
+        run_cli("--no-cache", "--fix", *args, "pkg/stale.py", cwd=project)
+        assert (stale.read_text() == text) is kept, (policy, args)
+    configure(project, 'unfixable = ["CCL900"]\n')
+    stale.write_text(text)
+    findings = json.loads(run_cli("--no-cache", "--output-format", "json", "pkg/stale.py", cwd=project).stdout)
+    assert [(f["code"], f["fix"]) for f in findings] == [("CCL900", None)]
+
+
 def test_extend_safe_fixes_makes_fix_apply_an_unsafe_fix(project):
     configure(project, 'extend-safe-fixes = ["CCL201"]\n')
     lint = run_cli("--no-cache", "--output-format", "concise", "pkg", cwd=project)

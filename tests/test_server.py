@@ -391,6 +391,17 @@ def test_fix_policy_of_the_configuration_shapes_the_code_actions(project: Path) 
         assert [a for a in c.actions(uri, diagnostic.range) if a.title.startswith("Fix ")] == []
     finally:
         c.stop()
+    # The unused-noqa fix (a comment's edit) obeys the same policy.
+    stale = "import threading\nx = 1  # noqa: CCL301\n"
+    (project / "pyproject.toml").write_text('[tool.conclint]\nextend-unsafe-fixes = ["CCL900"]\n')
+    c = Client(project)
+    try:
+        uri = c.open(project / "doc.py", stale)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        assert diagnostic.code == "CCL900"
+        assert [a for a in c.actions(uri, diagnostic.range) if a.title.startswith("Fix ")] == []
+    finally:
+        c.stop()
 
 
 def test_fix_all_writes_what_the_cli_writes(client: Client, here: Path) -> None:

@@ -297,8 +297,14 @@ def _audit(
     if not found:
         return
     lines = _NEWLINES.split(source)
+    policy = settings.fix_policy
     for finding in found:
         finding.fingerprint = fingerprint(finding.code, lines, finding.line, finding.line)
+        if policy and finding.fix is not None:  # unfixable, extend-safe-fixes, extend-unsafe-fixes
+            if not policy.fixable(finding.code):
+                finding.fix = None
+            else:
+                finding.fix.applicability = policy.applicability(finding.code, finding.fix.applicability)
     result.findings.extend(found)  # noqa_audit has applied the comments' own CCL900 codes
     result.text_fixes.extend(found)
     result.findings.sort(key=Finding.sort_key)

@@ -71,7 +71,8 @@ def fix_source(
             break
         fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
         # Text fixes (CCL900's, on comments) once no tree fix is left: the next pass re-lints.
-        edits = [] if fixes else [e for f in result.text_fixes if f.fix is not None for e in f.fix.edits]
+        texts = [] if fixes else [f for f in result.text_fixes if f.fix is not None and (unsafe or f.fix.applicability == "safe")]
+        edits = [e for f in texts for e in f.fix.edits if f.fix is not None]
         if not fixes and not edits:
             break
         if result.unfixable:
@@ -92,12 +93,12 @@ def fix_source(
         problem = _reparse_problem(current, new_bytes)
         if problem:
             return _unchanged(outcome, first, f"fixed code would not parse ({problem})")
-        outcome.applied += len(fixes) if fixes else len(result.text_fixes)
+        outcome.applied += len(fixes) if fixes else len(texts)
         if fixes:
             chosen = {id(fix) for fix in fixes}
             outcome.fixes.extend(f for f, report in result.reports if id(report.fix) in chosen)
         else:  # CCL900's text fixes, each a finding of its own
-            outcome.fixes.extend(f for f in result.text_fixes if f.fix is not None)
+            outcome.fixes.extend(texts)
         current = new_bytes
     outcome.fixed = current
     outcome.fixes = _placed_in_original(outcome.fixes, first.findings)

@@ -339,7 +339,8 @@ class Session:
                 ))
         for finding in result.text_fixes if quick else ():  # CCL900's: edits of comments
             diagnostic = to_diagnostic(finding, positions, document.version)
-            if finding.fix is not None and finding.fix.edits and _overlaps(diagnostic.range, wanted):
+            fix = finding.fix
+            if fix is not None and fix.edits and (unsafe or fix.applicability == "safe") and _overlaps(diagnostic.range, wanted):
                 edit = _workspace_edit(document, [positions.text_edit(e) for e in finding.fix.edits])
                 actions.append(types.CodeAction(
                     title=f"Fix {finding.code}: {finding.fix.message}", kind=types.CodeActionKind.QuickFix,
