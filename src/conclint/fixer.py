@@ -72,7 +72,7 @@ def fix_source(
         fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
         # Text fixes (CCL900's, on comments) once no tree fix is left: the next pass re-lints.
         texts = [] if fixes else [f for f in result.text_fixes if f.fix is not None and (unsafe or f.fix.applicability == "safe")]
-        edits = [e for f in texts for e in f.fix.edits if f.fix is not None]
+        edits = [e for f in texts if f.fix is not None for e in f.fix.edits]
         if not fixes and not edits:
             break
         if result.unfixable:

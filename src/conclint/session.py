@@ -341,9 +341,9 @@ class Session:
             diagnostic = to_diagnostic(finding, positions, document.version)
             fix = finding.fix
             if fix is not None and fix.edits and (unsafe or fix.applicability == "safe") and _overlaps(diagnostic.range, wanted):
-                edit = _workspace_edit(document, [positions.text_edit(e) for e in finding.fix.edits])
+                edit = _workspace_edit(document, [positions.text_edit(e) for e in fix.edits])
                 actions.append(types.CodeAction(
-                    title=f"Fix {finding.code}: {finding.fix.message}", kind=types.CodeActionKind.QuickFix,
+                    title=f"Fix {finding.code}: {fix.message}", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diagnostic], is_preferred=True, edit=edit,
                 ))
         if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and f.fix.applicability == "safe" for f in result.findings):
