@@ -544,6 +544,57 @@ def test_a_document_neither_open_nor_on_disk_has_nothing_to_report(client: Clien
     assert list(client.pull("untitled:never-opened").items) == []
 
 
+def test_a_closed_file_is_read_as_the_command_reads_it(project: Path) -> None:
+    # Not open: read from disk, a regular file only (a FIFO blocked the server for good,
+    # /dev/zero filled its memory), decoded as its coding cookie says (a latin-1 file read
+    # as UTF-8 was taken for an empty one), at file://localhost/ URIs too.
+    latin = project / "latin.py"
+    latin.write_bytes(b"# -*- coding: latin-1 -*-\nimport threading\n# caf\xe9\nthreading.currentThread()\n")
+    fifo = project / "fifo.py"
+    os.mkfifo(fifo)
+    c = Client(project, pull=True)
+    try:
+        report = c.pull(fifo.as_uri())
+        assert [(d.code, d.message) for d in report.items] == [("CCL000", "cannot read file: not a regular file")]
+        command = [sys.executable, "-m", "conclint", "--no-cache", "--output-format", "json", "latin.py"]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=60)
+        expected = [cli_view(f) for f in json.loads(done.stdout)]
+        assert [as_cli(d) for d in c.pull(latin.as_uri()).items] == expected != []
+        localhost = "file://localhost" + latin.as_uri()[len("file://"):]
+        assert [d.code for d in c.pull(localhost).items] == [f["code"] for f in expected]
+    finally:
+        assert c.stop() == 0
+
+
+def test_an_edit_past_the_end_of_a_line_lands_at_its_end(client: Client, here: Path) -> None:
+    # LSP: a character past the line's length means its length. Sent one past the end of a
+    # CRLF line, pygls put the text between CR and LF: a line the client does not have, and
+    # every diagnostic below it a line too low.
+    for ending in ("\r\n", "\n"):
+        lines = ["import threading", "threading.currentThread()", "threading.currentThread()"]
+        text = ending.join(lines) + ending
+        uri = client.open(here / f"clamp{len(ending)}.py", text)
+        client.diagnostics(uri, 1)
+        for n, character in enumerate((len(lines[1]) + 1, len(lines[1]) + 40)):
+            at = types.Position(line=1, character=character)
+            client.client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2 + n),
+                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text="  # note")],
+            ))
+        lines[1] += "  # note  # note"
+        expected = [cli_view(f) for f in cli_findings(here, ending.join(lines) + ending)]
+        assert [as_cli(d) for d in client.diagnostics(uri, 3)] == expected
+        assert [d["line"] for d in expected] == [2, 3]
+
+
+def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here: Path) -> None:
+    uri = (here / "never-opened.py").as_uri()
+    client.change(uri, 2, PITFALLS)
+    opened = client.open(here / "then.py", PITFALLS)
+    assert client.diagnostics(opened, 1)
+    assert not any("KeyError" in m for m in client.shown + client.logs)
+
+
 def test_close_clears_the_diagnostics(client: Client, here: Path) -> None:
     uri = client.open(here / "doc.py", PITFALLS)
     assert client.diagnostics(uri, 1)
@@ -658,10 +709,10 @@ class RawPipe:
                     length = int(line.split(b":")[1])
             self.messages.put(json.loads(stdout.read(length)))
 
-    def send(self, message: Dict[str, Any]) -> None:
+    def send(self, message: Dict[str, Any], header: bytes = b"Content-Length: %d\r\n\r\n") -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
         assert self.process.stdin is not None
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.process.stdin.write(header % len(body) + body)
         self.process.stdin.flush()
 
     def answer(self, msg_id: Any) -> Dict[str, Any]:
@@ -689,6 +740,10 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         uri = (project / "doc.py").as_uri()
         pipe.send({"id": 3, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})
         assert pipe.answer(3)["result"]["kind"] == "full"  # and it goes on answering
+        # Header names are case-insensitive; spacing and line ends vary between clients.
+        for n, header in enumerate([b"content-length: %d\r\n\r\n", b"CONTENT-LENGTH:%d\n\n", b"Content-Length:  %d \r\n\r\n"]):
+            pipe.send({"id": 10 + n, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}}, header)
+            assert pipe.answer(10 + n)["result"]["kind"] == "full"
         pipe.send({"id": 4, "method": "shutdown"})
         assert pipe.answer(4)["result"] is None
         pipe.send({"id": 5, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})

@@ -14,20 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 from pathlib import Path
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Set, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from conclint import __version__
+from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.config import CONFIG_NAMES
+from conclint.reading import decode_source, read_regular
 from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError
 
 T = TypeVar("T")
@@ -67,6 +72,38 @@ class ConclintProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        """pygls's, with each range clamped to its lines first, as LSP says ("if the character
+        value is greater than the line length it defaults back to the line length"): pygls
+        put text sent for one past the end of a CRLF line between its CR and LF, a line
+        the client does not have. A change of a document that is not open is ignored (pygls
+        raised KeyError, shown to the user)."""
+        document = self.workspace.text_documents.get(unquote(params.text_document.uri))
+        if document is None:
+            return
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                lines = document.lines
+                encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+                for position in (change.range.start, change.range.end):
+                    if position.line < len(lines):
+                        length = _units(lines[position.line].rstrip("\r\n"), encoding)
+                        position.character = min(position.character, length)
+            self.workspace.update_text_document(params.text_document, change)
+        handler = self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)
+        if handler is not None:
+            yield handler, (params,), None
+
+
+def _units(text: str, encoding: str) -> int:
+    """The length of ``text`` in the position encoding's code units."""
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
 
 class ConclintServer(LanguageServer):
     def __init__(self) -> None:
@@ -99,15 +136,24 @@ class ConclintServer(LanguageServer):
         self.linter.submit(work, *args).add_done_callback(done)
 
     def document(self, uri: str) -> Document:
-        """The open document, else the file on disk (pygls reads it), else an empty one: a
-        request about a document neither open nor on disk has nothing to report or fix."""
-        doc = self.workspace.get_text_document(uri)
-        path = to_fs_path(uri) if uri.startswith("file:") else None
+        """The open document, else the file on disk, else an empty one: a request about a
+        document neither open nor on disk has nothing to report or fix. A file on disk is
+        read as the command reads it: a regular file only (a FIFO would block the loop for
+        good, /dev/zero fill the memory), at most as large as conclint lints, decoded as
+        its PEP 263 cookie says."""
+        path = fs_path(uri)
+        doc = self.workspace.text_documents.get(unquote(uri))
+        if doc is not None:
+            return Document(uri, doc.source, doc.version, Path(path) if path else None)
+        if not path:
+            return Document(uri, "", None, None)
         try:
-            source = doc.source
-        except (OSError, ValueError):  # not open, and no such file (or not one pygls can read)
-            source = ""
-        return Document(uri, source, doc.version, Path(path) if path else None)
+            source = decode_source(read_regular(path, MAX_PARSE_BYTES))
+        except (FileNotFoundError, NotADirectoryError):
+            return Document(uri, "", None, Path(path))
+        except OSError as exc:
+            return Document(uri, "", None, Path(path), unreadable=f"cannot read file: {exc.strerror or exc}")
+        return Document(uri, source, None, Path(path))
 
     def log(self, level: types.MessageType, message: str) -> None:
         if level <= self.session.client.log_level:
@@ -166,6 +212,16 @@ class ConclintServer(LanguageServer):
             diagnostics = workspace.diagnostics if workspace else None
             if diagnostics and diagnostics.refresh_support:
                 self.workspace_diagnostic_refresh(None)
+
+
+def fs_path(uri: str) -> Optional[str]:
+    """The local path of a ``file:`` URI (``file://localhost/p`` is ``/p``, RFC 8089); None
+    for other schemes."""
+    if not uri.startswith("file:"):
+        return None
+    if uri.lower().startswith("file://localhost/"):
+        uri = "file:///" + uri[len("file://localhost/"):]
+    return to_fs_path(uri)
 
 
 server = ConclintServer()
@@ -279,7 +335,28 @@ def exit_(ls: ConclintServer, params: None) -> None:
     os._exit(0 if ls.shut_down else 1)
 
 
+class _Headers:
+    """Standard input as pygls reads it, with each ``Content-Length`` header spelled as pygls
+    matches it: header names are case-insensitive (as in HTTP, whose framing LSP borrows) and
+    clients differ in spacing and line ends; one header pygls does not recognise made it read
+    the body as headers, and the stream never recovered."""
+
+    _LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n", re.I)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def readline(self, *args: Any) -> bytes:
+        line: bytes = self.raw.readline(*args)
+        match = self._LENGTH.fullmatch(line)
+        return b"Content-Length: %s\r\n" % match.group(1) if match else line
+
+    def read(self, *args: Any) -> bytes:
+        data: bytes = self.raw.read(*args)
+        return data
+
+
 def serve() -> int:
     """Serve on stdin/stdout until ``exit`` (or until the client goes away: exit code 1)."""
-    server.start_io()
+    server.start_io(stdin=_Headers(sys.stdin.buffer))  # type: ignore[arg-type]
     return 0 if server.shut_down else 1

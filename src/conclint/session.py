@@ -112,6 +112,7 @@ class Document:
     text: str
     version: Optional[int]
     path: Optional[Path]
+    unreadable: Optional[str] = None  # a file on disk that cannot be linted: why (a CCL000)
 
     @property
     def name(self) -> str:
@@ -270,6 +271,8 @@ class Session:
         others still report; a document that cannot be linted at all is one CCL000."""
         messages: List[Tuple[types.MessageType, str]] = []
         name = document.name
+        if document.unreadable is not None:
+            return _unreadable(name, settings, document.unreadable), messages
         try:
             data = encoded(document.text)
         except (LookupError, UnicodeError) as exc:
