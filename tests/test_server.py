@@ -460,6 +460,19 @@ def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
         client.wait(lambda: len(client.published[uri]) > before, "diagnostics after the configuration changed")
         assert list(client.published[uri][-1].diagnostics) == []
         assert cli_findings(project, PITFALLS) == []
+        # A file the configuration extends counts as much as the configuration itself.
+        base = project / "base.toml"
+        base.write_text('ignore = ["CCL301"]\n')
+        (project / "pyproject.toml").write_text('[tool.conclint]\nextend = "base.toml"\n')
+        changed = [types.FileEvent(uri=(project / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]
+        before = len(client.published[uri])
+        client.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=changed))
+        client.wait(lambda: len(client.published[uri]) > before, "diagnostics after extend was added")
+        base.write_text('ignore = ["CCL201"]\n')
+        changed = [types.FileEvent(uri=base.as_uri(), type=types.FileChangeType.Changed)]
+        client.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=changed))
+        client.wait(lambda: [d.code for d in client.published[uri][-1].diagnostics] == ["CCL301"] * 2, "the extended file's change")
+        assert [f["code"] for f in cli_findings(project, PITFALLS)] == ["CCL301"] * 2
     finally:
         client.stop()
 

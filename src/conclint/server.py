@@ -244,7 +244,8 @@ async def initialized(ls: ConclintServer, params: types.InitializedParams) -> No
     workspace = ls.client_capabilities.workspace
     watched = workspace.did_change_watched_files if workspace else None
     if watched and watched.dynamic_registration:
-        watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES]
+        # Every TOML file: a configuration may `extend` any of them (a shared base.toml).
+        watchers = [types.FileSystemWatcher(glob_pattern="**/*.toml")]
         registration = types.Registration(
             id="conclint-pyproject",
             method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -307,7 +308,8 @@ async def code_action(ls: ConclintServer, params: types.CodeActionParams) -> Lis
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: ConclintServer, params: types.DidChangeWatchedFilesParams) -> None:
-    if any(change.uri.endswith(tuple("/" + name for name in CONFIG_NAMES)) for change in params.changes):
+    # A configuration file, or a TOML file one of them may extend: read them all again.
+    if any(unquote(change.uri).endswith((*("/" + name for name in CONFIG_NAMES), ".toml")) for change in params.changes):
         ls.soon(ls.session.forget_configuration)
         ls.relint_all()
 
