@@ -445,6 +445,20 @@ def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> Non
     assert "t.setDaemon(True)  # noqa: CCL301\n" in apply(silenced, action.edit, uri, 2)
 
 
+def test_the_noqa_action_reads_comments_not_strings_and_is_offered_once_a_line(client: Client, here: Path) -> None:
+    # Text in a string that looks like a noqa is no comment (the finding is reported): the
+    # action adds a real one, as --add-noqa does; two findings of one rule, one action.
+    text = "import threading\nx = '# noqa: CCL202'; threading.currentThread(); threading.currentThread()\n"
+    uri = client.open(here / "strings.py", text)
+    diagnostics = client.diagnostics(uri, 1)
+    assert [d.code for d in diagnostics] == ["CCL301", "CCL301"]
+    disable = [a for a in client.actions(uri, diagnostics[0].range) if a.title.startswith("Disable")]
+    assert [a.title for a in disable] == ["Disable CCL301 for this line"]
+    silenced = apply(text, disable[0].edit, uri, 1)
+    assert silenced.endswith("threading.currentThread()  # noqa: CCL301\n")
+    assert cli_findings(here, silenced) == []
+
+
 def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
     client = Client(project)
     try:

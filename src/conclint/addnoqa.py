@@ -123,14 +123,14 @@ def with_comments(data: bytes, wanted: Mapping[int, Set[str]]) -> Tuple[bytes, i
         physical = lines[line - 1]
         ending = _END.search(physical)
         body = physical[: ending.start()] if ending else physical
-        new = _commented(body, comments.get(line), codes)
+        new = commented_line(body, comments.get(line), codes)
         if new != body:
             lines[line - 1] = new + (ending.group(0) if ending else "")
             count += 1
     return (bom + "".join(lines)).encode(encoding), count, skipped
 
 
-def _commented(body: str, comment: Optional[Tuple[int, str]], codes: Sequence[str]) -> str:
+def commented_line(body: str, comment: Optional[Tuple[int, str]], codes: Sequence[str]) -> str:
     """The line ``body`` with ``codes`` in its noqa (``comment``: the line's comment, where)."""
     if comment is None:
         return f"{body.rstrip()}  # noqa: {', '.join(codes)}"

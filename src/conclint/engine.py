@@ -13,7 +13,7 @@ from conclint.findings import Edit, Finding, FixInfo, Related
 from conclint.gate import Trigger
 from conclint.noqa import MALFORMED, comments, file_directives, may_have_line_noqa
 # Where the project phase and the language server have always found them.
-from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed, with_noqa as with_noqa
+from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed
 from conclint.settings import Settings
 
 if TYPE_CHECKING:

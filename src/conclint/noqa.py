@@ -87,19 +87,6 @@ def _listed(text: str, start: int, directive: Tuple[int, int]) -> Listed:
     return Listed(codes, start, start + len(text), directive)
 
 
-def with_noqa(line: str, code: str) -> str:
-    """``line`` (without its line break) with ``code`` added to its ``# noqa`` comment, or
-    ending in ``  # noqa: CODE`` when it has none, so that ``is_suppressed(code, ...)`` holds
-    for it; unchanged when it holds already."""
-    if is_suppressed(code, line):
-        return line
-    match = _LINE_RE.search(line)
-    if match is None:
-        return f"{line.rstrip()}  # noqa: {code}"
-    listed = [c for c in _SPLIT_RE.split(match.group("codes").strip()) if c]
-    return f"{line[: match.start()]}# noqa: {', '.join([*listed, code])}{line[match.end():]}"
-
-
 def comment_tokens(source: str) -> List[Tuple[int, int, str]]:
     """(line, 1-based column, text) of each comment of ``source``."""
     return _comment_tokens(source)

@@ -26,7 +26,9 @@ from lsprotocol import types
 
 from conclint.config import ConfigError, ConfigFinder, settings_from_config
 from conclint.analysis.incremental import ParseCache
-from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits, with_noqa
+from conclint.addnoqa import commented_line
+from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
+from conclint.noqa import comment_tokens
 from conclint.findings import Edit, Finding
 from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.reading import describe_size
@@ -317,6 +319,8 @@ class Session:
         actions: List[types.CodeAction] = []
         quick = _allowed(types.CodeActionKind.QuickFix, only)
         lines = _LINE_BREAKS.split(source)
+        disabling: Set[Tuple[int, str]] = set()
+        comments: Optional[Dict[int, Tuple[int, str]]] = None  # each line's comment: where, what
         for finding, report in result.reports:
             diagnostic = to_diagnostic(finding, positions, document.version)
             if not quick or not _overlaps(diagnostic.range, wanted):
@@ -332,7 +336,12 @@ class Session:
                     is_preferred=fix.applicability == "safe",
                     edit=_workspace_edit(document, [positions.text_edit(e) for e in edits]),
                 ))
-            noqa = _noqa_edit(source, lines, finding)
+            if (finding.line, finding.code) in disabling:
+                continue  # two findings of one rule on a line: one action disables both
+            disabling.add((finding.line, finding.code))
+            if comments is None:
+                comments = {line: (column - 1, text) for line, column, text in comment_tokens(source)}
+            noqa = _noqa_edit(source, lines, finding, comments.get(finding.line))
             if noqa is not None:
                 actions.append(types.CodeAction(
                     title=f"Disable {finding.code} for this line",
@@ -444,14 +453,15 @@ def _unreadable(name: str, settings: Settings, why: str) -> FileResult:
     return result
 
 
-def _noqa_edit(source: str, lines: List[str], finding: Finding) -> Optional[Edit]:
-    """The edit adding the finding's code to the ``# noqa`` of the line it starts on; None
-    for CCL000 (which noqa does not silence) or where a comment would change the code (the
-    line ends inside a string, or with a backslash)."""
+def _noqa_edit(source: str, lines: List[str], finding: Finding, comment: Optional[Tuple[int, str]]) -> Optional[Edit]:
+    """The edit adding the finding's code to the ``# noqa`` of the line it starts on (its
+    real ``comment``, where and what, not text in a string that looks like one), as
+    ``--add-noqa`` adds it; None for CCL000 (which noqa does not silence) or where a comment
+    would change the code (the line ends inside a string, or with a backslash)."""
     if finding.code == PARSE_ERROR or not 0 < finding.line <= len(lines):
         return None
     line = lines[finding.line - 1]
-    new = with_noqa(line, finding.code)
+    new = commented_line(line, comment, [finding.code])
     if new == line:
         return None
     breaks = [m.end() for m in _LINE_BREAKS.finditer(source)]
