@@ -354,15 +354,31 @@ def test_unsafe_fixes_are_offered_only_when_the_client_allows_them(project: Path
             uri = c.open(project / "doc.py", UNSAFE)
             (diagnostic,) = c.diagnostics(uri, 1)
             assert diagnostic.data["fix"]["applicability"] == "unsafe"
-            fixes = [a for a in c.actions(uri, diagnostic.range) if a.title.startswith("Fix ")]
+            actions = c.actions(uri, diagnostic.range)
+            fixes = [a for a in actions if a.title.startswith("Fix ") and a.kind == types.CodeActionKind.QuickFix]
+            fix_all = [a for a in actions if a.kind == "source.fixAll.conclint"]
             if not offered:
-                assert fixes == []
+                assert fixes == [] and fix_all == []
                 continue
             (fix,) = fixes
             assert fix.title.endswith("(unsafe)")
             assert apply(UNSAFE, fix.edit, uri, 1) == cli_fixed(project, UNSAFE, "--unsafe-fixes") != UNSAFE
+            # Fix all writes what --fix writes with unsafe fixes on: the unsafe ones too.
+            (everything,) = fix_all
+            assert everything.title == "Fix all conclint problems"
+            assert apply(UNSAFE, everything.edit, uri, 1) == cli_fixed(project, UNSAFE, "--unsafe-fixes")
         finally:
             c.stop()
+    # So it does when the configuration turns them on (`unsafe-fixes = true`), as --fix does.
+    (project / "pyproject.toml").write_text("[tool.conclint]\nunsafe-fixes = true\n")
+    c = Client(project)
+    try:
+        uri = c.open(project / "doc.py", UNSAFE)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        (everything,) = [a for a in c.actions(uri, diagnostic.range) if a.kind == "source.fixAll.conclint"]
+        assert apply(UNSAFE, everything.edit, uri, 1) == cli_fixed(project, UNSAFE) != UNSAFE
+    finally:
+        c.stop()
 
 
 def test_fix_policy_of_the_configuration_shapes_the_code_actions(project: Path) -> None:

@@ -358,11 +358,11 @@ class Session:
                     title=f"Fix {finding.code}: {fix.message}", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diagnostic], is_preferred=True, edit=edit,
                 ))
-        if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and f.fix.applicability == "safe" for f in result.findings):
-            edits = self._fix_all(document, settings, source)
+        if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and (unsafe or f.fix.applicability == "safe") for f in result.findings):
+            edits = self._fix_all(document, settings, source, unsafe)
             if edits:
                 actions.append(types.CodeAction(
-                    title="Fix all safe conclint problems",
+                    title="Fix all conclint problems" if unsafe else "Fix all safe conclint problems",
                     kind=FIX_ALL_KIND,
                     edit=_workspace_edit(document, [positions.text_edit(e) for e in edits]),
                 ))
@@ -397,14 +397,15 @@ class Session:
             self._tree = None
         self._parses.pop(uri, None)
 
-    def _fix_all(self, document: Document, settings: Settings, source: str) -> List[Edit]:
-        """The edits ``conclint --fix`` would make to the buffer (safe fixes, passes until stable)."""
+    def _fix_all(self, document: Document, settings: Settings, source: str, unsafe: bool) -> List[Edit]:
+        """The edits ``conclint --fix`` would make to the buffer (safe fixes, unsafe ones too
+        where the configuration or the client turns them on; passes until stable)."""
         from conclint.fixer import fix_source
 
         data = encoded(document.text)
         # With the document's cache: the buffer's statements are parsed already, and the fixed
         # text, which the client is about to make the buffer's, is what the cache keeps.
-        outcome = fix_source(data, document.name, settings, unsafe=False, cache=self.parse_cache(document.uri))
+        outcome = fix_source(data, document.name, settings, unsafe=unsafe, cache=self.parse_cache(document.uri))
         if not outcome.changed:
             return []
         encoding = outcome.remaining.module.encoding if outcome.remaining and outcome.remaining.module else "utf-8"
