@@ -249,3 +249,17 @@ def test_command_line_excludes_and_per_file_ignores_go_over_every_configuration(
     assert bad.returncode == 2 and "is not PATTERN:CODE" in bad.stderr
     shown = run_cli("--show-settings", "two/pkg/m.py", "--extend-exclude", "gen", cwd=repo)
     assert 'extend-exclude = ["gen"]' in shown.stdout
+
+
+def test_force_exclude_applies_a_subprojects_excludes_to_the_files_named(repo):
+    # pre-commit names every staged file at once: their common directory's configuration is
+    # the run's, and a subproject's own excludes must still hold for the files below it.
+    write(repo / "two" / "pyproject.toml", '[tool.conclint]\nextend-exclude = ["generated"]\n')
+    write(repo / "two" / "generated" / "stub.py", PITFALLS)
+    write(repo / "top.py", PITFALLS)
+    named = ["two/pkg/m.py", "two/generated/stub.py", "top.py"]
+    listed = run_cli("--force-exclude", "--show-files", *named, cwd=repo)
+    assert sorted(listed.stdout.splitlines()) == ["top.py", "two/pkg/m.py"], listed.stderr
+    fixed = run_cli("--no-cache", "--force-exclude", "--fix", *named, cwd=repo)
+    assert fixed.returncode in (0, 1) and (repo / "two" / "generated" / "stub.py").read_text() == PITFALLS
+    assert "generated" not in run_cli("--force-exclude", "--show-files", "two/generated", "top.py", cwd=repo).stdout

@@ -114,7 +114,7 @@ class Discovery:
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
-                if self.force_exclude and self.excluded(path, True):
+                if self.force_exclude and self.excluded(path, True, nested=self._governing(path)):
                     continue
                 gitignores = self._parent_gitignores(path) if self.respect_gitignore else []
                 # Likewise a directory that a parent .gitignore ignores (a pyenv's stdlib).
@@ -126,10 +126,28 @@ class Discovery:
                     if _first_time(found, seen, link):
                         yield found
             else:
-                if self.force_exclude and self.excluded(path, False):
+                if self.force_exclude and self.excluded(path, False, nested=self._governing(path)):
                     continue
                 if _first_time(raw, seen, os.path.islink(raw)):
                     yield raw
+
+    def _governing(self, path: Path) -> Optional[Tuple[Path, _Excludes]]:
+        """The excludes of the nested configuration governing a path named on the command
+        line (the nearest one between it and the run's root), as the walk would have
+        applied them below that configuration's directory; None when it is the run's own."""
+        if self.nested is None:
+            return None
+        root = os.path.abspath(self.root)
+        directory = os.path.dirname(os.path.abspath(path))
+        while directory != root:
+            found = self.nested(Path(directory))
+            if found is not None:
+                return found[0], self._spec(found[1])
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return None
+            directory = parent
+        return None
 
     def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.GitIgnoreSpec"]]:
         """.gitignore files above ``directory`` up to the repository (or root) top."""
