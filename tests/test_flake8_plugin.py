@@ -125,3 +125,45 @@ def test_runs_only_the_rules_flake8_selects(tmp_path):
     assert codes("--select", "C") == ["CCL201", "CCL301"]  # flake8 matches prefixes: C covers CCL
     assert codes("--select", "E,F,W,C90") == []
     assert codes("--select", "E", "--extend-select", "CCL3") == ["CCL301"]
+
+
+def test_rules_off_by_default_run_when_flake8_names_them(tmp_path):
+    # As with `conclint --select`: a rule off by default runs when named by its full code.
+    manual = textwrap.dedent(
+        """\
+        import threading
+
+        lock = threading.Lock()
+
+
+        def work():
+            lock.acquire()
+            try:
+                print("working")
+            finally:
+                lock.release()
+        """
+    )
+    write(tmp_path, "manual.py", manual)
+
+    def codes(*args):
+        return [line.split()[1] for line in flake8(tmp_path, *args, "manual.py").stdout.splitlines()]
+
+    assert codes("--select", "CCL") == []
+    assert codes("--select", "CCL207") == ["CCL207"]
+    assert codes("--select", "E", "--extend-select", "CCL207") == ["CCL207"]
+
+
+def test_rule_options_come_from_each_files_nearest_configuration(tmp_path):
+    spawn = "import threading\n\nfor i in range(101):\n    threading.Thread(target=print).start()\n"
+    write(tmp_path, "top.py", spawn)
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "sub/spawn.py", spawn)
+    write(tmp_path, "sub/pyproject.toml", "[tool.conclint.unbounded-thread-spawn]\nmax-threads = 1000\n")
+    reported = flake8(tmp_path, "--select", "CCL", "top.py", "sub/spawn.py").stdout
+    assert [line.split(":")[0] for line in reported.splitlines()] == ["top.py"]
+    cli = subprocess.run(
+        [sys.executable, "-m", "conclint", "--no-cache", "--output-format", "concise", "top.py", "sub/spawn.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert [line.split(":")[0] for line in cli.stdout.splitlines() if ": CCL" in line] == ["top.py"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 import codecs
 import tokenize
-from typing import Any, ClassVar, Iterator, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from conclint import __version__
 
@@ -41,7 +42,8 @@ class Flake8Plugin:
     def run(self) -> Iterator[Result]:
         from conclint.engine import PARSE_ERROR, lint_source
 
-        settings = self._settings if self._settings is not None else _settings(None, ())
+        selection = self._settings if self._settings is not None else _settings(None, ())
+        settings = selection.for_file(self.filename)
         if not settings.enabled:
             return
         # The engine's byte-level trigger gate runs first, so a file that cannot contain
@@ -57,23 +59,46 @@ class Flake8Plugin:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
 
-def _settings(select: Optional[Sequence[str]], extend_select: Sequence[str]) -> Any:
-    """The rules flake8's selection can let through; options from [tool.conclint]."""
-    from conclint.config import ConfigError, load_config
+class _Selection:
+    """What flake8's selection lets conclint run, and each file's Settings: that selection
+    with the rule options of the file's nearest configuration (as ``conclint`` reads them),
+    made once per configuration file."""
+
+    def __init__(self, enabled: Any, explicit: Any) -> None:
+        from conclint.config import ConfigFinder
+
+        self.enabled = enabled
+        self.explicit = explicit
+        self.finder = ConfigFinder()
+        self.made: Dict[Optional[Path], Any] = {}
+
+    def for_file(self, filename: str) -> Any:
+        from conclint.config import ConfigError
+        from conclint.settings import Settings
+
+        try:
+            config = self.finder.config_for(filename if filename not in ("-", "stdin") else ".")
+        except ConfigError as exc:  # flake8 would print a traceback; say what to fix instead
+            raise SystemExit(f"conclint: error: {exc}") from None
+        settings = self.made.get(config.path)
+        if settings is None:
+            settings = self.made[config.path] = Settings(
+                self.enabled, root=config.root, rule_options=config.rule_options, noqa=False, explicit=self.explicit
+            )
+        return settings
+
+
+def _settings(select: Optional[Sequence[str]], extend_select: Sequence[str]) -> _Selection:
+    """The rules flake8's selection can let through (rules off by default when named by
+    their full code, as ``conclint --select`` has them)."""
     from conclint.rule import all_rules
-    from conclint.settings import PARSE_ERROR_CODE, Settings, resolve_selection
+    from conclint.settings import PARSE_ERROR_CODE, explicitly_selected, resolve_selection
 
     known = [*all_rules(), PARSE_ERROR_CODE]
     selectors = [s.strip().upper() for s in (*(["CCL"] if select is None else select), *extend_select)]
     # flake8 selects by prefix: "C" selects conclint's codes too, "E" none of them.
     ours = [s for s in selectors if any(code.startswith(s) for code in known)]
-    try:
-        config = load_config(None, ["."])
-    except ConfigError as exc:  # flake8 would print a traceback; say what to fix instead
-        raise SystemExit(f"conclint: error: {exc}") from None
-    return Settings(
-        resolve_selection(ours, [], []), root=config.root, rule_options=config.rule_options, noqa=False
-    )
+    return _Selection(resolve_selection(ours, [], []), explicitly_selected(ours, []))
 
 
 def _source_bytes(lines: Sequence[str]) -> bytes:
