@@ -58,6 +58,21 @@ def test_fix_with_a_machine_format_keeps_stdout_a_document(project):
     assert "Fixed 2 problems:\n- pkg/bad.py:\n    2 × CCL301 (deprecated-threading-alias)\n" in result.stderr
 
 
+def test_the_fixes_that_remain_after_fix_keep_their_edits(project):
+    # As ruff's: a remaining unsafe fix is reported with its edits, as without --fix.
+    linted = json.loads(run_cli("--no-cache", "--output-format", "json", "pkg", cwd=project).stdout)
+    (expected,) = [f["fix"] for f in linted if f["code"] == "CCL201"]
+    assert expected["edits"]
+    (remaining,) = json.loads(run_cli("--no-cache", "--output-format", "json", "--fix", "pkg", cwd=project).stdout)
+    spans = [{k: e[k] for k in ("line", "column", "end_line", "end_column")} for e in expected["edits"]]
+    assert [{k: e[k] for k in ("line", "column", "end_line", "end_column")} for e in remaining["fix"]["edits"]] == spans
+    assert "threading.current_thread().name" in remaining["fix"]["edits"][0]["content"]  # the fixed file's
+    (project / "pkg" / "bad.py").write_text(PITFALLS)
+    sarif = json.loads(run_cli("--no-cache", "--output-format", "sarif", "--fix", "pkg", cwd=project).stdout)
+    (result,) = sarif["runs"][0]["results"]
+    assert result["ruleId"] == "CCL201" and result["fixes"]
+
+
 def test_show_fixes_lists_each_fix_applied(project):
     result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--show-fixes", "pkg", cwd=project)
     assert result.returncode == 0

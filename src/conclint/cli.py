@@ -532,7 +532,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
     data = _read_stdin(runner.MAX_READ_BYTES)
     name = str(o["stdin_filename"] or "-")
     if o["fix"] or o["fix_only"] or o["show_diff"]:
-        outcome = runner.fix_one(name, settings, unsafe, data=data)
+        outcome = runner.fix_one(name, settings, unsafe, data=data, with_edits=_format(o) in WITH_EDITS)
         project.apply([outcome], settings)
         if outcome.notice:
             click.echo(f"conclint: warning: {outcome.notice}", err=True)

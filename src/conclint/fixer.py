@@ -43,10 +43,12 @@ class FixOutcome:
 
 
 def fix_source(
-    data: bytes, path: str, settings: Settings, *, unsafe: bool = False, cache: Optional[ParseCache] = None
+    data: bytes, path: str, settings: Settings, *, unsafe: bool = False, cache: Optional[ParseCache] = None,
+    with_edits: bool = False,
 ) -> FixOutcome:
     """Apply fixes to ``data`` until none applies; ``cache`` (an editor buffer's, see
-    ``lint_source``) spares each pass the parse of what the last one left unchanged.
+    ``lint_source``) spares each pass the parse of what the last one left unchanged;
+    ``with_edits``: the findings (the first pass's and what remains) carry their fixes' edits.
 
     Guarantees, or the file is left unchanged with ``error`` saying why: every pass's
     output parses (with LibCST, and with CPython when the input did); the result is a
@@ -56,14 +58,14 @@ def fix_source(
     if b"\r" in data and b"\n" not in data:
         # Lines ended by CR alone: fixed as the LF copy (same lines and columns, which LibCST
         # writes back exactly), then given back their CRs (see ``engine.LONE_CR``).
-        outcome = fix_source(data.replace(b"\r", b"\n"), path, settings, unsafe=unsafe, cache=cache)
+        outcome = fix_source(data.replace(b"\r", b"\n"), path, settings, unsafe=unsafe, cache=cache, with_edits=with_edits)
         outcome.original = data
         outcome.fixed = outcome.fixed.replace(b"\n", b"\r")
         return outcome
     outcome = FixOutcome(path, data, data)
     current = data
     for passes in itertools.count():
-        result = lint_source(current, path, settings, keep_tree=True, cache=cache)
+        result = lint_source(current, path, settings, keep_tree=True, cache=cache, with_edits=with_edits)
         outcome.remaining = result
         if passes == 0:
             first = outcome.initial = result

@@ -112,7 +112,10 @@ def lint_one(path: str, settings: Settings, with_edits: bool = False, data: Opti
     return outcome
 
 
-def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] = None) -> FileOutcome:
+def fix_one(
+    path: str, settings: Settings, unsafe: bool, data: Optional[bytes] = None, *, with_edits: bool = False
+) -> FileOutcome:
+    """Fix the file; ``with_edits``: the fixes that remain carry their edits (JSON, SARIF)."""
     from conclint.fixer import fix_source
 
     outcome = FileOutcome(path)
@@ -121,7 +124,7 @@ def fix_one(path: str, settings: Settings, unsafe: bool, data: Optional[bytes] =
         return outcome
     try:
         raise_on(path)
-        fixed = fix_source(data, path, settings, unsafe=unsafe)
+        fixed = fix_source(data, path, settings, unsafe=unsafe, with_edits=with_edits)
     except Exception as exc:
         outcome.error = f"{path}: internal error while fixing: {type(exc).__name__}: {exc}"
         outcome.trace = traceback.format_exc()
@@ -175,7 +178,8 @@ def _collect_less() -> Tuple[int, int, int]:
     return previous
 
 
-# (index, "fix" or "lint", path, the fix's unsafe or the lint's with_edits, settings index)
+# (index, "lint", "fix" or "fix-edits" (remaining fixes with their edits), path, the fix's
+# unsafe or the lint's with_edits, settings index)
 Task = Tuple[int, str, str, bool, int]
 
 
@@ -185,7 +189,10 @@ def _work(task: Task) -> FileOutcome:
     if _worker_state is not None:
         _worker_state[index] = _RUNNING
         worker_task(path)  # test hooks: crash or slow down, in workers only
-    outcome = fix_one(path, settings, arg) if kind == "fix" else lint_one(path, settings, arg)
+    if kind == "lint":
+        outcome = lint_one(path, settings, arg)
+    else:
+        outcome = fix_one(path, settings, arg, with_edits=kind == "fix-edits")
     if _worker_state is not None:
         _worker_state[index] = _DONE
     return outcome
@@ -217,7 +224,8 @@ def run(
     table = [settings] if isinstance(settings, Settings) else list(settings)
     indices = which if which is not None else [0] * len(paths)
     tasks = [
-        (i, "fix" if fix else "lint", p, (table[w].unsafe_fixes if unsafe is None else unsafe) if fix else with_edits, w)
+        (i, ("fix-edits" if with_edits else "fix") if fix else "lint", p,
+         (table[w].unsafe_fixes if unsafe is None else unsafe) if fix else with_edits, w)
         for i, (p, w) in enumerate(zip(paths, indices))
     ]
     jobs = jobs or os.cpu_count() or 1
