@@ -4,10 +4,12 @@ the human formats pinned, machine formats against their schemas or parsers."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from xml.dom import minidom
 from pathlib import Path
 
 import pytest
@@ -287,3 +289,25 @@ def test_one_setting_gives_every_format_its_rule_urls(monkeypatch, tmp_path):
     assert json.loads(render("rdjson", [finding], context))["diagnostics"][0]["code"]["url"] == "https://docs.example/rules/CCL301"
     rules = json.loads(render("sarif", [finding], context))["runs"][0]["tool"]["driver"]["rules"]
     assert {r["id"]: r["helpUri"] for r in rules}["CCL201"] == "https://docs.example/rules/CCL201"
+
+
+def test_file_names_that_are_not_utf8_or_hold_control_characters(tmp_path):
+    # Every machine format stays a valid document: SARIF percent-encodes the name's bytes,
+    # JSON and GitLab show them as U+FFFD (as ruff does), JUnit writes no character XML forbids.
+    if sys.platform == "darwin":  # APFS refuses names that are not UTF-8
+        pytest.skip("the file system needs UTF-8 names")
+    source = b"import threading\nprint(threading.currentThread())\n"
+    (tmp_path / os.fsdecode(b"bad\xff.py")).write_bytes(source)
+    (tmp_path / "ctl\x01.py").write_bytes(source)
+    out = {}
+    for fmt in ("sarif", "gitlab", "json", "rdjson", "junit"):
+        result = run_cli("--isolated", "--no-cache", "--output-format", fmt, ".", cwd=tmp_path)
+        assert result.returncode == 1, (fmt, result.stderr)
+        out[fmt] = result.stdout
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in json.loads(out["sarif"])["runs"][0]["results"]]
+    assert sorted(uris) == ["bad%FF.py", "ctl%01.py"]
+    assert sorted(f["path"] for f in json.loads(out["json"])) == ["bad\ufffd.py", "ctl\x01.py"]
+    assert sorted(i["location"]["path"] for i in json.loads(out["gitlab"])) == ["bad\ufffd.py", "ctl\x01.py"]
+    json.loads(out["rdjson"])
+    names = sorted(s.getAttribute("name") for s in minidom.parseString(out["junit"].encode()).getElementsByTagName("testsuite"))
+    assert names == ["bad\ufffd.py", "ctl\ufffd.py"]

@@ -212,10 +212,26 @@ def _snippet(
 # ----------------------------------------------------------------------------- json
 
 
+def shown_path(path: str) -> str:
+    """``path`` as text every reader of a JSON or XML report can take: bytes of a file name
+    that are not UTF-8 (which Python keeps as lone surrogates) become U+FFFD, as ruff
+    shows them; the text formats write the name's own bytes."""
+    if path.isascii():
+        return path
+    try:
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def finding_json(f: Finding) -> Dict[str, Any]:
     """A finding as the JSON formats give it: the public schema, with the rule's name and
     documentation URL (null until rule pages have a public home)."""
     data = f.to_json()
+    data["path"] = shown_path(data["path"])
+    for related in data.get("related") or ():
+        related["path"] = shown_path(related["path"])
     data["name"] = known_codes().get(f.code, "")
     data["url"] = rule_url(f.code)
     return data
@@ -248,7 +264,7 @@ def _gitlab(findings: Sequence[Finding], context: Context) -> List[str]:
     """GitLab Code Quality: description, check_name, fingerprint, severity, location."""
     issues = []
     for f, count in zip(findings, occurrences(findings)):
-        path = relative_path(f.path, context.root)
+        path = shown_path(relative_path(f.path, context.root))
         # GitLab merges issues of equal fingerprints: a second copy of one pitfall in one
         # file (same conclint fingerprint) must stay a second issue.
         base = f"{f.code}\0{path}\0{f.fingerprint}"
@@ -279,7 +295,7 @@ def _junit(findings: Sequence[Finding], context: Context) -> List[str]:
         by_file.setdefault(f.path, []).append(f)
     suites = ET.Element("testsuites", name="conclint", tests=str(len(findings)), failures=str(len(findings)), errors="0")
     for path, found in by_file.items():
-        shown = relative_path(path, context.root)
+        shown = _xml_text(shown_path(relative_path(path, context.root)))
         suite = ET.SubElement(
             suites, "testsuite", name=shown, tests=str(len(found)), failures=str(len(found)), errors="0", skipped="0"
         )
@@ -288,14 +304,24 @@ def _junit(findings: Sequence[Finding], context: Context) -> List[str]:
                 suite, "testcase", name=f"conclint.{f.code}", classname=shown, file=shown,
                 line=str(f.line), column=str(f.column),
             )
-            failure = ET.SubElement(case, "failure", message=f.message, type=f.code)
-            failure.text = f"line {f.line}, col {f.column}, {f.message}"
+            message = _xml_text(f.message)
+            failure = ET.SubElement(case, "failure", message=message, type=f.code)
+            failure.text = f"line {f.line}, col {f.column}, {message}"
     if not by_file:  # a run without findings is one passing test, not an empty report
         suite = ET.SubElement(suites, "testsuite", name="conclint", tests="1", failures="0", errors="0", skipped="0")
         ET.SubElement(suite, "testcase", name="conclint", classname="conclint")
         suites.set("tests", "1")
     ET.indent(suites)
     return ['<?xml version="1.0" encoding="UTF-8"?>', ET.tostring(suites, encoding="unicode")]
+
+
+# What XML 1.0 cannot hold, escaped or not: control characters but tab and line breaks, lone
+# surrogates, U+FFFE and U+FFFF (ElementTree writes them, and the document is not XML).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _pylint(findings: Sequence[Finding], context: Context) -> List[str]:
@@ -317,7 +343,7 @@ def _rdjson(findings: Sequence[Finding], context: Context) -> List[str]:
         diagnostic: Dict[str, Any] = {
             "message": f.message,
             "location": {
-                "path": relative_path(f.path, context.root),
+                "path": shown_path(relative_path(f.path, context.root)),
                 "range": {"start": position(f.line, f.column), "end": position(f.end_line, f.end_column)},
             },
             "severity": "ERROR",

@@ -6,8 +6,9 @@ https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 import re
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
@@ -113,7 +114,8 @@ def _uri(path: str, root: Path) -> str:
     from conclint.baseline import project_path
 
     relative = project_path(path, root)
-    return Path(relative).as_uri() if Path(relative).is_absolute() else quote(relative)
+    # Percent-encoded from the name's own bytes (a name that is not UTF-8 included).
+    return Path(relative).as_uri() if Path(relative).is_absolute() else quote(os.fsencode(relative))
 
 
 def _artifact(uri: str) -> Dict[str, str]:
