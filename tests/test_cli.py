@@ -337,12 +337,30 @@ def test_directory_named_explicitly_is_linted_even_if_a_parent_gitignore_ignores
     assert run_cli(".", cwd=tmp_path).returncode == 0
 
 
-def test_diff_decodes_with_the_files_own_encoding(tmp_path):
+def test_diff_is_in_the_files_own_bytes_and_applies(tmp_path):
+    # patch and git apply match bytes: a latin-1 file's diff in UTF-8, or one without the
+    # BOM its file starts with, applies nowhere.
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is needed to apply the patch")
+    subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True)
     source = "# -*- coding: latin-1 -*-\n" + PITFALLS.replace('print(threading', 'print("café", threading')
     (tmp_path / "latin.py").write_bytes(source.encode("latin-1"))
-    diff = run_cli("--diff", "latin.py", cwd=tmp_path)
-    assert '+    print("café", threading.current_thread().name)' in diff.stdout
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbf" + PITFALLS.encode())
+    diff = run_cli("--diff", "latin.py", "bom.py", cwd=tmp_path, stdin=b"")
+    assert '+    print("café", threading.current_thread().name)'.encode("latin-1") in diff.stdout
     assert (tmp_path / "latin.py").read_bytes() == source.encode("latin-1")
+    fixed = {}
+    for name in ("latin.py", "bom.py"):
+        copy = tmp_path / "copy" / name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes((tmp_path / name).read_bytes())
+        run_cli("--fix", str(copy), cwd=tmp_path)
+        fixed[name] = copy.read_bytes()
+    subprocess.run(["git", "apply", "-"], input=diff.stdout, cwd=tmp_path, check=True)
+    assert {name: (tmp_path / name).read_bytes() for name in fixed} == fixed
 
 
 def test_noqa_finds_its_line_after_a_form_feed(tmp_path):

@@ -748,37 +748,34 @@ def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
     return True
 
 
-def _unified_diff(path: str, before: bytes, after: bytes) -> str:
+def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:
+    """The patch from ``before`` to ``after`` in the file's own bytes (its encoding, BOM and
+    line ends as they are: ``patch`` and ``git apply`` match bytes), with git's headers."""
     import difflib
-    import io
     import re
-    import tokenize
 
-    try:  # the file's own encoding (PEP 263 cookie or BOM), as the fix keeps it
-        encoding = tokenize.detect_encoding(io.BytesIO(before).readline)[0]
-    except SyntaxError:
-        encoding = "utf-8"
     # Lines as patch and git count them: ended by "\n" only (str.splitlines also breaks at
     # form feeds, "\x1c" or U+2028 inside a line, which would run two diff lines together).
-    lines = re.compile(r"[^\n]*\n|[^\n]+\Z")
-    a = lines.findall(_decoded(before, encoding))
-    b = lines.findall(_decoded(after, encoding))
+    lines = re.compile(rb"[^\n]*\n|[^\n]+\Z")
     from conclint.fixreport import diff_header_path
 
-    shown = diff_header_path(path)
-    # A tab ends a name with a space in it, for GNU patch (as git writes it).
-    tab = "\t" if " " in shown else ""
+    name = os.fsencode(diff_header_path(path))
     out = []
-    for line in difflib.unified_diff(a, b, fromfile=f"a/{shown}{tab}", tofile=f"b/{shown}{tab}"):
-        out.append(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n")
-    return "".join(out)
+    a, b = lines.findall(before), lines.findall(after)
+    for line in difflib.diff_bytes(difflib.unified_diff, a, b, _diff_name(b"a/" + name), _diff_name(b"b/" + name)):
+        out.append(line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n")
+    return b"".join(out)
 
 
-def _decoded(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except Exception:  # some codecs (idna) have no "replace" handler
-        return data.decode("utf-8", "replace")
+def _diff_name(name: bytes) -> bytes:
+    """A header's file name as git writes it: in C-style quotes when it holds a quote, a
+    backslash or a control character (a tab, a line break); a tab after one with a space,
+    for GNU patch."""
+    if any(c < 0x20 or c in (0x22, 0x5C, 0x7F) for c in name):
+        escapes = {0x07: b"\\a", 0x08: b"\\b", 0x09: b"\\t", 0x0A: b"\\n", 0x0B: b"\\v", 0x0C: b"\\f", 0x0D: b"\\r", 0x22: b'\\"', 0x5C: b"\\\\"}
+        quoted = b"".join(escapes.get(c) or (b"\\%03o" % c if c < 0x20 or c == 0x7F else bytes([c])) for c in name)
+        return b'"' + quoted + b'"'
+    return name + b"\t" if b" " in name else name
 
 
 def _explain(code: str, o: _Options) -> int:
