@@ -6,6 +6,7 @@ after edits, under suppression, selection, per-file ignores and baselines."""
 from __future__ import annotations
 
 import json
+import textwrap
 import shutil
 import subprocess
 import sys
@@ -410,3 +411,53 @@ def test_every_project_part_says_where_it_reports():
 
     parts = {code: cls.project_sites for code, cls in all_rules().items() if cls.project_part}
     assert parts == {"CCL105": "s", "CCL201": "r", "CCL303": "s", "CCL401": "g", "CCL404": "w"}
+
+
+def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
+    # A parameter or a local named like a module's def is not that def; a lambda made while
+    # holding a lock runs later; `acquire(timeout=-1)` waits for ever, as `acquire()` does.
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "locks.py").write_text(textwrap.dedent("""\
+        import threading
+
+        a_lock = threading.Lock()
+        b_lock = threading.Lock()
+
+
+        def helper():
+            with a_lock:
+                pass
+
+
+        def ordered():
+            with a_lock:
+                with b_lock:
+                    pass
+        """))
+    (pkg / "users.py").write_text(textwrap.dedent("""\
+        from pkg.locks import a_lock, b_lock, helper
+
+
+        def given(helper):
+            with b_lock:
+                helper()
+
+
+        def shadowed():
+            helper = print
+            with b_lock:
+                helper()
+
+
+        def later():
+            with b_lock:
+                return lambda: a_lock.acquire()
+        """))
+    assert findings(tmp_path, "--no-cache") == []
+    (pkg / "users.py").write_text(
+        (pkg / "users.py").read_text() + "\n\ndef forever():\n    with b_lock:\n        if a_lock.acquire(timeout=-1):\n            a_lock.release()\n"
+    )
+    assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/locks.py", "CCL209")]

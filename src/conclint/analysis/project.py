@@ -762,7 +762,9 @@ def _blocking(call: ast.Call) -> bool:
             timeout = keyword.value
     if blocking is not None and not (type(blocking) is ast.Constant and blocking.value):
         return False
-    return timeout is None or (type(timeout) is ast.Constant and timeout.value in (None, -1))
+    if type(timeout) is ast.UnaryOp and type(timeout.op) is ast.USub and type(timeout.operand) is ast.Constant:
+        return timeout.operand.value == 1  # `timeout=-1`: wait for ever (CPython's tree has no -1 constant)
+    return timeout is None or (type(timeout) is ast.Constant and timeout.value is None)
 
 
 class _FunctionWalker:
@@ -929,7 +931,11 @@ class _FunctionWalker:
         ref: Optional[str] = None
         if type(func) is ast.Name:
             name = func.id
-            if name in self.nested_names or name in self.s.module_names or name in self.s.imports:
+            if name in self.nested_names:
+                ref = f"n:{name}"
+            elif name in self.local:  # a parameter or a local: the module's def is shadowed
+                ref = self.local[name] or None
+            elif name in self.s.module_names or name in self.s.imports:
                 ref = f"n:{name}"
         elif type(func) is ast.Attribute:
             ref = self.s._ref(func, self.cls, self.local)
@@ -994,7 +1000,7 @@ def _calls_in(node: ast.AST) -> List[ast.Call]:
     """The calls in expression ``node`` and below, not those of lambdas inside it (a faster
     ``ast.walk``: each node type's fields are listed once, leaves are never entered)."""
     out: List[ast.Call] = []
-    if type(node) in (ast.Name, ast.Constant):
+    if type(node) in (ast.Name, ast.Constant, ast.Lambda):  # (a lambda's body runs when it is called)
         return out
     stack = [node]
     fields = _FIELDS
