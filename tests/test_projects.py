@@ -281,6 +281,9 @@ def test_a_standard_library_import_is_not_a_project_module_of_the_same_last_name
     server = root / "server.py"
     server.write_text("import json\n" + server.read_text())
     (root / "app" / "use.py").write_text("from json import dumps\n\n\nasync def main():\n    dumps({})\n")
+    # Nor is a third-party package a module inside one of the project's packages.
+    (root / "app" / "redis.py").write_text("async def get(key):\n    return key\n")
+    (root / "worker.py").write_text("from redis import get\n\n\nasync def main():\n    get('k')\n")
     found = {(f["path"], f["code"]) for f in findings(root, "--no-cache")}
     assert found == {("server.py", "CCL401")}
 
@@ -461,3 +464,18 @@ def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
         (pkg / "users.py").read_text() + "\n\ndef forever():\n    with b_lock:\n        if a_lock.acquire(timeout=-1):\n            a_lock.release()\n"
     )
     assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/locks.py", "CCL209")]
+
+
+def test_monkey_patching_order_follows_what_an_import_runs(tmp_path):
+    # `import app.util` runs app/__init__.py first; an import under `if TYPE_CHECKING:`
+    # never runs.
+    app = tmp_path / "app"
+    app.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
+    (app / "__init__.py").write_text("import socket\n")
+    (app / "util.py").write_text("x = 1\n")
+    (tmp_path / "typed.py").write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import ssl\n")
+    (tmp_path / "server.py").write_text("from gevent import monkey\n\nimport typed\nimport app.util\n\nmonkey.patch_all()\n")
+    (found,) = findings(tmp_path, "--no-cache")
+    assert (found["path"], found["line"], found["code"]) == ("server.py", 4, "CCL401")
+    assert "`app`" in found["message"] and "`socket`" in found["message"]

@@ -688,15 +688,22 @@ def _bound_names(scope: ast.AST) -> FrozenSet[str]:
     return frozenset(names)
 
 
-def _named(name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]]) -> Optional[str]:
-    """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name``
-    (remembered in ``suffixes``), None when there are none or several, or when ``name`` is
-    the standard library's (``import json`` is not ``app/json.py``)."""
+def _named(
+    name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]], linted: Mapping[str, Any]
+) -> Optional[str]:
+    """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name`` below a
+    directory that is no package (code linted from above its import root: ``lib/pkg/mod.py``
+    is imported as ``pkg.mod``), remembered in ``suffixes``; None when there are none or
+    several, or when ``name`` is the standard library's. Never a module inside a package
+    (one of the ``linted`` modules): ``import json`` is not ``app/json.py``, ``import gevent``
+    not ``celery/concurrency/gevent.py``."""
     if name in names:
         return name
     if name not in suffixes:
         tail = "." + name
-        matches = [m for m in names if m.endswith(tail)] if name.split(".", 1)[0] not in stdlib_names() else []
+        matches = [
+            m for m in names if m.endswith(tail) and m[: -len(tail)] not in linted
+        ] if name.split(".", 1)[0] not in stdlib_names() else []
         suffixes[name] = matches[0] if len(matches) == 1 else None
     return suffixes[name]
 
@@ -724,12 +731,20 @@ def stdlib_names() -> FrozenSet[str]:
     return frozenset(names)
 
 
+def _parents(module: str) -> List[str]:
+    """The packages importing ``module`` imports first: ``a``, ``a.b`` for ``a.b.c``."""
+    parts = module.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts))]
+
+
 def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a module or class body, also those under if/try (conditional defs)."""
+    """Statements of a module or class body, also those under if/try (conditional defs),
+    not those under ``if TYPE_CHECKING:``, which never run."""
     for stmt in body:
         yield stmt
         if isinstance(stmt, ast.If):
-            yield from _module_level(stmt.body)
+            if _dotted(stmt.test) not in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+                yield from _module_level(stmt.body)
             yield from _module_level(stmt.orelse)
         elif isinstance(stmt, ast.Try):
             yield from _module_level(stmt.body)
@@ -1501,14 +1516,23 @@ class Project:
                 for level, target, *site in imports:
                     if (site[0], site[1]) in reported:
                         continue
-                    module = self._linted_module(self._absolute(info, level, target))
-                    if module is None or module == info.name or not follow(module):
+                    imported = self._linted_module(self._absolute(info, level, target))
+                    if imported is None:
                         continue
-                    found = self._reaches_patched(module, patched, follow)
-                    if found is not None:
-                        reported.add((site[0], site[1]))
-                        chain, root = found
-                        yield Site(info.path, *site), module, chain, root, Site(info.path, *call)
+                    for module in self._with_packages(imported):
+                        if module == info.name or not follow(module):
+                            continue
+                        found = self._reaches_patched(module, patched, follow)
+                        if found is not None:
+                            reported.add((site[0], site[1]))
+                            chain, root = found
+                            yield Site(info.path, *site), module, chain, root, Site(info.path, *call)
+                            break
+
+    def _with_packages(self, module: str) -> List[str]:
+        """``module`` and, first, the packages of the run it is in: importing it runs their
+        ``__init__`` before its own code (``import app.util`` runs ``app``)."""
+        return [*(p for p in _parents(module) if p in self.linted), module]
 
     def _reaches_patched(
         self, start: str, patched: Callable[[str, bool], bool], follow: Callable[[str], bool]
@@ -1520,10 +1544,11 @@ class Project:
             for name, plain in self._imports_of(module):
                 if patched(name, plain):
                     return chain, name
-                inner = self._linted_module(name)
-                if inner is not None and inner not in seen and follow(inner) and len(chain) < _MAX_HOPS:
-                    seen.add(inner)
-                    queue.append((inner, (*chain, inner)))
+                found = self._linted_module(name)
+                for inner in self._with_packages(found) if found is not None else ():
+                    if inner not in seen and follow(inner) and len(chain) < _MAX_HOPS:
+                        seen.add(inner)
+                        queue.append((inner, (*chain, inner)))
         return None
 
     def _imports_of(self, module: str) -> List[Tuple[str, bool]]:
@@ -1558,7 +1583,7 @@ class Project:
 
     def _linted_module(self, name: str) -> Optional[str]:
         """The module of the run called ``name`` (or the one whose name ends with ``.name``)."""
-        return _named(name, self.linted, self._linted_suffixes)
+        return _named(name, self.linted, self._linted_suffixes, self.linted)
 
     # ------------------------------------------------------------ resolution
     def resolve(self, function: Function, ref: str) -> Optional[Target]:
@@ -1724,4 +1749,4 @@ class Project:
         """The project module called ``name``; else the one module whose name ends with
         ``.name`` (code linted from above its import root: ``lib/pkg/mod.py`` is imported
         as ``pkg.mod``)."""
-        return _named(name, self.modules, self._suffixes)
+        return _named(name, self.modules, self._suffixes, self.linted)
