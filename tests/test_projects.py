@@ -479,3 +479,17 @@ def test_monkey_patching_order_follows_what_an_import_runs(tmp_path):
     (found,) = findings(tmp_path, "--no-cache")
     assert (found["path"], found["line"], found["code"]) == ("server.py", 4, "CCL401")
     assert "`app`" in found["message"] and "`socket`" in found["message"]
+
+
+def test_module_locks_spelled_as_constants_are_locks_too(tmp_path):
+    # PEP 8 spells module-level locks A_LOCK: files that only import and take them are read.
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n")
+    for name, first, second in (("x", "A_LOCK", "B_LOCK"), ("y", "B_LOCK", "A_LOCK")):
+        (pkg / f"{name}.py").write_text(
+            f"from pkg.a import A_LOCK, B_LOCK\n\n\ndef {name}():\n    with {first}:\n        with {second}:\n            pass\n"
+        )
+    assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/x.py", "CCL209")]

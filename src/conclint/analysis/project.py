@@ -86,9 +86,9 @@ from conclint.gate import imports_name
 
 VERSION = 3
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
-TRIGGER_WORDS = (b"Lock", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
+TRIGGER_WORDS = (b"Lock", b"LOCK", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
 # The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
-_TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock)\b")
+_TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock|_LOCK|\bLOCK)\b")  # A_LOCK too
 # Beyond this the file is generated: no summary (LibCST's screen refuses it too).
 MAX_SUMMARY_BYTES = 2 * 1024 * 1024
 REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
