@@ -34,6 +34,15 @@ def copy_project(name: str, tmp_path: Path) -> Path:
     return target
 
 
+def small_project(root: Path, files: dict) -> Path:
+    """A project of ``files`` (relative path -> text) at ``root``, its own root."""
+    (root / "pyproject.toml").write_text("[tool.conclint]\n")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
 def expected(root: Path) -> set:
     return {
         (path.relative_to(root).as_posix(), line, code)
@@ -419,11 +428,7 @@ def test_every_project_part_says_where_it_reports():
 def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
     # A parameter or a local named like a module's def is not that def; a lambda made while
     # holding a lock runs later; `acquire(timeout=-1)` waits for ever, as `acquire()` does.
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
-    (pkg / "__init__.py").write_text("")
-    (pkg / "locks.py").write_text(textwrap.dedent("""\
+    pkg = small_project(tmp_path, {"pkg/__init__.py": "", "pkg/locks.py": """\
         import threading
 
         a_lock = threading.Lock()
@@ -439,8 +444,7 @@ def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
             with a_lock:
                 with b_lock:
                     pass
-        """))
-    (pkg / "users.py").write_text(textwrap.dedent("""\
+        """, "pkg/users.py": """\
         from pkg.locks import a_lock, b_lock, helper
 
 
@@ -458,7 +462,7 @@ def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
         def later():
             with b_lock:
                 return lambda: a_lock.acquire()
-        """))
+        """}) / "pkg"
     assert findings(tmp_path, "--no-cache") == []
     (pkg / "users.py").write_text(
         (pkg / "users.py").read_text() + "\n\ndef forever():\n    with b_lock:\n        if a_lock.acquire(timeout=-1):\n            a_lock.release()\n"
@@ -469,13 +473,11 @@ def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
 def test_monkey_patching_order_follows_what_an_import_runs(tmp_path):
     # `import app.util` runs app/__init__.py first; an import under `if TYPE_CHECKING:`
     # never runs.
-    app = tmp_path / "app"
-    app.mkdir()
-    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
-    (app / "__init__.py").write_text("import socket\n")
-    (app / "util.py").write_text("x = 1\n")
-    (tmp_path / "typed.py").write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import ssl\n")
-    (tmp_path / "server.py").write_text("from gevent import monkey\n\nimport typed\nimport app.util\n\nmonkey.patch_all()\n")
+    small_project(tmp_path, {
+        "app/__init__.py": "import socket\n", "app/util.py": "x = 1\n",
+        "typed.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import ssl\n",
+        "server.py": "from gevent import monkey\n\nimport typed\nimport app.util\n\nmonkey.patch_all()\n",
+    })
     (found,) = findings(tmp_path, "--no-cache")
     assert (found["path"], found["line"], found["code"]) == ("server.py", 4, "CCL401")
     assert "`app`" in found["message"] and "`socket`" in found["message"]
@@ -483,13 +485,10 @@ def test_monkey_patching_order_follows_what_an_import_runs(tmp_path):
 
 def test_module_locks_spelled_as_constants_are_locks_too(tmp_path):
     # PEP 8 spells module-level locks A_LOCK: files that only import and take them are read.
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n")
+    files = {"pkg/__init__.py": "", "pkg/a.py": "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n"}
     for name, first, second in (("x", "A_LOCK", "B_LOCK"), ("y", "B_LOCK", "A_LOCK")):
-        (pkg / f"{name}.py").write_text(
+        files[f"pkg/{name}.py"] = (
             f"from pkg.a import A_LOCK, B_LOCK\n\n\ndef {name}():\n    with {first}:\n        with {second}:\n            pass\n"
         )
+    small_project(tmp_path, files)
     assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/x.py", "CCL209")]
