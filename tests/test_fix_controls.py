@@ -134,6 +134,14 @@ def test_exit_non_zero_on_fix_fails_even_when_nothing_remains(project):
     assert run_cli("--no-cache", "--fix", "--exit-zero", "--exit-non-zero-on-fix", "pkg", cwd=project).returncode == 0
 
 
+def test_fix_from_stdin_writes_the_report_to_the_output_file(project):
+    # stdout holds the fixed source; the report goes where -o says, as ruff writes it.
+    report = project / "report.json"
+    result = run_cli("--no-cache", "--fix", "--output-format", "json", "-o", str(report), "-", stdin=PITFALLS, cwd=project)
+    assert result.stdout == SAFE_FIXED
+    assert [f["code"] for f in json.loads(report.read_text())] == ["CCL201"]
+
+
 def test_fix_only_from_stdin_writes_the_source_and_the_count_to_stderr(project):
     result = run_cli("--no-cache", "--fix-only", "--exit-non-zero-on-fix", "-", stdin=PITFALLS, cwd=project)
     assert (result.returncode, result.stdout) == (1, SAFE_FIXED)

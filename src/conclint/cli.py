@@ -555,9 +555,15 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
         from conclint.reading import decode_source
 
         context = _context(o, settings, unsafe, {name: decode_source(new)})
-        context.color = False  # stdout holds the fixed source; stderr the findings
+        context.color = False  # stdout holds the fixed source; stderr (or --output-file) the findings
         if not o["fix_only"]:
-            click.echo(render(_format(o), findings, context), err=True, nl=False)
+            report = render(_format(o), findings, context)
+            if o["output_file"] is not None:
+                output = _Output(o["output_file"])
+                output.write(report, False)
+                output.close()
+            else:
+                click.echo(report, err=True, nl=False)
         applied = outcome.fixes if outcome.fixed is not None else []
         if outcome.error:
             _say_error(outcome, o)
@@ -635,7 +641,8 @@ class _Output:
         if self.path is not None:
             if self._file is None:
                 try:
-                    self._file = open(self.path, "w", encoding="utf-8", newline="\n")
+                    # (a file name that is not UTF-8 is written as its own bytes, as on a terminal)
+                    self._file = open(self.path, "w", encoding="utf-8", errors="surrogateescape", newline="\n")
                 except OSError as exc:
                     raise UsageFailure(f"{self.path}: cannot write: {exc.strerror or exc}") from None
             self._file.write(text)
