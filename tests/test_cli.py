@@ -476,3 +476,12 @@ def test_command_line_selectors_layer_on_the_configuration(tmp_path):
     assert codes() == ["CCL201", "CCL207", "CCL301"]
     assert codes("--ignore", "CCL2") == ["CCL301"]
     assert codes("--ignore", "CCL2", "--extend-select", "CCL207") == ["CCL207", "CCL301"]
+
+
+def test_a_run_that_finds_no_python_file_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("import threading\n")
+    result = run_cli("--no-cache", ".", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "no Python files found" in result.stderr
+    (tmp_path / "a.py").write_text("x = 1\n")
+    assert "no Python files found" not in run_cli("--no-cache", ".", cwd=tmp_path).stderr

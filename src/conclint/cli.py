@@ -220,6 +220,10 @@ def _main(o: _Options) -> int:
         if not os.path.lexists(raw):
             raise UsageFailure(f"{raw}: no such file or directory")
     files = list(discovery.files(paths))
+    if not files and not o["since"] and not o["quiet"]:
+        # As ruff warns: "All checks passed!" alone would say something was checked (a
+        # mistyped path, excludes or a .gitignore that take in everything).
+        click.echo("conclint: warning: no Python files found under the given path(s)", err=True)
     if o["show_files"]:
         for path in files:
             click.echo(path)
