@@ -243,6 +243,20 @@ def test_a_read_only_file_is_not_replaced(shared):
     assert result.returncode == 1
 
 
+def test_a_read_only_file_is_not_replaced_by_root_either(tmp_path):
+    # Root may write anything; a file whose mode grants no write to anyone is still one its
+    # owner made read-only.
+    if os.geteuid() != 0:
+        pytest.skip("runs as root only")
+    target = tmp_path / "mod.py"
+    target.write_bytes(BEFORE)
+    os.chmod(target, 0o444)
+    result = fix(tmp_path, "mod.py")
+    assert target.read_bytes() == BEFORE and stat.S_IMODE(os.stat(target).st_mode) == 0o444
+    assert "mod.py: not fixed: it is read-only" in result.stderr
+    assert result.returncode == 1
+
+
 def test_another_users_file_keeps_its_owner(shared):
     prefix = _as_nobody()
     directory = shared

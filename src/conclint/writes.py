@@ -231,6 +231,8 @@ def _check_target(path: str, target: str) -> os.stat_result:
     root = os.geteuid() == 0
     if not root and not os.access(target, os.W_OK):
         raise WriteRefused(f"{path}: not fixed: you may not write it (permission denied)")
+    if root and not st.st_mode & 0o222:  # root may write anything: the mode still says "read-only"
+        raise WriteRefused(f"{path}: not fixed: it is read-only (no write permission for anyone)")
     if not root and st.st_uid != os.geteuid():
         raise WriteRefused(
             f"{path}: not fixed: it belongs to another user (uid {st.st_uid}), whose ownership "
