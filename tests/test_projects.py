@@ -492,3 +492,19 @@ def test_module_locks_spelled_as_constants_are_locks_too(tmp_path):
         )
     small_project(tmp_path, files)
     assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/x.py", "CCL209")]
+
+
+def test_module_names_do_not_depend_on_where_the_command_runs(tmp_path):
+    # Without a configuration file the root is the current directory; a root inside a
+    # package still names its modules as Python imports them (pkg.a, not a).
+    small_project(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/a.py": "import threading\n\na_lock = threading.Lock()\nb_lock = threading.Lock()\n\n\ndef f():\n"
+                    "    with a_lock:\n        with b_lock:\n            pass\n",
+        "pkg/b.py": "from pkg.a import a_lock, b_lock\n\n\ndef g():\n    with b_lock:\n        with a_lock:\n            pass\n",
+    })
+    (tmp_path / "pyproject.toml").unlink()
+    from_top = [(f["code"], f["line"], f["message"].split(" is held at ")[0]) for f in findings(tmp_path, "--no-cache")]
+    result = run_cli("--no-cache", "--format", "json", "..", cwd=tmp_path / "pkg")
+    from_inside = [(f["code"], f["line"], f["message"].split(" is held at ")[0]) for f in json.loads(result.stdout)]
+    assert from_inside == from_top and "`pkg.a.b_lock`" in from_top[0][2]

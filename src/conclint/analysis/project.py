@@ -1242,11 +1242,17 @@ class ModuleNamer:
     def _compute(self, directory: str) -> List[str]:
         for base in self.bases:
             if directory == base:
-                return []
+                return self._above(base)
             if directory.startswith(base + os.sep):
                 relative = directory[len(base) + 1:].split(os.sep)
                 if all(part.isidentifier() for part in relative):
-                    return relative
+                    return self._above(base) + relative
+        return self._above(directory)
+
+    def _above(self, directory: str) -> List[str]:
+        """The package ``directory`` is, by the ``__init__.py`` files from it up ([] for a
+        directory that is no package): a root inside a package (``cd pkg && conclint ..``
+        without a configuration file) names its modules as Python imports them."""
         if os.path.isfile(os.path.join(directory, "__init__.py")):
             head, tail = os.path.split(directory)
             if head != directory:
