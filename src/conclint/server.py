@@ -48,6 +48,9 @@ class _Refused:
         self.error = error
 
 
+_NOT_INITIALIZED = types.ResponseError(code=-32002, message="the server is not initialized: send `initialize` first")
+
+
 class ConclintProtocol(LanguageServerProtocol):
     """pygls's protocol, answering every request as JSON-RPC and LSP ask: a request whose
     params do not fit gets InvalidParams (pygls logged it and left the client waiting), and
@@ -66,9 +69,16 @@ class ConclintProtocol(LanguageServerProtocol):
             self._send_response(message.id, error=message.error.to_response_error())
             return
         method = getattr(message, "method", None)
-        if self._shutdown and method is not None and method != types.EXIT and getattr(message, "id", None) is not None:
+        request = method is not None and getattr(message, "id", None) is not None
+        if self._shutdown and request and method != types.EXIT:
             refused = JsonRpcInvalidRequest(f"the server has shut down: {method} refused")
             self._send_response(message.id, error=refused.to_response_error())
+            return
+        if self._workspace is None and method not in (None, types.INITIALIZE, types.EXIT):
+            # Before `initialize`: a request gets ServerNotInitialized, a notification is
+            # dropped (LSP; pygls answered with an internal error and a traceback).
+            if request:
+                self._send_response(message.id, error=_NOT_INITIALIZED)
             return
         super().handle_message(message)
 
