@@ -507,6 +507,21 @@ def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
         client.stop()
 
 
+@pytest.mark.parametrize("options, says", [
+    ({"conclint": 5}, "conclint settings must be an object, not int"),
+    ({"conclint": {"debounceMs": -1}}, "debounceMs must be a number of milliseconds"),
+    ({"conclint": {"select": [5]}}, "select must be a list of rule codes"),
+])
+def test_settings_that_cannot_be_used_are_shown_not_ignored(project: Path, options: Dict[str, Any], says: str) -> None:
+    c = Client(project, options=options)
+    try:
+        c.wait(lambda: any(says in m for m in c.shown), f"a message saying {says!r}")
+        uri = c.open(project / "doc.py", PITFALLS)  # and the server goes on, with the defaults
+        assert len(c.diagnostics(uri, 1)) == 2
+    finally:
+        c.stop()
+
+
 def test_client_select_and_ignore_apply_on_top_of_the_configuration(project: Path) -> None:
     c = Client(project, options={"conclint": {"ignore": ["CCL3"]}})
     try:

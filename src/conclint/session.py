@@ -72,8 +72,10 @@ class ClientSettings:
     @classmethod
     def parse(cls, raw: Any) -> "ClientSettings":
         """Read the settings, flat or under a ``conclint`` key; raises ``SettingsError``."""
-        if isinstance(raw, dict) and isinstance(raw.get(SOURCE), dict):
+        if isinstance(raw, dict) and SOURCE in raw:
             raw = raw[SOURCE]
+            if raw is not None and not isinstance(raw, dict):
+                raise SettingsError(f"{SOURCE} settings must be an object, not {type(raw).__name__}")
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
