@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import List
+
 import libcst as cst
 
 from conclint.interest import Calls, Imports, Interest
@@ -10,6 +12,14 @@ from conclint.rule import Rule
 # A sleep in a `while` loop of a coroutine: what the rule looks for, and (the same object)
 # what its visitor asks of each awaited call.
 SLEEP = Calls("asyncio.sleep", within=("while", "async def"))
+# What a condition may watch that changes outside the process: the file system (another
+# process writes the file), a child process's status.
+_OUTSIDE = frozenset({
+    "os.path.exists", "os.path.lexists", "os.path.isfile", "os.path.isdir", "os.path.islink", "os.path.getsize",
+    "os.path.getmtime", "os.stat", "os.lstat", "os.listdir", "os.scandir", "os.access", "os.waitpid", "glob.glob",
+})
+# Methods of the same kind: pathlib's, subprocess.Popen.poll().
+_OUTSIDE_METHODS = frozenset({"exists", "is_file", "is_dir", "is_symlink", "stat", "iterdir", "glob", "poll"})
 
 
 class AsyncBusyWait(Rule):
@@ -23,6 +33,8 @@ class AsyncBusyWait(Rule):
     def visit_While(self, node: cst.While) -> None:
         if not self.sem.in_async_function or _always_true(node.test) or node.orelse is not None:
             return
+        if self._watches_outside(node.test):
+            return
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         small = [s for line in body if isinstance(line, cst.SimpleStatementLine) for s in line.body]
         if len(small) != len(body) or not small:
@@ -30,6 +42,20 @@ class AsyncBusyWait(Rule):
         sleeps = [s for s in small if self._is_sleep(s)]
         if sleeps and all(isinstance(s, cst.Pass) or s in sleeps for s in small):
             self.report(node)
+
+    def _watches_outside(self, test: cst.BaseExpression) -> bool:
+        """Whether the condition looks at state outside the process (a file another process
+        writes, a child process's status): no event of this event loop can announce that
+        change, and polling is the way to wait for it."""
+        stack: List[cst.CSTNode] = [test]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Call):
+                func = node.func
+                if self.sem.qualname(func) in _OUTSIDE or (isinstance(func, cst.Attribute) and func.attr.value in _OUTSIDE_METHODS):
+                    return True
+            stack.extend(node.children)
+        return False
 
     def _is_sleep(self, statement: cst.BaseSmallStatement) -> bool:
         value = statement.value if isinstance(statement, cst.Expr) else None
