@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Tuple
 
 import libcst as cst
@@ -141,7 +142,11 @@ class BlockingCallInAsync(Rule):
     def _blocking_name(self, call: cst.Call) -> Optional[str]:
         qualname = self.sem.qualname(call.func)
         if qualname in _BLOCKING_FUNCTIONS:
-            return None if qualname.startswith("os.wait") and _polls(call) else qualname
+            if qualname.startswith("os.wait") and _polls(call):
+                return None
+            if qualname == "socket.getaddrinfo" and self._numeric_only(call):
+                return None
+            return qualname
         if BUILTINS.matches(self.sem, call):
             return self.sem.builtin(call.func)
         if not isinstance(call.func, cst.Attribute):
@@ -157,6 +162,23 @@ class BlockingCallInAsync(Rule):
         if method in _LAZY_PATH_METHODS and not self._iterated(call):
             return None
         return f"{receiver_type}.{method}"
+
+    def _numeric_only(self, call: cst.Call) -> bool:
+        """``getaddrinfo(..., flags=socket.AI_NUMERICHOST)``: no name lookup, it returns at
+        once (asyncio's own loop makes this call in the loop); the flags spelled directly or
+        by a module-level name (``_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV``)."""
+        flags = get_arg(call, "flags", 5)
+        if flags is None:
+            return False
+        for node in walk(flags.value):
+            name = node.attr.value if isinstance(node, cst.Attribute) else node.value if isinstance(node, cst.Name) else ""
+            if name == "AI_NUMERICHOST":
+                return True
+            if isinstance(node, cst.Name) and re.search(
+                rf"^{re.escape(name)}\s*(?::[^=\n]*)?=[^\n]*\bAI_NUMERICHOST\b", self.sem.source, re.M
+            ):
+                return True
+        return False
 
     def _expects_blocking_error(self) -> bool:
         """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
