@@ -261,6 +261,10 @@ def test_a_coroutine_function_of_another_module_called_without_await(tmp_path):
     assert "`async def` in `app.db`" in found[0]["message"]
     (related,) = found[0]["related"]
     assert related["path"] == "app/db.py" and related["line"] == 4
+    # Imported under another name (`save as store`), the function's own name is given too.
+    (aliased,) = [f for f in findings(root, "--no-cache", "--select", "CCL404") if f["line"] == 11]
+    assert "`async def save` in `app.db`" in aliased["message"]
+    assert aliased["related"][0]["message"].startswith("`save` is defined here")
     # The project is what the run lints: linting api.py alone, db.py's coroutines are unknown.
     alone = run_cli("--format", "json", "--no-cache", "--select", "CCL404", "app/api.py", cwd=root)
     assert json.loads(alone.stdout) == [], alone.stdout

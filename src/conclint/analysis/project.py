@@ -1419,9 +1419,10 @@ class Project:
                         out[lock] = ((name, *via), site)
         return out
 
-    def unawaited_coroutines(self) -> Iterator[Tuple[Site, str, Site, str]]:
+    def unawaited_coroutines(self) -> Iterator[Tuple[Site, str, Site, str, str]]:
         """Statements that call another module's coroutine function and drop the coroutine:
-        (the call, the callee as written, the ``async def``, the module defining it)."""
+        (the call, the callee as written, the ``async def``, the module defining it, the
+        function's own name there)."""
         for info in self.modules.values():
             calls = info.summary["w"]
             if not calls:
@@ -1434,7 +1435,7 @@ class Project:
                 defined = self.modules[target[1]]
                 where = defined.summary["a"].get(target[2])
                 if where is not None:
-                    yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1]
+                    yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1], target[2]
 
     def spawned(self) -> List["Spawned"]:
         """The calls handing a function of another module of the run (or its result) to a

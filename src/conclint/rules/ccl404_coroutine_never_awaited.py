@@ -109,12 +109,13 @@ class CoroutineNeverAwaited(Rule):
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
-        for call, callee, definition, module in project.unawaited_coroutines():
+        for call, callee, definition, module, name in project.unawaited_coroutines():
+            defined = f"`async def {name}`" if name != callee.rpartition(".")[2] else "`async def`"  # (imported as)
             message = (
-                f"`{callee}()` is never awaited: it is a coroutine function (`async def` in `{module}`), "
+                f"`{callee}()` is never awaited: it is a coroutine function ({defined} in `{module}`), "
                 "calling it without `await` runs nothing"
             )
-            yield ProjectReport(cls.code, message, call, ((definition, f"`{callee.rpartition('.')[2]}` is defined here"),))
+            yield ProjectReport(cls.code, message, call, ((definition, f"`{name}` is defined here"),))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # The engine has pushed ``node``'s own frame: its parent scope is the one before.
