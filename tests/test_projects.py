@@ -512,3 +512,18 @@ def test_module_names_do_not_depend_on_where_the_command_runs(tmp_path):
     result = run_cli("--no-cache", "--format", "json", "..", cwd=tmp_path / "pkg")
     from_inside = [(f["code"], f["line"], f["message"].split(" is held at ")[0]) for f in json.loads(result.stdout)]
     assert from_inside == from_top and "`pkg.a.b_lock`" in from_top[0][2]
+
+
+def test_a_cycle_through_many_locks_is_one_finding_of_a_readable_size(tmp_path):
+    # A ring of 60 modules, each taking its lock then the next one's: one cycle, reported
+    # once, its message naming the first steps and counting the rest.
+    files = {"pkg/__init__.py": ""}
+    for i in range(60):
+        j = (i + 1) % 60
+        files[f"pkg/m{i}.py"] = (
+            f"import threading\nfrom pkg.m{j} import lock_{j}\n\nlock_{i} = threading.Lock()\n\n\n"
+            f"def f():\n    with lock_{i}:\n        with lock_{j}:\n            pass\n"
+        )
+    (found,) = findings(small_project(tmp_path, files), "--no-cache")
+    assert found["code"] == "CCL209" and "and 54 more steps of the cycle" in found["message"]
+    assert len(found["message"]) < 1000 and len(found["related"]) <= 21

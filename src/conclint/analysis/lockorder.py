@@ -111,6 +111,7 @@ def inversions(project: Project) -> List[Inversion]:
         if len(component) < 3:
             continue
         count = 0
+        sites: Set[Tuple[str, int, int]] = set()
         for a, b in sorted(graph):
             if a not in component or b not in component or (a, b) in paired:
                 continue
@@ -122,7 +123,12 @@ def inversions(project: Project) -> List[Inversion]:
                 continue
             seen.add(cycle)
             steps = list(zip(cycle, cycle[1:] + cycle[:1]))
-            out.append(_inversion(cycle, [graph[step] for step in steps]))
+            inversion = _inversion(cycle, [graph[step] for step in steps])
+            at = inversion.witnesses[0].site
+            if (at.path, at.line, at.column) in sites:
+                continue  # another cycle reported at the same place already names it
+            sites.add((at.path, at.line, at.column))
+            out.append(inversion)
             count += 1
             if count >= MAX_CYCLES_PER_COMPONENT:
                 break
@@ -202,16 +208,26 @@ def _components(successors: Dict[Lock, List[Lock]]) -> Iterator[FrozenSet[Lock]]
                 yield frozenset(members)
 
 
+# A long cycle's message names its first steps, and its related locations its first ones:
+# a ring through a thousand locks made a 77 kB message with a thousand locations.
+MAX_NAMED = 5
+MAX_RELATED_STEPS = 20
+
+
 def describe(inversion: Inversion) -> Tuple[str, List[Tuple[Site, str]]]:
     """The finding's message (naming every other place of the cycle) and its related
     locations, each with a message of its own."""
     first, *others = inversion.witnesses
     message = f"lock-order inversion: {_taking(first)} here"
     related: List[Tuple[Site, str]] = []
-    for witness in others:
-        message += f", and {_taking(witness)} at {witness.site.path}:{witness.site.line}"
-        related.append((witness.site, f"{_taking(witness)} here"))
-    for witness in inversion.witnesses:
+    for number, witness in enumerate(others):
+        if number < MAX_NAMED:
+            message += f", and {_taking(witness)} at {witness.site.path}:{witness.site.line}"
+        if number < MAX_RELATED_STEPS:
+            related.append((witness.site, f"{_taking(witness)} here"))
+    if len(others) > MAX_NAMED:  # a cycle through hundreds of locks: its start says enough
+        message += f", and {len(others) - MAX_NAMED} more step{'s' if len(others) - MAX_NAMED > 1 else ''} of the cycle"
+    for witness in inversion.witnesses[: MAX_RELATED_STEPS + 1]:
         if witness.acquired is not None:
             related.append((witness.acquired, f"`{witness.taken}` is taken here"))
     return message + ": threads on these paths can deadlock", related
