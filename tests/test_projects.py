@@ -527,3 +527,17 @@ def test_a_cycle_through_many_locks_is_one_finding_of_a_readable_size(tmp_path):
     (found,) = findings(small_project(tmp_path, files), "--no-cache")
     assert found["code"] == "CCL209" and "and 54 more steps of the cycle" in found["message"]
     assert len(found["message"]) < 1000 and len(found["related"]) <= 21
+
+
+@pytest.mark.parametrize("init", [None, ""])  # a namespace package; an empty __init__.py
+def test_a_module_reached_through_a_package_that_has_no_summary(tmp_path, init):
+    # `import pkg.locks` binds `pkg`, whose file (if any) names no lock: its submodules
+    # are still reached.
+    files = {
+        "pkg/locks.py": "import threading\n\na_lock = threading.Lock()\nb_lock = threading.Lock()\n\n\ndef f():\n"
+                        "    with a_lock:\n        with b_lock:\n            pass\n",
+        "pkg/x.py": "import pkg.locks\n\n\ndef g():\n    with pkg.locks.b_lock:\n        with pkg.locks.a_lock:\n            pass\n",
+    }
+    if init is not None:
+        files["pkg/__init__.py"] = init
+    assert [(f["path"], f["code"]) for f in findings(small_project(tmp_path, files), "--no-cache")] == [("pkg/locks.py", "CCL209")]

@@ -1347,6 +1347,8 @@ class Project:
         for info in sorted(modules, key=lambda m: (m.name, m.path)):
             self.modules.setdefault(info.name, info)
         self._suffixes: Dict[str, Optional[str]] = {}
+        self._packages: Dict[str, bool] = {}
+        self._package_names: Set[str] = set()
         self._functions: Dict[Tuple[str, str], Function] = {}
         for info in self.modules.values():
             path = info.path
@@ -1662,13 +1664,26 @@ class Project:
             return self._member(target[1], target[2], attr, hops + 1)
         return None
 
+    def _in_run(self, name: str) -> bool:
+        """Whether ``name`` is a module of the run or a package of its modules (a namespace
+        package has no file of its own)."""
+        found = self._packages.get(name)
+        if found is None:
+            if not self._package_names:
+                self._package_names = {".".join(m.split(".")[:n]) for m in self.linted for n in range(1, m.count(".") + 1)}
+            found = self._packages[name] = name in self.linted or name in self._package_names
+        return found
+
     def _qualified(self, name: str, hops: int) -> Optional[Target]:
         """What the dotted ``name`` is: a project module, or a name inside one."""
         if hops > _MAX_HOPS:
             return None
         parts = name.split(".")
         for cut in range(len(parts), 0, -1):
-            module = self.find_module(".".join(parts[:cut]))
+            prefix = ".".join(parts[:cut])
+            # A module of the run with no summary (a package's empty __init__) still leads
+            # to its submodules: `import pkg.locks` binds `pkg`.
+            module = self.find_module(prefix) or (prefix if self._in_run(prefix) else None)
             if module is None:
                 continue
             target: Optional[Target] = ("module", module, "")
