@@ -485,3 +485,14 @@ def test_a_run_that_finds_no_python_file_says_so(tmp_path):
     assert "no Python files found" in result.stderr
     (tmp_path / "a.py").write_text("x = 1\n")
     assert "no Python files found" not in run_cli("--no-cache", ".", cwd=tmp_path).stderr
+
+
+def test_a_report_never_replaces_a_file_being_linted(tmp_path):
+    source = "import threading\nt = threading.currentThread()\n"
+    (tmp_path / "t.py").write_text(source)
+    for option in ("-o", "--write-baseline"):
+        result = run_cli("--no-cache", option, "t.py", ".", cwd=tmp_path)
+        assert result.returncode == 2 and "it is one of the files to lint" in result.stderr
+        assert (tmp_path / "t.py").read_text() == source
+    assert run_cli("--no-cache", "-o", "report.txt", ".", cwd=tmp_path).returncode == 1
+    assert "CCL301" in (tmp_path / "report.txt").read_text()

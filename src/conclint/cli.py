@@ -220,6 +220,7 @@ def _main(o: _Options) -> int:
         if not os.path.lexists(raw):
             raise UsageFailure(f"{raw}: no such file or directory")
     files = list(discovery.files(paths))
+    _refuse_overwriting_sources(o, files)
     if not files and not o["since"] and not o["quiet"]:
         # As ruff warns: "All checks passed!" alone would say something was checked (a
         # mistyped path, excludes or a .gitignore that take in everything).
@@ -390,6 +391,18 @@ def _overrides(o: _Options) -> "Overrides":
         extend_per_file_ignores=pairs("--extend-per-file-ignores", o["extend_per_file_ignores"]),
         respect_gitignore=o["respect_gitignore"],
     )
+
+
+def _refuse_overwriting_sources(o: _Options, files: Sequence[str]) -> None:
+    """``-o mod.py`` or ``--write-baseline mod.py`` naming a file being linted would replace
+    the source with the report: refused, before anything is read or written."""
+    targets = [(option, path) for option, path in (("--output-file", o["output_file"]), ("--write-baseline", o["write_baseline"])) if path]
+    if not targets:
+        return
+    sources = {os.path.realpath(f) for f in files}
+    for option, path in targets:
+        if os.path.realpath(path) in sources:
+            raise UsageFailure(f"{option} {path}: it is one of the files to lint; the report would replace it")
 
 
 def _common_directory(paths: Sequence[str]) -> str:
