@@ -653,6 +653,18 @@ def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here
     assert not any("KeyError" in m for m in client.shown + client.logs)
 
 
+def test_a_document_whose_fixes_are_withheld_says_why_once(client: Client, here: Path) -> None:
+    # A form feed in an indentation: linted, not fixed (as the command says on stderr).
+    text = "import threading\n\n\ndef f():\n\x0c    threading.currentThread()\n"
+    uri = client.open(here / "formfeed.py", text)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    assert diagnostic.code == "CCL301" and diagnostic.data["fix"] is None
+    client.wait(lambda: any("formfeed.py" in m and "not" in m and "fix" in m for m in client.logs), "why fixes are withheld")
+    client.change(uri, 2, text + "\n")
+    client.diagnostics(uri, 2)
+    assert sum("formfeed.py" in m for m in client.logs) == 1
+
+
 def test_close_clears_the_diagnostics(client: Client, here: Path) -> None:
     uri = client.open(here / "doc.py", PITFALLS)
     assert client.diagnostics(uri, 1)

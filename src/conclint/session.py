@@ -268,6 +268,11 @@ class Session:
         result, messages = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
+        if result.unfixable:  # why its fixes are withdrawn (form feeds in indentation...), once
+            notice = f"conclint: {document.name}: {result.unfixable}"
+            if notice not in self._shown_errors:
+                self._shown_errors.add(notice)
+                messages = [*messages, (types.MessageType.Warning, notice)]
         return Linted(diagnostics, messages)
 
     def lint(self, document: Document, settings: Settings, *, keep_tree: bool = False) -> Tuple[FileResult, List[Tuple[types.MessageType, str]]]:
