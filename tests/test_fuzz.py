@@ -56,6 +56,9 @@ def test_valid_python_libcst_cannot_read_is_not_a_gate_change():
     from conclint.settings import Settings, resolve_selection
 
     blind = Settings(resolve_selection(["CCL1"], [], []), gate=True)
-    assert lint_source(broken.encode(), "fuzzed.py", blind).findings == []
-    _, problem = check(broken, SETTINGS, blind)
+    # No CCL1 rule's vocabulary, but the file names `threading`: parsed for its syntax.
+    assert [f.code for f in lint_source(broken.encode(), "fuzzed.py", blind).findings] == ["CCL000"]
+    unrelated = "x = compute()\ndef f(:\n"  # nothing conclint is about: not parsed
+    assert lint_source(unrelated.encode(), "fuzzed.py", blind).findings == []
+    _, problem = check(unrelated, SETTINGS, blind)
     assert problem is not None and problem.startswith("the gates change the findings: lost ['CCL000'], added []")
