@@ -167,3 +167,14 @@ def test_rule_options_come_from_each_files_nearest_configuration(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert [line.split(":")[0] for line in cli.stdout.splitlines() if ": CCL" in line] == ["top.py"]
+
+
+def test_a_subprojects_broken_configuration_is_a_finding_not_a_hang(tmp_path):
+    # Read in a flake8 worker process: exiting there left flake8 waiting for it for ever.
+    (tmp_path / "sub").mkdir()
+    for n in range(13):  # enough for flake8 to run its worker processes
+        write(tmp_path, f"sub/m{n}.py", "import threading\n")
+    write(tmp_path, "sub/pyproject.toml", "[tool.conclint]\nselect = 3\n")
+    result = flake8(tmp_path, "--select", "CCL", "--jobs", "2", "sub")
+    assert result.returncode == 1
+    assert result.stdout.count("CCL000 conclint: configuration cannot be used") == 13

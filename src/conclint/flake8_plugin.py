@@ -38,12 +38,27 @@ class Flake8Plugin:
     @classmethod
     def parse_options(cls, options: Any) -> None:
         cls._settings = _settings(getattr(options, "select", None), getattr(options, "extend_select", None) or ())
+        # The configuration of where flake8 runs, read here, in flake8's main process: one
+        # that cannot be used stops the run with one message (flake8 would print a traceback).
+        from conclint.config import ConfigError
+
+        try:
+            cls._settings.finder.config_for(".")
+        except ConfigError as exc:
+            raise SystemExit(f"conclint: error: {exc}") from None
 
     def run(self) -> Iterator[Result]:
+        from conclint.config import ConfigError
         from conclint.engine import PARSE_ERROR, lint_source
 
         selection = self._settings if self._settings is not None else _settings(None, ())
-        settings = selection.for_file(self.filename)
+        try:
+            settings = selection.for_file(self.filename)
+        except ConfigError as exc:
+            # A subproject's configuration, met in one of flake8's worker processes: said on
+            # the file (exiting there would leave flake8 waiting for the worker for ever).
+            yield 1, 0, f"{PARSE_ERROR} conclint: configuration cannot be used: {exc}", type(self)
+            return
         if not settings.enabled:
             return
         # The engine's byte-level trigger gate runs first, so a file that cannot contain
@@ -73,13 +88,9 @@ class _Selection:
         self.made: Dict[Optional[Path], Any] = {}
 
     def for_file(self, filename: str) -> Any:
-        from conclint.config import ConfigError
         from conclint.settings import Settings
 
-        try:
-            config = self.finder.config_for(filename if filename not in ("-", "stdin") else ".")
-        except ConfigError as exc:  # flake8 would print a traceback; say what to fix instead
-            raise SystemExit(f"conclint: error: {exc}") from None
+        config = self.finder.config_for(filename if filename not in ("-", "stdin") else ".")  # (raises ConfigError)
         settings = self.made.get(config.path)
         if settings is None:
             settings = self.made[config.path] = Settings(
