@@ -256,9 +256,12 @@ class HeldLocks:
     def _leave_suite(self, node: cst.BaseSuite) -> None:
         self._held[-1].pop()
         parent = self.sem.parent
+        stack = self.sem.stack
+        elif_ = len(stack) >= 3 and isinstance(stack[-3], cst.If) and stack[-3].orelse is parent
         if (
             isinstance(parent, cst.If) and parent.body is node and parent.orelse is None and leaves_block(node)
             and isinstance(parent.test, cst.UnaryOperation) and isinstance(parent.test.operator, cst.Not)
+            and not elif_  # (an earlier branch may have gone on without taking it)
         ):  # `if not lock.acquire(blocking=False): return`: what follows holds it
             self._held[-1][-1].extend(self._test_acquires(parent.test.expression))
 

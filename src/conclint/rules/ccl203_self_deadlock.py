@@ -67,12 +67,20 @@ def _holds(facts: Facts) -> List[_Hold]:
         (facts.scope[c], c.col_offset, ast.dump(method_receiver(c)), position(c))
         for c in facts.methods_called(("release",), statements_only=True)
     ]
+    statements = set()
     for call in facts.methods_called(("acquire",), statements_only=True):
         # Timed and non-blocking ones too: the rule's held-lock tracking (locks.HeldLocks)
         # takes every acquire() statement as holding the lock.
+        statements.add(id(call))
         scope, at, receiver = facts.scope[call], position(call), ast.dump(method_receiver(call))
         ends = [r[3] for r in releases if r[0] is scope and r[1] == call.col_offset and r[2] == receiver and r[3] > at]
         holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, min(ends, default=scope_end(scope)))))
+    for call in facts.methods_called(("acquire",)):
+        # Taken in a test (`if lock.acquire(timeout=1):`, `if not lock.acquire(...): return`):
+        # held in its body or after it; to the end of the def, as the gate may overshoot.
+        if id(call) not in statements:
+            scope, at = facts.scope[call], position(call)
+            holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, scope_end(scope))))
     return holds
 
 
