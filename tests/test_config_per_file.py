@@ -263,3 +263,15 @@ def test_force_exclude_applies_a_subprojects_excludes_to_the_files_named(repo):
     fixed = run_cli("--no-cache", "--force-exclude", "--fix", *named, cwd=repo)
     assert fixed.returncode in (0, 1) and (repo / "two" / "generated" / "stub.py").read_text() == PITFALLS
     assert "generated" not in run_cli("--force-exclude", "--show-files", "two/generated", "top.py", cwd=repo).stdout
+
+
+def test_command_line_per_file_ignores_are_relative_to_the_project_root_whatever_is_extended(tmp_path):
+    # A configuration extending another keeps that file's patterns relative to its directory;
+    # the command line's are relative to the project root.
+    write(tmp_path / "configs" / "base.toml", 'per-file-ignores = {"gen/*" = ["CCL301"]}\n')
+    write(tmp_path / "proj" / "pyproject.toml", '[tool.conclint]\nextend = "../configs/base.toml"\n')
+    write(tmp_path / "proj" / "tests" / "a.py", PITFALLS)
+    args = ("--no-cache", "--output-format", "json", "--extend-per-file-ignores", "tests/*:CCL201", "proj")
+    assert found(run_cli(*args, cwd=tmp_path)) == {("proj/tests/a.py", "CCL301")}
+    shown = run_cli("--show-settings", "proj/tests/a.py", "--extend-per-file-ignores", "tests/*:CCL201", cwd=tmp_path)
+    assert 'command-line per-file-ignores = {"tests/*": ["CCL201"]}' in shown.stdout

@@ -43,6 +43,8 @@ class Config:
     # The directory per-file-ignores patterns are relative to: that of the file that set them
     # (a file it extends, maybe); None: ``root``.
     per_file_root: Optional[Path] = None
+    # --per-file-ignores / --extend-per-file-ignores: patterns relative to ``root``.
+    command_line_ignores: Dict[str, List[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
     rule_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by rule code
@@ -76,12 +78,13 @@ class Overrides:
         if self.respect_gitignore is not None:
             changes["respect_gitignore"] = self.respect_gitignore
         if self.per_file_ignores is not None or self.extend_per_file_ignores:
-            table: Dict[str, List[str]] = {} if self.per_file_ignores is not None else {
-                k: list(v) for k, v in config.per_file_ignores.items()
-            }
+            if self.per_file_ignores is not None:
+                changes["per_file_ignores"] = {}
+            table: Dict[str, List[str]] = {}
             for pattern, code in (*(self.per_file_ignores or ()), *self.extend_per_file_ignores):
                 table.setdefault(pattern, []).append(code)
-            changes["per_file_ignores"] = table
+            # Relative to the project root, whatever file the configuration's own came from.
+            changes["command_line_ignores"] = table
         return replace(config, **changes)
 
 
@@ -394,13 +397,15 @@ def settings_from_config(
             (list(select) or None, extend_select, ignore),
         ])
         per_file: List[Tuple[Any, Tuple[str, ...]]] = []
-        for pattern, codes in config.per_file_ignores.items():
-            resolve_selection(codes, [], [])
-            negated = pattern.startswith("!")
-            spec = PatternSpec.from_lines([pattern[1:] if negated else pattern])
-            spec.patterns_text = pattern
-            spec.negated = negated
-            per_file.append((spec, tuple(c.upper() for c in codes)))
+        for table, anchor in ((config.per_file_ignores, None), (config.command_line_ignores, config.root)):
+            for pattern, codes in table.items():
+                resolve_selection(codes, [], [])
+                negated = pattern.startswith("!")
+                spec = PatternSpec.from_lines([pattern[1:] if negated else pattern])
+                spec.patterns_text = pattern
+                spec.negated = negated
+                spec.root = anchor
+                per_file.append((spec, tuple(c.upper() for c in codes)))
         resolve_selection(list(unfixable), [], [])
     except SelectorError as exc:
         raise ConfigError(str(exc)) from None
@@ -502,7 +507,14 @@ def describe_settings(path: str, config: Config, settings: "Settings", isolated:
         origin = "\n".join(f"  {source}" + (" (extended)" if n else "") for n, source in enumerate(config.sources))
     else:
         origin = "  none: --isolated" if isolated else "  none found: the defaults"
-    per_file = {pattern: codes for spec, codes in settings.per_file_ignores for pattern in [getattr(spec, "patterns_text", "")]}
+    per_file = {
+        pattern: codes for spec, codes in settings.per_file_ignores if getattr(spec, "root", None) is None
+        for pattern in [getattr(spec, "patterns_text", "")]
+    }
+    from_command = {
+        getattr(spec, "patterns_text", ""): list(codes) for spec, codes in settings.per_file_ignores
+        if getattr(spec, "root", None) is not None
+    }
     lines = [
         f"Settings for {path}",
         "configuration files:",
@@ -513,6 +525,7 @@ def describe_settings(path: str, config: Config, settings: "Settings", isolated:
         f"ignore = {json.dumps(config.ignore)}",
         f"per-file-ignores = {json.dumps({k: list(v) for k, v in per_file.items()})}"
         + (f" (relative to {settings.ignores_root or settings.root})" if per_file else ""),
+        *([f"command-line per-file-ignores = {json.dumps(from_command)} (relative to {settings.root})"] if from_command else []),
         f"unsafe-fixes = {json.dumps(settings.unsafe_fixes)}",
         f"exclude = {json.dumps(config.exclude) if config.exclude is not None else '(the defaults)'}",
         f"extend-exclude = {json.dumps(config.extend_exclude)}",

@@ -44,6 +44,7 @@ class PatternSpec(pathspec.GitIgnoreSpec):
 
     patterns_text: str
     negated: bool = False
+    root: Optional[Path] = None  # what the pattern is relative to, when not the settings' own
 
 
 # A directory being walked: its path, the .gitignores that apply in it, its entries left.

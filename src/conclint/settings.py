@@ -107,10 +107,14 @@ class Settings:
         """``codes`` less those the per-file ignores drop for ``path``."""
         if not self.per_file_ignores:
             return codes
-        relative = relative_path(path, self.ignores_root or self.root)
+        default = self.ignores_root or self.root
+        relative = {default: relative_path(path, default)}
         kept = set(codes)
         for spec, ignored in self.per_file_ignores:
-            if spec.match_file(relative) != getattr(spec, "negated", False):
+            root = getattr(spec, "root", None) or default
+            if root not in relative:
+                relative[root] = relative_path(path, root)
+            if spec.match_file(relative[root]) != getattr(spec, "negated", False):
                 kept = {c for c in kept if not any(c.startswith(i) for i in ignored)}
         return frozenset(kept)
 
