@@ -805,6 +805,8 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         # Before `initialize`: ServerNotInitialized (-32002), and `shutdown` is no exception.
         pipe.send({"id": 0, "method": "shutdown"})
         assert pipe.answer(0)["error"]["code"] == -32002
+        pipe.send({"id": "early", "method": "textDocument/codeAction", "params": {"textDocument": 7}})
+        assert pipe.answer("early")["error"]["code"] == -32002  # not initialized comes first
         pipe.send({"id": 1, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
         assert "capabilities" in pipe.answer(1)["result"]
         pipe.send({"method": "initialized", "params": {}})

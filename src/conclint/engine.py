@@ -233,7 +233,7 @@ def _lint_source(data: bytes, path: str, settings: Settings, options: Dict[str, 
 # much as all its rules do on the standard library).
 _CONCURRENCY = re.compile(
     rb"\b(?:threading|multiprocessing|asyncio|concurrent|_thread|gevent)\b|\basync\s+def\b"
-    rb"|(?:Lock|LOCK|acquire|allocate_lock|Condition|_lock|\.lock)\b"
+    rb"|(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock|_LOCK|\bLOCK)\b"
 )
 
 

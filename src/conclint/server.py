@@ -43,8 +43,9 @@ class _Refused:
 
     jsonrpc = "2.0"
 
-    def __init__(self, msg_id: Any, error: JsonRpcException) -> None:
+    def __init__(self, msg_id: Any, method: Any, error: JsonRpcException) -> None:
         self.id = msg_id
+        self.method = method
         self.error = error
 
 
@@ -61,15 +62,15 @@ class ConclintProtocol(LanguageServerProtocol):
             return super().structure_message(data)
         except JsonRpcException as exc:
             if isinstance(data, dict) and data.get("id") is not None and "method" in data:
-                return _Refused(data["id"], exc)
+                return _Refused(data["id"], data["method"], exc)
             raise
 
     def handle_message(self, message: Any) -> None:
-        if isinstance(message, _Refused):
-            self._send_response(message.id, error=message.error.to_response_error())
-            return
         method = getattr(message, "method", None)
         request = method is not None and getattr(message, "id", None) is not None
+        if isinstance(message, _Refused) and (self._workspace is not None or method == types.INITIALIZE):
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
         if self._shutdown and request and method != types.EXIT:
             refused = JsonRpcInvalidRequest(f"the server has shut down: {method} refused")
             self._send_response(message.id, error=refused.to_response_error())

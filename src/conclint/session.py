@@ -361,9 +361,10 @@ class Session:
             fix = finding.fix
             if fix is not None and fix.edits and (unsafe or fix.applicability == "safe") and _overlaps(diagnostic.range, wanted):
                 edit = _workspace_edit(document, [positions.text_edit(e) for e in fix.edits])
+                label = " (unsafe)" if fix.applicability != "safe" else ""  # (extend-unsafe-fixes)
                 actions.append(types.CodeAction(
-                    title=f"Fix {finding.code}: {fix.message}", kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diagnostic], is_preferred=True, edit=edit,
+                    title=f"Fix {finding.code}: {fix.message}{label}", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic], is_preferred=not label, edit=edit,
                 ))
         if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and (unsafe or f.fix.applicability == "safe") for f in result.findings):
             edits = self._fix_all(document, settings, source, unsafe)
