@@ -570,8 +570,12 @@ def _properties(node: cst.ClassDef) -> Dict[str, Tuple[str, str]]:
                     isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
                     and isinstance(small.value, cst.Call) and _constructor(small.value) == "property"
                 ):
-                    names = [a.value.value if isinstance(a.value, cst.Name) else "" for a in small.value.args[:2]]
-                    names += [""] * (2 - len(names))
+                    names = ["", ""]
+                    for position, arg in enumerate(small.value.args):
+                        keyword = arg.keyword.value if arg.keyword is not None else None
+                        at = {"fget": 0, "fset": 1}.get(keyword or "", position if keyword is None else 2)
+                        if at < 2 and isinstance(arg.value, cst.Name):
+                            names[at] = arg.value.value
                     out[small.targets[0].target.value] = (names[0], names[1])
     return out
 
