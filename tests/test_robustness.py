@@ -3,7 +3,7 @@ fine), the other files are still linted, and the exit code says so. Real CLI, re
 
 conclint parses a file only when some enabled rule's byte-level triggers match its bytes
 (``engine.lint_source`` -> ``engine.rule_set``), or, for its syntax alone, when it names a
-concurrency module, a lock or a coroutine function (``engine._CONCURRENCY``). A file without
+concurrency module, a lock or a coroutine function (``engine._about_concurrency``). A file without
 any of that text is skipped unparsed, so a syntax error, bad encoding or NUL byte in it is
 *not* reported. Every broken file below therefore carries ``TRIGGER``, text that makes it parsed.
 Failures to read a file (permissions, links, size) are reported whatever its content.

@@ -96,7 +96,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "tests", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -117,6 +117,7 @@ class Facts:
         self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
         self.assignments: List[Assignment] = []  # assignment values (``x = value``, ``self.x = value``)
         self.tries: List[TryStatement] = []
+        self.tests: List[ast.expr] = []  # the tests of ``if``/``elif`` and ``while``
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
         self.scope: Dict[ast.AST, Optional[Scope]] = {}
         self.module_body: List[ast.stmt] = []
@@ -197,6 +198,14 @@ class Facts:
         if lines is None or line is None or end is None or not 0 < line <= len(lines):
             return False
         return bool(lines[line - 1][:end].endswith(text))
+
+    def in_test(self, node: ast.AST) -> bool:
+        """Whether ``node`` sits in the test of an ``if``, ``elif`` or ``while``."""
+        at = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        return any(
+            (test.lineno, test.col_offset) <= at <= (test.end_lineno or test.lineno, test.end_col_offset or 0)
+            for test in self.tests
+        )
 
     def _source_lines(self) -> Optional[List[bytes]]:
         if self._data is not None and self._lines is None:
@@ -337,6 +346,12 @@ def _class(facts: Facts, node: ast.ClassDef, scope: Optional[Scope]) -> None:
 def _loop(facts: Facts, node: Loop, scope: Optional[Scope]) -> None:
     facts.loops.append(node)
     facts.scope[node] = scope
+    if type(node) is ast.While:
+        facts.tests.append(node.test)
+
+
+def _if(facts: Facts, node: ast.If, scope: Optional[Scope]) -> None:
+    facts.tests.append(node.test)
 
 
 def _compare(facts: Facts, node: ast.Compare, scope: Optional[Scope]) -> None:
@@ -374,6 +389,7 @@ COLLECTORS: Dict[type, Collector] = {
     ast.For: _loop,
     ast.AsyncFor: _loop,
     ast.While: _loop,
+    ast.If: _if,
     ast.With: _with,
     ast.AsyncWith: _with,
     ast.Try: _try,

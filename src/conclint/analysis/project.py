@@ -132,6 +132,11 @@ def _patches_with_gevent(data: bytes) -> bool:
     return b"gevent" in data and b"patch_" in data
 
 
+def names_locks(data: bytes) -> bool:
+    """Whether ``data`` names lock vocabulary (``TRIGGER_WORDS``, as words)."""
+    return _names_locks(data)
+
+
 def _names_locks(data: bytes) -> bool:
     # The plain search first: most files name none of the words at all, and it is faster.
     return any(word in data for word in TRIGGER_WORDS) and _TRIGGER_RE.search(data) is not None

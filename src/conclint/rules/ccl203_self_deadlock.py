@@ -78,7 +78,7 @@ def _holds(facts: Facts) -> List[_Hold]:
     for call in facts.methods_called(("acquire",)):
         # Taken in a test (`if lock.acquire(timeout=1):`, `if not lock.acquire(...): return`):
         # held in its body or after it; to the end of the def, as the gate may overshoot.
-        if id(call) not in statements:
+        if id(call) not in statements and facts.in_test(call):
             scope, at = facts.scope[call], position(call)
             holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, scope_end(scope))))
     return holds
