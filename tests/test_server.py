@@ -475,6 +475,23 @@ def test_the_noqa_action_reads_comments_not_strings_and_is_offered_once_a_line(c
     assert cli_findings(here, silenced) == []
 
 
+def test_a_configuration_that_cannot_be_used_shows_in_the_diagnostics(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.conclint]\nselect = 3\n")
+    c = Client(project)
+    try:
+        uri = c.open(project / "doc.py", PITFALLS)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        assert diagnostic.code == "CCL000" and diagnostic.severity == types.DiagnosticSeverity.Error
+        assert "not linted: the configuration cannot be used" in diagnostic.message and "select" in diagnostic.message
+        c.wait(lambda: any("select" in m for m in c.shown), "the message shown once")
+        (project / "pyproject.toml").write_text("[tool.conclint]\n")
+        changed = [types.FileEvent(uri=(project / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]
+        c.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=changed))
+        c.wait(lambda: [d.code for d in c.published[uri][-1].diagnostics] == ["CCL301", "CCL301"], "the findings back")
+    finally:
+        c.stop()
+
+
 def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
     client = Client(project)
     try:

@@ -264,7 +264,14 @@ class Session:
             message = str(exc)
             shown = message not in self._shown_errors
             self._shown_errors.add(message)
-            return Linted([], config_error=message if shown else None)
+            # In the problems panel too, for as long as it lasts: the document is not linted
+            # (as the command says "not checked"), and no diagnostic at all would look clean.
+            where = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+            unusable = types.Diagnostic(
+                range=where, message=f"not linted: the configuration cannot be used: {message}",
+                severity=types.DiagnosticSeverity.Error, code=PARSE_ERROR, source=SOURCE,
+            )
+            return Linted([unusable], config_error=message if shown else None)
         result, messages = self._kept_tree(document, settings)
         positions = Positions(document.text, self.position_encoding)
         diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
