@@ -62,3 +62,10 @@ def test_valid_python_libcst_cannot_read_is_not_a_gate_change():
     assert lint_source(unrelated.encode(), "fuzzed.py", blind).findings == []
     _, problem = check(unrelated, SETTINGS, blind)
     assert problem is not None and problem.startswith("the gates change the findings: lost ['CCL000'], added []")
+
+
+def test_a_fix_withheld_on_purpose_is_no_failure_but_must_leave_the_file_alone():
+    # Lone CRs among other line endings: linted, not fixed, and said so (engine.LONE_CR).
+    # The fuzzer met such programs; a withheld fix is by design, a changed file would not be.
+    source = "import threading\rx = 1\nthreading.currentThread()\n"
+    assert check(source, SETTINGS, GATED) == (False, None)
