@@ -18,7 +18,8 @@ _OUTSIDE = frozenset({
     "os.path.exists", "os.path.lexists", "os.path.isfile", "os.path.isdir", "os.path.islink", "os.path.getsize",
     "os.path.getmtime", "os.stat", "os.lstat", "os.listdir", "os.scandir", "os.access", "os.waitpid", "glob.glob",
 })
-# Methods of the same kind: pathlib's, subprocess.Popen.poll().
+# Methods of the same kind: pathlib's, subprocess.Popen.poll(); and a process's or thread's
+# liveness (`is_alive()`, under any prefix).
 _OUTSIDE_METHODS = frozenset({"exists", "is_file", "is_dir", "is_symlink", "stat", "iterdir", "glob", "poll"})
 
 
@@ -52,7 +53,10 @@ class AsyncBusyWait(Rule):
             node = stack.pop()
             if isinstance(node, cst.Call):
                 func = node.func
-                if self.sem.qualname(func) in _OUTSIDE or (isinstance(func, cst.Attribute) and func.attr.value in _OUTSIDE_METHODS):
+                if self.sem.qualname(func) in _OUTSIDE:
+                    return True
+                method = func.attr.value if isinstance(func, cst.Attribute) else ""
+                if method in _OUTSIDE_METHODS or method.endswith("is_alive"):  # (`_async_is_alive()`)
                     return True
             stack.extend(node.children)
         return False
