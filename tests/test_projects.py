@@ -541,3 +541,15 @@ def test_a_module_reached_through_a_package_that_has_no_summary(tmp_path, init):
     if init is not None:
         files["pkg/__init__.py"] = init
     assert [(f["path"], f["code"]) for f in findings(small_project(tmp_path, files), "--no-cache")] == [("pkg/locks.py", "CCL209")]
+
+
+def test_nothing_is_reported_in_code_that_never_runs(tmp_path):
+    # psycopg_pool keeps the sync twin of its async pool under `if False:  # ASYNC`.
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "async def gather(*tasks):\n    return tasks\n",
+        "app/pool.py": "from app.db import gather\n\n\nclass Pool:\n    if False:  # ASYNC\n\n"
+                       "        def __del__(self):\n            gather()\n\n    async def close(self):\n        gather()\n",
+    }
+    found = [(f["path"], f["line"], f["code"]) for f in findings(small_project(tmp_path, files), "--no-cache")]
+    assert found == [("app/pool.py", 11, "CCL404")]

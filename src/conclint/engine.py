@@ -405,6 +405,18 @@ def _lint_rules(
         return result
 
 
+def _never_run(tree: Any) -> List[Tuple[int, int]]:
+    """The lines of the bodies under ``if False:`` / ``if 0:`` (code kept for another build, as
+    psycopg_pool's sync twin): they never run, and what rules find there cannot happen."""
+    import ast
+
+    spans = []
+    for node in ast.walk(tree):
+        if type(node) is ast.If and type(node.test) is ast.Constant and not node.test.value and node.body:
+            spans.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
+    return spans
+
+
 def analyse(
     module: Any,
     data: bytes,
@@ -454,12 +466,13 @@ def analyse(
     # Only real comments silence: the tokenizer tells them from `#` in strings and docstrings.
     noqa = comments(source) if settings.noqa and may_have_line_noqa(source) else {}
     seen = set()
+    dead = _never_run(tree) if tree is not None and (b"if False" in data or b"if 0" in data) else []
     for report in reports:
         pos = positions[report.node]
         line, col = pos.start.line, pos.start.column + 1
         end_line, end_col = pos.end.line, pos.end.column + 1
         key = (report.code, line, col, report.message)
-        if key in seen:
+        if key in seen or any(first <= line <= last for first, last in dead):
             continue
         seen.add(key)
         if report.code in disabled:

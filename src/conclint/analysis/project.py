@@ -485,6 +485,8 @@ class _Summariser:
                     pending.append((stmt.body, defs))  # type: ignore[attr-defined]
                 elif kind in (ast.With, ast.AsyncWith) and _expects_failure(stmt):
                     continue
+                elif kind is ast.If and type(stmt.test) is ast.Constant and not stmt.test.value:  # type: ignore[attr-defined]
+                    pending.append((stmt.orelse, defs))  # type: ignore[attr-defined]  # (`if False:` never runs)
                 else:
                     pending.extend((inner, defs) for inner in statement_lists(stmt))
 
