@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import textwrap
@@ -36,6 +37,11 @@ def flake8(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def reported_codes(tmp_path: Path, name: str, *args: str) -> list:
+    """The codes flake8 reports for ``name`` with ``args``, in order."""
+    return [line.split()[1] for line in flake8(tmp_path, *args, name).stdout.splitlines()]
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -118,10 +124,7 @@ def test_a_cookie_that_escapes_line_breaks_keeps_the_lines(tmp_path):
 def test_runs_only_the_rules_flake8_selects(tmp_path):
     deprecated = "import threading\n\nworker = threading.Thread(target=print)\nworker.setDaemon(True)\n"
     write(tmp_path, "worker.py", PITFALL + "\n\n" + deprecated.replace("import threading\n\n", ""))
-
-    def codes(*args):
-        return [line.split()[1] for line in flake8(tmp_path, *args, "worker.py").stdout.splitlines()]
-
+    codes = functools.partial(reported_codes, tmp_path, "worker.py")
     assert codes("--select", "C") == ["CCL201", "CCL301"]  # flake8 matches prefixes: C covers CCL
     assert codes("--select", "E,F,W,C90") == []
     assert codes("--select", "E", "--extend-select", "CCL3") == ["CCL301"]
@@ -145,10 +148,7 @@ def test_rules_off_by_default_run_when_flake8_names_them(tmp_path):
         """
     )
     write(tmp_path, "manual.py", manual)
-
-    def codes(*args):
-        return [line.split()[1] for line in flake8(tmp_path, *args, "manual.py").stdout.splitlines()]
-
+    codes = functools.partial(reported_codes, tmp_path, "manual.py")
     assert codes("--select", "CCL") == []
     assert codes("--select", "CCL207") == ["CCL207"]
     assert codes("--select", "E", "--extend-select", "CCL207") == ["CCL207"]

@@ -410,9 +410,11 @@ def _never_run(tree: Any) -> List[Tuple[int, int]]:
     psycopg_pool's sync twin): they never run, and what rules find there cannot happen."""
     import ast
 
+    from conclint.analysis.facts import never_runs
+
     spans = []
     for node in ast.walk(tree):
-        if type(node) is ast.If and type(node.test) is ast.Constant and not node.test.value and node.body:
+        if type(node) is ast.If and never_runs(node) and node.body:
             spans.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
     return spans
 

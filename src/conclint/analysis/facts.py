@@ -525,6 +525,11 @@ def methods_of(cls: ast.ClassDef) -> Dict[str, Function]:
     return {s.name: s for s in cls.body if isinstance(s, _FUNCTIONS)}
 
 
+def never_runs(node: ast.If) -> bool:
+    """``if False:`` / ``if 0:``: a body kept for another build (a generated twin) that never runs."""
+    return type(node.test) is ast.Constant and not node.test.value
+
+
 def is_none(node: ast.AST) -> bool:
     return type(node) is ast.Constant and node.value is None
 

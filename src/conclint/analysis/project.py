@@ -81,7 +81,7 @@ from conclint.analysis.catalogue import (
     SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
     method_signature,
 )
-from conclint.analysis.facts import Facts, statement_lists
+from conclint.analysis.facts import Facts, never_runs, statement_lists
 from conclint.gate import imports_name
 
 VERSION = 3
@@ -110,7 +110,7 @@ def needs_summary(data: bytes) -> bool:
     """Whether a file's bytes may hold anything the project phase reads: lock vocabulary,
     an ``async def`` (coroutine functions, and calls of other modules' ones), gevent's
     patching, or the making of a thread, process or pool (what it is handed)."""
-    return _names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data) or _names_spawns(data)
+    return names_locks(data) or ASYNC_DEF in data or _patches_with_gevent(data) or _names_spawns(data)
 
 
 def _names_spawns(data: bytes) -> bool:
@@ -134,10 +134,6 @@ def _patches_with_gevent(data: bytes) -> bool:
 
 def names_locks(data: bytes) -> bool:
     """Whether ``data`` names lock vocabulary (``TRIGGER_WORDS``, as words)."""
-    return _names_locks(data)
-
-
-def _names_locks(data: bytes) -> bool:
     # The plain search first: most files name none of the words at all, and it is faster.
     return any(word in data for word in TRIGGER_WORDS) and _TRIGGER_RE.search(data) is not None
 
@@ -152,7 +148,7 @@ def summarise(
     """The summary of a file (its bytes, and CPython's tree of them when the caller has one,
     with the screen's ``Facts`` of it), or None when it needs none or CPython cannot read it."""
     # needs_summary's four tests, each made once: they also say which parts to fill.
-    locks, coroutines, gevent = _names_locks(data), ASYNC_DEF in data, _patches_with_gevent(data)
+    locks, coroutines, gevent = names_locks(data), ASYNC_DEF in data, _patches_with_gevent(data)
     spawns = _names_spawns(data)
     if not (locks or coroutines or gevent or spawns) or len(data) > MAX_SUMMARY_BYTES:
         return None
@@ -485,8 +481,8 @@ class _Summariser:
                     pending.append((stmt.body, defs))  # type: ignore[attr-defined]
                 elif kind in (ast.With, ast.AsyncWith) and _expects_failure(stmt):
                     continue
-                elif kind is ast.If and type(stmt.test) is ast.Constant and not stmt.test.value:  # type: ignore[attr-defined]
-                    pending.append((stmt.orelse, defs))  # type: ignore[attr-defined]  # (`if False:` never runs)
+                elif kind is ast.If and never_runs(stmt):  # type: ignore[arg-type]
+                    pending.append((stmt.orelse, defs))  # type: ignore[attr-defined]
                 else:
                     pending.extend((inner, defs) for inner in statement_lists(stmt))
 
@@ -1677,7 +1673,7 @@ class Project:
         found = self._packages.get(name)
         if found is None:
             if not self._package_names:
-                self._package_names = {".".join(m.split(".")[:n]) for m in self.linted for n in range(1, m.count(".") + 1)}
+                self._package_names = {package for m in self.linted for package in _parents(m)}
             found = self._packages[name] = name in self.linted or name in self._package_names
         return found
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List
-
 import libcst as cst
 
+from conclint.analysis.cstutil import walk
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
@@ -48,9 +47,7 @@ class AsyncBusyWait(Rule):
         """Whether the condition looks at state outside the process (a file another process
         writes, a child process's status): no event of this event loop can announce that
         change, and polling is the way to wait for it."""
-        stack: List[cst.CSTNode] = [test]
-        while stack:
-            node = stack.pop()
+        for node in walk(test):
             if isinstance(node, cst.Call):
                 func = node.func
                 if self.sem.qualname(func) in _OUTSIDE:
@@ -58,7 +55,6 @@ class AsyncBusyWait(Rule):
                 method = func.attr.value if isinstance(func, cst.Attribute) else ""
                 if method in _OUTSIDE_METHODS or method.endswith("is_alive"):  # (`_async_is_alive()`)
                     return True
-            stack.extend(node.children)
         return False
 
     def _is_sleep(self, statement: cst.BaseSmallStatement) -> bool:
