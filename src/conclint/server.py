@@ -33,7 +33,7 @@ from conclint import __version__
 from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.config import CONFIG_NAMES
 from conclint.reading import decode_source, read_regular
-from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError
+from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError, units
 
 T = TypeVar("T")
 
@@ -99,21 +99,12 @@ class ConclintProtocol(LanguageServerProtocol):
                 encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
                 for position in (change.range.start, change.range.end):
                     if position.line < len(lines):
-                        length = _units(lines[position.line].rstrip("\r\n"), encoding)
+                        length = units(lines[position.line].rstrip("\r\n"), encoding)
                         position.character = min(position.character, length)
             self.workspace.update_text_document(params.text_document, change)
         handler = self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)
         if handler is not None:
             yield handler, (params,), None
-
-
-def _units(text: str, encoding: str) -> int:
-    """The length of ``text`` in the position encoding's code units."""
-    if encoding == types.PositionEncodingKind.Utf8:
-        return len(text.encode("utf-8", "surrogatepass"))
-    if encoding == types.PositionEncodingKind.Utf32:
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class ConclintServer(LanguageServer):

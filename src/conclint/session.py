@@ -133,6 +133,16 @@ class Linted:
     config_error: Optional[str] = None
 
 
+def units(text: str, encoding: str) -> int:
+    """The length of ``text`` in the code units of an LSP position encoding (UTF-16 unless
+    the client chose UTF-8 or UTF-32)."""
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 class Positions:
     """Engine positions (1-based lines, 1-based character columns of the text without its
     BOM) to LSP positions in ``encoding``'s units."""
@@ -150,11 +160,7 @@ class Positions:
         if index == 0 and self.bom:
             char += 1
         if not text.isascii():
-            before = text[:char]
-            if self.encoding == types.PositionEncodingKind.Utf16:
-                char = len(before.encode("utf-16-le", "surrogatepass")) // 2
-            elif self.encoding == types.PositionEncodingKind.Utf8:
-                char = len(before.encode("utf-8", "surrogatepass"))
+            char = units(text[:char], self.encoding)
         return types.Position(line=index, character=char)
 
     def range(self, line: int, column: int, end_line: int, end_column: int) -> types.Range:
