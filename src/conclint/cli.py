@@ -73,11 +73,13 @@ else:  # at run time a plain dict: a TypedDict compiles each of its 35 string an
     _Options = dict  # on import (11 ms of every run)
 
 
+def _items(values: Sequence[str]) -> List[str]:
+    """The comma-separated items of an option given once or more, stripped."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
 def _split(values: Sequence[str]) -> List[str]:
-    out: List[str] = []
-    for value in values:
-        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
-    return out
+    return [v.upper() for v in _items(values)]  # rule codes are case-insensitive
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -368,12 +370,9 @@ def _overrides(o: _Options) -> "Overrides":
     from conclint.config import Overrides
     from conclint.settings import SelectorError, resolve_selection
 
-    def patterns(values: Sequence[str]) -> Tuple[str, ...]:
-        return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
-
     def pairs(option: str, values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
         out = []
-        for item in patterns(values):
+        for item in _items(values):
             pattern, colon, code = item.rpartition(":")
             if not colon or not pattern.strip() or not code.strip():
                 raise UsageFailure(f"{option}: {item!r} is not PATTERN:CODE (as in 'tests/*:CCL201')")
@@ -385,8 +384,8 @@ def _overrides(o: _Options) -> "Overrides":
         return tuple(out)
 
     return Overrides(
-        exclude=patterns(o["exclude"]) if o["exclude"] else None,
-        extend_exclude=patterns(o["extend_exclude"]),
+        exclude=tuple(_items(o["exclude"])) if o["exclude"] else None,
+        extend_exclude=tuple(_items(o["extend_exclude"])),
         per_file_ignores=pairs("--per-file-ignores", o["per_file_ignores"]) if o["per_file_ignores"] else None,
         extend_per_file_ignores=pairs("--extend-per-file-ignores", o["extend_per_file_ignores"]),
         respect_gitignore=o["respect_gitignore"],

@@ -16,11 +16,10 @@ import asyncio
 import os
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import unquote
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from concurrent.futures import Future
 from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
