@@ -108,6 +108,7 @@ class InconsistentLocking(HeldLocks, Rule):
         self._bases: Dict[str, List[str]] = {}
         # Per class, its properties: name -> the methods that run on a read and on a store.
         self._properties: Dict[str, Dict[str, Tuple[str, str]]] = {}
+        self._property_names: Set[str] = set()  # of every class of the file
 
     # ------------------------------------------------------------ what is held
     def held_key(self, expr: cst.BaseExpression) -> Optional[Held]:
@@ -125,6 +126,7 @@ class InconsistentLocking(HeldLocks, Rule):
         bases = [a.value.value if isinstance(a.value, cst.Subscript) else a.value for a in node.bases]  # Base[int]
         self._bases[node.name.value] = [b.value for b in bases if isinstance(b, cst.Name)]
         self._properties[node.name.value] = _properties(node)
+        self._property_names.update(self._properties[node.name.value])
 
     # ------------------------------------------------------------ accesses
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -225,8 +227,10 @@ class InconsistentLocking(HeldLocks, Rule):
                 info = self.sem.enclosing_class()
                 if info is None:
                     return
-                prop = next((self._properties[c][node.attr.value] for c in self._lineage(info.name)
-                             if node.attr.value in self._properties.get(c, {})), None)
+                prop = None
+                if node.attr.value in self._property_names:  # (most files have none: no lineage walk)
+                    prop = next((self._properties[c][node.attr.value] for c in self._lineage(info.name)
+                                 if node.attr.value in self._properties.get(c, {})), None)
                 if prop is not None:  # ``self.p`` of a property: a call of its getter or setter
                     stored = isinstance(parent, (cst.AssignTarget, cst.AugAssign)) and getattr(parent, "target", None) is node
                     self._method_call(prop[1] if stored else prop[0], None)
