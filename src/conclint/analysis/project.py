@@ -84,7 +84,7 @@ from conclint.analysis.catalogue import (
 from conclint.analysis.facts import Facts, never_runs, statement_lists
 from conclint.gate import imports_name
 
-VERSION = 3
+VERSION = 4
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
 TRIGGER_WORDS = (b"Lock", b"LOCK", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
 # The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
@@ -104,6 +104,18 @@ _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 _LINE_RE = re.compile(r"\r\n|\r|\n")
+# An import statement indented: one in a def (or a class, or under if/try), whose names only
+# that def sees; what follows its `import` up to the end of the line or a closing parenthesis.
+_INDENTED_IMPORT_RE = re.compile(r"(?m)^[ \t\f]+(?:from[ \t]+[\w. \t]+?[ \t]+)?import[ \t]+(\([^)]*\)?|[^\n;#]*)")
+_WORD_RE = re.compile(r"\w+")
+
+
+def _indented_import_names(text: str) -> FrozenSet[str]:
+    """The words after ``import`` in indented import statements: a superset of the names
+    imports in defs bind (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
+    if "import" not in text:
+        return frozenset()
+    return frozenset(word for tail in _INDENTED_IMPORT_RE.findall(text) for word in _WORD_RE.findall(tail))
 
 
 def needs_summary(data: bytes) -> bool:
@@ -194,8 +206,14 @@ class _Summariser:
         self.text = text
         self.made_acquires: List[List[Any]] = []
         self.spawns: List[List[Any]] = []
-        # Per def, the names it binds (read only when needed).
-        self.bound_in: Dict[int, FrozenSet[str]] = {}
+        # Per def, the names it binds (read only when needed): each to the key in ``imports``
+        # of the import in the def that binds it, None when bound otherwise (or twice).
+        self.bound_in: Dict[int, Dict[str, Optional[str]]] = {}
+        self.imported_in: Dict[int, Dict[str, Optional[str]]] = {}  # per def, ``_imports_in``
+        # The names imports in defs may bind (a superset, from the text): such a def's
+        # imports are filed as ``name#line`` (``scoped_import``).
+        self.def_import_names = _indented_import_names(text)
+        self.def_imports = bool(self.def_import_names)
         self.with_coroutines = coroutines
         self.with_gevent = gevent
         self.patches: List[List[Any]] = []
@@ -236,7 +254,7 @@ class _Summariser:
             self._coroutines(tree, top)
         if self.with_gevent:
             self._gevent_patches(top)
-        if self.with_spawns and self.imports and self._may_hand_on_imports(tree, facts):
+        if self.with_spawns and (self.imports or self.def_imports) and self._may_hand_on_imports(tree, facts):
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
             self._made_lock_acquires(tree)
@@ -294,8 +312,11 @@ class _Summariser:
             if last not in _SPAWN_LAST_NAMES and self._made(func, set()) not in _SPAWNING:
                 continue
             for arg in (*call.args, *(k.value for k in call.keywords)):
-                if self._imported_ref(arg.func if type(arg) is ast.Call else arg) is not None:
-                    return True
+                handed = arg.func if type(arg) is ast.Call else arg
+                if self._imported_ref(handed) is not None or (
+                    (_dotted(handed) or "").split(".", 1)[0] in self.def_import_names
+                ):
+                    return True  # (a name a def may import: the walk tells)
         return False
 
     def _spawned(self, tree: ast.Module) -> None:
@@ -335,7 +356,7 @@ class _Summariser:
                     value, name = node.context_expr, node.optional_vars.id
                 else:
                     continue
-                kind = self._made(value.func, contexts) if type(value) is ast.Call else None
+                kind = self._made(value.func, contexts, defs) if type(value) is ast.Call else None
                 if kind == "multiprocessing.get_context":
                     contexts.add(name)
                 elif kind is not None and kind in POOL_TYPES:
@@ -353,7 +374,7 @@ class _Summariser:
     def _spawn_call(self, call: ast.Call, defs: Tuple[ast.AST, ...], pools: Mapping[str, str], contexts: Set[str]) -> bool:
         """File ``call`` if it hands on an imported function; True when it selects ``fork``."""
         func = call.func
-        kind = self._made(func, contexts)
+        kind = self._made(func, contexts, defs)
         signature: Optional[SpawnSignature] = None
         arg: Optional[ast.AST] = None
         pickled = False
@@ -379,8 +400,8 @@ class _Summariser:
         flags = (SPAWN_CALLED if called else 0) | (SPAWN_RUN if signature is not None else 0) | (SPAWN_PICKLED if pickled else 0)
         if not (pickled or (called and signature is not None)):
             return False  # a thread given an imported function itself: nothing to check
-        ref = self._imported_ref(arg.func if called else arg)  # type: ignore[attr-defined]
-        if ref is None or self._shadowed(ref[2:].split(".", 1)[0], defs):
+        ref = self._scoped_ref(arg.func if called else arg, defs)  # type: ignore[attr-defined]
+        if ref is None:
             return False
         site = self.site(arg)
         self.spawns.append([ref, flags, *site])
@@ -405,26 +426,111 @@ class _Summariser:
                     kept[key] = made if kept.get(key, made) == made else None
         return {key: kind for key, kind in kept.items() if kind is not None}
 
-    def _made(self, func: ast.AST, contexts: Set[str]) -> Optional[str]:
-        """The canonical name of what a call of ``func`` makes; ``ctx.Pool`` of a
+    def _made(self, func: ast.AST, contexts: Set[str], defs: Tuple[ast.AST, ...] = ()) -> Optional[str]:
+        """The canonical name of what a call of ``func`` (in ``defs``) makes; ``ctx.Pool`` of a
         multiprocessing context (``ctx = multiprocessing.get_context(...)``) is ``multiprocessing.Pool``."""
         if type(func) is ast.Attribute:
             value = func.value
             if (type(value) is ast.Name and value.id in contexts) or (
-                type(value) is ast.Call and self._qualname(value.func) == "multiprocessing.get_context"
+                type(value) is ast.Call and self._made(value.func, set(), defs) == "multiprocessing.get_context"
             ):
                 return canonical(f"multiprocessing.{func.attr}")
-        return self._qualname(func)
+        # A def's own import of the name decides (`import multiprocessing` in `main()`).
+        return self._qualname(func, self._imported_in(func, defs))
 
-    def _shadowed(self, head: str, defs: Tuple[ast.AST, ...]) -> bool:
-        """Whether a def around the place binds ``head`` itself (a local, not the import)."""
-        for scope in defs:
+    def _imported_in(self, node: ast.AST, defs: Tuple[ast.AST, ...]) -> str:
+        """The key of the import of dotted ``node``'s head made by the innermost def of
+        ``defs`` importing it (once), "" when none does (the module's imports decide)."""
+        head = (_dotted(node) or "").split(".", 1)[0]
+        if head not in self.def_import_names:
+            return ""
+        for scope in reversed(defs):
+            imported = self.imported_in.get(id(scope))
+            if imported is None:
+                imported = self.imported_in[id(scope)] = self._imports_in(scope)
+            if head in imported:
+                return imported[head] or ""
+        return ""
+
+    def _imports_in(self, scope: ast.AST) -> Dict[str, Optional[str]]:
+        """The names the imports of def ``scope`` bind (not those of defs nested in it), each
+        to its key in ``imports``; None for a name two imports bind."""
+        imported: Dict[str, Optional[str]] = {}
+        for stmt in _statements_of(scope):
+            if type(stmt) in (ast.Import, ast.ImportFrom):
+                for name, key in self.scoped_import(stmt).items():  # type: ignore[arg-type]
+                    imported[name] = None if name in imported else key
+        return imported
+
+    def _binding(self, node: ast.AST, defs: Tuple[ast.AST, ...]) -> Optional[str]:
+        """How the head of dotted ``node`` is bound where it stands in ``defs``: "" at module
+        level, the key of a def's import of it, None when a def binds it otherwise."""
+        name = _dotted(node)
+        if name is None:
+            return None
+        head = name.split(".", 1)[0]
+        if head not in self.imports and head not in self.def_import_names:
+            return ""  # nothing any import binds: what the module level says (nothing)
+        for scope in reversed(defs):  # the innermost def binding it decides (a closure's names too)
             bound = self.bound_in.get(id(scope))
             if bound is None:
-                bound = self.bound_in[id(scope)] = _bound_names(scope)
+                bound = self.bound_in[id(scope)] = self._bindings(scope)
             if head in bound:
-                return True
-        return False
+                return bound[head]
+        return ""
+
+    def _scoped_ref(self, func: ast.AST, defs: Tuple[ast.AST, ...]) -> Optional[str]:
+        """``_imported_ref`` of ``func`` where it stands in ``defs``: a name a def around it
+        imports is its ref through that import (``n:fetch#12``); one a def binds otherwise is
+        none."""
+        key = self._binding(func, defs)
+        if key == "":
+            return self._imported_ref(func)
+        if key is None:
+            return None
+        rest = (_dotted(func) or "").partition(".")[2]
+        return f"d:{key}.{rest}" if rest else f"n:{key}"
+
+    def _bindings(self, scope: ast.AST) -> Dict[str, Optional[str]]:
+        """The names def ``scope`` binds itself (not those of defs nested in it): each to
+        the key of the import binding it (filed in ``imports``), None when something else
+        binds it (a parameter, an assignment, a loop or ``with`` target, a nested def or
+        class, ``except ... as``), or two imports do."""
+        args = scope.args  # type: ignore[attr-defined]
+        names: Dict[str, Optional[str]] = dict.fromkeys(
+            a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None
+        )
+        for stmt in _statements_of(scope):
+            kind = type(stmt)
+            if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                names[stmt.name] = None  # type: ignore[attr-defined]
+            elif kind not in (ast.Import, ast.ImportFrom):
+                names.update(dict.fromkeys(_bound_names_in(stmt)))
+        imported = self.imported_in.get(id(scope))
+        if imported is None:
+            imported = self.imported_in[id(scope)] = self._imports_in(scope)
+        for name, key in imported.items():
+            names[name] = key if name not in names else None
+        return names
+
+    def scoped_import(self, node: Union[ast.Import, ast.ImportFrom], file: bool = True) -> Dict[str, str]:
+        """The names an import in a def binds, each to its key ``name#line`` in ``imports``
+        (where it is filed, unless ``file`` is false): a def's import is seen only there."""
+        keys: Dict[str, str] = {}
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            if isinstance(node, ast.Import):
+                bound = alias.asname or alias.name.split(".", 1)[0]
+                target, level = (alias.name if alias.asname else bound), 0
+            else:
+                bound = alias.asname or alias.name
+                target = f"{node.module}.{alias.name}" if node.module else alias.name
+                level = node.level
+            key = keys[bound] = f"{bound}#{node.lineno}"
+            if file:
+                self.imports[key] = [level, target]
+        return keys
 
     # ---------------------------------------------------------------- gevent
     def _gevent_patches(self, top: Sequence[ast.stmt]) -> None:
@@ -462,7 +568,7 @@ class _Summariser:
                 line = node.lineno
                 column = self._column(line, node.col_offset)
                 self.coroutines[node.name] = [line, column, line, column + len(f"async def {node.name}")]
-        if not self.imports:
+        if not self.imports and not self.def_imports:
             return
         # Statements only: a dropped call is an expression statement, and no statement is
         # inside an expression.
@@ -487,8 +593,8 @@ class _Summariser:
                     pending.extend((inner, defs) for inner in statement_lists(stmt))
 
     def _dropped_call(self, call: ast.Call, defs: Tuple[ast.AST, ...]) -> None:
-        ref = self._imported_ref(call.func)
-        if ref is None or self._shadowed(ref[2:].split(".", 1)[0], defs):
+        ref = self._scoped_ref(call.func, defs)
+        if ref is None:
             return  # not an import, or a local of a def around the call
         site = self.site(call)
         self.unawaited.append([ref, *site])
@@ -532,13 +638,14 @@ class _Summariser:
         if found is not None:
             self.imports[name] = [found[0], f"{found[1]}.{rest}"]
 
-    def _qualname(self, node: ast.AST) -> Optional[str]:
-        """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock)."""
+    def _qualname(self, node: ast.AST, key: Optional[str] = "") -> Optional[str]:
+        """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock),
+        through the import filed as ``key`` when a def imports it (``_binding``)."""
         name = _dotted(node)
-        if name is None:
+        if name is None or key is None:
             return None
         head, _, rest = name.partition(".")
-        found = self.imports.get(head)
+        found = self.imports.get(key or head)
         if found is None or found[0]:
             return None
         return canonical(f"{found[1]}.{rest}" if rest else found[1])
@@ -607,6 +714,9 @@ class _Summariser:
                 parts = name.split(".")
                 if owner and head in ("self", "cls") and len(parts) == 3:
                     return f"a:{parts[1]}.{parts[2]}"
+                known = local.get(head)
+                if known and "#" in known:  # a module a def imports (`import app.util as u`)
+                    return f"d:{known[2:]}{name[len(head):]}"
                 if head in local or (owner and head in ("self", "cls")):
                     return None  # a local's attribute: its type is unknown here
                 return f"d:{name}"
@@ -661,34 +771,42 @@ def _expects_failure(stmt: ast.stmt) -> bool:
     )
 
 
-def _bound_names(scope: ast.AST) -> FrozenSet[str]:
-    """The names a def binds itself: parameters, assignments, loop and ``with`` targets,
-    nested defs and classes, imports, ``except ... as`` (not those of defs nested in it)."""
+def written(ref: str) -> str:
+    """A ref's name as the code spells it (``n:fetch#12`` is ``fetch``)."""
+    text = ref[2:]
+    return _IMPORT_KEY_RE.sub("", text) if "#" in text else text
+
+
+_IMPORT_KEY_RE = re.compile(r"#\d+")
+
+
+def _statements_of(scope: ast.AST) -> Iterator[ast.stmt]:
+    """The statements of def ``scope``, not those of defs and classes nested in it."""
+    pending: List[ast.stmt] = list(getattr(scope, "body", ()))
+    while pending:
+        stmt = pending.pop()
+        yield stmt
+        if not isinstance(stmt, (*_FUNCTIONS, ast.ClassDef)):
+            for inner in statement_lists(stmt):
+                pending.extend(inner)
+
+
+def _bound_names_in(stmt: ast.stmt) -> Set[str]:
+    """The names ``stmt`` binds itself (not the statements nested in it)."""
     names: Set[str] = set()
-    args = scope.args  # type: ignore[attr-defined]
-    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-        if arg is not None:
-            names.add(arg.arg)
-    stack: List[ast.AST] = list(scope.body)  # type: ignore[attr-defined]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is ast.Name:
-            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                names.add(node.id)  # type: ignore[attr-defined]
+    pending = [c for c in ast.iter_child_nodes(stmt) if not isinstance(c, ast.stmt)]
+    while pending:
+        node = pending.pop()
+        if type(node) is ast.Name and type(node.ctx) is not ast.Load:
+            names.add(node.id)
+        elif type(node) is ast.ExceptHandler:
+            if node.name:
+                names.add(node.name)
+            continue  # (its body: statements of their own)
+        elif type(node) is ast.Lambda:
             continue
-        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-            names.add(node.name)  # type: ignore[attr-defined]
-            continue
-        if kind is ast.Lambda:
-            continue
-        if kind in (ast.Import, ast.ImportFrom):
-            names.update((a.asname or a.name).split(".", 1)[0] for a in node.names)  # type: ignore[attr-defined]
-            continue
-        if kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
-            names.add(node.name)  # type: ignore[attr-defined]
-        stack.extend(ast.iter_child_nodes(node))
-    return frozenset(names)
+        pending.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.stmt))
+    return names
 
 
 def _named(
@@ -830,7 +948,8 @@ class _FunctionWalker:
         if isinstance(stmt, ast.ClassDef):
             return
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            self.s._import(stmt)
+            for name, key in self.s.scoped_import(stmt).items():
+                self.local[name] = f"n:{key}"
             return
         if isinstance(stmt, ast.With):
             inner = list(lexical)
@@ -893,7 +1012,7 @@ class _FunctionWalker:
                 for attr in own:
                     locks.setdefault(attr, kind)
             elif own and isinstance(value, ast.Call):  # self.x = Class(...): what x may be
-                made = self.s._ref(value.func, "", {})
+                made = self.s._ref(value.func, "", self.local)
                 if made is not None and made[0] in "nd":
                     types = self.s.classes[self.cls]["t"]
                     for attr in own:
@@ -1440,7 +1559,7 @@ class Project:
                 defined = self.modules[target[1]]
                 where = defined.summary["a"].get(target[2])
                 if where is not None:
-                    yield Site(info.path, *site), ref[2:], Site(defined.path, *where), target[1], target[2]
+                    yield Site(info.path, *site), written(ref), Site(defined.path, *where), target[1], target[2]
 
     def spawned(self) -> List["Spawned"]:
         """The calls handing a function of another module of the run (or its result) to a
@@ -1453,7 +1572,7 @@ class Project:
                     found = self._imported_definition(info, ref)
                     if found is not None:
                         module, kind, definition = found
-                        self._spawned.append(Spawned(Site(info.path, *site), ref[2:], flags, kind, module, definition))
+                        self._spawned.append(Spawned(Site(info.path, *site), written(ref), flags, kind, module, definition))
         return self._spawned
 
     def made_lock_acquires(self) -> Iterator[Tuple[Site, str, str, Site]]:
@@ -1465,7 +1584,7 @@ class Project:
             for ref, *site in info.summary["r"]:
                 found = self._imported_definition(info, ref)
                 if found is not None and found[1] == LOCK_FACTORY:
-                    yield Site(info.path, *site), ref[2:], found[0], found[2]
+                    yield Site(info.path, *site), written(ref), found[0], found[2]
 
     def _imported_definition(self, info: ModuleInfo, ref: str) -> Optional[Tuple[str, str, Site]]:
         """What ``definitions`` says of the imported name ``ref`` of module ``info``, when
