@@ -94,3 +94,21 @@ def test_a_fifo_named_on_the_command_line_is_never_read_by_the_cache(tmp_path):
     for _ in range(2):  # the second run would look the FIFO up in the cache
         result = run_cli("--cache-dir", str(cache), "--ignore", "CCL000", "pipe.py", "a.py", cwd=tmp_path)
         assert result.returncode == 1 and "a.py:4:3: CCL301" in result.stdout
+
+
+def test_a_cached_finding_names_its_other_places_as_this_run_names_the_file(tmp_path):
+    # CCL210 relates its finding to a locked write in the same file: from the cache, that
+    # place must be named as the run names the file, not as the run that cached it did.
+    (tmp_path / "pyproject.toml").write_text('[tool.conclint]\nextend-select = ["CCL210"]\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "c.py").write_text(
+        "import threading\n\n\nclass Counter:\n    def __init__(self):\n        self._lock = threading.Lock()\n"
+        "        self.count = 0\n\n    def add(self):\n        with self._lock:\n            self.count += 1\n\n"
+        "    def reset(self):\n        self.count = 0\n"
+    )
+    cold = run_cli("--format", "json", ".", cwd=tmp_path)
+    ((path, related),) = [(f["path"], [r["path"] for r in f["related"]]) for f in json.loads(cold.stdout)]
+    assert (path, related) == ("pkg/c.py", ["pkg/c.py"])
+    for _ in range(2):  # the second run reads what the first cached under this naming
+        warm = run_cli("--format", "json", "c.py", cwd=tmp_path / "pkg")
+        assert [(f["path"], [r["path"] for r in f["related"]]) for f in json.loads(warm.stdout)] == [("c.py", ["c.py"])]

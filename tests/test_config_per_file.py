@@ -240,10 +240,13 @@ def test_command_line_excludes_and_per_file_ignores_go_over_every_configuration(
     }
     assert {p for p, _ in found(run_cli(*base, "--extend-exclude", "n.py,one", cwd=repo))} == {"two/pkg/m.py"}
     assert "two/build/b.py" in {p for p, _ in found(run_cli(*base, "--exclude", "one", cwd=repo))}
-    extended = found(run_cli(*base, "--extend-per-file-ignores", "pkg/n.py:CCL2", cwd=repo))
+    extended = found(run_cli(*base, "--extend-per-file-ignores", "two/pkg/n.py:CCL2", cwd=repo))
     assert ("two/pkg/n.py", "CCL201") not in extended and ("two/pkg/m.py", "CCL301") not in extended
-    assert ("one/pkg/m.py", "CCL201") in extended  # not two's: a pattern is relative to each project root
-    replaced = found(run_cli(*base, "--per-file-ignores", "pkg/n.py:CCL201,pkg/n.py:CCL301", cwd=repo))
+    assert ("one/pkg/m.py", "CCL201") in extended
+    # The command line's patterns are relative to the current directory (as ruff's), not to
+    # the root of the configuration governing the file.
+    assert found(run_cli(*base, "--extend-per-file-ignores", "pkg/n.py:CCL2", cwd=repo)) >= {("two/pkg/n.py", "CCL201")}
+    replaced = found(run_cli(*base, "--per-file-ignores", "two/pkg/n.py:CCL201,two/pkg/n.py:CCL301", cwd=repo))
     assert ("two/pkg/m.py", "CCL301") in replaced and not any(p == "two/pkg/n.py" for p, _ in replaced)
     bad = run_cli(*base, "--per-file-ignores", "pkg/n.py", cwd=repo)
     assert bad.returncode == 2 and "is not PATTERN:CODE" in bad.stderr
@@ -265,13 +268,41 @@ def test_force_exclude_applies_a_subprojects_excludes_to_the_files_named(repo):
     assert "generated" not in run_cli("--force-exclude", "--show-files", "two/generated", "top.py", cwd=repo).stdout
 
 
-def test_command_line_per_file_ignores_are_relative_to_the_project_root_whatever_is_extended(tmp_path):
+def test_command_line_per_file_ignores_are_relative_to_the_current_directory_whatever_is_extended(tmp_path):
     # A configuration extending another keeps that file's patterns relative to its directory;
-    # the command line's are relative to the project root.
+    # the command line's are relative to the current directory, as ruff's are.
     write(tmp_path / "configs" / "base.toml", 'per-file-ignores = {"gen/*" = ["CCL301"]}\n')
     write(tmp_path / "proj" / "pyproject.toml", '[tool.conclint]\nextend = "../configs/base.toml"\n')
     write(tmp_path / "proj" / "tests" / "a.py", PITFALLS)
-    args = ("--no-cache", "--output-format", "json", "--extend-per-file-ignores", "tests/*:CCL201", "proj")
-    assert found(run_cli(*args, cwd=tmp_path)) == {("proj/tests/a.py", "CCL301")}
+    args = ("--no-cache", "--output-format", "json", "--extend-per-file-ignores")
+    every = {("proj/tests/a.py", "CCL201"), ("proj/tests/a.py", "CCL301")}
+    assert found(run_cli(*args, "proj/tests/*:CCL201", "proj", cwd=tmp_path)) == every - {("proj/tests/a.py", "CCL201")}
+    assert found(run_cli(*args, "tests/*:CCL201", "proj", cwd=tmp_path)) == every
+    assert found(run_cli(*args, "tests/*:CCL201", ".", cwd=tmp_path / "proj")) == {("tests/a.py", "CCL301")}
     shown = run_cli("--show-settings", "proj/tests/a.py", "--extend-per-file-ignores", "tests/*:CCL201", cwd=tmp_path)
     assert 'command-line per-file-ignores = {"tests/*": ["CCL201"]}' in shown.stdout
+
+
+def test_patterns_written_from_here_or_as_absolute_paths_match(tmp_path):
+    # `./pkg/w.py` and `/abs/path/pkg/w.py` name the file as ruff and flake8 read them.
+    write(tmp_path / "pyproject.toml", "[tool.conclint]\n")
+    write(tmp_path / "pkg" / "w.py", PITFALLS)
+    write(tmp_path / "pkg" / "sub" / "pkg" / "w.py", PITFALLS)
+    base = ("--no-cache", "--output-format", "json", ".")
+    inner = {("pkg/sub/pkg/w.py", "CCL201"), ("pkg/sub/pkg/w.py", "CCL301")}
+    for pattern in ("./pkg/w.py", f"{tmp_path}/pkg/w.py", ".//./pkg/w.py"):
+        assert found(run_cli(*base, "--extend-exclude", pattern, cwd=tmp_path)) == inner, pattern
+        ignored = found(run_cli(*base, "--extend-per-file-ignores", f"{pattern}:CCL2", cwd=tmp_path))
+        assert ignored == inner | {("pkg/w.py", "CCL301")}, pattern
+    write(tmp_path / "pyproject.toml", '[tool.conclint]\nextend-exclude = ["./pkg/w.py"]\n'
+          f'per-file-ignores = {{"{tmp_path}/pkg/sub/pkg/w.py" = ["CCL3"]}}\n')
+    assert found(run_cli(*base, cwd=tmp_path)) == {("pkg/sub/pkg/w.py", "CCL201")}
+
+
+def test_a_shared_cache_directory_keeps_runs_from_different_places_apart(tmp_path):
+    write(tmp_path / "pkg" / "x.py", PITFALLS)
+    cache = str(tmp_path / "cache")
+    args = ("--isolated", "--cache-dir", cache, "--output-format", "json", "--per-file-ignores", "pkg/*:CCL201")
+    for _ in range(2):  # each order, warm
+        assert found(run_cli(*args, ".", cwd=tmp_path / "pkg")) == {("x.py", "CCL201"), ("x.py", "CCL301")}
+        assert found(run_cli(*args, ".", cwd=tmp_path)) == {("pkg/x.py", "CCL301")}

@@ -553,3 +553,62 @@ def test_nothing_is_reported_in_code_that_never_runs(tmp_path):
     }
     found = [(f["path"], f["line"], f["code"]) for f in findings(small_project(tmp_path, files), "--no-cache")]
     assert found == [("app/pool.py", 11, "CCL404")]
+
+
+def test_a_nested_configuration_is_part_of_the_project_around_it(tmp_path):
+    # tests/ with a configuration of its own (extending the root's, as ruff users write one):
+    # its files are modules of the same project, named from the outer root.
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "async def fetch():\n    return 1\n",
+        "app/locks.py": "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+                        "def one():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n",
+        "tests/test_db.py": "from app.db import fetch\nfrom app.locks import A_LOCK, B_LOCK\n\n\n"
+                            "async def test_fetch():\n    fetch()\n\n\n"
+                            "def test_other_order():\n    with B_LOCK:\n        with A_LOCK:\n            pass\n",
+    }
+    (tmp_path / "proj").mkdir()
+    root = small_project(tmp_path / "proj", files)
+    (root / "tests" / ".conclint.toml").write_text('extend = "../pyproject.toml"\n')
+    want = [("app/locks.py", 9, "CCL209"), ("tests/test_db.py", 6, "CCL404")]
+    for args in (("--no-cache",), (), (), ("--no-cache", "--jobs", "2")):
+        found = sorted((f["path"], f["line"], f["code"]) for f in findings(root, *args))
+        assert found == want, args
+    # What the nested configuration turns off is off in its files only.
+    (root / "tests" / ".conclint.toml").write_text('extend = "../pyproject.toml"\nignore = ["CCL404"]\n')
+    for args in (("--no-cache",), ()):
+        found = sorted((f["path"], f["line"], f["code"]) for f in findings(root, *args))
+        assert found == [("app/locks.py", 9, "CCL209")], args
+    # A configuration beside the other (not inside its root) is a project of its own.
+    (root / "tests" / ".conclint.toml").unlink()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text("[tool.conclint]\n")
+    (other / "use.py").write_text("from app.db import fetch\n\n\nasync def run():\n    fetch()\n")
+    result = run_cli("--no-cache", "--format", "json", str(root), str(other), cwd=tmp_path)
+    found = sorted((Path(f["path"]).name, f["code"]) for f in json.loads(result.stdout))
+    assert found == [("locks.py", "CCL209"), ("test_db.py", "CCL404")]
+
+
+def test_the_project_phase_reports_nothing_that_only_code_under_if_false_shows(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/net.py": "import ssl\n",
+        "app/helpers.py": "handler = lambda x: x\n",
+        "app/locks.py": "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+                        "def one():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+                        "if False:  # the other build\n    def two():\n        with B_LOCK:\n"
+                        "            with A_LOCK:\n                pass\n",
+        "app/main.py": "if False:\n    from app import net\nfrom gevent import monkey\n\nmonkey.patch_all()\n",
+        "app/work.py": "from multiprocessing import Pool\n\nfrom app.helpers import handler\n\n\n"
+                       "def main():\n    with Pool(2) as pool:\n        if 0:\n            pool.map(handler, range(3))\n"
+                       "        return pool.map(abs, range(3))\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    # The same code where it runs is reported by each rule.
+    for name in ("app/locks.py", "app/main.py", "app/work.py"):
+        path = root / name
+        path.write_text(path.read_text().replace("if False:", "if True:").replace("if 0:", "if 1:"))
+    found = sorted((f["path"], f["code"]) for f in findings(root, "--no-cache"))
+    assert found == [("app/locks.py", "CCL209"), ("app/main.py", "CCL401"), ("app/work.py", "CCL105")]

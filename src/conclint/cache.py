@@ -71,6 +71,7 @@ import json
 import os
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -202,7 +203,9 @@ class Cache:
             self.dirty = True
         findings = [Finding.from_json(f) for f in entry["f"]]
         for finding in findings:
-            finding.path = path  # as named in this run
+            # As named in this run; a per-file rule's other places are in the same file.
+            stored, finding.path = finding.path, path
+            finding.related = [replace(r, path=path) if r.path == stored else r for r in finding.related]
         return FileOutcome(path, findings, digest=entry["h"], summary_stored=entry["p"])
 
     def store(
@@ -378,13 +381,13 @@ def run_groups(
             looked_up[index][0][outcome.path] = outcome
             if groups[index][0].usable:
                 groups[index][0]._record(outcome, looked_up[index][1])
-    results = []
-    for (cache, settings, files), (outcomes, _) in zip(groups, looked_up):
-        result = [outcomes[p] for p in files]
-        project.apply(result, settings, cache if cache.usable else None)
+    results = [[outcomes[p] for p in files] for (_, _, files), (outcomes, _) in zip(groups, looked_up)]
+    project.apply_groups([
+        (result, settings, cache if cache.usable else None) for result, (cache, settings, _) in zip(results, groups)
+    ])
+    for cache, _, _ in groups:
         if cache.usable:
             cache.save()
-        results.append(result)
     return results
 
 

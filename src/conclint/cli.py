@@ -524,10 +524,12 @@ def _run_cached(
         files = [path for _, group in groups for path in group]
         which = [index for index, (_, group) in enumerate(groups) for _ in group]
         outcomes = runner.run(files, table, fix=fix, unsafe=None, with_edits=with_edits, jobs=o["jobs"], which=which)
+        parts = []
         start = 0
-        for settings, group in groups:  # the project phase, per configuration (the cache runs it otherwise)
-            project.apply(outcomes[start:start + len(group)], settings)
+        for settings, group in groups:  # the project phase (the cache runs it otherwise)
+            parts.append((outcomes[start:start + len(group)], settings, None))
             start += len(group)
+        project.apply_groups(parts)
         return outcomes
     from conclint.cache import Cache, run_groups
 

@@ -43,7 +43,7 @@ class Config:
     # The directory per-file-ignores patterns are relative to: that of the file that set them
     # (a file it extends, maybe); None: ``root``.
     per_file_root: Optional[Path] = None
-    # --per-file-ignores / --extend-per-file-ignores: patterns relative to ``root``.
+    # --per-file-ignores / --extend-per-file-ignores: patterns relative to the current directory.
     command_line_ignores: Dict[str, List[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
@@ -383,7 +383,7 @@ def settings_from_config(
     configuration selected. ``unfixable`` (the command's ``--unfixable``) adds to the
     configured ``unfixable``."""
     from conclint import __version__
-    from conclint.discovery import PatternSpec
+    from conclint.discovery import PatternSpec, anchored
     from conclint.fixpolicy import FixPolicy
     from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_layers, resolve_selection
 
@@ -397,11 +397,13 @@ def settings_from_config(
             (list(select) or None, extend_select, ignore),
         ])
         per_file: List[Tuple[Any, Tuple[str, ...]]] = []
-        for table, anchor in ((config.per_file_ignores, None), (config.command_line_ignores, config.root)):
+        # The command line's patterns are relative to the current directory, as ruff's are.
+        for table, anchor in ((config.per_file_ignores, None), (config.command_line_ignores, Path.cwd())):
             for pattern, codes in table.items():
                 resolve_selection(codes, [], [])
                 negated = pattern.startswith("!")
-                spec = PatternSpec.from_lines([pattern[1:] if negated else pattern])
+                relative = anchored(pattern, anchor or config.per_file_root or config.root)
+                spec = PatternSpec.from_lines([relative[1:] if negated else relative])
                 spec.patterns_text = pattern
                 spec.negated = negated
                 spec.root = anchor
@@ -525,7 +527,7 @@ def describe_settings(path: str, config: Config, settings: "Settings", isolated:
         f"ignore = {json.dumps(config.ignore)}",
         f"per-file-ignores = {json.dumps({k: list(v) for k, v in per_file.items()})}"
         + (f" (relative to {settings.ignores_root or settings.root})" if per_file else ""),
-        *([f"command-line per-file-ignores = {json.dumps(from_command)} (relative to {settings.root})"] if from_command else []),
+        *([f"command-line per-file-ignores = {json.dumps(from_command)} (relative to {Path.cwd()})"] if from_command else []),
         f"unsafe-fixes = {json.dumps(settings.unsafe_fixes)}",
         f"exclude = {json.dumps(config.exclude) if config.exclude is not None else '(the defaults)'}",
         f"extend-exclude = {json.dumps(config.extend_exclude)}",

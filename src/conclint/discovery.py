@@ -18,6 +18,34 @@ DEFAULT_EXCLUDE = (
     "site-packages", "*.egg-info",
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+def anchored(pattern: str, root: Path) -> str:
+    """An exclude or per-file-ignores pattern as matching relative to ``root`` reads it:
+    ``./x`` names ``x`` in ``root`` itself (``/x``), and an absolute path inside ``root``
+    that place (as ruff and flake8 take them); anything else as written (``/build``, Git's
+    way of anchoring a pattern, stays)."""
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    if body.startswith("./"):
+        while body.startswith("./"):
+            body = body[2:].lstrip("/")
+        body = "/" + body
+    elif os.path.isabs(body) and body != "/":
+        for base in (root.absolute(), _resolved(root)):
+            try:
+                body = "/" + Path(body).relative_to(base).as_posix()
+                break
+            except ValueError:
+                continue
+    return ("!" if negated else "") + body
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 # Far above any real .gitignore; a larger one is a mistake, and pathspec compiles every line.
 MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
@@ -75,15 +103,15 @@ class Discovery:
     nested: Optional[Callable[[Path], Optional[Tuple[Path, Sequence[str]]]]] = None
 
     def __post_init__(self) -> None:
-        patterns = list(self.exclude) + list(self.extend_exclude)
+        patterns = [anchored(p, self.root) for p in (*self.exclude, *self.extend_exclude)]
         self._exclude = pathspec.PathSpec.from_lines(_STYLE, patterns)
-        self._specs: Dict[Tuple[str, ...], _Excludes] = {}
+        self._specs: Dict[Tuple[str, Tuple[str, ...]], _Excludes] = {}
 
-    def _spec(self, patterns: Sequence[str]) -> _Excludes:
-        key = tuple(patterns)
+    def _spec(self, root: Path, patterns: Sequence[str]) -> _Excludes:
+        key = (str(root), tuple(patterns))
         found = self._specs.get(key)
         if found is None:
-            found = self._specs[key] = pathspec.PathSpec.from_lines(_STYLE, patterns)
+            found = self._specs[key] = pathspec.PathSpec.from_lines(_STYLE, [anchored(p, root) for p in patterns])
         return found
 
     def excluded(
@@ -143,7 +171,7 @@ class Discovery:
         while directory != root:
             found = self.nested(Path(directory))
             if found is not None:
-                return found[0], self._spec(found[1])
+                return found[0], self._spec(found[0], found[1])
             parent = os.path.dirname(directory)
             if parent == directory:
                 return None
@@ -261,7 +289,7 @@ class Discovery:
         if self.nested is not None:
             found = self.nested(directory)
             if found is not None:
-                nested = (found[0], self._spec(found[1]))
+                nested = (found[0], self._spec(found[0], found[1]))
         if self.respect_gitignore:
             spec = self._load_gitignore(directory)
             if spec is not None:

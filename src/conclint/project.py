@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence, Tuple
 from weakref import WeakKeyDictionary
 
 from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, decode, summarise
@@ -80,42 +81,97 @@ def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Sum
     return summary
 
 
+Group = Tuple[Sequence["FileOutcome"], Settings, Optional[Memo]]
+
+
 def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[Memo] = None) -> None:
-    """Run the project rules over the summaries of ``outcomes`` and add their findings to
-    the outcomes of the files they are in. Summaries the cache kept (``summary_stored``)
-    are read from ``memo`` only when the phase's inputs changed."""
-    summarised = [o for o in outcomes if o.summary is not None or (memo is not None and o.summary_stored)]
+    """``apply_groups`` of the files of one configuration."""
+    apply_groups([(outcomes, settings, memo)])
+
+
+def apply_groups(groups: Sequence[Group]) -> None:
+    """Run the project rules over the summaries of each group's outcomes (the files of one
+    configuration, its Settings, where its cache keeps the phase's findings) and add their
+    findings to the outcomes of the files they are in. A group whose configuration lies
+    inside another's root (a nested ``tests/.conclint.toml``) is part of that project: one
+    phase sees both, module names come from the outer root, and each finding is reported
+    as its own file's settings say (selection, per-file ignores, noqa). Summaries the cache
+    kept (``summary_stored``) are read from the memo only when the phase's inputs changed."""
+    for project in _projects(groups):
+        _apply_project(project)
+
+
+def _projects(groups: Sequence[Group]) -> List[List[Group]]:
+    """``groups`` joined by project: each with the groups whose root lies inside its own,
+    the outermost first."""
+    def root(group: Group) -> Path:
+        try:
+            return group[1].root.resolve()
+        except (OSError, RuntimeError):
+            return group[1].root.absolute()
+
+    roots = [root(g) for g in groups]
+    order = sorted(range(len(groups)), key=lambda i: len(roots[i].parts))
+    projects: List[List[Group]] = []
+    tops: List[Path] = []
+    for index in order:
+        for top, project in zip(tops, projects):
+            if roots[index] == top or top in roots[index].parents:
+                project.append(groups[index])
+                break
+        else:
+            tops.append(roots[index])
+            projects.append([groups[index]])
+    return projects
+
+
+def _apply_project(groups: Sequence[Group]) -> None:
+    settings = groups[0][1]
+    memos = [memo for _, _, memo in groups]
+    memo = memos[0] if all(m is not None for m in memos) else None
+    summarised = [
+        (o, m) for outcomes, _, m in groups for o in outcomes
+        if o.summary is not None or (m is not None and o.summary_stored)
+    ]
     if not summarised:
         return
+    settings_of: Dict[str, Settings] = {o.path: s for outcomes, s, _ in groups for o in outcomes}
     namer = ModuleNamer(settings.root)
-    names = [namer.name(o.path) for o in summarised]
+    names = [namer.name(o.path) for o, _ in summarised]
     digest = None
     findings = None
+    every = [o for outcomes, _, _ in groups for o in outcomes]
+
     # Every module of the run by name, when a rule asks (rarely): import chains (CCL401's)
     # may pass through files that have no summary, so every file's content is an input.
     def linted() -> Mapping[str, str]:
-        return {namer.name(o.path): o.path for o in outcomes}
+        return {namer.name(o.path): o.path for o in every}
 
     if memo is not None:
-        inputs: List[Any] = [[o.path, name, o.digest] for name, o in zip(names, summarised)]
-        inputs.append(sorted([o.path, o.digest] for o in outcomes if o.digest is not None))
+        inputs: List[Any] = [[o.path, name, o.digest] for name, (o, _) in zip(names, summarised)]
+        inputs.append(sorted([o.path, o.digest] for o in every if o.digest is not None))
+        if len(groups) > 1:  # the other configurations' settings decide what is reported too
+            inputs.append([[g[1].cache_key(), sorted(o.path for o in g[0])] for g in groups])
         digest = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
         findings = memo.project_findings(digest)
     if findings is None:
         modules = []
-        for name, outcome in zip(names, summarised):
+        for name, (outcome, own_memo) in zip(names, summarised):
             summary = outcome.summary
-            if summary is None and memo is not None and outcome.digest is not None:
-                summary = memo.summary(outcome.path, outcome.digest)
+            if summary is None and own_memo is not None and outcome.digest is not None:
+                summary = own_memo.summary(outcome.path, outcome.digest)
             if summary is not None:
                 modules.append(ModuleInfo(name, outcome.path, os.path.basename(outcome.path) == "__init__.py", summary))
-        findings = project_findings(modules, settings, linted)
+        findings = project_findings(
+            modules, settings, linted, settings_of=settings_of.get,
+            codes=frozenset().union(*(project_codes(g[1]) for g in groups)),
+        )
         if memo is not None and digest is not None:
             memo.store_project_findings(digest, findings)
     by_path: Dict[str, List[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
-    for outcome in outcomes:
+    for outcome in every:
         found = by_path.pop(outcome.path, None)
         if found:
             # A rule with a project part may have reported the same place from the file alone.
@@ -128,11 +184,15 @@ def apply(outcomes: Sequence["FileOutcome"], settings: Settings, memo: Optional[
 
 
 def project_findings(
-    modules: Sequence[ModuleInfo], settings: Settings, linted: Optional[Callable[[], Mapping[str, str]]] = None
+    modules: Sequence[ModuleInfo], settings: Settings, linted: Optional[Callable[[], Mapping[str, str]]] = None,
+    *, settings_of: Optional[Callable[[str], Optional[Settings]]] = None, codes: Optional[FrozenSet[str]] = None,
 ) -> List[Finding]:
-    """What the active project rules find in ``modules``: per-file ignores, ``# noqa`` and
-    ``# conclint: noqa`` applied as to any finding."""
-    codes = project_codes(settings)
+    """What the active project rules (``codes``: those ``settings`` turns on) find in
+    ``modules``, with the rules' options of ``settings``; each finding reported as the
+    settings of its file say (``settings_of``, else ``settings``): selection, per-file
+    ignores, ``# noqa`` and ``# conclint: noqa``, as to any finding."""
+    if codes is None:
+        codes = project_codes(settings)
     if not codes:
         return []
     from conclint.rule import all_rules
@@ -148,13 +208,14 @@ def project_findings(
         for report in cls.check(project, options):  # type: ignore[attr-defined]  # a ProjectRule
             site = report.site
             summary = by_path.get(site.path)
-            if summary is None or report.code not in codes_for(settings, site.path):
+            own = (settings_of(site.path) if settings_of is not None else None) or settings
+            if summary is None or report.code not in codes_for(own, site.path):
                 continue
             lines = [""] * site.end_line
             for line in range(site.line, site.end_line + 1):
                 lines[line - 1] = summary["t"].get(str(line), "")
             comment = summary["q"].get(str(site.line))
-            if settings.noqa and (summary["n"] or (comment is not None and is_suppressed(report.code, comment))):
+            if own.noqa and (summary["n"] or (comment is not None and is_suppressed(report.code, comment))):
                 continue
             key = (report.code, site, report.message)
             if key in seen:

@@ -121,7 +121,12 @@ class Settings:
     def cache_key(self) -> str:
         data = {
             "enabled": sorted(self.enabled),
-            "per_file_ignores": [(getattr(s, "patterns_text", ""), list(i)) for s, i in self.per_file_ignores],
+            "per_file_ignores": [
+                (getattr(s, "patterns_text", ""), list(i), str(getattr(s, "root", None) or "")) for s, i in self.per_file_ignores
+            ],
+            # What the patterns are relative to: two runs from different places sharing a
+            # --cache-dir must not share results filtered by them.
+            "relative_to": [str(self.root), str(self.ignores_root or "")] if self.per_file_ignores else None,
             "options": self.rule_options,
             "explicit": sorted(self.explicit),
             "noqa": self.noqa,

@@ -108,6 +108,8 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 # that def sees; what follows its `import` up to the end of the line or a closing parenthesis.
 _INDENTED_IMPORT_RE = re.compile(r"(?m)^[ \t\f]+(?:from[ \t]+[\w. \t]+?[ \t]+)?import[ \t]+(\([^)]*\)?|[^\n;#]*)")
 _WORD_RE = re.compile(r"\w+")
+# `if False:` or `if 0:`, whose body never runs (``facts.never_runs``).
+_NEVER_RE = re.compile(r"\bif[ \t(]+(?:False|0)[ \t)]*:")
 
 
 def _indented_import_names(text: str) -> FrozenSet[str]:
@@ -258,11 +260,36 @@ class _Summariser:
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
             self._made_lock_acquires(tree)
+        if _NEVER_RE.search(self.text):
+            self._drop_what_never_runs(tree)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
             "s": self.spawns, "r": self.made_acquires, "q": {},
         }
+
+    def _drop_what_never_runs(self, tree: ast.Module) -> None:
+        """Forget what the passes filed inside ``if False:`` (``never_runs``): a body kept
+        for another build, which no rule reports on."""
+        dead: List[Tuple[int, int]] = [
+            (stmt.body[0].lineno, stmt.body[-1].end_lineno or stmt.body[-1].lineno)
+            for stmt in itertools.chain(tree.body, _statements_in(tree))
+            if type(stmt) is ast.If and never_runs(stmt) and stmt.body
+        ]
+        if not dead:
+            return
+
+        def alive(line: Any) -> bool:
+            return not any(first <= line <= last for first, last in dead)
+
+        for record in self.functions.values():
+            record["a"] = [a for a in record["a"] if alive(a[1])]
+            record["c"] = [c for c in record["c"] if alive(c[1])]
+        self.spawns = [s for s in self.spawns if alive(s[2])]
+        self.made_acquires = [r for r in self.made_acquires if alive(r[1])]
+        self.unawaited = [w for w in self.unawaited if alive(w[1])]
+        self.patches = [[*p[:4], [i for i in p[4] if alive(i[2])]] for p in self.patches if alive(p[0])]
+        self.coroutines = {name: site for name, site in self.coroutines.items() if alive(site[0])}
 
     def _made_lock_acquires(self, tree: ast.Module) -> None:
         """File the acquires CCL201 would report were their receiver a lock, where it holds
