@@ -74,3 +74,15 @@ def test_ignore_noqa_reports_what_comments_silence(tmp_path):
     assert run_cli("a.py", cwd=tmp_path).returncode == 0
     assert run_cli("--ignore-noqa", "a.py", cwd=tmp_path).returncode == 1
     assert run_cli("a.py", cwd=tmp_path).returncode == 0
+
+
+def test_a_file_directive_at_the_end_of_a_line_of_code_is_reported_and_not_obeyed(tmp_path):
+    # As ruff's `# ruff: noqa`: only a comment of its own skips the file.
+    source = PITFALL.format(noqa="  # conclint: noqa")
+    found = findings(tmp_path, source)
+    assert any(code == "CCL000" and "must be a comment on a line of its own" in message for _, code, message in found)
+    assert any(code == "CCL301" for _, code, _ in found)
+    trailing_codes = findings(tmp_path, "x = 1  # conclint: noqa: CCL301\n" + PITFALL.format(noqa=""))
+    assert any(code == "CCL301" for _, code, _ in trailing_codes)
+    indented = "if True:\n    # conclint: noqa\n    pass\n" + PITFALL.format(noqa="")
+    assert codes(tmp_path, indented) == []

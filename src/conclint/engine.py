@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo, Related
 from conclint.gate import Trigger
-from conclint.noqa import MALFORMED, comments, file_directives, may_have_line_noqa
+from conclint.noqa import comments, file_directives, may_have_line_noqa
 # Where the project phase and the language server have always found them.
 from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed
 from conclint.settings import Settings
@@ -205,8 +205,8 @@ def _lint_source(data: bytes, path: str, settings: Settings, options: Dict[str, 
     disabled: FrozenSet[str] = frozenset()
     if directives is not None:
         if PARSE_ERROR in codes:  # a directive that does not say what it means is not obeyed
-            for line, column, text in directives.malformed:
-                message = MALFORMED.format(comment=text)
+            for line, column, text, why in directives.malformed:
+                message = why.format(comment=text)
                 result.findings.append(Finding(PARSE_ERROR, message, path, line, column, line, column + len(text)))
         if directives.skip:
             result.skipped = True

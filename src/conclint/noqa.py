@@ -5,8 +5,10 @@ says which ``#`` starts one), never text inside strings or docstrings.
   (any spacing, commas or spaces between codes, ``# noqa : CCL201`` too) those rules, or
   those prefixes.
 - ``# conclint: noqa`` alone in a comment skips the whole file; ``# conclint: noqa: CCL107[,…]``
-  turns those rules off in the whole file. Anything else that starts like a conclint noqa
-  (``# conclint: noqa CCL107``, a missing colon) is malformed: reported, never guessed at.
+  turns those rules off in the whole file. Either must be a comment on a line of its own (as
+  ruff's ``# ruff: noqa``): at the end of a line of code it is reported and ignored. Anything
+  else that starts like a conclint noqa (``# conclint: noqa CCL107``, a missing colon) is
+  malformed: reported, never guessed at.
 
 Codes are case-insensitive, as everywhere in conclint.
 """
@@ -119,8 +121,9 @@ class FileDirectives:
 
     skip: bool = False  # `# conclint: noqa`: the whole file
     codes: FrozenSet[str] = frozenset()  # `# conclint: noqa: CODES`: these rules, everywhere
-    # (line, column, comment) of each comment that looks like a directive but is not one.
-    malformed: List[Tuple[int, int, str]] = field(default_factory=list)
+    # (line, column, comment, why) of each comment that looks like a directive but is not
+    # one (``MALFORMED``), or is one at the end of a line of code (``NOT_ALONE``).
+    malformed: List[Tuple[int, int, str, str]] = field(default_factory=list)
 
     def disables(self, code: str) -> bool:
         return any(code.startswith(c) for c in self.codes)
@@ -136,10 +139,17 @@ def file_directives(data: bytes) -> Optional[FileDirectives]:
     source = decode_source(data)
     found = FileDirectives()
     codes: Set[str] = set()
+    lines: Optional[List[str]] = None
     for line, column, text in _comment_tokens(source):
         match = _FILE_RE.match(text)
         if match is None:
             continue
+        if column > 1:
+            if lines is None:  # as the tokenizer splits them
+                lines = io.StringIO(source, newline=None).readlines()
+            if line <= len(lines) and lines[line - 1][: column - 1].strip(" \t\f"):
+                found.malformed.append((line, column, text.strip(), NOT_ALONE))
+                continue
         rest = match.group("rest")
         if not rest.strip():
             found.skip = True
@@ -148,7 +158,7 @@ def file_directives(data: bytes) -> Optional[FileDirectives]:
         if listed:
             codes |= _codes(listed.group("codes"))
         else:
-            found.malformed.append((line, column, text.strip()))
+            found.malformed.append((line, column, text.strip(), MALFORMED))
     found.codes = frozenset(codes)
     return found
 
@@ -166,4 +176,8 @@ def may_have_line_noqa(source: str) -> bool:
 MALFORMED = (
     "malformed conclint noqa comment {comment!r}: write `# conclint: noqa` (the whole file) or "
     "`# conclint: noqa: CODE[,CODE]` (those rules in the whole file); it was ignored"
+)
+NOT_ALONE = (
+    "file-level directive {comment!r} at the end of a line of code: it must be a comment on a "
+    "line of its own (for this line alone, write `# noqa`); it was ignored"
 )
