@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_cli
-from conclint.testhooks import PAUSE
+from conclint.testhooks import NO_EXCHANGE, PAUSE
 
 BEFORE = b"import threading\nt = threading.Thread()\nt.setDaemon(True)\n"
 AFTER = BEFORE.replace(b"t.setDaemon(True)", b"t.daemon = True")
@@ -52,12 +52,21 @@ def finish(process: subprocess.Popen, hook: Path):
     return process.returncode, out.decode(), err.decode()
 
 
+@pytest.fixture(params=["exchange", "no-exchange"])
+def swap(request, monkeypatch):
+    """Each race on both ways of putting the fix in place: names swapped atomically (Linux),
+    and the target renamed aside then the fix linked in (file systems that cannot swap)."""
+    if request.param == "no-exchange":
+        monkeypatch.setenv(NO_EXCHANGE, "1")
+    return request.param
+
+
 def entries(directory: Path):
     return sorted(p.name for p in directory.iterdir() if p.name != "hook")
 
 
 @pytest.mark.parametrize("how", ["in-place", "rename"])
-def test_a_save_during_the_write_wins(tmp_path, how):
+def test_a_save_during_the_write_wins(tmp_path, how, swap):
     """The save lands after the fixed content is written and synced, before the rename:
     the check before the rename sees it, and the fix is refused and reported."""
     project = tmp_path / "p"
@@ -78,7 +87,7 @@ def test_a_save_during_the_write_wins(tmp_path, how):
     assert entries(project) == ["mod.py"]
 
 
-def test_a_save_opened_before_the_swap_and_written_after_it_wins(tmp_path):
+def test_a_save_opened_before_the_swap_and_written_after_it_wins(tmp_path, swap):
     """The check passed; then an editor opens the file (truncating it) and writes only after
     conclint swapped in its fix. The original is swapped back, so the editor's writes,
     through its still open descriptor, end up in the file at the path."""
@@ -95,7 +104,7 @@ def test_a_save_opened_before_the_swap_and_written_after_it_wins(tmp_path):
     assert code == 1 and entries(project) == ["mod.py"]
 
 
-def test_a_save_by_rename_just_before_the_swap_wins(tmp_path):
+def test_a_save_by_rename_just_before_the_swap_wins(tmp_path, swap):
     project = tmp_path / "p"
     project.mkdir()
     target = project / "mod.py"
@@ -108,7 +117,7 @@ def test_a_save_by_rename_just_before_the_swap_wins(tmp_path):
     assert entries(project) == ["mod.py"]
 
 
-def test_a_same_size_save_with_the_old_mtime_is_seen(tmp_path):
+def test_a_same_size_save_with_the_old_mtime_is_seen(tmp_path, swap):
     """Content is compared, not only size and time: a save that restores the mtime still wins."""
     project = tmp_path / "p"
     project.mkdir()
@@ -139,7 +148,7 @@ def test_a_file_replaced_by_a_fifo_is_not_opened(tmp_path):
 
 @pytest.mark.parametrize("stage", ["check", "swap"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_an_interrupted_write_leaves_the_file_and_no_temporary_file(tmp_path, signum, stage):
+def test_an_interrupted_write_leaves_the_file_and_no_temporary_file(tmp_path, signum, stage, swap):
     """At "swap" the temporary file has its name: the signal must unwind the write (which
     removes it) before the process dies of it."""
     project = tmp_path / "p"

@@ -17,6 +17,9 @@ until ``resume`` exists:
 - ``check``: a fixed file is written to its temporary file, right before the last check
   that the original still holds what was fixed;
 - ``swap``: after that check, right before the fixed file takes the original's place.
+
+``no_exchange()`` (``CONCLINT_TEST_NO_EXCHANGE``): writes take the path of file systems that
+cannot swap two names atomically (macOS, NFS, FUSE), on any file system.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ PAUSE = "CONCLINT_TEST_PAUSE"
 RAISE = "CONCLINT_TEST_RAISE_ON"
 CRASH = "CONCLINT_TEST_CRASH_ON"
 SLOW = "CONCLINT_TEST_SLOW_WORKER"
+NO_EXCHANGE = "CONCLINT_TEST_NO_EXCHANGE"
+
+
+def no_exchange() -> bool:
+    return bool(os.environ.get(NO_EXCHANGE))
 
 
 def raise_on(path: str) -> None:

@@ -8,7 +8,10 @@
   never a torn one, and a full disk leaves the original intact.
 * Compare-and-swap at the last moment: after the temporary file is complete, right before
   the rename, the target must still be the same inode, size, mtime and content conclint
-  fixed. A save that landed meanwhile wins; the fix is refused and reported.
+  fixed. A save that landed meanwhile wins; the fix is refused and reported. The names are
+  then swapped atomically (Linux's ``RENAME_EXCHANGE``) and the original checked once more;
+  where a file system cannot swap (macOS, NFS, FUSE), the target is renamed aside, checked,
+  and the fix linked in, which fails if a save took the name meanwhile (``_replace_by_link``).
 * Permissions as an editor honours them: a file the user may not write is not replaced; a
   file owned by someone else is not replaced unless its owner can be kept (root); owner,
   mode bits (setuid/setgid included) and extended attributes carry over, or nothing is
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, List, Literal, Optional, Tuple, overload
 
-from conclint.testhooks import pause
+from conclint.testhooks import no_exchange, pause
 
 TEMP_SUFFIX = ".conclint-tmp"
 _TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
@@ -85,9 +88,7 @@ def write_fixed(path: str, data: bytes, *, expected: bytes, root: Optional[Path]
             _after_exchange(path, target, swapped, original, before, expected)
             _unlink(swapped)
         else:
-            os.replace(name, target)
-            name = None
-            _after_replace(path, target, original, before, expected, data)
+            _replace_by_link(path, target, name, original, before, expected, data)
     finally:
         for descriptor in (fd, original):
             if descriptor >= 0:
@@ -127,6 +128,8 @@ def _exchange(new: str, target: str) -> bool:
     """Swap the two names atomically (Linux's renameat2 with RENAME_EXCHANGE); False where the
     system or the file system cannot."""
     global _RENAMEAT2
+    if no_exchange():
+        return False
     if _RENAMEAT2 is None:
         import ctypes
 
@@ -167,6 +170,73 @@ def _after_exchange(path: str, target: str, swapped: str, original: int, before:
             raise WriteRefused(f"{path}: the file was saved while conclint replaced it; that save is in {swapped}")
         _unlink(swapped)  # the fix, swapped out again
         raise _changed(path)
+
+
+def _replace_by_link(
+    path: str, target: str, name: str, original: int, before: os.stat_result, expected: bytes, data: bytes
+) -> None:
+    """Where names cannot be swapped (macOS, NFS, most FUSE file systems): a rename over the
+    target would destroy a save renamed there after the last check. So the target is first
+    renamed aside (atomic: whatever stands there, the original or a save, moves), checked,
+    and the fix linked in its place, which fails if a save created the name again meanwhile.
+    A save that moved aside is put back; the name is missing for those few system calls."""
+    directory, base = os.path.split(target)
+    # Not a temporary file's name: ``sweep_stale`` must never take what may be the user's file.
+    aside = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{ASIDE_SUFFIX}")
+    os.rename(target, aside)
+    try:
+        moved = os.lstat(aside)
+        if _identity(moved)[:2] != _identity(before)[:2] or not _unsaved(path, original, moved, before, expected):
+            _put_back(path, aside, target)
+            raise _changed(path)
+        if not _place(name, target):
+            _unlink(aside)  # the original, unchanged: the file now standing at the name wins
+            raise _changed(path)
+    except WriteRefused:
+        raise
+    except BaseException:
+        if not os.path.lexists(target):  # interrupted: the original back where it was
+            os.rename(aside, target)
+        raise
+    try:
+        _after_replace(path, target, original, before, expected, data)
+    finally:
+        _unlink(aside)
+
+
+ASIDE_SUFFIX = ".conclint-aside"
+
+
+def _place(name: str, target: str) -> bool:
+    """Give the new file the target's name unless a file stands there; False if one does."""
+    try:
+        os.link(name, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+            raise
+    # A file system without hard links (FAT): the name checked right before the rename.
+    if os.path.lexists(target):
+        return False
+    os.rename(name, target)
+    return True
+
+
+def _put_back(path: str, aside: str, target: str) -> None:
+    """Return a save moved aside to the target's name; if yet another file stands there,
+    the save stays aside and the message says where."""
+    try:
+        os.link(aside, target)
+    except FileExistsError:
+        raise WriteRefused(f"{path}: the file was saved while conclint replaced it; that save is in {aside}") from None
+    except OSError:
+        if os.path.lexists(target):
+            raise WriteRefused(f"{path}: the file was saved while conclint replaced it; that save is in {aside}") from None
+        os.rename(aside, target)
+        return
+    _unlink(aside)
 
 
 def _after_replace(path: str, target: str, original: int, before: os.stat_result, expected: bytes, data: bytes) -> None:
