@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -496,3 +497,10 @@ def test_a_report_never_replaces_a_file_being_linted(tmp_path):
         assert (tmp_path / "t.py").read_text() == source
     assert run_cli("--no-cache", "-o", "report.txt", ".", cwd=tmp_path).returncode == 1
     assert "CCL301" in (tmp_path / "report.txt").read_text()
+    # Another name of the same file (a hard link) is the same file.
+    (tmp_path / "report.txt").unlink()
+    os.link(tmp_path / "t.py", tmp_path / "report.txt")
+    for args in (("-o", "report.txt", "--fix", "t.py"), ("-o", "report.txt", "t.py")):
+        result = run_cli("--no-cache", *args, cwd=tmp_path)
+        assert result.returncode == 2 and "it is one of the files to lint" in result.stderr, args
+        assert (tmp_path / "t.py").read_text() == source

@@ -400,8 +400,26 @@ def _refuse_overwriting_sources(o: _Options, files: Sequence[str]) -> None:
         return
     sources = {os.path.realpath(f) for f in files}
     for option, path in targets:
-        if os.path.realpath(path) in sources:
+        if os.path.realpath(path) in sources or _same_file_as_one_of(path, files):
             raise UsageFailure(f"{option} {path}: it is one of the files to lint; the report would replace it")
+
+
+def _same_file_as_one_of(path: str, files: Sequence[str]) -> bool:
+    """Whether ``path`` is a hard link of one of ``files`` (another name, the same inode)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # not there yet: created by the run
+    if st.st_nlink < 2:
+        return False
+    for name in files:
+        try:
+            other = os.stat(name)
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+            return True
+    return False
 
 
 def _common_directory(paths: Sequence[str]) -> str:
