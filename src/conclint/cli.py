@@ -404,7 +404,7 @@ def _refuse_overwriting_sources(o: _Options, files: Sequence[str]) -> None:
             raise UsageFailure(f"{option} {path}: it is one of the files to lint; the report would replace it")
 
 
-def _same_file_as_one_of(path: str, files: Sequence[str]) -> bool:
+def _same_file_as_one_of(path: "os.PathLike[str] | str", files: Sequence[str]) -> bool:
     """Whether ``path`` is a hard link of one of ``files`` (another name, the same inode)."""
     try:
         st = os.stat(path)
