@@ -219,3 +219,28 @@ def test_stdlib_fix_run(tmp_path):
     assert not unsettled and second.returncode == 0, (unsettled, second.stderr, second.stdout[-500:])
     assert "Fixed" not in second.stdout
     print(f"stdlib fix run: {len(copies)} files, {len(findings)} findings, {len(changed)} changed, all compile, second pass no-op")
+
+
+def test_a_fix_never_changes_how_python_reads_the_file(tmp_path):
+    # Removing a first-line comment (CCL900's safe fix) would bring the coding comment of
+    # line 3 into the two lines Python reads it from: every non-ASCII string would change.
+    source = b'# noqa: CCL301\n# Copyright 2020 Example Corp.\n# -*- coding: latin-1 -*-\nGREETING = "h\xc3\xa9llo"\n'
+    (tmp_path / "h.py").write_bytes(source)
+    result = run_cli("--no-cache", "--fix", "--output-format", "concise", "h.py", cwd=tmp_path)
+    assert (tmp_path / "h.py").read_bytes() == source
+    assert "would make Python read the file as iso-8859-1" in result.stderr and result.returncode == 1
+    # The finding stands, no longer offered as fixable by the run that could not fix it.
+    assert "CCL900 [*]" not in result.stdout and "fixable" not in result.stdout
+
+
+def test_a_fix_whose_result_would_not_compile_is_not_written(tmp_path):
+    # CPython's parser accepts a name used before its `global` statement; only compiling
+    # rejects it. Such a result is never written.
+    from conclint.fixer import _reparse_problem
+
+    before = b"X = 1\n\n\ndef f():\n    global X\n    print(X)\n"
+    after = b"X = 1\n\n\ndef f():\n    print(X)\n    global X\n"
+    problem = _reparse_problem(before, after)
+    assert problem is not None and "used prior to global declaration" in problem
+    assert _reparse_problem(before, before) is None
+    assert _reparse_problem(after, after) is None  # the original does not compile either: no judge

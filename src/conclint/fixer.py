@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import io
 import itertools
 import tokenize
@@ -94,7 +93,7 @@ def fix_source(
             break  # fixes that change nothing would be offered forever: stop
         problem = _reparse_problem(current, new_bytes)
         if problem:
-            return _unchanged(outcome, first, f"fixed code would not parse ({problem})")
+            return _unchanged(outcome, first, f"the fixed code was rejected: {problem}")
         outcome.applied += len(fixes) if fixes else len(texts)
         if fixes:
             chosen = {id(fix) for fix in fixes}
@@ -168,24 +167,32 @@ def _unchanged(outcome: FixOutcome, first: FileResult, why: str) -> FixOutcome:
     outcome.fixed = outcome.original
     outcome.applied = 0
     outcome.fixes = []
+    # Its findings stand, no longer offering the fixes this run just found it cannot apply.
+    first.findings = [replace(f, fix=None) if f.fix is not None else f for f in first.findings]
     outcome.remaining = first
     return outcome
 
 
 def _reparse_problem(before: bytes, after: bytes) -> Optional[str]:
-    """Why ``after`` (fixed ``before``) does not parse, or None."""
+    """Why ``after`` (fixed ``before``) does not parse, compile or read as the same text, or None."""
     try:
         parse_module(after)
     except ParseFailure as exc:
-        return f"line {exc.line}: {exc.message}"
+        return f"it would not parse (line {exc.line}: {exc.message})"
+    if _encoding(after) != _encoding(before):
+        # A removed first line can bring a third line's coding comment into the two Python
+        # reads it from (or take one out): every non-ASCII character would change meaning.
+        return f"it would make Python read the file as {_encoding(after)}, not {_encoding(before)}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # Compiled, not only parsed: the symbol table's errors too (a name used before its
+        # `global` statement, `nonlocal` of nothing), which CPython's parser lets through.
         try:
-            ast.parse(before)
-        except (SyntaxError, ValueError):
+            compile(before, "<original>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # CPython rejects the original too: nothing to compare against
         try:
-            ast.parse(after)
-        except (SyntaxError, ValueError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+            compile(after, "<fixed>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return f"it would not compile ({type(exc).__name__}: {exc})"
     return None

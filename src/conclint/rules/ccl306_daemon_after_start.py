@@ -114,10 +114,74 @@ def _movable_line(
         return None
     if any(isinstance(n, cst.Call) for n in walk(value)):
         return None
+    between = body[start + 1:end]
+    if _literal(value) or not between:
+        return line
+    # The value reads names: nothing in between may bind them (in any way: unpacking, `:=`,
+    # a def, an import, `global`...) or change what they hold (`cfg.x = ...`), and nothing
+    # in between may call anything (a call can change a module's globals or an object).
     read = set(names_in(value))
-    if any(isinstance(n, cst.Name) and n.value in read for stmt in body[start + 1:end] for n in _assigned(stmt)):
+    if any(isinstance(n, cst.Call) for stmt in between for n in _preorder(stmt)):
+        return None
+    if read & {name for stmt in between for name in _touched(stmt)}:
         return None
     return line
+
+
+def _literal(value: cst.BaseExpression) -> bool:
+    """``True``, ``False``, ``None`` or a number: nothing moving it can change."""
+    if isinstance(value, cst.Name):
+        return value.value in ("True", "False", "None")
+    if isinstance(value, cst.UnaryOperation):
+        return _literal(value.expression)
+    return isinstance(value, (cst.Integer, cst.Float, cst.SimpleString))
+
+
+def _touched(statement: cst.CSTNode) -> Iterator[str]:
+    """The names ``statement`` binds, declares or changes the object of (``a.b = ...``,
+    ``a[i] = ...``, ``del a.b``: ``a``), nested defs' bodies included."""
+    for node in _preorder(statement):
+        targets: Sequence[cst.CSTNode] = ()
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del, cst.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            targets = [node.name]
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            targets = [item.name for item in node.names]
+        elif isinstance(node, cst.ImportAlias) and node.asname is None:
+            targets = [cst.Name(_first(node.name))]
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            targets = [node.name.name]
+        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            targets = [node.name]
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            targets = [node.rest]
+        for target in targets:
+            yield from _target_names(target)
+
+
+def _target_names(target: cst.CSTNode) -> Iterator[str]:
+    """The names a target binds (each of an unpacking's), or whose object it changes
+    (``a.b[i] = ...``: ``a``)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+    elif isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        name = _first(target)
+        if name:
+            yield name
+
+
+def _first(name: cst.BaseExpression) -> str:
+    while isinstance(name, (cst.Attribute, cst.Subscript)):
+        name = name.value
+    return name.value if isinstance(name, cst.Name) else ""
 
 
 def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
@@ -127,9 +191,3 @@ def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
         return None
     args = setter.value.args
     return args[0].value if len(args) == 1 and args[0].keyword is None and not args[0].star else None
-
-
-def _assigned(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for node in _preorder(statement):
-        if isinstance(node, _REBINDING):
-            yield from _bound(node)
