@@ -50,4 +50,10 @@ class ArgsNotATuple(Rule):
             message = "`args` is a single value, not a tuple: a string gives one argument per character; write `(x,)`"
         else:
             return  # a name or call: may well hold a tuple
-        self.report(value, message, replacement=tuple_of([value]), fix_message="Make it a one-element tuple")
+        # Safe where the value cannot be a tuple (a literal); `(pair())` or `(self.args)` may
+        # hold one already, and wrapping it would pass the tuple as a single argument.
+        applicability = Applicability.SAFE if isinstance(value, _SCALARS) else Applicability.UNSAFE
+        self.report(
+            value, message, replacement=tuple_of([value]), fix_message="Make it a one-element tuple",
+            applicability=applicability,
+        )
