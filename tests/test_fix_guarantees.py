@@ -244,3 +244,24 @@ def test_a_fix_whose_result_would_not_compile_is_not_written(tmp_path):
     assert problem is not None and "used prior to global declaration" in problem
     assert _reparse_problem(before, before) is None
     assert _reparse_problem(after, after) is None  # the original does not compile either: no judge
+
+
+def test_safe_fixes_leave_what_may_behave_otherwise_to_unsafe_fixes(tmp_path):
+    # `join()` raises on a thread never started (the loop just ends); `(pair())` may already
+    # be the argument tuple. Both are fixed only with --unsafe-fixes.
+    source = (
+        "import threading\n\n\ndef work(a=0, b=0):\n    pass\n\n\ndef pair():\n    return (1, 2)\n\n\n"
+        "def maybe(background):\n    t = threading.Thread(target=work)\n    if background:\n        t.start()\n"
+        "    while t.is_alive():\n        pass\n\n\n"
+        "def surely():\n    t = threading.Thread(target=work)\n    t.start()\n    while t.is_alive():\n        pass\n\n\n"
+        "threading.Thread(target=work, args=(pair())).start()\n"
+        "threading.Thread(target=work, args=(\"ab\")).start()\n"
+    )
+    (tmp_path / "m.py").write_text(source)
+    run_cli("--no-cache", "--fix", "m.py", cwd=tmp_path)
+    safe = (tmp_path / "m.py").read_text()
+    assert "    t.start()\n    t.join()\n" in safe and "    while t.is_alive():\n" in safe
+    assert 'args=("ab",)' in safe and "args=(pair())" in safe
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
+    unsafe = (tmp_path / "m.py").read_text()
+    assert "is_alive" not in unsafe and "args=(pair(),)" in unsafe

@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis import Semantic
 from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
-from conclint.analysis.cstutil import has_comments, int_value
+from conclint.analysis.cstutil import has_comments, int_value, is_call_on
 from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.interest import Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
@@ -112,9 +112,28 @@ class BusyWait(Rule):
             if isinstance(node.body, cst.IndentedBlock):
                 trailing = node.body.header
             replacement = cst.SimpleStatementLine(body=[call], leading_lines=node.leading_lines, trailing_whitespace=trailing)
-            self.report(node, message, replacement=replacement, fix_message=f"Replace the loop with `.{method}()`")
+            # `join()` raises on a thread or process never started, where the loop just ends:
+            # the same only after a `start()` the loop's block runs first.
+            started = kind == "event" or self._started_before(node, receiver)
+            self.report(
+                node, message, replacement=replacement, fix_message=f"Replace the loop with `.{method}()`",
+                applicability=None if started else Applicability.UNSAFE,
+            )
             return
         self.report(node, message)
+
+    def _started_before(self, node: cst.While, receiver: cst.BaseExpression) -> bool:
+        """Whether ``receiver.start()`` is a statement of the loop's own block, above it."""
+        stack = self.sem.stack
+        block = stack[-2] if len(stack) >= 2 else None
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)) or node not in block.body:
+            return False
+        for statement in block.body[: block.body.index(node)]:
+            if isinstance(statement, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Expr) and is_call_on(small, receiver, ("start",)) for small in statement.body
+            ):
+                return True
+        return False
 
     def _spin_condition(self, test: cst.BaseExpression) -> Optional[Tuple[str, Optional[cst.BaseExpression], str]]:
         """(kind, receiver, description) when ``test`` polls concurrency state."""
