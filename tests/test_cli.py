@@ -504,3 +504,13 @@ def test_a_report_never_replaces_a_file_being_linted(tmp_path):
         result = run_cli("--no-cache", *args, cwd=tmp_path)
         assert result.returncode == 2 and "it is one of the files to lint" in result.stderr, args
         assert (tmp_path / "t.py").read_text() == source
+
+
+def test_a_guard_naming_its_own_module_is_not_misspelled(tmp_path):
+    # `__name__ == "main"` is true in main.py wherever it is imported as `main`.
+    guard = 'def run():\n    pass\n\n\nif __name__ == "main":\n    run()\n'
+    for name in ("main.py", "other.py", "main/__init__.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(guard)
+    result = run_cli("--no-cache", "--output-format", "json", ".", cwd=tmp_path)
+    assert [(f["path"], f["code"]) for f in json.loads(result.stdout)] == [("other.py", "CCL102")]

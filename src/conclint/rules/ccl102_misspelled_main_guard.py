@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Dict, Optional
 
@@ -73,15 +74,24 @@ class MisspelledMainGuard(Rule):
         target = node.comparisons[0]
         # `__name__` on one side, one plain string on the other: what the interest matched.
         literal = next(o for o in (node.left, target.comparator) if string_value(o) is not None)
-        operator = _fixed_operator(target.operator, string_value(literal) or "")
-        if operator is None:
-            return
+        text = string_value(literal) or ""
+        operator = _fixed_operator(target.operator, text)
+        if operator is None or (text != _MAIN and text == _module_name(self.sem.path)):
+            return  # `== "main"` in main.py: true where the module is imported as `main`
         comparator = cst.SimpleString(f'"{_MAIN}"')
         fixed_target = target.with_changes(
             operator=operator, comparator=comparator if target.comparator is literal else target.comparator
         )
         replacement = node.with_changes(left=comparator if node.left is literal else node.left, comparisons=[fixed_target])
         self.report(node, replacement=replacement, fix_message='Compare with `== "__main__"`')
+
+
+def _module_name(path: str) -> str:
+    """The last part of the module name of the file at ``path`` (``main`` for ``main.py``
+    and for ``main/__init__.py``)."""
+    directory, base = os.path.split(path)
+    stem = base.rsplit(".", 1)[0]
+    return os.path.basename(directory) if stem == "__init__" else stem
 
 
 def _fixed_operator(operator: cst.BaseCompOp, text: str) -> Optional[cst.BaseCompOp]:
