@@ -5,6 +5,7 @@ and --unfixable), what --fix reports, --diff's output and headers, --statistics.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -258,6 +259,22 @@ def test_diff_headers_of_an_absolute_path_have_no_doubled_slash(project, tmp_pat
     assert result.stdout.splitlines()[:2] == [f"--- a/{shown}", f"+++ b/{shown}"]
     inside = run_cli("--no-cache", "--diff", str(project / "pkg" / "bad.py"), cwd=project)
     assert inside.stdout.splitlines()[:2] == ["--- a/pkg/bad.py", "+++ b/pkg/bad.py"]
+    # A relative path leading out of the current directory is shown as an absolute one.
+    relative = os.path.relpath(project / "pkg" / "bad.py", elsewhere)
+    assert relative.startswith("..")
+    outside = run_cli("--no-cache", "--diff", relative, cwd=elsewhere)
+    assert outside.stdout.splitlines()[:2] == [f"--- a/{shown}", f"+++ b/{shown}"]
+    dotted = run_cli("--no-cache", "--diff", "pkg/../pkg/bad.py", cwd=project)
+    assert dotted.stdout.splitlines()[:2] == ["--- a/pkg/bad.py", "+++ b/pkg/bad.py"]
+
+
+def test_diff_goes_to_the_output_file(project, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "fix.diff"
+    result = run_cli("--no-cache", "--diff", "-o", str(out), "pkg", cwd=project)
+    assert result.returncode == 1 and result.stdout == ""
+    assert out.read_text().startswith("--- a/pkg/bad.py\n+++ b/pkg/bad.py\n@@ ")
+    clean = run_cli("--no-cache", "--diff", "-o", str(out), "-", stdin=CLEAN, cwd=project)
+    assert (clean.returncode, clean.stdout, out.read_text()) == (0, "", "")
 
 
 def test_diff_applies_with_patch_and_gives_what_fix_writes(project):

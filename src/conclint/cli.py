@@ -256,6 +256,7 @@ def _main(o: _Options) -> int:
 
         sweep_stale(os.path.dirname(os.path.realpath(outcome.path)) for outcome in outcomes if outcome.fixed is not None)
     outcome_root = {path: settings.root for settings, group in groups for path in group}
+    diffs: List[bytes] = []
     for outcome in outcomes:
         if outcome.error:
             errors += 1
@@ -264,7 +265,7 @@ def _main(o: _Options) -> int:
             click.echo(f"conclint: warning: {outcome.notice}", err=True)
         if outcome.fixed is not None and outcome.original is not None:
             if o["show_diff"]:
-                click.echo(_unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+                diffs.append(_unified_diff(outcome.path, outcome.original, outcome.fixed))
             elif not _write_fix(outcome.path, outcome.fixed, outcome.original, outcome_root.get(outcome.path, config.root)):
                 # Not written: the file still has every finding it had.
                 findings.extend(outcome.unfixed)
@@ -272,6 +273,8 @@ def _main(o: _Options) -> int:
                 continue
             applied.extend(outcome.fixes)
         findings.extend(outcome.findings)
+    if o["show_diff"]:
+        _emit_diff(o, b"".join(diffs))
     findings.sort(key=Finding.sort_key)
 
     if o["write_baseline"]:
@@ -578,8 +581,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
                 _say_error(outcome, o)
                 return 2
             applied = outcome.fixes if outcome.fixed is not None else []
-            if applied:
-                click.echo(_unified_diff(name, data, new), nl=False)
+            _emit_diff(o, _unified_diff(name, data, new) if applied else b"")
             if not o["quiet"]:
                 lines = _after_findings(outcome.findings, o, unsafe, applied, None, _style(False))
                 click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
@@ -789,6 +791,26 @@ def _write_fix(path: str, fixed: bytes, original: bytes, root: Path) -> bool:
         click.echo(f"conclint: error: {path}: not fixed: cannot write: {exc.strerror or exc}", err=True)
         return False
     return True
+
+
+def _emit_diff(o: _Options, patch: bytes) -> None:
+    """--diff's patch: to --output-file when given (written even if empty: nothing to fix),
+    else to standard output, as the bytes it is."""
+    if o["output_file"] is not None:
+        try:
+            with open(o["output_file"], "wb") as handle:
+                handle.write(patch)
+        except OSError as exc:
+            raise UsageFailure(f"{o['output_file']}: cannot write: {exc.strerror or exc}") from None
+        return
+    if patch:
+        try:
+            sys.stdout.buffer.write(patch)
+            sys.stdout.flush()
+        except BrokenPipeError:  # (`conclint --diff | head`): ends quietly, as the report does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:

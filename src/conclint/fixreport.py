@@ -35,6 +35,9 @@ def diff_header_path(path: str) -> str:
     inside it, otherwise without its root (``/tmp/x.py`` is ``a/tmp/x.py``, never
     ``a//tmp/x.py``), in POSIX form."""
     pure = PurePath(shown_path(path))
+    if not pure.is_absolute() and ".." in pure.parts:
+        normal = os.path.normpath(pure)  # `a/../b.py` is `b.py`; `../other/a.py` is outside it
+        pure = PurePath(os.path.abspath(normal) if normal == ".." or normal.startswith(".." + os.sep) else normal)
     if pure.is_absolute():
         pure = PurePath(*pure.parts[1:]) if len(pure.parts) > 1 else PurePath(".")
     text = pure.as_posix()
