@@ -6,6 +6,7 @@ after edits, under suppression, selection, per-file ignores and baselines."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import shutil
 import subprocess
@@ -612,3 +613,23 @@ def test_the_project_phase_reports_nothing_that_only_code_under_if_false_shows(t
         path.write_text(path.read_text().replace("if False:", "if True:").replace("if 0:", "if 1:"))
     found = sorted((f["path"], f["code"]) for f in findings(root, "--no-cache"))
     assert found == [("app/locks.py", "CCL209"), ("app/main.py", "CCL401"), ("app/work.py", "CCL105")]
+
+
+def test_a_fix_not_written_leaves_the_project_findings_at_the_lines_on_disk(tmp_path):
+    # The busy-wait's fix would shorten the file by a line; written, the inversion moves up.
+    source = (
+        "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\ndone = threading.Event()\n\n\n"
+        "def spin():\n    while not done.is_set():\n        pass\n\n\n"
+        "def transfer():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+        "def audit():\n    with B_LOCK:\n        with A_LOCK:\n            pass\n"
+    )
+    root = small_project(tmp_path, {"m.py": source})
+    os.link(root / "m.py", root / "m.bak")  # a hard-linked file is never replaced
+    result = run_cli("--no-cache", "--fix", "--output-format", "json", "m.py", cwd=root)
+    assert "not fixed" in result.stderr and (root / "m.py").read_text() == source
+    (inversion,) = [f for f in json.loads(result.stdout) if f["code"] == "CCL209"]
+    assert (inversion["line"], [r["line"] for r in inversion["related"]]) == (15, [21])
+    os.unlink(root / "m.bak")
+    written = run_cli("--no-cache", "--fix", "--output-format", "json", "m.py", cwd=root)
+    (inversion,) = [f for f in json.loads(written.stdout) if f["code"] == "CCL209"]
+    assert (root / "m.py").read_text() != source and inversion["line"] == 14

@@ -240,7 +240,10 @@ def _main(o: _Options) -> int:
     groups, unconfigured = _group_by_settings(resolver, files)
     if unconfigured and not groups:  # no file can be linted: a usage error, no report
         raise UsageFailure("\nconclint: error: ".join(dict.fromkeys(unconfigured.values())))
-    outcomes = _run_cached(groups, config, o, fix=fix, with_edits=with_edits)
+    # Fixes are written before the project phase runs: its findings must be of what is on
+    # disk, the fixed file or, where a fix could not be written, the original.
+    writing = fix and not o["show_diff"]
+    outcomes = _run_cached(groups, config, o, fix=fix, with_edits=with_edits, project_phase=not writing)
 
     findings: List[Finding] = []
     for path, why in discovery.problems:
@@ -268,10 +271,14 @@ def _main(o: _Options) -> int:
                 diffs.append(_unified_diff(outcome.path, outcome.original, outcome.fixed))
             elif not _write_fix(outcome.path, outcome.fixed, outcome.original, outcome_root.get(outcome.path, config.root)):
                 # Not written: the file still has every finding it had.
-                findings.extend(outcome.unfixed)
+                outcome.findings = outcome.unfixed
+                outcome.summary = outcome.unfixed_summary
                 unwritten += 1
                 continue
             applied.extend(outcome.fixes)
+    if writing:
+        _project_phase(groups, outcomes)
+    for outcome in outcomes:
         findings.extend(outcome.findings)
     if o["show_diff"]:
         _emit_diff(o, b"".join(diffs))
@@ -520,6 +527,18 @@ def _group_by_settings(resolver: Resolver, files: Sequence[str]) -> Tuple[List[T
     return list(groups.items()), unconfigured
 
 
+def _project_phase(groups: List[Tuple[Settings, List[str]]], outcomes: List[FileOutcome]) -> None:
+    """The project phase over ``outcomes`` (in the order of ``groups``' files)."""
+    from conclint import project
+
+    parts = []
+    start = 0
+    for settings, group in groups:
+        parts.append((outcomes[start:start + len(group)], settings, None))
+        start += len(group)
+    project.apply_groups(parts)
+
+
 def _show_settings(resolver: Resolver, path: str) -> int:
     """--show-settings: what applies to ``path`` and where it comes from."""
     from conclint.config import ConfigError, describe_settings
@@ -534,23 +553,18 @@ def _show_settings(resolver: Resolver, path: str) -> int:
 
 
 def _run_cached(
-    groups: List[Tuple[Settings, List[str]]], config: Config, o: _Options, *, fix: bool, with_edits: bool
+    groups: List[Tuple[Settings, List[str]]], config: Config, o: _Options, *, fix: bool, with_edits: bool,
+    project_phase: bool = True,
 ) -> List[FileOutcome]:
     from conclint import runner
 
     if fix or o["no_cache"]:
-        from conclint import project
-
         table = [settings for settings, _ in groups]
         files = [path for _, group in groups for path in group]
         which = [index for index, (_, group) in enumerate(groups) for _ in group]
         outcomes = runner.run(files, table, fix=fix, unsafe=None, with_edits=with_edits, jobs=o["jobs"], which=which)
-        parts = []
-        start = 0
-        for settings, group in groups:  # the project phase (the cache runs it otherwise)
-            parts.append((outcomes[start:start + len(group)], settings, None))
-            start += len(group)
-        project.apply_groups(parts)
+        if project_phase:  # (the cache runs it otherwise)
+            _project_phase(groups, outcomes)
         return outcomes
     from conclint.cache import Cache, run_groups
 

@@ -48,6 +48,9 @@ class FileOutcome:
     # from the cache, only whether there is one (``summary_stored``): it is read when needed.
     summary: Optional[Dict[str, Any]] = None
     summary_stored: bool = False
+    # With fixing: the original's summary, which the project phase reads when the fix is
+    # not written (the file on disk is then the original).
+    unfixed_summary: Optional[Dict[str, Any]] = None
 
 
 class Unreadable(Exception):
@@ -131,7 +134,9 @@ def fix_one(
         return outcome
     outcome.original = data
     if wants_summaries(settings):
-        outcome.summary = summary_of(fixed.fixed if fixed.changed else data)
+        outcome.summary = outcome.unfixed_summary = summary_of(data)
+        if fixed.changed:
+            outcome.summary = summary_of(fixed.fixed)
     if fixed.error:
         outcome.notice = f"{path}: {fixed.error}"
     if fixed.changed:
