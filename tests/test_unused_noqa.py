@@ -216,3 +216,10 @@ def test_add_noqa_refuses_fix_and_stdin(tmp_path):
     for args in (("--fix", "a.py"), ("--diff", "a.py"), ("-",)):
         result = run_cli("--add-noqa", *args, cwd=tmp_path, stdin="")
         assert result.returncode == 2 and "--add-noqa cannot be combined" in result.stderr
+
+
+def test_removing_a_whole_directive_takes_the_separators_after_its_codes(tmp_path):
+    for comment, left in (
+        ("# noqa: CCL301,", ""), ("# noqa: CCL301: why", "  # why"), ("# noqa: CCL301 , later", "  # later"),
+    ):
+        assert fixed(tmp_path, HEAD + f"{CLEAN}  {comment}\n") == HEAD + f"{CLEAN}{left}\n", comment
