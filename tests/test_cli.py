@@ -107,9 +107,19 @@ def test_json_fix_is_null_without_fix(tmp_path):
 def test_usage_errors_exit_two(project):
     unknown = run_cli("--select", "CCL999", "pkg", cwd=project)
     assert unknown.returncode == 2 and "unknown rule selector 'CCL999'" in unknown.stderr
-    missing = run_cli("nope.py", cwd=project)
-    assert missing.returncode == 2 and "nope.py: no such file or directory" in missing.stderr
-    assert "Traceback" not in unknown.stderr + missing.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_a_missing_path_is_reported_and_the_others_are_linted(project):
+    # As ruff's and flake8's E902: a list of changed files may name one deleted since.
+    result = run_cli("--format", "json", "--no-cache", "nope.py", "pkg", cwd=project)
+    found = json.loads(result.stdout)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("nope.py", "CCL000", "cannot read: no such file or directory") in {(f["path"], f["code"], f["message"]) for f in found}
+    assert any(f["path"].startswith("pkg/") and f["code"] != "CCL000" for f in found)
+    alone = run_cli("--no-cache", "nope.py", cwd=project)
+    assert alone.returncode == 1 and "nope.py:1:1: CCL000 cannot read: no such file or directory" in alone.stdout
+    assert "no Python files found" not in alone.stderr
 
 
 def test_select_ignore_and_prefixes(project):

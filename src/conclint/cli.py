@@ -218,12 +218,17 @@ def _main(o: _Options) -> int:
             raise UsageFailure(str(exc)) from None
         o["force_exclude"] = True
     discovery = _discovery(o, resolver, config)
-    for raw in paths:
-        if not os.path.lexists(raw):
-            raise UsageFailure(f"{raw}: no such file or directory")
-    files = list(discovery.files(paths))
+    # A path that does not exist is reported (CCL000, as ruff's and flake8's E902) and the
+    # others are linted: a list of changed files may name one deleted since.
+    missing = [raw for raw in dict.fromkeys(paths) if not os.path.lexists(raw)]
+    present = [raw for raw in paths if raw not in missing]
+    files = list(discovery.files(present)) if present else []
+    discovery.problems.extend((raw, "no such file or directory") for raw in missing)
     _refuse_overwriting_sources(o, files)
-    if not files and not o["since"] and not o["quiet"]:
+    if missing and (o["show_files"] or o["add_noqa"]):
+        for raw in missing:
+            click.echo(f"conclint: error: {raw}: no such file or directory", err=True)
+    if not files and not missing and not o["since"] and not o["quiet"]:
         # As ruff warns: "All checks passed!" alone would say something was checked (a
         # mistyped path, excludes or a .gitignore that take in everything).
         click.echo("conclint: warning: no Python files found under the given path(s)", err=True)
