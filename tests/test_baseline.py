@@ -91,3 +91,25 @@ def test_unusable_baseline_is_a_usage_error(tmp_path):
     assert old.returncode == 2 and "unsupported baseline version 99" in old.stderr
     (tmp_path / "junk.json").write_text("{")
     assert lint(tmp_path, "--baseline", "junk.json").returncode == 2
+
+
+def test_entries_of_rules_not_run_are_not_stale(tmp_path):
+    # LEGACY has a CCL201 and a CCL301: run with CCL3 alone, the CCL201 entry is not judged.
+    (tmp_path / "a.py").write_text(LEGACY)
+    assert lint(tmp_path, "--write-baseline", "baseline.json").returncode == 0
+    for args in (("--select", "CCL3"), ("--ignore", "CCL201")):
+        result = lint(tmp_path, "--baseline", "baseline.json", *args)
+        assert (result.returncode, result.stdout) == (0, "All checks passed!\n"), args
+    (tmp_path / "a.py").write_text(LEGACY.replace("worker.setDaemon(True)", "worker.daemon = True"))
+    fixed = lint(tmp_path, "--baseline", "baseline.json", "--select", "CCL3")
+    assert "1 baseline entry no longer match" in fixed.stdout
+
+
+def test_a_syntax_error_is_never_hidden_by_a_baseline(tmp_path):
+    (tmp_path / "a.py").write_text("import threading\n\n\ndef broken(:\n")
+    written = lint(tmp_path, "--write-baseline", "baseline.json")
+    assert written.returncode == 0 and json.loads((tmp_path / "baseline.json").read_text())["findings"] == []
+    assert "1 CCL000 finding(s) (a file that cannot be linted) not written" in written.stderr
+    (tmp_path / "a.py").write_text("import threading\n\n\n\n\ndef other(:\n")
+    result = lint(tmp_path, "--baseline", "baseline.json")
+    assert result.returncode == 1 and "a.py:6:" in result.stdout and "CCL000" in result.stdout

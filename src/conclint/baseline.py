@@ -14,11 +14,11 @@ import os
 import stat
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from conclint import __version__
 from conclint.findings import Finding
-from conclint.settings import relative_path
+from conclint.settings import PARSE_ERROR_CODE as PARSE_ERROR, relative_path
 
 VERSION = 1
 # As large as a source file may be (runner.MAX_READ_BYTES): a baseline of ~300,000 findings.
@@ -46,7 +46,7 @@ def write_baseline(path: Path, findings: Sequence[Finding], root: Path) -> None:
             # line and message are for people reading the file; matching ignores them.
             {"code": f.code, "path": project_path(f.path, root), "fingerprint": f.fingerprint,
              "line": f.line, "message": f.message}
-            for f in findings
+            for f in findings if f.code != PARSE_ERROR  # a file not linted is never accepted
         ),
         key=lambda e: (e["path"], e["line"], e["code"]),
     )
@@ -104,13 +104,17 @@ def read_baseline(path: Path) -> "Counter[Key]":
 
 
 def filter_baseline(
-    path: Path, findings: Sequence[Finding], root: Path, linted: Optional[Iterable[str]] = None
+    path: Path, findings: Sequence[Finding], root: Path, linted: Optional[Iterable[str]] = None,
+    judged: Optional[Callable[[str, str], bool]] = None,
 ) -> Tuple[List[Finding], int]:
     """(findings not in the baseline, number of baseline entries nothing matched).
 
     With ``linted`` (the files this run looked at), only entries for those files, or for
     files that no longer exist, count as unmatched: linting a few changed files must not
-    make the rest of the baseline look fixed.
+    make the rest of the baseline look fixed; with ``judged(code, linted path)``, only
+    entries of rules this run applied to their file (``--select CCL3`` says nothing of the
+    others). A ``CCL000`` (a file that could not be linted) is never matched: a baseline
+    must not hide a syntax error, whichever.
     """
     remaining = read_baseline(path)
     new = []
@@ -118,14 +122,16 @@ def filter_baseline(
     # taken as the recorded one and the later one is reported.
     for finding in findings:
         key = _key(finding, root)
-        if remaining[key] > 0:
+        if finding.code != PARSE_ERROR and remaining[key] > 0:
             remaining[key] -= 1
         else:
             new.append(finding)
     if linted is None:
         return new, sum(remaining.values())
-    looked_at = {project_path(p, root) for p in linted}
+    looked_at = {project_path(p, root): p for p in linted}
     stale = sum(
-        count for (_, file, _), count in remaining.items() if file in looked_at or not (root / file).exists()
+        count for (code, file, _), count in remaining.items()
+        if not (root / file).exists()
+        or (file in looked_at and (judged is None or code == PARSE_ERROR or judged(code, looked_at[file])))
     )
     return new, stale

@@ -297,16 +297,29 @@ def _main(o: _Options) -> int:
             write_baseline(o["write_baseline"], findings, repository_root())
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
+        unlinted = sum(1 for f in findings if f.code == PARSE_ERROR)
         if not o["quiet"]:
-            click.echo(f"Wrote {len(findings)} finding(s) to {o['write_baseline']}.", err=True)
+            click.echo(f"Wrote {len(findings) - unlinted} finding(s) to {o['write_baseline']}.", err=True)
+        if unlinted:
+            click.echo(
+                f"conclint: warning: {unlinted} CCL000 finding(s) (a file that cannot be linted) not written: "
+                "a baseline never accepts them", err=True,
+            )
         return 2 if errors else 0
     stale = None
     if o["baseline"]:
         from conclint.baseline import BaselineError, filter_baseline
         from conclint.discovery import repository_root
+        from conclint.engine import codes_for
+
+        settings_of = {path: own for own, group in groups for path in group}
+
+        def judged(code: str, path: str) -> bool:
+            own = settings_of.get(path)
+            return own is not None and code in codes_for(own, path)
 
         try:
-            findings, stale = filter_baseline(o["baseline"], findings, repository_root(), files)
+            findings, stale = filter_baseline(o["baseline"], findings, repository_root(), files, judged)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
