@@ -113,3 +113,16 @@ def test_a_syntax_error_is_never_hidden_by_a_baseline(tmp_path):
     (tmp_path / "a.py").write_text("import threading\n\n\n\n\ndef other(:\n")
     result = lint(tmp_path, "--baseline", "baseline.json")
     assert result.returncode == 1 and "a.py:6:" in result.stdout and "CCL000" in result.stdout
+
+
+def test_baseline_paths_do_not_depend_on_where_the_command_runs(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".git").mkdir()  # the top of a work tree
+    (project / "pkg").mkdir()
+    (project / "pkg" / "a.py").write_text(LEGACY)
+    written = run_cli("--no-cache", "--write-baseline", str(project / "base.json"), ".", cwd=project)
+    assert written.returncode == 0
+    for cwd, target in ((tmp_path, str(project)), (project / "pkg", "."), (tmp_path, str(project / "pkg"))):
+        result = run_cli("--no-cache", "--output-format", "concise", "--baseline", str(project / "base.json"), target, cwd=cwd)
+        assert (result.returncode, result.stdout) == (0, "All checks passed!\n"), (cwd, target)

@@ -291,10 +291,9 @@ def _main(o: _Options) -> int:
 
     if o["write_baseline"]:
         from conclint.baseline import BaselineError, write_baseline
-        from conclint.discovery import repository_root
 
         try:
-            write_baseline(o["write_baseline"], findings, repository_root())
+            write_baseline(o["write_baseline"], findings, _baseline_root(paths))
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
         unlinted = sum(1 for f in findings if f.code == PARSE_ERROR)
@@ -309,7 +308,6 @@ def _main(o: _Options) -> int:
     stale = None
     if o["baseline"]:
         from conclint.baseline import BaselineError, filter_baseline
-        from conclint.discovery import repository_root
         from conclint.engine import codes_for
 
         settings_of = {path: own for own, group in groups for path in group}
@@ -319,7 +317,7 @@ def _main(o: _Options) -> int:
             return own is not None and code in codes_for(own, path)
 
         try:
-            findings, stale = filter_baseline(o["baseline"], findings, repository_root(), files, judged)
+            findings, stale = filter_baseline(o["baseline"], findings, _baseline_root(paths), files, judged)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
 
@@ -448,6 +446,15 @@ def _same_file_as_one_of(path: "os.PathLike[str] | str", files: Sequence[str]) -
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
             return True
     return False
+
+
+def _baseline_root(paths: Sequence[str]) -> Path:
+    """What a baseline's paths are relative to: the top of the git work tree holding what is
+    linted (else the directory holding it all), wherever the command runs from."""
+    from conclint.discovery import repository_root
+
+    named = [p for p in paths if os.path.lexists(p)] or ["."]
+    return repository_root(Path(_common_directory(named)))
 
 
 def _common_directory(paths: Sequence[str]) -> str:

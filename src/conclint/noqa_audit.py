@@ -158,7 +158,7 @@ def _edit(text: str, line: int, start: int, comment: str, listed: Listed, kept: 
         new = f"{comment[: listed.start]}{', '.join(kept)}{comment[listed.end:]}"
         return Edit(line, start + 1, line, end + 1, new)
     first, last = listed.directive
-    # (separators left after the codes go with them: `# noqa: CCL301, why` keeps `# why`)
+    # (separators left after the codes go with them: a reason after a comma or a colon stays)
     before, after = comment[:first], comment[last:].lstrip(" \t,;:")
     if before.strip():  # an explanation before the directive stays
         rest = before.rstrip() + (f" {after}" if after else "")
