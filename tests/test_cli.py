@@ -108,6 +108,8 @@ def test_usage_errors_exit_two(project):
     unknown = run_cli("--select", "CCL999", "pkg", cwd=project)
     assert unknown.returncode == 2 and "unknown rule selector 'CCL999'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+    empty = run_cli("--select", "", "pkg", cwd=project)
+    assert empty.returncode == 2 and "--select names no rule" in empty.stderr
 
 
 def test_a_missing_path_is_reported_and_the_others_are_linted(project):

@@ -139,6 +139,12 @@ def test_show_settings_names_the_file_and_the_rules_for_it(repo):
     # The per-file ignore is relative to two/, the configuration's directory.
     result = run_cli("--no-cache", "--output-format", "json", ".", cwd=repo)
     assert found(result) == {("one/pkg/m.py", "CCL201")}
+    # A directory gets what its files get, not what its parent's do.
+    for directory in ("two", "two/pkg"):
+        shown = run_cli("--show-settings", directory, cwd=repo).stdout.splitlines()
+        assert f"  {repo / 'two' / 'pyproject.toml'}" in shown, directory
+    (repo / "pyproject.toml").write_text("[tool.conclint]\n")
+    assert f"  {repo / 'pyproject.toml'}" in run_cli("--show-settings", ".", cwd=repo).stdout.splitlines()
 
 
 def test_show_files_lists_what_would_be_linted(repo):

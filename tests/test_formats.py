@@ -134,6 +134,10 @@ def test_colour_follows_the_terminal_and_the_environment(busy):
     assert "\x1b[31m\x1b[1mCCL202\x1b[0m" in forced
     assert "\x1b[" not in lint(busy, "busy.py", env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
     assert "\x1b[" not in lint(busy, "--no-color", "busy.py", env={"FORCE_COLOR": "1"}).stdout
+    # A report file is plain text whatever forces colour on the terminal (as ruff).
+    lint(busy, "-o", "report.txt", "busy.py", env={"FORCE_COLOR": "1"})
+    report = (busy / "report.txt").read_text()
+    assert "CCL202" in report and "\x1b[" not in report
 
 
 def test_output_file(busy):

@@ -186,6 +186,8 @@ def _main(o: _Options) -> int:
         return _list_rules()
 
     paths = list(o["paths"]) or ["."]
+    if o["select"] and not _items(o["select"]):  # `--select ""`: a mistake, not every rule (as ruff)
+        raise UsageFailure("--select names no rule: give codes or prefixes (CCL2, CCL201)")
     _check_fix_options(o)
     if o["add_noqa"] and (
         o["fix"] or o["fix_only"] or o["show_diff"] or o["write_baseline"] or "-" in paths or o["stdin_filename"] is not None
@@ -569,7 +571,8 @@ def _show_settings(resolver: Resolver, path: str) -> int:
     from conclint.config import ConfigError, describe_settings
 
     try:
-        settings = resolver.settings_for(path)
+        # A directory: what its files get (ruff takes one too), not what its parent's do.
+        settings = resolver.settings_in(os.path.abspath(path)) if os.path.isdir(path) else resolver.settings_for(path)
         config = resolver.config_of(settings)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
@@ -677,9 +680,10 @@ def _read_stdin(limit: int) -> bytes:
 
 
 def _color(o: _Options) -> bool:
-    """Colour on a terminal; never with --no-color, NO_COLOR or an output file (unless
-    FORCE_COLOR); always with FORCE_COLOR (https://no-color.org, https://force-color.org)."""
-    if o["no_color"] or os.environ.get("NO_COLOR"):
+    """Colour on a terminal; never with --no-color, NO_COLOR or into an output file (as
+    ruff: FORCE_COLOR is for a log that is not a terminal, not for a report file); else
+    always with FORCE_COLOR (https://no-color.org, https://force-color.org)."""
+    if o["no_color"] or os.environ.get("NO_COLOR") or o["output_file"] is not None:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
