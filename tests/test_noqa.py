@@ -86,3 +86,16 @@ def test_a_file_directive_at_the_end_of_a_line_of_code_is_reported_and_not_obeye
     assert any(code == "CCL301" for _, code, _ in trailing_codes)
     indented = "if True:\n    # conclint: noqa\n    pass\n" + PITFALL.format(noqa="")
     assert codes(tmp_path, indented) == []
+
+
+def test_a_noqa_at_the_end_of_a_continuation_or_a_string_covers_its_lines(tmp_path):
+    # As ruff and flake8: the lines of a backslash continuation or a multi-line string cannot
+    # hold a comment; the one where the run ends covers them (and is not called unused).
+    source = (
+        "import threading\nt = threading.Thread()\n"
+        "ok = t.setDaemon(True) or \\\n    None  # noqa: CCL301\n"
+        'msg = str(t.setDaemon(True)) + """\n"""  # noqa: CCL301\n'
+        "bad = t.isDaemon() or \\\n    None  # noqa: CCL202\n"
+    )
+    found = codes(tmp_path, source, "--extend-select", "CCL900")
+    assert found == [(7, "CCL301"), (8, "CCL900")]

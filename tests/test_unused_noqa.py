@@ -184,13 +184,20 @@ def test_add_noqa_comments_the_first_line_of_a_multi_line_finding(tmp_path):
 
 
 def test_add_noqa_never_writes_into_a_string_or_after_a_backslash(tmp_path):
+    # The comment goes at the end of the string or of the continuation, where noqa is read
+    # for the lines they hold (as ruff and flake8 read it).
     source = HEAD + 'x = t.setDaemon(True) or """\n# text\n"""\ny = t.isDaemon() + \\\n    1\n'
     after, stderr = add_noqa(tmp_path, source)
-    assert after == source
-    assert "a.py:3: no noqa comment added for CCL301: the line ends inside a multi-line string" in stderr
-    assert "a.py:6: no noqa comment added for CCL301: the line ends with a backslash continuation" in stderr
+    assert after == HEAD + 'x = t.setDaemon(True) or """\n# text\n"""  # noqa: CCL301\ny = t.isDaemon() + \\\n    1  # noqa: CCL301\n'
+    assert "Added 2 noqa comments." in stderr
+    assert codes(tmp_path, after) == []
+    # Read there by the lint, the comments silence and are used: --fix keeps them.
+    assert codes(tmp_path, after, "--extend-select", "CCL900") == []
+    assert fixed(tmp_path, after) == after
+    # A file that ends inside a continuation has nowhere to put one.
+    broken = HEAD + "t.setDaemon(True) or \\\n"
+    _, stderr = add_noqa(tmp_path, broken)
     assert "Added 0 noqa comments." in stderr
-    assert codes(tmp_path, after) == [(3, "CCL301"), (6, "CCL301")]
 
 
 def test_add_noqa_respects_selection_and_baseline_and_keeps_bytes(tmp_path):

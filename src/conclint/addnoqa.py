@@ -5,9 +5,9 @@ Where the comment goes, as ruff's ``--add-noqa`` does: codes are added to the li
 ``# noqa: …`` (its other codes and any text after them kept); a line without one gets
 ``  # noqa: CODES`` at its end, after any comment it has (``x()  # why`` becomes
 ``x()  # why  # noqa: CCL201``). The line is the one the finding starts on, the line noqa
-is matched against (``engine.analyse``). A comment cannot go where the line ends inside a
-multi-line string or after a backslash continuation: such lines are skipped and named, and
-their findings stay. Files are written through ``writes.write_fixed``, as ``--fix`` writes
+is matched against (``engine.analyse``); for a line that ends inside a multi-line string or
+with a backslash continuation, the line that run ends on (as ruff). A line where no comment
+can go even so is skipped and named, and its findings stay. Files are written through ``writes.write_fixed``, as ``--fix`` writes
 them: a file saved since it was linted is left alone.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from conclint.findings import Finding
-from conclint.noqa import comment_tokens, is_suppressed, listed_in_line_noqa
+from conclint.noqa import comment_tokens, continued_lines, is_suppressed, listed_in_line_noqa
 
 if TYPE_CHECKING:
     from conclint.runner import FileOutcome
@@ -113,8 +113,14 @@ def with_comments(data: bytes, wanted: Mapping[int, Set[str]]) -> Tuple[bytes, i
         return data, 0, [(min(wanted), "no noqa comment added: the file cannot be tokenized")]
     count = 0
     skipped: List[Tuple[int, str]] = []
-    for line in sorted(wanted):
-        codes = sorted(wanted[line])
+    # A line inside a multi-line string or continued by a backslash: the comment goes at the
+    # end of its run, where noqa is read for it (``noqa.continued_lines``).
+    continued = continued_lines(source)
+    placed: Dict[int, Set[str]] = {}
+    for line, codes_there in wanted.items():
+        placed.setdefault(continued.get(line, line), set()).update(codes_there)
+    for line in sorted(placed):
+        codes = sorted(placed[line])
         if line > len(lines):
             continue
         if line in blocked:

@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo, Related
 from conclint.gate import Trigger
-from conclint.noqa import comments, file_directives, may_have_line_noqa
+from conclint.noqa import comments, continued_lines, file_directives, may_have_line_noqa
 # Where the project phase and the language server have always found them.
 from conclint.noqa import file_noqa as file_noqa, is_suppressed as is_suppressed
 from conclint.settings import Settings
@@ -467,6 +467,8 @@ def analyse(
     lines = _NEWLINES.split(source)
     # Only real comments silence: the tokenizer tells them from `#` in strings and docstrings.
     noqa = comments(source) if settings.noqa and may_have_line_noqa(source) else {}
+    # A line inside a multi-line string or continued by a backslash: its run's last line's comment.
+    covering = continued_lines(source) if noqa else {}
     seen = set()
     dead = _never_run(tree) if tree is not None and (b"if False" in data or b"if 0" in data) else []
     for report in reports:
@@ -480,8 +482,9 @@ def analyse(
         if report.code in disabled:
             result.file_silenced.add(report.code)
             continue
-        if line in noqa and is_suppressed(report.code, noqa[line]):
-            result.silenced.add((line, report.code))
+        at = covering.get(line, line)
+        if at in noqa and is_suppressed(report.code, noqa[at]):
+            result.silenced.add((at, report.code))
             continue
         fix_info = None
         if report.fix is not None:

@@ -3,7 +3,9 @@ says which ``#`` starts one), never text inside strings or docstrings.
 
 - ``# noqa`` on the line a finding starts silences every rule there; ``# noqa: CCL201,CCL301``
   (any spacing, commas or spaces between codes, ``# noqa : CCL201`` too) those rules, or
-  those prefixes.
+  those prefixes. A line that ends inside a multi-line string or with a backslash cannot
+  hold a comment: the one at the end of that string or continuation covers it
+  (``continued_lines``), as in ruff and flake8.
 - ``# conclint: noqa`` alone in a comment skips the whole file; ``# conclint: noqa: CCL107[,…]``
   turns those rules off in the whole file. Either must be a comment on a line of its own (as
   ruff's ``# ruff: noqa``): at the end of a line of code it is reported and ignored. Anything
@@ -92,6 +94,39 @@ def _listed(text: str, start: int, directive: Tuple[int, int]) -> Listed:
 def comment_tokens(source: str) -> List[Tuple[int, int, str]]:
     """(line, 1-based column, text) of each comment of ``source``."""
     return _comment_tokens(source)
+
+
+def continued_lines(source: str) -> Dict[int, int]:
+    """For each line that cannot hold a comment of its own, because it ends inside a
+    multi-line string or with a backslash continuation, the line where that run ends: a
+    ``# noqa`` there covers it (as in ruff and flake8). A source the tokenizer gives up on
+    has none."""
+    lines = io.StringIO(source, newline=None).readlines()
+    follows: Dict[int, int] = {}
+    commented: Set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
+            if token.type == tokenize.COMMENT:
+                commented.add(token.start[0])
+            elif (token.type == tokenize.STRING or token.type in _STRING_PARTS) and token.end[0] > token.start[0]:
+                for line in range(token.start[0], token.end[0]):
+                    follows[line] = token.end[0]
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    for number, physical in enumerate(lines, 1):
+        if number not in follows and number not in commented and physical.rstrip("\r\n").endswith("\\"):
+            follows[number] = number + 1
+    out: Dict[int, int] = {}
+    for line in follows:
+        end, hops = line, 0
+        while end in follows and hops <= len(follows):  # a string ending on a continued line, and so on
+            end, hops = follows[end], hops + 1
+        out[line] = end
+    return out
+
+
+# Python 3.12 splits f-strings into tokens; their middle part may span lines.
+_STRING_PARTS = frozenset(getattr(tokenize, name) for name in ("FSTRING_MIDDLE",) if hasattr(tokenize, name))
 
 
 def comments(source: str) -> Dict[int, str]:
