@@ -473,6 +473,12 @@ def test_lock_order_follows_what_runs_where_it_is_called(tmp_path):
         (pkg / "users.py").read_text() + "\n\ndef forever():\n    with b_lock:\n        if a_lock.acquire(timeout=-1):\n            a_lock.release()\n"
     )
     assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/locks.py", "CCL209")]
+    # The same with the lock's positional arguments: `acquire(True, -1)`; a timeout is no wait for ever.
+    users = (pkg / "users.py").read_text()
+    (pkg / "users.py").write_text(users.replace("a_lock.acquire(timeout=-1)", "a_lock.acquire(True, -1)"))
+    assert [(f["path"], f["code"]) for f in findings(tmp_path, "--no-cache")] == [("pkg/locks.py", "CCL209")]
+    (pkg / "users.py").write_text(users.replace("a_lock.acquire(timeout=-1)", "a_lock.acquire(True, 5)"))
+    assert findings(tmp_path, "--no-cache") == []
 
 
 def test_monkey_patching_order_follows_what_an_import_runs(tmp_path):

@@ -1077,7 +1077,9 @@ class _FunctionWalker:
             calls.sort(key=lambda c: (c.lineno, c.col_offset))
         for call in calls:
             func = call.func
-            if type(func) is ast.Attribute and func.attr in ("acquire", "release") and not call.args[1:]:
+            if type(func) is ast.Attribute and (
+                (func.attr == "acquire" and not call.args[2:]) or (func.attr == "release" and not call.args)
+            ):  # `acquire(blocking, timeout)`, a lock's own signature
                 ref = self.lock_ref(func.value)
                 if ref is not None:
                     if func.attr == "acquire":
