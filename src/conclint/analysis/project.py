@@ -594,7 +594,8 @@ class _Summariser:
             if type(node) is ast.AsyncFunctionDef and all(_dotted(d) in TRANSPARENT_DECORATORS for d in node.decorator_list):
                 line = node.lineno
                 column = self._column(line, node.col_offset)
-                self.coroutines[node.name] = [line, column, line, column + len(f"async def {node.name}")]
+                generator = int(_yields(node))  # an async generator: iterated, never awaited
+                self.coroutines[node.name] = [line, column, line, column + len(f"async def {node.name}"), generator]
         if not self.imports and not self.def_imports:
             return
         # Statements only: a dropped call is an expression statement, and no statement is
@@ -796,6 +797,18 @@ def _expects_failure(stmt: ast.stmt) -> bool:
         and (_dotted(item.context_expr.func) or "").rpartition(".")[2] in TEST_EXPECTATIONS
         for item in stmt.items  # type: ignore[attr-defined]
     )
+
+
+def _yields(function: ast.AST) -> bool:
+    """Whether ``function``'s own body holds a ``yield`` (not one of a def or lambda inside it)."""
+    pending: List[ast.AST] = list(getattr(function, "body", ()))
+    while pending:
+        node = pending.pop()
+        if type(node) in (ast.Yield, ast.YieldFrom):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def written(ref: str) -> str:
@@ -1322,7 +1335,7 @@ def validate(summary: Any) -> Summary:
                   and _str_map(v["k"], lambda k: type(k) is str) and _str_map(v["t"], lambda t: type(t) is str)), "c")
     need(_str_map(summary["f"], _valid_function), "f")
     need(_str_map(summary["t"], lambda v: type(v) is str), "t")
-    need(_str_map(summary["a"], lambda v: type(v) is list and len(v) == 4 and _ints(v)), "a")
+    need(_str_map(summary["a"], lambda v: type(v) is list and len(v) == 5 and _ints(v)), "a")
     for key in ("w", "r"):
         need(type(summary[key]) is list and all(
             type(w) is list and len(w) == 5 and type(w[0]) is str and _ints(w[1:]) for w in summary[key]
@@ -1572,10 +1585,10 @@ class Project:
                         out[lock] = ((name, *via), site)
         return out
 
-    def unawaited_coroutines(self) -> Iterator[Tuple[Site, str, Site, str, str]]:
+    def unawaited_coroutines(self) -> Iterator[Tuple[Site, str, Site, str, str, bool]]:
         """Statements that call another module's coroutine function and drop the coroutine:
         (the call, the callee as written, the ``async def``, the module defining it, the
-        function's own name there)."""
+        function's own name there, whether it is an async generator)."""
         for info in self.modules.values():
             calls = info.summary["w"]
             if not calls:
@@ -1588,7 +1601,7 @@ class Project:
                 defined = self.modules[target[1]]
                 where = defined.summary["a"].get(target[2])
                 if where is not None:
-                    yield Site(info.path, *site), written(ref), Site(defined.path, *where), target[1], target[2]
+                    yield Site(info.path, *site), written(ref), Site(defined.path, *where[:4]), target[1], target[2], bool(where[4])
 
     def spawned(self) -> List["Spawned"]:
         """The calls handing a function of another module of the run (or its result) to a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set
 
 import libcst as cst
 
@@ -26,6 +26,21 @@ def _is_plain_coroutine_function(node: Optional[cst.FunctionDef]) -> bool:
         and node.asynchronous is not None
         and all(dotted(d.decorator) in TRANSPARENT_DECORATORS for d in node.decorators)
     )
+
+
+def _yields(node: Optional[cst.FunctionDef]) -> bool:
+    """Whether the def's own body holds a ``yield``: an ``async def`` with one is an async
+    generator function, iterated (``async for``), never awaited."""
+    if node is None:
+        return False
+    pending: List[cst.CSTNode] = [node.body]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Yield):
+            return True
+        if not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            pending.extend(current.children)
+    return False
 
 
 _SLEEP = terminals({"asyncio.sleep"})
@@ -73,6 +88,7 @@ class CoroutineNeverAwaited(Rule):
         super().__init__(*args, **kwargs)
         # Functions defined inside a function shadow module-level ones of the same name there.
         self.local_defs: Dict[cst.CSTNode, Set[str]] = {}
+        self._generator = False  # what the last ``_coroutine_callee`` found: an async generator function
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
@@ -109,12 +125,18 @@ class CoroutineNeverAwaited(Rule):
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
-        for call, callee, definition, module, name in project.unawaited_coroutines():
+        for call, callee, definition, module, name, generator in project.unawaited_coroutines():
             defined = f"`async def {name}`" if name != callee.rpartition(".")[2] else "`async def`"  # (imported as)
-            message = (
-                f"`{callee}()` is never awaited: it is a coroutine function ({defined} in `{module}`), "
-                "calling it without `await` runs nothing"
-            )
+            if generator:
+                message = (
+                    f"`{callee}()` is never iterated: it is an async generator function ({defined} in `{module}`), "
+                    "calling it without `async for` runs nothing"
+                )
+            else:
+                message = (
+                    f"`{callee}()` is never awaited: it is a coroutine function ({defined} in `{module}`), "
+                    "calling it without `await` runs nothing"
+                )
             yield ProjectReport(cls.code, message, call, ((definition, f"`{name}` is defined here"),))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -128,21 +150,31 @@ class CoroutineNeverAwaited(Rule):
         if statement_expr(self.sem.stack, node) is None or watched_by_test(self.sem.stack):
             return
         callee = self._coroutine_callee(node.func)
-        if callee is not None:
+        if callee is None:
+            return
+        if self._generator:
+            self.report(node, f"`{callee}()` is never iterated: calling an async generator function without `async for` runs nothing")
+        else:
             self.report(node, f"`{callee}()` is never awaited: calling a coroutine function without `await` runs nothing")
 
     def _coroutine_callee(self, func: cst.BaseExpression) -> Optional[str]:
+        """The callee as written when it is a coroutine function (``_generator``: an async
+        generator function), else None."""
+        self._generator = False
         if self.sem.qualname(func) == "asyncio.sleep":
             return dotted(func)
         if isinstance(func, cst.Name):
             name = func.value
             if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem.is_shadowed(name):
                 return None
-            return name if _is_plain_coroutine_function(self.sem.functions.get(name)) else None
+            definition = self.sem.functions.get(name)
+            self._generator = _yields(definition)
+            return name if _is_plain_coroutine_function(definition) else None
         if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):
             # ``self.method()``: only the class's own method, never a same-named one elsewhere.
             info = self.sem.enclosing_class()
             method = info.methods.get(func.attr.value) if info is not None else None
+            self._generator = _yields(method)
             return dotted(func) if _is_plain_coroutine_function(method) else None
         return None
 
