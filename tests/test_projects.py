@@ -639,3 +639,69 @@ def test_a_fix_not_written_leaves_the_project_findings_at_the_lines_on_disk(tmp_
     written = run_cli("--no-cache", "--fix", "--output-format", "json", "m.py", cwd=root)
     (inversion,) = [f for f in json.loads(written.stdout) if f["code"] == "CCL209"]
     assert (root / "m.py").read_text() != source and inversion["line"] == 14
+
+
+STORE = """\
+import threading
+
+
+class Store:
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._io_lock = threading.Lock()
+
+    def save(self):
+        with self._lock:
+            self._flush()
+
+    def _flush(self):
+        with self._io_lock:
+            with self._lock:  # taken again: every caller holds it
+                pass
+"""
+
+
+def test_an_rlock_taken_again_in_a_helper_every_caller_holds_it_for_is_no_inversion(tmp_path):
+    root = small_project(tmp_path, {"store.py": STORE})
+    assert findings(root, "--no-cache") == []
+    # Handed on as a thread's target, the helper also runs without the lock: an inversion.
+    (root / "store.py").write_text(STORE + "\n    def start(self):\n        threading.Thread(target=self._flush).start()\n")
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+    # So it does if one caller does not hold it.
+    (root / "store.py").write_text(STORE + "\n    def other(self):\n        self._flush()\n")
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_a_cycle_every_step_of_which_holds_one_gate_lock_is_no_inversion(tmp_path):
+    both_orders = (
+        "def f():\n    with GATE:\n        with A_LOCK:\n            with B_LOCK:\n                pass\n\n\n"
+        "def g():\n    with GATE:\n        with B_LOCK:\n            with A_LOCK:\n                pass\n"
+    )
+    head = "import threading\n\nGATE = threading.Lock()\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+    root = small_project(tmp_path, {"m.py": head + both_orders})
+    assert findings(root, "--no-cache") == []
+    # Without the gate on one of the paths, the two can meet.
+    (root / "m.py").write_text(head + both_orders.replace("    with GATE:\n        with B_LOCK:", "    if True:\n        with B_LOCK:"))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+    # An instance's lock is no gate for module locks: two instances can each hold their own.
+    cls = (
+        "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\nclass Job:\n"
+        "    def __init__(self):\n        self._gate = threading.Lock()\n\n"
+        "    def f(self):\n        with self._gate:\n            with A_LOCK:\n                with B_LOCK:\n                    pass\n\n"
+        "    def g(self):\n        with self._gate:\n            with B_LOCK:\n                with A_LOCK:\n                    pass\n"
+    )
+    (root / "m.py").write_text(cls)
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_one_lock_bound_to_two_names_is_one_lock(tmp_path):
+    source = (
+        "import threading\n\nR_LOCK = S_LOCK = threading.RLock()\n\n\n"
+        "def f():\n    with R_LOCK:\n        with S_LOCK:\n            pass\n\n\n"
+        "def g():\n    with S_LOCK:\n        with R_LOCK:\n            pass\n\n\n"
+        "class Box:\n    def __init__(self):\n        self._a = self._b = threading.RLock()\n\n"
+        "    def f(self):\n        with self._a:\n            with self._b:\n                pass\n\n"
+        "    def g(self):\n        with self._b:\n            with self._a:\n                pass\n"
+    )
+    root = small_project(tmp_path, {"m.py": source})
+    assert findings(root, "--no-cache") == []

@@ -7,12 +7,19 @@ summarised files (``Project.reach``). A cycle in the graph is a lock-order inver
 threads each holding one lock of it can wait forever for the next.
 
 Not edges: a lock taken again while it is held (re-entry of an RLock is fine; a plain Lock
-taken twice is CCL203's self-deadlock, not an ordering problem), an ``acquire`` that cannot
+taken twice is CCL203's self-deadlock, not an ordering problem), in the function or in every
+caller of a private helper its file never hands on as a value (``Project.entry_held``), an ``acquire`` that cannot
 wait forever (``blocking=False``, a timeout), and locks whose identity is unknown: one held
 in a parameter or a local variable (``def transfer(a, b): with a.lock: with b.lock:``).
 Two instances of one class are one abstract lock (``Account._lock``), so taking
 ``self._lock`` then ``other._lock`` is never an edge either: whether the program orders
 the instances cannot be told apart from here.
+
+Not a deadlock either: a cycle each of whose edges is only ever taken while one more lock,
+the same for all, is held (a gate lock, as Goodlock calls it: ``with gate: with a: with b:``
+and ``with gate: with b: with a:``): two threads cannot be on the cycle at once. The gate
+must be one lock whatever the instance: a module's, or one of the class whose locks make
+the whole cycle.
 """
 
 from __future__ import annotations
@@ -55,15 +62,22 @@ class Inversion:
     witnesses: List[Witness] = field(default_factory=list)
 
 
-def edges(project: Project) -> Dict[Tuple[Lock, Lock], Witness]:
-    """Every edge of the lock-after graph with its first witness (by place)."""
-    found: Dict[Tuple[Lock, Lock], Witness] = {}
+Edge = Tuple[Lock, Lock]
 
-    def add(witness: Witness) -> None:
+
+def edges(project: Project, guards: Optional[Dict[Edge, FrozenSet[Lock]]] = None) -> Dict[Edge, Witness]:
+    """Every edge of the lock-after graph with its first witness (by place); ``guards``,
+    when given, gets for each edge the other locks held at every one of its witnesses."""
+    found: Dict[Edge, Witness] = {}
+
+    def add(witness: Witness, holding: FrozenSet[Lock] = frozenset()) -> None:
         key = (witness.held, witness.taken)
         known = found.get(key)
         if known is None or witness.key() < known.key():
             found[key] = witness
+        if guards is not None:
+            others = holding - {witness.held, witness.taken}
+            guards[key] = guards[key] & others if key in guards else others
 
     for function in project.functions():
         for acquisition in function.acquisitions:
@@ -71,10 +85,10 @@ def edges(project: Project) -> Dict[Tuple[Lock, Lock], Witness]:
                 continue
             taken = project.lock(function, acquisition.ref)
             held = project.locks(function, acquisition.held)
-            if taken is None or taken in held:
-                continue
+            if taken is None or taken in held or taken in project.entry_held(function):
+                continue  # taken again (in a helper every caller of which holds it)
             for lock in held:
-                add(Witness(lock, taken, acquisition.site))
+                add(Witness(lock, taken, acquisition.site), frozenset(held))
         for call in function.calls:
             if not call.held:
                 continue
@@ -85,10 +99,10 @@ def edges(project: Project) -> Dict[Tuple[Lock, Lock], Witness]:
             if not held:
                 continue
             for taken, (via, acquired) in project.reach(callee, MAX_DEPTH).items():
-                if taken in held:
+                if taken in held or taken in project.entry_held(function):
                     continue
                 for lock in held:
-                    add(Witness(lock, taken, call.site, via, acquired))
+                    add(Witness(lock, taken, call.site, via, acquired), frozenset(held))
     return found
 
 
@@ -96,13 +110,21 @@ def inversions(project: Project) -> List[Inversion]:
     """The cycles of the graph: every pair of locks taken in both orders, then, in each
     strongly connected set of three or more locks, the shortest cycles through edges no
     pair covers. Each witness list starts with the witness reported (the first by place)."""
-    graph = edges(project)
+    guards: Dict[Edge, FrozenSet[Lock]] = {}
+    graph = edges(project, guards)
+
+    def gated(cycle: Tuple[Lock, ...]) -> bool:
+        steps = list(zip(cycle, cycle[1:] + cycle[:1]))
+        common = frozenset.intersection(*(guards.get(step, frozenset()) for step in steps)) - set(cycle)
+        return any(_one_lock(project, gate, cycle) for gate in common)
+
     out: List[Inversion] = []
     paired: Set[Tuple[Lock, Lock]] = set()
     for (a, b), witness in sorted(graph.items()):
         if a < b and (b, a) in graph:
             paired.update({(a, b), (b, a)})
-            out.append(_inversion((a, b), [witness, graph[(b, a)]]))
+            if not gated((a, b)):
+                out.append(_inversion((a, b), [witness, graph[(b, a)]]))
     successors: Dict[Lock, List[Lock]] = {}
     for a, b in sorted(graph):
         successors.setdefault(a, []).append(b)
@@ -122,6 +144,8 @@ def inversions(project: Project) -> List[Inversion]:
             if len(cycle) < 3 or cycle in seen:
                 continue
             seen.add(cycle)
+            if gated(cycle):
+                continue
             steps = list(zip(cycle, cycle[1:] + cycle[:1]))
             inversion = _inversion(cycle, [graph[step] for step in steps])
             at = inversion.witnesses[0].site
@@ -133,6 +157,18 @@ def inversions(project: Project) -> List[Inversion]:
             if count >= MAX_CYCLES_PER_COMPONENT:
                 break
     return out
+
+
+def _one_lock(project: Project, gate: Lock, cycle: Tuple[Lock, ...]) -> bool:
+    """Whether ``gate`` is one lock for every thread on ``cycle``: a module's lock, or a lock
+    of the class whose instances' locks make the whole cycle (the same object's, as far as
+    the abstraction of instances can tell)."""
+    module, _, name = gate.rpartition(".")
+    info = project.modules.get(module)
+    if info is not None and name in info.summary["k"]:
+        return True
+    owner = module + "."
+    return all(lock.rpartition(".")[0] + "." == owner for lock in cycle)
 
 
 def _inversion(locks: Tuple[Lock, ...], witnesses: List[Witness]) -> Inversion:

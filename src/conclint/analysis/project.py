@@ -105,8 +105,10 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 _LINE_RE = re.compile(r"\r\n|\r|\n")
 # An import statement indented: one in a def (or a class, or under if/try), whose names only
-# that def sees; what follows its `import` up to the end of the line or a closing parenthesis.
-_INDENTED_IMPORT_RE = re.compile(r"(?m)^[ \t\f]+(?:from[ \t]+[\w. \t]+?[ \t]+)?import[ \t]+(\([^)]*\)?|[^\n;#]*)")
+# that def sees. What comes before its `import` on the line, and what follows it up to the
+# end of the line or a closing parenthesis.
+_INDENTED_HEAD_RE = re.compile(r"[ \t\f]+(?:from[ \t]+[\w. \t]+?[ \t]+)?")
+_IMPORT_TAIL_RE = re.compile(r"[ \t]+(\([^)]*\)?|[^\n;#]*)")
 _WORD_RE = re.compile(r"\w+")
 # `if False:` or `if 0:`, whose body never runs (``facts.never_runs``).
 _NEVER_RE = re.compile(r"\bif[ \t(]+(?:False|0)[ \t)]*:")
@@ -115,9 +117,16 @@ _NEVER_RE = re.compile(r"\bif[ \t(]+(?:False|0)[ \t)]*:")
 def _indented_import_names(text: str) -> FrozenSet[str]:
     """The words after ``import`` in indented import statements: a superset of the names
     imports in defs bind (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
-    if "import" not in text:
-        return frozenset()
-    return frozenset(word for tail in _INDENTED_IMPORT_RE.findall(text) for word in _WORD_RE.findall(tail))
+    words: Set[str] = set()
+    at = text.find("import")
+    while at >= 0:  # (plain searches: a regex anchored at every line start costs far more)
+        start = text.rfind("\n", 0, at) + 1
+        if start < at and _INDENTED_HEAD_RE.fullmatch(text, start, at):
+            tail = _IMPORT_TAIL_RE.match(text, at + 6)
+            if tail is not None:
+                words.update(_WORD_RE.findall(tail.group(1)))
+        at = text.find("import", at + 6)
+    return frozenset(words)
 
 
 def needs_summary(data: bytes) -> bool:
@@ -246,12 +255,14 @@ class _Summariser:
                     if type(target) is ast.Name and kind:
                         self.locks[target.id] = kind
                         self.module_names.add(target.id)
+                        kind = f"=n:{target.id}"  # `a = b = RLock()`: one lock, two names
         if self.with_locks:
             for node in top:
                 if isinstance(node, ast.ClassDef):
                     self._class(node)
                 elif isinstance(node, _FUNCTIONS):
                     self._function(node, node.name, "", "")
+            self._closed_helpers()
         if self.with_coroutines:
             self._coroutines(tree, top)
         if self.with_gevent:
@@ -260,13 +271,39 @@ class _Summariser:
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
             self._made_lock_acquires(tree)
-        if _NEVER_RE.search(self.text):
+        if ("if False" in self.text or "if 0" in self.text or "if (" in self.text) and _NEVER_RE.search(self.text):
             self._drop_what_never_runs(tree)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
             "f": self.functions, "t": self.texts, "a": self.coroutines, "w": self.unawaited, "g": self.patches,
             "s": self.spawns, "r": self.made_acquires, "q": {},
         }
+
+    def _closed_helpers(self) -> None:
+        """Mark (``"x": 0``) each private function or method that the file names only where
+        it defines and calls it: never handed on as a value (a thread's target, a callback),
+        so what every call of it holds is what it runs under (``Project.entry_held``)."""
+        private = [q for q, record in self.functions.items() if record["a"] and _private(q.rpartition(".")[2])]
+        if not private:
+            return
+        words: Dict[str, int] = {}
+        for word in _IDENTIFIER_RE.findall(self.text):
+            words[word] = words.get(word, 0) + 1
+        calls: Dict[str, int] = {}
+        for record in self.functions.values():
+            for call in record["c"]:
+                name = call[0].rpartition(":")[2].rpartition(".")[2].partition("#")[0]
+                calls[name] = calls.get(name, 0) + 1
+        defined: Dict[str, int] = {}
+        for qual in self.functions:
+            name = qual.rpartition(".")[2]
+            defined[name] = defined.get(name, 0) + 1
+        for qual in private:
+            name = qual.rpartition(".")[2]
+            # Each mention is a def or a call the walk filed (defs without a record would
+            # count as mentions: then the name is taken as handed on, the safe side).
+            if words.get(name, 0) <= defined[name] + calls.get(name, 0):
+                self.functions[qual]["x"] = 0
 
     def _drop_what_never_runs(self, tree: ast.Module) -> None:
         """Forget what the passes filed inside ``if False:`` (``never_runs``): a body kept
@@ -463,7 +500,7 @@ class _Summariser:
             ):
                 return canonical(f"multiprocessing.{func.attr}")
         # A def's own import of the name decides (`import multiprocessing` in `main()`).
-        return self._qualname(func, self._imported_in(func, defs))
+        return self._qualname(func, self._imported_in(func, defs) if self.def_imports and defs else "")
 
     def _imported_in(self, node: ast.AST, defs: Tuple[ast.AST, ...]) -> str:
         """The key of the import of dotted ``node``'s head made by the innermost def of
@@ -527,17 +564,25 @@ class _Summariser:
         names: Dict[str, Optional[str]] = dict.fromkeys(
             a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None
         )
-        for stmt in _statements_of(scope):
-            kind = type(stmt)
-            if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-                names[stmt.name] = None  # type: ignore[attr-defined]
-            elif kind not in (ast.Import, ast.ImportFrom):
-                names.update(dict.fromkeys(_bound_names_in(stmt)))
-        imported = self.imported_in.get(id(scope))
-        if imported is None:
-            imported = self.imported_in[id(scope)] = self._imports_in(scope)
-        for name, key in imported.items():
-            names[name] = key if name not in names else None
+        imported: Dict[str, Optional[str]] = {}
+        stack: List[ast.AST] = list(scope.body)  # type: ignore[attr-defined]
+        while stack:  # one walk, not into the defs, classes and lambdas inside
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    names[node.id] = None  # type: ignore[attr-defined]
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                names[node.name] = None  # type: ignore[attr-defined]
+            elif kind in (ast.Import, ast.ImportFrom):
+                for name, key in self.scoped_import(node).items():  # type: ignore[arg-type]
+                    imported[name] = None if name in imported else key
+            elif kind is not ast.Lambda:
+                if kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
+                    names[node.name] = None  # type: ignore[attr-defined]
+                stack.extend(ast.iter_child_nodes(node))
+        for name, found in imported.items():
+            names[name] = found if name not in names else None
         return names
 
     def scoped_import(self, node: Union[ast.Import, ast.ImportFrom], file: bool = True) -> Dict[str, str]:
@@ -706,6 +751,7 @@ class _Summariser:
                 for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                     if kind and type(target) is ast.Name:
                         locks[target.id] = kind
+                        kind = f"=s:{target.id}"  # one lock, two names
         for stmt in _module_level(node.body):
             if isinstance(stmt, _FUNCTIONS):
                 self._function(stmt, f"{node.name}.{stmt.name}", node.name, "")
@@ -715,7 +761,7 @@ class _Summariser:
         walker = _FunctionWalker(self, owner, qual, node)
         walker.block(node.body, [])
         if walker.acquisitions or walker.calls:
-            self.functions[qual] = {"k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls}
+            self.functions[qual] = {"k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 1}
         for inner in walker.nested:
             self._function(inner, f"{qual}.{inner.name}", owner, qual)
 
@@ -797,6 +843,13 @@ def _expects_failure(stmt: ast.stmt) -> bool:
         and (_dotted(item.context_expr.func) or "").rpartition(".")[2] in TEST_EXPECTATIONS
         for item in stmt.items  # type: ignore[attr-defined]
     )
+
+
+_IDENTIFIER_RE = re.compile(r"\w+")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def _yields(function: ast.AST) -> bool:
@@ -1049,8 +1102,9 @@ class _FunctionWalker:
             kind = self.s._lock_kind(value, self.cls) if own else None
             if kind:
                 locks = self.s.classes[self.cls]["k"]
-                for attr in own:
-                    locks.setdefault(attr, kind)
+                first = own[0]
+                for attr in own:  # `self.a = self.b = RLock()`: one lock, two names
+                    locks.setdefault(attr, kind if attr == first else f"=s:{first}")
             elif own and isinstance(value, ast.Call):  # self.x = Class(...): what x may be
                 made = self.s._ref(value.func, "", self.local)
                 if made is not None and made[0] in "nd":
@@ -1365,7 +1419,7 @@ def _ints(values: Iterable[Any]) -> bool:
 
 def _valid_function(value: Any) -> bool:
     return (
-        type(value) is dict and set(value) == {"k", "p", "a", "c"}
+        type(value) is dict and set(value) == {"k", "p", "a", "c", "x"} and value["x"] in (0, 1)
         and type(value["k"]) is str and type(value["p"]) is str
         and type(value["a"]) is list and all(
             type(a) is list and len(a) == 7 and type(a[0]) is str and _ints(a[1:6]) and _strs(a[6]) for a in value["a"]
@@ -1459,6 +1513,7 @@ class Function:
     parent: str
     acquisitions: List[Acquisition]
     calls: List[Call]
+    closed: bool = False  # a private helper its file never hands on: its callers are its calls
 
 
 @dataclass
@@ -1521,7 +1576,10 @@ class Project:
                     info.name, qual, record["k"], record["p"],
                     [Acquisition(a[0], Site(path, *a[1:5]), bool(a[5]), tuple(a[6])) for a in record["a"]],
                     [Call(c[0], Site(path, *c[1:5]), tuple(c[5])) for c in record["c"]],
+                    closed=not record["x"],
                 )
+        self._entry_held: Dict[Tuple[str, str], FrozenSet[str]] = {}
+        self._calls_by_name: Optional[Dict[str, List[Tuple[Function, Call]]]] = None
         self._reach: Dict[Tuple[Tuple[str, str], int], Dict[str, Tuple[Tuple[str, ...], Site]]] = {}
         self._resolved: Dict[Tuple[str, str, str], Optional[Target]] = {}
 
@@ -1546,6 +1604,33 @@ class Project:
             if lock is not None and lock not in out:
                 out.append(lock)
         return out
+
+    def entry_held(self, function: Function) -> FrozenSet[str]:
+        """The locks every call of a closed private helper holds (``Function.closed``): what
+        it runs under, wherever it runs. Empty for any other function, or one never called."""
+        key = (function.module, function.qual)
+        found = self._entry_held.get(key)
+        if found is not None:
+            return found
+        self._entry_held[key] = frozenset()  # (recursion: a helper calling itself)
+        if not function.closed:
+            return frozenset()
+        if self._calls_by_name is None:
+            self._calls_by_name = {}
+            for caller in self._functions.values():
+                for call in caller.calls:
+                    name = call.ref.rpartition(":")[2].rpartition(".")[2].partition("#")[0]
+                    self._calls_by_name.setdefault(name, []).append((caller, call))
+        held: Optional[FrozenSet[str]] = None
+        for caller, call in self._calls_by_name.get(function.qual.rpartition(".")[2], ()):
+            if self.callee(caller, call.ref) is not function:
+                continue
+            here = frozenset(self.locks(caller, call.held)) | self.entry_held(caller)
+            held = here if held is None else held & here
+            if not held:
+                break
+        found = self._entry_held[key] = held or frozenset()
+        return found
 
     def callee(self, function: Function, ref: str) -> Optional[Function]:
         """The project function a call of ``ref`` in ``function`` runs (a class's call runs
