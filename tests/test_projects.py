@@ -705,3 +705,18 @@ def test_one_lock_bound_to_two_names_is_one_lock(tmp_path):
     )
     root = small_project(tmp_path, {"m.py": source})
     assert findings(root, "--no-cache") == []
+
+
+def test_a_module_under_src_is_never_taken_for_a_third_party_one_of_its_name_tail(tmp_path):
+    # src/ is the import root: `redis.client` is the third-party package, not acme.redis.client
+    # (acme: a namespace package, without __init__.py).
+    files = {
+        "src/acme/redis/__init__.py": "",
+        "src/acme/redis/client.py": "async def flush(conn):\n    await conn.flushdb()\n",
+        "src/acme/jobs.py": "from redis.client import flush\n\n\nasync def nightly(conn):\n    flush(conn)\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    jobs = root / "src" / "acme" / "jobs.py"
+    jobs.write_text(jobs.read_text().replace("from redis.client", "from acme.redis.client"))
+    assert [(f["path"], f["code"]) for f in findings(root, "--no-cache")] == [("src/acme/jobs.py", "CCL404")]

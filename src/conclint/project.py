@@ -165,6 +165,7 @@ def _apply_project(groups: Sequence[Group]) -> None:
         findings = project_findings(
             modules, settings, linted, settings_of=settings_of.get,
             codes=frozenset().union(*(project_codes(g[1]) for g in groups)),
+            exact=frozenset(namer.name(o.path) for o in every if namer.exact(o.path)) if namer.src_layout else frozenset(),
         )
         if memo is not None and digest is not None:
             memo.store_project_findings(digest, findings)
@@ -186,6 +187,7 @@ def _apply_project(groups: Sequence[Group]) -> None:
 def project_findings(
     modules: Sequence[ModuleInfo], settings: Settings, linted: Optional[Callable[[], Mapping[str, str]]] = None,
     *, settings_of: Optional[Callable[[str], Optional[Settings]]] = None, codes: Optional[FrozenSet[str]] = None,
+    exact: FrozenSet[str] = frozenset(),
 ) -> List[Finding]:
     """What the active project rules (``codes``: those ``settings`` turns on) find in
     ``modules``, with the rules' options of ``settings``; each finding reported as the
@@ -198,7 +200,7 @@ def project_findings(
     from conclint.rule import all_rules
 
     classes = all_rules()
-    project = Project(modules, linted)
+    project = Project(modules, linted, exact)
     by_path = {m.path: m.summary for m in modules}
     out: List[Finding] = []
     seen = set()

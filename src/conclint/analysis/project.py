@@ -73,7 +73,7 @@ import sysconfig
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import AbstractSet, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from conclint.analysis.acquires import acquires
 from conclint.analysis.catalogue import (
@@ -903,7 +903,8 @@ def _bound_names_in(stmt: ast.stmt) -> Set[str]:
 
 
 def _named(
-    name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]], linted: Mapping[str, Any]
+    name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]], linted: Mapping[str, Any],
+    exact: AbstractSet[str] = frozenset(),
 ) -> Optional[str]:
     """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name`` below a
     directory that is no package (code linted from above its import root: ``lib/pkg/mod.py``
@@ -916,7 +917,7 @@ def _named(
     if name not in suffixes:
         tail = "." + name
         matches = [
-            m for m in names if m.endswith(tail) and m[: -len(tail)] not in linted
+            m for m in names if m.endswith(tail) and m[: -len(tail)] not in linted and m not in exact
         ] if name.split(".", 1)[0] not in stdlib_names() else []
         suffixes[name] = matches[0] if len(matches) == 1 else None
     return suffixes[name]
@@ -1442,6 +1443,17 @@ class ModuleNamer:
         self.bases = [src, self.root] if os.path.isdir(src) else [self.root]
         self._dirs: Dict[str, List[str]] = {}
 
+    def exact(self, path: str) -> bool:
+        """Whether the name of the module at ``path`` is the one Python imports it by, with no
+        doubt: under ``<root>/src``, the import root of a src layout (elsewhere a directory
+        without ``__init__.py`` may be a namespace package or a directory above the import
+        root, and ``Project`` also matches a name by its tail)."""
+        return self.src_layout and os.path.realpath(path).startswith(self.bases[0] + os.sep)
+
+    @property
+    def src_layout(self) -> bool:
+        return len(self.bases) == 2
+
     def name(self, path: str) -> str:
         real = os.path.realpath(path)
         directory, filename = os.path.split(real)
@@ -1553,7 +1565,13 @@ class Project:
     """The summaries of one run, joined: names resolved across modules through imports
     (relative ones included), base classes and re-exports."""
 
-    def __init__(self, modules: Sequence[ModuleInfo], linted: Optional[Callable[[], Mapping[str, str]]] = None) -> None:
+    def __init__(
+        self, modules: Sequence[ModuleInfo], linted: Optional[Callable[[], Mapping[str, str]]] = None,
+        exact: AbstractSet[str] = frozenset(),
+    ) -> None:
+        # Modules named as Python imports them without doubt (``ModuleNamer.exact``): never
+        # matched by the tail of their name.
+        self._exact = exact
         # Every module of the run, summarised or not (name -> path), made when first asked:
         # what import chains follow.
         self._linted_of = linted
@@ -1841,7 +1859,7 @@ class Project:
 
     def _linted_module(self, name: str) -> Optional[str]:
         """The module of the run called ``name`` (or the one whose name ends with ``.name``)."""
-        return _named(name, self.linted, self._linted_suffixes, self.linted)
+        return _named(name, self.linted, self._linted_suffixes, self.linted, self._exact)
 
     # ------------------------------------------------------------ resolution
     def resolve(self, function: Function, ref: str) -> Optional[Target]:
@@ -2020,4 +2038,4 @@ class Project:
         """The project module called ``name``; else the one module whose name ends with
         ``.name`` (code linted from above its import root: ``lib/pkg/mod.py`` is imported
         as ``pkg.mod``)."""
-        return _named(name, self.modules, self._suffixes, self.linted)
+        return _named(name, self.modules, self._suffixes, self.linted, self._exact)
