@@ -70,15 +70,23 @@ def test_same_directory_precedence_is_dot_conclint_then_conclint_then_pyproject(
 
 def test_extend_inherits_and_the_child_overrides(repo):
     write(repo / "pyproject.toml", '[tool.conclint]\nignore = ["CCL301"]\nunsafe-fixes = true\n')
-    # one/conclint.toml beats one/pyproject.toml; it keeps the parent's ignore, sets select.
-    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nselect = ["CCL2", "CCL3"]\n')
+    # one/conclint.toml beats one/pyproject.toml. Rule selection layers as ruff's does: the
+    # child's ignore adds to the parent's, its select starts anew.
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nignore = ["CCL201"]\n')
     write(repo / "one" / "pkg" / "other.py", "import threading\nthreading.Thread(target=print).setDaemon(True)\n")
     result = run_cli("--no-cache", "--output-format", "json", "one", cwd=repo)
-    assert found(result) == {("one/pkg/m.py", "CCL201")}
-    # The child overrides a key the parent sets.
+    assert found(result) == set()
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nselect = ["CCL2", "CCL3"]\n')
+    every = {("one/pkg/m.py", "CCL201"), ("one/pkg/m.py", "CCL301"), ("one/pkg/other.py", "CCL301")}
+    assert found(run_cli("--no-cache", "--output-format", "json", "one", cwd=repo)) == every
+    # An empty list adds nothing: the parent's ignore stands.
     write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nignore = []\n')
     result = run_cli("--no-cache", "--output-format", "json", "one", cwd=repo)
-    assert found(result) == {("one/pkg/m.py", "CCL201"), ("one/pkg/m.py", "CCL301"), ("one/pkg/other.py", "CCL301")}
+    assert found(result) == {("one/pkg/m.py", "CCL201")}
+    # Other keys: the child's replaces the parent's.
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nunsafe-fixes = false\nignore = []\n')
+    assert "unsafe-fixes = false" in run_cli("--show-settings", "one/pkg/m.py", cwd=repo).stdout.splitlines()
+    write(repo / "one" / "conclint.toml", 'extend = "../pyproject.toml"\nignore = []\n')
     shown = run_cli("--show-settings", "one/pkg/m.py", cwd=repo)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()

@@ -8,7 +8,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +53,11 @@ class Config:
     extend_unsafe_fixes: List[str] = field(default_factory=list)
     # Every file read, ``path`` first, then the one it extends, and so on.
     sources: List[Path] = field(default_factory=list)
+    # The rule selection of each file read, the one extended first: (its ``select``, None
+    # when it sets none; its ``extend-select``; its ``ignore``), layered as ruff layers them:
+    # a file's ``select`` starts anew, its ``ignore`` and ``extend-select`` add to what the
+    # files it extends selected.
+    rule_layers: List[Tuple[Optional[List[str]], List[str], List[str]]] = field(default_factory=list)
 
 
 
@@ -305,6 +310,7 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path, base: Optional[Co
         except SelectorError as exc:
             raise fail(key, str(exc)) from None
 
+    layer: Tuple[Optional[List[str]], List[str], List[str]] = (None, [], [])
     for key, value in table.items():
         if key in codes_by_name:
             if not isinstance(value, dict):
@@ -326,6 +332,12 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path, base: Optional[Co
                 value = [v.upper() for v in value]  # rule codes are case-insensitive
                 check_selectors(key, value)
             setattr(config, key.replace("-", "_"), list(value))
+            if key == "select":
+                layer = (list(value), layer[1], layer[2])
+            elif key == "extend-select":
+                layer = (layer[0], list(value), layer[2])
+            elif key == "ignore":
+                layer = (layer[0], layer[1], list(value))
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise fail(key, f"must be a table of glob patterns to lists of codes, not {_shown(value)}")
@@ -339,6 +351,7 @@ def parse_table(table: Dict[str, Any], path: Path, root: Path, base: Optional[Co
             if not isinstance(value, bool):
                 raise fail(key, f"must be true or false, not {_shown(value)}")
             setattr(config, key.replace("-", "_"), value)
+    config.rule_layers = [*(base.rule_layers if base is not None else []), layer]
     return config
 
 
@@ -387,15 +400,17 @@ def settings_from_config(
     from conclint.fixpolicy import FixPolicy
     from conclint.settings import SelectorError, Settings, explicitly_selected, resolve_layers, resolve_selection
 
-    if select:  # the command line's selection replaces the configured one
-        explicit = explicitly_selected(select, extend_select)
-    else:
-        explicit = explicitly_selected(config.select, [*config.extend_select, *extend_select])
+    # The default selection, then each configuration file's, the one extended first, then the
+    # command line's: a layer's select starts anew (as ruff layers them).
+    layers = [(Config().select, [], []), *config.rule_layers, (list(select) or None, list(extend_select), list(ignore))]
+    explicit: FrozenSet[str] = frozenset()
+    for layer_select, layer_extend, _ in layers:
+        if layer_select is not None:
+            explicit = explicitly_selected(layer_select, layer_extend)
+        else:
+            explicit |= explicitly_selected([], layer_extend)
     try:
-        enabled = resolve_layers([
-            (config.select, config.extend_select, config.ignore),
-            (list(select) or None, extend_select, ignore),
-        ])
+        enabled = resolve_layers(layers)
         per_file: List[Tuple[Any, Tuple[str, ...]]] = []
         # The command line's patterns are relative to the current directory, as ruff's are.
         for table, anchor in ((config.per_file_ignores, None), (config.command_line_ignores, Path.cwd())):
