@@ -178,3 +178,14 @@ def test_a_subprojects_broken_configuration_is_a_finding_not_a_hang(tmp_path):
     result = flake8(tmp_path, "--select", "CCL", "--jobs", "2", "sub")
     assert result.returncode == 1
     assert result.stdout.count("CCL000 conclint: configuration cannot be used") == 13
+
+
+def test_conclint_file_directives_hold_under_flake8_too(tmp_path):
+    # flake8 knows `# flake8: noqa`, not conclint's own: the plugin applies those itself.
+    daemon = "import threading\nt = threading.Thread()\nt.setDaemon(True)\nlock = threading.Lock()\nlock.acquire()\n"
+    name = write(tmp_path, "worker.py", "# conclint: noqa: CCL301\n" + daemon)
+    assert reported_codes(tmp_path, name, "--select", "CCL") == ["CCL201"]
+    name = write(tmp_path, "skipped.py", "# conclint: noqa\n" + daemon)
+    assert reported_codes(tmp_path, name, "--select", "CCL") == []
+    name = write(tmp_path, "trailing.py", "x = 1  # conclint: noqa\n" + daemon)
+    assert reported_codes(tmp_path, name, "--select", "CCL") == ["CCL000", "CCL301", "CCL201"]

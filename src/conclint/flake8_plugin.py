@@ -50,6 +50,7 @@ class Flake8Plugin:
     def run(self) -> Iterator[Result]:
         from conclint.config import ConfigError
         from conclint.engine import PARSE_ERROR, lint_source
+        from conclint.noqa import file_directives
 
         selection = self._settings if self._settings is not None else _settings(None, ())
         try:
@@ -64,6 +65,14 @@ class Flake8Plugin:
         # The engine's byte-level trigger gate runs first, so a file that cannot contain
         # a pitfall costs a few regex searches and is never parsed with LibCST.
         data = _source_bytes(self.lines)
+        # conclint's own file-level directives hold here too (flake8 knows `# flake8: noqa`,
+        # not ours): `# conclint: noqa` skips the file, `# conclint: noqa: CODES` those rules.
+        directives = file_directives(data)
+        if directives is not None:
+            for line, column, text, why in directives.malformed:
+                yield line, column - 1, f"{PARSE_ERROR} {why.format(comment=text)}", type(self)
+            if directives.skip:
+                return
         try:
             result = lint_source(data, self.filename, settings)
         except Exception as exc:  # a rule crashed: one finding, not an aborted flake8 run
@@ -71,6 +80,8 @@ class Flake8Plugin:
             yield 1, 0, message, type(self)
             return
         for finding in result.findings:
+            if directives is not None and directives.disables(finding.code):
+                continue
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
 
