@@ -445,6 +445,35 @@ def test_fix_all_of_a_document_with_lone_carriage_returns(client: Client, here: 
     assert fixed == by_cli == cli_fixed(here, PITFALLS).replace("\n", "\r")
 
 
+def test_multi_line_fixes_of_a_document_with_lone_carriage_returns(client: Client, here: Path) -> None:
+    # A loop replaced by one call spans lines: its quick fix and the fix-all must count a lone
+    # CR as a line break too (the quick fix was diffed against the CR text as one line).
+    text = "import threading\rready = threading.Event()\rdef f():\r    while not ready.is_set():\r        pass\r    print('ready')\r"
+    uri = client.open(here / "mac_loop.py", text)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    command = [sys.executable, "-m", "conclint", "--no-cache", "--fix", "--stdin-filename", "mac_loop.py", "-"]
+    by_cli = subprocess.run(command, input=text.encode(), capture_output=True, cwd=here, timeout=60).stdout.decode()
+    assert by_cli == "import threading\rready = threading.Event()\rdef f():\r    ready.wait()\r    print('ready')\r"
+    quick = [a for a in client.actions(uri, diagnostic.range, only=[types.CodeActionKind.QuickFix]) if a.title.startswith("Fix")]
+    assert [apply(text, a.edit, uri, 1) for a in quick] == [by_cli]
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    (fix_all,) = client.actions(uri, nowhere, only=[types.CodeActionKind.Source])
+    assert apply(text, fix_all.edit, uri, 1) == by_cli
+
+
+def test_fix_all_of_a_document_declaring_another_encoding(client: Client, here: Path) -> None:
+    # The fixed bytes are in the declared encoding: read back as such (they were read as UTF-8,
+    # and the whole code action request failed).
+    text = "# -*- coding: latin-1 -*-\nimport threading\nx = 'caf\u00e9'\nthreading.currentThread()\n"
+    uri = client.open(here / "latin.py", text)
+    client.diagnostics(uri, 1)
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    (fix_all,) = client.actions(uri, nowhere, only=[types.CodeActionKind.Source])
+    assert apply(text, fix_all.edit, uri, 1) == text.replace("currentThread", "current_thread")
+    everything = client.actions(uri, nowhere)
+    assert any(a.kind == "source.fixAll.conclint" for a in everything)
+
+
 def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
     text = PITFALLS.replace("t.getName())", "t.getName())  # noqa: E501")
     uri = client.open(here / "doc.py", text)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 PARSE_ERROR = "CCL000"
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _LINES_WITH_ENDS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -635,9 +636,11 @@ def text_edits(old: str, new: str) -> List[Edit]:
 
 
 def _offset_to_position(lines: List[str], first_line_index: int, consumed: str) -> Tuple[int, int]:
-    line = first_line_index + 1 + consumed.count("\n")
-    last_newline = consumed.rfind("\n")
-    column = len(consumed) - (last_newline + 1) + 1
+    # Lines end as Python ends them: "\r\n", "\r" or "\n" (a CR-only file has no "\n").
+    breaks = _BREAK.findall(consumed)
+    line = first_line_index + 1 + len(breaks)
+    last_break = max(consumed.rfind("\n"), consumed.rfind("\r"))
+    column = len(consumed) - (last_break + 1) + 1
     if first_line_index >= len(lines) and not consumed:
         return len(lines) + 1, 1
     return line, column

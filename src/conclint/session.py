@@ -18,7 +18,7 @@ import re
 import tokenize
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Type
 
@@ -31,7 +31,7 @@ from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_
 from conclint.noqa import comment_tokens
 from conclint.findings import Edit, Finding
 from conclint.analysis.parsing import MAX_PARSE_BYTES
-from conclint.reading import describe_size
+from conclint.reading import decode_source, describe_size
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
@@ -348,7 +348,7 @@ class Session:
             fix = finding.fix
             if fix is not None and result.module is not None and (unsafe or fix.applicability == "safe"):
                 label = " (unsafe)" if fix.applicability != "safe" else ""
-                edits = fix_edits(result.module, source, report.fix)
+                edits = _quick_fix_edits(result.module, source, report.fix)
                 actions.append(types.CodeAction(
                     title=f"Fix {finding.code}: {fix.message}{label}",
                     kind=types.CodeActionKind.QuickFix,
@@ -429,8 +429,17 @@ class Session:
         outcome = fix_source(data, document.name, settings, unsafe=unsafe, cache=self.parse_cache(document.uri))
         if not outcome.changed:
             return []
-        encoding = outcome.remaining.module.encoding if outcome.remaining and outcome.remaining.module else "utf-8"
-        return text_edits(source, outcome.fixed.decode(encoding).lstrip("\ufeff"))
+        # Decoded as its coding declaration says (a latin-1 buffer's fixed bytes are latin-1).
+        return text_edits(source, decode_source(outcome.fixed).lstrip("\ufeff"))
+
+
+def _quick_fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
+    """One fix's edits of ``source``. A buffer whose lines end with CR alone is linted as
+    its LF copy (same lines and columns): the fix is diffed against that copy, and its new
+    text given back the buffer's CRs."""
+    if "\r" in source and "\n" not in source:
+        return [replace(e, content=e.content.replace("\n", "\r")) for e in fix_edits(module, source.replace("\r", "\n"), fix)]
+    return fix_edits(module, source, fix)
 
 
 def to_diagnostic(finding: Finding, positions: Positions, version: Optional[int]) -> types.Diagnostic:
