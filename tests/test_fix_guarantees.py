@@ -265,3 +265,12 @@ def test_safe_fixes_leave_what_may_behave_otherwise_to_unsafe_fixes(tmp_path):
     run_cli("--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
     unsafe = (tmp_path / "m.py").read_text()
     assert "is_alive" not in unsafe and "args=(pair(),)" in unsafe
+
+
+def test_code_too_deeply_nested_to_rewrite_is_left_as_it_is_with_a_reason(tmp_path):
+    source = "import threading\nx = " + "[" * 150 + "]" * 150 + "\nthreading.currentThread()\n"
+    (tmp_path / "deep.py").write_text(source)
+    result = run_cli("--no-cache", "--fix", "--output-format", "concise", "deep.py", cwd=tmp_path)
+    assert (tmp_path / "deep.py").read_text() == source
+    assert "nested too deeply for fixes to be applied" in result.stderr and "internal error" not in result.stderr
+    assert result.returncode == 1 and "CCL301" in result.stdout

@@ -474,6 +474,26 @@ def test_fix_all_of_a_document_declaring_another_encoding(client: Client, here: 
     assert any(a.kind == "source.fixAll.conclint" for a in everything)
 
 
+def test_a_change_without_content_changes_is_a_new_version_all_the_same(client: Client, here: Path) -> None:
+    uri = client.open(here / "same.py", PITFALLS)
+    client.diagnostics(uri, 1)
+    client.client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2), content_changes=[],
+    ))
+    assert [d.code for d in client.diagnostics(uri, 2)] == [f["code"] for f in cli_findings(here, PITFALLS)]
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    (fix_all,) = client.actions(uri, nowhere, only=[types.CodeActionKind.Source])
+    assert fix_all.edit is not None and fix_all.edit.document_changes[0].text_document.version == 2
+
+
+def test_code_too_deeply_nested_to_fix_still_gets_its_other_actions(client: Client, here: Path) -> None:
+    text = "import threading\nx = " + "[" * 150 + "]" * 150 + "\nthreading.currentThread()\n"
+    uri = client.open(here / "deep.py", text)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    titles = [a.title for a in client.actions(uri, diagnostic.range)]
+    assert "Disable CCL301 for this line" in titles
+
+
 def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
     text = PITFALLS.replace("t.getName())", "t.getName())  # noqa: E501")
     uri = client.open(here / "doc.py", text)
@@ -557,6 +577,8 @@ def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
     ({"conclint": 5}, "conclint settings must be an object, not int"),
     ({"conclint": {"debounceMs": -1}}, "debounceMs must be a number of milliseconds"),
     ({"conclint": {"select": [5]}}, "select must be a list of rule codes"),
+    ({"conclint": {"logLevel": []}}, "logLevel must be one of"),
+    ({"conclint": {"logLevel": {"a": 1}}}, "logLevel must be one of"),
 ])
 def test_settings_that_cannot_be_used_are_shown_not_ignored(project: Path, options: Dict[str, Any], says: str) -> None:
     c = Client(project, options=options)
@@ -865,6 +887,16 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         for n, header in enumerate([b"content-length: %d\r\n\r\n", b"CONTENT-LENGTH:%d\n\n", b"Content-Length:  %d \r\n\r\n"]):
             pipe.send({"id": 10 + n, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}}, header)
             assert pipe.answer(10 + n)["result"]["kind"] == "full"
+        # Methods it does not know, params left out (JSON-RPC allows it): MethodNotFound.
+        for n, method in enumerate(["foo/bar", "$/foo"]):
+            pipe.send({"id": 20 + n, "method": method})
+            assert pipe.answer(20 + n)["error"]["code"] == -32601, method
+        pipe.send({"method": "foo/baz"})  # a notification: ignored
+        # `initialize` may only be sent once: a second one is refused and changes nothing.
+        pipe.send({"id": 30, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
+        assert pipe.answer(30)["error"]["code"] == -32600
+        pipe.send({"id": 31, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})
+        assert pipe.answer(31)["result"]["kind"] == "full"
         pipe.send({"id": 4, "method": "shutdown"})
         assert pipe.answer(4)["result"] is None
         pipe.send({"id": 5, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})

@@ -70,7 +70,10 @@ def fix_source(
             first = outcome.initial = result
         if result.parse_failed:
             break
-        fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
+        try:
+            fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
+        except RecursionError:  # LibCST's visitors recurse: a tree this deep cannot be rewritten
+            return _unchanged(outcome, first, "the code is nested too deeply for fixes to be applied")
         # Text fixes (CCL900's, on comments) once no tree fix is left: the next pass re-lints.
         texts = [] if fixes else [f for f in result.text_fixes if f.fix is not None and (unsafe or f.fix.applicability == "safe")]
         edits = [e for f in texts if f.fix is not None for e in f.fix.edits]

@@ -57,6 +57,10 @@ class ConclintProtocol(LanguageServerProtocol):
     one that comes after ``shutdown`` gets InvalidRequest (pygls dropped it)."""
 
     def structure_message(self, data: Dict[str, Any]) -> Any:
+        if isinstance(data, dict) and "method" in data and "params" not in data and data["method"] not in types.METHOD_TO_TYPES:
+            # JSON-RPC lets params be left out; pygls's generic message for a method it does
+            # not know requires them (an internal error instead of MethodNotFound).
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -72,6 +76,12 @@ class ConclintProtocol(LanguageServerProtocol):
             return
         if self._shutdown and request and method != types.EXIT:
             refused = JsonRpcInvalidRequest(f"the server has shut down: {method} refused")
+            self._send_response(message.id, error=refused.to_response_error())
+            return
+        if method == types.INITIALIZE and request and self._workspace is not None:
+            # "initialize may only be sent once": a second one changes nothing (it replaced the
+            # workspace, and the open documents with it).
+            refused = JsonRpcInvalidRequest("the server is initialized already: initialize may only be sent once")
             self._send_response(message.id, error=refused.to_response_error())
             return
         if self._workspace is None and method not in (None, types.INITIALIZE, types.EXIT):
@@ -92,6 +102,8 @@ class ConclintProtocol(LanguageServerProtocol):
         document = self.workspace.text_documents.get(unquote(params.text_document.uri))
         if document is None:
             return
+        if not params.content_changes:  # a new version all the same: what is published is stamped with it
+            document.version = params.text_document.version
         for change in params.content_changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
                 lines = document.lines
@@ -354,9 +366,25 @@ class _Headers:
         match = self._LENGTH.fullmatch(line)
         return b"Content-Length: %s\r\n" % match.group(1) if match else line
 
-    def read(self, *args: Any) -> bytes:
-        data: bytes = self.raw.read(*args)
-        return data
+    def read(self, size: int = -1) -> bytes:
+        if size > MAX_MESSAGE_BYTES:
+            # A length no message has (a client's bug): nothing after it can be framed again.
+            # Said and ended, not a MemoryError while allocating it.
+            sys.stderr.write(f"conclint server: a message of {size} bytes announced (at most {MAX_MESSAGE_BYTES}): stopping\n")
+            return b""
+        chunks: List[bytes] = []
+        left = size
+        while left > 0:  # read as it arrives: no buffer of the announced size made up front
+            chunk: bytes = self.raw.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks) if size >= 0 else self.raw.read()
+
+
+# Far above any document conclint lints (``MAX_PARSE_BYTES``) with its JSON escaping.
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 def serve() -> int:

@@ -84,7 +84,7 @@ class ClientSettings:
         if unsafe is not None and not isinstance(unsafe, bool):
             raise SettingsError("unsafeFixes must be true, false or null")
         level = raw.get("logLevel", "warning")
-        if level not in LOG_LEVELS:
+        if not isinstance(level, str) or level not in LOG_LEVELS:  # (a list is no key: not hashable)
             raise SettingsError(f"logLevel must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
         debounce = raw.get("debounceMs", 0)
         if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or not 0 <= debounce <= 10_000:
@@ -346,9 +346,14 @@ class Session:
             if not quick or not _overlaps(diagnostic.range, wanted):
                 continue
             fix = finding.fix
+            edits: List[Edit] = []
             if fix is not None and result.module is not None and (unsafe or fix.applicability == "safe"):
+                try:
+                    edits = _quick_fix_edits(result.module, source, report.fix)
+                except RecursionError:  # too deep for LibCST to rewrite: this fix is left out
+                    edits = []
+            if fix is not None and edits:
                 label = " (unsafe)" if fix.applicability != "safe" else ""
-                edits = _quick_fix_edits(result.module, source, report.fix)
                 actions.append(types.CodeAction(
                     title=f"Fix {finding.code}: {fix.message}{label}",
                     kind=types.CodeActionKind.QuickFix,
@@ -380,7 +385,10 @@ class Session:
                     diagnostics=[diagnostic], is_preferred=not label, edit=edit,
                 ))
         if _allowed(FIX_ALL_KIND, only) and any(f.fix is not None and (unsafe or f.fix.applicability == "safe") for f in result.findings):
-            edits = self._fix_all(document, settings, source, unsafe)
+            try:
+                edits = self._fix_all(document, settings, source, unsafe)
+            except RecursionError:
+                edits = []
             if edits:
                 actions.append(types.CodeAction(
                     title="Fix all conclint problems" if unsafe else "Fix all safe conclint problems",
