@@ -131,10 +131,10 @@ class Client:
         except asyncio.TimeoutError:
             raise AssertionError(f"timed out waiting for {what}") from None
 
-    def open(self, path: Path, text: str, version: int = 1) -> str:
+    def open(self, path: Path, text: str, version: int = 1, language: str = "python") -> str:
         uri = path.as_uri()
         self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text))
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=version, text=text))
         )
         return uri
 
@@ -492,6 +492,17 @@ def test_code_too_deeply_nested_to_fix_still_gets_its_other_actions(client: Clie
     (diagnostic,) = client.diagnostics(uri, 1)
     titles = [a.title for a in client.actions(uri, diagnostic.range)]
     assert "Disable CCL301 for this line" in titles
+
+
+def test_a_document_in_another_language_gets_nothing(client: Client, here: Path) -> None:
+    # A client may send every buffer it opens: a Markdown one quoting Python is no Python file.
+    notes = client.open(here / "notes.md", PITFALLS, language="markdown")
+    nowhere = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    assert list(client.actions(notes, nowhere)) == []
+    assert list(client.pull(notes).items) == []
+    uri = client.open(here / "code.py", PITFALLS, language="python3")
+    assert client.diagnostics(uri, 1)  # published after the other was opened: it published nothing
+    assert notes not in client.published
 
 
 def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
@@ -892,6 +903,14 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
             pipe.send({"id": 20 + n, "method": method})
             assert pipe.answer(20 + n)["error"]["code"] == -32601, method
         pipe.send({"method": "foo/baz"})  # a notification: ignored
+        # Not JSON: Parse error, id null; a method that is not a string: InvalidRequest.
+        assert pipe.process.stdin is not None
+        broken = b'{"id": 40, "method":'
+        pipe.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(broken) + broken)
+        pipe.process.stdin.flush()
+        assert pipe.answer(None)["error"]["code"] == -32700
+        pipe.send({"id": 41, "method": 9})
+        assert pipe.answer(41)["error"]["code"] == -32600
         # `initialize` may only be sent once: a second one is refused and changes nothing.
         pipe.send({"id": 30, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
         assert pipe.answer(30)["error"]["code"] == -32600

@@ -13,6 +13,7 @@ Diagnostics are pushed (``publishDiagnostics``) unless the client pulls them
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -57,6 +58,11 @@ class ConclintProtocol(LanguageServerProtocol):
     one that comes after ``shutdown`` gets InvalidRequest (pygls dropped it)."""
 
     def structure_message(self, data: Dict[str, Any]) -> Any:
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and not isinstance(data["method"], str):
+            # A method that is not a string: an invalid request (pygls raised TypeError on it).
+            if data.get("id") is not None:
+                return _Refused(data["id"], repr(data["method"]), JsonRpcInvalidRequest("the method must be a string"))
+            data = {**data, "method": repr(data["method"])}  # a notification nobody handles: ignored
         if isinstance(data, dict) and "method" in data and "params" not in data and data["method"] not in types.METHOD_TO_TYPES:
             # JSON-RPC lets params be left out; pygls's generic message for a method it does
             # not know requires them (an internal error instead of MethodNotFound).
@@ -126,10 +132,20 @@ class ConclintServer(LanguageServer):
         self.session = Session()
         self.linter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclint-lint")
         self.open: Set[str] = set()
+        self.other_languages: Set[str] = set()  # open documents that are not Python
         self.running: Dict[str, "asyncio.Task[None]"] = {}
         self.stale: Set[str] = set()
         self.push = True
         self.shut_down = False
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message that is not JSON gets JSON-RPC's Parse error (-32700, id null), not a
+        pop-up for the user; other errors outside a request are shown as pygls shows them."""
+        if isinstance(error, json.JSONDecodeError):
+            # (as a plain object: pygls leaves out an id that is None, and this one must be null)
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": f"Parse error: {error}"}})
+            return
+        super().report_server_error(error, source)
 
     # ------------------------------------------------------------------ helpers
     async def on_linter(self, work: Callable[..., T], *args: Any) -> T:
@@ -270,8 +286,19 @@ async def initialized(ls: ConclintServer, params: types.InitializedParams) -> No
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: ConclintServer, params: types.DidOpenTextDocumentParams) -> None:
+    if not _python(params.text_document.language_id):
+        # A Markdown or plain-text buffer (a client that sends every one it opens): not
+        # Python, nothing to say of it.
+        ls.other_languages.add(params.text_document.uri)
+        return
     ls.open.add(params.text_document.uri)
     ls.schedule(params.text_document.uri)
+
+
+def _python(language: Optional[str]) -> bool:
+    """Whether a document of ``language`` (its LSP languageId) is Python: ``python``, and
+    the variants some clients send (``python3``); a client that names none means Python."""
+    return not language or language.lower().startswith("python")
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -287,6 +314,9 @@ def did_save(ls: ConclintServer, params: types.DidSaveTextDocumentParams) -> Non
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: ConclintServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
+    if uri in ls.other_languages:
+        ls.other_languages.discard(uri)
+        return
     ls.open.discard(uri)
     ls.stale.discard(uri)
     ls.soon(ls.session.forget, uri)
@@ -299,6 +329,8 @@ def did_close(ls: ConclintServer, params: types.DidCloseTextDocumentParams) -> N
     types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=False, workspace_diagnostics=False),
 )
 async def pull_diagnostics(ls: ConclintServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+    if params.text_document.uri in ls.other_languages:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
     document = ls.document(params.text_document.uri)
     # On the lint thread, after what is queued there: a settings change just received
     # (``apply_settings``) must make a new id, or the client keeps the old diagnostics.
@@ -315,6 +347,8 @@ async def pull_diagnostics(ls: ConclintServer, params: types.DocumentDiagnosticP
     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
 )
 async def code_action(ls: ConclintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+    if params.text_document.uri in ls.other_languages:
+        return []
     document = ls.document(params.text_document.uri)
     return await ls.on_linter(ls.session.code_actions, document, params.range, params.context.only)
 
