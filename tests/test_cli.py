@@ -526,3 +526,14 @@ def test_a_guard_naming_its_own_module_is_not_misspelled(tmp_path):
         (tmp_path / name).write_text(guard)
     result = run_cli("--no-cache", "--output-format", "json", ".", cwd=tmp_path)
     assert [(f["path"], f["code"]) for f in json.loads(result.stdout)] == [("other.py", "CCL102")]
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    for args in ("--list-rules", "--explain CCL209"):
+        result = subprocess.run(
+            f"{sys.executable} -m conclint {args} | head -1", shell=True, capture_output=True, text=True, cwd=tmp_path,
+        )
+        assert result.stderr == "" and len(result.stdout.splitlines()) == 1, args

@@ -141,6 +141,13 @@ def cli(**options: Any) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # The reader went away (`conclint --list-rules | head`): quietly, as the report does;
+        # stdout pointed at nothing first, or Python's flush at exit complains again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        code = 0
     except Exception as exc:  # an internal error: one line unless --verbose
         if verbose:
             raise
