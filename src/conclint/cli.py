@@ -126,7 +126,7 @@ def _split(values: Sequence[str]) -> List[str]:
 @click.option("--since", metavar="REV", default=None, help="Lint only Python files changed since this git revision (staged and unstaged included).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("--no-color", is_flag=True, help="Never colour the output (by default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors and what was skipped.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the traceback of an internal error (--show-files lists what is linted, after excludes).")
 @click.version_option(__version__, "-V", "--version", prog_name="conclint", message="%(prog)s %(version)s")
 def cli(**options: Any) -> None:
     """Find (and fix) concurrency pitfalls in Python code.
