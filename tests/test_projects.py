@@ -720,3 +720,16 @@ def test_a_module_under_src_is_never_taken_for_a_third_party_one_of_its_name_tai
     jobs = root / "src" / "acme" / "jobs.py"
     jobs.write_text(jobs.read_text().replace("from redis.client", "from acme.redis.client"))
     assert [(f["path"], f["code"]) for f in findings(root, "--no-cache")] == [("src/acme/jobs.py", "CCL404")]
+
+
+def test_a_coroutine_function_rebound_after_its_def_is_not_one_for_its_importers(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/sync.py": "def fetch():\n    return 1\n",
+        "app/db.py": "async def fetch():\n    return 1\n\n\nfrom app.sync import fetch  # the final binding\n",
+        "app/main.py": "from app.db import fetch\n\n\nasync def main():\n    fetch()\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    (root / "app" / "db.py").write_text("from app.sync import fetch\n\n\nasync def fetch():\n    return 1\n")
+    assert [(f["path"], f["code"]) for f in findings(root, "--no-cache")] == [("app/main.py", "CCL404")]

@@ -635,8 +635,15 @@ class _Summariser:
         """The module's own coroutine functions, and the statements that call an imported
         name and drop the result (``fetch()`` where ``await fetch()`` was meant): the
         project phase tells which of those name another module's coroutine function."""
+        final: Dict[str, ast.stmt] = {}  # each name's last module-level binding: what callers get
         for node in top:
-            if type(node) is ast.AsyncFunctionDef and all(_dotted(d) in TRANSPARENT_DECORATORS for d in node.decorator_list):
+            for name in _top_bindings(node):
+                final[name] = node
+        for node in top:
+            if (
+                type(node) is ast.AsyncFunctionDef and final.get(node.name) is node
+                and all(_dotted(d) in TRANSPARENT_DECORATORS for d in node.decorator_list)
+            ):
                 line = node.lineno
                 column = self._column(line, node.col_offset)
                 generator = int(_yields(node))  # an async generator: iterated, never awaited
@@ -850,6 +857,24 @@ _IDENTIFIER_RE = re.compile(r"\w+")
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _top_bindings(stmt: ast.stmt) -> Iterator[str]:
+    """The names a module-level statement binds (defs, classes, imports, assignments)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield stmt.name
+    elif isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            yield alias.asname or alias.name.partition(".")[0]
+    elif isinstance(stmt, ast.ImportFrom):
+        for alias in stmt.names:
+            if alias.name != "*":
+                yield alias.asname or alias.name
+    elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+            for node in (target, *getattr(target, "elts", ())):
+                if type(node) is ast.Name:
+                    yield node.id
 
 
 def _yields(function: ast.AST) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 import libcst as cst
 
 from conclint.analysis.catalogue import TRANSPARENT_DECORATORS
-from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
+from conclint.analysis.cstutil import dotted, statement_expr, walk_statements, watched_by_test
 from conclint.analysis.facts import Facts, body_span, callee_name, methods_of, module_level_defs, position, terminals
 from conclint.gate import ASYNC_DEF_TRIGGER, line_start
 from conclint.interest import Interest, Text
@@ -41,6 +41,26 @@ def _yields(node: Optional[cst.FunctionDef]) -> bool:
         if not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             pending.extend(current.children)
     return False
+
+
+def _module_bindings(stmt: cst.CSTNode) -> Iterator[str]:
+    """The names a module-level statement binds (as ``walk_statements`` yields them)."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        yield stmt.name.value
+    elif isinstance(stmt, (cst.Import, cst.ImportFrom)) and not isinstance(stmt.names, cst.ImportStar):
+        for alias in stmt.names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                yield alias.asname.name.value
+            else:
+                head = dotted(alias.name) or ""
+                if head:
+                    yield head.partition(".")[0]  # `import a.b` binds `a`
+    elif isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+        for target in targets:
+            for node in (target, *(e.value for e in getattr(target, "elements", ()))):
+                if isinstance(node, cst.Name):
+                    yield node.value
 
 
 _SLEEP = terminals({"asyncio.sleep"})
@@ -89,6 +109,7 @@ class CoroutineNeverAwaited(Rule):
         # Functions defined inside a function shadow module-level ones of the same name there.
         self.local_defs: Dict[cst.CSTNode, Set[str]] = {}
         self._generator = False  # what the last ``_coroutine_callee`` found: an async generator function
+        self._finals: Optional[Dict[str, cst.CSTNode]] = None  # name -> its last module-level binding
 
     @classmethod
     def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
@@ -168,6 +189,8 @@ class CoroutineNeverAwaited(Rule):
             if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem.is_shadowed(name):
                 return None
             definition = self.sem.functions.get(name)
+            if definition is None or self._final_binding(name) is not definition:
+                return None  # rebound after the `async def` (a sync def, an import, `name = ...`)
             self._generator = _yields(definition)
             return name if _is_plain_coroutine_function(definition) else None
         if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):
@@ -177,6 +200,16 @@ class CoroutineNeverAwaited(Rule):
             self._generator = _yields(method)
             return dotted(func) if _is_plain_coroutine_function(method) else None
         return None
+
+    def _final_binding(self, name: str) -> Optional[cst.CSTNode]:
+        """The module-level statement that binds ``name`` last, in source order."""
+        if self._finals is None:
+            self._finals = {}
+            module = self.sem.module
+            for stmt in walk_statements(module.body if module is not None else ()):
+                for bound in _module_bindings(stmt):
+                    self._finals[bound] = stmt
+        return self._finals.get(name)
 
     def _is_local_def(self, name: str) -> bool:
         return any(name in self.local_defs.get(frame.node, ()) for frame in self.sem.frames[1:])
