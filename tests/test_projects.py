@@ -733,3 +733,14 @@ def test_a_coroutine_function_rebound_after_its_def_is_not_one_for_its_importers
     assert findings(root, "--no-cache") == []
     (root / "app" / "db.py").write_text("from app.sync import fetch\n\n\nasync def fetch():\n    return 1\n")
     assert [(f["path"], f["code"]) for f in findings(root, "--no-cache")] == [("app/main.py", "CCL404")]
+
+
+def test_a_relative_import_beyond_the_top_level_package_names_no_module(tmp_path):
+    # Python raises ImportError there: `from ..locks` in pkg/x.py is not the root's locks.py.
+    locks = "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\ndef one():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n"
+    other = "from {dots}locks import A_LOCK, B_LOCK\n\n\ndef two():\n    with B_LOCK:\n        with A_LOCK:\n            pass\n"
+    root = small_project(tmp_path, {"locks.py": locks, "pkg/__init__.py": "", "pkg/x.py": other.format(dots="..")})
+    assert findings(root, "--no-cache") == []
+    (root / "pkg" / "locks.py").write_text(locks)
+    (root / "pkg" / "x.py").write_text(other.format(dots="."))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]

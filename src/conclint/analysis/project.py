@@ -2056,7 +2056,9 @@ class Project:
         package = info.name.split(".")
         if not info.package:
             package = package[:-1]
-        package = package[: max(len(package) - (level - 1), 0)]
+        if level - 1 >= len(package):
+            return "<beyond the top-level package>"  # Python's ImportError: no module of the run
+        package = package[: len(package) - (level - 1)]
         return ".".join([*package, target]) if target else ".".join(package)
 
     def find_module(self, name: str) -> Optional[str]:
