@@ -744,3 +744,24 @@ def test_a_relative_import_beyond_the_top_level_package_names_no_module(tmp_path
     (root / "pkg" / "locks.py").write_text(locks)
     (root / "pkg" / "x.py").write_text(other.format(dots="."))
     assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_a_noqa_where_a_string_or_continuation_ends_covers_a_cross_module_finding(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/lib.py": "async def coro(x):\n    return x\n",
+        "pkg/use.py": 'from pkg.lib import coro\n\n\nasync def main():\n    coro("""\n""")\n    coro(2 \\\n         )\n',
+        "pkg/locks.py": "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+                        "def f():\n    with A_LOCK:\n        with B_LOCK, \\\n             open('x'):\n            pass\n\n\n"
+                        "def g():\n    with B_LOCK:\n        with A_LOCK:\n            pass\n",
+    }
+    root = small_project(tmp_path, files)
+    assert sorted((f["path"], f["code"]) for f in findings(root, "--no-cache")) == [
+        ("pkg/locks.py", "CCL209"), ("pkg/use.py", "CCL404"), ("pkg/use.py", "CCL404"),
+    ]
+    added = run_cli("--no-cache", "--add-noqa", ".", cwd=root)
+    assert "Added 3 noqa comments." in added.stderr
+    assert findings(root, "--no-cache") == []
+    before = {name: (root / name).read_text() for name in files}
+    run_cli("--no-cache", "--fix", ".", cwd=root)  # the comments are used: CCL900 keeps them
+    assert {name: (root / name).read_text() for name in files} == before

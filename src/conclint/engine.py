@@ -317,7 +317,10 @@ def _audit(
     def project_lines(code: str) -> FrozenSet[int]:
         if not summaries:
             summaries.append(summarise(data, result.ast_tree))
-        return site_lines(summaries[0], selection.project_part[code])
+            summaries.append(continued_lines(decode_source(data)))
+        lines = site_lines(summaries[0], selection.project_part[code])
+        # A site inside a multi-line string or a continuation: the comment covering it is where it ends.
+        return lines | frozenset(summaries[1].get(line, line) for line in lines)
 
     scope = Scope(
         rule.code, codes - disabled - unjudged, codes - unjudged, result.silenced, result.file_silenced,

@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 
 from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, decode, summarise
 from conclint.engine import active_codes, codes_for, file_noqa, fingerprint, is_suppressed
-from conclint.noqa import comments, may_have_line_noqa
+from conclint.noqa import comments, continued_lines, may_have_line_noqa
 from conclint.findings import Finding, Related
 from conclint.settings import Settings
 
@@ -76,8 +76,15 @@ def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Sum
     # the whole file tokenized for its real comments.
     if summary is not None and summary["t"] and _NOQA_BYTES.search(data):
         kept = summary["t"]
-        if any(may_have_line_noqa(text) for text in kept.values()):
-            summary["q"] = {str(line): text for line, text in comments(decode(data)).items() if str(line) in kept}
+        source = decode(data)
+        # A kept line inside a multi-line string or a continuation is covered by the comment
+        # where that run ends (``noqa.continued_lines``): filed under the kept line.
+        covering = continued_lines(source)
+        if any(may_have_line_noqa(text) for text in kept.values()) or covering:
+            found = comments(source)
+            summary["q"] = {
+                line: found[at] for line in kept for at in [covering.get(int(line), int(line))] if at in found
+            }
     return summary
 
 
