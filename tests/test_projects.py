@@ -765,3 +765,16 @@ def test_a_noqa_where_a_string_or_continuation_ends_covers_a_cross_module_findin
     before = {name: (root / name).read_text() for name in files}
     run_cli("--no-cache", "--fix", ".", cwd=root)  # the comments are used: CCL900 keeps them
     assert {name: (root / name).read_text() for name in files} == before
+
+
+def test_an_import_under_if_false_binds_nothing_for_the_project_phase(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/other.py": "def coro():\n    return 1\n",
+        "pkg/lib.py": "async def coro():\n    return 1\n",
+        "pkg/x.py": "from pkg.other import coro\n\nif False:\n    from pkg.lib import coro\n\n\nasync def b():\n    coro()\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    (root / "pkg" / "x.py").write_text(files["pkg/x.py"].replace("if False:", "if True:"))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL404"]

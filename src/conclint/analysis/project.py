@@ -979,11 +979,11 @@ def _parents(module: str) -> List[str]:
 
 def _module_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module or class body, also those under if/try (conditional defs),
-    not those under ``if TYPE_CHECKING:``, which never run."""
+    not those under ``if TYPE_CHECKING:`` or ``if False:``, which never run."""
     for stmt in body:
         yield stmt
         if isinstance(stmt, ast.If):
-            if _dotted(stmt.test) not in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            if _dotted(stmt.test) not in ("TYPE_CHECKING", "typing.TYPE_CHECKING") and not never_runs(stmt):
                 yield from _module_level(stmt.body)
             yield from _module_level(stmt.orelse)
         elif isinstance(stmt, ast.Try):
