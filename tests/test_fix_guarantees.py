@@ -258,9 +258,13 @@ def test_safe_fixes_leave_what_may_behave_otherwise_to_unsafe_fixes(tmp_path):
         "threading.Thread(target=work, args=(\"ab\")).start()\n"
     )
     (tmp_path / "m.py").write_text(source)
+    (tmp_path / "m.py").write_text(source + (
+        "\n\ndef rebound():\n    t = threading.Thread(target=work)\n    t.start()\n    t = threading.Thread(target=work)\n"
+        "    while t.is_alive():\n        pass\n"
+    ))
     run_cli("--no-cache", "--fix", "m.py", cwd=tmp_path)
     safe = (tmp_path / "m.py").read_text()
-    assert "    t.start()\n    t.join()\n" in safe and "    while t.is_alive():\n" in safe
+    assert "    t.start()\n    t.join()\n" in safe and safe.count("    while t.is_alive():\n") == 2
     assert 'args=("ab",)' in safe and "args=(pair())" in safe
     run_cli("--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
     unsafe = (tmp_path / "m.py").read_text()

@@ -293,3 +293,53 @@ def has_comments(node: cst.CSTNode) -> bool:
             return True
         stack.extend(current.children)
     return False
+
+
+def touched_names(statement: cst.CSTNode) -> Iterator[str]:
+    """The names ``statement`` binds, declares or changes the object of (``a.b = ...``,
+    ``a[i] = ...``, ``del a.b``: ``a``), nested defs' bodies included; ``*`` for a star
+    import, which may bind any."""
+    for node in [statement, *walk_scope(statement)]:
+        targets: Sequence[cst.CSTNode] = ()
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del, cst.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            targets = [node.name]
+        elif isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+            targets = [cst.Name("*")]  # binds names nobody can list: "*" stands for any
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            targets = [item.name for item in node.names]
+        elif isinstance(node, cst.ImportAlias) and node.asname is None:
+            targets = [cst.Name(_first(node.name))]
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            targets = [node.name.name]
+        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            targets = [node.name]
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            targets = [node.rest]
+        for target in targets:
+            yield from _target_names(target)
+
+
+def _target_names(target: cst.CSTNode) -> Iterator[str]:
+    """The names a target binds (each of an unpacking's), or whose object it changes
+    (``a.b[i] = ...``: ``a``)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+    elif isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        name = _first(target)
+        if name:
+            yield name
+
+
+def _first(name: cst.BaseExpression) -> str:
+    while isinstance(name, (cst.Attribute, cst.Subscript)):
+        name = name.value
+    return name.value if isinstance(name, cst.Name) else ""

@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis import Semantic
 from conclint.analysis.catalogue import EVENT_TYPES, LOCK_TYPES, QUEUE_TYPES, SEMAPHORE_TYPES, WORKER_TYPES
-from conclint.analysis.cstutil import has_comments, int_value, is_call_on
+from conclint.analysis.cstutil import dotted, has_comments, int_value, is_call_on, touched_names
 from conclint.analysis.facts import Facts, callee_name, terminals
 from conclint.interest import Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
@@ -128,11 +128,16 @@ class BusyWait(Rule):
         block = stack[-2] if len(stack) >= 2 else None
         if not isinstance(block, (cst.IndentedBlock, cst.Module)) or node not in block.body:
             return False
-        for statement in block.body[: block.body.index(node)]:
+        before = block.body[: block.body.index(node)]
+        for index in range(len(before) - 1, -1, -1):  # the last start() above the loop
+            statement = before[index]
             if isinstance(statement, cst.SimpleStatementLine) and any(
                 isinstance(small, cst.Expr) and is_call_on(small, receiver, ("start",)) for small in statement.body
             ):
-                return True
+                # ... and nothing between them may make the name another thread (`t = Thread()`).
+                root = dotted(receiver)
+                touched = {name for later in before[index + 1:] for name in touched_names(later)}
+                return root is not None and root.partition(".")[0] not in touched and "*" not in touched
         return False
 
     def _spin_condition(self, test: cst.BaseExpression) -> Optional[Tuple[str, Optional[cst.BaseExpression], str]]:

@@ -7,7 +7,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
-from conclint.analysis.cstutil import is_call_on, names_in, only_statement, walk, walk_scope
+from conclint.analysis.cstutil import is_call_on, names_in, only_statement, touched_names, walk, walk_scope
 from conclint.fixes import replace_statements
 from conclint.interest import Either, Imports, Interest, Methods, InOrder, Stores
 from conclint.rule import Applicability, Rule
@@ -123,7 +123,8 @@ def _movable_line(
     read = set(names_in(value))
     if any(isinstance(n, cst.Call) for stmt in between for n in _preorder(stmt)):
         return None
-    if read & {name for stmt in between for name in _touched(stmt)}:
+    touched = {name for stmt in between for name in touched_names(stmt)}
+    if read & touched or "*" in touched:  # (a star import may bind any name)
         return None
     return line
 
@@ -137,51 +138,7 @@ def _literal(value: cst.BaseExpression) -> bool:
     return isinstance(value, (cst.Integer, cst.Float, cst.SimpleString))
 
 
-def _touched(statement: cst.CSTNode) -> Iterator[str]:
-    """The names ``statement`` binds, declares or changes the object of (``a.b = ...``,
-    ``a[i] = ...``, ``del a.b``: ``a``), nested defs' bodies included."""
-    for node in _preorder(statement):
-        targets: Sequence[cst.CSTNode] = ()
-        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del, cst.NamedExpr)):
-            targets = [node.target]
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
-            targets = [node.asname.name]
-        elif isinstance(node, cst.AsName):
-            targets = [node.name]
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            targets = [node.name]
-        elif isinstance(node, (cst.Global, cst.Nonlocal)):
-            targets = [item.name for item in node.names]
-        elif isinstance(node, cst.ImportAlias) and node.asname is None:
-            targets = [cst.Name(_first(node.name))]
-        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-            targets = [node.name.name]
-        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
-            targets = [node.name]
-        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
-            targets = [node.rest]
-        for target in targets:
-            yield from _target_names(target)
 
-
-def _target_names(target: cst.CSTNode) -> Iterator[str]:
-    """The names a target binds (each of an unpacking's), or whose object it changes
-    (``a.b[i] = ...``: ``a``)."""
-    if isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
-    elif isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
-        name = _first(target)
-        if name:
-            yield name
-
-
-def _first(name: cst.BaseExpression) -> str:
-    while isinstance(name, (cst.Attribute, cst.Subscript)):
-        name = name.value
-    return name.value if isinstance(name, cst.Name) else ""
 
 
 def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
