@@ -310,7 +310,8 @@ def touched_names(statement: cst.CSTNode) -> Iterator[str]:
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             targets = [node.name]
         elif isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
-            targets = [cst.Name("*")]  # binds names nobody can list: "*" stands for any
+            yield "*"  # binds names nobody can list: "*" stands for any
+            continue
         elif isinstance(node, (cst.Global, cst.Nonlocal)):
             targets = [item.name for item in node.names]
         elif isinstance(node, cst.ImportAlias) and node.asname is None:
