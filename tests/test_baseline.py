@@ -126,3 +126,13 @@ def test_baseline_paths_do_not_depend_on_where_the_command_runs(tmp_path):
     for cwd, target in ((tmp_path, str(project)), (project / "pkg", "."), (tmp_path, str(project / "pkg"))):
         result = run_cli("--no-cache", "--output-format", "concise", "--baseline", str(project / "base.json"), target, cwd=cwd)
         assert (result.returncode, result.stdout) == (0, "All checks passed!\n"), (cwd, target)
+
+
+def test_outside_git_paths_are_relative_to_the_current_directory_whatever_is_linted(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.py").write_text(LEGACY)
+    (tmp_path / "b.py").write_text(LEGACY)
+    assert lint(tmp_path, "--write-baseline", "base.json").returncode == 0
+    for target in ("sub/a.py", "sub"):
+        result = run_cli("--no-cache", "--output-format", "concise", "--baseline", "base.json", target, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (0, "All checks passed!\n"), target

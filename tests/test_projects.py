@@ -778,3 +778,58 @@ def test_an_import_under_if_false_binds_nothing_for_the_project_phase(tmp_path):
     assert findings(root, "--no-cache") == []
     (root / "pkg" / "x.py").write_text(files["pkg/x.py"].replace("if False:", "if True:"))
     assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL404"]
+
+
+def test_gates_of_pairs_do_not_hide_a_longer_cycle_and_a_condition_is_no_gate(tmp_path):
+    # Each pair under its own gate; the ring A -> B -> C -> A has none in common.
+    pairs = "".join(
+        f"def {x}{y}():\n    with {g}:\n        with {x}:\n            with {y}:\n                pass\n\n\n"
+        f"def {y}{x}():\n    with {g}:\n        with {y}:\n            with {x}:\n                pass\n\n\n"
+        for x, y, g in (("A", "B", "G1"), ("B", "C", "G2"), ("C", "A", "G3"))
+    )
+    head = "import threading\n\nG1 = threading.Lock()\nG2 = threading.Lock()\nG3 = threading.Lock()\n"
+    head += "A = threading.Lock()\nB = threading.Lock()\nC = threading.Lock()\n\n\n"
+    root = small_project(tmp_path, {"ring.py": head + pairs})
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209", "CCL209"]
+    # A Condition's wait() lets go of it: no gate.
+    cond = (
+        "import threading\n\nCOND = threading.Condition()\nA = threading.Lock()\nB = threading.Lock()\n\n\n"
+        "def f():\n    with COND:\n        with A:\n            COND.wait(0.1)\n            with B:\n                pass\n\n\n"
+        "def g():\n    with COND:\n        with B:\n            with A:\n                pass\n"
+    )
+    (root / "ring.py").write_text(cond)
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_what_a_def_imports_makes_locks_and_reaches_its_nested_defs(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/locks.py": "import threading\n\nA = threading.Lock()\nB = threading.Lock()\n\n\n"
+                        "def take_a():\n    with A:\n        pass\n\n\ndef take_b():\n    with B:\n        pass\n",
+        "pkg/user.py": "import threading  # (lock vocabulary: threading.Lock)\n\n\n"
+                       "def outer():\n    from pkg.locks import A, take_b\n\n    def inner():\n        with A:\n            take_b()\n\n    inner()\n\n\n"
+                       "def other():\n    from pkg.locks import B, take_a\n    with B:\n        take_a()\n",
+        "pkg/cls.py": "class Two:\n    def __init__(self):\n        import threading\n        self._a = threading.Lock()\n        self._b = threading.Lock()\n\n"
+                      "    def one(self):\n        with self._a:\n            with self._b:\n                pass\n\n"
+                      "    def two(self):\n        with self._b:\n            with self._a:\n                pass\n",
+    }
+    root = small_project(tmp_path, files)
+    assert sorted(f["path"] for f in findings(root, "--no-cache")) == ["pkg/cls.py", "pkg/user.py"]
+
+
+def test_a_helper_called_where_its_caller_cannot_be_told_is_judged_as_it_stands(tmp_path):
+    root = small_project(tmp_path, {"store.py": STORE + "\n    def poke(self):\n        self.peer._flush()\n"})
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL209"]
+
+
+def test_imports_on_a_def_line_after_a_semicolon_or_a_backslash_are_followed(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/io.py": "async def fetch():\n    return 1\n",
+        "app/one.py": "async def z():\n    pass\n\n\n"
+                      "def e(): from app.io import fetch; fetch()\n\n\n"
+                      "def s():\n    import os; from app.io import fetch\n    fetch()\n\n\n"
+                      "def b():\n    from app.io import \\\n        fetch\n    fetch()\n",
+    }
+    root = small_project(tmp_path, files)
+    assert [(f["line"], f["code"]) for f in findings(root, "--no-cache")] == [(5, "CCL404"), (10, "CCL404"), (16, "CCL404")]

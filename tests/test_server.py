@@ -911,6 +911,10 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         assert pipe.answer(None)["error"]["code"] == -32700
         pipe.send({"id": 41, "method": 9})
         assert pipe.answer(41)["error"]["code"] == -32600
+        # Objects nested in a message are no messages, whatever keys they have.
+        nested = {"command": "nothing", "arguments": [{"method": ["a"]}, {"method": "x"}]}
+        pipe.send({"id": 42, "method": "workspace/executeCommand", "params": nested})
+        assert pipe.answer(42)["error"]["code"] == -32602
         # `initialize` may only be sent once: a second one is refused and changes nothing.
         pipe.send({"id": 30, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
         assert pipe.answer(30)["error"]["code"] == -32600

@@ -459,11 +459,13 @@ def _same_file_as_one_of(path: "os.PathLike[str] | str", files: Sequence[str]) -
 
 def _baseline_root(paths: Sequence[str]) -> Path:
     """What a baseline's paths are relative to: the top of the git work tree holding what is
-    linted (else the directory holding it all), wherever the command runs from."""
+    linted, wherever the command runs from; outside one, the current directory."""
     from conclint.discovery import repository_root
 
     named = [p for p in paths if os.path.lexists(p)] or ["."]
-    return repository_root(Path(_common_directory(named)))
+    start = Path(_common_directory(named))
+    top = repository_root(start)
+    return top if (top / ".git").exists() else Path.cwd()
 
 
 def _common_directory(paths: Sequence[str]) -> str:

@@ -63,7 +63,10 @@ class ConclintProtocol(LanguageServerProtocol):
             if data.get("id") is not None:
                 return _Refused(data["id"], repr(data["method"]), JsonRpcInvalidRequest("the method must be a string"))
             data = {**data, "method": repr(data["method"])}  # a notification nobody handles: ignored
-        if isinstance(data, dict) and "method" in data and "params" not in data and data["method"] not in types.METHOD_TO_TYPES:
+        if (
+            isinstance(data, dict) and "jsonrpc" in data and isinstance(data.get("method"), str)
+            and "params" not in data and data["method"] not in types.METHOD_TO_TYPES
+        ):  # (a message: this hook also sees every object nested in one)
             # JSON-RPC lets params be left out; pygls's generic message for a method it does
             # not know requires them (an internal error instead of MethodNotFound).
             data = {**data, "params": None}

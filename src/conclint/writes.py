@@ -200,8 +200,14 @@ def _replace_by_link(
         raise
     try:
         _after_replace(path, target, original, before, expected, data)
-    finally:
-        _unlink(aside)
+    except WriteRefused:
+        _unlink(aside)  # the save is back at the name, or in the rescue file the message names
+        raise
+    except Exception:
+        # The save could be put neither back nor in a rescue file: it stays in ``aside``
+        # (and on an interrupt here, too: kept, never deleted).
+        raise WriteRefused(f"{path}: the file was saved while conclint replaced it; that save is in {aside}") from None
+    _unlink(aside)
 
 
 ASIDE_SUFFIX = ".conclint-aside"

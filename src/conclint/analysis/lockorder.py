@@ -121,10 +121,10 @@ def inversions(project: Project) -> List[Inversion]:
     out: List[Inversion] = []
     paired: Set[Tuple[Lock, Lock]] = set()
     for (a, b), witness in sorted(graph.items()):
-        if a < b and (b, a) in graph:
+        if a < b and (b, a) in graph and not gated((a, b)):
+            # (a gated pair is no inversion, but its edges may still close a longer cycle)
             paired.update({(a, b), (b, a)})
-            if not gated((a, b)):
-                out.append(_inversion((a, b), [witness, graph[(b, a)]]))
+            out.append(_inversion((a, b), [witness, graph[(b, a)]]))
     successors: Dict[Lock, List[Lock]] = {}
     for a, b in sorted(graph):
         successors.setdefault(a, []).append(b)
@@ -137,7 +137,9 @@ def inversions(project: Project) -> List[Inversion]:
         for a, b in sorted(graph):
             if a not in component or b not in component or (a, b) in paired:
                 continue
-            path = _shortest_path(successors, b, a, component)
+            # Not straight back (b -> a): a pair, reported above unless gated; through the
+            # others, a longer cycle the gates of its pairs do not cover.
+            path = _shortest_path(successors, b, a, component, avoid=(b, a))
             if path is None:
                 continue
             cycle = _rotated((a, *path[:-1]))
@@ -163,6 +165,8 @@ def _one_lock(project: Project, gate: Lock, cycle: Tuple[Lock, ...]) -> bool:
     """Whether ``gate`` is one lock for every thread on ``cycle``: a module's lock, or a lock
     of the class whose instances' locks make the whole cycle (the same object's, as far as
     the abstraction of instances can tell)."""
+    if project.waitable(gate):  # a Condition's wait() lets go of it in the middle of the cycle
+        return False
     module, _, name = gate.rpartition(".")
     info = project.modules.get(module)
     if info is not None and name in info.summary["k"]:
@@ -182,8 +186,11 @@ def _rotated(cycle: Tuple[Lock, ...]) -> Tuple[Lock, ...]:
     return cycle[start:] + cycle[:start]
 
 
-def _shortest_path(successors: Dict[Lock, List[Lock]], start: Lock, goal: Lock, within: FrozenSet[Lock]) -> Optional[List[Lock]]:
-    """Locks from ``start`` to ``goal`` (both included) by the fewest edges inside ``within``."""
+def _shortest_path(
+    successors: Dict[Lock, List[Lock]], start: Lock, goal: Lock, within: FrozenSet[Lock], avoid: Optional[Edge] = None
+) -> Optional[List[Lock]]:
+    """Locks from ``start`` to ``goal`` (both included) by the fewest edges inside ``within``,
+    not taking the edge ``avoid``."""
     parent: Dict[Lock, Optional[Lock]] = {start: None}
     queue = deque([start])
     while queue:
@@ -196,7 +203,7 @@ def _shortest_path(successors: Dict[Lock, List[Lock]], start: Lock, goal: Lock, 
                 current = parent[current]
             return path[::-1]
         for nxt in successors.get(node, ()):
-            if nxt in within and nxt not in parent:
+            if nxt in within and nxt not in parent and (node, nxt) != avoid:
                 parent[nxt] = node
                 queue.append(nxt)
     return None

@@ -107,25 +107,26 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 # An import statement indented: one in a def (or a class, or under if/try), whose names only
 # that def sees. What comes before its `import` on the line, and what follows it up to the
 # end of the line or a closing parenthesis.
-_INDENTED_HEAD_RE = re.compile(r"[ \t\f]+(?:from[ \t]+[\w. \t]+?[ \t]+)?")
-_IMPORT_TAIL_RE = re.compile(r"[ \t]+(\([^)]*\)?|[^\n;#]*)")
+_IMPORT_TAIL_RE = re.compile(r"[ \t\\\r\n]*(\([^)]*\)?|(?:[^\n;#\\]|\\\r?\n)*)")
 _WORD_RE = re.compile(r"\w+")
 # `if False:` or `if 0:`, whose body never runs (``facts.never_runs``).
 _NEVER_RE = re.compile(r"\bif[ \t(]+(?:False|0)[ \t)]*:")
 
 
 def _indented_import_names(text: str) -> FrozenSet[str]:
-    """The words after ``import`` in indented import statements: a superset of the names
-    imports in defs bind (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
+    """The words after the word ``import`` anywhere (after ``;``, on a def's line, joined by
+    backslashes, at module level too): a superset of the names imports in defs bind
+    (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
     words: Set[str] = set()
     at = text.find("import")
-    while at >= 0:  # (plain searches: a regex anchored at every line start costs far more)
-        start = text.rfind("\n", 0, at) + 1
-        if start < at and _INDENTED_HEAD_RE.fullmatch(text, start, at):
-            tail = _IMPORT_TAIL_RE.match(text, at + 6)
+    while at >= 0:  # (plain searches, each tail read once: linear in the text)
+        end = at + 6
+        if (at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")) and text[end: end + 1] in (" ", "\t", "\\", "("):
+            tail = _IMPORT_TAIL_RE.match(text, end)
             if tail is not None:
                 words.update(_WORD_RE.findall(tail.group(1)))
-        at = text.find("import", at + 6)
+                end = max(end, tail.end())
+        at = text.find("import", end)
     return frozenset(words)
 
 
@@ -730,20 +731,28 @@ class _Summariser:
             return None
         return canonical(f"{found[1]}.{rest}" if rest else found[1])
 
-    def _lock_kind(self, value: ast.AST, owner: str) -> Optional[str]:
-        """The kind of lock ``value`` makes ("L", "R", "=ref"), None if not one."""
+    def _lock_kind(self, value: ast.AST, owner: str, local: Optional[Dict[str, str]] = None) -> Optional[str]:
+        """The kind of lock ``value`` makes ("L", "R", "C" for a Condition of its own, "=ref"),
+        None if not one; ``local``: a def's names (an import of ``threading`` made in it)."""
         if isinstance(value, ast.BoolOp):
-            kinds = [self._lock_kind(v, owner) for v in value.values]
+            kinds = [self._lock_kind(v, owner, local) for v in value.values]
             return next((k for k in kinds if k), None)
         if isinstance(value, ast.IfExp):
-            return self._lock_kind(value.body, owner) or self._lock_kind(value.orelse, owner)
+            return self._lock_kind(value.body, owner, local) or self._lock_kind(value.orelse, owner, local)
         if not isinstance(value, ast.Call):
             return None
-        name = self._qualname(value.func)
+        key = ""
+        if local:
+            bound = local.get((_dotted(value.func) or "").partition(".")[0])
+            if bound is not None:
+                key = bound[2:] if bound.startswith("n:") and "#" in bound else ""
+                if not key:
+                    return None  # a local name: not the module's import
+        name = self._qualname(value.func, key)
         if name in CONDITION_TYPES:
             given = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "lock"), None)
             ref = self._ref(given, owner, {}) if given is not None and not _is_none(given) else None
-            return f"={ref}" if ref else "R"
+            return f"={ref}" if ref else "C"
         if name in LOCK_TYPES:
             return "R" if name in REENTRANT_TYPES else "L"
         return None
@@ -764,13 +773,17 @@ class _Summariser:
                 self._function(stmt, f"{node.name}.{stmt.name}", node.name, "")
 
     # ---------------------------------------------------------------- functions
-    def _function(self, node: _Function, qual: str, owner: str, parent: str) -> None:
-        walker = _FunctionWalker(self, owner, qual, node)
+    def _function(
+        self, node: _Function, qual: str, owner: str, parent: str, outer: Optional[Dict[str, str]] = None
+    ) -> None:
+        walker = _FunctionWalker(self, owner, qual, node, outer)
         walker.block(node.body, [])
         if walker.acquisitions or walker.calls:
             self.functions[qual] = {"k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 1}
+        # A nested def sees the names its enclosing defs import (a closure's free names).
+        imported = {name: ref for name, ref in walker.local.items() if ref.startswith("n:") and "#" in ref}
         for inner in walker.nested:
-            self._function(inner, f"{qual}.{inner.name}", owner, qual)
+            self._function(inner, f"{qual}.{inner.name}", owner, qual, {**(outer or {}), **imported})
 
     def _ref(self, node: ast.AST, owner: str, local: Dict[str, str]) -> Optional[str]:
         """The ref of an expression that may name a lock or a function, None otherwise.
@@ -1026,15 +1039,18 @@ class _FunctionWalker:
     """One def's statements in source order: what is held where (``with`` blocks lexically,
     ``acquire()`` until the matching ``release()``), the acquisitions and the calls."""
 
-    def __init__(self, owner: _Summariser, cls: str, qual: str, node: _Function) -> None:
+    def __init__(
+        self, owner: _Summariser, cls: str, qual: str, node: _Function, outer: Optional[Dict[str, str]] = None
+    ) -> None:
         self.s = owner
         self.cls = cls
         self.qual = qual
         self.acquisitions: List[List[Any]] = []
         self.calls: List[List[Any]] = []
         self.nested: List[_Function] = []
-        # Local name -> the ref assigned to it (`lock = self._lock`), "" when unknown.
-        self.local: Dict[str, str] = {}
+        # Local name -> the ref assigned to it (`lock = self._lock`), "" when unknown; the
+        # imports of the defs around it first (``outer``), which its own names shadow.
+        self.local: Dict[str, str] = dict(outer or {})
         args = node.args
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if arg is not None:
@@ -1125,7 +1141,7 @@ class _FunctionWalker:
     def assignment(self, targets: Sequence[ast.AST], value: ast.AST) -> None:
         if self.cls:  # self.x = Lock(): a lock of the class, in whichever method
             own = [t.attr for t in targets if _is_self_attr(t)]  # type: ignore[attr-defined]
-            kind = self.s._lock_kind(value, self.cls) if own else None
+            kind = self.s._lock_kind(value, self.cls, self.local) if own else None
             if kind:
                 locks = self.s.classes[self.cls]["k"]
                 first = own[0]
@@ -1622,6 +1638,7 @@ class Project:
                     closed=not record["x"],
                 )
         self._entry_held: Dict[Tuple[str, str], FrozenSet[str]] = {}
+        self._waitable: Optional[Set[str]] = None
         self._calls_by_name: Optional[Dict[str, List[Tuple[Function, Call]]]] = None
         self._reach: Dict[Tuple[Tuple[str, str], int], Dict[str, Tuple[Tuple[str, ...], Site]]] = {}
         self._resolved: Dict[Tuple[str, str, str], Optional[Target]] = {}
@@ -1648,6 +1665,24 @@ class Project:
                 out.append(lock)
         return out
 
+    def waitable(self, lock: str) -> bool:
+        """Whether ``lock`` may be let go of while held by a Condition's ``wait()``: a
+        Condition itself (kind "C"), or a lock some name aliases (``Condition(lock)`` is one
+        such alias; ``a = b = Lock()`` another, counted too: the safe side)."""
+        if self._waitable is None:
+            found: Set[str] = set()
+            for info in self.modules.values():
+                kinds = [(f"{info.name}.{n}", k) for n, k in info.summary["k"].items()]
+                for cls, record in info.summary["c"].items():
+                    kinds.extend((f"{info.name}.{cls}.{n}", k) for n, k in record["k"].items())
+                for identity, kind in kinds:
+                    if kind == "C":
+                        found.add(identity)
+                    elif kind.startswith("="):
+                        found.add(kind.rpartition(":")[2].rpartition(".")[2])  # by the aliased name
+            self._waitable = found
+        return lock in self._waitable or lock.rpartition(".")[2] in self._waitable
+
     def entry_held(self, function: Function) -> FrozenSet[str]:
         """The locks every call of a closed private helper holds (``Function.closed``): what
         it runs under, wherever it runs. Empty for any other function, or one never called."""
@@ -1665,8 +1700,14 @@ class Project:
                     name = call.ref.rpartition(":")[2].rpartition(".")[2].partition("#")[0]
                     self._calls_by_name.setdefault(name, []).append((caller, call))
         held: Optional[FrozenSet[str]] = None
-        for caller, call in self._calls_by_name.get(function.qual.rpartition(".")[2], ()):
-            if self.callee(caller, call.ref) is not function:
+        name = function.qual.rpartition(".")[2]
+        if self._imported_elsewhere(function, name):
+            return frozenset()  # another module imports it: called (or handed on) there too
+        for caller, call in self._calls_by_name.get(name, ()):
+            callee = self.callee(caller, call.ref)
+            if callee is None:
+                return frozenset()  # a call of that name nobody can resolve: maybe this helper, unlocked
+            if callee is not function:
                 continue
             here = frozenset(self.locks(caller, call.held)) | self.entry_held(caller)
             held = here if held is None else held & here
@@ -1674,6 +1715,19 @@ class Project:
                 break
         found = self._entry_held[key] = held or frozenset()
         return found
+
+    def _imported_elsewhere(self, function: Function, name: str) -> bool:
+        """Whether a module other than the function's imports its name (``from m import _f``)."""
+        if function.cls:
+            return False  # a method is reached through an object: its calls are what tells
+        target = f"{function.module}.{function.qual}"
+        for info in self.modules.values():
+            if info.name == function.module:
+                continue
+            for level, imported in info.summary["i"].values():
+                if imported.rpartition(".")[2] == name and self._absolute(info, level, imported) in (target, name):
+                    return True
+        return False
 
     def callee(self, function: Function, ref: str) -> Optional[Function]:
         """The project function a call of ``ref`` in ``function`` runs (a class's call runs

@@ -188,9 +188,10 @@ class CoroutineNeverAwaited(Rule):
             name = func.value
             if self._is_local_def(name) or self.sem.qualname(func) is not None or self.sem.is_shadowed(name):
                 return None
-            definition = self.sem.functions.get(name)
-            if definition is None or self._final_binding(name) is not definition:
+            final = self._final_binding(name)
+            if not isinstance(final, cst.FunctionDef) or self.sem.functions.get(name) is None:
                 return None  # rebound after the `async def` (a sync def, an import, `name = ...`)
+            definition = final  # (of `if ...: async def f` / `else: async def f`, the last one)
             self._generator = _yields(definition)
             return name if _is_plain_coroutine_function(definition) else None
         if isinstance(func, cst.Attribute) and self.sem.is_self(func.value):
