@@ -56,7 +56,7 @@ def test_round_trip(tmp_path):
     assert fixed.returncode == 0, fixed.stdout
     assert fixed.stdout.splitlines() == [
         "All checks passed!",
-        "1 baseline entry no longer match (fixed?): trim the baseline with --write-baseline.",
+        "1 baseline entry no longer matches (fixed?): trim the baseline with --write-baseline.",
     ]
 
 
@@ -102,7 +102,7 @@ def test_entries_of_rules_not_run_are_not_stale(tmp_path):
         assert (result.returncode, result.stdout) == (0, "All checks passed!\n"), args
     (tmp_path / "a.py").write_text(LEGACY.replace("worker.setDaemon(True)", "worker.daemon = True"))
     fixed = lint(tmp_path, "--baseline", "baseline.json", "--select", "CCL3")
-    assert "1 baseline entry no longer match" in fixed.stdout
+    assert "1 baseline entry no longer matches" in fixed.stdout
 
 
 def test_a_syntax_error_is_never_hidden_by_a_baseline(tmp_path):

@@ -833,3 +833,16 @@ def test_imports_on_a_def_line_after_a_semicolon_or_a_backslash_are_followed(tmp
     }
     root = small_project(tmp_path, files)
     assert [(f["line"], f["code"]) for f in findings(root, "--no-cache")] == [(5, "CCL404"), (10, "CCL404"), (16, "CCL404")]
+
+
+def test_one_place_reports_one_cycle_pairs_included(tmp_path):
+    source = (
+        "import threading\n\nA = threading.Lock()\nB = threading.Lock()\nC = threading.Lock()\n\n\n"
+        "def f():\n    with A:\n        with B:\n            pass\n\n\n"
+        "def g():\n    with B:\n        with A:\n            pass\n\n\n"
+        "def h():\n    with B:\n        with C:\n            pass\n\n\n"
+        "def k():\n    with C:\n        with A:\n            pass\n"
+    )
+    root = small_project(tmp_path, {"m.py": source})
+    places = [(f["line"], f["column"]) for f in findings(root, "--no-cache")]
+    assert len(places) == len(set(places)) and places

@@ -505,6 +505,16 @@ def test_a_document_in_another_language_gets_nothing(client: Client, here: Path)
     assert notes not in client.published
 
 
+def test_the_noqa_action_of_a_continued_line_goes_where_the_continuation_ends(client: Client, here: Path) -> None:
+    text = "import threading\nt = threading.Thread()\nok = t.setDaemon(True) or \\\n    None\n"
+    uri = client.open(here / "continued.py", text)
+    (diagnostic,) = client.diagnostics(uri, 1)
+    (disable,) = [a for a in client.actions(uri, diagnostic.range) if a.title.startswith("Disable")]
+    silenced = apply(text, disable.edit, uri, 1)
+    assert silenced == text.replace("    None\n", "    None  # noqa: CCL301\n")
+    assert cli_findings(here, silenced) == []
+
+
 def test_the_noqa_action_silences_the_finding(client: Client, here: Path) -> None:
     text = PITFALLS.replace("t.getName())", "t.getName())  # noqa: E501")
     uri = client.open(here / "doc.py", text)

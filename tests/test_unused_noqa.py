@@ -230,3 +230,17 @@ def test_removing_a_whole_directive_takes_the_separators_after_its_codes(tmp_pat
         ("# noqa: CCL301,", ""), ("# noqa: CCL301: why", "  # why"), ("# noqa: CCL301 , later", "  # later"),
     ):
         assert fixed(tmp_path, HEAD + f"{CLEAN}  {comment}\n") == HEAD + f"{CLEAN}{left}\n", comment
+
+
+def test_an_unused_noqa_alone_on_a_continued_line_leaves_the_line(tmp_path):
+    # The line before ends with a backslash: removing the whole line would break the file
+    # (and with it every other fix of the file).
+    source = HEAD + FOUND + "\nx = 1 \\\n    # noqa: CCL301\n"
+    after = fixed(tmp_path, source)
+    assert after == HEAD + "t.daemon = True\nx = 1 \\\n\n"
+    compile(after, "a.py", "exec")
+
+
+def test_a_file_directive_at_the_end_of_a_line_of_code_is_not_judged(tmp_path):
+    found = codes(tmp_path, HEAD + FOUND + "  # conclint: noqa: CCL301\n")
+    assert (3, "CCL900") not in found and (3, "CCL000") in found

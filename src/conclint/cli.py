@@ -323,7 +323,8 @@ def _main(o: _Options) -> int:
 
         def judged(code: str, path: str) -> bool:
             own = settings_of.get(path)
-            return own is not None and code in codes_for(own, path)
+            # (CCL900 does not run with --ignore-noqa: nothing is silenced to judge)
+            return own is not None and code in codes_for(own, path) and (own.noqa or code != "CCL900")
 
         try:
             findings, stale = filter_baseline(o["baseline"], findings, _baseline_root(paths), files, judged)
@@ -823,7 +824,7 @@ def _after_findings(
         return lines
     lines.extend(output.summary_lines(findings, unsafe, len(applied), failed))
     if stale:
-        lines.append(f"{stale} baseline entr{'ies' if stale != 1 else 'y'} no longer match (fixed?): trim the baseline with --write-baseline.")
+        lines.append(f"{stale} baseline entr{'ies no longer match' if stale != 1 else 'y no longer matches'} (fixed?): trim the baseline with --write-baseline.")
     return lines
 
 

@@ -68,6 +68,8 @@ def audit(source: str, path: str, scope: Scope, with_edits: bool) -> List[Findin
     out: List[Finding] = []
     for line, column, text in comment_tokens(source):
         listed = listed_in_file_noqa(text)
+        if listed is not None and column > 1 and lines[line - 1][: column - 1].strip(" \t\f"):
+            continue  # at the end of a line of code: no directive (CCL000 says so), nothing to judge
         if listed is not None:
             # A directive naming CCL900 turns the rule off: ``own`` never matters here.
             unused, unknown = _judge(listed, scope.file_silenced, scope.file_codes, scope.code)
@@ -142,7 +144,8 @@ def _finding(
     dropped = {*unused, *unknown}
     kept = [c for c in listed.codes if c not in dropped]
     fix_message = "Remove the unused codes" if kept else "Remove the noqa comment"
-    edit = _edit(lines[line - 1], line, start, comment, listed, kept) if with_edits else None
+    previous = lines[line - 2] if line >= 2 else ""
+    edit = _edit(lines[line - 1], line, start, comment, listed, kept, previous.rstrip("\r\n").endswith("\\")) if with_edits else None
     first, last = listed.directive
     return Finding(
         code, text, path, line, start + first + 1, line, start + last + 1,
@@ -150,9 +153,10 @@ def _finding(
     )
 
 
-def _edit(text: str, line: int, start: int, comment: str, listed: Listed, kept: List[str]) -> Edit:
+def _edit(text: str, line: int, start: int, comment: str, listed: Listed, kept: List[str], continued: bool = False) -> Edit:
     """The edit that leaves ``kept`` of the listed codes: the comment rewritten, or removed
-    with the blanks before it (the whole line when nothing else is on it)."""
+    with the blanks before it (the whole line when nothing else is on it, unless the line
+    before ends with a backslash, ``continued``: that line needs this one)."""
     end = start + len(comment)
     if kept:
         new = f"{comment[: listed.start]}{', '.join(kept)}{comment[listed.end:]}"
@@ -166,8 +170,10 @@ def _edit(text: str, line: int, start: int, comment: str, listed: Listed, kept: 
     if after:  # an explanation after it stays, still a comment
         return Edit(line, start + 1, line, end + 1, after if after.startswith("#") else f"# {after}")
     code = text[:start]
-    if not code.strip():  # the comment was the line: the line goes
+    if not code.strip() and not continued:  # the comment was the line: the line goes
         return Edit(line, 1, line + 1, 1, "")
+    if not code.strip():  # (a backslash joins it to the line before: the blank line stays)
+        return Edit(line, 1, line, end + 1, "")
     kept_code = code.rstrip()
     return Edit(line, len(kept_code) + 1, line, end + 1, "")
 

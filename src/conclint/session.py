@@ -28,7 +28,7 @@ from conclint.config import ConfigError, ConfigFinder, settings_from_config
 from conclint.analysis.incremental import ParseCache
 from conclint.addnoqa import commented_line
 from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
-from conclint.noqa import comment_tokens
+from conclint.noqa import comment_tokens, continued_lines
 from conclint.findings import Edit, Finding
 from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.reading import decode_source, describe_size
@@ -341,6 +341,7 @@ class Session:
         lines = _LINE_BREAKS.split(source)
         disabling: Set[Tuple[int, str]] = set()
         comments: Optional[Dict[int, Tuple[int, str]]] = None  # each line's comment: where, what
+        covering: Dict[int, int] = {}  # a line in a multi-line string or continuation: where it ends
         for finding, report in result.reports:
             diagnostic = to_diagnostic(finding, positions, document.version)
             if not quick or not _overlaps(diagnostic.range, wanted):
@@ -366,7 +367,9 @@ class Session:
             disabling.add((finding.line, finding.code))
             if comments is None:
                 comments = {line: (column - 1, text) for line, column, text in comment_tokens(source)}
-            noqa = _noqa_edit(source, lines, finding, comments.get(finding.line))
+                covering = continued_lines(source)
+            at = covering.get(finding.line, finding.line)
+            noqa = _noqa_edit(source, lines, finding, comments.get(at), at)
             if noqa is not None:
                 actions.append(types.CodeAction(
                     title=f"Disable {finding.code} for this line",
@@ -492,23 +495,24 @@ def _unreadable(name: str, settings: Settings, why: str) -> FileResult:
     return result
 
 
-def _noqa_edit(source: str, lines: List[str], finding: Finding, comment: Optional[Tuple[int, str]]) -> Optional[Edit]:
-    """The edit adding the finding's code to the ``# noqa`` of the line it starts on (its
-    real ``comment``, where and what, not text in a string that looks like one), as
-    ``--add-noqa`` adds it; None for CCL000 (which noqa does not silence) or where a comment
-    would change the code (the line ends inside a string, or with a backslash)."""
-    if finding.code == PARSE_ERROR or not 0 < finding.line <= len(lines):
+def _noqa_edit(source: str, lines: List[str], finding: Finding, comment: Optional[Tuple[int, str]], at: int) -> Optional[Edit]:
+    """The edit adding the finding's code to the ``# noqa`` of line ``at``: the line it
+    starts on, or where the multi-line string or continuation it starts in ends (its real
+    ``comment``, where and what, not text in a string that looks like one), as ``--add-noqa``
+    adds it; None for CCL000 (which noqa does not silence) or where a comment would change
+    the code."""
+    if finding.code == PARSE_ERROR or not 0 < at <= len(lines):
         return None
-    line = lines[finding.line - 1]
+    line = lines[at - 1]
     new = commented_line(line, comment, [finding.code])
     if new == line:
         return None
     breaks = [m.end() for m in _LINE_BREAKS.finditer(source)]
-    offset = breaks[finding.line - 2] if finding.line > 1 else 0
+    offset = breaks[at - 2] if at > 1 else 0
     changed = source[:offset] + new + source[offset + len(line):]
     if not _same_program(source, changed):
         return None
-    return Edit(finding.line, 1, finding.line, len(line) + 1, new)
+    return Edit(at, 1, at, len(line) + 1, new)
 
 
 def _same_program(before: str, after: str) -> bool:

@@ -125,6 +125,11 @@ def inversions(project: Project) -> List[Inversion]:
             # (a gated pair is no inversion, but its edges may still close a longer cycle)
             paired.update({(a, b), (b, a)})
             out.append(_inversion((a, b), [witness, graph[(b, a)]]))
+    # One cycle reported at one place (the pairs first): another through the same acquisition
+    # shows once that one is fixed.
+    sites: Set[Tuple[str, int, int]] = {
+        (i.witnesses[0].site.path, i.witnesses[0].site.line, i.witnesses[0].site.column) for i in out
+    }
     successors: Dict[Lock, List[Lock]] = {}
     for a, b in sorted(graph):
         successors.setdefault(a, []).append(b)
@@ -133,7 +138,6 @@ def inversions(project: Project) -> List[Inversion]:
         if len(component) < 3:
             continue
         count = 0
-        sites: Set[Tuple[str, int, int]] = set()
         for a, b in sorted(graph):
             if a not in component or b not in component or (a, b) in paired:
                 continue
