@@ -189,3 +189,5 @@ def test_conclint_file_directives_hold_under_flake8_too(tmp_path):
     assert reported_codes(tmp_path, name, "--select", "CCL") == []
     name = write(tmp_path, "trailing.py", "x = 1  # conclint: noqa\n" + daemon)
     assert reported_codes(tmp_path, name, "--select", "CCL") == ["CCL000", "CCL301", "CCL201"]
+    # --disable-noqa turns them off as it does flake8's own.
+    assert reported_codes(tmp_path, "skipped.py", "--select", "CCL", "--disable-noqa") == ["CCL301", "CCL201"]

@@ -27,6 +27,7 @@ class Flake8Plugin:
 
     # Set once per flake8 run by ``parse_options``; None until then (e.g. used directly).
     _settings: ClassVar[Any] = None
+    _directives: ClassVar[bool] = True
 
     # flake8 classifies plugins by their parameters: ``tree`` makes this an AST plugin,
     # which flake8 runs once per file and not at all when the file fails to compile
@@ -38,6 +39,8 @@ class Flake8Plugin:
     @classmethod
     def parse_options(cls, options: Any) -> None:
         cls._settings = _settings(getattr(options, "select", None), getattr(options, "extend_select", None) or ())
+        # `flake8 --disable-noqa` turns conclint's file-level directives off too.
+        cls._directives = not getattr(options, "disable_noqa", False)
         # The configuration of where flake8 runs, read here, in flake8's main process: one
         # that cannot be used stops the run with one message (flake8 would print a traceback).
         from conclint.config import ConfigError
@@ -67,7 +70,7 @@ class Flake8Plugin:
         data = _source_bytes(self.lines)
         # conclint's own file-level directives hold here too (flake8 knows `# flake8: noqa`,
         # not ours): `# conclint: noqa` skips the file, `# conclint: noqa: CODES` those rules.
-        directives = file_directives(data)
+        directives = file_directives(data) if self._directives else None
         if directives is not None:
             for line, column, text, why in directives.malformed:
                 yield line, column - 1, f"{PARSE_ERROR} {why.format(comment=text)}", type(self)
