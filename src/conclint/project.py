@@ -78,8 +78,10 @@ def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Sum
         kept = summary["t"]
         source = decode(data)
         # A kept line inside a multi-line string or a continuation is covered by the comment
-        # where that run ends (``noqa.continued_lines``): filed under the kept line.
-        covering = continued_lines(source)
+        # where that run ends (``noqa.continued_lines``): filed under the kept line. (Such a
+        # line ends with a backslash or opens a triple-quoted string: the tokenizer runs only then.)
+        runs = any(text.rstrip().endswith("\\") or '"""' in text or "\'\'\'" in text for text in kept.values())
+        covering = continued_lines(source) if runs else {}
         if any(may_have_line_noqa(text) for text in kept.values()) or covering:
             found = comments(source)
             summary["q"] = {

@@ -110,7 +110,7 @@ _LINE_RE = re.compile(r"\r\n|\r|\n")
 _IMPORT_TAIL_RE = re.compile(r"[ \t\\\r\n]*(\([^)]*\)?|(?:[^\n;#\\]|\\\r?\n)*)")
 _WORD_RE = re.compile(r"\w+")
 # `if False:` or `if 0:`, whose body never runs (``facts.never_runs``).
-_NEVER_RE = re.compile(r"\bif[ \t(]+(?:False|0)[ \t)]*:")
+_NEVER_RE = re.compile(r"if[ \t(]+(?:False|0)[ \t)]*:")  # (`elif False:` too; no leading \b: slow)
 
 
 def _indented_import_names(text: str) -> FrozenSet[str]:
@@ -119,15 +119,32 @@ def _indented_import_names(text: str) -> FrozenSet[str]:
     (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
     words: Set[str] = set()
     at = text.find("import")
-    while at >= 0:  # (plain searches, each tail read once: linear in the text)
+    line_start = scanned = 0
+    while at >= 0:  # (plain searches, each stretch read once: linear in the text)
+        newline = text.rfind("\n", scanned, at)
+        if newline >= 0:
+            line_start = newline + 1
+        scanned = at
         end = at + 6
-        if (at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")) and text[end: end + 1] in (" ", "\t", "\\", "("):
+        if (
+            (at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")) and text[end: end + 1] in (" ", "\t", "\\", "(")
+            and not _module_statement(text, line_start, at)
+        ):
             tail = _IMPORT_TAIL_RE.match(text, end)
             if tail is not None:
                 words.update(_WORD_RE.findall(tail.group(1)))
                 end = max(end, tail.end())
         at = text.find("import", end)
     return frozenset(words)
+
+
+def _module_statement(text: str, line_start: int, at: int) -> bool:
+    """Whether the import whose keyword is at ``at`` starts its line at column 0 with nothing
+    before it that could put it in a def (`;`, `:`): a module-level import, which the
+    summary files as such (a long line is taken as maybe in a def: the safe side)."""
+    if text[line_start: line_start + 1] in (" ", "\t", "\f") or at - line_start > 200:
+        return False
+    return text.find(";", line_start, at) < 0 and text.find(":", line_start, at) < 0
 
 
 def needs_summary(data: bytes) -> bool:
@@ -222,10 +239,7 @@ class _Summariser:
         # of the import in the def that binds it, None when bound otherwise (or twice).
         self.bound_in: Dict[int, Dict[str, Optional[str]]] = {}
         self.imported_in: Dict[int, Dict[str, Optional[str]]] = {}  # per def, ``_imports_in``
-        # The names imports in defs may bind (a superset, from the text): such a def's
-        # imports are filed as ``name#line`` (``scoped_import``).
-        self.def_import_names = _indented_import_names(text)
-        self.def_imports = bool(self.def_import_names)
+        self._def_import_names: Optional[FrozenSet[str]] = None  # made when first asked
         self.with_coroutines = coroutines
         self.with_gevent = gevent
         self.patches: List[List[Any]] = []
@@ -272,7 +286,8 @@ class _Summariser:
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
             self._made_lock_acquires(tree)
-        if ("if False" in self.text or "if 0" in self.text or "if (" in self.text) and _NEVER_RE.search(self.text):
+        text = self.text
+        if ("if False" in text or "if 0" in text or "if (False" in text or "if (0" in text) and _NEVER_RE.search(text):
             self._drop_what_never_runs(tree)
         return {
             "v": VERSION, "n": self.noqa, "i": self.imports, "k": self.locks, "c": self.classes,
@@ -328,6 +343,18 @@ class _Summariser:
         self.unawaited = [w for w in self.unawaited if alive(w[1])]
         self.patches = [[*p[:4], [i for i in p[4] if alive(i[2])]] for p in self.patches if alive(p[0])]
         self.coroutines = {name: site for name, site in self.coroutines.items() if alive(site[0])}
+
+    @property
+    def def_import_names(self) -> FrozenSet[str]:
+        """The names imports in defs may bind (a superset, from the text): such a def's
+        imports are filed as ``name#line`` (``scoped_import``)."""
+        if self._def_import_names is None:
+            self._def_import_names = _indented_import_names(self.text)
+        return self._def_import_names
+
+    @property
+    def def_imports(self) -> bool:
+        return bool(self.def_import_names)
 
     def _made_lock_acquires(self, tree: ast.Module) -> None:
         """File the acquires CCL201 would report were their receiver a lock, where it holds
@@ -527,15 +554,9 @@ class _Summariser:
                     imported[name] = None if name in imported else key
         return imported
 
-    def _binding(self, node: ast.AST, defs: Tuple[ast.AST, ...]) -> Optional[str]:
-        """How the head of dotted ``node`` is bound where it stands in ``defs``: "" at module
-        level, the key of a def's import of it, None when a def binds it otherwise."""
-        name = _dotted(node)
-        if name is None:
-            return None
-        head = name.split(".", 1)[0]
-        if head not in self.imports and head not in self.def_import_names:
-            return ""  # nothing any import binds: what the module level says (nothing)
+    def _binding(self, head: str, defs: Tuple[ast.AST, ...]) -> Optional[str]:
+        """How name ``head`` is bound where it stands in ``defs``: "" at module level, the
+        key of a def's import of it, None when a def binds it otherwise."""
         for scope in reversed(defs):  # the innermost def binding it decides (a closure's names too)
             bound = self.bound_in.get(id(scope))
             if bound is None:
@@ -548,12 +569,19 @@ class _Summariser:
         """``_imported_ref`` of ``func`` where it stands in ``defs``: a name a def around it
         imports is its ref through that import (``n:fetch#12``); one a def binds otherwise is
         none."""
-        key = self._binding(func, defs)
+        name = _dotted(func)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head not in self.imports and head not in self.def_import_names:
+            return None  # nothing any import binds (most calls: one look)
+        key = self._binding(head, defs)
         if key == "":
-            return self._imported_ref(func)
+            if head not in self.imports or head in self.module_names:
+                return None
+            return f"n:{name}" if not rest else f"d:{name}"
         if key is None:
             return None
-        rest = (_dotted(func) or "").partition(".")[2]
         return f"d:{key}.{rest}" if rest else f"n:{key}"
 
     def _bindings(self, scope: ast.AST) -> Dict[str, Optional[str]]:
