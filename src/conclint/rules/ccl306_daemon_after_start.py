@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import libcst as cst
 
@@ -84,11 +84,21 @@ def _preorder(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 def _bound(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """What ``node`` binds: its target, each name of an unpacking (``t, n = make(), 1``)."""
+    targets: List[cst.CSTNode] = []
     if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del)):
-        return [node.target]
-    if isinstance(node, cst.WithItem) and node.asname is not None:
-        return [node.asname.name]
-    return []
+        targets = [node.target]
+    elif isinstance(node, cst.WithItem) and node.asname is not None:
+        targets = [node.asname.name]
+    out: List[cst.CSTNode] = []
+    while targets:
+        target = targets.pop()
+        out.append(target)
+        if isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(element.value for element in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+    return out
 
 
 def _is_daemon_attr(target: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
