@@ -113,7 +113,7 @@ _WORD_RE = re.compile(r"\w+")
 _NEVER_RE = re.compile(r"if[ \t(]+(?:False|0)[ \t)]*:")  # (`elif False:` too; no leading \b: slow)
 
 
-def _indented_import_names(text: str) -> FrozenSet[str]:
+def _import_words(text: str) -> FrozenSet[str]:
     """The words after the word ``import`` anywhere (after ``;``, on a def's line, joined by
     backslashes, at module level too): a superset of the names imports in defs bind
     (``import a.b`` binds ``a``; ``as`` and the dotted tails count too)."""
@@ -349,7 +349,7 @@ class _Summariser:
         """The names imports in defs may bind (a superset, from the text): such a def's
         imports are filed as ``name#line`` (``scoped_import``)."""
         if self._def_import_names is None:
-            self._def_import_names = _indented_import_names(self.text)
+            self._def_import_names = _import_words(self.text)
         return self._def_import_names
 
     @property
@@ -948,24 +948,6 @@ def _statements_of(scope: ast.AST) -> Iterator[ast.stmt]:
         if not isinstance(stmt, (*_FUNCTIONS, ast.ClassDef)):
             for inner in statement_lists(stmt):
                 pending.extend(inner)
-
-
-def _bound_names_in(stmt: ast.stmt) -> Set[str]:
-    """The names ``stmt`` binds itself (not the statements nested in it)."""
-    names: Set[str] = set()
-    pending = [c for c in ast.iter_child_nodes(stmt) if not isinstance(c, ast.stmt)]
-    while pending:
-        node = pending.pop()
-        if type(node) is ast.Name and type(node.ctx) is not ast.Load:
-            names.add(node.id)
-        elif type(node) is ast.ExceptHandler:
-            if node.name:
-                names.add(node.name)
-            continue  # (its body: statements of their own)
-        elif type(node) is ast.Lambda:
-            continue
-        pending.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.stmt))
-    return names
 
 
 def _named(
