@@ -6,8 +6,8 @@ Where the comment goes, as ruff's ``--add-noqa`` does: codes are added to the li
 ``  # noqa: CODES`` at its end, after any comment it has (``x()  # why`` becomes
 ``x()  # why  # noqa: CCL201``). The line is the one the finding starts on, the line noqa
 is matched against (``engine.analyse``); for a line that ends inside a multi-line string or
-with a backslash continuation, the line that run ends on (as ruff). A line where no comment
-can go even so is skipped and named, and its findings stay. Files are written through ``writes.write_fixed``, as ``--fix`` writes
+with a backslash continuation, the line that run ends on (as ruff). A file the tokenizer
+cannot read gets no comment: it is named, and its findings stay. Files are written through ``writes.write_fixed``, as ``--fix`` writes
 them: a file saved since it was linted is left alone.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from conclint.findings import Finding
-from conclint.noqa import comment_tokens, continued_lines, is_suppressed, listed_in_line_noqa
+from conclint.noqa import comment_tokens, continuations, is_suppressed, listed_in_line_noqa
 
 if TYPE_CHECKING:
     from conclint.runner import FileOutcome
@@ -108,23 +108,19 @@ def with_comments(data: bytes, wanted: Mapping[int, Set[str]]) -> Tuple[bytes, i
     source = text[len(bom):]
     comments = {line: (column - 1, comment) for line, column, comment in comment_tokens(source)}
     lines = _LINES.findall(source)
-    blocked = _uncommentable(source, lines, set(comments))
-    if blocked is None:
+    # A line inside a multi-line string or continued by a backslash: the comment goes at the
+    # end of its run, where noqa is read for it (``noqa.continued_lines``).
+    continued = continuations(source)
+    if continued is None:
         return data, 0, [(min(wanted), "no noqa comment added: the file cannot be tokenized")]
     count = 0
     skipped: List[Tuple[int, str]] = []
-    # A line inside a multi-line string or continued by a backslash: the comment goes at the
-    # end of its run, where noqa is read for it (``noqa.continued_lines``).
-    continued = continued_lines(source)
     placed: Dict[int, Set[str]] = {}
     for line, codes_there in wanted.items():
         placed.setdefault(continued.get(line, line), set()).update(codes_there)
     for line in sorted(placed):
         codes = sorted(placed[line])
         if line > len(lines):
-            continue
-        if line in blocked:
-            skipped.append((line, f"no noqa comment added for {', '.join(codes)}: {blocked[line]}"))
             continue
         physical = lines[line - 1]
         ending = _END.search(physical)
@@ -149,25 +145,3 @@ def commented_line(body: str, comment: Optional[Tuple[int, str]], codes: Sequenc
         return f"{body.rstrip()}  # noqa: {', '.join(missing)}"
     new = f"{text[: listed.start]}{', '.join([*listed.codes, *missing])}{text[listed.end:]}"
     return body[:start] + new + body[start + len(text):]
-
-
-def _uncommentable(source: str, lines: Sequence[str], commented: Set[int]) -> Optional[Dict[int, str]]:
-    """The lines at whose end no comment can go, with why (``commented``: the lines holding a
-    comment, which ends them); None if tokenizing fails."""
-    blocked: Dict[int, str] = {}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source, newline=None).readline))  # CR ends a line
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    for token in tokens:
-        if token.type == tokenize.STRING or token.type in _STRING_PARTS:
-            for line in range(token.start[0], token.end[0]):
-                blocked[line] = "the line ends inside a multi-line string"
-    for number, physical in enumerate(lines, 1):
-        if number not in blocked and number not in commented and physical.rstrip("\r\n").endswith("\\"):
-            blocked[number] = "the line ends with a backslash continuation"
-    return blocked
-
-
-# Python 3.12 splits f-strings into tokens; their middle part may span lines.
-_STRING_PARTS = frozenset(getattr(tokenize, name) for name in ("FSTRING_MIDDLE",) if hasattr(tokenize, name))

@@ -101,6 +101,11 @@ def continued_lines(source: str) -> Dict[int, int]:
     multi-line string or with a backslash continuation, the line where that run ends: a
     ``# noqa`` there covers it (as in ruff and flake8). A source the tokenizer gives up on
     has none."""
+    return continuations(source) or {}
+
+
+def continuations(source: str) -> Optional[Dict[int, int]]:
+    """``continued_lines``, None when the tokenizer gives up on ``source``."""
     lines = io.StringIO(source, newline=None).readlines()
     follows: Dict[int, int] = {}
     commented: Set[int] = set()
@@ -112,7 +117,7 @@ def continued_lines(source: str) -> Dict[int, int]:
                 for line in range(token.start[0], token.end[0]):
                     follows[line] = token.end[0]
     except (tokenize.TokenError, SyntaxError):
-        return {}
+        return None
     for number, physical in enumerate(lines, 1):
         if number not in follows and number not in commented and physical.rstrip("\r\n").endswith("\\"):
             follows[number] = number + 1

@@ -71,6 +71,7 @@ import re
 import sys
 import sysconfig
 import tokenize
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
@@ -238,7 +239,7 @@ class _Summariser:
         # Per def, the names it binds (read only when needed): each to the key in ``imports``
         # of the import in the def that binds it, None when bound otherwise (or twice).
         self.bound_in: Dict[int, Dict[str, Optional[str]]] = {}
-        self.imported_in: Dict[int, Dict[str, Optional[str]]] = {}  # per def, ``_imports_in``
+        self.imported_in: Dict[int, Dict[str, Optional[str]]] = {}  # per def, ``_imports_of_def``
         self._def_import_names: Optional[FrozenSet[str]] = None  # made when first asked
         self.with_coroutines = coroutines
         self.with_gevent = gevent
@@ -302,23 +303,14 @@ class _Summariser:
         private = [q for q, record in self.functions.items() if record["a"] and _private(q.rpartition(".")[2])]
         if not private:
             return
-        words: Dict[str, int] = {}
-        for word in _IDENTIFIER_RE.findall(self.text):
-            words[word] = words.get(word, 0) + 1
-        calls: Dict[str, int] = {}
-        for record in self.functions.values():
-            for call in record["c"]:
-                name = call[0].rpartition(":")[2].rpartition(".")[2].partition("#")[0]
-                calls[name] = calls.get(name, 0) + 1
-        defined: Dict[str, int] = {}
-        for qual in self.functions:
-            name = qual.rpartition(".")[2]
-            defined[name] = defined.get(name, 0) + 1
+        words = Counter(_WORD_RE.findall(self.text))
+        calls = Counter(_ref_name(call[0]) for record in self.functions.values() for call in record["c"])
+        defined = Counter(qual.rpartition(".")[2] for qual in self.functions)
         for qual in private:
             name = qual.rpartition(".")[2]
             # Each mention is a def or a call the walk filed (defs without a record would
             # count as mentions: then the name is taken as handed on, the safe side).
-            if words.get(name, 0) <= defined[name] + calls.get(name, 0):
+            if words[name] <= defined[name] + calls[name]:
                 self.functions[qual]["x"] = 0
 
     def _drop_what_never_runs(self, tree: ast.Module) -> None:
@@ -537,21 +529,21 @@ class _Summariser:
         if head not in self.def_import_names:
             return ""
         for scope in reversed(defs):
-            imported = self.imported_in.get(id(scope))
-            if imported is None:
-                imported = self.imported_in[id(scope)] = self._imports_in(scope)
+            imported = self._imports_of_def(scope)
             if head in imported:
                 return imported[head] or ""
         return ""
 
-    def _imports_in(self, scope: ast.AST) -> Dict[str, Optional[str]]:
+    def _imports_of_def(self, scope: ast.AST) -> Dict[str, Optional[str]]:
         """The names the imports of def ``scope`` bind (not those of defs nested in it), each
-        to its key in ``imports``; None for a name two imports bind."""
-        imported: Dict[str, Optional[str]] = {}
-        for stmt in _statements_of(scope):
-            if type(stmt) in (ast.Import, ast.ImportFrom):
-                for name, key in self.scoped_import(stmt).items():  # type: ignore[arg-type]
-                    imported[name] = None if name in imported else key
+        to its key in ``imports``; None for a name two imports bind. Read once per def."""
+        imported = self.imported_in.get(id(scope))
+        if imported is None:
+            imported = self.imported_in[id(scope)] = {}
+            for stmt in _statements_of(scope):
+                if type(stmt) in (ast.Import, ast.ImportFrom):
+                    for name, key in self.scoped_import(stmt).items():  # type: ignore[arg-type]
+                        imported[name] = None if name in imported else key
         return imported
 
     def _binding(self, head: str, defs: Tuple[ast.AST, ...]) -> Optional[str]:
@@ -593,7 +585,6 @@ class _Summariser:
         names: Dict[str, Optional[str]] = dict.fromkeys(
             a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None
         )
-        imported: Dict[str, Optional[str]] = {}
         stack: List[ast.AST] = list(scope.body)  # type: ignore[attr-defined]
         while stack:  # one walk, not into the defs, classes and lambdas inside
             node = stack.pop()
@@ -603,20 +594,17 @@ class _Summariser:
                     names[node.id] = None  # type: ignore[attr-defined]
             elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
                 names[node.name] = None  # type: ignore[attr-defined]
-            elif kind in (ast.Import, ast.ImportFrom):
-                for name, key in self.scoped_import(node).items():  # type: ignore[arg-type]
-                    imported[name] = None if name in imported else key
-            elif kind is not ast.Lambda:
+            elif kind not in (ast.Lambda, ast.Import, ast.ImportFrom):  # (imports: ``_imports_of_def``)
                 if kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
                     names[node.name] = None  # type: ignore[attr-defined]
                 stack.extend(ast.iter_child_nodes(node))
-        for name, found in imported.items():
+        for name, found in self._imports_of_def(scope).items():
             names[name] = found if name not in names else None
         return names
 
-    def scoped_import(self, node: Union[ast.Import, ast.ImportFrom], file: bool = True) -> Dict[str, str]:
-        """The names an import in a def binds, each to its key ``name#line`` in ``imports``
-        (where it is filed, unless ``file`` is false): a def's import is seen only there."""
+    def scoped_import(self, node: Union[ast.Import, ast.ImportFrom]) -> Dict[str, str]:
+        """The names an import in a def binds, each to its key ``name#line``, filed in
+        ``imports`` under it: a def's import is seen only there."""
         keys: Dict[str, str] = {}
         for alias in node.names:
             if alias.name == "*":
@@ -629,8 +617,7 @@ class _Summariser:
                 target = f"{node.module}.{alias.name}" if node.module else alias.name
                 level = node.level
             key = keys[bound] = f"{bound}#{node.lineno}"
-            if file:
-                self.imports[key] = [level, target]
+            self.imports[key] = [level, target]
         return keys
 
     # ---------------------------------------------------------------- gevent
@@ -893,7 +880,9 @@ def _expects_failure(stmt: ast.stmt) -> bool:
     )
 
 
-_IDENTIFIER_RE = re.compile(r"\w+")
+def _ref_name(ref: str) -> str:
+    """The last name a ref calls (``s:_flush``, ``d:mod._flush``, ``n:_flush#12``: ``_flush``)."""
+    return ref.rpartition(":")[2].rpartition(".")[2].partition("#")[0]
 
 
 def _private(name: str) -> bool:
@@ -1707,8 +1696,7 @@ class Project:
             self._calls_by_name = {}
             for caller in self._functions.values():
                 for call in caller.calls:
-                    name = call.ref.rpartition(":")[2].rpartition(".")[2].partition("#")[0]
-                    self._calls_by_name.setdefault(name, []).append((caller, call))
+                    self._calls_by_name.setdefault(_ref_name(call.ref), []).append((caller, call))
         held: Optional[FrozenSet[str]] = None
         name = function.qual.rpartition(".")[2]
         if self._imported_elsewhere(function, name):
