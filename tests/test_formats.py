@@ -102,7 +102,7 @@ def test_full_marks_unsafe_fixes_and_shows_related_places():
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     (note,) = [i for i, line in enumerate(lines) if line.startswith("note: shop/stock.py:10:14: ")]
-    assert lines[note + 4] == "10 |         with ORDERS_LOCK:"
+    assert lines[note + 4] == "10 |         with ORDERS_LOCK:  # error: CCL209"
     assert lines[note + 5] == "   |              ^^^^^^^^^^^"
 
 

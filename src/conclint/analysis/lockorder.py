@@ -65,16 +65,15 @@ class Inversion:
 Edge = Tuple[Lock, Lock]
 
 
-def edges(project: Project, guards: Optional[Dict[Edge, FrozenSet[Lock]]] = None) -> Dict[Edge, Witness]:
-    """Every edge of the lock-after graph with its first witness (by place); ``guards``,
-    when given, gets for each edge the other locks held at every one of its witnesses."""
-    found: Dict[Edge, Witness] = {}
+def edges(project: Project, guards: Optional[Dict[Edge, FrozenSet[Lock]]] = None) -> Dict[Edge, List[Witness]]:
+    """Every edge of the lock-after graph with its witnesses, by place (one per place and
+    path); ``guards``, when given, gets for each edge the other locks held at every one of
+    its witnesses."""
+    found: Dict[Edge, Dict[Tuple[str, int, int, Tuple[str, ...]], Witness]] = {}
 
     def add(witness: Witness, holding: FrozenSet[Lock] = frozenset()) -> None:
         key = (witness.held, witness.taken)
-        known = found.get(key)
-        if known is None or witness.key() < known.key():
-            found[key] = witness
+        found.setdefault(key, {}).setdefault(witness.key(), witness)
         if guards is not None:
             others = holding - {witness.held, witness.taken}
             guards[key] = guards[key] & others if key in guards else others
@@ -103,13 +102,18 @@ def edges(project: Project, guards: Optional[Dict[Edge, FrozenSet[Lock]]] = None
                     continue
                 for lock in held:
                     add(Witness(lock, taken, call.site, via, acquired), frozenset(held))
-    return found
+    return {edge: [witnesses[key] for key in sorted(witnesses)] for edge, witnesses in found.items()}
 
 
 def inversions(project: Project) -> List[Inversion]:
     """The cycles of the graph: every pair of locks taken in both orders, then, in each
     strongly connected set of three or more locks, the shortest cycles through edges no
-    pair covers. Each witness list starts with the witness reported (the first by place)."""
+    pair covers. A cycle is reported at every place that takes one of its steps, so that
+    silencing one place (``# noqa``, a per-file ignore, a baseline entry, a configuration
+    turning the rule off) hides no other, and a new path into a known cycle is a new
+    finding; at one place only the first cycle found is reported. Each witness list starts
+    with the witness of the place reported; the other steps are named by their first
+    witness (by place)."""
     guards: Dict[Edge, FrozenSet[Lock]] = {}
     graph = edges(project, guards)
 
@@ -119,17 +123,24 @@ def inversions(project: Project) -> List[Inversion]:
         return any(_one_lock(project, gate, cycle) for gate in common)
 
     out: List[Inversion] = []
+    sites: Set[Tuple[str, int, int]] = set()
+
+    def report(cycle: Tuple[Lock, ...]) -> None:
+        steps = list(zip(cycle, cycle[1:] + cycle[:1]))
+        for number, step in enumerate(steps):
+            others = [graph[other][0] for other in steps[number + 1:] + steps[:number]]
+            for witness in graph[step]:
+                at = (witness.site.path, witness.site.line, witness.site.column)
+                if at not in sites:
+                    sites.add(at)
+                    out.append(Inversion(tuple(w.held for w in [witness, *others]), [witness, *others]))
+
     paired: Set[Tuple[Lock, Lock]] = set()
-    for (a, b), witness in sorted(graph.items()):
+    for a, b in sorted(graph):
         if a < b and (b, a) in graph and not gated((a, b)):
             # (a gated pair is no inversion, but its edges may still close a longer cycle)
             paired.update({(a, b), (b, a)})
-            out.append(_inversion((a, b), [witness, graph[(b, a)]]))
-    # One cycle reported at one place (the pairs first): another through the same acquisition
-    # shows once that one is fixed.
-    sites: Set[Tuple[str, int, int]] = {
-        (i.witnesses[0].site.path, i.witnesses[0].site.line, i.witnesses[0].site.column) for i in out
-    }
+            report((a, b))
     successors: Dict[Lock, List[Lock]] = {}
     for a, b in sorted(graph):
         successors.setdefault(a, []).append(b)
@@ -152,13 +163,7 @@ def inversions(project: Project) -> List[Inversion]:
             seen.add(cycle)
             if gated(cycle):
                 continue
-            steps = list(zip(cycle, cycle[1:] + cycle[:1]))
-            inversion = _inversion(cycle, [graph[step] for step in steps])
-            at = inversion.witnesses[0].site
-            if (at.path, at.line, at.column) in sites:
-                continue  # another cycle reported at the same place already names it
-            sites.add((at.path, at.line, at.column))
-            out.append(inversion)
+            report(cycle)
             count += 1
             if count >= MAX_CYCLES_PER_COMPONENT:
                 break
@@ -177,12 +182,6 @@ def _one_lock(project: Project, gate: Lock, cycle: Tuple[Lock, ...]) -> bool:
         return True
     owner = module + "."
     return all(lock.rpartition(".")[0] + "." == owner for lock in cycle)
-
-
-def _inversion(locks: Tuple[Lock, ...], witnesses: List[Witness]) -> Inversion:
-    first = min(range(len(witnesses)), key=lambda i: witnesses[i].key())
-    ordered = witnesses[first:] + witnesses[:first]
-    return Inversion(tuple(w.held for w in ordered), ordered)
 
 
 def _rotated(cycle: Tuple[Lock, ...]) -> Tuple[Lock, ...]:
