@@ -906,3 +906,53 @@ def test_one_place_reports_one_cycle_pairs_included(tmp_path):
     root = small_project(tmp_path, {"m.py": source})
     places = [(f["line"], f["column"]) for f in findings(root, "--no-cache")]
     assert len(places) == len(set(places)) and places
+
+
+def test_a_call_that_does_not_run_its_body_there_takes_no_lock_there(tmp_path):
+    # Calling a generator or a coroutine function makes an object and runs nothing; a def
+    # behind a decorator conclint does not know may run later, elsewhere (a thread); a
+    # generator made a context manager runs on entering its `with`.
+    head = (
+        "import threading\nfrom contextlib import contextmanager\n\nfrom pkg.deco import in_thread\n\n"
+        "A_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+        "def ordered():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+    )
+    made = (
+        "def gen_a():\n    with A_LOCK:\n        yield 1\n\n\n"
+        "async def co_a():\n    with A_LOCK:\n        pass\n\n\n"
+        "@in_thread\ndef background():\n    with A_LOCK:\n        pass\n\n\n"
+        "def user():\n    with B_LOCK:\n        g = gen_a()\n        c = co_a()\n        background()\n    return list(g), c\n"
+    )
+    deco = "import threading\n\n\ndef in_thread(f):\n    return lambda: threading.Thread(target=f).start()\n"
+    root = small_project(tmp_path, {"pkg/__init__.py": "", "pkg/deco.py": deco, "pkg/m.py": head + made})
+    assert findings(root, "--no-cache") == []
+    managed = "\n\n@contextmanager\ndef holding_a():\n    with A_LOCK:\n        yield\n\n\ndef cm_user():\n    with B_LOCK:\n        with holding_a():\n            pass\n"
+    (root / "pkg" / "m.py").write_text(head + made + managed)
+    found = [(f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert found == [(12, "CCL209"), (48, "CCL209")]
+    # A decorator known to run the def at once is followed.
+    (root / "pkg" / "m.py").write_text(head + made.replace("@in_thread", "@staticmethod"))
+    assert [f["line"] for f in findings(root, "--no-cache")] == [12, 36]
+
+
+def test_code_that_never_runs_holding_a_lock_and_a_lock_let_go_of_inside_its_with_take_no_edge(tmp_path):
+    head = (
+        "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+        "def ordered():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+    )
+    others = (
+        # The idiom for calling out without the lock: let go of it, take it back after.
+        "def call_out():\n    with B_LOCK:\n        B_LOCK.release()\n        try:\n            with A_LOCK:\n"
+        "                pass\n        finally:\n            B_LOCK.acquire()\n\n\n"
+        "def dead():\n    with B_LOCK:\n        return\n        with A_LOCK:\n            pass\n\n\n"
+        "def never():\n    with B_LOCK:\n        while False:\n            with A_LOCK:\n                pass\n"
+    )
+    root = small_project(tmp_path, {"m.py": head + others})
+    assert findings(root, "--no-cache") == []
+    # Each of them, where it runs, is an inversion.
+    for old, new in (
+        ("        B_LOCK.release()\n", ""), ("        return\n        with A_LOCK", "        print()\n        with A_LOCK"),
+        ("while False:", "while True:"),
+    ):
+        (root / "m.py").write_text(head + others.replace(old, new, 1))
+        assert [f["code"] for f in findings(root, "--no-cache", "--select", "CCL209")] == ["CCL209"] * 2, old

@@ -212,6 +212,14 @@ VALUE_METHODS = frozenset(
 TRANSPARENT_DECORATORS = frozenset(
     {"staticmethod", "classmethod", "abstractmethod", "abc.abstractmethod", "override", "typing.override"}
 )
+# Decorators after which calling a def still runs its body, there and then (the lock-order
+# graph follows such calls; any other decorator may run it later, elsewhere or never: on a
+# new thread, in an executor, as a scheduled task).
+RUNS_ON_CALL_DECORATORS = TRANSPARENT_DECORATORS | frozenset({
+    "contextmanager", "contextlib.contextmanager",  # the body up to its yield, on entering `with`
+    "lru_cache", "functools.lru_cache", "cache", "functools.cache", "wraps", "functools.wraps",
+    "final", "typing.final", "overload", "typing.overload",
+})
 TEST_EXPECTATIONS = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "raises", "warns", "deprecated_call"}
 )

@@ -525,8 +525,9 @@ def methods_of(cls: ast.ClassDef) -> Dict[str, Function]:
     return {s.name: s for s in cls.body if isinstance(s, _FUNCTIONS)}
 
 
-def never_runs(node: ast.If) -> bool:
-    """``if False:`` / ``if 0:``: a body kept for another build (a generated twin) that never runs."""
+def never_runs(node: Union[ast.If, ast.While]) -> bool:
+    """``if False:`` / ``if 0:``: a body kept for another build (a generated twin) that never
+    runs (and ``while False:``, whose body does not either)."""
     return type(node.test) is ast.Constant and not node.test.value
 
 

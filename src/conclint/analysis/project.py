@@ -79,13 +79,13 @@ from typing import AbstractSet, Any, Callable, Dict, FrozenSet, Iterable, Iterat
 from conclint.analysis.acquires import acquires
 from conclint.analysis.catalogue import (
     CONDITION_TYPES, CONSTRUCTORS, LOCK_TYPES, POOL_TYPES, PROCESS_POOL_TYPES, PROCESS_TYPES, SPAWN_CONSTRUCTORS, START_METHOD_CALLS,
-    SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
+    SPAWN_METHODS, TEST_EXPECTATIONS, TRANSPARENT_DECORATORS, RUNS_ON_CALL_DECORATORS, VALUE_BUILTINS, VALUE_METHODS, SpawnSignature, canonical,
     method_signature,
 )
 from conclint.analysis.facts import Facts, never_runs, statement_lists
 from conclint.gate import imports_name
 
-VERSION = 4
+VERSION = 5
 # Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
 TRIGGER_WORDS = (b"Lock", b"LOCK", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
 # The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
@@ -310,7 +310,7 @@ class _Summariser:
             name = qual.rpartition(".")[2]
             # Each mention is a def or a call the walk filed (defs without a record would
             # count as mentions: then the name is taken as handed on, the safe side).
-            if words[name] <= defined[name] + calls[name]:
+            if words[name] <= defined[name] + calls[name] and self.functions[qual]["x"] == 1:
                 self.functions[qual]["x"] = 0
 
     def _drop_what_never_runs(self, tree: ast.Module) -> None:
@@ -794,7 +794,11 @@ class _Summariser:
         walker = _FunctionWalker(self, owner, qual, node, outer)
         walker.block(node.body, [])
         if walker.acquisitions or walker.calls:
-            self.functions[qual] = {"k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 1}
+            # "x": 1, a function; 0, a closed helper (``_closed_helpers``); 2, one whose call
+            # does not run its body there and then (``_deferred``).
+            self.functions[qual] = {
+                "k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 2 if _deferred(node) else 1,
+            }
         # A nested def sees the names its enclosing defs import (a closure's free names).
         imported = {name: ref for name, ref in walker.local.items() if ref.startswith("n:") and "#" in ref}
         for inner in walker.nested:
@@ -917,6 +921,22 @@ def _yields(function: ast.AST) -> bool:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             pending.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _deferred(function: _Function) -> bool:
+    """Whether calling ``function`` may not run its body there and then: a coroutine
+    function or a generator (their bodies run when awaited or iterated; a generator made a
+    context manager runs on entering its ``with``), or a def wrapped by a decorator that
+    may run it later, elsewhere or never (``RUNS_ON_CALL_DECORATORS`` are the known others)."""
+    for decorator in function.decorator_list:
+        name = _dotted(decorator.func if type(decorator) is ast.Call else decorator)
+        if name not in RUNS_ON_CALL_DECORATORS:
+            return True
+    if type(function) is ast.AsyncFunctionDef:
+        return True
+    return _yields(function) and not any(
+        _dotted(d) in ("contextmanager", "contextlib.contextmanager") for d in function.decorator_list
+    )
 
 
 def written(ref: str) -> str:
@@ -1057,22 +1077,28 @@ class _FunctionWalker:
         # Taken by acquire(), not yet released: how many times each (a lock taken again is
         # held once in what calls and acquisitions record, however often it was taken).
         self.manual: Dict[str, int] = {}
+        # Held by a `with` around, let go of inside it by `release()` and not yet taken back
+        # (`with lock: lock.release(); call_out(); lock.acquire()`): not held meanwhile.
+        self.released: Dict[str, int] = {}
         self.nested_names: Set[str] = set()  # defs met so far in this one
 
     def held(self, lexical: List[str]) -> List[str]:
-        return lexical + [r for r in self.manual if r not in lexical]  # (each once)
+        held = [r for r in lexical if r not in self.released] if self.released else lexical
+        return held + [r for r in self.manual if r not in held]  # (each once)
 
     def block(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
         for stmt in body:
             self.statement(stmt, lexical)
+            if isinstance(stmt, _EXITS):
+                break  # what follows in the block never runs
 
     def branch(self, body: Sequence[ast.stmt], lexical: List[str]) -> None:
         """A block run only sometimes: one that ends by leaving (return, raise, break,
         continue) does not change what is held after it."""
-        saved = dict(self.manual)
+        saved = dict(self.manual), dict(self.released)
         self.block(body, lexical)
-        if body and isinstance(body[-1], _EXITS):
-            self.manual = saved
+        if any(isinstance(stmt, _EXITS) for stmt in body):
+            self.manual, self.released = saved
 
     def statement(self, stmt: ast.stmt, lexical: List[str]) -> None:
         if isinstance(stmt, _FUNCTIONS):
@@ -1096,6 +1122,8 @@ class _FunctionWalker:
                 if item.optional_vars is not None:
                     self.unknown(item.optional_vars)
             self.block(stmt.body, inner)
+            for ref in inner[len(lexical):]:
+                self.released.pop(ref, None)  # (its `with` ends here either way)
             return
         if isinstance(stmt, ast.If):
             self.expression(stmt.test, lexical)
@@ -1106,7 +1134,8 @@ class _FunctionWalker:
             self.expression(stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else stmt.test, lexical)
             if isinstance(stmt, (ast.For, ast.AsyncFor)):
                 self.unknown(stmt.target)
-            self.branch(stmt.body, lexical)
+            if not (type(stmt) is ast.While and never_runs(stmt)):  # (`while False:` / `while 0:`)
+                self.branch(stmt.body, lexical)
             self.branch(stmt.orelse, lexical)
             return
         if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
@@ -1192,11 +1221,18 @@ class _FunctionWalker:
                 if ref is not None:
                     if func.attr == "acquire":
                         self.acquire(call, ref, _blocking(call), lexical)
-                        self.manual[ref] = self.manual.get(ref, 0) + 1
+                        if self.released.get(ref):  # taken back by the `with` that holds it
+                            self.released[ref] -= 1
+                            if not self.released[ref]:
+                                del self.released[ref]
+                        else:
+                            self.manual[ref] = self.manual.get(ref, 0) + 1
                     elif ref in self.manual:
                         self.manual[ref] -= 1
                         if not self.manual[ref]:
                             del self.manual[ref]
+                    elif ref in lexical:
+                        self.released[ref] = self.released.get(ref, 0) + 1
                     continue
             self.call(call, lexical)
 
@@ -1460,7 +1496,7 @@ def _ints(values: Iterable[Any]) -> bool:
 
 def _valid_function(value: Any) -> bool:
     return (
-        type(value) is dict and set(value) == {"k", "p", "a", "c", "x"} and value["x"] in (0, 1)
+        type(value) is dict and set(value) == {"k", "p", "a", "c", "x"} and value["x"] in (0, 1, 2)
         and type(value["k"]) is str and type(value["p"]) is str
         and type(value["a"]) is list and all(
             type(a) is list and len(a) == 7 and type(a[0]) is str and _ints(a[1:6]) and _strs(a[6]) for a in value["a"]
@@ -1566,6 +1602,7 @@ class Function:
     acquisitions: List[Acquisition]
     calls: List[Call]
     closed: bool = False  # a private helper its file never hands on: its callers are its calls
+    deferred: bool = False  # its call does not run its body there and then (``_deferred``)
 
 
 @dataclass
@@ -1634,7 +1671,7 @@ class Project:
                     info.name, qual, record["k"], record["p"],
                     [Acquisition(a[0], Site(path, *a[1:5]), bool(a[5]), tuple(a[6])) for a in record["a"]],
                     [Call(c[0], Site(path, *c[1:5]), tuple(c[5])) for c in record["c"]],
-                    closed=not record["x"],
+                    closed=not record["x"], deferred=record["x"] == 2,
                 )
         self._entry_held: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._waitable: Optional[Set[str]] = None
@@ -1729,7 +1766,9 @@ class Project:
 
     def callee(self, function: Function, ref: str) -> Optional[Function]:
         """The project function a call of ``ref`` in ``function`` runs (a class's call runs
-        its ``__init__``), None when unknown."""
+        its ``__init__``), None when unknown or when the call does not run its body there
+        and then (``Function.deferred``: a generator, a coroutine function, a def some
+        decorator may run later)."""
         target = self.resolve(function, ref)
         if target is None:
             return None
@@ -1737,7 +1776,8 @@ class Project:
             target = self._member(target[1], target[2], "__init__", 0)
         if target is None or target[0] != "function":
             return None
-        return self._functions.get((target[1], target[2]))
+        found = self._functions.get((target[1], target[2]))
+        return None if found is None or found.deferred else found
 
     def reach(self, function: Function, depth: int) -> Dict[str, Tuple[Tuple[str, ...], Site]]:
         """The locks ``function`` may take, blocking, itself or through calls at most
