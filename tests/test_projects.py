@@ -956,3 +956,30 @@ def test_code_that_never_runs_holding_a_lock_and_a_lock_let_go_of_inside_its_wit
     ):
         (root / "m.py").write_text(head + others.replace(old, new, 1))
         assert [f["code"] for f in findings(root, "--no-cache", "--select", "CCL209")] == ["CCL209"] * 2, old
+
+
+def test_names_are_followed_through_packages_that_have_no_summary(tmp_path):
+    # `import app.sub.db` then `app.sub.db.fetch()`, with app/ and app/sub/ holding nothing
+    # the summaries keep (an empty __init__.py, a namespace package), and a package whose
+    # __init__.py only re-exports (`from .db import fetch`).
+    files = {
+        "app/__init__.py": "",
+        "app/sub/db.py": "async def fetch():\n    return 1\n",
+        "app/main.py": "import app.sub.db\n\n\nasync def main():\n    app.sub.db.fetch()\n",
+        "shop/__init__.py": "from .impl import grab_first, fetch_all\n",
+        "shop/impl.py": "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+                        "def take_both():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+                        "def grab_first():\n    with A_LOCK:\n        pass\n\n\nasync def fetch_all():\n    return []\n",
+        "shop/user.py": "import shop\nfrom shop import grab_first\nfrom shop.impl import B_LOCK\n\n\n"
+                        "def g():\n    with B_LOCK:\n        grab_first()\n\n\nasync def h():\n    shop.fetch_all()\n",
+    }
+    root = small_project(tmp_path, files)
+    found = [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert found == [
+        ("app/main.py", 5, "CCL404"), ("shop/impl.py", 9, "CCL209"), ("shop/user.py", 8, "CCL209"),
+        ("shop/user.py", 12, "CCL404"),
+    ]
+    assert [(f["path"], f["line"], f["code"]) for f in findings(root)] == found  # (cached)
+    # The re-export is an input of the project phase: without it, nothing is found there.
+    (root / "shop" / "__init__.py").write_text("")
+    assert [f["path"] for f in findings(root)] == ["app/main.py"]

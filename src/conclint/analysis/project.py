@@ -1663,6 +1663,8 @@ class Project:
         self._suffixes: Dict[str, Optional[str]] = {}
         self._packages: Dict[str, bool] = {}
         self._package_names: Set[str] = set()
+        self._package_set: Dict[str, None] = {}  # the packages and modules of the run
+        self._package_suffixes: Dict[str, Optional[str]] = {}
         self._functions: Dict[Tuple[str, str], Function] = {}
         for info in self.modules.values():
             path = info.path
@@ -2021,9 +2023,15 @@ class Project:
 
     def _name(self, module: str, name: str, hops: int) -> Optional[Target]:
         """What module-level ``name`` of ``module`` is (its own definitions, then imports)."""
-        info = self.modules.get(module)
-        if info is None or hops > _MAX_HOPS:
+        if hops > _MAX_HOPS:
             return None
+        info = self.modules.get(module)
+        if info is None:
+            # A module of the run with no summary (it names no lock and no coroutine): what
+            # it re-exports (`from .db import fetch` in a package's __init__.py), read from its file.
+            imported_as = self._definitions_of(module)[1] if module in self.linted else {}
+            target = imported_as.get(name)
+            return self._qualified(target, hops + 1) if target else None
         summary = info.summary
         kind = summary["k"].get(name)
         if kind is not None:
@@ -2041,12 +2049,26 @@ class Project:
 
     def _attribute(self, target: Target, attr: str, hops: int) -> Optional[Target]:
         if target[0] == "module":
-            submodule = self.find_module(f"{target[1]}.{attr}")
             found = self._name(target[1], attr, hops + 1)
-            return found if found is not None or submodule is None else ("module", submodule, "")
+            if found is not None:
+                return found
+            submodule = self._module_named(f"{target[1]}.{attr}")
+            return ("module", submodule, "") if submodule is not None else None
         if target[0] == "class":
             return self._member(target[1], target[2], attr, hops + 1)
         return None
+
+    def _module_named(self, name: str) -> Optional[str]:
+        """The module of the run called ``name`` (``find_module``), summarised or not: a
+        package with no summary (an empty ``__init__.py``, a namespace package) still leads
+        to its submodules (`import pkg.sub.locks` binds `pkg`)."""
+        found = self.find_module(name)
+        if found is None and self._in_run(name):
+            found = name
+        if found is None:  # linted from above its import root: `lib/pkg/` is the package `pkg`
+            self._in_run(name)  # (fills the package names)
+            found = _named(name, self._package_set, self._package_suffixes, self.linted, self._exact)
+        return found
 
     def _in_run(self, name: str) -> bool:
         """Whether ``name`` is a module of the run or a package of its modules (a namespace
@@ -2055,6 +2077,7 @@ class Project:
         if found is None:
             if not self._package_names:
                 self._package_names = {package for m in self.linted for package in _parents(m)}
+                self._package_set = dict.fromkeys(self._package_names | set(self.linted))
             found = self._packages[name] = name in self.linted or name in self._package_names
         return found
 
@@ -2065,22 +2088,14 @@ class Project:
         parts = name.split(".")
         for cut in range(len(parts), 0, -1):
             prefix = ".".join(parts[:cut])
-            # A module of the run with no summary (a package's empty __init__) still leads
-            # to its submodules: `import pkg.locks` binds `pkg`.
-            module = self.find_module(prefix) or (prefix if self._in_run(prefix) else None)
+            module = self._module_named(prefix)
             if module is None:
                 continue
             target: Optional[Target] = ("module", module, "")
             for part in parts[cut:]:
                 if target is None:
                     return None
-                if target[0] == "module":
-                    submodule = self.find_module(f"{target[1]}.{part}")
-                    target = self._name(target[1], part, hops + 1) or (
-                        ("module", submodule, "") if submodule is not None else None
-                    )
-                else:
-                    target = self._attribute(target, part, hops + 1)
+                target = self._attribute(target, part, hops + 1)
             return target
         return None
 
