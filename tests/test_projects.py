@@ -983,3 +983,24 @@ def test_names_are_followed_through_packages_that_have_no_summary(tmp_path):
     # The re-export is an input of the project phase: without it, nothing is found there.
     (root / "shop" / "__init__.py").write_text("")
     assert [f["path"] for f in findings(root)] == ["app/main.py"]
+
+
+def test_one_module_name_under_two_import_roots_is_neither_module(tmp_path):
+    # `conclint ../one ../two` from a third directory: each tree has its own util.py, each
+    # taking the locks in one order; merged by name, they made a false cycle.
+    for name, first, second in (("one", "A_LOCK", "B_LOCK"), ("two", "B_LOCK", "A_LOCK")):
+        tree = tmp_path / name
+        tree.mkdir()
+        (tree / "util.py").write_text("import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n")
+        (tree / "user.py").write_text(
+            f"from util import A_LOCK, B_LOCK\n\n\ndef f():\n    with {first}:\n        with {second}:\n            pass\n"
+        )
+    (tmp_path / "cwd").mkdir()
+    result = run_cli("--no-cache", "--format", "json", "../one", "../two", cwd=tmp_path / "cwd")
+    assert result.returncode == 0 and json.loads(result.stdout) == [], result.stdout
+    # One tree alone is one import root: its inversion, if any, is found.
+    (tmp_path / "one" / "other.py").write_text(
+        "from util import A_LOCK, B_LOCK\n\n\ndef g():\n    with B_LOCK:\n        with A_LOCK:\n            pass\n"
+    )
+    result = run_cli("--no-cache", "--format", "json", "../one", cwd=tmp_path / "cwd")
+    assert sorted(Path(f["path"]).name for f in json.loads(result.stdout)) == ["other.py", "user.py"]

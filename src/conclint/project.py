@@ -154,7 +154,13 @@ def _apply_project(groups: Sequence[Group]) -> None:
     # Every module of the run by name, when a rule asks (rarely): import chains (CCL401's)
     # may pass through files that have no summary, so every file's content is an input.
     def linted() -> Mapping[str, str]:
-        return {namer.name(o.path): o.path for o in every}
+        paths: Dict[str, str] = {}
+        twice = set()
+        for outcome in every:
+            name = namer.name(outcome.path)
+            if paths.setdefault(name, outcome.path) != outcome.path:
+                twice.add(name)  # one name, two files (under different import roots): neither is meant for sure
+        return {name: path for name, path in paths.items() if name not in twice}
 
     if memo is not None:
         inputs: List[Any] = [[o.path, name, o.digest] for name, (o, _) in zip(names, summarised)]

@@ -1658,8 +1658,18 @@ class Project:
         self._definitions: Dict[str, Tuple[Dict[str, List[Any]], Dict[str, str], str]] = {}
         self._spawned: Optional[List[Spawned]] = None
         self.modules: Dict[str, ModuleInfo] = {}
+        named: Dict[str, List[ModuleInfo]] = {}
         for info in sorted(modules, key=lambda m: (m.name, m.path)):
-            self.modules.setdefault(info.name, info)
+            named.setdefault(info.name, []).append(info)
+        for name, infos in named.items():
+            if len(infos) == 1:
+                self.modules[name] = infos[0]
+                continue
+            # Files of one name under different import roots (`conclint ../one ../two`, each
+            # with its own util.py): which one an import means cannot be told, so none is
+            # reached by name; each keeps locks of its own (`util[2].LOCK`).
+            for number, info in enumerate(infos, 1):
+                self.modules[f"{name}[{number}]"] = ModuleInfo(f"{name}[{number}]", info.path, info.package, info.summary)
         self._suffixes: Dict[str, Optional[str]] = {}
         self._packages: Dict[str, bool] = {}
         self._package_names: Set[str] = set()
