@@ -1004,3 +1004,38 @@ def test_one_module_name_under_two_import_roots_is_neither_module(tmp_path):
     )
     result = run_cli("--no-cache", "--format", "json", "../one", cwd=tmp_path / "cwd")
     assert sorted(Path(f["path"]).name for f in json.loads(result.stdout)) == ["other.py", "user.py"]
+
+
+def test_an_imported_name_rebound_or_shadowed_is_not_the_import(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "async def fetch():\n    return 1\n",
+        "app/work.py": "handler = lambda x: x + 1\n\n\ndef compute(x):\n    print(x)\n\n\n"
+                       "def make(n):\n    def inner(x):\n        return x * n\n    return inner\n",
+        "app/compat.py": "import threading\n\n\ndef make_lock():\n    return threading.Lock()\n",
+        # Rebound at module level after the import: callers get the new binding.
+        "app/co.py": "from app.db import fetch\nfrom app import db\n\n\ndef sync_fetch():\n    return 1\n\n\n"
+                     "fetch = sync_fetch\ndb = None\n\n\nasync def main():\n    fetch()\n    db.fetch()\n",
+        "app/spawn.py": "from multiprocessing import Process\nfrom app.work import handler, compute, make\n\n"
+                        "handler = abs\ncompute = make\n\n\ndef run():\n    Process(target=handler).start()\n"
+                        "    Process(target=compute(1)).start()\n",
+        # A parameter or a local of the def (or of a def around it) named like the import.
+        "app/locks.py": "from app.compat import make_lock\n\n\ndef given(make_lock):\n    lk = make_lock()\n"
+                        "    lk.acquire()\n    print(1)\n    lk.release()\n\n\n"
+                        "def local():\n    make_lock = object\n    lk = make_lock()\n    lk.acquire()\n    print(1)\n    lk.release()\n\n\n"
+                        "def outer(make_lock):\n    def inner():\n        lk = make_lock()\n        lk.acquire()\n"
+                        "        print(1)\n        lk.release()\n    return inner\n",
+    }
+    root = small_project(tmp_path, files)
+    # `compute = make` is an alias of the import `make`, whose call returns a closure.
+    assert [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")] == [("app/spawn.py", 10, "CCL105")]
+    # Without the rebinding or the shadowing, each is reported.
+    files["app/co.py"] = files["app/co.py"].replace("fetch = sync_fetch\ndb = None\n", "")
+    files["app/spawn.py"] = files["app/spawn.py"].replace("handler = abs\n", "")
+    files["app/locks.py"] = files["app/locks.py"].replace("def given(make_lock):", "def given():")
+    small_project(root, files)
+    found = [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")]
+    assert found == [
+        ("app/co.py", 12, "CCL404"), ("app/co.py", 13, "CCL404"), ("app/locks.py", 6, "CCL201"),
+        ("app/spawn.py", 8, "CCL105"), ("app/spawn.py", 9, "CCL105"),
+    ]

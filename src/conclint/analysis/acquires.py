@@ -41,6 +41,8 @@ class _Finder:
         self.defs: List[Tuple[_Scope, Optional[ast.ClassDef], Tuple[int, ...]]] = []
         self.makers: Dict[_Key, Optional[str]] = {}  # lock -> ref of its maker; None: bound otherwise
         self.nodes: Dict[int, List[ast.AST]] = {}  # scope -> its nodes (``_nodes``), walked once
+        self.locals: Dict[int, Set[str]] = {}  # def -> ``_local_names``
+        self.scope_of: Dict[int, ast.AST] = {}  # id -> def (or the module)
 
     def _nodes(self, scope: ast.AST) -> List[ast.AST]:
         found = self.nodes.get(id(scope))
@@ -50,8 +52,9 @@ class _Finder:
 
     def run(self) -> List[Tuple[str, ast.Attribute]]:
         self._scopes(self.tree, None, ())
-        for scope, cls, _ in self.defs:
-            self._assignments(scope, cls)
+        self.scope_of = {id(scope): scope for scope, _, _ in self.defs}
+        for scope, cls, around in self.defs:
+            self._assignments(scope, cls, around)
         uses: Dict[_Key, Tuple[Set[int], Set[int]]] = {}  # lock -> (scopes acquiring, releasing)
         enclosing: Dict[int, Tuple[int, ...]] = {}
         candidates: List[Tuple[_Key, int, ast.Attribute]] = []
@@ -98,11 +101,33 @@ class _Finder:
             elif isinstance(child, ast.ClassDef):
                 self._nested(child, child, around)
 
-    def _assignments(self, scope: _Scope, cls: Optional[ast.ClassDef]) -> None:
+    def _local_names(self, scope: ast.AST) -> Set[str]:
+        """The names a def binds other than by an import: its parameters, assignments, defs
+        and classes (not those it declares ``global`` or ``nonlocal``)."""
+        found = self.locals.get(id(scope))
+        if found is None:
+            found = set(_parameters(scope))  # type: ignore[arg-type]
+            declared: Set[str] = set()
+            for node in self._nodes(scope):
+                if type(node) is ast.Name and type(node.ctx) is not ast.Load:
+                    found.add(node.id)
+                elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+                    found.add(node.name)
+                elif type(node) in (ast.Global, ast.Nonlocal):
+                    declared.update(node.names)  # type: ignore[attr-defined]
+            found = self.locals[id(scope)] = found - declared
+        return found
+
+    def _assignments(self, scope: _Scope, cls: Optional[ast.ClassDef], around: Tuple[int, ...]) -> None:
         """File what each name and ``self`` attribute ``scope`` binds holds: the ref of the one
-        imported name whose call (without arguments) makes it, else None."""
+        imported name whose call (without arguments) makes it, else None (also when a
+        parameter or a local of the def, or of a def around it, shadows that name)."""
         params = _parameters(scope)
         globals_ = {name for node in self._nodes(scope) if type(node) is ast.Global for name in node.names}
+        shadowing: Set[str] = set()
+        for def_ in (scope, *(self.scope_of[i] for i in around)):
+            if isinstance(def_, _FUNCTIONS):
+                shadowing |= self._local_names(def_)
         stored: Dict[_Key, int] = {}
         made: Dict[_Key, List[Optional[str]]] = {}
         for node in self._nodes(scope):
@@ -124,7 +149,10 @@ class _Finder:
                     key_ = ("s", str(id(cls)), target.attr)
                 if key_ is not None:
                     value = node.value
-                    plain = type(value) is ast.Call and not value.args and not value.keywords
+                    plain = (
+                        type(value) is ast.Call and not value.args and not value.keywords
+                        and _head(value.func) not in shadowing
+                    )
                     made.setdefault(key_, []).append(self.imported(value.func) if plain else None)  # type: ignore[attr-defined]
         for name in params:
             stored[("l", str(id(scope)), name)] = stored.get(("l", str(id(scope)), name), 0) + 1
@@ -312,6 +340,13 @@ def _parameters(scope: _Scope) -> Set[str]:
         return set()
     args = scope.args
     return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None}
+
+
+def _head(func: ast.AST) -> Optional[str]:
+    """The first name of ``func`` (``a`` of ``a.b.c``), None for anything else."""
+    while type(func) is ast.Attribute:
+        func = func.value
+    return func.id if type(func) is ast.Name else None
 
 
 def _names_bound(node: ast.AST) -> List[str]:

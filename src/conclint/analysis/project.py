@@ -264,8 +264,9 @@ class _Summariser:
             if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
                 self.module_names.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:
-                    self._alias(node.targets[0].id, node.value)
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if type(target) is ast.Name and node.value is not None:
+                        self._alias(target.id, node.value)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     if type(target) is ast.Name and kind:
@@ -725,14 +726,18 @@ class _Summariser:
             self.imports[alias.asname or alias.name] = [node.level, target]
 
     def _alias(self, name: str, value: ast.AST) -> None:
-        """``_allocate_lock = _thread.allocate_lock`` at module level: an import by another name."""
+        """A module-level assignment to ``name``: ``_allocate_lock = _thread.allocate_lock``
+        or ``compute = make_callable`` is an import by another name; any other assignment to
+        an imported name rebinds it (`fetch = sync_fetch` after `from app.db import fetch`:
+        what callers of `fetch` get is no longer the import)."""
         dotted = _dotted(value)
-        if dotted is None or "." not in dotted or name in self.imports:
-            return
-        head, _, rest = dotted.partition(".")
-        found = self.imports.get(head)
-        if found is not None:
-            self.imports[name] = [found[0], f"{found[1]}.{rest}"]
+        head, _, rest = (dotted or "").partition(".")
+        found = self.imports.get(head) if dotted is not None and head not in self.module_names else None
+        if found is not None and dotted != name:
+            if name not in self.imports or not rest:  # (a dotted alias keeps an import of its name)
+                self.imports[name] = [found[0], f"{found[1]}.{rest}" if rest else found[1]]
+        elif found is None and name in self.imports:
+            del self.imports[name]
 
     def _qualname(self, node: ast.AST, key: Optional[str] = "") -> Optional[str]:
         """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock),
