@@ -1039,3 +1039,22 @@ def test_an_imported_name_rebound_or_shadowed_is_not_the_import(tmp_path):
         ("app/co.py", 12, "CCL404"), ("app/co.py", 13, "CCL404"), ("app/locks.py", 6, "CCL201"),
         ("app/spawn.py", 8, "CCL105"), ("app/spawn.py", 9, "CCL105"),
     ]
+
+
+def test_a_first_party_module_that_patches_first_patches_for_what_follows(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/boot.py": "from gevent import monkey\n\nmonkey.patch_all()\nimport socket\n",
+        "app/net.py": "import ssl\n",
+        "main.py": "import app.boot\nimport app.net\nfrom gevent import monkey\n\nmonkey.patch_all()\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    # Imported before the module that patches, app.net keeps the blocking ssl.
+    (root / "main.py").write_text(files["main.py"].replace("import app.boot\nimport app.net\n", "import app.net\nimport app.boot\n"))
+    assert [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")] == [("main.py", 1, "CCL401")]
+    # A module that imports a patched module above its own patch keeps it; what is imported
+    # after it is patched.
+    (root / "main.py").write_text(files["main.py"])
+    (root / "app" / "boot.py").write_text("import socket\nfrom gevent import monkey\n\nmonkey.patch_all()\n")
+    assert [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")] == [("app/boot.py", 4, "CCL401"), ("main.py", 1, "CCL401")]

@@ -1923,7 +1923,10 @@ class Project:
         for info in self.modules.values():
             for *call, imports in info.summary["g"]:
                 reported: Set[Tuple[int, int]] = set()
+                patching_line: Optional[int] = None  # an import of a module that patches first
                 for level, target, *site in imports:
+                    if patching_line is not None and site[0] != patching_line:
+                        break  # the process is patched from there on
                     if (site[0], site[1]) in reported:
                         continue
                     imported = self._linted_module(self._absolute(info, level, target))
@@ -1937,6 +1940,9 @@ class Project:
                             reported.add((site[0], site[1]))
                             chain, root = found
                             yield Site(info.path, *site), module, chain, root, Site(info.path, *call)
+                        if self._patches_itself(module):
+                            patching_line = site[0]
+                        if found is not None or patching_line is not None:
                             break
 
     def _with_packages(self, module: str) -> List[str]:
@@ -1951,7 +1957,7 @@ class Project:
         queue: List[Tuple[str, Tuple[str, ...]]] = [(start, (start,))]
         while queue:
             module, chain = queue.pop(0)
-            for name, plain in self._imports_of(module):
+            for name, plain in self._imports_until_patched(module):
                 if patched(name, plain):
                     return chain, name
                 found = self._linted_module(name)
@@ -1960,6 +1966,19 @@ class Project:
                         seen.add(inner)
                         queue.append((inner, (*chain, inner)))
         return None
+
+    def _patches_itself(self, module: str) -> bool:
+        """Whether ``module`` monkey-patches at its module level (its summary's "g")."""
+        info = self.modules.get(module)
+        return info is not None and bool(info.summary["g"])
+
+    def _imports_until_patched(self, module: str) -> List[Tuple[str, bool]]:
+        """``_imports_of`` a module, or, when it patches at its module level itself, only the
+        imports above its patch (each taken as a ``from`` import: the summary does not say)."""
+        info = self.modules.get(module)
+        if info is None or not info.summary["g"]:
+            return self._imports_of(module)
+        return [(self._absolute(info, level, target), False) for level, target, *_ in info.summary["g"][0][4]]
 
     def _imports_of(self, module: str) -> List[Tuple[str, bool]]:
         """The absolute names a module imports at its module level (read from its file, in
