@@ -764,6 +764,14 @@ def test_one_lock_bound_to_two_names_is_one_lock(tmp_path):
     )
     root = small_project(tmp_path, {"m.py": source})
     assert findings(root, "--no-cache") == []
+    # `B_LOCK = A_LOCK` names A_LOCK again: taking C between them in both orders is an inversion.
+    alias = (
+        "import threading\n\nA_LOCK = threading.Lock()\nB_LOCK = A_LOCK\nC_LOCK = threading.Lock()\n\n\n"
+        "def one():\n    with A_LOCK:\n        with C_LOCK:\n            pass\n\n\n"
+        "def two():\n    with C_LOCK:\n        with B_LOCK:\n            pass\n"
+    )
+    (root / "m.py").write_text(alias)
+    assert [f["line"] for f in findings(root, "--no-cache")] == [10, 16]
 
 
 def test_a_module_under_src_is_never_taken_for_a_third_party_one_of_its_name_tail(tmp_path):

@@ -268,6 +268,8 @@ class _Summariser:
                     if type(target) is ast.Name and node.value is not None:
                         self._alias(target.id, node.value)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
+                if kind is None and type(node.value) is ast.Name and node.value.id in self.locks:
+                    kind = f"=n:{node.value.id}"  # `B_LOCK = A_LOCK`: one lock, two names
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     if type(target) is ast.Name and kind:
                         self.locks[target.id] = kind
