@@ -537,3 +537,41 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
             f"{sys.executable} -m conclint {args} | head -1", shell=True, capture_output=True, text=True, cwd=tmp_path,
         )
         assert result.stderr == "" and len(result.stdout.splitlines()) == 1, args
+
+
+STDIN_SOURCE = "import threading\nt = threading.Thread(target=print)\nt.setDaemon(True)\n"
+
+
+def test_standard_input_never_writes_the_report_over_its_file_and_records_no_baseline(tmp_path):
+    (tmp_path / "a.py").write_text(STDIN_SOURCE)
+    os.link(tmp_path / "a.py", tmp_path / "b.py")
+    for target in ("a.py", "./a.py", "b.py"):
+        for extra in ((), ("--fix",)):
+            result = run_cli("--stdin-filename", "a.py", "-o", target, *extra, cwd=tmp_path, stdin=STDIN_SOURCE)
+            assert result.returncode == 2 and "standard input stands for" in result.stderr, (target, extra)
+            assert (tmp_path / "a.py").read_text() == STDIN_SOURCE
+    result = run_cli("--stdin-filename", "a.py", "-o", "report.txt", cwd=tmp_path, stdin=STDIN_SOURCE)
+    assert result.returncode == 1 and "CCL301" in (tmp_path / "report.txt").read_text()
+    for args in (("--stdin-filename", "a.py"), ("-",)):
+        result = run_cli(*args, "--write-baseline", "base.json", cwd=tmp_path, stdin=STDIN_SOURCE)
+        assert result.returncode == 2 and "--write-baseline cannot be used with standard input" in result.stderr
+        assert not (tmp_path / "base.json").exists()
+
+
+def test_standard_input_honours_a_baseline(tmp_path):
+    (tmp_path / "a.py").write_text(STDIN_SOURCE)
+    assert run_cli("--no-cache", "--write-baseline", "base.json", "a.py", cwd=tmp_path).returncode == 0
+    for extra in ((), ("--fix",)):
+        result = run_cli("--stdin-filename", "a.py", "--baseline", "base.json", "--output-format", "concise", *extra,
+                         cwd=tmp_path, stdin=STDIN_SOURCE)
+        assert result.returncode == 0 and "CCL301" not in result.stdout + result.stderr, (extra, result.stderr)
+    # --diff shows the fix (and exits 1 for it) as it does for the file on disk, and says
+    # nothing of the recorded finding.
+    for source in (("--stdin-filename", "a.py"), ("a.py",)):
+        result = run_cli("--no-cache", "--baseline", "base.json", "--diff", *source, cwd=tmp_path,
+                         stdin=STDIN_SOURCE if "--stdin-filename" in source else None)
+        assert result.returncode == 1 and "+t.daemon = True" in result.stdout and "CCL301" not in result.stderr
+    # A finding the baseline does not hold is reported.
+    more = STDIN_SOURCE + "t2 = threading.Thread(target=print)\nt2.setDaemon(True)\n"
+    result = run_cli("--stdin-filename", "a.py", "--baseline", "base.json", "--output-format", "concise", cwd=tmp_path, stdin=more)
+    assert result.returncode == 1 and result.stdout.count("CCL301") == 1 and "a.py:5:" in result.stdout

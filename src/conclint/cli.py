@@ -210,12 +210,14 @@ def _main(o: _Options) -> int:
         # files on disk, which a --fix would rewrite behind an editor's back.
         for path in dict.fromkeys(p for p in o["paths"] if p != "-"):
             click.echo(f"conclint: warning: ignoring {path} in favour of standard input (--stdin-filename)", err=True)
+        _check_stdin_options(o)
         if o["force_exclude"] and not list(_discovery(o, resolver, config).files([str(o["stdin_filename"])])):
             return _stdin_excluded(o)
         return _run_stdin(_stdin_settings(resolver, o, settings), o, unsafe)
     if "-" in paths:
         if len(paths) > 1:
             raise UsageFailure("'-' (stdin) cannot be combined with other paths")
+        _check_stdin_options(o)
         return _run_stdin(_stdin_settings(resolver, o, settings), o, unsafe)
 
     if o["since"]:
@@ -428,6 +430,34 @@ def _overrides(o: _Options) -> "Overrides":
     )
 
 
+def _check_stdin_options(o: _Options) -> None:
+    """What standard input cannot do: record a baseline (a baseline is a whole run's), or
+    write the report over the file standard input stands for (``--stdin-filename a.py -o
+    a.py``: the editor's buffer is read, the file on disk would be replaced)."""
+    if o["write_baseline"]:
+        raise UsageFailure("--write-baseline cannot be used with standard input: a baseline records the findings of files")
+    if o["stdin_filename"] is not None and o["output_file"] is not None:
+        named = str(o["stdin_filename"])
+        if os.path.realpath(o["output_file"]) == os.path.realpath(named) or _same_file_as_one_of(o["output_file"], [named]):
+            raise UsageFailure(
+                f"--output-file {o['output_file']}: it is the file standard input stands for (--stdin-filename); "
+                "the report would replace it"
+            )
+
+
+def _stdin_baseline(o: _Options, findings: Sequence["Finding"], name: str) -> List["Finding"]:
+    """``findings`` of standard input without those ``--baseline`` records for its file."""
+    if not o["baseline"]:
+        return list(findings)
+    from conclint.baseline import BaselineError, filter_baseline
+
+    try:
+        kept, _ = filter_baseline(o["baseline"], findings, _baseline_root([name if name != "-" else "."]))
+    except BaselineError as exc:
+        raise UsageFailure(str(exc)) from None
+    return kept
+
+
 def _refuse_overwriting_sources(o: _Options, files: Sequence[str]) -> None:
     """``-o mod.py`` or ``--write-baseline mod.py`` naming a file being linted would replace
     the source with the report: refused, before anything is read or written."""
@@ -634,13 +664,14 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
                 return 2
             applied = outcome.fixes if outcome.fixed is not None else []
             _emit_diff(o, _unified_diff(name, data, new) if applied else b"")
+            remaining = _stdin_baseline(o, sorted(outcome.findings, key=Finding.sort_key), name)
             if not o["quiet"]:
-                lines = _after_findings(outcome.findings, o, unsafe, applied, None, _style(False))
+                lines = _after_findings(remaining, o, unsafe, applied, None, _style(False))
                 click.echo("".join(f"{line}\n" for line in lines), err=True, nl=False)
-            return _exit_code(o, outcome.findings, applied)
+            return _exit_code(o, remaining, applied)
         sys.stdout.buffer.write(new)
         sys.stdout.flush()
-        findings = sorted(outcome.findings, key=Finding.sort_key)
+        findings = _stdin_baseline(o, sorted(outcome.findings, key=Finding.sort_key), name)
         from conclint.formats import render
         from conclint.reading import decode_source
 
@@ -669,7 +700,7 @@ def _run_stdin(settings: Settings, o: _Options, unsafe: bool) -> int:
     if outcome.error:
         _say_error(outcome, o)
         return 2
-    findings = sorted(outcome.findings, key=Finding.sort_key)
+    findings = _stdin_baseline(o, sorted(outcome.findings, key=Finding.sort_key), name)
     from conclint.reading import decode_source
 
     _emit(findings, settings, o, unsafe, [], None, {name: decode_source(data)})
