@@ -278,3 +278,15 @@ def test_code_too_deeply_nested_to_rewrite_is_left_as_it_is_with_a_reason(tmp_pa
     assert (tmp_path / "deep.py").read_text() == source
     assert "nested too deeply for fixes to be applied" in result.stderr and "internal error" not in result.stderr
     assert result.returncode == 1 and "CCL301" in result.stdout
+
+
+def test_many_fixes_nested_in_others_are_all_applied(tmp_path):
+    # `currentThread().getName()`: two fixes, one inside the other, take two passes; twenty
+    # of them took more than the old limit of ten passes, and the file was left unchanged.
+    body = "".join(f"\n\ndef name{i}():\n    return threading.currentThread().getName()\n" for i in range(20))
+    path = tmp_path / "m.py"
+    path.write_text("import threading\n" + body)
+    result = run_cli("--isolated", "--no-cache", "--fix", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "current_thread().name" in path.read_text() and "getName" not in path.read_text()
+    assert "Fixed 40 problems" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import tokenize
@@ -19,7 +20,10 @@ from conclint.settings import Settings
 if TYPE_CHECKING:
     from conclint.analysis.incremental import ParseCache
 
-MAX_PASSES = 10
+# Each pass applies at least one fix, and fixes nested in another's wait for the next pass
+# (`currentThread().getName()`: two fixes, one inside the other): a file with many of them
+# takes many passes. Rules that undo each other are caught by a content seen before.
+MAX_PASSES = 100
 
 
 @dataclass
@@ -63,6 +67,7 @@ def fix_source(
         return outcome
     outcome = FixOutcome(path, data, data)
     current = data
+    seen = {hashlib.blake2b(data).digest()}  # (digests: a hundred copies of a large file would not be small)
     for passes in itertools.count():
         result = lint_source(current, path, settings, keep_tree=True, cache=cache, with_edits=with_edits)
         outcome.remaining = result
@@ -82,7 +87,7 @@ def fix_source(
         if result.unfixable:
             return _unchanged(outcome, first, result.unfixable)
         if passes == MAX_PASSES:
-            return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes (rules undo each other?)")
+            return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes")
         encoding = result.module.encoding if result.module is not None else _encoding(current)
         if passes == 0:
             problem = _encoding_problem(data, encoding)
@@ -94,6 +99,10 @@ def fix_source(
             return _unchanged(outcome, first, f"a fix failed to apply ({type(exc).__name__}: {exc})")
         if new_bytes == current:
             break  # fixes that change nothing would be offered forever: stop
+        digest = hashlib.blake2b(new_bytes).digest()
+        if digest in seen:
+            return _unchanged(outcome, first, "fixes undo each other (a pass gave back an earlier content)")
+        seen.add(digest)
         problem = _reparse_problem(current, new_bytes)
         if problem:
             return _unchanged(outcome, first, f"the fixed code was rejected: {problem}")

@@ -12,7 +12,13 @@ from conclint.fixes import replace_statements
 from conclint.interest import Either, Imports, Interest, Methods, InOrder, Stores
 from conclint.rule import Applicability, Rule
 
-_REBINDING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del)
+_REBINDING = (
+    cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.WithItem, cst.Del, cst.NamedExpr, cst.MatchAs,
+    cst.MatchStar, cst.ExceptHandler,
+)
+# What may leave the block between the start and the setter, or stop there for good (a
+# generator never resumed): moving the setter above the start would run it on such a path.
+_LEAVING = (cst.Return, cst.Raise, cst.Break, cst.Continue, cst.Yield, cst.Await)
 
 
 class DaemonAfterStart(Rule):
@@ -51,22 +57,28 @@ class DaemonAfterStart(Rule):
         if setter is None:
             return
         moved = _movable_line(block.body, start, setter)
-        if moved is None:
+        # A handler around may be catching the RuntimeError this raises: without it, the
+        # handler no longer runs.
+        if moved is None or any(isinstance(node, (cst.Try, cst.TryStar)) for node in stack):
             self.report(setter)
             return
-        end = block.body.index(moved)
         start_line = line  # (block.body[start])
         new = [moved.with_changes(leading_lines=start_line.leading_lines), start_line.with_changes(leading_lines=())]
         self.report(
             setter,
-            changes={block: replace_statements(block, start, end + 1, [*new, *block.body[start + 1:end]])},
+            # Two lines, not their block: the file's other fixes are not made to wait for it.
+            changes={start_line: cst.FlattenSentinel(new), moved: cst.RemovalSentinel.REMOVE},
             fix_message="Set the daemon flag before `start()`",
         )
 
 
 def _first_daemon_set(statements: Sequence[cst.CSTNode], receiver: cst.BaseExpression) -> Optional[cst.BaseSmallStatement]:
     """The first ``receiver.daemon = ...``/``receiver.setDaemon(...)`` in ``statements``, unless
-    ``receiver`` is rebound first (then it names another object)."""
+    ``receiver`` is rebound first (then it names another object). A receiver with a
+    subscript or a call in it (``workers[-1]``, ``threads[i]``) names another object once
+    anything calls or changes what it reads (``workers.append(...)``, ``i += 1``)."""
+    steady = _dotted(receiver)
+    read = set(names_in(receiver))
     for statement in statements:
         for node in _preorder(statement):
             if isinstance(node, cst.Assign) and any(_is_daemon_attr(t.target, receiver) for t in node.targets):
@@ -75,7 +87,19 @@ def _first_daemon_set(statements: Sequence[cst.CSTNode], receiver: cst.BaseExpre
                 return node
             if isinstance(node, _REBINDING) and any(n.deep_equals(receiver) for n in _bound(node)):
                 return None
+            if not steady and (
+                isinstance(node, cst.Call)
+                or (isinstance(node, _REBINDING) and read & {name for t in _bound(node) for name in names_in(t)})
+            ):
+                return None
     return None
+
+
+def _dotted(node: cst.BaseExpression) -> bool:
+    """``t`` or ``self.worker``: names and attributes only."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
 
 
 def _preorder(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -86,10 +110,14 @@ def _preorder(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def _bound(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     """What ``node`` binds: its target, each name of an unpacking (``t, n = make(), 1``)."""
     targets: List[cst.CSTNode] = []
-    if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del)):
+    if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del, cst.NamedExpr)):
         targets = [node.target]
     elif isinstance(node, cst.WithItem) and node.asname is not None:
         targets = [node.asname.name]
+    elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+        targets = [node.name]
+    elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+        targets = [node.name.name]
     out: List[cst.CSTNode] = []
     while targets:
         target = targets.pop()
@@ -125,6 +153,11 @@ def _movable_line(
     if any(isinstance(n, cst.Call) for n in walk(value)):
         return None
     between = body[start + 1:end]
+    if any(
+        isinstance(n, _LEAVING) for stmt in between if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+        for n in walk_scope(stmt)
+    ):
+        return None
     if _literal(value) or not between:
         return line
     # The value reads names: nothing in between may bind them (in any way: unpacking, `:=`,
