@@ -96,3 +96,17 @@ def test_an_import_a_fix_leaves_unused_goes_unless_a_comment_is_on_it(tmp_path):
     assert commented.read_text() == (
         "import time  # for the pauses\nimport asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n"
     )
+
+
+@pytest.mark.parametrize("line", ["lock.acquire(); s = 1", "s = 1; lock.acquire()"])
+def test_ccl201_keeps_the_statements_beside_the_acquire(tmp_path, line):
+    source = (
+        "import threading\nlock = threading.Lock()\n\n\ndef f():\n"
+        f"    {line}\n    x = 1\n    lock.release()\n    return s, x\n"
+    ).encode()
+    target = tmp_path / "mod.py"
+    target.write_bytes(source)
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "CCL201", "mod.py", cwd=tmp_path)
+    assert target.read_bytes() == source and "CCL201" in result.stdout
+    shown = run_cli("--no-cache", "--unsafe-fixes", "--select", "CCL201", "--output-format", "json", "mod.py", cwd=tmp_path)
+    assert [f["fix"] for f in json.loads(shown.stdout)] == [None]

@@ -137,7 +137,8 @@ class AcquireWithoutRelease(Rule):
             return  # acquire(); release(): waits for the lock to be free, nothing in between can raise
         changes: Optional[Dict[cst.CSTNode, Any]] = None
         # `with lock:` blocks without a timeout: only a blocking acquire may become one.
-        if release_index is not None and _blocking(node):
+        # (Only an acquire alone on its line: the `with` replaces the whole line.)
+        if release_index is not None and _blocking(node) and only_statement(line) is not None:
             with_node = with_statement(receiver, line, block.body[index + 1: release_index])
             changes = {block: replace_statements(block, index, release_index + 1, [with_node])}
         self.pending.append((key, id(self.sem.frames[-1].node), node.func.attr, changes))
