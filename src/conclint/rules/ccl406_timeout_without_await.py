@@ -5,7 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from conclint.analysis.cstutil import walk_scope
-from conclint.fixes import replace_statements
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
@@ -62,7 +61,6 @@ class TimeoutWithoutAwait(Rule):
             and isinstance(node.body, cst.IndentedBlock)
             and isinstance(parent, cst.IndentedBlock)
         ):
-            index = next(i for i, statement in enumerate(parent.body) if statement is node)
             body = list(node.body.body)
             first = body[0]
             if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -70,7 +68,8 @@ class TimeoutWithoutAwait(Rule):
             self.report(
                 call,
                 message,
-                changes={parent: replace_statements(parent, index, index + 1, body)},
+                # The `with` statement, not its block: the file's other fixes are not made to wait.
+                changes={node: cst.FlattenSentinel(body)},
                 fix_message="Remove the timeout, keep its body",
             )
             return
