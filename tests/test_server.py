@@ -734,6 +734,34 @@ def test_an_edit_past_the_end_of_a_line_lands_at_its_end(client: Client, here: P
         assert [d["line"] for d in expected] == [2, 3]
 
 
+@pytest.mark.parametrize("odd", ["\x0c", "# page\u2028break", "'\x85'", "# \x1c"])
+def test_an_edit_lands_on_the_line_the_client_means_past_form_feeds_and_unicode_separators(
+    client: Client, here: Path, odd: str
+) -> None:
+    # A form feed, U+2028, NEL or a file separator is no line break for LSP or Python; pygls
+    # broke lines there (str.splitlines()) and put the edit on the wrong line.
+    text = f"import threading\n{odd}\nx = 1\nthreading.currentThread()\n"
+    uri = client.open(here / f"odd{ord(odd[-1])}.py", text)
+    assert [d.range.start.line for d in client.diagnostics(uri, 1)] == [3]
+    at = types.Position(line=3, character=0)
+    client.client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text="# ")],
+    ))
+    assert client.diagnostics(uri, 2) == []
+    # An edit inside the line with the odd character, after it, lands after it too.
+    line = text.split("\n")[1]
+    end = types.Position(line=1, character=len(line.encode("utf-16-le")) // 2)
+    client.client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=end, end=end), text="  # end")],
+    ))
+    edited = text.replace(f"{odd}\n", f"{odd}  # end\n", 1).replace("\nthreading.", "\n# threading.")
+    assert client.diagnostics(uri, 3) == [] and cli_findings(here, edited) == []
+    # Nothing to fix on the commented-out call: no action would edit it.
+    assert not [a for a in client.actions(uri, types.Range(start=at, end=types.Position(line=3, character=20))) if a.edit]
+
+
 def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here: Path) -> None:
     uri = (here / "never-opened.py").as_uri()
     client.change(uri, 2, PITFALLS)

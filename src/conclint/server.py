@@ -33,7 +33,7 @@ from conclint import __version__
 from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.config import CONFIG_NAMES
 from conclint.reading import decode_source, read_regular
-from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError, units
+from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError, apply_edit
 
 T = TypeVar("T")
 
@@ -103,11 +103,12 @@ class ConclintProtocol(LanguageServerProtocol):
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        """pygls's, with each range clamped to its lines first, as LSP says ("if the character
-        value is greater than the line length it defaults back to the line length"): pygls
-        put text sent for one past the end of a CRLF line between its CR and LF, a line
-        the client does not have. A change of a document that is not open is ignored (pygls
-        raised KeyError, shown to the user)."""
+        """pygls's, with each incremental change applied by ``session.apply_edit``: lines
+        broken where LSP breaks them (pygls also broke them at form feeds and U+2028), a
+        range clamped to its lines as LSP says ("if the character value is greater than the
+        line length it defaults back to the line length"; pygls put text sent for one past
+        the end of a CRLF line between its CR and LF). A change of a document that is not
+        open is ignored (pygls raised KeyError, shown to the user)."""
         document = self.workspace.text_documents.get(unquote(params.text_document.uri))
         if document is None:
             return
@@ -115,12 +116,12 @@ class ConclintProtocol(LanguageServerProtocol):
             document.version = params.text_document.version
         for change in params.content_changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
-                lines = document.lines
+                # Applied here, then given to pygls as the whole text: pygls breaks lines
+                # with str.splitlines(), at form feeds and U+2028 too, and put an edit on
+                # another line than the client's.
                 encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
-                for position in (change.range.start, change.range.end):
-                    if position.line < len(lines):
-                        length = units(lines[position.line].rstrip("\r\n"), encoding)
-                        position.character = min(position.character, length)
+                text = apply_edit(document.source, change.range.start, change.range.end, change.text, encoding)
+                change = types.TextDocumentContentChangeWholeDocument(text=text)
             self.workspace.update_text_document(params.text_document, change)
         handler = self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)
         if handler is not None:

@@ -143,6 +143,39 @@ def units(text: str, encoding: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def apply_edit(text: str, start: types.Position, end: types.Position, new_text: str, encoding: str) -> str:
+    """``text`` with the range ``start``-``end`` (LSP positions in ``encoding``'s units)
+    replaced by ``new_text``. Lines are broken as LSP and Python break them (CR LF, CR, LF:
+    not at form feeds or U+2028, where ``str.splitlines()``, and pygls with it, broke them);
+    a character past the end of its line is the line's end, a line past the last the end of
+    the text (as LSP says)."""
+    starts = [0, *(match.end() for match in _LINE_BREAKS.finditer(text))]
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(starts):
+            return len(text)
+        first = starts[position.line]
+        last = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
+        line = text[first:last].rstrip("\r\n")
+        return first + _index(line, position.character, encoding)
+
+    begin = offset(start)
+    return text[:begin] + new_text + text[max(begin, offset(end)):]
+
+
+def _index(line: str, count: int, encoding: str) -> int:
+    """The index in ``line`` of the position ``count`` code units of ``encoding`` in (at most
+    the line's length; inside a character, after it)."""
+    if encoding == types.PositionEncodingKind.Utf32 or line.isascii():
+        return min(count, len(line))
+    seen = 0
+    for index, char in enumerate(line):
+        if seen >= count:
+            return index
+        seen += units(char, encoding)
+    return len(line)
+
+
 class Positions:
     """Engine positions (1-based lines, 1-based character columns of the text without its
     BOM) to LSP positions in ``encoding``'s units."""
