@@ -315,3 +315,17 @@ def test_file_names_that_are_not_utf8_or_hold_control_characters(tmp_path):
     json.loads(out["rdjson"])
     names = sorted(s.getAttribute("name") for s in minidom.parseString(out["junit"].encode()).getElementsByTagName("testsuite"))
     assert names == ["bad\ufffd.py", "ctl\ufffd.py"]
+
+
+def test_json_reports_what_the_text_formats_report_on_code_too_deep_to_rewrite(tmp_path):
+    # Building a fix's edits for JSON regenerates the tree, deeper than parsing it: too deep
+    # there, the finding stays (without its fix) instead of the file becoming one CCL000.
+    for depth in range(150, 200, 12):
+        path = tmp_path / f"deep{depth}.py"
+        path.write_text("x = " + "[" * depth + "]" * depth + "\nimport threading\nthreading.currentThread()\n")
+        concise = run_cli("--isolated", "--no-cache", "--output-format", "concise", path.name, cwd=tmp_path).stdout
+        shown = json.loads(run_cli("--isolated", "--no-cache", "--output-format", "json", path.name, cwd=tmp_path).stdout)
+        assert [(f["code"], f["line"]) for f in shown] == [
+            (line.split(": ")[1].split()[0], int(line.split(":")[1])) for line in concise.splitlines() if ": CCL" in line
+        ], depth
+        assert [f["code"] for f in shown] == ["CCL301"], depth

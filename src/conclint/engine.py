@@ -492,8 +492,12 @@ def analyse(
             continue
         fix_info = None
         if report.fix is not None:
-            edits = fix_edits(module, source, report.fix) if with_edits else []
-            fix_info = FixInfo(report.fix.applicability.value, report.fix.message, edits)
+            try:
+                edits = fix_edits(module, source, report.fix) if with_edits else []
+            except RecursionError:
+                pass  # too deep for LibCST to rewrite (as the fixer finds): the finding, without its fix
+            else:
+                fix_info = FixInfo(report.fix.applicability.value, report.fix.message, edits)
         related = [
             Related(path, at.start.line, at.start.column + 1, at.end.line, at.end.column + 1, text)
             for at, text in ((positions[node], text) for node, text in report.related)
