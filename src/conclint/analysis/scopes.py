@@ -42,6 +42,7 @@ class Frame:
     bindings: Dict[str, str] = field(default_factory=dict)  # name -> qualified name (imports, aliases)
     types: Dict[str, Optional[str]] = field(default_factory=dict)  # name -> concurrency type; None = shadowed
     global_names: Set[str] = field(default_factory=set)
+    nonlocal_names: Set[str] = field(default_factory=set)
     class_info: Optional[ClassInfo] = None
     first_param: Optional[str] = None
 
@@ -261,6 +262,14 @@ class Scopes:
         frame = frame or self._current_frame()
         if name in frame.global_names:
             frame = self.frames[0]
+        elif name in frame.nonlocal_names:
+            # A def binding a name of the def around it: when it runs (and so what the name
+            # holds there from then on) is not known.
+            for outer in reversed(self.frames[:-1]):
+                if outer.kind == "function" and name not in outer.nonlocal_names:
+                    outer.types[name] = None
+                    outer.bindings.pop(name, None)
+                    break
         frame.types[name] = type_
         frame.bindings.pop(name, None)
 
@@ -348,6 +357,8 @@ class Scopes:
         for stmt in walk_statements(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()):
             if isinstance(stmt, cst.Global):
                 frame.global_names.update(n.name.value for n in stmt.names)
+            elif isinstance(stmt, cst.Nonlocal):
+                frame.nonlocal_names.update(n.name.value for n in stmt.names)
             elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
                 self._bind_import(frame, stmt)
 

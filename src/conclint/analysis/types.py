@@ -10,7 +10,7 @@ see as ``self.sem``.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -23,11 +23,17 @@ from conclint.analysis.walk import children
 class Semantic(Scopes):
     """Per-file semantic state (scopes and types), updated by the engine before/after each node."""
 
-    ENTERING = {**Scopes.ENTERING, cst.For: "_enter_for", cst.With: "_enter_with"}
+    ENTERING = {
+        **Scopes.ENTERING, cst.For: "_enter_for", cst.With: "_enter_with",
+        # Bindings whose value's type is not known here: the name no longer holds what it did.
+        cst.MatchAs: "_enter_capture", cst.MatchStar: "_enter_capture", cst.ExceptHandler: "_enter_except",
+    }
     LEAVING = {
         **Scopes.LEAVING,
         cst.Assign: "_leave_assign",
         cst.AnnAssign: "_leave_ann_assign",
+        cst.AugAssign: "_leave_aug_assign",
+        cst.NamedExpr: "_leave_named_expr",
         cst.Call: "_leave_call",
     }
 
@@ -259,6 +265,23 @@ class Semantic(Scopes):
     def _leave_ann_assign(self, node: cst.AnnAssign) -> None:
         if self.frames[-1].kind != "class":
             self._assign([node.target], node.value)
+
+    def _leave_aug_assign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name) and self.frames[-1].kind != "class":
+            self._store(node.target.value, None)
+
+    def _leave_named_expr(self, node: cst.NamedExpr) -> None:
+        # (`:=` binds in the def around a comprehension, as frames are kept here: the same)
+        if self.frames[-1].kind != "class":
+            self._assign([node.target], node.value)
+
+    def _enter_capture(self, node: Union[cst.MatchAs, cst.MatchStar]) -> None:
+        if node.name is not None and self.frames[-1].kind != "class":
+            self._store(node.name.value, None)
+
+    def _enter_except(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None and isinstance(node.name.name, cst.Name) and self.frames[-1].kind != "class":
+            self._store(node.name.name.value, None)
 
     def _enter_for(self, node: cst.For) -> None:
         iter_type = self.type_of(node.iter)
