@@ -103,6 +103,8 @@ class DeprecatedThreadingAlias(Rule):
             return
         if receiver_type not in types and not (receiver_type is None and method in _UNAMBIGUOUS):
             return
+        if any(method in info.methods for info in self.sem.classes.values() if info.base_type in types):
+            return  # a subclass in this file defines its own `getName()`: the call may be that one
         # On a receiver of unknown type, the renamed call might not exist: the fix is unsafe.
         applicability = Applicability.UNSAFE if receiver_type is None else None
         if kind == "method":
@@ -128,9 +130,13 @@ class DeprecatedThreadingAlias(Rule):
         if statement is None or arg is None:
             self.report(func.attr, message)
             return
+        value = arg.value
+        if isinstance(value, (cst.NamedExpr, cst.GeneratorExp)) and not value.lpar:
+            # The call's parentheses were its own: bare on the right of `=`, it is not Python.
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         assign = cst.Assign(
             targets=[cst.AssignTarget(target=cst.Attribute(value=func.value, attr=cst.Name(new), dot=func.dot))],
-            value=arg.value,
+            value=value,
             semicolon=statement.semicolon,
         )
         self.report(func.attr, message, changes={statement: assign}, fix_message=f"Assign `.{new}`", applicability=applicability)

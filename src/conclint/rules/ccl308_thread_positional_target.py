@@ -34,6 +34,8 @@ class ThreadPositionalTarget(Rule):
         first = node.args[0]
         if first.keyword is not None or first.star or (isinstance(first.value, cst.Name) and first.value.value == "None"):
             return
+        if any(a.keyword is not None and a.keyword.value == "target" for a in node.args):
+            return  # the target is given: what comes first is meant as the group (None, or it fails at once)
         kind = qualname.rsplit(".", 1)[1]
         message = f"the first positional parameter of `{kind}` is `group`; pass the function as `target=`"
         positional = [a for a in node.args if a.keyword is None and not a.star]
