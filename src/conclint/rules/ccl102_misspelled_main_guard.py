@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.cstutil import string_value
+from conclint.analysis.cstutil import parameters, string_value, touched_names
 from conclint.interest import ComparesName, Interest, Text
 from conclint.rule import Applicability, Rule
 
@@ -78,12 +78,32 @@ class MisspelledMainGuard(Rule):
         operator = _fixed_operator(target.operator, text)
         if operator is None or (text != _MAIN and text == _module_name(self.sem.path)):
             return  # `== "main"` in main.py: true where the module is imported as `main`
+        if _rebinds_name(self.sem.stack):
+            return  # a parameter, a local, a class attribute or a loop variable: not the module's name
         comparator = cst.SimpleString(f'"{_MAIN}"')
         fixed_target = target.with_changes(
             operator=operator, comparator=comparator if target.comparator is literal else target.comparator
         )
         replacement = node.with_changes(left=comparator if node.left is literal else node.left, comparisons=[fixed_target])
         self.report(node, replacement=replacement, fix_message='Compare with `== "__main__"`')
+
+
+def _rebinds_name(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the scope the comparison stands in (the innermost def or class) or the module
+    binds ``__name__`` itself: then it is not (or no longer) the module's name."""
+    inner = next((node for node in reversed(stack) if isinstance(node, (cst.FunctionDef, cst.ClassDef))), None)
+    module = stack[0] if stack and isinstance(stack[0], cst.Module) else None
+    for scope in (inner, module):
+        if scope is None:
+            continue
+        if isinstance(scope, cst.FunctionDef) and any(p.name.value == "__name__" for p in parameters(scope)):
+            return True
+        body: Sequence[cst.CSTNode] = (
+            scope.body if isinstance(scope, cst.Module) else scope.body.body if isinstance(scope.body, cst.IndentedBlock) else ()
+        )
+        if any("__name__" in touched_names(stmt) for stmt in body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))):
+            return True
+    return False
 
 
 def _module_name(path: str) -> str:
