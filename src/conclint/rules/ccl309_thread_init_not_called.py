@@ -39,6 +39,11 @@ class ThreadInitNotCalled(Rule):
             self.report(init.name, message)
             return
         body = list(init.body.body)
+        first = body[0] if body else None
+        if isinstance(first, cst.SimpleStatementLine) and len(first.body) > 1 and _is_docstring(first.with_changes(body=first.body[:1])):
+            # `"""Doc."""; self.job = job`: the call would have to go between the two.
+            self.report(init.name, message)
+            return
         at = 1 if body and _is_docstring(body[0]) else 0
         body.insert(at, cst.parse_statement("super().__init__()\n"))
         self.report(

@@ -8,7 +8,7 @@ from typing import Optional, Tuple
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import dotted, get_arg, int_value, statement_expr, walk
+from conclint.analysis.cstutil import dotted, get_arg, int_value, statement_expr, touched_names, walk
 from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
@@ -117,6 +117,8 @@ class BlockingCallInAsync(Rule):
         ),
     )
 
+    _binds_asyncio: Optional[bool] = None  # (per file: whether the module binds the name `asyncio`)
+
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
         if not self.sem.in_async_function:
@@ -213,6 +215,12 @@ class BlockingCallInAsync(Rule):
         # `await` could change what the expression is.
         asyncio = self.sem.module_alias("asyncio")
         shadowed = asyncio is not None and self.sem.qualname(cst.Name(asyncio)) != "asyncio"
+        if asyncio is None and self._binds_asyncio is None:
+            # The fix would import asyncio under its own name: not where the module binds
+            # that name to something else (`import time as asyncio`, `def asyncio():`).
+            module = self.sem.module
+            self._binds_asyncio = module is not None and "asyncio" in set(touched_names(module))
+        shadowed = shadowed or (asyncio is None and bool(self._binds_asyncio))
         if statement is None or not simple_arg or shadowed:
             self.report(call, message)
             return
