@@ -320,3 +320,20 @@ def test_a_shared_cache_directory_keeps_runs_from_different_places_apart(tmp_pat
     for _ in range(2):  # each order, warm
         assert found(run_cli(*args, ".", cwd=tmp_path / "pkg")) == {("x.py", "CCL201"), ("x.py", "CCL301")}
         assert found(run_cli(*args, ".", cwd=tmp_path)) == {("pkg/x.py", "CCL301")}
+
+
+def test_per_file_ignores_of_a_file_elsewhere_give_one_answer_whatever_the_spelling(tmp_path):
+    # Patterns of a configuration in another directory (an extended file, --config) are
+    # relative to that directory: a file outside it matches only a pattern without a `/`
+    # (by its name), however its path is typed (it matched `tests/*` typed one way only).
+    (tmp_path / "shared").mkdir()
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (tmp_path / "shared" / "conclint.toml").write_text('per-file-ignores = { "tests/*" = ["CCL301"], "legacy_*.py" = ["CCL301"] }\n')
+    (repo / "pyproject.toml").write_text('[tool.conclint]\nextend = "../shared/conclint.toml"\n')
+    source = "import threading\nt = threading.Thread(target=print)\nt.setDaemon(True)\n"
+    (repo / "tests" / "test_x.py").write_text(source)
+    (repo / "tests" / "legacy_y.py").write_text(source)
+    for cwd, path in ((repo, "."), (repo, "tests"), (repo, str(repo)), (repo / "tests", "."), (repo, "tests/test_x.py")):
+        result = run_cli("--no-cache", "--output-format", "concise", path, cwd=cwd)
+        assert "test_x.py:3:3: CCL301" in result.stdout and "legacy_y.py" not in result.stdout, (cwd, path, result.stdout)

@@ -108,12 +108,12 @@ class Settings:
         if not self.per_file_ignores:
             return codes
         default = self.ignores_root or self.root
-        relative = {default: relative_path(path, default)}
+        relative = {default: _pattern_path(path, default)}
         kept = set(codes)
         for spec, ignored in self.per_file_ignores:
             root = getattr(spec, "root", None) or default
             if root not in relative:
-                relative[root] = relative_path(path, root)
+                relative[root] = _pattern_path(path, root)
             if spec.match_file(relative[root]) != getattr(spec, "negated", False):
                 kept = {c for c in kept if not any(c.startswith(i) for i in ignored)}
         return frozenset(kept)
@@ -144,6 +144,20 @@ def _package_stamp() -> str:
     package = Path(__file__).parent
     stamps = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in package.rglob("*.py"))
     return hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
+
+
+def _pattern_path(path: str, root: Path) -> str:
+    """What a per-file-ignore pattern relative to ``root`` is matched against: ``path``
+    relative to it; for a file outside it, its name alone, which only a pattern without a
+    ``/`` can match (as such a pattern matches at any depth), whichever way the path is
+    spelled (`tests/x.py`, `/abs/tests/x.py` or `x.py` from inside `tests/`: as ruff)."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:  # outside root
+        return p.name
+    except (RuntimeError, OSError):  # a symbolic link loop
+        return p.as_posix()
 
 
 def relative_path(path: str, root: Path) -> str:
