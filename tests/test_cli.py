@@ -575,3 +575,14 @@ def test_standard_input_honours_a_baseline(tmp_path):
     more = STDIN_SOURCE + "t2 = threading.Thread(target=print)\nt2.setDaemon(True)\n"
     result = run_cli("--stdin-filename", "a.py", "--baseline", "base.json", "--output-format", "concise", cwd=tmp_path, stdin=more)
     assert result.returncode == 1 and result.stdout.count("CCL301") == 1 and "a.py:5:" in result.stdout
+
+
+def test_select_all_turns_on_every_rule_the_off_by_default_ones_too(tmp_path):
+    listed = run_cli("--list-rules").stdout
+    every = {line.split()[0] for line in listed.splitlines() if line.startswith("CCL")}
+    for args in (("--select", "ALL"), ("--select", "all"), ("--extend-select", "ALL")):
+        shown = run_cli("--isolated", "--show-settings", "a.py", *args, cwd=tmp_path).stdout
+        line = next(l for l in shown.splitlines() if l.startswith("rules for this file"))
+        assert every <= set(json.loads(line.split("=", 1)[1])), args
+    shown = run_cli("--isolated", "--show-settings", "a.py", "--select", "ALL", "--ignore", "CCL207", cwd=tmp_path).stdout
+    assert "CCL207" not in shown and "CCL210" in shown

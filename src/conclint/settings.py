@@ -70,7 +70,12 @@ def resolve_layers(layers: Sequence[Layer]) -> FrozenSet[str]:
 
 
 def explicitly_selected(select: Sequence[str], extend_select: Sequence[str]) -> FrozenSet[str]:
-    return frozenset(s.upper() for s in (*select, *extend_select) if s.upper() in known_codes())
+    """The codes named in full, which turns on a rule that is off by default; ``ALL`` names
+    every rule (as in ruff, where it means every rule there is)."""
+    named = {s.upper() for s in (*select, *extend_select)}
+    if "ALL" in named:
+        return frozenset(known_codes())
+    return frozenset(code for code in named if code in known_codes())
 
 
 @dataclass(eq=False)
