@@ -586,3 +586,31 @@ def test_select_all_turns_on_every_rule_the_off_by_default_ones_too(tmp_path):
         assert every <= set(json.loads(line.split("=", 1)[1])), args
     shown = run_cli("--isolated", "--show-settings", "a.py", "--select", "ALL", "--ignore", "CCL207", cwd=tmp_path).stdout
     assert "CCL207" not in shown and "CCL210" in shown
+
+
+def test_what_git_ignores_outside_gitignore_files_is_not_linted(tmp_path):
+    from helpers import git
+
+    home = tmp_path / "home"
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q")
+    for name in ("keep.py", "scratch.py", "mine.py", "theirs.py", "sub/scratch.py"):
+        (repo / name).write_text("x = 1\n")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("# local\nscratch.py\n")
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "ignore").write_text("mine.py\n")
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": ""}
+
+    def shown(*args: str, cwd: Path = repo) -> set:
+        result = run_cli("--no-cache", "--show-files", *args, cwd=cwd, env=env)
+        return {Path(line).name if "/" not in line else line for line in result.stdout.split()}
+
+    assert shown(".") == {"keep.py", "theirs.py"}
+    assert shown(".", cwd=repo / "sub") == set()  # (sub/scratch.py: the exclude applies at any depth)
+    assert shown("--no-respect-gitignore", ".") >= {"scratch.py", "mine.py"}
+    # core.excludesFile in ~/.gitconfig names another file, which then replaces the default one.
+    (home / "elsewhere").write_text("theirs.py\n")
+    (home / ".gitconfig").write_text('[user]\n\tname = x\n[core]\n\texcludesFile = "~/elsewhere"\n')
+    assert shown(".") == {"keep.py", "mine.py"}

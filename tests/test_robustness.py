@@ -174,14 +174,18 @@ def test_broken_links_and_link_loops(tmp_path):
     os.symlink("loop_a.py", tmp_path / "loop_b.py")
     (tmp_path / "pkg").mkdir()
     os.symlink("..", tmp_path / "pkg" / "up")  # a directory loop: walking it never ends
+    (tmp_path / "loops").mkdir()
+    os.symlink("../loops", tmp_path / "loops" / "self")
     walked = lint(tmp_path)
+    # A directory link back up the tree is passed over quietly (as ruff and git do): what it
+    # leads to is walked already. Files that cannot be read are reported.
     assert_reported(
         walked,
         r"broken\.py:1:1: CCL000 cannot read file: broken symbolic link \(to nowhere\.py\)",
         r"loop_a\.py:1:1: CCL000 cannot read file: symbolic link loop",
         r"loop_b\.py:1:1: CCL000 cannot read file: symbolic link loop",
-        r"pkg/up:1:1: CCL000 cannot read: symlink loop",
     )
+    assert "pkg/up" not in walked.stdout and "loops/self" not in walked.stdout
     named = run_cli("--no-cache", "loop_a.py", "broken.py", "good.py", cwd=tmp_path)
     assert_reported(named, r"loop_a\.py:1:1: CCL000 cannot read file: symbolic link loop", r"broken\.py:1:1: CCL000 .*")
 

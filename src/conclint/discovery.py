@@ -6,7 +6,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import pathspec
 
@@ -106,6 +106,7 @@ class Discovery:
         patterns = [anchored(p, self.root) for p in (*self.exclude, *self.extend_exclude)]
         self._exclude = pathspec.PathSpec.from_lines(_STYLE, patterns)
         self._specs: Dict[Tuple[str, Tuple[str, ...]], _Excludes] = {}
+        self._global: Union[None, bool, pathspec.GitIgnoreSpec] = None  # (False: there is none)
 
     def _spec(self, root: Path, patterns: Sequence[str]) -> _Excludes:
         key = (str(root), tuple(patterns))
@@ -179,7 +180,8 @@ class Discovery:
         return None
 
     def _parent_gitignores(self, directory: Path) -> List[Tuple[Path, "pathspec.GitIgnoreSpec"]]:
-        """.gitignore files above ``directory`` up to the repository (or root) top."""
+        """.gitignore files above ``directory`` up to the repository (or root) top, and the
+        repository's own excludes (``_repository_excludes``) when there is one."""
         out = []
         current = directory.resolve()
         for parent in (current, *current.parents):
@@ -188,7 +190,39 @@ class Discovery:
                 if spec is not None:
                     out.append((parent, spec))
             if (parent / ".git").exists():
+                if parent != current:  # (the walk adds those of a top it enters)
+                    out.extend((parent, spec) for spec in self._repository_excludes(parent))
                 break
+        return out
+
+    def _repository_excludes(self, top: Path) -> List["pathspec.GitIgnoreSpec"]:
+        """What git ignores in the repository at ``top`` besides its .gitignore files: its
+        ``.git/info/exclude``, and the user's global excludes file (``core.excludesFile``,
+        by default ``$XDG_CONFIG_HOME/git/ignore``); patterns relative to ``top``."""
+        out = []
+        git = top / ".git"
+        directory: Optional[Path] = git
+        if git.is_file():  # a worktree or a submodule: `gitdir: <path>`
+            try:
+                line = git.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                line = ""
+            directory = (top / line[len("gitdir:"):].strip()).resolve() if line.startswith("gitdir:") else None
+            common = directory / "commondir" if directory is not None else None
+            if common is not None and common.is_file():
+                try:
+                    directory = (directory / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()  # type: ignore[operator]
+                except OSError:
+                    pass
+        if directory is not None:
+            spec = self._load_ignore_file(directory / "info" / "exclude")
+            if spec is not None:
+                out.append(spec)
+        if self._global is None:
+            found = global_excludes_file()
+            self._global = (self._load_ignore_file(found) if found is not None else None) or False
+        if isinstance(self._global, pathspec.GitIgnoreSpec):
+            out.append(self._global)
         return out
 
     def _walk(
@@ -219,7 +253,8 @@ class Discovery:
                 if self._entry_excluded(checks[-1], entry, directory, True, gitignores, base, nested) or _is_virtualenv(path):
                     continue
                 if entry.is_symlink() and _is_loop(path):
-                    self.problems.append((str(path), "symlink loop"))
+                    # A link back up the tree (or one that resolves nowhere): what it leads to
+                    # is walked already, or is not there. Passed over quietly, as ruff and git do.
                     continue
                 stack.append(self._enter(path, gitignores, nested))
                 checks.append(self._checks(stack[-1], base))
@@ -294,6 +329,9 @@ class Discovery:
             spec = self._load_gitignore(directory)
             if spec is not None:
                 gitignores = gitignores + [(directory.resolve(), spec)]
+            if (directory / ".git").exists():
+                top = directory.resolve()
+                gitignores = gitignores + [(top, spec) for spec in self._repository_excludes(top)]
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
@@ -303,12 +341,15 @@ class Discovery:
         return directory, gitignores, iter(entries), nested
 
     def _load_gitignore(self, directory: Path) -> Optional["pathspec.GitIgnoreSpec"]:
-        """The patterns of ``directory``'s .gitignore, None without one. One that is no
+        """The patterns of ``directory``'s .gitignore, None without one."""
+        return self._load_ignore_file(directory / ".gitignore")
+
+    def _load_ignore_file(self, candidate: Path) -> Optional["pathspec.GitIgnoreSpec"]:
+        """The patterns of a file of gitignore patterns, None without one. One that is no
         regular file (a FIFO would block the walk) or is too large is a problem, and its
         patterns do not apply; one that cannot be read is passed over, as before."""
         from conclint.reading import IsDirectory, NotRegular, TooLarge, read_regular
 
-        candidate = directory / ".gitignore"
         try:
             data = read_regular(candidate, MAX_GITIGNORE_BYTES)
         except IsDirectory:  # git passes over it too
@@ -319,6 +360,42 @@ class Discovery:
         except OSError:
             return None
         return pathspec.GitIgnoreSpec.from_lines(data.decode("utf-8", "replace").splitlines())
+
+
+def global_excludes_file() -> Optional[Path]:
+    """The user's global file of git excludes: ``core.excludesFile`` of the global git
+    configuration (``~/.gitconfig``, ``$XDG_CONFIG_HOME/git/config``), else git's default
+    ``$XDG_CONFIG_HOME/git/ignore`` (``~/.config/git/ignore``)."""
+    home = Path(os.path.expanduser("~"))
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    named = None
+    for config in (xdg / "git" / "config", home / ".gitconfig"):  # (the later one wins, as in git)
+        value = _core_excludes_file(config)
+        if value is not None:
+            named = value
+    if named is not None:
+        return Path(os.path.expanduser(named))
+    return xdg / "git" / "ignore"
+
+
+def _core_excludes_file(config: Path) -> Optional[str]:
+    """``core.excludesFile`` as one git configuration file sets it (the last setting)."""
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = None
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line[1:line.find("]")].strip().lower() if "]" in line else ""
+        elif section == "core" and "=" in line:
+            key, _, value = line.partition("=")
+            if key.strip().lower() == "excludesfile":
+                value = value.split(" #")[0].split(" ;")[0].strip()
+                found = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    return found
 
 
 def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]]) -> bool:
