@@ -189,7 +189,7 @@ class Discovery:
                 spec = self._load_gitignore(parent)
                 if spec is not None:
                     out.append((parent, spec))
-            if (parent / ".git").exists():
+            if _has_git(parent):
                 if parent != current:  # (the walk adds those of a top it enters)
                     out.extend((parent, spec) for spec in self._repository_excludes(parent))
                 break
@@ -202,14 +202,14 @@ class Discovery:
         out = []
         git = top / ".git"
         directory: Optional[Path] = git
-        if git.is_file():  # a worktree or a submodule: `gitdir: <path>`
+        if os.path.isfile(git):  # a worktree or a submodule: `gitdir: <path>` (isfile: False when it cannot tell)
             try:
                 line = git.read_text(encoding="utf-8", errors="replace").strip()
             except OSError:
                 line = ""
             directory = (top / line[len("gitdir:"):].strip()).resolve() if line.startswith("gitdir:") else None
             common = directory / "commondir" if directory is not None else None
-            if common is not None and common.is_file():
+            if common is not None and os.path.isfile(common):
                 try:
                     directory = (directory / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()  # type: ignore[operator]
                 except OSError:
@@ -329,7 +329,7 @@ class Discovery:
             spec = self._load_gitignore(directory)
             if spec is not None:
                 gitignores = gitignores + [(directory.resolve(), spec)]
-            if (directory / ".git").exists():
+            if _has_git(directory):
                 top = directory.resolve()
                 gitignores = gitignores + [(top, spec) for spec in self._repository_excludes(top)]
         try:
@@ -360,6 +360,15 @@ class Discovery:
         except OSError:
             return None
         return pathspec.GitIgnoreSpec.from_lines(data.decode("utf-8", "replace").splitlines())
+
+
+def _has_git(directory: Path) -> bool:
+    """Whether ``directory`` is the top of a git repository (``.git`` in it); False when that
+    cannot be told (a directory that cannot be read: listing it reports the problem)."""
+    try:
+        return os.path.lexists(directory / ".git")
+    except OSError:
+        return False
 
 
 def global_excludes_file() -> Optional[Path]:
