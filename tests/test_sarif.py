@@ -122,3 +122,15 @@ def test_github_escapes_newlines_and_percent_in_the_message():
     assert format_github([finding]) == [
         "::error file=x.py,line=1,col=2,endLine=3,endColumn=4,title=CCL201::50%25 of%0D%0Athe time"
     ]
+
+
+def test_files_that_cannot_be_read_carry_no_empty_fingerprint_to_merge_them(tmp_path):
+    # Two syntax errors in two files: with the same empty fingerprint, code scanning could
+    # take them for one alert; without one, it hashes each itself.
+    (tmp_path / "a.py").write_text("def (:\n")
+    (tmp_path / "b.py").write_text("class :\n")
+    sarif = json.loads(run_cli("--no-cache", "--output-format", "sarif", ".", cwd=tmp_path).stdout)
+    results = sarif["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["CCL000", "CCL000"]
+    assert all("partialFingerprints" not in r for r in results)
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(sarif)) == []

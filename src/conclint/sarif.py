@@ -42,9 +42,10 @@ def format_sarif(findings: Sequence[Finding], root: Path) -> str:
             "level": LEVEL,
             "message": {"text": f.message},
             "locations": [{"physicalLocation": _location(uri, _region(f.line, f.column, f.end_line, f.end_column))}],
-            "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
             "properties": {"name": rules[index[f.code]]["name"]},
         }
+        if f.fingerprint:  # (a file that cannot be read has no code to print: code scanning then hashes its own)
+            result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint}
         if f.related:  # the other places of the finding (the other path of an inversion)
             result["relatedLocations"] = [
                 {
