@@ -127,8 +127,8 @@ def test_github_escapes_newlines_and_percent_in_the_message():
 def test_files_that_cannot_be_read_carry_no_empty_fingerprint_to_merge_them(tmp_path):
     # Two syntax errors in two files: with the same empty fingerprint, code scanning could
     # take them for one alert; without one, it hashes each itself.
-    (tmp_path / "a.py").write_text("def (:\n")
-    (tmp_path / "b.py").write_text("class :\n")
+    (tmp_path / "a.py").write_text("import threading\ndef (:\n")
+    (tmp_path / "b.py").write_text("import threading\nclass :\n")
     sarif = json.loads(run_cli("--no-cache", "--output-format", "sarif", ".", cwd=tmp_path).stdout)
     results = sarif["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["CCL000", "CCL000"]
