@@ -614,3 +614,22 @@ def test_what_git_ignores_outside_gitignore_files_is_not_linted(tmp_path):
     (home / "elsewhere").write_text("theirs.py\n")
     (home / ".gitconfig").write_text('[user]\n\tname = x\n[core]\n\texcludesFile = "~/elsewhere"\n')
     assert shown(".") == {"keep.py", "mine.py"}
+
+
+def test_a_report_that_cannot_be_written_is_an_error_not_an_internal_one(tmp_path):
+    (tmp_path / "a.py").write_text(STDIN_SOURCE)
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        import subprocess
+        import sys
+
+        result = subprocess.run([sys.executable, "-m", "conclint", "--no-cache", "a.py"], cwd=tmp_path, stdout=full,
+                                stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 2 and "cannot write the report" in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_ruff_style_subcommand_gets_a_hint(tmp_path):
+    (tmp_path / "a.py").write_text(STDIN_SOURCE)
+    result = run_cli("--no-cache", "check", ".", cwd=tmp_path)
+    assert "no 'check' subcommand" in result.stderr and "a.py:3:3: CCL301" in result.stdout

@@ -232,6 +232,9 @@ def _main(o: _Options) -> int:
     # A path that does not exist is reported (CCL000, as ruff's and flake8's E902) and the
     # others are linted: a list of changed files may name one deleted since.
     missing = [raw for raw in dict.fromkeys(paths) if not os.path.lexists(raw)]
+    if paths and paths[0] in missing and paths[0] in ("check", "format", "lint"):
+        # ruff's habit (`ruff check .`): conclint's paths come straight after the command.
+        click.echo(f"conclint: hint: conclint has no '{paths[0]}' subcommand; give the paths alone (conclint .)", err=True)
     present = [raw for raw in paths if raw not in missing]
     files = list(discovery.files(present)) if present else []
     discovery.problems.extend((raw, "no such file or directory") for raw in missing)
@@ -778,6 +781,11 @@ class _Output:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
+        except OSError as exc:  # a full disk, a device that takes nothing (`> /dev/full`)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            raise UsageFailure(f"cannot write the report to standard output: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         if self._file is not None:
