@@ -594,6 +594,44 @@ def test_a_pyproject_change_updates_the_diagnostics(project: Path) -> None:
         client.stop()
 
 
+def test_saving_a_configuration_in_the_editor_updates_the_diagnostics(project: Path) -> None:
+    # A client that watches no files for the server: saving the TOML buffer is the news.
+    client = Client(project)
+    try:
+        uri = client.open(project / "doc.py", PITFALLS)
+        assert len(client.diagnostics(uri, 1)) == 2
+        config = project / "pyproject.toml"
+        toml = config.as_uri()
+        client.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=toml, language_id="toml", version=1, text=config.read_text())
+        ))
+        config.write_text('[tool.conclint]\nignore = ["CCL301"]\n')
+        before = len(client.published[uri])
+        client.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=toml)))
+        client.wait(lambda: len(client.published[uri]) > before, "diagnostics after the configuration was saved")
+        assert list(client.published[uri][-1].diagnostics) == [] and cli_findings(project, PITFALLS) == []
+        assert toml not in client.published  # (nothing is said of the TOML file itself)
+    finally:
+        client.stop()
+
+
+def test_a_document_opened_again_in_another_language_is_that_language(client: Client, here: Path) -> None:
+    path = here / "relang.py"
+    uri = client.open(path, PITFALLS)
+    assert len(client.diagnostics(uri, 1)) == 2
+    client.client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="markdown", version=2, text=PITFALLS)
+    ))
+    client.wait(lambda: list(client.published[uri][-1].diagnostics) == [], "no diagnostics once it is markdown")
+    # And back: Python again, with its actions.
+    client.client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=3, text=PITFALLS)
+    ))
+    client.wait(lambda: len(client.published[uri][-1].diagnostics) == 2, "diagnostics once it is Python again")
+    at = client.published[uri][-1].diagnostics[0].range
+    assert client.actions(uri, at)
+
+
 @pytest.mark.parametrize("options, says", [
     ({"conclint": 5}, "conclint settings must be an object, not int"),
     ({"conclint": {"debounceMs": -1}}, "debounceMs must be a number of milliseconds"),

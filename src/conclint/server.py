@@ -290,13 +290,18 @@ async def initialized(ls: ConclintServer, params: types.InitializedParams) -> No
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: ConclintServer, params: types.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
     if not _python(params.text_document.language_id):
         # A Markdown or plain-text buffer (a client that sends every one it opens): not
-        # Python, nothing to say of it.
-        ls.other_languages.add(params.text_document.uri)
+        # Python, nothing to say of it; opened again in another language, it is no longer
+        # the Python document it was.
+        if uri in ls.open:
+            _closed(ls, uri)
+        ls.other_languages.add(uri)
         return
-    ls.open.add(params.text_document.uri)
-    ls.schedule(params.text_document.uri)
+    ls.other_languages.discard(uri)
+    ls.open.add(uri)
+    ls.schedule(uri)
 
 
 def _python(language: Optional[str]) -> bool:
@@ -312,7 +317,19 @@ def did_change(ls: ConclintServer, params: types.DidChangeTextDocumentParams) ->
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: ConclintServer, params: types.DidSaveTextDocumentParams) -> None:
-    ls.schedule(params.text_document.uri)
+    uri = params.text_document.uri
+    if _configuration_file(uri):
+        # Saved in the editor: read every configuration again (for a client that does not
+        # watch files for the server, this is the one news of it).
+        ls.soon(ls.session.forget_configuration)
+        ls.relint_all()
+    if uri not in ls.other_languages:
+        ls.schedule(uri)
+
+
+def _configuration_file(uri: str) -> bool:
+    """A configuration file, or a TOML file one of them may extend."""
+    return unquote(uri).endswith((*("/" + name for name in CONFIG_NAMES), ".toml"))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -321,6 +338,10 @@ def did_close(ls: ConclintServer, params: types.DidCloseTextDocumentParams) -> N
     if uri in ls.other_languages:
         ls.other_languages.discard(uri)
         return
+    _closed(ls, uri)
+
+
+def _closed(ls: ConclintServer, uri: str) -> None:
     ls.open.discard(uri)
     ls.stale.discard(uri)
     ls.soon(ls.session.forget, uri)
@@ -360,7 +381,7 @@ async def code_action(ls: ConclintServer, params: types.CodeActionParams) -> Lis
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: ConclintServer, params: types.DidChangeWatchedFilesParams) -> None:
     # A configuration file, or a TOML file one of them may extend: read them all again.
-    if any(unquote(change.uri).endswith((*("/" + name for name in CONFIG_NAMES), ".toml")) for change in params.changes):
+    if any(_configuration_file(change.uri) for change in params.changes):
         ls.soon(ls.session.forget_configuration)
         ls.relint_all()
 
