@@ -800,6 +800,17 @@ def test_an_edit_lands_on_the_line_the_client_means_past_form_feeds_and_unicode_
     assert not [a for a in client.actions(uri, types.Range(start=at, end=types.Position(line=3, character=20))) if a.edit]
 
 
+def test_a_large_document_gets_what_the_command_reports(client: Client, here: Path) -> None:
+    # Over the 2 MiB LibCST is given: a data file without concurrency code gets nothing (the
+    # gates pass it over), one with it the screen's "too large to analyse", as from the command.
+    data = "DATA = [\n" + "    1,\n" * 400_000 + "]\n"
+    for name, text in (("plain_data.py", data), ("threaded_data.py", "import threading\nthreading.Lock()\n" + data)):
+        uri = client.open(here / name, text)
+        expected = [cli_view(f) for f in cli_findings(here, text)]
+        assert [as_cli(d) for d in client.diagnostics(uri, 1)] == expected, name
+        assert [f["code"] for f in expected] == ([] if name == "plain_data.py" else ["CCL000"])
+
+
 def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here: Path) -> None:
     uri = (here / "never-opened.py").as_uri()
     client.change(uri, 2, PITFALLS)

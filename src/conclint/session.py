@@ -30,8 +30,7 @@ from conclint.addnoqa import commented_line
 from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
 from conclint.noqa import comment_tokens, continued_lines
 from conclint.findings import Edit, Finding
-from conclint.analysis.parsing import MAX_PARSE_BYTES
-from conclint.reading import decode_source, describe_size
+from conclint.reading import MAX_SOURCE_BYTES, decode_source
 from conclint.settings import Settings
 
 if TYPE_CHECKING:
@@ -332,10 +331,12 @@ class Session:
             data = encoded(document.text)
         except (LookupError, UnicodeError) as exc:
             return _unreadable(name, settings, f"cannot encode the buffer as its coding declaration says ({exc})"), messages
-        if len(data) > MAX_PARSE_BYTES:
-            # What the screen says of such a file; said at once, without seconds of byte gate
-            # proving that a buffer nobody types holds no concurrency code.
-            return _unreadable(name, settings, f"document too large to analyse (over {describe_size(MAX_PARSE_BYTES)}); not linted"), messages
+        if len(data) > MAX_SOURCE_BYTES:
+            # What the command says of a file it will not read; a smaller one goes through the
+            # gates as the command's does (a large data file without concurrency code gets
+            # nothing; one with it, the screen's "too large to analyse").
+            mib = 1024 * 1024
+            return _unreadable(name, settings, f"file too large ({len(data) // mib} MiB > {MAX_SOURCE_BYTES // mib} MiB); skipped"), messages
         left_out: List[Type[Rule]] = []
         while True:
             classes = None
