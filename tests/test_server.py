@@ -811,6 +811,29 @@ def test_a_large_document_gets_what_the_command_reports(client: Client, here: Pa
         assert [f["code"] for f in expected] == ([] if name == "plain_data.py" else ["CCL000"])
 
 
+def test_a_lock_order_inversion_in_the_document_is_reported_as_conclint_file_reports_it(client: Client, here: Path) -> None:
+    text = (
+        "import threading\n\nA = threading.Lock()\nB = threading.Lock()\n\n\n"
+        "def f():\n    with A:\n        with B:\n            pass\n\n\n"
+        "def g():\n    with B:\n        with A:\n            pass\n"
+    )
+    uri = client.open(here / "doc.py", text)
+    diagnostics = client.diagnostics(uri, 1)
+    expected = [cli_view(f) for f in cli_findings(here, text)]
+    assert [f["code"] for f in expected] == ["CCL209", "CCL209"]
+    # (the messages name the locks by module, and the module by the project root, which for
+    # the command run in this directory is this directory)
+    assert [{**as_cli(d), "message": None} for d in diagnostics] == [{**f, "message": None} for f in expected]
+    first, second = diagnostics
+    # Other places are named relative to the project's root, as the command names them.
+    assert first.message.endswith(f".B` is held at {here.name}/doc.py:15: threads on these paths can deadlock"), first.message
+    assert [(r.location.uri, r.location.range.start.line) for r in first.related_information] == [(uri, 14)]
+    assert [(r.location.uri, r.location.range.start.line) for r in second.related_information] == [(uri, 8)]
+    # Fixed in the buffer, the inversion is gone.
+    client.change(uri, 2, text.replace("    with B:\n        with A:", "    with A:\n        with B:"))
+    assert client.diagnostics(uri, 2) == []
+
+
 def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here: Path) -> None:
     uri = (here / "never-opened.py").as_uri()
     client.change(uri, 2, PITFALLS)

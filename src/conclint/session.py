@@ -14,6 +14,7 @@ import ast
 import gc
 import hashlib
 import io
+import os
 import re
 import tokenize
 import warnings
@@ -179,7 +180,8 @@ class Positions:
     """Engine positions (1-based lines, 1-based character columns of the text without its
     BOM) to LSP positions in ``encoding``'s units."""
 
-    def __init__(self, text: str, encoding: str) -> None:
+    def __init__(self, text: str, encoding: str, uri: str = "") -> None:
+        self.uri = uri  # the document's, for the related places of a finding in it
         self.lines = _LINE_BREAKS.split(text)
         self.bom = text.startswith("\ufeff")
         self.encoding = encoding
@@ -311,7 +313,7 @@ class Session:
             )
             return Linted([unusable], config_error=message if shown else None)
         result, messages = self._kept_tree(document, settings)
-        positions = Positions(document.text, self.position_encoding)
+        positions = Positions(document.text, self.position_encoding, document.uri)
         diagnostics = [to_diagnostic(f, positions, document.version) for f in result.findings]
         if result.unfixable:  # why its fixes are withdrawn (form feeds in indentation...), once
             notice = f"conclint: {document.name}: {result.unfixable}"
@@ -344,7 +346,10 @@ class Session:
                 classes = [c for c in rule_set(settings, codes_for(settings, name)).classes if c not in left_out]
             try:
                 cache = self.parse_cache(document.uri)
-                return lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes, cache=cache), messages
+                result = lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes, cache=cache)
+                if not result.parse_failed:
+                    _add_project_findings(result, data, name, settings)
+                return result, messages
             except Exception as exc:  # a bug in a rule (or below): the document stays linted without it
                 culprit = failing_rule(exc)
                 if culprit is None or culprit in left_out:
@@ -487,11 +492,42 @@ def _quick_fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     return fix_edits(module, source, fix)
 
 
+def _add_project_findings(result: FileResult, data: bytes, name: str, settings: Settings) -> None:
+    """The project rules' findings (CCL209) over the document alone, added to ``result``: what
+    ``conclint FILE`` reports of that one file (the command over the whole project also
+    follows names into the other files)."""
+    from conclint import project
+    from conclint.analysis.project import ModuleInfo, ModuleNamer
+
+    if not project.wants_summaries(settings):
+        return
+    summary = project.summary_of(data)
+    if summary is None:
+        return
+    # Named relative to its project's root, as the command run there names its files in messages.
+    try:
+        shown = Path(name).resolve().relative_to(settings.root.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        shown = name
+    module = ModuleInfo(ModuleNamer(settings.root).name(name), shown, os.path.basename(name) == "__init__.py", summary)
+    own = {(f.code, f.line, f.column) for f in result.findings}
+    found = [f for f in project.project_findings([module], settings) if (f.code, f.line, f.column) not in own]
+    if found:
+        result.findings = sorted([*result.findings, *found], key=Finding.sort_key)
+
+
 def to_diagnostic(finding: Finding, positions: Positions, version: Optional[int]) -> types.Diagnostic:
     """The finding as an LSP diagnostic; ``data`` says which fix it has, for which version of
     the document (a code action rebuilds it from that version's tree)."""
     fix = finding.fix
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=uri, range=positions.range(r.line, r.column, r.end_line, r.end_column)), message=r.message,
+        )
+        for r in finding.related if r.path == finding.path for uri in [positions.uri] if uri
+    ]
     return types.Diagnostic(
+        related_information=related or None,
         range=positions.range(finding.line, finding.column, finding.end_line, finding.end_column),
         message=finding.message,
         severity=types.DiagnosticSeverity.Error if finding.code == PARSE_ERROR else types.DiagnosticSeverity.Warning,
