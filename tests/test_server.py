@@ -675,7 +675,7 @@ def test_hostile_documents_neither_crash_nor_hang_the_server(client: Client, her
     uri = client.open(here / "nested.py", nested)
     (diagnostic,) = client.diagnostics(uri, 1)
     assert diagnostic.code == "CCL000"
-    huge = "import threading\n" + "x = 1\n" * (50 * 1024 * 1024 // 6)
+    huge = "import threading\nthreading.Lock().acquire()\n" + "x = 1\n" * (50 * 1024 * 1024 // 6)
     big = client.open(here / "big.py", huge)
     (diagnostic,) = client.diagnostics(big, 1)
     assert diagnostic.code == "CCL000" and "too large" in diagnostic.message
