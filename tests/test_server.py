@@ -1025,6 +1025,23 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         nested = {"command": "nothing", "arguments": [{"method": ["a"]}, {"method": "x"}]}
         pipe.send({"id": 42, "method": "workspace/executeCommand", "params": nested})
         assert pipe.answer(42)["error"]["code"] == -32602
+        # What is no JSON-RPC 2.0 request gets InvalidRequest (-32600), with its id where it
+        # has a usable one, else null; nothing is shown to the user.
+        for n, body in enumerate([b"5", b'"text"', b"null", b"{}", b'[{"jsonrpc": "2.0", "id": 60, "method": "shutdown"}]']):
+            pipe.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            pipe.process.stdin.flush()
+            assert pipe.answer(None)["error"]["code"] == -32600, body
+        for ident in ({"x": 1}, [1], True):
+            pipe.send({"id": ident, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri}}})
+            assert pipe.answer(None)["error"]["code"] == -32600, ident
+        for n, message in enumerate([{"jsonrpc": "1.0", "id": 50, "method": "textDocument/diagnostic"}, {"id": 51, "method": "x"}]):
+            body = json.dumps(message).encode()
+            pipe.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            pipe.process.stdin.flush()
+            assert pipe.answer(message["id"])["error"]["code"] == -32600, message
+        # A request for a file no path can name (`%00`) has nothing to report.
+        pipe.send({"id": 52, "method": "textDocument/diagnostic", "params": {"textDocument": {"uri": uri + "%00"}}})
+        assert pipe.answer(52)["result"]["items"] == []
         # `initialize` may only be sent once: a second one is refused and changes nothing.
         pipe.send({"id": 30, "method": "initialize", "params": {"capabilities": {}, "rootUri": project.as_uri()}})
         assert pipe.answer(30)["error"]["code"] == -32600

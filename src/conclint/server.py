@@ -30,9 +30,8 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from conclint import __version__
-from conclint.analysis.parsing import MAX_PARSE_BYTES
 from conclint.config import CONFIG_NAMES
-from conclint.reading import decode_source, read_regular
+from conclint.reading import MAX_SOURCE_BYTES, decode_source, read_regular
 from conclint.session import FIX_ALL_KIND, SOURCE, ClientSettings, Document, Linted, Session, SettingsError, apply_edit
 
 T = TypeVar("T")
@@ -49,6 +48,19 @@ class _Refused:
         self.error = error
 
 
+class _Invalid:
+    """A message that is no valid JSON-RPC request (``structure_message`` saw why)."""
+
+    def __init__(self, msg_id: Any, why: str) -> None:
+        self.id = msg_id
+        self.why = why
+
+
+def _valid_id(ident: Any) -> bool:
+    """A JSON-RPC id: a string, a number (not a boolean) or null."""
+    return ident is None or (isinstance(ident, (str, int, float)) and not isinstance(ident, bool))
+
+
 _NOT_INITIALIZED = types.ResponseError(code=-32002, message="the server is not initialized: send `initialize` first")
 
 
@@ -58,6 +70,15 @@ class ConclintProtocol(LanguageServerProtocol):
     one that comes after ``shutdown`` gets InvalidRequest (pygls dropped it)."""
 
     def structure_message(self, data: Dict[str, Any]) -> Any:
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and data["jsonrpc"] != "2.0":
+            ident = data.get("id")
+            if ident is None or not _valid_id(ident):
+                return data  # (a notification, or no id to answer: no JSON-RPC message; see handle_message)
+            return _Invalid(ident, f"jsonrpc {data['jsonrpc']!r}: only 2.0 is spoken")
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and "id" in data and not _valid_id(data["id"]):
+            # An id JSON-RPC does not allow (an object, an array, true): which request it was
+            # cannot be said, so the answer's id is null (pygls answered with a traceback).
+            return _Invalid(None, "the id must be a string, a number or null")
         if isinstance(data, dict) and "jsonrpc" in data and "method" in data and not isinstance(data["method"], str):
             # A method that is not a string: an invalid request (pygls raised TypeError on it).
             if data.get("id") is not None:
@@ -78,6 +99,20 @@ class ConclintProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Invalid) or not hasattr(message, "jsonrpc"):
+            # Not a JSON-RPC message at all (a number, a string, null, a batch, an object
+            # without `jsonrpc`): Invalid Request, id null as JSON-RPC asks (pygls showed the
+            # user an error pop-up for it). An object with a usable id gets it back.
+            if isinstance(message, _Invalid):
+                ident, why = message.id, message.why
+            else:
+                ident = message.get("id") if isinstance(message, dict) else None
+                ident = ident if _valid_id(ident) else None
+                why = "batches are not supported" if isinstance(message, list) else "not a JSON-RPC 2.0 message"
+            self._send_data({"jsonrpc": "2.0", "id": ident, "error": {"code": -32600, "message": f"Invalid Request: {why}"}})
+            return
+        if message.jsonrpc != "2.0":
+            return  # a response or notification of another version: nothing to answer
         method = getattr(message, "method", None)
         request = method is not None and getattr(message, "id", None) is not None
         if isinstance(message, _Refused) and (self._workspace is not None or method == types.INITIALIZE):
@@ -175,13 +210,15 @@ class ConclintServer(LanguageServer):
         good, /dev/zero fill the memory), at most as large as conclint lints, decoded as
         its PEP 263 cookie says."""
         path = fs_path(uri)
+        if path and "\x00" in path:
+            path = None  # (`%00` in the URI): no file can have that name
         doc = self.workspace.text_documents.get(unquote(uri))
         if doc is not None:
             return Document(uri, doc.source, doc.version, Path(path) if path else None)
         if not path:
             return Document(uri, "", None, None)
         try:
-            source = decode_source(read_regular(path, MAX_PARSE_BYTES))
+            source = decode_source(read_regular(path, MAX_SOURCE_BYTES))
         except (FileNotFoundError, NotADirectoryError):
             return Document(uri, "", None, Path(path))
         except OSError as exc:
@@ -442,7 +479,7 @@ class _Headers:
         return b"".join(chunks) if size >= 0 else self.raw.read()
 
 
-# Far above any document conclint lints (``MAX_PARSE_BYTES``) with its JSON escaping.
+# Far above any document conclint reads (``MAX_SOURCE_BYTES``) with its JSON escaping.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
