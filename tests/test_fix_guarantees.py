@@ -290,3 +290,22 @@ def test_many_fixes_nested_in_others_are_all_applied(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "current_thread().name" in path.read_text() and "getName" not in path.read_text()
     assert "Fixed 40 problems" in result.stdout
+
+
+def test_a_fix_that_would_break_the_code_is_left_out_and_the_others_applied(tmp_path):
+    # CCL309's call of super() goes above a `global super` (which compiling rejects): that
+    # fix is left out, with the reason, and CCL301's in the same file is applied all the same.
+    source = (
+        "import threading\n\n\nclass W(threading.Thread):\n    def __init__(self):\n        global super\n"
+        "        self.x = 1\n\n\nprint(threading.currentThread())\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    result = run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "m.py", cwd=tmp_path)
+    assert path.read_text() == source.replace("currentThread()", "current_thread()")
+    assert "fix left out, the code would break: CCL309 at line 5: it would not compile" in result.stderr
+    assert "m.py:5:9: CCL309 " in result.stdout and "CCL309 [*]" not in result.stdout and result.returncode == 1
+    compile(path.read_text(), "m.py", "exec")
+    # The same again changes nothing and says the same.
+    again = run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
+    assert path.read_text() == source.replace("currentThread()", "current_thread()") and "CCL309 at line 5" in again.stderr

@@ -8,7 +8,7 @@ import itertools
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.applier import apply_changes, select_fixes
@@ -39,6 +39,9 @@ class FixOutcome:
     # The findings whose fixes were applied, in order (``--show-fixes``), at their places in
     # the original (``_placed_in_original``).
     fixes: List[Finding] = field(default_factory=list)
+    # Fixes left out because applying them gave code that does not parse or compile (each
+    # "CODE at line N: why"); the others were applied.
+    rejected: List[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -68,6 +71,8 @@ def fix_source(
     outcome = FixOutcome(path, data, data)
     current = data
     seen = {hashlib.blake2b(data).digest()}  # (digests: a hundred copies of a large file would not be small)
+    # Findings whose fix gave broken code, by what names them from one pass to the next.
+    refused: Set[Tuple[str, str, str]] = set()
     for passes in itertools.count():
         result = lint_source(current, path, settings, keep_tree=True, cache=cache, with_edits=with_edits)
         outcome.remaining = result
@@ -75,8 +80,9 @@ def fix_source(
             first = outcome.initial = result
         if result.parse_failed:
             break
+        offered = [report for finding, report in result.reports if _named(finding) not in refused]
         try:
-            fixes = select_fixes(result.module, [report for _, report in result.reports], unsafe) if result.module is not None else []
+            fixes = select_fixes(result.module, offered, unsafe) if result.module is not None else []
         except RecursionError:  # LibCST's visitors recurse: a tree this deep cannot be rewritten
             return _unchanged(outcome, first, "the code is nested too deeply for fixes to be applied")
         # Text fixes (CCL900's, on comments) once no tree fix is left: the next pass re-lints.
@@ -104,6 +110,23 @@ def fix_source(
             return _unchanged(outcome, first, "fixes undo each other (a pass gave back an earlier content)")
         seen.add(digest)
         problem = _reparse_problem(current, new_bytes)
+        if problem and fixes:
+            # One fix that breaks the code must not cost the file its other fixes: find the
+            # ones that do alone, leave them out (and say so), and go on with the rest.
+            module = result.module
+            assert module is not None  # (there are tree fixes)
+            broken = [fix for fix in fixes if len(fixes) == 1 or _reparse_problem(current, apply_changes(module, [fix]).bytes)]
+            named = {id(report.fix): finding for finding, report in result.reports}
+            for fix in broken:
+                finding = named[id(fix)]
+                refused.add(_named(finding))
+                outcome.rejected.append(f"{finding.code} at line {finding.line}: {_reparse_problem(current, apply_changes(module, [fix]).bytes) or problem}")
+            if broken:
+                continue  # the same text again, without them
+            # Each is fine alone, not together: one at a time.
+            fixes = fixes[:1]
+            new_bytes = apply_changes(module, fixes).bytes
+            problem = _reparse_problem(current, new_bytes)
         if problem:
             return _unchanged(outcome, first, f"the fixed code was rejected: {problem}")
         outcome.applied += len(fixes) if fixes else len(texts)
@@ -115,7 +138,16 @@ def fix_source(
         current = new_bytes
     outcome.fixed = current
     outcome.fixes = _placed_in_original(outcome.fixes, first.findings)
+    if refused and outcome.remaining is not None:  # no longer offered as fixable: fixing them was just refused
+        outcome.remaining.findings = [
+            replace(f, fix=None) if f.fix is not None and _named(f) in refused else f for f in outcome.remaining.findings
+        ]
     return outcome
+
+
+def _named(finding: Finding) -> Tuple[str, str, str]:
+    """What names a finding from one pass to the next (lines move: not its position)."""
+    return finding.code, finding.message, finding.fingerprint
 
 
 def _placed_in_original(fixes: List[Finding], original: List[Finding]) -> List[Finding]:
