@@ -1066,3 +1066,22 @@ def test_a_first_party_module_that_patches_first_patches_for_what_follows(tmp_pa
     (root / "main.py").write_text(files["main.py"])
     (root / "app" / "boot.py").write_text("import socket\nfrom gevent import monkey\n\nmonkey.patch_all()\n")
     assert [(f["path"], f["line"], f["code"]) for f in findings(root, "--no-cache")] == [("app/boot.py", 4, "CCL401"), ("main.py", 1, "CCL401")]
+
+
+def test_only_an_unconditional_patch_all_of_a_first_party_module_patches_for_its_importer(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/net.py": "import ssl\n",
+        "app/thr.py": "import threading\n",
+        "main.py": "import app.boot\nimport app.net\nimport app.thr\nfrom gevent import monkey\n\nmonkey.patch_all()\n",
+    }
+    root = small_project(tmp_path, files)
+    for boot, flagged in (
+        ("from gevent import monkey\n\nmonkey.patch_all()\n", []),
+        # Under a guard (runs only as a script), or a partial patch: the importer is not patched.
+        ("from gevent import monkey\n\nif __name__ == '__main__':\n    monkey.patch_all()\n", [2, 3]),
+        ("from gevent import monkey\n\nmonkey.patch_socket()\n", [2, 3]),
+    ):
+        (root / "app" / "boot.py").write_text(boot)
+        found = [f["line"] for f in findings(root, "--no-cache") if f["path"] == "main.py"]
+        assert found == flagged, boot

@@ -285,7 +285,7 @@ class _Summariser:
         if self.with_coroutines:
             self._coroutines(tree, top)
         if self.with_gevent:
-            self._gevent_patches(top)
+            self._gevent_patches(top, tree.body)
         if self.with_spawns and (self.imports or self.def_imports) and self._may_hand_on_imports(tree, facts):
             self._spawned(tree)
         if self.with_locks and self.imports and self._may_acquire_a_made_lock():
@@ -336,7 +336,7 @@ class _Summariser:
         self.spawns = [s for s in self.spawns if alive(s[2])]
         self.made_acquires = [r for r in self.made_acquires if alive(r[1])]
         self.unawaited = [w for w in self.unawaited if alive(w[1])]
-        self.patches = [[*p[:4], [i for i in p[4] if alive(i[2])]] for p in self.patches if alive(p[0])]
+        self.patches = [[*p[:4], [i for i in p[4] if alive(i[2])], p[5]] for p in self.patches if alive(p[0])]
         self.coroutines = {name: site for name, site in self.coroutines.items() if alive(site[0])}
 
     @property
@@ -624,10 +624,12 @@ class _Summariser:
         return keys
 
     # ---------------------------------------------------------------- gevent
-    def _gevent_patches(self, top: Sequence[ast.stmt]) -> None:
+    def _gevent_patches(self, top: Sequence[ast.stmt], body: Sequence[ast.stmt]) -> None:
         """The module-level ``monkey.patch_*()`` call, and the imports above it at module level
         (``[level, module, *site]``; ``from a import b`` twice, as ``a.b`` and ``a``: ``b`` may
-        be a module): the project phase follows those of the project's own modules."""
+        be a module): the project phase follows those of the project's own modules. Last, 1
+        when the call is ``patch_all()`` in the module's own body (not under an ``if`` or a
+        ``try``): then importing the module patches everything, whatever runs it."""
         imports: List[List[Any]] = []
         for stmt in top:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -646,7 +648,8 @@ class _Summariser:
                 if name.startswith("gevent.monkey.patch_"):
                     for entry in imports:
                         self.keep_text(entry[2], entry[4])
-                    self.patches.append([*self.site(stmt.value), imports])
+                    full = int(name == "gevent.monkey.patch_all" and any(stmt is top_level for top_level in body))
+                    self.patches.append([*self.site(stmt.value), imports, full])
                     return
 
     # ---------------------------------------------------------------- coroutines
@@ -1452,7 +1455,7 @@ def site_lines(summary: Optional[Summary], key: str) -> FrozenSet[int]:
     if summary is None or not key:
         return frozenset()
     if key == "g":
-        return frozenset(entry[2] for *_, imports in summary["g"] for entry in imports)
+        return frozenset(entry[2] for *_, imports, _ in summary["g"] for entry in imports)
     return frozenset(entry[2 if key == "s" else 1] for entry in summary[key])
 
 
@@ -1482,9 +1485,9 @@ def validate(summary: Any) -> Summary:
         type(s) is list and len(s) == 6 and type(s[0]) is str and _ints(s[1:]) for s in summary["s"]
     ), "s")
     need(type(summary["g"]) is list and all(
-        type(g) is list and len(g) == 5 and _ints(g[:4]) and type(g[4]) is list and all(
+        type(g) is list and len(g) == 6 and _ints(g[:4]) and type(g[4]) is list and all(
             type(i) is list and len(i) == 6 and type(i[0]) is int and type(i[1]) is str and _ints(i[2:]) for i in g[4]
-        ) for g in summary["g"]
+        ) and g[5] in (0, 1) for g in summary["g"]
     ), "g")
     return summary  # type: ignore[no-any-return]  # checked above
 
@@ -1923,7 +1926,7 @@ class Project:
         ``patched(name, plain_import)`` says the patch changes: (the import's site, the
         module, the chain of modules, the patched module, the patch call's site)."""
         for info in self.modules.values():
-            for *call, imports in info.summary["g"]:
+            for *call, imports, _ in info.summary["g"]:
                 reported: Set[Tuple[int, int]] = set()
                 patching_line: Optional[int] = None  # an import of a module that patches first
                 for level, target, *site in imports:
@@ -1970,15 +1973,16 @@ class Project:
         return None
 
     def _patches_itself(self, module: str) -> bool:
-        """Whether ``module`` monkey-patches at its module level (its summary's "g")."""
+        """Whether importing ``module`` patches everything: ``monkey.patch_all()`` in its own
+        body, not under an ``if`` (a ``__main__`` guard) and not a partial patch."""
         info = self.modules.get(module)
-        return info is not None and bool(info.summary["g"])
+        return info is not None and any(patch[5] for patch in info.summary["g"])
 
     def _imports_until_patched(self, module: str) -> List[Tuple[str, bool]]:
         """``_imports_of`` a module, or, when it patches at its module level itself, only the
         imports above its patch (each taken as a ``from`` import: the summary does not say)."""
         info = self.modules.get(module)
-        if info is None or not info.summary["g"]:
+        if info is None or not self._patches_itself(module):
             return self._imports_of(module)
         return [(self._absolute(info, level, target), False) for level, target, *_ in info.summary["g"][0][4]]
 
