@@ -1085,3 +1085,28 @@ def test_only_an_unconditional_patch_all_of_a_first_party_module_patches_for_its
         (root / "app" / "boot.py").write_text(boot)
         found = [f["line"] for f in findings(root, "--no-cache") if f["path"] == "main.py"]
         assert found == flagged, boot
+
+
+def test_a_release_that_may_not_happen_leaves_the_lock_held_and_an_aliased_contextmanager_runs(tmp_path):
+    head = (
+        "import contextlib as cl\nimport threading\nfrom contextlib import contextmanager as cm\n\n"
+        "A_LOCK = threading.Lock()\nB_LOCK = threading.Lock()\n\n\n"
+        "def ordered():\n    with A_LOCK:\n        with B_LOCK:\n            pass\n\n\n"
+    )
+    cases = {
+        # Let go of only when `cond`, or after a call that may raise first: still held otherwise.
+        "branch": "def f(cond):\n    with B_LOCK:\n        if cond:\n            B_LOCK.release()\n        with A_LOCK:\n            pass\n",
+        "try": "def f(work):\n    with B_LOCK:\n        try:\n            work()\n            B_LOCK.release()\n        except ValueError:\n"
+               "            pass\n        with A_LOCK:\n            pass\n",
+        # A generator made a context manager through an alias of contextmanager.
+        "cm": "@cm\ndef held():\n    with A_LOCK:\n        yield\n\n\ndef f():\n    with B_LOCK:\n        with held():\n            pass\n",
+        "cl": "@cl.contextmanager\ndef held():\n    with A_LOCK:\n        yield\n\n\ndef f():\n    with B_LOCK:\n        with held():\n            pass\n",
+    }
+    root = small_project(tmp_path, {"m.py": head})
+    for name, tail in cases.items():
+        (root / "m.py").write_text(head + tail)
+        assert [f["code"] for f in findings(root, "--no-cache", "--select", "CCL209")] == ["CCL209", "CCL209"], name
+    # Let go of on every path before the other lock is taken: no inversion.
+    (root / "m.py").write_text(head + "def f(cond):\n    with B_LOCK:\n        B_LOCK.release()\n        with A_LOCK:\n            pass\n"
+                               "        B_LOCK.acquire()\n")
+    assert findings(root, "--no-cache", "--select", "CCL209") == []

@@ -807,12 +807,30 @@ class _Summariser:
             # "x": 1, a function; 0, a closed helper (``_closed_helpers``); 2, one whose call
             # does not run its body there and then (``_deferred``).
             self.functions[qual] = {
-                "k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 2 if _deferred(node) else 1,
+                "k": owner, "p": parent, "a": walker.acquisitions, "c": walker.calls, "x": 2 if self._deferred(node) else 1,
             }
         # A nested def sees the names its enclosing defs import (a closure's free names).
         imported = {name: ref for name, ref in walker.local.items() if ref.startswith("n:") and "#" in ref}
         for inner in walker.nested:
             self._function(inner, f"{qual}.{inner.name}", owner, qual, {**(outer or {}), **imported})
+
+    def _deferred(self, function: _Function) -> bool:
+        """Whether calling ``function`` may not run its body there and then: a coroutine
+        function or a generator (their bodies run when awaited or iterated; a generator made
+        a context manager runs on entering its ``with``), or a def wrapped by a decorator that
+        may run it later, elsewhere or never (``RUNS_ON_CALL_DECORATORS`` are the known others,
+        by the name written or the one its import gives: `@cm` after `import contextmanager
+        as cm`)."""
+        names: List[Optional[str]] = []
+        for decorator in function.decorator_list:
+            func = decorator.func if type(decorator) is ast.Call else decorator
+            name, qualified = _dotted(func), self._qualname(func)
+            if name not in RUNS_ON_CALL_DECORATORS and qualified not in RUNS_ON_CALL_DECORATORS:
+                return True
+            names.extend((name, qualified))
+        if type(function) is ast.AsyncFunctionDef:
+            return True
+        return _yields(function) and "contextlib.contextmanager" not in names and "contextmanager" not in names
 
     def _ref(self, node: ast.AST, owner: str, local: Dict[str, str]) -> Optional[str]:
         """The ref of an expression that may name a lock or a function, None otherwise.
@@ -931,22 +949,6 @@ def _yields(function: ast.AST) -> bool:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             pending.extend(ast.iter_child_nodes(node))
     return False
-
-
-def _deferred(function: _Function) -> bool:
-    """Whether calling ``function`` may not run its body there and then: a coroutine
-    function or a generator (their bodies run when awaited or iterated; a generator made a
-    context manager runs on entering its ``with``), or a def wrapped by a decorator that
-    may run it later, elsewhere or never (``RUNS_ON_CALL_DECORATORS`` are the known others)."""
-    for decorator in function.decorator_list:
-        name = _dotted(decorator.func if type(decorator) is ast.Call else decorator)
-        if name not in RUNS_ON_CALL_DECORATORS:
-            return True
-    if type(function) is ast.AsyncFunctionDef:
-        return True
-    return _yields(function) and not any(
-        _dotted(d) in ("contextmanager", "contextlib.contextmanager") for d in function.decorator_list
-    )
 
 
 def written(ref: str) -> str:
@@ -1109,6 +1111,18 @@ class _FunctionWalker:
         self.block(body, lexical)
         if any(isinstance(stmt, _EXITS) for stmt in body):
             self.manual, self.released = saved
+        else:
+            self.released = _not_more_released(self.released, saved[1])
+
+    def try_statement(self, stmt: ast.stmt, lexical: List[str]) -> None:
+        """A try: its body may stop anywhere (an exception), its handlers run only sometimes."""
+        before = dict(self.released)
+        self.block(stmt.body, lexical)  # type: ignore[attr-defined]
+        for handler in stmt.handlers:  # type: ignore[attr-defined]
+            self.branch(handler.body, lexical)
+        self.block(stmt.orelse, lexical)  # type: ignore[attr-defined]
+        self.block(stmt.finalbody, lexical)  # type: ignore[attr-defined]
+        self.released = _not_more_released(self.released, before)
 
     def statement(self, stmt: ast.stmt, lexical: List[str]) -> None:
         if isinstance(stmt, _FUNCTIONS):
@@ -1149,11 +1163,7 @@ class _FunctionWalker:
             self.branch(stmt.orelse, lexical)
             return
         if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            self.block(stmt.body, lexical)  # type: ignore[attr-defined]
-            for handler in stmt.handlers:  # type: ignore[attr-defined]
-                self.branch(handler.body, lexical)
-            self.block(stmt.orelse, lexical)  # type: ignore[attr-defined]
-            self.block(stmt.finalbody, lexical)  # type: ignore[attr-defined]
+            self.try_statement(stmt, lexical)
             return
         if isinstance(stmt, ast.AsyncWith):
             for item in stmt.items:
@@ -1270,6 +1280,13 @@ class _FunctionWalker:
         self.calls.append([ref, *site, held])
         if held:
             self.s.keep_text(site[0], site[2])
+
+
+def _not_more_released(now: Dict[str, int], before: Dict[str, int]) -> Dict[str, int]:
+    """What stays let go of after a block that runs only sometimes (or may stop anywhere):
+    a lock it took back is taken back (the count falls), one it let go of may still be held
+    (the count does not rise): held is the side on which the lock order reports."""
+    return {ref: count for ref, count in ((r, min(n, before.get(r, 0))) for r, n in now.items()) if count}
 
 
 # What holds no call the summary files: names, constants, lambdas (they run later), and the
