@@ -1110,3 +1110,19 @@ def test_a_release_that_may_not_happen_leaves_the_lock_held_and_an_aliased_conte
     (root / "m.py").write_text(head + "def f(cond):\n    with B_LOCK:\n        B_LOCK.release()\n        with A_LOCK:\n            pass\n"
                                "        B_LOCK.acquire()\n")
     assert findings(root, "--no-cache", "--select", "CCL209") == []
+
+
+@pytest.mark.parametrize("rebinding", [
+    "fetch, x = print, 1\n", "for fetch in [print]:\n    pass\n", "if (fetch := print):\n    pass\n",
+    "with open(__file__) as fetch:\n    pass\n", "try:\n    pass\nexcept ValueError as fetch:\n    pass\n",
+])
+def test_any_module_level_rebinding_of_an_imported_name_ends_the_import(tmp_path, rebinding):
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "async def fetch():\n    return 1\n",
+        "app/use.py": "from app.db import fetch\n\n" + rebinding + "\n\nasync def main():\n    fetch()\n",
+    }
+    root = small_project(tmp_path, files)
+    assert findings(root, "--no-cache") == []
+    (root / "app" / "use.py").write_text(files["app/use.py"].replace(rebinding, ""))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL404"]

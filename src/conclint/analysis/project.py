@@ -265,8 +265,12 @@ class _Summariser:
                 self.module_names.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                    if type(target) is ast.Name and node.value is not None:
-                        self._alias(target.id, node.value)
+                    if type(target) is ast.Name:
+                        if node.value is not None:
+                            self._alias(target.id, node.value)
+                    else:  # an unpacking (`fetch, x = print, 1`): no alias of anything
+                        for name in _bound_names(ast.Expr(target)):
+                            self.imports.pop(name, None)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
                 if kind is None and type(node.value) is ast.Name and node.value.id in self.locks:
                     kind = f"=n:{node.value.id}"  # `B_LOCK = A_LOCK`: one lock, two names
@@ -275,6 +279,19 @@ class _Summariser:
                         self.locks[target.id] = kind
                         self.module_names.add(target.id)
                         kind = f"=n:{target.id}"  # `a = b = RLock()`: one lock, two names
+            elif isinstance(node, ast.If):
+                for name in _bound_names(ast.Expr(node.test)):  # (`if (fetch := ...):`)
+                    self.imports.pop(name, None)
+            elif isinstance(node, ast.Try):
+                for handler in node.handlers:  # (`except ... as fetch`)
+                    if handler.name:
+                        self.imports.pop(handler.name, None)
+            elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+                # Any other binding of an imported name (a `for` or `with` target, `:=`,
+                # `except ... as`, `+=`): no longer the import. (The statements under an if or
+                # a try come one by one.)
+                for name in _bound_names(node):
+                    self.imports.pop(name, None)
         if self.with_locks:
             for node in top:
                 if isinstance(node, ast.ClassDef):
@@ -937,6 +954,20 @@ def _top_bindings(stmt: ast.stmt) -> Iterator[str]:
             for node in (target, *getattr(target, "elts", ())):
                 if type(node) is ast.Name:
                     yield node.id
+
+
+def _bound_names(stmt: ast.stmt) -> Iterator[str]:
+    """The names ``stmt`` binds in its own scope by assignment (targets, unpackings, `for`
+    and `with` targets, `:=`, `except ... as`), not inside the defs, classes and lambdas in it."""
+    stack: List[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Name and type(node.ctx) is ast.Store:
+            yield node.id
+        elif type(node) is ast.ExceptHandler and node.name:
+            yield node.name
+        if node is stmt or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _yields(function: ast.AST) -> bool:
