@@ -309,3 +309,20 @@ def test_a_fix_that_would_break_the_code_is_left_out_and_the_others_applied(tmp_
     # The same again changes nothing and says the same.
     again = run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
     assert path.read_text() == source.replace("currentThread()", "current_thread()") and "CCL309 at line 5" in again.stderr
+
+
+def test_the_daemon_flag_moves_safely_only_from_right_after_the_start(tmp_path):
+    # Across other statements (any may raise, leaving the thread started without its flag,
+    # which decides whether the program waits for it), the move is an unsafe fix.
+    source = (
+        "import threading\n\n\ndef work():\n    pass\n\n\n"
+        "def adjacent():\n    t = threading.Thread(target=work)\n    t.start()\n    t.daemon = True\n\n\n"
+        "def apart():\n    t = threading.Thread(target=work)\n    t.start()\n    print('started')\n    t.daemon = True\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    run_cli("--isolated", "--no-cache", "--fix", "m.py", cwd=tmp_path)
+    safe = path.read_text()
+    assert "    t.daemon = True\n    t.start()\n\n\ndef apart" in safe and "print('started')\n    t.daemon = True\n" in safe
+    run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
+    assert "    t.daemon = True\n    t.start()\n    print('started')\n" in path.read_text()

@@ -57,9 +57,9 @@ class DaemonAfterStart(Rule):
         if setter is None:
             return
         moved = _movable_line(block.body, start, setter)
-        # A handler around may be catching the RuntimeError this raises: without it, the
-        # handler no longer runs.
-        if moved is None or any(isinstance(node, (cst.Try, cst.TryStar)) for node in stack):
+        # A handler around (a `try`, or a context manager such as `suppress`) may be catching
+        # the RuntimeError this raises: without it, the handler no longer runs.
+        if moved is None or any(isinstance(node, (cst.Try, cst.TryStar, cst.With)) for node in stack):
             self.report(setter)
             return
         start_line = line  # (block.body[start])
@@ -69,6 +69,10 @@ class DaemonAfterStart(Rule):
             # Two lines, not their block: the file's other fixes are not made to wait for it.
             changes={start_line: cst.FlattenSentinel(new), moved: cst.RemovalSentinel.REMOVE},
             fix_message="Set the daemon flag before `start()`",
+            # Right after the start, nothing changes but the bug; across other statements,
+            # any of which may raise (and leave the thread started without its flag, which
+            # decides whether the program waits for it at exit), behaviour may change.
+            applicability=None if block.body[start + 1] is moved else Applicability.UNSAFE,
         )
 
 
@@ -77,15 +81,19 @@ def _first_daemon_set(statements: Sequence[cst.CSTNode], receiver: cst.BaseExpre
     ``receiver`` is rebound first (then it names another object). A receiver with a
     subscript or a call in it (``workers[-1]``, ``threads[i]``) names another object once
     anything calls or changes what it reads (``workers.append(...)``, ``i += 1``)."""
+    if any(isinstance(node, cst.Call) for node in walk(receiver)):
+        return None  # `ts[next(counter)]`: each time another object
     steady = _dotted(receiver)
     read = set(names_in(receiver))
+    prefixes = _prefixes(receiver)
     for statement in statements:
         for node in _preorder(statement):
             if isinstance(node, cst.Assign) and any(_is_daemon_attr(t.target, receiver) for t in node.targets):
                 return node
             if isinstance(node, cst.Expr) and is_call_on(node, receiver, ("setDaemon",)):
                 return node
-            if isinstance(node, _REBINDING) and any(n.deep_equals(receiver) for n in _bound(node)):
+            # The receiver, or what it is an attribute of (`self = other`), bound anew.
+            if isinstance(node, _REBINDING) and any(n.deep_equals(p) for n in _bound(node) for p in prefixes):
                 return None
             if not steady and (
                 isinstance(node, cst.Call)
@@ -93,6 +101,15 @@ def _first_daemon_set(statements: Sequence[cst.CSTNode], receiver: cst.BaseExpre
             ):
                 return None
     return None
+
+
+def _prefixes(node: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """``node`` and what it is an attribute of: ``self.worker.t``, ``self.worker``, ``self``."""
+    out = [node]
+    while isinstance(node, cst.Attribute):
+        node = node.value
+        out.append(node)
+    return out
 
 
 def _dotted(node: cst.BaseExpression) -> bool:
@@ -150,12 +167,13 @@ def _movable_line(
     value = _set_value(setter)
     if value is None or any(empty.comment for empty in line.leading_lines):
         return None
-    if any(isinstance(n, cst.Call) for n in walk(value)):
-        return None
+    if any(isinstance(n, (cst.Call, cst.NamedExpr)) for n in walk(value)):
+        return None  # (a call may do anything; `:=` binds a name the code in between may read)
     between = body[start + 1:end]
     if any(
-        isinstance(n, _LEAVING) for stmt in between if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
-        for n in walk_scope(stmt)
+        isinstance(n, _LEAVING) or (isinstance(n, (cst.With, cst.For)) and n.asynchronous is not None)
+        for stmt in between if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+        for n in [stmt, *walk_scope(stmt)]
     ):
         return None
     if _literal(value) or not between:
