@@ -834,6 +834,30 @@ def test_a_lock_order_inversion_in_the_document_is_reported_as_conclint_file_rep
     assert client.diagnostics(uri, 2) == []
 
 
+def test_the_project_rules_of_a_document_follow_its_configuration_wherever_the_server_runs(tmp_path: Path) -> None:
+    # A subproject's per-file-ignores hold for CCL209 as for the other rules, though the
+    # server runs from the workspace above it (paths relative to the working directory
+    # made the pattern miss).
+    svc = tmp_path / "svc"
+    (svc / "tests").mkdir(parents=True)
+    (svc / "pyproject.toml").write_text('[tool.conclint]\nper-file-ignores = { "tests/*" = ["CCL209"] }\n')
+    text = (
+        "import threading\n\nA = threading.Lock()\nB = threading.Lock()\n\n\n"
+        "def f():\n    with A:\n        with B:\n            pass\n\n\n"
+        "def g():\n    with B:\n        with A:\n            pass\n"
+    )
+    client = Client(tmp_path)
+    try:
+        silenced = client.open(svc / "tests" / "inv.py", text)
+        assert client.diagnostics(silenced, 1) == []
+        shown = client.open(svc / "inv.py", text)
+        diagnostics = client.diagnostics(shown, 1)
+        assert [d.code for d in diagnostics] == ["CCL209", "CCL209"]
+        assert diagnostics[0].message.endswith("is held at inv.py:15: threads on these paths can deadlock")
+    finally:
+        client.stop()
+
+
 def test_a_change_of_a_document_that_is_not_open_is_ignored(client: Client, here: Path) -> None:
     uri = (here / "never-opened.py").as_uri()
     client.change(uri, 2, PITFALLS)

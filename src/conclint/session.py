@@ -21,7 +21,7 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Type
 
 from lsprotocol import types
 
@@ -31,6 +31,8 @@ from conclint.addnoqa import commented_line
 from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
 from conclint.noqa import comment_tokens, continued_lines
 from conclint.findings import Edit, Finding
+from conclint.analysis.parsing import MAX_PARSE_BYTES
+from conclint import project
 from conclint.reading import MAX_SOURCE_BYTES, decode_source
 from conclint.settings import Settings
 
@@ -346,10 +348,10 @@ class Session:
                 classes = [c for c in rule_set(settings, codes_for(settings, name)).classes if c not in left_out]
             try:
                 cache = self.parse_cache(document.uri)
-                result = lint_source(data, name, settings, keep_tree=keep_tree, rule_classes=classes, cache=cache)
-                if not result.parse_failed:
-                    _add_project_findings(result, data, name, settings)
-                return result, messages
+                result = lint_source(
+                    data, name, settings, keep_tree=keep_tree, rule_classes=classes, cache=cache,
+                    keep_ast=project.wants_summaries(settings),
+                )
             except Exception as exc:  # a bug in a rule (or below): the document stays linted without it
                 culprit = failing_rule(exc)
                 if culprit is None or culprit in left_out:
@@ -363,6 +365,16 @@ class Session:
                         f"conclint: internal error in rule {culprit.code} ({culprit.name}) on {name}: "
                         f"{type(exc).__name__}: {exc}; its findings are left out, the other rules still report",
                     ))
+                continue
+            if not result.parse_failed and len(data) <= MAX_PARSE_BYTES:
+                try:
+                    _add_project_findings(result, data, name, settings, frozenset(c.code for c in left_out))
+                except Exception as exc:  # a bug in a project rule: the file's own findings stand
+                    notice = f"conclint: internal error in the project rules on {name}: {type(exc).__name__}: {exc}"
+                    if notice not in self._shown_errors:
+                        self._shown_errors.add(notice)
+                        messages.append((types.MessageType.Error, notice))
+            return result, messages
 
     # ------------------------------------------------------------------ code actions
     def code_actions(self, document: Document, wanted: types.Range, only: Optional[Sequence[str]]) -> List[types.CodeAction]:
@@ -492,28 +504,32 @@ def _quick_fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     return fix_edits(module, source, fix)
 
 
-def _add_project_findings(result: FileResult, data: bytes, name: str, settings: Settings) -> None:
+def _add_project_findings(result: FileResult, data: bytes, name: str, settings: Settings, left_out: FrozenSet[str]) -> None:
     """The project rules' findings (CCL209) over the document alone, added to ``result``: what
     ``conclint FILE`` reports of that one file (the command over the whole project also
-    follows names into the other files)."""
+    follows names into the other files). ``left_out``: rules that failed on the document."""
     from conclint import project
     from conclint.analysis.project import ModuleInfo, ModuleNamer
 
-    if not project.wants_summaries(settings):
+    codes = project.project_codes(settings) - left_out
+    if not codes:
         return
-    summary = project.summary_of(data)
+    summary = project.summary_of(data, result.ast_tree, result.ast_facts)
     if summary is None:
         return
-    # Named relative to its project's root, as the command run there names its files in messages.
+    module = ModuleInfo(ModuleNamer(settings.root).name(name), name, os.path.basename(name) == "__init__.py", summary)
+    own = {(f.code, f.line, f.column) for f in result.findings}
+    found = [f for f in project.project_findings([module], settings, codes=codes) if (f.code, f.line, f.column) not in own]
+    if not found:
+        return
+    # The other places named relative to the project's root, as the command run there names them.
     try:
         shown = Path(name).resolve().relative_to(settings.root.resolve()).as_posix()
     except (ValueError, OSError, RuntimeError):
         shown = name
-    module = ModuleInfo(ModuleNamer(settings.root).name(name), shown, os.path.basename(name) == "__init__.py", summary)
-    own = {(f.code, f.line, f.column) for f in result.findings}
-    found = [f for f in project.project_findings([module], settings) if (f.code, f.line, f.column) not in own]
-    if found:
-        result.findings = sorted([*result.findings, *found], key=Finding.sort_key)
+    if shown != name:
+        found = [replace(f, message=f.message.replace(f"{name}:", f"{shown}:")) for f in found]
+    result.findings = sorted([*result.findings, *found], key=Finding.sort_key)
 
 
 def to_diagnostic(finding: Finding, positions: Positions, version: Optional[int]) -> types.Diagnostic:
