@@ -283,13 +283,15 @@ def test_code_too_deeply_nested_to_rewrite_is_left_as_it_is_with_a_reason(tmp_pa
 def test_many_fixes_nested_in_others_are_all_applied(tmp_path):
     # `currentThread().getName()`: two fixes, one inside the other, take two passes; twenty
     # of them took more than the old limit of ten passes, and the file was left unchanged.
-    body = "".join(f"\n\ndef name{i}():\n    return threading.currentThread().getName()\n" for i in range(20))
+    # Fixes inside others go first, the ones around them in the next pass: a pass per level
+    # of nesting, so 150 of them (more than the passes allowed) take two passes, not 300.
+    body = "".join(f"\n\ndef name{i}():\n    return threading.currentThread().getName()\n" for i in range(150))
     path = tmp_path / "m.py"
     path.write_text("import threading\n" + body)
     result = run_cli("--isolated", "--no-cache", "--fix", str(path))
     assert result.returncode == 0, result.stderr
     assert "current_thread().name" in path.read_text() and "getName" not in path.read_text()
-    assert "Fixed 40 problems" in result.stdout
+    assert "Fixed 300 problems" in result.stdout
 
 
 def test_a_fix_that_would_break_the_code_is_left_out_and_the_others_applied(tmp_path):
@@ -303,7 +305,7 @@ def test_a_fix_that_would_break_the_code_is_left_out_and_the_others_applied(tmp_
     path.write_text(source)
     result = run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "m.py", cwd=tmp_path)
     assert path.read_text() == source.replace("currentThread()", "current_thread()")
-    assert "fix left out, the code would break: CCL309 at line 5: it would not compile" in result.stderr
+    assert "fixes left out: CCL309 at line 5, the code would break: it would not compile" in result.stderr
     assert "m.py:5:9: CCL309 " in result.stdout and "CCL309 [*]" not in result.stdout and result.returncode == 1
     compile(path.read_text(), "m.py", "exec")
     # The same again changes nothing and says the same.
@@ -326,3 +328,20 @@ def test_the_daemon_flag_moves_safely_only_from_right_after_the_start(tmp_path):
     assert "    t.daemon = True\n    t.start()\n\n\ndef apart" in safe and "print('started')\n    t.daemon = True\n" in safe
     run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
     assert "    t.daemon = True\n    t.start()\n    print('started')\n" in path.read_text()
+
+
+def test_fixes_still_applying_after_the_last_pass_keep_what_the_passes_wrote(monkeypatch):
+    # Each pass's result was checked: at the limit, they are kept and the rest left for
+    # another run (before, all of it was thrown away). Ten fixes nested in each other take
+    # ten passes; with the limit lowered to three, three are applied (the innermost first;
+    # the very first `isDaemon()` is an Event's, no finding).
+    from conclint import fixer
+    from conclint.settings import Settings
+
+    monkeypatch.setattr(fixer, "MAX_PASSES", 3)
+    source = b"import threading\ne = threading.Event()\nx = e" + b".isDaemon()" * 10 + b"\n"
+    outcome = fixer.fix_source(source, "m.py", Settings.default(), unsafe=True)
+    assert outcome.changed and outcome.applied == 3
+    assert outcome.fixed == b"import threading\ne = threading.Event()\nx = e.isDaemon()" + b".daemon" * 3 + b".isDaemon()" * 6 + b"\n"
+    assert outcome.rejected == ["fixes still apply after 3 passes: the rest are left for another run"]
+    compile(outcome.fixed, "m.py", "exec")

@@ -29,7 +29,7 @@ class _Apply(cst.CSTTransformer):
 
 
 class _Nesting(cst.CSTVisitor):
-    """Finds targets lying inside another target: those wait for the next pass."""
+    """Finds targets with another target inside them: those wait for the next pass."""
 
     def __init__(self, targets: Set[cst.CSTNode]) -> None:
         super().__init__()
@@ -39,9 +39,9 @@ class _Nesting(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if node in self.targets:
-            if self.open:
-                self.nested.add(node)
-                self.nested.update(self.open)
+            # The targets around it wait (their replacements were made from what this one
+            # changes); the innermost go first, so a pass per level of nesting, not per fix.
+            self.nested.update(self.open)
             self.open.append(node)
         return True
 
@@ -94,7 +94,7 @@ def _add_import(module: cst.Module, name: str) -> cst.Module:
 def select_fixes(module: cst.Module, reports: Sequence[Report], unsafe: bool) -> List[Fix]:
     """The fixes of ``reports`` (made on ``module``) to apply in one pass: the applicable ones
     (safe, or also unsafe ones when ``unsafe``) that do not overlap, first come, first served;
-    a fix whose targets lie inside another's waits for the next pass."""
+    a fix with another's target inside one of its own waits for the next pass."""
     candidates = [
         report.fix
         for report in reports

@@ -93,7 +93,10 @@ def fix_source(
         if result.unfixable:
             return _unchanged(outcome, first, result.unfixable)
         if passes == MAX_PASSES:
-            return _unchanged(outcome, first, f"fixes still apply after {MAX_PASSES} passes")
+            # What the passes wrote so far is kept (each pass's result was checked); the rest
+            # is left for another run.
+            outcome.rejected.append(f"fixes still apply after {MAX_PASSES} passes: the rest are left for another run")
+            break
         encoding = result.module.encoding if result.module is not None else _encoding(current)
         if passes == 0:
             problem = _encoding_problem(data, encoding)
@@ -120,7 +123,8 @@ def fix_source(
             for fix in broken:
                 finding = named[id(fix)]
                 refused.add(_named(finding))
-                outcome.rejected.append(f"{finding.code} at line {finding.line}: {_reparse_problem(current, apply_changes(module, [fix]).bytes) or problem}")
+                why = _reparse_problem(current, apply_changes(module, [fix]).bytes) or problem
+                outcome.rejected.append(f"{finding.code} at line {finding.line}, the code would break: {why}")
             if broken:
                 continue  # the same text again, without them
             # Each is fine alone, not together: one at a time.

@@ -140,7 +140,7 @@ def fix_one(
     if fixed.error:
         outcome.notice = f"{path}: {fixed.error}"
     elif fixed.rejected:  # the file's other fixes were applied
-        outcome.notice = f"{path}: fix{'es' if len(fixed.rejected) > 1 else ''} left out, the code would break: " + "; ".join(fixed.rejected)
+        outcome.notice = f"{path}: fixes left out: " + "; ".join(fixed.rejected)
     if fixed.changed:
         outcome.fixed = fixed.fixed
         outcome.applied = fixed.applied
