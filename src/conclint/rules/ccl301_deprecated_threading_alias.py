@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES
+from conclint.analysis.catalogue import CONDITION_TYPES, THREAD_TYPES, WORKER_TYPES
 from conclint.analysis.cstutil import dotted, statement_expr, watched_by_test
 from conclint.interest import All, Either, Imports, Interest, Methods, Text
 from conclint.rule import Applicability, Rule
@@ -103,8 +103,8 @@ class DeprecatedThreadingAlias(Rule):
             return
         if receiver_type not in types and not (receiver_type is None and method in _UNAMBIGUOUS):
             return
-        if any(method in info.methods for info in self.sem.classes.values() if info.base_type in types):
-            return  # a subclass in this file defines its own `getName()`: the call may be that one
+        if any(_may_define(info, method, self.sem) for info in self.sem.classes.values() if info.base_type in types):
+            return  # a subclass in this file may define its own `getName()`: the call may be that one
         # On a receiver of unknown type, the renamed call might not exist: the fix is unsafe.
         applicability = Applicability.UNSAFE if receiver_type is None else None
         if kind == "method":
@@ -131,8 +131,11 @@ class DeprecatedThreadingAlias(Rule):
             self.report(func.attr, message)
             return
         value = arg.value
-        if isinstance(value, (cst.NamedExpr, cst.GeneratorExp)) and not value.lpar:
-            # The call's parentheses were its own: bare on the right of `=`, it is not Python.
+        if not value.lpar and (
+            isinstance(value, (cst.NamedExpr, cst.GeneratorExp)) or "\n" in cst.Module([]).code_for_node(value)
+        ):
+            # The call's parentheses were its own: bare on the right of `=`, `:=`, a generator
+            # or a value over several lines (`"a"\n "b"`) is not Python.
             value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         assign = cst.Assign(
             targets=[cst.AssignTarget(target=cst.Attribute(value=func.value, attr=cst.Name(new), dot=func.dot))],
@@ -150,3 +153,32 @@ class DeprecatedThreadingAlias(Rule):
             return
         use = f"the `.{new}` attribute" if kind == "getter" else f"`.{new} = ...`"
         self.report(func.attr, f"`{method}()` is deprecated since Python 3.10; use {use}")
+
+
+def _may_define(info: Any, method: str, sem: Any, seen: Optional[Set[int]] = None) -> bool:
+    """Whether the class ``info`` (a thread subclass of the file) may define ``method`` itself:
+    a def or an assignment in its body (`getName = custom`), or a base that may (one of the
+    file's classes that does, or one from elsewhere, which nobody here can read)."""
+    seen = seen if seen is not None else set()
+    if id(info) in seen:
+        return False
+    seen.add(id(info))
+    node = info.node
+    if method in info.methods:
+        return True
+    for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+        for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else (
+                [small.target] if isinstance(small, cst.AnnAssign) else []
+            )
+            if any(isinstance(t, cst.Name) and t.value == method for t in targets):
+                return True
+    for base in node.bases:
+        name = dotted(base.value)
+        local = sem.classes.get(name) if name is not None else None
+        if local is not None:
+            if _may_define(local, method, sem, seen):
+                return True
+        elif sem.qualname(base.value) not in WORKER_TYPES and name not in ("object", "Generic"):
+            return True  # a base from elsewhere (a mixin): it may
+    return False
