@@ -1114,7 +1114,7 @@ def test_a_release_that_may_not_happen_leaves_the_lock_held_and_an_aliased_conte
 
 @pytest.mark.parametrize("rebinding", [
     "fetch, x = print, 1\n", "for fetch in [print]:\n    pass\n", "if (fetch := print):\n    pass\n",
-    "with open(__file__) as fetch:\n    pass\n", "try:\n    pass\nexcept ValueError as fetch:\n    pass\n",
+    "with open(__file__) as fetch:\n    pass\n",
 ])
 def test_any_module_level_rebinding_of_an_imported_name_ends_the_import(tmp_path, rebinding):
     files = {
@@ -1125,4 +1125,23 @@ def test_any_module_level_rebinding_of_an_imported_name_ends_the_import(tmp_path
     root = small_project(tmp_path, files)
     assert findings(root, "--no-cache") == []
     (root / "app" / "use.py").write_text(files["app/use.py"].replace(rebinding, ""))
+    assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL404"]
+
+
+
+@pytest.mark.parametrize("layout", [
+    # An optional dependency's fallback, a binding before the import, one in a branch: the
+    # import may well be what the name holds, and is followed.
+    "try:\n    from app.db import fetch\nexcept ImportError:\n    fetch = None\n",
+    "fetch = None\nfrom app.db import fetch\n",
+    "from app.db import fetch\n\nif __debug__ is False:\n    fetch = print\n",
+    "from app.db import fetch\n\ntry:\n    pass\nexcept ValueError as fetch:\n    pass\n",
+])
+def test_a_binding_that_may_not_run_after_the_import_keeps_it(tmp_path, layout):
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "async def fetch():\n    return 1\n",
+        "app/use.py": layout + "\n\nasync def main():\n    fetch()\n",
+    }
+    root = small_project(tmp_path, files)
     assert [f["code"] for f in findings(root, "--no-cache")] == ["CCL404"]

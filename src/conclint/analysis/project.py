@@ -257,20 +257,32 @@ class _Summariser:
 
     def run(self, tree: ast.Module, facts: Optional[Facts] = None) -> Summary:
         top = list(_module_level(tree.body))
+        imported_at: Dict[str, int] = {}  # the line of the last module-level import of each name
         for node in top:  # imports in defs are filed as the walk meets them
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._import(node)
+                for name in _top_bindings(node):
+                    imported_at[name] = max(imported_at.get(name, 0), node.lineno)
+        unconditional = {id(node) for node in tree.body}
+
+        def rebound(name: str, node: ast.stmt) -> None:
+            """A binding of an imported name ends the import when it surely runs after it:
+            in the module's own body (not a fallback under `except ImportError:` or an `if`),
+            below the import."""
+            if id(node) in unconditional and node.lineno > imported_at.get(name, 0):
+                self.imports.pop(name, None)
+
         for node in top:
             if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
                 self.module_names.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     if type(target) is ast.Name:
-                        if node.value is not None:
-                            self._alias(target.id, node.value)
+                        if node.value is not None and not self._alias(target.id, node.value):
+                            rebound(target.id, node)
                     else:  # an unpacking (`fetch, x = print, 1`): no alias of anything
                         for name in _bound_names(ast.Expr(target)):
-                            self.imports.pop(name, None)
+                            rebound(name, node)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
                 if kind is None and type(node.value) is ast.Name and node.value.id in self.locks:
                     kind = f"=n:{node.value.id}"  # `B_LOCK = A_LOCK`: one lock, two names
@@ -280,18 +292,15 @@ class _Summariser:
                         self.module_names.add(target.id)
                         kind = f"=n:{target.id}"  # `a = b = RLock()`: one lock, two names
             elif isinstance(node, ast.If):
-                for name in _bound_names(ast.Expr(node.test)):  # (`if (fetch := ...):`)
-                    self.imports.pop(name, None)
+                for name in _bound_names(ast.Expr(node.test)):  # (`if (fetch := ...):`, which runs)
+                    rebound(name, node)
             elif isinstance(node, ast.Try):
-                for handler in node.handlers:  # (`except ... as fetch`)
-                    if handler.name:
-                        self.imports.pop(handler.name, None)
+                pass  # (`except ... as fetch` runs only sometimes; its statements come one by one)
             elif not isinstance(node, (ast.Import, ast.ImportFrom)):
                 # Any other binding of an imported name (a `for` or `with` target, `:=`,
-                # `except ... as`, `+=`): no longer the import. (The statements under an if or
-                # a try come one by one.)
+                # `+=`): no longer the import.
                 for name in _bound_names(node):
-                    self.imports.pop(name, None)
+                    rebound(name, node)
         if self.with_locks:
             for node in top:
                 if isinstance(node, ast.ClassDef):
@@ -747,19 +756,18 @@ class _Summariser:
             target = f"{base}.{alias.name}" if base else alias.name
             self.imports[alias.asname or alias.name] = [node.level, target]
 
-    def _alias(self, name: str, value: ast.AST) -> None:
-        """A module-level assignment to ``name``: ``_allocate_lock = _thread.allocate_lock``
-        or ``compute = make_callable`` is an import by another name; any other assignment to
-        an imported name rebinds it (`fetch = sync_fetch` after `from app.db import fetch`:
-        what callers of `fetch` get is no longer the import)."""
+    def _alias(self, name: str, value: ast.AST) -> bool:
+        """A module-level assignment to ``name``: whether it is an import by another name
+        (``_allocate_lock = _thread.allocate_lock``, ``compute = make_callable``), filed as
+        one. Any other assignment to an imported name may rebind it (``run``'s ``rebound``)."""
         dotted = _dotted(value)
         head, _, rest = (dotted or "").partition(".")
         found = self.imports.get(head) if dotted is not None and head not in self.module_names else None
-        if found is not None and dotted != name:
-            if name not in self.imports or not rest:  # (a dotted alias keeps an import of its name)
-                self.imports[name] = [found[0], f"{found[1]}.{rest}" if rest else found[1]]
-        elif found is None and name in self.imports:
-            del self.imports[name]
+        if found is None or dotted == name:
+            return False
+        if name not in self.imports or not rest:  # (a dotted alias keeps an import of its name)
+            self.imports[name] = [found[0], f"{found[1]}.{rest}" if rest else found[1]]
+        return True
 
     def _qualname(self, node: ast.AST, key: Optional[str] = "") -> Optional[str]:
         """The canonical qualified name of an imported callee (`th.Lock` -> threading.Lock),
