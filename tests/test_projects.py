@@ -1078,6 +1078,9 @@ def test_only_an_unconditional_patch_all_of_a_first_party_module_patches_for_its
     root = small_project(tmp_path, files)
     for boot, flagged in (
         ("from gevent import monkey\n\nmonkey.patch_all()\n", []),
+        # A plain `import time` above its own patch is fine, as it is in the importer (the
+        # patch changes the module's functions in place).
+        ("import time\nfrom gevent import monkey\n\nmonkey.patch_all()\n", []),
         # Under a guard (runs only as a script), or a partial patch: the importer is not patched.
         ("from gevent import monkey\n\nif __name__ == '__main__':\n    monkey.patch_all()\n", [2, 3]),
         ("from gevent import monkey\n\nmonkey.patch_socket()\n", [2, 3]),

@@ -29,14 +29,17 @@ cached)::
      "k": {name: kind},                    # module-level locks
      "c": {Class: {"b": [ref], "k": {attr: kind}, "t": {attr: ref}}},   # module-level classes:
                                            # bases, lock attributes, attributes set to `ref(...)`
-     "f": {qual: {"k": Class or "", "p": parent or "", "a": [acquisition], "c": [call]}},
+     "f": {qual: {"k": Class or "", "p": parent or "", "a": [acquisition], "c": [call],
+                  "x": 0 closed helper, 1 function, 2 its call runs nothing there}},
      "t": {"<line>": text},                # the source lines of sites taken while holding a
                                            # lock, and of the calls in "w"
      "a": {name: [line, column, end_line, end_column]},   # module-level coroutine functions
      "w": [[ref, line, column, end_line, end_column]],    # statements calling an imported name
                                                           # and dropping what it returns
-     "g": [[line, column, end_line, end_column, [[level, module, *site]]]],  # gevent's
+     "g": [[line, column, end_line, end_column, [[level, module, *site, plain]], full]],  # gevent's
                                            # monkey.patch_*() at module level, the imports above it
+                                           # (plain: 1 for `import x`), full: 1 for an
+                                           # unconditional patch_all() in the module's body
      "r": [[ref, line, column, end_line, end_column]],  # `x.acquire()` CCL201 would report if
                                            # x, bound only to a call of imported `ref`, were a lock
      "s": [[ref, flags, line, column, end_line, end_column]],  # an imported function, or a
@@ -652,7 +655,7 @@ class _Summariser:
     # ---------------------------------------------------------------- gevent
     def _gevent_patches(self, top: Sequence[ast.stmt], body: Sequence[ast.stmt]) -> None:
         """The module-level ``monkey.patch_*()`` call, and the imports above it at module level
-        (``[level, module, *site]``; ``from a import b`` twice, as ``a.b`` and ``a``: ``b`` may
+        (``[level, module, *site, plain]``; ``from a import b`` twice, as ``a.b`` and ``a``: ``b`` may
         be a module): the project phase follows those of the project's own modules. Last, 1
         when the call is ``patch_all()`` in the module's own body (not under an ``if`` or a
         ``try``): then importing the module patches everything, whatever runs it."""
@@ -661,14 +664,14 @@ class _Summariser:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 site = self.site(stmt)
                 if isinstance(stmt, ast.Import):
-                    imports.extend([0, alias.name, *site] for alias in stmt.names)
+                    imports.extend([0, alias.name, *site, 1] for alias in stmt.names)
                 else:
                     base = stmt.module or ""
                     for alias in stmt.names:
                         if alias.name != "*":
-                            imports.append([stmt.level, f"{base}.{alias.name}" if base else alias.name, *site])
+                            imports.append([stmt.level, f"{base}.{alias.name}" if base else alias.name, *site, 0])
                     if base:
-                        imports.append([stmt.level, base, *site])
+                        imports.append([stmt.level, base, *site, 0])
             elif type(stmt) is ast.Expr and type(stmt.value) is ast.Call:
                 name = self._qualname(stmt.value.func) or ""
                 if name.startswith("gevent.monkey.patch_"):
@@ -1542,7 +1545,7 @@ def validate(summary: Any) -> Summary:
     ), "s")
     need(type(summary["g"]) is list and all(
         type(g) is list and len(g) == 6 and _ints(g[:4]) and type(g[4]) is list and all(
-            type(i) is list and len(i) == 6 and type(i[0]) is int and type(i[1]) is str and _ints(i[2:]) for i in g[4]
+            type(i) is list and len(i) == 7 and type(i[0]) is int and type(i[1]) is str and _ints(i[2:]) for i in g[4]
         ) and g[5] in (0, 1) for g in summary["g"]
     ), "g")
     return summary  # type: ignore[no-any-return]  # checked above
@@ -1985,7 +1988,7 @@ class Project:
             for *call, imports, _ in info.summary["g"]:
                 reported: Set[Tuple[int, int]] = set()
                 patching_line: Optional[int] = None  # an import of a module that patches first
-                for level, target, *site in imports:
+                for level, target, *site, _ in imports:
                     if patching_line is not None and site[0] != patching_line:
                         break  # the process is patched from there on
                     if (site[0], site[1]) in reported:
@@ -2036,11 +2039,11 @@ class Project:
 
     def _imports_until_patched(self, module: str) -> List[Tuple[str, bool]]:
         """``_imports_of`` a module, or, when it patches at its module level itself, only the
-        imports above its patch (each taken as a ``from`` import: the summary does not say)."""
+        imports above its patch."""
         info = self.modules.get(module)
         if info is None or not self._patches_itself(module):
             return self._imports_of(module)
-        return [(self._absolute(info, level, target), False) for level, target, *_ in info.summary["g"][0][4]]
+        return [(self._absolute(info, level, target), bool(plain)) for level, target, *_, plain in info.summary["g"][0][4]]
 
     def _imports_of(self, module: str) -> List[Tuple[str, bool]]:
         """The absolute names a module imports at its module level (read from its file, in
