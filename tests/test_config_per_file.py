@@ -337,3 +337,16 @@ def test_per_file_ignores_of_a_file_elsewhere_give_one_answer_whatever_the_spell
     for cwd, path in ((repo, "."), (repo, "tests"), (repo, str(repo)), (repo / "tests", "."), (repo, "tests/test_x.py")):
         result = run_cli("--no-cache", "--output-format", "concise", path, cwd=cwd)
         assert "test_x.py:3:3: CCL301" in result.stdout and "legacy_y.py" not in result.stdout, (cwd, path, result.stdout)
+
+
+def test_per_file_ignores_match_a_file_reached_through_a_directory_link(tmp_path):
+    # `vendor` links to a directory outside the project: its files are where they are reached.
+    (tmp_path / "ext" / "vendor").mkdir(parents=True)
+    (tmp_path / "ext" / "vendor" / "x.py").write_text("import threading\nt = threading.Thread(target=print)\nt.setDaemon(True)\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "vendor").symlink_to(tmp_path / "ext" / "vendor", target_is_directory=True)
+    (repo / "pyproject.toml").write_text('[tool.conclint]\nper-file-ignores = { "vendor/*" = ["CCL301"] }\n')
+    for paths in ((".",), ("vendor/x.py",), (str(repo / "vendor" / "x.py"),)):
+        result = run_cli("--no-cache", "--output-format", "concise", *paths, cwd=repo)
+        assert "CCL301" not in result.stdout, (paths, result.stdout)

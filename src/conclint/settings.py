@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
@@ -157,6 +158,12 @@ def _pattern_path(path: str, root: Path) -> str:
     ``/`` can match (as such a pattern matches at any depth), whichever way the path is
     spelled (`tests/x.py`, `/abs/tests/x.py` or `x.py` from inside `tests/`: as ruff)."""
     p = Path(path)
+    # As spelt first (a file reached through a directory link inside the root is where it
+    # is reached), then with links resolved (the root itself given through a link).
+    try:
+        return Path(os.path.abspath(p)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        pass
     try:
         return p.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:  # outside root
