@@ -106,8 +106,10 @@ def find_pyproject(start: Path) -> Optional[Path]:
 
 
 def _start_directory(start: Path) -> str:
+    # Where the file is reached, links not resolved (as ruff looks): a file under a directory
+    # link inside the project gets the project's configuration.
     try:
-        current = os.path.realpath(start)
+        current = os.path.abspath(start)
         if os.path.isfile(current) or not os.path.exists(current):
             current = os.path.dirname(current)
     except (OSError, ValueError):  # a path too long to resolve: look from where we are
@@ -125,7 +127,7 @@ class ConfigFinder:
         self._configs: Dict[Path, Union[Config, ConfigError]] = {}
 
     def nearest(self, directory: str) -> Optional[Path]:
-        """The configuration file nearest to ``directory`` (a real, absolute path): its own,
+        """The configuration file nearest to ``directory`` (an absolute path): its own,
         else its parent's; raises ``ConfigError`` for a pyproject.toml that cannot be read."""
         pending: List[str] = []
         current = directory
