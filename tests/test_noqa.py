@@ -101,19 +101,24 @@ def test_a_noqa_at_the_end_of_a_continuation_or_a_string_covers_its_lines(tmp_pa
     assert found == [(7, "CCL301"), (8, "CCL900")]
 
 
-def test_a_bare_flake8_noqa_on_its_own_line_skips_the_file_as_in_flake8_and_ruff(tmp_path):
+def test_a_flake8_noqa_on_its_own_line_skips_the_file_as_flake8_reads_it(tmp_path):
     import subprocess
     import sys
 
-    for comment in ("# flake8: noqa\n", "#FLAKE8:NOQA\n", "    # flake8: noqa  \n"):
-        assert codes(tmp_path, comment + PITFALL.format(noqa="")) == [], comment
-        flake8 = subprocess.run(
+    def flake8_codes() -> str:
+        return subprocess.run(
             [sys.executable, "-m", "flake8", "--isolated", "--select", "CCL", "a.py"], cwd=tmp_path, capture_output=True, text=True
-        )
-        assert flake8.returncode == 0 and flake8.stdout == "", (comment, flake8.stdout)
-    # At the end of a line of code, in a string, or with codes, it is no file directive for either.
-    for source in (
-        PITFALL.format(noqa="  # flake8: noqa"), 'NOTE = "# flake8: noqa"\n' + PITFALL.format(noqa=""),
-        "# flake8: noqa: E501\n" + PITFALL.format(noqa=""),
-    ):
-        assert [code for _, code in codes(tmp_path, source)] == ["CCL301", "CCL301"], source
+        ).stdout
+
+    # flake8 skips the file whatever follows `noqa` (codes, words), and so does the command.
+    for comment in ("# flake8: noqa\n", "#FLAKE8:NOQA\n", "    # flake8: noqa  \n", "# flake8: noqa: E501\n",
+                    "# flake8: noqa because generated\n", "# flake8=noqa\n"):
+        assert codes(tmp_path, comment + PITFALL.format(noqa="")) == [], comment
+        assert flake8_codes() == "", comment
+    # At the end of a line of code it is no file directive for either; in a string, none for
+    # the command (flake8 reads raw lines: one starting a line of a docstring would count).
+    assert [code for _, code in codes(tmp_path, PITFALL.format(noqa="  # flake8: noqa"))] == ["CCL301", "CCL301"]
+    assert flake8_codes().count("CCL301") == 2  # (nor a noqa of its line)
+    source = 'NOTE = "# flake8: noqa"\n' + PITFALL.format(noqa="")
+    assert [code for _, code in codes(tmp_path, source)] == ["CCL301", "CCL301"]
+    assert flake8_codes().count("CCL301") == 2

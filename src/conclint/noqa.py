@@ -6,8 +6,8 @@ says which ``#`` starts one), never text inside strings or docstrings.
   those prefixes. A line that ends inside a multi-line string or with a backslash cannot
   hold a comment: the one at the end of that string or continuation covers it
   (``continued_lines``), as in ruff and flake8.
-- ``# conclint: noqa`` alone in a comment skips the whole file (so does flake8's bare
-  ``# flake8: noqa`` on a line of its own, as flake8 and ruff read it); ``# conclint: noqa: CCL107[,…]``
+- ``# conclint: noqa`` alone in a comment skips the whole file (so does flake8's
+  ``# flake8: noqa`` on a line of its own, whatever follows it, as flake8 reads it); ``# conclint: noqa: CCL107[,…]``
   turns those rules off in the whole file. Either must be a comment on a line of its own (as
   ruff's ``# ruff: noqa``): at the end of a line of code it is reported and ignored. Anything
   else that starts like a conclint noqa (``# conclint: noqa CCL107``, a missing colon) is
@@ -32,9 +32,11 @@ _LINE_RE = re.compile(rf"#\s*noqa(?:\s*:\s*(?P<codes>{_CODES}))?", re.IGNORECASE
 _FILE_RE = re.compile(r"#\s*conclint\s*:\s*noqa\b(?P<rest>.*)", re.IGNORECASE | re.S)
 _FILE_CODES_RE = re.compile(rf"\s*:\s*(?P<codes>{_CODES})\s*,?\s*$")
 # Cheap byte-level screens: a file without these holds no directive of either kind.
-_FILE_HINT = re.compile(rb"(?:conclint|flake8)\s*:\s*noqa", re.IGNORECASE)
+_FILE_HINT = re.compile(rb"conclint\s*:\s*noqa|flake8\s*[:=]\s*noqa", re.IGNORECASE)
 # flake8's (and ruff's) `# flake8: noqa`, bare: every tool of the flake8 family skips the file.
-_FLAKE8_FILE_RE = re.compile(r"#\s*flake8\s*:\s*noqa\s*$", re.IGNORECASE)
+# As flake8 reads it (`# flake8[:=]\s*noqa`, whatever follows: codes, words), so that the command
+# and conclint's own flake8 plugin agree (ruff reads codes after it as the ones to skip).
+_FLAKE8_FILE_RE = re.compile(r"#\s*flake8[:=]\s*noqa", re.IGNORECASE)
 _LINE_HINT = re.compile(r"noqa", re.IGNORECASE)
 _SPLIT_RE = re.compile(r"[,\s]+")
 
@@ -185,16 +187,19 @@ def file_directives(data: bytes) -> Optional[FileDirectives]:
     lines: Optional[List[str]] = None
     for line, column, text in _comment_tokens(source):
         match = _FILE_RE.match(text)
-        if match is None:
-            if _FLAKE8_FILE_RE.match(text) and (column == 1 or not _code_before(source, line, column)):
-                found.skip = True
+        if match is None and not _FLAKE8_FILE_RE.match(text):
             continue
+        alone = True
         if column > 1:
             if lines is None:  # as the tokenizer splits them
                 lines = io.StringIO(source, newline=None).readlines()
-            if line <= len(lines) and lines[line - 1][: column - 1].strip(" \t\f"):
-                found.malformed.append((line, column, text.strip(), NOT_ALONE))
-                continue
+            alone = not (line <= len(lines) and lines[line - 1][: column - 1].strip(" \t\f"))
+        if match is None:  # flake8's: a file directive on a line of its own, none at the end of code
+            found.skip = found.skip or alone
+            continue
+        if not alone:
+            found.malformed.append((line, column, text.strip(), NOT_ALONE))
+            continue
         rest = match.group("rest")
         if not rest.strip():
             found.skip = True
@@ -206,12 +211,6 @@ def file_directives(data: bytes) -> Optional[FileDirectives]:
             found.malformed.append((line, column, text.strip(), MALFORMED))
     found.codes = frozenset(codes)
     return found
-
-
-def _code_before(source: str, line: int, column: int) -> bool:
-    """Whether code precedes the comment at ``line``, ``column`` on its line."""
-    lines = io.StringIO(source, newline=None).readlines()
-    return line <= len(lines) and bool(lines[line - 1][: column - 1].strip(" \t\f"))
 
 
 def file_noqa(data: bytes) -> bool:
