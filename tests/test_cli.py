@@ -633,3 +633,28 @@ def test_a_ruff_style_subcommand_gets_a_hint(tmp_path):
     (tmp_path / "a.py").write_text(STDIN_SOURCE)
     result = run_cli("--no-cache", "check", ".", cwd=tmp_path)
     assert "no 'check' subcommand" in result.stderr and "a.py:3:3: CCL301" in result.stdout
+
+
+def test_git_excludes_keep_git_s_precedence_and_repositories_and_dev_null(tmp_path):
+    from helpers import git
+
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = tmp_path / "repo"
+    (repo / "vendor").mkdir(parents=True)
+    git(repo, "init", "-q")
+    git(repo / "vendor", "init", "-q")  # a repository inside it (a vendored checkout)
+    for name in ("keep.py", "gen_a.py", "gen_keep.py", "tool.py", "vendor/tool.py"):
+        (repo / name).write_text("x = 1\n")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("gen_*.py\ntool.py\n")
+    (repo / ".gitignore").write_text("!gen_keep.py\n")  # a .gitignore outranks info/exclude
+    # core.excludesFile = /dev/null: how global excludes are turned off; no problem to report.
+    (home / ".gitconfig").write_text("[core]\n\texcludesFile = /dev/null\n")
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": ""}
+    result = run_cli("--no-cache", "--show-files", ".", cwd=repo, env=env)
+    assert sorted(result.stdout.split()) == ["gen_keep.py", "keep.py", "vendor/tool.py"], result.stdout
+    linted = run_cli("--no-cache", ".", cwd=repo, env=env)
+    assert linted.returncode == 0 and "CCL000" not in linted.stdout, linted.stdout
+    # The same files whichever way the nested repository is named.
+    assert run_cli("--no-cache", "--show-files", "vendor", cwd=repo, env=env).stdout.split() == ["vendor/tool.py"]

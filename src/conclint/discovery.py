@@ -193,6 +193,7 @@ class Discovery:
                 if parent != current:  # (the walk adds those of a top it enters)
                     out.extend((parent, spec) for spec in self._repository_excludes(parent))
                 break
+        out.reverse()  # the weakest first (``_gitignored``)
         return out
 
     def _repository_excludes(self, top: Path) -> List["pathspec.GitIgnoreSpec"]:
@@ -200,29 +201,30 @@ class Discovery:
         ``.git/info/exclude``, and the user's global excludes file (``core.excludesFile``,
         by default ``$XDG_CONFIG_HOME/git/ignore``); patterns relative to ``top``."""
         out = []
+        if self._global is None:
+            found = global_excludes_file()
+            self._global = (self._load_ignore_file(found, quiet=True) if found is not None else None) or False
+        if isinstance(self._global, pathspec.GitIgnoreSpec):
+            out.append(self._global)  # (the weakest: ``_gitignored``)
         git = top / ".git"
-        directory: Optional[Path] = git
+        directory: Optional[str] = str(git)
         if os.path.isfile(git):  # a worktree or a submodule: `gitdir: <path>` (isfile: False when it cannot tell)
             try:
                 line = git.read_text(encoding="utf-8", errors="replace").strip()
             except OSError:
                 line = ""
-            directory = (top / line[len("gitdir:"):].strip()).resolve() if line.startswith("gitdir:") else None
-            common = directory / "commondir" if directory is not None else None
-            if common is not None and os.path.isfile(common):
+            directory = os.path.realpath(os.path.join(top, line[len("gitdir:"):].strip())) if line.startswith("gitdir:") else None
+            common = os.path.join(directory, "commondir") if directory is not None else None
+            if directory is not None and common is not None and os.path.isfile(common):
                 try:
-                    directory = (directory / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()  # type: ignore[operator]
+                    with open(common, encoding="utf-8", errors="replace") as text:
+                        directory = os.path.realpath(os.path.join(directory, text.read().strip()))
                 except OSError:
                     pass
         if directory is not None:
-            spec = self._load_ignore_file(directory / "info" / "exclude")
+            spec = self._load_ignore_file(Path(directory, "info", "exclude"), quiet=True)
             if spec is not None:
                 out.append(spec)
-        if self._global is None:
-            found = global_excludes_file()
-            self._global = (self._load_ignore_file(found) if found is not None else None) or False
-        if isinstance(self._global, pathspec.GitIgnoreSpec):
-            out.append(self._global)
         return out
 
     def _walk(
@@ -305,13 +307,16 @@ class Discovery:
         if checks is None or (any(r is OUTSIDE for _, r in checks) and entry.is_symlink()):
             return self.excluded(Path(directory, name), is_dir, gitignores, base, nested)
         suffix = "/" if is_dir else ""
-        for position, (spec, relative) in enumerate(checks):
-            if relative is OUTSIDE:
-                # (the run's and the nested excludes match a name alone; a .gitignore nothing)
-                if position < len(checks) - len(gitignores) and spec.match_file(name + suffix):
-                    return True
-            elif spec.match_file((name if relative == "." else f"{relative}/{name}") + suffix):
+        configured = len(checks) - len(gitignores)
+        for spec, relative in checks[:configured]:
+            # (the run's and the nested excludes match a name alone where they do not hold it)
+            if spec.match_file((name if relative is OUTSIDE or relative == "." else f"{relative}/{name}") + suffix):
                 return True
+        for spec, relative in reversed(checks[configured:]):  # the strongest .gitignore first (``_gitignored``)
+            if relative is not OUTSIDE:
+                decided = _decision(spec, (name if relative == "." else f"{relative}/{name}") + suffix)
+                if decided is not None:
+                    return decided
         return False
 
     def _enter(
@@ -326,12 +331,14 @@ class Discovery:
             if found is not None:
                 nested = (found[0], self._spec(found[0], found[1]))
         if self.respect_gitignore:
+            if _has_git(directory):
+                # A repository's top (a nested one, a submodule, included): what the one around
+                # it ignores does not reach into it, its own excludes do, weakest first.
+                top = directory.resolve()
+                gitignores = [(top, spec) for spec in self._repository_excludes(top)]
             spec = self._load_gitignore(directory)
             if spec is not None:
                 gitignores = gitignores + [(directory.resolve(), spec)]
-            if _has_git(directory):
-                top = directory.resolve()
-                gitignores = gitignores + [(top, spec) for spec in self._repository_excludes(top)]
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
@@ -344,10 +351,12 @@ class Discovery:
         """The patterns of ``directory``'s .gitignore, None without one."""
         return self._load_ignore_file(directory / ".gitignore")
 
-    def _load_ignore_file(self, candidate: Path) -> Optional["pathspec.GitIgnoreSpec"]:
+    def _load_ignore_file(self, candidate: Path, quiet: bool = False) -> Optional["pathspec.GitIgnoreSpec"]:
         """The patterns of a file of gitignore patterns, None without one. One that is no
         regular file (a FIFO would block the walk) or is too large is a problem, and its
-        patterns do not apply; one that cannot be read is passed over, as before."""
+        patterns do not apply; one that cannot be read is passed over, as before. ``quiet``:
+        git's own excludes files, where `core.excludesFile = /dev/null` is how excludes are
+        turned off: no problem said of it."""
         from conclint.reading import IsDirectory, NotRegular, TooLarge, read_regular
 
         try:
@@ -355,7 +364,8 @@ class Discovery:
         except IsDirectory:  # git passes over it too
             return None
         except (NotRegular, TooLarge) as exc:
-            self.problems.append((str(candidate), f"{exc.strerror}; its patterns are not applied"))
+            if not quiet:
+                self.problems.append((str(candidate), f"{exc.strerror}; its patterns are not applied"))
             return None
         except OSError:
             return None
@@ -408,11 +418,26 @@ def _core_excludes_file(config: Path) -> Optional[str]:
 
 
 def _gitignored(path: Path, is_dir: bool, gitignores: Sequence[Tuple[Path, "pathspec.GitIgnoreSpec"]]) -> bool:
-    for base, spec in gitignores:
+    """Whether ``gitignores`` (the weakest first: the global excludes, .git/info/exclude,
+    then each .gitignore from the top down) ignore ``path``: as in git, the strongest file
+    with a pattern matching it decides (a `!keep.py` in a .gitignore brings back what the
+    global excludes ignore)."""
+    for base, spec in reversed(gitignores):
         relative = _relative(path, base)
-        if relative is not None and spec.match_file(relative + "/" if is_dir else relative):
-            return True
+        if relative is not None:
+            decided = _decision(spec, relative + "/" if is_dir else relative)
+            if decided is not None:
+                return decided
     return False
+
+
+def _decision(spec: "pathspec.GitIgnoreSpec", path: str) -> Optional[bool]:
+    """True: ``spec`` ignores ``path``; False: a negation of it brings it back; None: no
+    pattern of it matches."""
+    check = getattr(spec, "check_file", None)
+    if check is not None:
+        return check(path).include  # type: ignore[no-any-return]
+    return True if spec.match_file(path) else None
 
 
 def _is_virtualenv(directory: Path) -> bool:
