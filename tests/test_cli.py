@@ -658,3 +658,32 @@ def test_git_excludes_keep_git_s_precedence_and_repositories_and_dev_null(tmp_pa
     assert linted.returncode == 0 and "CCL000" not in linted.stdout, linted.stdout
     # The same files whichever way the nested repository is named.
     assert run_cli("--no-cache", "--show-files", "vendor", cwd=repo, env=env).stdout.split() == ["vendor/tool.py"]
+
+
+def test_every_writer_reports_a_full_disk_as_an_error_and_o_never_replaces_the_baseline(tmp_path):
+    (tmp_path / "a.py").write_text(STDIN_SOURCE)
+    if os.path.exists("/dev/full"):
+        import subprocess
+        import sys
+
+        for args in (("a.py", "-o", "/dev/full"), ("--diff", "a.py"), ("--list-rules",), ("--show-files", "a.py")):
+            with open("/dev/full", "w") as full:
+                result = subprocess.run([sys.executable, "-m", "conclint", "--no-cache", *args], cwd=tmp_path, stdout=full,
+                                        stderr=subprocess.PIPE, text=True)
+            assert result.returncode == 2 and "cannot write" in result.stderr and "internal error" not in result.stderr, args
+    assert run_cli("--no-cache", "--write-baseline", "base.json", "a.py", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "base.json").read_text()
+    for args in (("a.py",), ("--stdin-filename", "a.py")):
+        result = run_cli("--no-cache", "--baseline", "base.json", "-o", "base.json", *args, cwd=tmp_path, stdin=STDIN_SOURCE)
+        assert result.returncode == 2 and "it is the --baseline file" in result.stderr, args
+        assert (tmp_path / "base.json").read_text() == before
+
+
+def test_per_file_ignores_all_silences_every_rule_there(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "a.py").write_text(STDIN_SOURCE)
+    (tmp_path / "pyproject.toml").write_text('[tool.conclint]\nper-file-ignores = { "tests/*" = ["ALL"] }\n')
+    assert run_cli("--no-cache", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
+    assert run_cli("--no-cache", "--per-file-ignores", "tests/*:ALL", ".", cwd=tmp_path).returncode == 0
+    assert run_cli("--no-cache", ".", cwd=tmp_path).returncode == 1

@@ -148,6 +148,12 @@ def cli(**options: Any) -> None:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         code = 0
+    except OSError as exc:  # writing the report, a diff, a listing: a full disk, a closed pipe
+        if verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"conclint: error: cannot write: {where}{exc.strerror or exc}", err=True)
+        code = 2
     except Exception as exc:  # an internal error: one line unless --verbose
         if verbose:
             raise
@@ -439,6 +445,7 @@ def _check_stdin_options(o: _Options) -> None:
     a.py``: the editor's buffer is read, the file on disk would be replaced)."""
     if o["write_baseline"]:
         raise UsageFailure("--write-baseline cannot be used with standard input: a baseline records the findings of files")
+    _refuse_overwriting_the_baseline(o)
     if o["stdin_filename"] is not None and o["output_file"] is not None:
         named = str(o["stdin_filename"])
         if os.path.realpath(o["output_file"]) == os.path.realpath(named) or _same_file_as_one_of(o["output_file"], [named]):
@@ -471,6 +478,14 @@ def _refuse_overwriting_sources(o: _Options, files: Sequence[str]) -> None:
     for option, path in targets:
         if os.path.realpath(path) in sources or _same_file_as_one_of(path, files):
             raise UsageFailure(f"{option} {path}: it is one of the files to lint; the report would replace it")
+    _refuse_overwriting_the_baseline(o)
+
+
+def _refuse_overwriting_the_baseline(o: _Options) -> None:
+    """``-o`` naming the ``--baseline`` it reads would replace the baseline with the report."""
+    if o["output_file"] is not None and o["baseline"] is not None:
+        if os.path.realpath(o["output_file"]) == os.path.realpath(o["baseline"]) or _same_file_as_one_of(o["output_file"], [str(o["baseline"])]):
+            raise UsageFailure(f"--output-file {o['output_file']}: it is the --baseline file; the report would replace it")
 
 
 def _same_file_as_one_of(path: "os.PathLike[str] | str", files: Sequence[str]) -> bool:

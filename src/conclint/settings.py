@@ -121,7 +121,7 @@ class Settings:
             if root not in relative:
                 relative[root] = _pattern_path(path, root)
             if spec.match_file(relative[root]) != getattr(spec, "negated", False):
-                kept = {c for c in kept if not any(c.startswith(i) for i in ignored)}
+                kept = set() if "ALL" in ignored else {c for c in kept if not any(c.startswith(i) for i in ignored)}
         return frozenset(kept)
 
     def cache_key(self) -> str:
