@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.cstutil import parameters, string_value, touched_names
+from conclint.analysis.cstutil import parameters, string_value, touched_names, walk
 from conclint.interest import ComparesName, Interest, Text
 from conclint.rule import Applicability, Rule
 
@@ -89,21 +89,45 @@ class MisspelledMainGuard(Rule):
 
 
 def _rebinds_name(stack: Sequence[cst.CSTNode]) -> bool:
-    """Whether the scope the comparison stands in (the innermost def or class) or the module
-    binds ``__name__`` itself: then it is not (or no longer) the module's name."""
-    inner = next((node for node in reversed(stack) if isinstance(node, (cst.FunctionDef, cst.ClassDef))), None)
-    module = stack[0] if stack and isinstance(stack[0], cst.Module) else None
-    for scope in (inner, module):
-        if scope is None:
-            continue
-        if isinstance(scope, cst.FunctionDef) and any(p.name.value == "__name__" for p in parameters(scope)):
-            return True
-        body: Sequence[cst.CSTNode] = (
-            scope.body if isinstance(scope, cst.Module) else scope.body.body if isinstance(scope.body, cst.IndentedBlock) else ()
-        )
-        if any("__name__" in touched_names(stmt) for stmt in body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))):
-            return True
+    """Whether ``__name__`` where the comparison stands may be another name than the module's:
+    a parameter of a def or lambda around it, a comprehension's variable, a name a def around
+    it binds (a closure reads it), the class it stands in binds, or the module rebinds."""
+    innermost_class = True
+    for node in reversed(stack):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            if any(p.name.value == "__name__" for p in parameters(node)):
+                return True
+            if isinstance(node, cst.FunctionDef) and _binds(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()):
+                return True
+            innermost_class = False  # (a class around a def is no scope of the def's names)
+        elif isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            if any(_names(f.target) for f in _comp_fors(node)):
+                return True
+        elif isinstance(node, cst.ClassDef) and innermost_class:
+            innermost_class = False
+            if _binds(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()):
+                return True
+        elif isinstance(node, cst.Module):
+            return _binds(node.body)
     return False
+
+
+def _binds(body: Sequence[cst.CSTNode]) -> bool:
+    return any("__name__" in touched_names(stmt) for stmt in body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)))
+
+
+def _names(target: cst.CSTNode) -> bool:
+    """Whether ``target`` (a comprehension's) binds ``__name__``."""
+    return any(isinstance(n, cst.Name) and n.value == "__name__" for n in [target, *walk(target)])
+
+
+def _comp_fors(node: cst.CSTNode) -> Sequence[cst.CompFor]:
+    out = []
+    current = getattr(node, "for_in", None)
+    while current is not None:
+        out.append(current)
+        current = current.inner_for_in
+    return out
 
 
 def _module_name(path: str) -> str:
