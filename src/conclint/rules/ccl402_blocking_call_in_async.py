@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import dotted, get_arg, int_value, statement_expr, touched_names, walk
+from conclint.analysis.cstutil import dotted, get_arg, int_value, parameters, statement_expr, touched_names, walk
 from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
@@ -220,7 +220,7 @@ class BlockingCallInAsync(Rule):
             # that name to something else (`import time as asyncio`, `def asyncio():`).
             module = self.sem.module
             self._binds_asyncio = module is not None and "asyncio" in set(touched_names(module))
-        shadowed = shadowed or (asyncio is None and bool(self._binds_asyncio))
+        shadowed = shadowed or (asyncio is None and bool(self._binds_asyncio)) or _bound_around(self.sem.stack, asyncio or "asyncio")
         if statement is None or not simple_arg or shadowed:
             self.report(call, message)
             return
@@ -246,3 +246,19 @@ def _sleep_import(func: cst.BaseExpression) -> Tuple[Tuple[str, Optional[str], O
     if base is None or "." in base:
         return ()
     return (("time", None, None if base == "time" else base),)
+
+
+def _bound_around(stack: Sequence[cst.CSTNode], name: str) -> bool:
+    """Whether a def or lambda around the call binds ``name`` itself (a parameter, a local
+    assignment or import): there it is not the module's."""
+    for node in stack:
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            if any(p.name.value == name for p in parameters(node)):
+                return True
+            if isinstance(node, cst.FunctionDef) and any(name in set(touched_names(stmt)) for stmt in _statements(node)):
+                return True
+    return False
+
+
+def _statements(node: cst.FunctionDef) -> Sequence[cst.CSTNode]:
+    return node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
