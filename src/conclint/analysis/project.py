@@ -1028,12 +1028,27 @@ def _named(
     if name in names:
         return name
     if name not in suffixes:
+        index = suffixes.index if isinstance(suffixes, SuffixMemo) else None
+        if index is None:  # (each of ``names`` under each of its dotted tails, once: no scan per name)
+            index = {}
+            for m in names:
+                parts = m.split(".")
+                for cut in range(1, len(parts)):
+                    index.setdefault(".".join(parts[cut:]), []).append(m)
+            if isinstance(suffixes, SuffixMemo):
+                suffixes.index = index
         tail = "." + name
         matches = [
-            m for m in names if m.endswith(tail) and m[: -len(tail)] not in linted and m not in exact
+            m for m in index.get(name, ()) if m[: -len(tail)] not in linted and m not in exact
         ] if name.split(".", 1)[0] not in stdlib_names() else []
         suffixes[name] = matches[0] if len(matches) == 1 else None
     return suffixes[name]
+
+
+class SuffixMemo(Dict[str, Optional[str]]):
+    """``_named``'s answers by name, and its index of the names by their dotted tails."""
+
+    index: Optional[Dict[str, List[str]]] = None
 
 
 @functools.lru_cache(maxsize=None)
@@ -1724,7 +1739,7 @@ class Project:
         # what import chains follow.
         self._linted_of = linted
         self._linted: Optional[Mapping[str, str]] = None
-        self._linted_suffixes: Dict[str, Optional[str]] = {}
+        self._linted_suffixes: Dict[str, Optional[str]] = SuffixMemo()
         self._module_imports: Dict[str, List[Tuple[str, bool]]] = {}
         self._definitions: Dict[str, Tuple[Dict[str, List[Any]], Dict[str, str], str]] = {}
         self._spawned: Optional[List[Spawned]] = None
@@ -1741,11 +1756,11 @@ class Project:
             # reached by name; each keeps locks of its own (`util[2].LOCK`).
             for number, info in enumerate(infos, 1):
                 self.modules[f"{name}[{number}]"] = ModuleInfo(f"{name}[{number}]", info.path, info.package, info.summary)
-        self._suffixes: Dict[str, Optional[str]] = {}
+        self._suffixes: Dict[str, Optional[str]] = SuffixMemo()
         self._packages: Dict[str, bool] = {}
         self._package_names: Set[str] = set()
         self._package_set: Dict[str, None] = {}  # the packages and modules of the run
-        self._package_suffixes: Dict[str, Optional[str]] = {}
+        self._package_suffixes: Dict[str, Optional[str]] = SuffixMemo()
         self._functions: Dict[Tuple[str, str], Function] = {}
         for info in self.modules.values():
             path = info.path
