@@ -1012,6 +1012,17 @@ def test_one_module_name_under_two_import_roots_is_neither_module(tmp_path):
     )
     result = run_cli("--no-cache", "--format", "json", "../one", cwd=tmp_path / "cwd")
     assert sorted(Path(f["path"]).name for f in json.loads(result.stdout)) == ["other.py", "user.py"]
+    # Both trees' cycles inside one module each: reported in each, the module named as written.
+    for name in ("one", "two"):
+        (tmp_path / name / "util.py").write_text(
+            "import threading\n\nA = threading.Lock()\nB = threading.Lock()\n\n\n"
+            "def f():\n    with A:\n        with B:\n            pass\n\n\n"
+            "def g():\n    with B:\n        with A:\n            pass\n"
+        )
+    result = run_cli("--no-cache", "--format", "json", "--select", "CCL209", "../one", "../two", cwd=tmp_path / "cwd")
+    found = [f for f in json.loads(result.stdout) if Path(f["path"]).name == "util.py"]
+    assert len(found) == 4 and all("`util.B` is taken" in f["message"] or "`util.A` is taken" in f["message"] for f in found)
+    assert not any("[" in f["message"] for f in found)
 
 
 def test_an_imported_name_rebound_or_shadowed_is_not_the_import(tmp_path):

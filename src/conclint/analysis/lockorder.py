@@ -24,6 +24,7 @@ the whole cycle.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
@@ -281,4 +282,13 @@ def describe(inversion: Inversion) -> Tuple[str, List[Tuple[Site, str]]]:
 
 def _taking(witness: Witness) -> str:
     via = f" (through {' -> '.join(name + '()' for name in witness.via)})" if witness.via else ""
-    return f"`{witness.taken}` is taken{via} while `{witness.held}` is held"
+    return f"`{_shown(witness.taken)}` is taken{via} while `{_shown(witness.held)}` is held"
+
+
+_AMBIGUOUS_RE = re.compile(r"\[\d+\](?=\.)")
+
+
+def _shown(lock: Lock) -> str:
+    """A lock as messages name it: a module whose name two files share is kept apart inside
+    (``util[2]``), and named as written (the place of the finding tells which)."""
+    return _AMBIGUOUS_RE.sub("", lock) if "[" in lock else lock
