@@ -849,7 +849,7 @@ class _Summariser:
         function or a generator (their bodies run when awaited or iterated; a generator made
         a context manager runs on entering its ``with``), or a def wrapped by a decorator that
         may run it later, elsewhere or never (``RUNS_ON_CALL_DECORATORS`` are the known others,
-        by the name written or the one its import gives: `@cm` after `import contextmanager
+        by the name written or the one its import gives: `@cm` after `from contextlib import contextmanager
         as cm`)."""
         names: List[Optional[str]] = []
         for decorator in function.decorator_list:
