@@ -32,7 +32,8 @@ _LINE_RE = re.compile(rf"#\s*noqa(?:\s*:\s*(?P<codes>{_CODES}))?", re.IGNORECASE
 _FILE_RE = re.compile(r"#\s*conclint\s*:\s*noqa\b(?P<rest>.*)", re.IGNORECASE | re.S)
 _FILE_CODES_RE = re.compile(rf"\s*:\s*(?P<codes>{_CODES})\s*,?\s*$")
 # Cheap byte-level screens: a file without these holds no directive of either kind.
-_FILE_HINT = re.compile(rb"conclint\s*:\s*noqa|flake8\s*[:=]\s*noqa", re.IGNORECASE)
+_NOQA_BYTES = re.compile(rb"noqa", re.IGNORECASE)
+_FILE_HINTS = (re.compile(rb"conclint\s*:\s*noqa", re.IGNORECASE), re.compile(rb"flake8\s*[:=]\s*noqa", re.IGNORECASE))
 # flake8's (and ruff's) `# flake8: noqa`, bare: every tool of the flake8 family skips the file.
 # As flake8 reads it (`# flake8[:=]\s*noqa`, whatever follows: codes, words), so that the command
 # and conclint's own flake8 plugin agree (ruff reads codes after it as the ones to skip).
@@ -177,7 +178,9 @@ class FileDirectives:
 def file_directives(data: bytes) -> Optional[FileDirectives]:
     """The file-level directives of the source ``data``; None when it has none (the common
     case, decided on the bytes without tokenizing)."""
-    if _FILE_HINT.search(data) is None:
+    # (one regex with both as alternatives cost three times as much over the standard library:
+    # a scan for the word first, which most files fail, then each)
+    if _NOQA_BYTES.search(data) is None or not any(hint.search(data) for hint in _FILE_HINTS):
         return None
     from conclint.reading import decode_source
 

@@ -259,6 +259,7 @@ class _Summariser:
         self.texts: Dict[str, str] = {}
         self.module_names: Set[str] = set()
         self.noqa = file_noqa
+        self._yield_lines: Optional[List[int]] = None  # (``_deferred``)
 
     def run(self, tree: ast.Module, facts: Optional[Facts] = None) -> Summary:
         top = list(_module_level(tree.body))
@@ -860,7 +861,13 @@ class _Summariser:
             names.extend((name, qualified))
         if type(function) is ast.AsyncFunctionDef:
             return True
-        return _yields(function) and "contextlib.contextmanager" not in names and "contextmanager" not in names
+        if "contextlib.contextmanager" in names or "contextmanager" in names:
+            return False
+        # A generator: its text says `yield` (most files never do: no walk of the def then).
+        if self._yield_lines is None:
+            self._yield_lines = [n for n, line in enumerate(_LINE_RE.split(self.text), 1) if "yield" in line] if "yield" in self.text else []
+        last = getattr(function, "end_lineno", None) or function.lineno
+        return any(function.lineno <= n <= last for n in self._yield_lines) and _yields(function)
 
     def _ref(self, node: ast.AST, owner: str, local: Dict[str, str]) -> Optional[str]:
         """The ref of an expression that may name a lock or a function, None otherwise.
@@ -2143,9 +2150,13 @@ class Project:
             return None
         info = self.modules.get(module)
         if info is None:
-            # A module of the run with no summary (it names no lock and no coroutine): what
-            # it re-exports (`from .db import fetch` in a package's __init__.py), read from its file.
-            imported_as = self._definitions_of(module)[1] if module in self.linted else {}
+            # A package of the run with no summary (its __init__.py names no lock and no
+            # coroutine): what it re-exports (`from .db import fetch`), read from its file.
+            # (Only packages: reading every plain module a name passes through cost the
+            # project phase as much again on the standard library.)
+            path = self.linted.get(module)
+            package = path is not None and os.path.basename(path) == "__init__.py"
+            imported_as = self._definitions_of(module)[1] if package else {}
             target = imported_as.get(name)
             return self._qualified(target, hops + 1) if target else None
         summary = info.summary
