@@ -1051,7 +1051,10 @@ def test_every_request_gets_an_answer_even_malformed_or_after_shutdown(project: 
         assert pipe.answer(42)["error"]["code"] == -32602
         # What is no JSON-RPC 2.0 request gets InvalidRequest (-32600), with its id where it
         # has a usable one, else null; nothing is shown to the user.
-        for n, body in enumerate([b"5", b'"text"', b"null", b"{}", b'[{"jsonrpc": "2.0", "id": 60, "method": "shutdown"}]']):
+        for n, body in enumerate([
+            b"5", b'"text"', b"null", b"{}", b'[{"jsonrpc": "2.0", "id": 60, "method": "shutdown"}]', b'{"jsonrpc": "2.0"}',
+            b'{"jsonrpc": "2.0", "params": {}}',
+        ]):
             pipe.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             pipe.process.stdin.flush()
             assert pipe.answer(None)["error"]["code"] == -32600, body

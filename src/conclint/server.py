@@ -56,6 +56,10 @@ class _Invalid:
         self.why = why
 
 
+# The members of a JSON-RPC message (an object with other members is no message of ours).
+_ENVELOPE = frozenset({"jsonrpc", "id", "method", "params", "result", "error"})
+
+
 def _valid_id(ident: Any) -> bool:
     """A JSON-RPC id: a string, a number (not a boolean) or null."""
     return ident is None or (isinstance(ident, (str, int, float)) and not isinstance(ident, bool))
@@ -70,6 +74,14 @@ class ConclintProtocol(LanguageServerProtocol):
     one that comes after ``shutdown`` gets InvalidRequest (pygls dropped it)."""
 
     def structure_message(self, data: Dict[str, Any]) -> Any:
+        if (
+            isinstance(data, dict) and "jsonrpc" in data and set(data) <= _ENVELOPE
+            and "method" not in data and "result" not in data and "error" not in data
+        ):
+            # `{"jsonrpc": "2.0"}`, or an id alone: no request, notification nor response
+            # (pygls raised an internal error, shown to the user).
+            ident = data.get("id")
+            return _Invalid(ident if _valid_id(ident) else None, "neither a request, a notification nor a response")
         if isinstance(data, dict) and "jsonrpc" in data and "method" in data and data["jsonrpc"] != "2.0":
             ident = data.get("id")
             if ident is None or not _valid_id(ident):
