@@ -118,12 +118,15 @@ def fix_source(
             # ones that do alone, leave them out (and say so), and go on with the rest.
             module = result.module
             assert module is not None  # (there are tree fixes)
-            broken = [fix for fix in fixes if len(fixes) == 1 or _reparse_problem(current, apply_changes(module, [fix]).bytes)]
+            alone = [
+                (fix, problem if len(fixes) == 1 else _reparse_problem(current, apply_changes(module, [fix]).bytes))
+                for fix in fixes
+            ]
+            broken = [(fix, why) for fix, why in alone if why]
             named = {id(report.fix): finding for finding, report in result.reports}
-            for fix in broken:
+            for fix, why in broken:
                 finding = named[id(fix)]
                 refused.add(_named(finding))
-                why = _reparse_problem(current, apply_changes(module, [fix]).bytes) or problem
                 outcome.rejected.append(f"{finding.code} at line {finding.line}, the code would break: {why}")
             if broken:
                 continue  # the same text again, without them

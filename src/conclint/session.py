@@ -508,7 +508,6 @@ def _add_project_findings(result: FileResult, data: bytes, name: str, settings: 
     """The project rules' findings (CCL209) over the document alone, added to ``result``: what
     ``conclint FILE`` reports of that one file (the command over the whole project also
     follows names into the other files). ``left_out``: rules that failed on the document."""
-    from conclint import project
     from conclint.analysis.project import ModuleInfo, ModuleNamer
 
     codes = project.project_codes(settings) - left_out
@@ -536,11 +535,12 @@ def to_diagnostic(finding: Finding, positions: Positions, version: Optional[int]
     """The finding as an LSP diagnostic; ``data`` says which fix it has, for which version of
     the document (a code action rebuilds it from that version's tree)."""
     fix = finding.fix
-    related = [
+    related = [  # (the places in this document: its own are the ones with positions here)
         types.DiagnosticRelatedInformation(
-            location=types.Location(uri=uri, range=positions.range(r.line, r.column, r.end_line, r.end_column)), message=r.message,
+            location=types.Location(uri=positions.uri, range=positions.range(r.line, r.column, r.end_line, r.end_column)),
+            message=r.message,
         )
-        for r in finding.related if r.path == finding.path for uri in [positions.uri] if uri
+        for r in finding.related if r.path == finding.path and positions.uri
     ]
     return types.Diagnostic(
         related_information=related or None,

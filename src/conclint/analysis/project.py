@@ -287,7 +287,7 @@ class _Summariser:
                         if node.value is not None and not self._alias(target.id, node.value):
                             rebound(target.id, node)
                     else:  # an unpacking (`fetch, x = print, 1`): no alias of anything
-                        for name in _bound_names(ast.Expr(target)):
+                        for name in _bound_names(target):
                             rebound(name, node)
                 kind = self._lock_kind(node.value, "") if node.value is not None else None
                 if kind is None and type(node.value) is ast.Name and node.value.id in self.locks:
@@ -298,7 +298,7 @@ class _Summariser:
                         self.module_names.add(target.id)
                         kind = f"=n:{target.id}"  # `a = b = RLock()`: one lock, two names
             elif isinstance(node, ast.If):
-                for name in _bound_names(ast.Expr(node.test)):  # (`if (fetch := ...):`, which runs)
+                for name in _bound_names(node.test):  # (`if (fetch := ...):`, which runs)
                     rebound(name, node)
             elif isinstance(node, ast.Try):
                 pass  # (`except ... as fetch` runs only sometimes; its statements come one by one)
@@ -976,9 +976,10 @@ def _top_bindings(stmt: ast.stmt) -> Iterator[str]:
                     yield node.id
 
 
-def _bound_names(stmt: ast.stmt) -> Iterator[str]:
-    """The names ``stmt`` binds in its own scope by assignment (targets, unpackings, `for`
-    and `with` targets, `:=`, `except ... as`), not inside the defs, classes and lambdas in it."""
+def _bound_names(stmt: ast.AST) -> Iterator[str]:
+    """The names ``stmt`` (a statement, a target, an expression) binds in its own scope by
+    assignment (targets, unpackings, `for` and `with` targets, `:=`, `except ... as`), not
+    inside the defs, classes and lambdas in it."""
     stack: List[ast.AST] = [stmt]
     while stack:
         node = stack.pop()
@@ -1023,7 +1024,7 @@ def _statements_of(scope: ast.AST) -> Iterator[ast.stmt]:
 
 
 def _named(
-    name: str, names: Mapping[str, Any], suffixes: Dict[str, Optional[str]], linted: Mapping[str, Any],
+    name: str, names: Mapping[str, Any], suffixes: "SuffixMemo", linted: Mapping[str, Any],
     exact: AbstractSet[str] = frozenset(),
 ) -> Optional[str]:
     """``name`` if ``names`` has it; else the one of ``names`` ending with ``.name`` below a
@@ -1035,15 +1036,13 @@ def _named(
     if name in names:
         return name
     if name not in suffixes:
-        index = suffixes.index if isinstance(suffixes, SuffixMemo) else None
+        index = suffixes.index
         if index is None:  # (each of ``names`` under each of its dotted tails, once: no scan per name)
-            index = {}
+            index = suffixes.index = {}
             for m in names:
                 parts = m.split(".")
                 for cut in range(1, len(parts)):
                     index.setdefault(".".join(parts[cut:]), []).append(m)
-            if isinstance(suffixes, SuffixMemo):
-                suffixes.index = index
         tail = "." + name
         matches = [
             m for m in index.get(name, ()) if m[: -len(tail)] not in linted and m not in exact
@@ -1746,7 +1745,7 @@ class Project:
         # what import chains follow.
         self._linted_of = linted
         self._linted: Optional[Mapping[str, str]] = None
-        self._linted_suffixes: Dict[str, Optional[str]] = SuffixMemo()
+        self._linted_suffixes = SuffixMemo()
         self._module_imports: Dict[str, List[Tuple[str, bool]]] = {}
         self._definitions: Dict[str, Tuple[Dict[str, List[Any]], Dict[str, str], str]] = {}
         self._spawned: Optional[List[Spawned]] = None
@@ -1763,11 +1762,11 @@ class Project:
             # reached by name; each keeps locks of its own (`util[2].LOCK`).
             for number, info in enumerate(infos, 1):
                 self.modules[f"{name}[{number}]"] = ModuleInfo(f"{name}[{number}]", info.path, info.package, info.summary)
-        self._suffixes: Dict[str, Optional[str]] = SuffixMemo()
+        self._suffixes = SuffixMemo()
         self._packages: Dict[str, bool] = {}
         self._package_names: Set[str] = set()
         self._package_set: Dict[str, None] = {}  # the packages and modules of the run
-        self._package_suffixes: Dict[str, Optional[str]] = SuffixMemo()
+        self._package_suffixes = SuffixMemo()
         self._functions: Dict[Tuple[str, str], Function] = {}
         for info in self.modules.values():
             path = info.path
@@ -2190,10 +2189,9 @@ class Project:
         package with no summary (an empty ``__init__.py``, a namespace package) still leads
         to its submodules (`import pkg.sub.locks` binds `pkg`)."""
         found = self.find_module(name)
-        if found is None and self._in_run(name):
+        if found is None and self._in_run(name):  # (which fills the package names)
             found = name
         if found is None:  # linted from above its import root: `lib/pkg/` is the package `pkg`
-            self._in_run(name)  # (fills the package names)
             found = _named(name, self._package_set, self._package_suffixes, self.linted, self._exact)
         return found
 

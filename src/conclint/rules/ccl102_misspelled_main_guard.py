@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import libcst as cst
 
-from conclint.analysis.cstutil import parameters, string_value, touched_names, walk
+from conclint.analysis.cstutil import names_in, parameters, string_value, touched_names
 from conclint.interest import ComparesName, Interest, Text
 from conclint.rule import Applicability, Rule
 
@@ -101,7 +101,7 @@ def _rebinds_name(stack: Sequence[cst.CSTNode]) -> bool:
                 return True
             innermost_class = False  # (a class around a def is no scope of the def's names)
         elif isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
-            if any(_names(f.target) for f in _comp_fors(node)):
+            if any("__name__" in names_in(f.target) for f in _comp_fors(node)):
                 return True
         elif isinstance(node, cst.ClassDef) and innermost_class:
             innermost_class = False
@@ -114,11 +114,6 @@ def _rebinds_name(stack: Sequence[cst.CSTNode]) -> bool:
 
 def _binds(body: Sequence[cst.CSTNode]) -> bool:
     return any("__name__" in touched_names(stmt) for stmt in body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)))
-
-
-def _names(target: cst.CSTNode) -> bool:
-    """Whether ``target`` (a comprehension's) binds ``__name__``."""
-    return any(isinstance(n, cst.Name) and n.value == "__name__" for n in [target, *walk(target)])
 
 
 def _comp_fors(node: cst.CSTNode) -> Sequence[cst.CompFor]:

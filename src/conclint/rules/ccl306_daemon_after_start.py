@@ -8,7 +8,6 @@ import libcst as cst
 
 from conclint.analysis.catalogue import WORKER_TYPES
 from conclint.analysis.cstutil import is_call_on, names_in, only_statement, touched_names, walk, walk_scope
-from conclint.fixes import replace_statements
 from conclint.interest import Either, Imports, Interest, Methods, InOrder, Stores
 from conclint.rule import Applicability, Rule
 
@@ -197,9 +196,6 @@ def _literal(value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.UnaryOperation):
         return _literal(value.expression)
     return isinstance(value, (cst.Integer, cst.Float, cst.SimpleString))
-
-
-
 
 
 def _set_value(setter: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
