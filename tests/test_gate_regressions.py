@@ -48,6 +48,43 @@ CASES = [
     ('if __name__ == "__main__" "_":\n    pass\n', ["CCL102"]),
     ('if "_" "__main__" == __name__:\n    pass\n', ["CCL102"]),
     ('if __name__ == (  # c\n        "_main_"):\n    pass\n', ["CCL102"]),
+    # CCL203's gate reads held locks as the rule does: a lock taken in a test is held in the
+    # body it guards (alone or in an `and`), after `if not ...: return` to the end; an
+    # acquire statement counts as taking it only without arguments, and a call takes what
+    # its callee (a module function, a method of the caller's class) takes, transitively.
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    if ready and lock.acquire(False):\n"
+        "        try:\n            with lock:\n                pass\n        finally:\n            lock.release()\n",
+        ["CCL203"],
+    ),
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    if not lock.acquire(False):\n        return\n"
+        "    with lock:\n        pass\n    lock.release()\n",
+        ["CCL203"],
+    ),
+    (
+        "import threading\nclass A:\n    def __init__(self):\n        self._lock = threading.Lock()\n"
+        "    def f(self):\n        with self._lock:\n            self.g()\n    def g(self):\n        self.h()\n"
+        "    def h(self):\n        self._lock.acquire()\n        self._lock.release()\n",
+        ["CCL203"],
+    ),
+    (
+        "import threading\nlock = threading.Lock()\nif True:\n    def take():\n        with lock:\n            pass\n"
+        "def f():\n    lock.acquire()\n    take()\n    lock.release()\n",
+        ["CCL201", "CCL203"],
+    ),
+    # ... and not where the rule does not: another lock taken by the callee, a method of
+    # another class of the same name, a timed acquire statement, a lock never released here.
+    (
+        "import threading\na = threading.Lock()\nb = threading.Lock()\ndef take():\n    with b:\n        pass\n"
+        "def f():\n    with a:\n        take()\n        a.acquire(timeout=1)\n",
+        [],
+    ),
+    (
+        "import threading\nclass A:\n    lock = threading.Lock()\n    def f(self):\n        with self.lock:\n"
+        "            self.g()\n    def g(self):\n        pass\nclass B:\n    def g(self):\n        with self.lock:\n            pass\n",
+        [],
+    ),
 ]
 
 

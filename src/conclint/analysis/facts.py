@@ -40,7 +40,7 @@ if sys.version_info >= (3, 11):
 else:
     TryStatement = ast.Try
 # A statement with a body: what ``body_span`` measures.
-Block = Union[Function, ast.ClassDef, Loop, With, TryStatement]
+Block = Union[Function, ast.ClassDef, Loop, With, TryStatement, ast.If]
 
 
 def terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
@@ -96,7 +96,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "tests", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "tested", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -117,7 +117,7 @@ class Facts:
         self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
         self.assignments: List[Assignment] = []  # assignment values (``x = value``, ``self.x = value``)
         self.tries: List[TryStatement] = []
-        self.tests: List[ast.expr] = []  # the tests of ``if``/``elif`` and ``while``
+        self.tested: List[Union[ast.If, ast.While]] = []  # ``if``/``elif`` and ``while``: statements with a test
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
         self.scope: Dict[ast.AST, Optional[Scope]] = {}
         self.module_body: List[ast.stmt] = []
@@ -199,13 +199,14 @@ class Facts:
             return False
         return bool(lines[line - 1][:end].endswith(text))
 
-    def in_test(self, node: ast.AST) -> bool:
-        """Whether ``node`` sits in the test of an ``if``, ``elif`` or ``while``."""
+    def test_of(self, node: ast.AST) -> Optional[Union[ast.If, ast.While]]:
+        """The ``if``, ``elif`` or ``while`` in whose test ``node`` sits, if any."""
         at = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-        return any(
-            (test.lineno, test.col_offset) <= at <= (test.end_lineno or test.lineno, test.end_col_offset or 0)
-            for test in self.tests
-        )
+        for statement in self.tested:
+            test = statement.test
+            if (test.lineno, test.col_offset) <= at <= (test.end_lineno or test.lineno, test.end_col_offset or 0):
+                return statement
+        return None
 
     def _source_lines(self) -> Optional[List[bytes]]:
         if self._data is not None and self._lines is None:
@@ -347,11 +348,11 @@ def _loop(facts: Facts, node: Loop, scope: Optional[Scope]) -> None:
     facts.loops.append(node)
     facts.scope[node] = scope
     if type(node) is ast.While:
-        facts.tests.append(node.test)
+        facts.tested.append(node)
 
 
 def _if(facts: Facts, node: ast.If, scope: Optional[Scope]) -> None:
-    facts.tests.append(node.test)
+    facts.tested.append(node)
 
 
 def _compare(facts: Facts, node: ast.Compare, scope: Optional[Scope]) -> None:

@@ -39,12 +39,14 @@ _NON_REENTRANT = terminals(NON_REENTRANT_LOCK_TYPES | SEMAPHORE_TYPES)
 
 
 class _Hold(NamedTuple):
-    """CPython's view of one acquisition: where, in which scope, and how long it may hold."""
+    """CPython's view of one acquisition: where, in which scope, how long it may hold (an
+    empty span: it is not taken as held), and whether the rule counts it as taking the lock."""
 
     scope: Optional[ast.AST]
     lock: str  # its last name
     at: Position
     until: Tuple[Position, Position]
+    takes: bool = True
 
     def holds(self, other: "_Hold") -> bool:
         """Whether ``other`` (an acquisition or a call) happens while this one may hold."""
@@ -55,33 +57,95 @@ _NOWHERE = ((0, 0), (0, 0))
 
 
 def _holds(facts: Facts) -> List[_Hold]:
-    """``with x:`` items (held to the end of the body; ``with x, x:`` counts) and
-    ``x.acquire(...)`` statements (held until a ``x.release()`` statement of the same block,
-    same column, else at most to the end of the def: ``HeldLocks`` stops at the block's end)."""
+    """As the rule sees them (``locks.HeldLocks``, ``SelfDeadlock.visit_Call``): ``with x:``
+    items (held to the end of the body; ``with x, x:`` counts); ``x.acquire(...)`` statements,
+    held when their def (or the module) also calls ``x.release()``, until a ``x.release()``
+    statement of the same block, same column, else at most to the end of the def
+    (``HeldLocks`` stops at the block's end), and taking the lock when they have no argument;
+    acquires in a test, held (on the same condition) and never taking it."""
     holds = []
     for item in facts.with_items:
         at = position(item.context_expr)
         end = body_span(facts.with_of[item])[1]
         holds.append(_Hold(facts.scope[item], callee_name(item.context_expr), at, (at, end)))
+    released = {(id(facts.scope[c]), ast.dump(method_receiver(c))) for c in facts.methods_called(("release",))}
     releases = [
         (facts.scope[c], c.col_offset, ast.dump(method_receiver(c)), position(c))
         for c in facts.methods_called(("release",), statements_only=True)
     ]
     statements = set()
     for call in facts.methods_called(("acquire",), statements_only=True):
-        # Timed and non-blocking ones too: the rule's held-lock tracking (locks.HeldLocks)
-        # takes every acquire() statement as holding the lock.
         statements.add(id(call))
         scope, at, receiver = facts.scope[call], position(call), ast.dump(method_receiver(call))
+        held = type(scope) is ast.Lambda or (id(scope), receiver) in released
         ends = [r[3] for r in releases if r[0] is scope and r[1] == call.col_offset and r[2] == receiver and r[3] > at]
-        holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, min(ends, default=scope_end(scope)))))
+        span = (at, min(ends, default=scope_end(scope))) if held else _NOWHERE
+        holds.append(_Hold(scope, callee_name(method_receiver(call)), at, span, not call.args and not call.keywords))
     for call in facts.methods_called(("acquire",)):
-        # Taken in a test (`if lock.acquire(timeout=1):`, `if not lock.acquire(...): return`):
-        # held in its body or after it; to the end of the def, as the gate may overshoot.
-        if id(call) not in statements and facts.in_test(call):
-            scope, at = facts.scope[call], position(call)
-            holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, scope_end(scope))))
+        # Taken in a test: held in the body of `if lock.acquire(timeout=1):` (or of a `while`,
+        # the acquire alone or in an `and`); after `if not lock.acquire(...): return`, or in
+        # any other test, to the end of the def, as the gate may overshoot.
+        owner = facts.test_of(call) if id(call) not in statements else None
+        if owner is None:
+            continue
+        scope, at = facts.scope[call], position(call)
+        if type(scope) is ast.Lambda or (id(scope), ast.dump(method_receiver(call))) in released:
+            until = body_span(owner)[1] if _taken_when_true(owner.test, call) else scope_end(scope)
+            holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, until), False))
     return holds
+
+
+def _taken_when_true(test: ast.expr, call: ast.Call) -> bool:
+    """Whether ``call`` is ``test`` itself or an operand of its ``and`` (nested ones too):
+    then the lock is held only in the body the test guards (``HeldLocks._test_acquires``)."""
+    if test is call:
+        return True
+    return type(test) is ast.BoolOp and type(test.op) is ast.And and any(_taken_when_true(v, call) for v in test.values)
+
+
+_FunctionKey = Tuple[str, str]
+
+
+def _function_keys(facts: Facts) -> Dict[int, Tuple[Optional[_FunctionKey], Optional[str]]]:
+    """For each def of the file: how the rule's calls name it (``locks.function_key``: ("",
+    name) for a module function, (class, name) for a method, None for a def nested in a def)
+    and the class ``self`` is an instance of in it (the innermost class). Statements only:
+    lambdas are not in it (their calls name no function, and may be in any class)."""
+    found: Dict[int, Tuple[Optional[_FunctionKey], Optional[str]]] = {}
+    pending: List[Tuple[ast.stmt, Optional[str], str]] = [(n, None, "module") for n in facts.module_body]
+    while pending:
+        node, cls, where = pending.pop()
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            name = node.name  # type: ignore[attr-defined]
+            found[id(node)] = (("", name) if where == "module" else (cls or "", name) if where == "class" else None, cls)
+            where = "function"
+        elif kind is ast.ClassDef:
+            cls, where = node.name, "class"  # type: ignore[attr-defined]
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(node, field, ()):
+                if isinstance(child, ast.stmt):
+                    pending.append((child, cls, where))
+                else:  # an except handler or a match case: their bodies
+                    pending.extend((grandchild, cls, where) for grandchild in child.body)
+    return found
+
+
+def _calls_of(facts: Facts, keys: Dict[int, Tuple[Optional[_FunctionKey], Optional[str]]], callee: _FunctionKey) -> List[ast.Call]:
+    """The calls of the file that may invoke ``callee`` (``locks.callee_key``): ``f()`` of a
+    module function, ``self.m()`` of a method of the class around the call."""
+    cls, name = callee
+    out = []
+    for call in facts.calls.get(name, ()):
+        func = call.func
+        if type(func) is ast.Name:
+            if not cls:
+                out.append(call)
+        elif cls and type(func) is ast.Attribute and may_call_own(facts, call):
+            scope = facts.scope[call]
+            if type(scope) is ast.Lambda or (scope is not None and keys[id(scope)][1] == cls):
+                out.append(call)
+    return out
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -135,24 +199,30 @@ class SelfDeadlock(HeldLocks, Rule):
         by_scope: Dict[int, List[_Hold]] = {}  # only a scope's own acquisitions can nest
         for hold in holds:
             by_scope.setdefault(id(hold.scope), []).append(hold)
-        if any(h.holds(other) for group in by_scope.values() for h in group for other in group):
+        if any(o.takes and o.lock == h.lock and h.holds(o) for group in by_scope.values() for h in group for o in group):
             return True
-        # Functions that take a lock, and (by name) every function calling one of them.
-        takers = {getattr(h.scope, "name", "") for h in holds} - {""}
-        pending = list(takers)
+        # What each function takes, itself or through calls of the file's functions, named as
+        # the rule names them (``locks.function_key``: module functions, methods by class).
+        keys = _function_keys(facts)
+        takes: Dict[_FunctionKey, Set[str]] = {}
+        for hold in holds:
+            key = keys.get(id(hold.scope), (None, None))[0] if hold.takes else None
+            if key is not None:
+                takes.setdefault(key, set()).add(hold.lock)
+        pending = list(takes)
         while pending:
-            for call in facts.calls.get(pending.pop(), ()):
-                caller = getattr(facts.scope[call], "name", "")
-                if caller and caller not in takers and may_call_own(facts, call):
-                    takers.add(caller)
+            callee = pending.pop()
+            for call in _calls_of(facts, keys, callee):
+                caller = keys.get(id(facts.scope[call]), (None, None))[0]
+                if caller is not None and not takes[callee] <= takes.setdefault(caller, set()):
+                    takes[caller] |= takes[callee]
                     pending.append(caller)
-        calls = [
-            _Hold(facts.scope[c], "", position(c), _NOWHERE)
-            for name in takers
-            for c in facts.calls.get(name, ())
-            if may_call_own(facts, c)
-        ]
-        return any(h.holds(call) for h in holds for call in calls)
+        for callee, locks_taken in takes.items():
+            for c in _calls_of(facts, keys, callee):
+                made = _Hold(facts.scope[c], "", position(c), _NOWHERE)
+                if any(h.lock in locks_taken and h.holds(made) for h in holds):
+                    return True
+        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
