@@ -19,6 +19,7 @@ from conclint.interest import (
     DEF_NAME,
     MAY_BE_LOCAL_CALLABLE,
     AtImport,
+    NONE_OR_NAME,
     NOT_NONE,
     NOT_OWN_SELF,
     ONE_VALUE,
@@ -76,6 +77,8 @@ OPEN = Calls("builtins.open", through_modules=True)
 TARGET_DEF = Calls("threading.Thread", argument=Argument(DEF_NAME, keywords=("target",)))
 SHIPPED = Calls("threading.Thread", argument=Argument(MAY_BE_LOCAL_CALLABLE, keywords=("target",)))
 UNPAIRED = Methods("acquire", statement=True, unpaired="release")
+WAIT_ON_CONDITION = Methods("wait", on=frozenset({"threading.Condition"}))
+UNTIMED = Methods("wait", arguments=NONE_OR_NAME)
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
 
 CASES = [
@@ -142,6 +145,37 @@ CASES = [
     (UNPAIRED, "lock.acquire(); \\\nlock.release()", True, True),
     (UNPAIRED, "lock.acquire()\nlock.release(True)", True, True),
     (UNPAIRED, "x = 1; lock.acquire()\nlock.release()", False, False),
+    # `on=`: the receiver must be of a type as far as the model knows; CPython's side asks
+    # whether any binding of that name (or attribute) in the file may give it one.
+    (WAIT_ON_CONDITION, "c = threading.Condition()\nc.wait()", True, True),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\ne = threading.Event()\ne.wait()", False, False),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\nx = c\nx.wait()", True, True),
+    (WAIT_ON_CONDITION, "C = threading.Condition\nc = C()\nc.wait()", True, True),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\nif (d := c):\n    d.wait()", True, True),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\nwith c as d:\n    d.wait()", True, True),
+    (WAIT_ON_CONDITION, "class A:\n    def __init__(self):\n        self.c = threading.Condition()\n    def f(self):\n        self.c.wait()", True, True),
+    (WAIT_ON_CONDITION, "class A:\n    c = threading.Condition()\nA.c.wait()", True, True),
+    (WAIT_ON_CONDITION, "class A:\n    def __init__(self):\n        self.c = threading.Condition()\n        self.c.x.wait()", False, False),
+    (WAIT_ON_CONDITION, "def f(c: threading.Condition):\n    c.wait()", True, True),
+    (WAIT_ON_CONDITION, "def f(c: threading.Event):\n    c.wait()\nthreading.Condition()", False, False),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\ndef work(x):\n    x.wait()\nthreading.Thread(target=work, args=(c,))", True, True),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\ndef work(x):\n    x.wait()", False, False),
+    (WAIT_ON_CONDITION, "class C(threading.Condition):\n    def f(self):\n        self.wait()", False, True),  # not subclassable for the model
+    (Methods("start", on=frozenset({"threading.Thread"})), "class W(threading.Thread):\n    def go(self):\n        self.start()", True, True),
+    (Methods("start", on=frozenset({"threading.Thread"})), "class W(threading.Thread):\n    pass\nclass V:\n    def go(this):\n        this.x.start()", False, False),
+    (WAIT_ON_CONDITION, "conds = [threading.Condition()]\nconds[0].wait()", True, True),
+    (WAIT_ON_CONDITION, "conds = [threading.Condition()]\nfor c in conds:\n    c.wait()", True, True),
+    (WAIT_ON_CONDITION, "threading.Condition().wait()", True, True),
+    (WAIT_ON_CONDITION, "c = threading.Condition()\nc, d = d, c\nd.wait()", False, False),
+    (WAIT_ON_CONDITION, "asyncio = load('asyncio')\nthreading.Condition()\nasyncio.wait()", False, False),
+    (UNTIMED, "c.wait()", True, True),
+    (UNTIMED, "c.wait(None)", True, True),
+    (UNTIMED, "c.wait(timeout)", True, True),
+    (UNTIMED, "c.wait(*args)", True, True),
+    (UNTIMED, "c.wait(timeout=t)", True, True),
+    (UNTIMED, "c.wait(1)", False, False),
+    (UNTIMED, "c.wait(t, 0.5)", False, False),
+    (UNTIMED, "c.wait(self.timeout)", False, False),
     (SUSPICIOUS, "if __name__ == '_main_': pass", True, True),
     (SUSPICIOUS, "if '_main_' != __name__: pass", True, True),
     (SUSPICIOUS, "if __name__ is '__main__': pass", True, True),
@@ -162,6 +196,14 @@ def test_matches_and_possible_agree(requirement: Any, code: str, matches: bool, 
 POSSIBLE_ONLY = [
     # Requirements whose constraints the visitor checks itself (where a call stands, what
     # surrounds it): only the CPython side is asked.
+    (Methods("wait", outside=("own while",)), "c.wait()", True),
+    (Methods("wait", outside=("own while",)), "while x:\n    c.wait()", False),
+    (Methods("wait", outside=("own while",)), "while c.wait(1):\n    pass", False),
+    (Methods("wait", outside=("own while",)), "while x:\n    pass\nelse:\n    c.wait()", False),
+    (Methods("wait", outside=("own while",)), "while x:\n    def f():\n        c.wait()", True),
+    (Methods("wait", outside=("own while",)), "while x:\n    f = lambda: c.wait()", True),
+    (Methods("wait", outside=("own while",)), "while x:\n    class C:\n        c.wait()", True),
+    (Methods("wait", outside=("own while",)), "def f():\n    while x:\n        y = [c.wait() for _ in z]", False),
     (Calls("threading.Lock", used_as="with item"), "with threading.Lock(): pass", True),
     (Calls("threading.Lock", used_as="with item"), "with threading.Lock() as l, x: pass", True),
     (Calls("threading.Lock", used_as="with item"), "lock = threading.Lock()\nwith lock: pass", False),

@@ -31,7 +31,7 @@ and options that widen a rule (``Option``) are requirements too.
 
 A rule whose findings rest on an analysis the vocabulary does not say (a lock held across
 calls of the file's functions, a function some thread runs) may write ``could_report`` by
-hand; five rules do (CONTRIBUTING.md lists them and why), and the per-case gate test
+hand; six rules do (CONTRIBUTING.md lists them and why), and the per-case gate test
 (tests/test_gate_cases.py) checks them like every derived gate.
 """
 
@@ -168,6 +168,21 @@ NOT_OWN_SELF = Shape(
     lambda facts, e, call: not facts.is_own_self(e, facts.scope.get(call)),
     lambda sem, e: not sem.is_self(e),
 )
+
+
+NONE_OR_NAME = Shape(
+    "`None` or a plain name",
+    lambda facts, e, call: is_none(e) or type(e) is ast.Name,
+    lambda sem, e: isinstance(e, cst.Name),
+)
+
+
+def _argument_values(call: ast.Call) -> Iterator[ast.expr]:
+    """Every argument's value, starred ones unwrapped (as LibCST's ``Arg.value`` holds them)."""
+    for value in call.args:
+        yield value.value if type(value) is ast.Starred else value
+    for keyword in call.keywords:
+        yield keyword.value
 
 
 def call_of(calls: "Calls") -> Shape:
@@ -394,8 +409,17 @@ class Methods(Requirement):
         receiver: Optional[Shape] = None,
         bare: bool = False,
         unpaired: Optional[str] = None,
+        outside: Tuple[str, ...] = (),
+        arguments: Optional[Shape] = None,
     ) -> None:
         self.names = frozenset(names)
+        # Not in any construct of ``outside`` (see ``_OUTSIDE``), as the visitor checks too.
+        unknown = set(outside) - set(_OUTSIDE)
+        if unknown:
+            raise ValueError(f"unknown constructs {sorted(unknown)} for outside=; known: {sorted(_OUTSIDE)}")
+        self.outside = outside
+        # With ``arguments``, every argument (positional, starred, keyword) has that shape.
+        self.arguments = arguments
         self.on = on
         # With ``unpaired``, only a statement call that the method of that name on the same
         # receiver does not close at once (see ``_PAIRINGS``): ``lock.acquire()`` then
@@ -427,7 +451,10 @@ class Methods(Requirement):
             calls = unpaired_calls(facts, list(calls), self.unpaired)
         for call in calls:
             if (
-                _inside(facts, call, self.within)
+                (self.on is None or facts.may_be(method_receiver(call), self.on))
+                and _inside(facts, call, self.within)
+                and not any(_OUTSIDE[k](facts, call) for k in self.outside)
+                and (self.arguments is None or all(self.arguments.in_ast(facts, v, call) for v in _argument_values(call)))
                 and (self.argument is None or self.argument.possible(facts, call))
                 and (self.receiver is None or self.receiver.in_ast(facts, method_receiver(call), call))
                 and not (self.bare and (call.args or call.keywords))
@@ -442,6 +469,8 @@ class Methods(Requirement):
         if node.func.attr.value not in self.names or (self.bare and node.args):
             return False
         if self.argument is not None and not self.argument.matches(sem, node):
+            return False
+        if self.arguments is not None and not all(self.arguments.in_cst(sem, a.value) for a in node.args):
             return False
         if self.receiver is not None and not self.receiver.in_cst(sem, node.func.value):
             return False
@@ -730,6 +759,24 @@ _WITHIN: Dict[str, Tuple[str, Callable[[Facts, ast.expr], bool]]] = {
     "async def": (ASYNC_DEF_TRIGGER, _in_async_def),
     # The coroutine's own body: not in a def or lambda nested in it.
     "async body": (ASYNC_DEF_TRIGGER, _in_async_body),
+}
+
+
+def _in_own_while(facts: Facts, node: ast.expr) -> bool:
+    """In a ``while`` statement (its test, body or ``else``) of the scope ``node`` runs in:
+    not one around the def, lambda or class holding it."""
+    at, scope = position(node), facts.scope.get(node)
+    for loop in facts.loops:
+        if type(loop) is ast.While and facts.scope.get(loop) is scope and position(loop) <= at <= end_position(loop):
+            if not any(position(loop) < position(c) and position(c) <= at <= end_position(c) for c in facts.classes):
+                return True
+    return False
+
+
+# Constructs a call can be required not to lie in (``outside=``); no byte trigger: a file
+# without one may still hold a match.
+_OUTSIDE: Dict[str, Callable[[Facts, ast.expr], bool]] = {
+    "own while": _in_own_while,
 }
 
 

@@ -22,7 +22,7 @@ import ast
 import sys
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, Union, cast
 
-from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, PREFIX_ALIASES, TEST_EXPECTATIONS, canonical
+from conclint.analysis.catalogue import CONSTRUCTORS, EXACT_ALIASES, METHOD_RESULTS, PREFIX_ALIASES, TEST_EXPECTATIONS, WORKER_TYPES, canonical
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What opens a scope of its own: rules see nodes below these as in another function.
@@ -96,7 +96,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "tested", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "tested", "walruses", "_typed", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -117,6 +117,7 @@ class Facts:
         self.stored_attributes: Set[str] = set()  # ``x.attr = ...``
         self.assignments: List[Assignment] = []  # assignment values (``x = value``, ``self.x = value``)
         self.tries: List[TryStatement] = []
+        self.walruses: List[ast.NamedExpr] = []
         self.tested: List[Union[ast.If, ast.While]] = []  # ``if``/``elif`` and ``while``: statements with a test
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
         self.scope: Dict[ast.AST, Optional[Scope]] = {}
@@ -124,6 +125,7 @@ class Facts:
         self._resolved: Dict[FrozenSet[str], FrozenSet[str]] = {}
         self._subclasses: Dict[FrozenSet[str], List[ast.ClassDef]] = {}
         self._holds: Dict[FrozenSet[str], bool] = {}
+        self._typed: Dict[FrozenSet[str], Tuple[Set[str], Set[str]]] = {}
         self._first_parameters: Optional[FrozenSet[str]] = None
         self._methods: Optional[Set[int]] = None
 
@@ -243,6 +245,105 @@ class Facts:
                         return True
         return False
 
+    def may_be(self, expr: ast.expr, types: FrozenSet[str]) -> bool:
+        """Whether ``Semantic.type_of`` may give ``expr`` (a receiver) one of ``types``: a
+        name or ``x.attr`` only where some binding of that name or attribute in the file may
+        (a producer's call, a name or attribute that may be one, a container's element, a
+        ``for``/``with`` target, a parameter annotated with one or of a module-level def,
+        whose arguments ``Thread(target=f, args=(...))`` types), a method's ``self`` where a
+        class of the file may derive from a producer, a call of a producer; an expression
+        ``type_of`` never types (``a.b.c``, a literal, an operation) never."""
+        if not self.may_hold(types):
+            return False
+        names, attributes = self._typed_bindings(types)
+        kind = type(expr)
+        if kind is ast.Name:
+            return expr.id in names or (expr.id in self.first_parameters() and bool(self.subclasses_of(producers_of(types)[0])))  # type: ignore[attr-defined]
+        if kind is ast.Attribute:
+            return type(expr.value) is ast.Name and expr.attr in attributes  # type: ignore[attr-defined]
+        if kind is ast.Call:
+            return self._may_produce(expr, types)  # type: ignore[arg-type]
+        return kind is ast.Subscript  # an element of a typed container
+
+    def _may_produce(self, call: ast.Call, types: FrozenSet[str]) -> bool:
+        producers, methods = producers_of(types)
+        func = call.func
+        if type(func) is ast.Attribute and func.attr in methods:
+            return True
+        return callee_name(func) in self.names_for(self.with_subclasses(producers))
+
+    def _typed_bindings(self, types: FrozenSet[str]) -> Tuple[Set[str], Set[str]]:
+        """The plain names and the attribute names that some binding of the file may give
+        one of ``types`` (``may_be``), computed once per ``types`` to a fixed point (``a = b``
+        where ``b`` may be one)."""
+        found = self._typed.get(types)
+        if found is not None:
+            return found
+        names: Set[str] = set()
+        attributes: Set[str] = set()
+        pending: List[Tuple[ast.expr, ast.expr]] = []  # (target, value) to judge
+        for assignment in self.assignments:
+            targets = assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]
+            pending.extend((target, cast(ast.expr, assignment.value)) for target in targets)
+        pending.extend((w.target, w.value) for w in self.walruses)
+        for loop in self.loops:  # an element of a list of them
+            if type(loop) is not ast.While:
+                names.update(n.id for n in ast.walk(loop.target) if type(n) is ast.Name)  # type: ignore[union-attr]
+        for item in self.with_items:  # `with Pool() as p` (pools return themselves)
+            if item.optional_vars is not None:
+                pending.append((item.optional_vars, item.context_expr))
+        # Parameters annotated with a producer (or a class of the file deriving from one), and
+        # the positional ones of a module-level def some `Thread(target=f, args=(...))` runs.
+        annotations = self.names_for(self.with_subclasses(producers_of(types)[0]))
+        run = {
+            callee_name(target)
+            for call in self.calls_to(self.with_subclasses(producers_of(WORKER_TYPES)[0]))
+            for target in [*call.args[1:2], *(k.value for k in call.keywords if k.arg == "target")]
+        }
+        module_level = {id(d) for d in module_level_defs(self)} if run else set()
+        for functions in self.functions.values():
+            for function in functions:
+                params = function.args
+                positional = [*params.posonlyargs, *params.args] if function.name in run and id(function) in module_level else []
+                for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg):
+                    if arg is None:
+                        continue
+                    if (callee_name(arg.annotation) in annotations) if arg.annotation is not None else any(arg is p for p in positional):
+                        names.add(arg.arg)
+        changed = True
+        while changed:
+            changed = False
+            left = []
+            for target, value in pending:
+                if self._value_may_be(value, types, names, attributes):
+                    kind = type(target)
+                    if kind is ast.Attribute:
+                        bound = attributes
+                        name = target.attr  # type: ignore[attr-defined]
+                    elif kind is ast.Name:
+                        bound = names
+                        name = target.id  # type: ignore[attr-defined]
+                    else:  # unpacked (typed as nothing) or an element of a container
+                        continue
+                    if name not in bound:
+                        bound.add(name)
+                        changed = True
+                else:
+                    left.append((target, value))
+            pending = left
+        found = self._typed[types] = (names, attributes | names)  # class attributes: `C.lock`
+        return found
+
+    def _value_may_be(self, value: ast.expr, types: FrozenSet[str], names: Set[str], attributes: Set[str]) -> bool:
+        kind = type(value)
+        if kind is ast.Call:
+            return self._may_produce(value, types)  # type: ignore[arg-type]
+        if kind is ast.Name:
+            return value.id in names or value.id in self.first_parameters()  # type: ignore[attr-defined]
+        if kind is ast.Attribute:
+            return value.attr in attributes or value.attr in names  # type: ignore[attr-defined]
+        return kind is ast.Subscript or kind is ast.Starred
+
     def imports_any(self, *modules: str) -> bool:
         """Whether some import statement names one of ``modules`` or a submodule of one (what
         ``Semantic`` resolves qualified names through)."""
@@ -330,6 +431,7 @@ def _assign(facts: Facts, node: Assignment, scope: Optional[Scope]) -> None:
 
 
 def _named_expr(facts: Facts, node: ast.NamedExpr, scope: Optional[Scope]) -> None:
+    facts.walruses.append(node)
     value = node.value
     if type(value) in (ast.Name, ast.Attribute):
         facts._alias(node.target.id, callee_name(value))

@@ -9,10 +9,11 @@ import libcst as cst
 
 from conclint.analysis.catalogue import CONDITION_TYPES
 from conclint.analysis.cstutil import index_of, only_statement, statement_expr, walk_scope
-from conclint.interest import Holds, Imports, Interest, Methods
+from conclint.interest import NONE_OR_NAME, Holds, Imports, Interest, Methods
 from conclint.rule import Rule
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_WAIT = Methods("wait", on=CONDITION_TYPES, outside=("own while",), arguments=NONE_OR_NAME)
 
 
 class ConditionWaitWithoutLoop(Rule):
@@ -21,13 +22,17 @@ class ConditionWaitWithoutLoop(Rule):
     code = "CCL204"
     name = "condition-wait-without-loop"
     message = "`wait()` outside a `while` loop that re-checks the condition; use `wait_for(predicate)`"
-    interest = Interest(Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"), Holds(*CONDITION_TYPES), Methods("wait"))
+    # A wait on a Condition outside a `while` of its def, untimed, or timed by what may be a
+    # parameter defaulting to None.
+    interest = Interest(
+        Imports("threading", "multiprocessing", "_thread", "thread", "dummy_threading"),
+        Holds(*CONDITION_TYPES),
+        _WAIT,
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value != "wait":
-            return
-        if self.sem.type_of(func.value) not in CONDITION_TYPES:
+        if not isinstance(func, cst.Attribute) or not _WAIT.matches(self.sem, node):
             return
         # A timed wait already handles returning without the condition (the timeout path),
         # which is all a spurious or stolen wakeup can cause.

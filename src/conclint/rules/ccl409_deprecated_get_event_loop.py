@@ -10,7 +10,7 @@ from conclint.analysis.cstutil import statement_expr, walk_scope, watched_by_tes
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
 
-GET_LOOP = Calls("asyncio.get_event_loop")
+GET_LOOP = Calls("asyncio.get_event_loop", through_modules=True)
 # What runs a loop: called on the result, the loop was not running.
 _RUNS = frozenset({"run_until_complete", "run_forever"})
 
