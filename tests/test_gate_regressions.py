@@ -48,6 +48,27 @@ CASES = [
     ('if __name__ == "__main__" "_":\n    pass\n', ["CCL102"]),
     ('if "_" "__main__" == __name__:\n    pass\n', ["CCL102"]),
     ('if __name__ == (  # c\n        "_main_"):\n    pass\n', ["CCL102"]),
+    # CCL201's gate: an acquire released later in its def, or a blocking one of a lock that
+    # nothing in the file releases, by the rule's key (a `release()` on another object's
+    # attribute of the same name does not count).
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire(blocking=True)\n    work()\n",
+        ["CCL201"],
+    ),
+    (
+        "import threading\nclass A:\n    def __init__(self):\n        self._lock = threading.Lock()\n"
+        "    def f(self):\n        self._lock.acquire()\n        work()\n    def g(self, other):\n        other._lock.release()\n",
+        ["CCL201"],
+    ),
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire()\n    work()\n    if x:\n        lock.release()\n",
+        ["CCL201"],
+    ),
+    (
+        "import threading\nclass A:\n    def __init__(self):\n        self._lock = threading.Lock()\n"
+        "    def f(self):\n        self._lock.acquire()\n        work()\n    def g(self):\n        self._lock.release()\n",
+        [],
+    ),
     # CCL203's gate reads held locks as the rule does: a lock taken in a test is held in the
     # body it guards (alone or in an `and`), after `if not ...: return` to the end; an
     # acquire statement counts as taking it only without arguments, and a call takes what

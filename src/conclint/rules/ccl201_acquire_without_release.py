@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
@@ -16,9 +17,11 @@ from conclint.analysis.locks import (
     enclosing_def,
     lock_key,
     lock_receiver,
+    may_be_lock,
     releases_in_finally,
     statement_call,
 )
+from conclint.analysis.facts import Facts, callee_name, method_receiver
 from conclint.analysis.walk import children
 from conclint.fixes import replace_statements, with_statement
 from conclint.interest import Either, Holds, Imports, Interest, Methods
@@ -51,6 +54,37 @@ class AcquireWithoutRelease(Rule):
     # were it a lock (``analysis.acquires``: the rule's tests, in CPython's tree).
     project_part = True
     project_sites = "r"
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # An unpaired acquire statement of what may be a lock, either released later in its
+        # def (the pending finding) or, blocking and of a lock type, of a lock nothing in the
+        # file releases (the "never released" one). Released, by the rule's key: a plain name,
+        # an attribute of a method's `self`, or anything a `with` names.
+        if not cls.interest.possible(facts, options):
+            return False
+        acquires = [c for c in _ACQUIRED.calls(facts) if may_be_lock(facts, method_receiver(c), facts.scope.get(c))]
+        if not acquires:
+            return False
+        released_here = set()
+        released = {callee_name(item.context_expr) for item in facts.with_items if type(item.context_expr) in (ast.Name, ast.Attribute)}
+        for call in facts.methods_called(("release",)):
+            receiver = method_receiver(call)
+            released_here.add((id(facts.scope.get(call)), ast.dump(receiver)))
+            if type(receiver) is ast.Name or (type(receiver) is ast.Attribute and facts.is_own_self(receiver.value, facts.scope.get(call))):
+                released.add(callee_name(receiver))
+        for call in acquires:
+            receiver = method_receiver(call)
+            if (id(facts.scope.get(call)), ast.dump(receiver)) in released_here:
+                return True
+            if (
+                type(receiver) in (ast.Name, ast.Attribute)
+                and callee_name(receiver) not in released
+                and facts.may_be(receiver, LOCK_TYPES)
+                and _may_block(call)
+            ):
+                return True
+        return False
 
     @classmethod
     def check(cls, project: "Project", options: Mapping[str, Any]) -> Iterator[ProjectReport]:
@@ -177,6 +211,12 @@ class AcquireWithoutRelease(Rule):
             if any(is_call_on(n, receiver, ("acquire", "release")) for n in walk(stmt)):
                 return None
         return None
+
+
+def _may_block(call: ast.Call) -> bool:
+    """CPython's view of ``_blocking``: no argument, or one that is ``True``."""
+    values = [*call.args, *(k.value for k in call.keywords)]
+    return not values or (len(values) == 1 and type(values[0]) is ast.Constant and values[0].value is True)
 
 
 def _breaks_into_release(stack: Sequence[cst.CSTNode], receiver: cst.BaseExpression) -> bool:
