@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conclint.analysis.parsing import LIBCST_ONLY
 from conclint.engine import lint_source
@@ -69,3 +70,18 @@ def test_a_fix_withheld_on_purpose_is_no_failure_but_must_leave_the_file_alone()
     # The fuzzer met such programs; a withheld fix is by design, a changed file would not be.
     source = "import threading\rx = 1\nthreading.currentThread()\n"
     assert check(source, SETTINGS, GATED) == (False, None)
+
+
+# What the summary's byte check reads (``project.names_locks``): a search by hand, which must
+# find exactly what its definition, ``TRIGGER_RE``, does, ends and starts of words included.
+_LOCK_PIECES = ["Lock", "LOCK", "BLOCK", "_LOCK", "acquire", "Locked", ".lock", "_lock", "allocate_lock", "Condition",
+                "x", " ", "_", "9", "é", "(", ".", "\n"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_LOCK_PIECES), max_size=8))
+def test_the_lock_word_search_finds_what_its_regex_does(pieces):
+    from conclint.analysis.project import TRIGGER_RE, names_locks
+
+    data = "".join(pieces).encode()
+    assert names_locks(data) is (TRIGGER_RE.search(data) is not None)

@@ -32,7 +32,6 @@ _LINE_RE = re.compile(rf"#\s*noqa(?:\s*:\s*(?P<codes>{_CODES}))?", re.IGNORECASE
 _FILE_RE = re.compile(r"#\s*conclint\s*:\s*noqa\b(?P<rest>.*)", re.IGNORECASE | re.S)
 _FILE_CODES_RE = re.compile(rf"\s*:\s*(?P<codes>{_CODES})\s*,?\s*$")
 # Cheap byte-level screens: a file without these holds no directive of either kind.
-_NOQA_BYTES = re.compile(rb"noqa", re.IGNORECASE)
 _FILE_HINTS = (re.compile(rb"conclint\s*:\s*noqa", re.IGNORECASE), re.compile(rb"flake8\s*[:=]\s*noqa", re.IGNORECASE))
 # flake8's (and ruff's) `# flake8: noqa`, bare: every tool of the flake8 family skips the file.
 # As flake8 reads it (`# flake8[:=]\s*noqa`, whatever follows: codes, words), so that the command
@@ -175,12 +174,18 @@ class FileDirectives:
         return any(code.startswith(c) for c in self.codes)
 
 
+def says_noqa(data: bytes) -> bool:
+    """Whether the bytes hold "noqa" in any case: what every directive needs. (A copy in
+    lower case costs a fifth of a case-blind regex's scan over the standard library.)"""
+    return b"noqa" in data.lower()
+
+
 def file_directives(data: bytes) -> Optional[FileDirectives]:
     """The file-level directives of the source ``data``; None when it has none (the common
     case, decided on the bytes without tokenizing)."""
     # (one regex with both as alternatives cost three times as much over the standard library:
     # a scan for the word first, which most files fail, then each)
-    if _NOQA_BYTES.search(data) is None or not any(hint.search(data) for hint in _FILE_HINTS):
+    if not says_noqa(data) or not any(hint.search(data) for hint in _FILE_HINTS):
         return None
     from conclint.reading import decode_source
 

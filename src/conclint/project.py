@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence, Tuple
 from weakref import WeakKeyDictionary
 
 from conclint.analysis.project import ModuleInfo, ModuleNamer, Project, Summary, decode, summarise
 from conclint.engine import active_codes, codes_for, file_noqa, fingerprint, is_suppressed
-from conclint.noqa import comments, continued_lines, may_have_line_noqa
+from conclint.noqa import comments, continued_lines, may_have_line_noqa, says_noqa
 from conclint.findings import Finding, Related
 from conclint.settings import Settings
 
@@ -61,9 +60,6 @@ def wants_summaries(settings: Settings) -> bool:
     return bool(project_codes(settings))
 
 
-_NOQA_BYTES = re.compile(rb"noqa", re.IGNORECASE)
-
-
 def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Summary]:
     """The summary of a file's bytes (``tree``: CPython's tree of them, when at hand, and
     ``facts``, the screen's index of that tree's calls), with the
@@ -74,7 +70,7 @@ def summary_of(data: bytes, tree: Any = None, facts: Any = None) -> Optional[Sum
     # bytes hold no "noqa" is not decoded a second time for nothing.
     # Then the kept lines themselves: a noqa comment on one is in its text, and only then is
     # the whole file tokenized for its real comments.
-    if summary is not None and summary["t"] and _NOQA_BYTES.search(data):
+    if summary is not None and summary["t"] and says_noqa(data):
         kept = summary["t"]
         source = decode(data)
         # A kept line inside a multi-line string or a continuation is covered by the comment

@@ -89,10 +89,10 @@ from conclint.analysis.facts import Facts, never_runs, statement_lists
 from conclint.gate import imports_name
 
 VERSION = 5
-# Bytes naming lock vocabulary: a file without any of them takes no lock the model knows.
-TRIGGER_WORDS = (b"Lock", b"LOCK", b"acquire", b"allocate_lock", b"Condition", b"_lock", b".lock")
-# The same words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`).
-_TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock|_LOCK|\bLOCK)\b")  # A_LOCK too
+# Lock vocabulary: a file without any of these words takes no lock the model knows. The
+# words ending there (`self._lock`, `RLock()`), not inside a longer one (`Locked`); what
+# ``names_locks`` looks for (this regex is its definition, and the test of it).
+TRIGGER_RE = re.compile(rb"(?:Lock|acquire|allocate_lock|Condition|_lock|\.lock|_LOCK|\bLOCK)\b")  # A_LOCK too
 # Beyond this the file is generated: no summary (LibCST's screen refuses it too).
 MAX_SUMMARY_BYTES = 2 * 1024 * 1024
 REENTRANT_TYPES = frozenset({"threading.RLock", "multiprocessing.RLock"})
@@ -178,9 +178,28 @@ def _patches_with_gevent(data: bytes) -> bool:
 
 
 def names_locks(data: bytes) -> bool:
-    """Whether ``data`` names lock vocabulary (``TRIGGER_WORDS``, as words)."""
-    # The plain search first: most files name none of the words at all, and it is faster.
-    return any(word in data for word in TRIGGER_WORDS) and _TRIGGER_RE.search(data) is not None
+    """Whether ``data`` names lock vocabulary (``TRIGGER_RE`` finds a match).
+    Each word looked for with ``bytes.find`` and its end checked by hand: the regex (an
+    alternation with no literal to scan for) cost six times as much over the standard library."""
+    for word in _ENDING_WORDS:
+        at = data.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if end == len(data) or data[end] not in _WORD_BYTES:
+                return True
+            at = data.find(word, at + 1)
+    at = data.find(b"LOCK")  # also starting a word
+    while at >= 0:
+        end = at + 4
+        if (at == 0 or data[at - 1] not in _WORD_BYTES) and (end == len(data) or data[end] not in _WORD_BYTES):
+            return True
+        at = data.find(b"LOCK", at + 1)
+    return False
+
+
+# What ``TRIGGER_RE`` finds, ending a word: ``allocate_lock`` ends in ``_lock``.
+_ENDING_WORDS = (b"Lock", b"_lock", b"acquire", b"Condition", b".lock", b"_LOCK")
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 class SummaryError(ValueError):
