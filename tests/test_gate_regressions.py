@@ -48,6 +48,38 @@ CASES = [
     ('if __name__ == "__main__" "_":\n    pass\n', ["CCL102"]),
     ('if "_" "__main__" == __name__:\n    pass\n', ["CCL102"]),
     ('if __name__ == (  # c\n        "_main_"):\n    pass\n', ["CCL102"]),
+    # CCL106's gate: a pool its scope closes or hands on is left to the rule only when another
+    # binding of the name comes between; one closed elsewhere is still the rule's to judge.
+    (
+        "import multiprocessing\ndef f(xs):\n    pool = multiprocessing.Pool()\n    pool.map(g, xs)\n"
+        "    pool = multiprocessing.Pool()\n    pool.close()\n",
+        ["CCL106"],
+    ),
+    ("import multiprocessing\ndef f(xs):\n    return multiprocessing.Pool().map(g, xs)\n", ["CCL106"]),
+    ("import multiprocessing\npool = multiprocessing.Pool()\ndef stop():\n    pool.terminate()\n", ["CCL101"]),
+    (
+        "from concurrent.futures import ThreadPoolExecutor\nclass A:\n    def __init__(self):\n"
+        "        self.pool = ThreadPoolExecutor()\n    def work(self):\n        self.pool.submit(g)\n",
+        ["CCL106", "CCL107"],
+    ),
+    # CCL205's gate: a Thread subclass's `run` changing its own attributes is no finding, a
+    # global it changes is; a thread pool's function is found through the pool's type.
+    (
+        "import threading\ncount = 0\nclass W(threading.Thread):\n    def run(self):\n        global count\n"
+        "        count += 1\n        self.done += 1\n        self.seen[0] += 1\n",
+        ["CCL205"],
+    ),
+    ("import threading\nclass W(threading.Thread):\n    def run(self):\n        self.done += 1\n        self.seen[0] += 1\n", []),
+    (
+        "from concurrent.futures import ThreadPoolExecutor\ntotals = {}\ndef work(k):\n    totals[k] += 1\n"
+        "def main(keys):\n    with ThreadPoolExecutor() as pool:\n        for k in keys:\n            pool.submit(work, k)\n",
+        ["CCL107", "CCL205"],
+    ),
+    (
+        "import threading\nclass A:\n    def start(self):\n        threading.Thread(target=self.work).start()\n"
+        "    def work(self):\n        self.stats.count += 1\n",
+        [],
+    ),
     # CCL201's gate: an acquire released later in its def, or a blocking one of a lock that
     # nothing in the file releases, by the rule's key (a `release()` on another object's
     # attribute of the same name does not count).

@@ -31,7 +31,7 @@ and options that widen a rule (``Option``) are requirements too.
 
 A rule whose findings rest on an analysis the vocabulary does not say (a lock held across
 calls of the file's functions, a function some thread runs) may write ``could_report`` by
-hand; six rules do (CONTRIBUTING.md lists them and why), and the per-case gate test
+hand; seven rules do (CONTRIBUTING.md lists them and why), and the per-case gate test
 (tests/test_gate_cases.py) checks them like every derived gate.
 """
 

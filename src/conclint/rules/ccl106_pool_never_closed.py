@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import POOL_TYPES
 from conclint.analysis.cstutil import dotted
+from conclint.analysis.facts import Facts, arguments, position, walk_scope
 from conclint.interest import Calls, Imports, Interest
 from conclint.rule import Rule
 
@@ -18,6 +20,31 @@ _EXECUTOR_TYPES = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurren
 _EXECUTOR_ADVICE = "call shutdown() when done, or create it in a `with` block"
 # Pool.__exit__ calls terminate(): `with` is right only when every result is collected inside it.
 _POOL_ADVICE = "call close() and join() when done (`with` terminates it on exit, so only if every result is collected inside)"
+
+
+_POOLS = Calls(*POOL_TYPES)
+
+
+def _released_in_scope(facts: Facts, name: str, made: ast.Call, scope: Optional[ast.AST]) -> bool:
+    """CPython's view of a use ``_use`` counts as releasing the pool bound to ``name`` at
+    ``made``, in the same scope after it (a subset of the rule's: uses elsewhere count there
+    too): ``name.close()`` and the like, or ``name`` itself not as a method's receiver, with
+    no other binding of the name in between."""
+    body = scope.body if scope is not None else facts.module_body  # type: ignore[attr-defined]
+    nodes = list(walk_scope(body if isinstance(body, list) else [body]))
+    receivers = set()
+    after = position(made)
+    stores = [position(n) for n in nodes if isinstance(n, ast.Name) and type(n.ctx) is ast.Store and n.id == name]
+    rebound = min((at for at in stores if at > after), default=None)
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
+            if node.attr not in _CLOSERS:
+                receivers.add(id(node.value))
+        elif isinstance(node, ast.Name) and node.id == name and type(node.ctx) is not ast.Store and id(node) not in receivers:
+            at = position(node)
+            if at > after and (rebound is None or at < rebound):
+                return True
+    return False
 
 
 @dataclass
@@ -36,7 +63,27 @@ class PoolNeverClosed(Rule):
     code = "CCL106"
     name = "pool-never-closed"
     message = "pool is never closed"
-    interest = Interest(Imports("multiprocessing", "concurrent"), Calls(*POOL_TYPES))
+    interest = Interest(Imports("multiprocessing", "concurrent"), _POOLS)
+
+    @classmethod
+    def could_report(cls, facts: Facts, options: Mapping[str, Any]) -> bool:
+        # A pool made where nobody may close it: not a `with` item, not handed to a call, not
+        # bound to a plain name that its own scope then closes or uses as a whole (passes,
+        # returns, stores: ``_use``), with no other binding of the name in between.
+        if not cls.interest.possible(facts, options):
+            return False
+        items = {id(item.context_expr) for item in facts.with_items}
+        passed = {id(value) for calls in facts.calls.values() for call in calls for value in arguments(call)}
+        named = {id(a.value): a for a in facts.assignments if len(getattr(a, "targets", (None,))) == 1}
+        for call in _POOLS.candidates(facts):
+            if id(call) in items or id(call) in passed:
+                continue
+            assignment = named.get(id(call))
+            target = assignment.targets[0] if isinstance(assignment, ast.Assign) else getattr(assignment, "target", None)
+            if type(target) is ast.Name and _released_in_scope(facts, target.id, call, facts.scope.get(call)):
+                continue
+            return True
+        return False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from conclint.analysis.facts import (
     Facts,
     body_span,
     keyword,
+    method_receiver,
     methods_of,
     module_level_defs,
     position,
@@ -57,17 +58,24 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
         for function in module_level_defs(facts):
             module_functions.setdefault(function.name, []).append(function)
         functions: List[Definition] = []
-        methods: Set[Tuple[str, str]] = {(c.name, "run") for c in facts.subclasses_of(_THREADS)}
+        methods: Set[Tuple[str, str]] = set()  # spawned, as (class, method)
         for call, target in _thread_targets(facts):
             if type(target) is ast.Name:  # `f`: a module function
                 functions.extend(module_functions.get(target.id, ()))
             elif type(target) is ast.Attribute and type(target.value) is ast.Name:  # `self.m`: a method
                 at = position(call)
                 methods.update((c.name, target.attr) for c in facts.classes if body_span(c)[0] <= at <= body_span(c)[1])
+        # The `run` of a Thread subclass, not also spawned: its own attributes are its thread's.
+        runs: List[Definition] = []
+        subclasses = {c.name for c in facts.subclasses_of(_THREADS)}
         for klass in facts.classes:
             own = methods_of(klass)
             functions.extend(own[name] for class_name, name in methods if class_name == klass.name and name in own)
-        return any(_updates_shared_state(facts, function) for function in functions)
+            if klass.name in subclasses and "run" in own and (klass.name, "run") not in methods:
+                runs.append(own["run"])
+        return any(_updates_shared_state(facts, f) for f in functions) or any(
+            _updates_shared_state(facts, f, own_attributes=False) for f in runs
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         target = self._thread_target(node)
@@ -149,8 +157,8 @@ def _thread_targets(facts: Facts) -> Iterator[Tuple[ast.Call, Optional[ast.AST]]
     for call in facts.calls_to(_THREADS):
         for candidate in (keyword(call, "target"), keyword(call, "function"), *call.args[1:2]):
             yield call, candidate
-    if facts.may_hold(THREAD_POOL_TYPES):
-        for call in facts.methods_called(SPAWN_METHODS):
+    for call in facts.methods_called(SPAWN_METHODS):
+        if facts.may_be(method_receiver(call), THREAD_POOL_TYPES):
             for candidate in (keyword(call, "fn"), keyword(call, "func"), *call.args[:1]):
                 yield call, candidate
     for call in facts.calls_to(_START_NEW_THREAD):
@@ -158,10 +166,12 @@ def _thread_targets(facts: Facts) -> Iterator[Tuple[ast.Call, Optional[ast.AST]]
             yield call, candidate
 
 
-def _updates_shared_state(facts: Facts, function: Definition) -> bool:
-    """``x += ...`` or ``x = x + ...`` in ``function``'s own scope on an attribute, an item or a
-    name it declares ``global``, and not in the body of a ``with`` on a name or attribute (which
-    ``HeldLocks`` takes as held): CPython's view of what ``_update``/``_shared`` accept."""
+def _updates_shared_state(facts: Facts, function: Definition, own_attributes: bool = True) -> bool:
+    """``x += ...`` or ``x = x + ...`` in ``function``'s own scope on what ``_shared`` accepts
+    (a name it declares ``global``, an attribute of what may be a method's ``self``, an item of
+    either or of a plain name; without ``own_attributes``, not ``self``'s attributes or their
+    items), and not in the body of a ``with`` on a name or attribute (which ``HeldLocks`` takes
+    as held): CPython's view of what ``_update``/``_shared`` accept."""
     nodes = list(walk_scope(function.body))
     declared = {name for node in nodes if type(node) is ast.Global for name in node.names}
     held = [
@@ -176,12 +186,28 @@ def _updates_shared_state(facts: Facts, function: Definition) -> bool:
             target = node.targets[0]
         else:
             continue
-        if not (type(target) in (ast.Attribute, ast.Subscript) or (type(target) is ast.Name and target.id in declared)):
+        kind = _shared(facts, target, declared)
+        if kind is None or (kind == "self" and not own_attributes):
             continue
         at = position(node)
         if not any(start <= at <= end for start, end in held):
             return True
     return False
+
+
+def _shared(facts: Facts, target: ast.expr, declared: Set[str]) -> Optional[str]:
+    """CPython's view of the rule's ``_shared``: "global", "self" (an attribute of what may be
+    a method's ``self``), "module" (an item of a plain name), or None."""
+    while type(target) is ast.Subscript:
+        container = target.value
+        if type(container) is ast.Name:
+            return "module"
+        target = container
+    if type(target) is ast.Name:
+        return "global" if target.id in declared else None
+    if type(target) is ast.Attribute and type(target.value) is ast.Name and target.value.id in facts.first_parameters():
+        return "self"
+    return None
 
 
 def _dotted(node: ast.AST) -> bool:
