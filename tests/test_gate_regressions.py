@@ -80,6 +80,20 @@ CASES = [
         "    def work(self):\n        self.stats.count += 1\n",
         [],
     ),
+    # CCL303 and CCL304 look where each call takes the function and the argument tuple
+    # (`Timer(interval, function, args)`, `pool.apply_async(func, args)`, `submit(fn=...)`).
+    ("import threading\ndef work():\n    return 1\nthreading.Timer(1.0, work()).start()\n", ["CCL303"]),
+    (
+        "from concurrent.futures import ThreadPoolExecutor\ndef work():\n    return 1\n"
+        "with ThreadPoolExecutor() as ex:\n    future = ex.submit(fn=work())\n",
+        ["CCL303"],
+    ),
+    ("import threading\ndef work(x):\n    pass\nthreading.Timer(1.0, work, (3)).start()\n", ["CCL304"]),
+    (
+        "import multiprocessing\ndef work(x):\n    pass\nif __name__ == '__main__':\n    with multiprocessing.Pool() as pool:\n"
+        "        result = pool.apply_async(work, args=('ab'))\n",
+        ["CCL304"],
+    ),
     # CCL201's gate: an acquire released later in its def, or a blocking one of a lock that
     # nothing in the file releases, by the rule's key (a `release()` on another object's
     # attribute of the same name does not count).

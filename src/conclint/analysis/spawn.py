@@ -1,31 +1,46 @@
 """Calls that run a function elsewhere (a Thread, Process or Timer; a pool or executor
 method): where each takes that function and its arguments, in LibCST's view (through
-``Semantic``) and, over-approximated, in CPython's (through ``Facts``)."""
+``Semantic``); ``SPAWNING_RECEIVERS`` are the types whose methods do (``on=`` of a gate)."""
 
 from __future__ import annotations
 
-import ast
-from typing import Iterator, Optional
+from typing import FrozenSet, Optional, Tuple
 
 import libcst as cst
 
-from conclint.analysis.catalogue import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, method_signature
-from conclint.analysis.facts import Facts, terminals
+from conclint.analysis.catalogue import POOL_TYPES, SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, method_signature
 from conclint.analysis.types import Semantic
 
 # The signatures are plain data in the catalogue (the project summaries read them too).
 __all__ = [
-    "SPAWN_CALLEES", "SPAWN_CONSTRUCTORS", "SPAWN_METHODS", "SpawnSignature", "method_signature", "spawn_calls",
-    "spawn_signature",
+    "SPAWNING_RECEIVERS", "SPAWN_CONSTRUCTORS", "SPAWN_METHODS", "SpawnSignature", "constructor_slots", "method_signature",
+    "method_slots", "spawn_signature",
 ]
 
-SPAWN_CALLEES = terminals(SPAWN_CONSTRUCTORS)
+# The receivers ``method_signature`` knows: pools and executors.
+SPAWNING_RECEIVERS = POOL_TYPES
 
 
-def spawn_calls(facts: Facts) -> Iterator[ast.Call]:
-    """The calls of a CPython tree that ``spawn_signature`` may recognise (over-approximated)."""
-    yield from facts.calls_to(SPAWN_CALLEES)
-    yield from facts.methods_called(SPAWN_METHODS)
+def constructor_slots(part: str) -> Tuple[range, Tuple[str, ...]]:
+    """Where the constructors take ``part`` ("func" or "args"): the positions and keywords
+    of any of them (what a gate's ``Argument`` looks at)."""
+    slots = [getattr(s, part) for s in SPAWN_CONSTRUCTORS.values() if getattr(s, part) is not None]
+    positions = [position for _, position in slots]
+    return range(min(positions), max(positions) + 1), tuple(sorted({keyword for keyword, _ in slots}))
+
+
+def method_slots(part: str) -> Tuple[FrozenSet[str], range, Tuple[str, ...]]:
+    """The pool and executor methods that take ``part`` ("func" or "args"), and where."""
+    signatures = {
+        (method, signature)
+        for method in SPAWN_METHODS
+        for receiver in SPAWNING_RECEIVERS
+        for signature in [method_signature(receiver, method)]
+        if signature is not None and getattr(signature, part) is not None
+    }
+    positions = [getattr(signature, part)[1] for _, signature in signatures]
+    keywords = {getattr(signature, part)[0] for _, signature in signatures}
+    return frozenset(m for m, _ in signatures), range(min(positions), max(positions) + 1), tuple(sorted(keywords))
 
 
 def spawn_signature(sem: Semantic, call: cst.Call) -> Optional[SpawnSignature]:

@@ -9,7 +9,7 @@ import libcst as cst
 from conclint.analysis.catalogue import VALUE_BUILTINS, VALUE_METHODS
 from conclint.analysis.cstutil import get_arg, walk_scope
 from conclint.analysis.scopes import Frame
-from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, SpawnSignature, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWNING_RECEIVERS, SpawnSignature, constructor_slots, method_slots, spawn_signature
 from conclint.fixes import append_keyword, tuple_of
 from conclint.interest import Argument, CALL_OF_NAMED, Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, ProjectReport, Rule
@@ -25,8 +25,11 @@ _NOT_CALLABLE = (
 )
 
 
-# A spawning call given a call of a named function as an argument.
-_CALLED = Argument(CALL_OF_NAMED)
+# A spawning call given a call of a named function where it takes the function to run.
+_TARGET_AT, _TARGET_NAMED = constructor_slots("func")
+_FUNCTION_METHODS, _FUNCTION_AT, _FUNCTION_NAMED = method_slots("func")
+_CALLED_TARGET = Argument(CALL_OF_NAMED, positions=_TARGET_AT, keywords=_TARGET_NAMED)
+_CALLED_FUNCTION = Argument(CALL_OF_NAMED, positions=_FUNCTION_AT, keywords=_FUNCTION_NAMED)
 
 
 class TargetCalled(Rule):
@@ -36,7 +39,13 @@ class TargetCalled(Rule):
     name = "target-called"
     message = "the target is called here, in the caller; its return value becomes the target"
     fix = Applicability.UNSAFE
-    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS, argument=_CALLED), Methods(*SPAWN_METHODS, argument=_CALLED)))
+    interest = Interest(
+        Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"),
+        Either(
+            Calls(*SPAWN_CONSTRUCTORS, argument=_CALLED_TARGET),
+            Methods(*_FUNCTION_METHODS, on=SPAWNING_RECEIVERS, argument=_CALLED_FUNCTION),
+        ),
+    )
 
     # Across modules, in the project phase: a function of another module of the project that
     # returns nothing callable, called in the target's place (no fix offered there).

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-import sys
 
 import libcst as cst
 
 from conclint.analysis.cstutil import get_arg
-from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWN_METHODS, spawn_signature
+from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWNING_RECEIVERS, constructor_slots, method_slots, spawn_signature
 from conclint.fixes import tuple_of
 from conclint.interest import Argument, Calls, Either, Imports, Interest, Methods, ONE_VALUE
 from conclint.rule import Applicability, Rule
@@ -20,9 +19,10 @@ _AST_SEQUENCES = (ast.Tuple, ast.List, ast.ListComp, ast.GeneratorExp)
 _SCALARS = (cst.BaseString, cst.BaseNumber)
 
 
-# The argument tuple is never the first positional argument (every signature takes the
-# function first); it is reported only when parenthesized or a string/number literal.
-_ONE_VALUE = Argument(ONE_VALUE, positions=range(1, sys.maxsize), keywords=("args",))
+# Where the calls take the argument tuple; it is reported only when parenthesized or a
+# string or number literal.
+_ARGS_AT, _ARGS_NAMED = constructor_slots("args")
+_ARGS_METHODS, _METHOD_ARGS_AT, _METHOD_ARGS_NAMED = method_slots("args")
 
 
 class ArgsNotATuple(Rule):
@@ -32,7 +32,13 @@ class ArgsNotATuple(Rule):
     name = "args-not-a-tuple"
     message = "`args` is not a tuple: `(x)` is just `x`; write `(x,)`"
     fix = Applicability.SAFE
-    interest = Interest(Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"), Either(Calls(*SPAWN_CONSTRUCTORS, argument=_ONE_VALUE), Methods(*SPAWN_METHODS, argument=_ONE_VALUE)))
+    interest = Interest(
+        Imports("threading", "multiprocessing", "concurrent", "_thread", "thread"),
+        Either(
+            Calls(*SPAWN_CONSTRUCTORS, argument=Argument(ONE_VALUE, positions=_ARGS_AT, keywords=_ARGS_NAMED)),
+            Methods(*_ARGS_METHODS, on=SPAWNING_RECEIVERS, argument=Argument(ONE_VALUE, positions=_METHOD_ARGS_AT, keywords=_METHOD_ARGS_NAMED)),
+        ),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         signature = spawn_signature(self.sem, node)
