@@ -737,19 +737,32 @@ def _in_async_body(facts: Facts, node: ast.expr) -> bool:
 
 
 def _in_repeating_loop(facts: Facts, node: ast.expr) -> bool:
-    """In the body of a loop that may run many times as written: a ``for`` over a call
-    (``range(n)``, ``itertools.count()``) or a ``while`` on a constant."""
+    """In the body of a loop whose count is written out (CCL307's ``_iterations``): a ``for``
+    over ``range`` of integer literals or over (an alias of) ``count()``, or a ``while`` on a
+    constant."""
     at = position(node)
+    counters = facts.names_for(frozenset({"count"}))
     for loop in facts.loops:
         if isinstance(loop, ast.While):
             repeats = type(loop.test) is ast.Constant
         else:
-            repeats = type(loop.iter) is ast.Call
+            iterable = loop.iter
+            repeats = type(iterable) is ast.Call and (
+                callee_name(iterable.func) in counters
+                or (type(iterable.func) is ast.Name and iterable.func.id == "range" and all(map(_int_literal, iterable.args)))
+            )
         if repeats:
             start, end = body_span(loop)
             if start <= at <= end:
                 return True
     return False
+
+
+def _int_literal(node: ast.expr) -> bool:
+    """An integer literal, negative ones included (``range(-5, 5)``)."""
+    if type(node) is ast.UnaryOp and type(node.op) is ast.USub:
+        node = node.operand
+    return type(node) is ast.Constant and type(node.value) is int
 
 
 _WITHIN: Dict[str, Tuple[str, Callable[[Facts, ast.expr], bool]]] = {
