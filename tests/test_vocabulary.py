@@ -77,6 +77,7 @@ OPEN = Calls("builtins.open", through_modules=True)
 TARGET_DEF = Calls("threading.Thread", argument=Argument(DEF_NAME, keywords=("target",)))
 SHIPPED = Calls("threading.Thread", argument=Argument(MAY_BE_LOCAL_CALLABLE, keywords=("target",)))
 UNPAIRED = Methods("acquire", statement=True, unpaired="release")
+OPEN_SLEEP = Calls("time.sleep", through_modules=True)
 WAIT_ON_CONDITION = Methods("wait", on=frozenset({"threading.Condition"}))
 UNTIMED = Methods("wait", arguments=NONE_OR_NAME)
 SUSPICIOUS = ComparesName(lambda operator, text: text == "_main_" or operator == "is")
@@ -147,6 +148,18 @@ CASES = [
     (UNPAIRED, "x = 1; lock.acquire()\nlock.release()", False, False),
     # `on=`: the receiver must be of a type as far as the model knows; CPython's side asks
     # whether any binding of that name (or attribute) in the file may give it one.
+    # A plain name called resolves through its bindings: an absolute import of one, an
+    # assignment (an alias), a star import, a local subclass; not a relative import or a def.
+    (OPEN_SLEEP, "from time import sleep as nap\nnap(1)", True, True),
+    (OPEN_SLEEP, "from .tasks import sleep\nsleep(1)", False, False),
+    (OPEN_SLEEP, "def sleep(x): pass\nsleep(1)", False, False),
+    (OPEN_SLEEP, "def f():\n    from time import sleep\ndef g(sleep):\n    sleep(1)", False, True),
+    (OPEN_SLEEP, "nap = time.sleep\nnap(1)", False, True),
+    (OPEN_SLEEP, "from time import *\nsleep(1)", False, True),  # time's star list is not in the catalogue
+    (Calls("threading.Thread"), "class Thread(threading.Thread): pass\nThread()", True, True),
+    (Calls("threading.Thread"), "from .compat import Thread\nThread()", False, False),
+    (Methods("get", on=frozenset({"queue.Queue"})), "from queue import Queue\nq = Queue()\nq.get()", True, True),
+    (Methods("get", on=frozenset({"queue.Queue"})), "from .queues import Queue\nq = Queue()\nq.get()", False, False),
     (WAIT_ON_CONDITION, "c = threading.Condition()\nc.wait()", True, True),
     (WAIT_ON_CONDITION, "c = threading.Condition()\ne = threading.Event()\ne.wait()", False, False),
     (WAIT_ON_CONDITION, "c = threading.Condition()\nx = c\nx.wait()", True, True),

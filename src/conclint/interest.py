@@ -290,14 +290,23 @@ class Calls(Requirement):
         modules = facts.names_for(self.modules) if self.modules is not None else None
         beside = _classes_calling(facts, self.unless_beside) if self.unless_beside else None
         for call in calls:
+            func = call.func
             if (
-                (modules is None or type(call.func) is not ast.Attribute or callee_name(call.func.value) in modules)
+                (modules is None or type(func) is not ast.Attribute or callee_name(func.value) in modules)
+                and (type(func) is not ast.Name or self._name_may_be(facts, func.id))
                 and _inside(facts, call, self.within)
                 and (self.argument is None or self.argument.possible(facts, call))
                 and (places is None or id(call) in places)
                 and (beside is None or id(_innermost_class(facts, call)) not in beside)
             ):
                 yield call
+
+    def _name_may_be(self, facts: Facts, name: str) -> bool:
+        """Whether a call of the plain name ``name`` may be of one of the callables: bound so
+        (``Facts.name_may_be``), or a class of the file deriving from one."""
+        if self.subclasses:
+            return facts.callable_may_be(name, self.qualnames, self.last_names)
+        return facts.name_may_be(name, self.qualnames)
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
         """Whether ``node`` is a call of one of the callables (its argument shaped as required;

@@ -70,6 +70,11 @@ def module_terminals(qualnames: Iterable[str]) -> FrozenSet[str]:
 _PRODUCERS: Dict[FrozenSet[str], Tuple[FrozenSet[str], FrozenSet[str]]] = {}
 
 
+def _constructors_of(types: FrozenSet[str]) -> FrozenSet[str]:
+    """The canonical qualified names of the callables returning one of ``types``."""
+    return frozenset(q for q, t in CONSTRUCTORS.items() if t in types)
+
+
 def producers_of(types: FrozenSet[str]) -> Tuple[FrozenSet[str], FrozenSet[str]]:
     """What ``Semantic`` types as one of ``types``: the last names of the callables
     returning one (``threading.Event``), and the methods that do (``Manager().Event``)."""
@@ -96,7 +101,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "tested", "walruses", "_typed", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "tested", "walruses", "import_sources", "star_imported", "_assigned", "_typed", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -118,6 +123,11 @@ class Facts:
         self.assignments: List[Assignment] = []  # assignment values (``x = value``, ``self.x = value``)
         self.tries: List[TryStatement] = []
         self.walruses: List[ast.NamedExpr] = []
+        # Local name -> what each import binding it names: "module.name" for an absolute
+        # `from module import name`, the module for `import module`, "" for a relative import.
+        self.import_sources: Dict[str, List[str]] = {}
+        self.star_imported = False
+        self._assigned: Optional[Set[str]] = None
         self.tested: List[Union[ast.If, ast.While]] = []  # ``if``/``elif`` and ``while``: statements with a test
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
         self.scope: Dict[ast.AST, Optional[Scope]] = {}
@@ -245,6 +255,25 @@ class Facts:
                         return True
         return False
 
+    def name_may_be(self, name: str, qualnames: FrozenSet[str]) -> bool:
+        """Whether the plain name ``name`` may resolve (``Semantic.qualname``, or as a builtin)
+        to one of ``qualnames`` (canonical): a builtin of them, a name some assignment binds
+        (an alias: ``T = threading.Thread``), any name where a star import may bind it, or
+        one an absolute import binds to one of them. Not a name only a relative import, a
+        def, a class or a parameter binds (the model leaves relative imports unresolved)."""
+        if self.star_imported or f"builtins.{name}" in qualnames or name in self._assigned_names():
+            return True
+        return any(source and canonical(source) in qualnames for source in self.import_sources.get(name, ()))
+
+    def _assigned_names(self) -> Set[str]:
+        """The plain names assignments and ``:=`` bind, in any target (what may alias)."""
+        if self._assigned is None:
+            targets: List[ast.expr] = [w.target for w in self.walruses]
+            for assignment in self.assignments:
+                targets.extend(assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target])
+            self._assigned = {n.id for t in targets for n in ast.walk(t) if type(n) is ast.Name}
+        return self._assigned
+
     def may_be(self, expr: ast.expr, types: FrozenSet[str]) -> bool:
         """Whether ``Semantic.type_of`` may give ``expr`` (a receiver) one of ``types``: a
         name or ``x.attr`` only where some binding of that name or attribute in the file may
@@ -270,7 +299,14 @@ class Facts:
         func = call.func
         if type(func) is ast.Attribute and func.attr in methods:
             return True
-        return callee_name(func) in self.names_for(self.with_subclasses(producers))
+        if callee_name(func) not in self.names_for(self.with_subclasses(producers)):
+            return False
+        return type(func) is not ast.Name or self.callable_may_be(func.id, _constructors_of(types), producers)
+
+    def callable_may_be(self, name: str, qualnames: FrozenSet[str], last_names: FrozenSet[str]) -> bool:
+        """``name_may_be``, or ``name`` is a class of the file deriving from one of
+        ``last_names`` (a local subclass, called for one of them)."""
+        return self.name_may_be(name, qualnames) or any(c.name == name for c in self.subclasses_of(last_names))
 
     def _typed_bindings(self, types: FrozenSet[str]) -> Tuple[Set[str], Set[str]]:
         """The plain names and the attribute names that some binding of the file may give
@@ -406,13 +442,22 @@ def _expr(facts: Facts, node: ast.Expr, scope: Optional[Scope]) -> None:
 
 
 def _import(facts: Facts, node: Union[ast.Import, ast.ImportFrom], scope: Optional[Scope]) -> None:
+    module = None  # of an absolute `from module import ...`
     if isinstance(node, ast.Import):
         facts.imported_modules.update(alias.name for alias in node.names)
     elif not node.level and node.module:
-        facts.imported_modules.add(node.module)
+        module = node.module
+        facts.imported_modules.add(module)
     for alias in node.names:
         if alias.asname:
             facts._alias(alias.asname, alias.name.rsplit(".", 1)[-1])
+        if isinstance(node, ast.Import):
+            facts.import_sources.setdefault(alias.asname or alias.name.split(".")[0], []).append(alias.name)
+        elif alias.name == "*":
+            facts.star_imported = True
+        else:
+            source = f"{module}.{alias.name}" if module else ""
+            facts.import_sources.setdefault(alias.asname or alias.name, []).append(source)
 
 
 def _assign(facts: Facts, node: Assignment, scope: Optional[Scope]) -> None:
