@@ -48,6 +48,65 @@ CASES = [
     ('if __name__ == "__main__" "_":\n    pass\n', ["CCL102"]),
     ('if "_" "__main__" == __name__:\n    pass\n', ["CCL102"]),
     ('if __name__ == (  # c\n        "_main_"):\n    pass\n', ["CCL102"]),
+    # Found by a review of the eleventh stop's gates. A method's `self` is its first parameter
+    # of any kind (`def go(*a)`, `def go(*, a)`), and only a decorator spelled `staticmethod`
+    # makes it no method's.
+    ("import os, threading\nclass W(threading.Thread):\n    def go(*a):\n        a.start()\n        os.fork()\n", ["CCL110"]),
+    ("import os, threading\nclass W(threading.Thread):\n    def go(*, a):\n        a.start()\n        os.fork()\n", ["CCL110"]),
+    (
+        "import os, threading, builtins\nclass W(threading.Thread):\n    @builtins.staticmethod\n    def go(a):\n"
+        "        a.start()\n        os.fork()\n",
+        ["CCL110"],
+    ),
+    ("import threading\nclass W(threading.Thread):\n    def go(*a):\n        x = a\n        x.run()\n", ["CCL305"]),
+    (
+        "import threading\nclass C:\n    def __init__(self):\n        self.lock = threading.Lock()\n    def g(self):\n"
+        "        with self.lock:\n            pass\n    def f(*a):\n        with a.lock:\n            a.g()\n",
+        ["CCL203"],
+    ),
+    # A class's decorators are in the class statement, a scope of CCL204's between the wait and
+    # the loop.
+    (
+        "import threading\ncond = threading.Condition()\ndef f():\n    while True:\n        @deco(cond.wait())\n"
+        "        class C:\n            pass\n",
+        ["CCL204"],
+    ),
+    # Names written with look-alike letters are other names to the visitors that compare
+    # them as written (CPython reads them NFKC-normalised).
+    ("from multiprocessing import Pool\ndef f():\n    p = Pool()\n    \uff50.close()\n", ["CCL106"]),
+    ("from multiprocessing import Pool\ndef f():\n    p = Pool()\n    p.\uff43lose()\n", ["CCL106"]),
+    ("import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire()\ndef g():\n    \uff4cock.release()\n", ["CCL201"]),
+    (
+        "import threading\nlock = threading.Lock()\ndef f():\n    lock.acquire()\n    \uff4cock.release()\n"
+        "    lock.acquire()\n    lock.release()\n",
+        ["CCL203"],
+    ),
+    # CCL203: a release in a class body inside the def is in a frame of its own.
+    (
+        "import threading\nclass K:\n    def __init__(self):\n        self.lock = threading.Lock()\n    def f(self):\n"
+        "        x=1;self.lock.acquire()\n        class C:\n            self.lock.release()\n        self.lock.acquire()\n"
+        "        self.lock.release()\n",
+        ["CCL201", "CCL203"],
+    ),
+    # CCL205: every def of a method's name counts, under `if` too; a decorator of the first
+    # method is in the class; a `with` holds its body only up to a release of its lock.
+    (
+        "import threading\nn = 0\nclass W(threading.Thread):\n    def run(self):\n        global n\n        n += 1\n"
+        "    def run(self):\n        pass\n",
+        ["CCL205"],
+    ),
+    (
+        "import threading\ndef deco(x): return lambda f: f\nclass K:\n    @deco(threading.Thread(target=self.work))\n"
+        "    def m(self): pass\n    def work(self):\n        self.n += 1\n",
+        ["CCL205"],
+    ),
+    (
+        "import threading\nclass W:\n    def __init__(self):\n        self.lock = threading.Lock()\n    def work(self):\n"
+        "        with self.lock:\n            self.lock.release()\n            try:\n                slow()\n            finally:\n"
+        "                self.lock.acquire()\n            self.n += 1\n    def go(self):\n"
+        "        threading.Thread(target=self.work).start()\n",
+        ["CCL205"],
+    ),
     # CCL106's gate: a pool its scope closes or hands on is left to the rule only when another
     # binding of the name comes between; one closed elsewhere is still the rule's to judge.
     (

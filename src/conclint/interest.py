@@ -790,9 +790,15 @@ def _in_own_while(facts: Facts, node: ast.expr) -> bool:
     at, scope = position(node), facts.scope.get(node)
     for loop in facts.loops:
         if type(loop) is ast.While and facts.scope.get(loop) is scope and position(loop) <= at <= end_position(loop):
-            if not any(position(loop) < position(c) and position(c) <= at <= end_position(c) for c in facts.classes):
+            # (a class between them: its body, bases and decorators, is a scope of the rule's)
+            if not any(position(loop) < _class_start(c) <= at <= end_position(c) for c in facts.classes):
                 return True
     return False
+
+
+def _class_start(node: ast.ClassDef) -> Tuple[int, int]:
+    """Where a class statement starts: its first decorator, else ``class``."""
+    return min([position(node), *(position(d) for d in node.decorator_list)])
 
 
 # Constructs a call can be required not to lie in (``outside=``); no byte trigger: a file

@@ -255,6 +255,12 @@ class Facts:
                         return True
         return False
 
+    def names_as_written(self) -> bool:
+        """Whether every name in CPython's tree is spelled as in the source: an ASCII source
+        (CPython reads names NFKC-normalised, ``ｌock`` as ``lock``, where some of the rules'
+        visitors compare them as written). When not, a gate must not take two names for one."""
+        return self._data is not None and self._data.isascii()
+
     def name_may_be(self, name: str, qualnames: FrozenSet[str]) -> bool:
         """Whether the plain name ``name`` may resolve (``Semantic.qualname``, or as a builtin)
         to one of ``qualnames`` (canonical): a builtin of them, a name some assignment binds
@@ -395,7 +401,8 @@ class Facts:
     def first_parameters(self) -> FrozenSet[str]:
         """The names methods of the file may call ``self``."""
         if self._first_parameters is None:
-            names = (self_name(f) for functions in self.functions.values() for f in functions)
+            # (staticmethods too: `Scopes` drops only a decorator spelled `staticmethod`)
+            names = (first_parameter(f) for functions in self.functions.values() for f in functions)
             self._first_parameters = frozenset(n for n in names if n)
         return self._first_parameters
 
@@ -593,14 +600,23 @@ def module_level_defs(facts: Facts) -> Iterator[Definition]:
 
 
 def self_name(function: Optional[ast.AST]) -> Optional[str]:
-    """The first parameter of CPython's ``function`` (``self`` when it is a method), unless a
-    staticmethod."""
+    """The first parameter of CPython's ``function`` (``self`` when it is a method), unless
+    it may be a staticmethod (any decorator so named)."""
     if not isinstance(function, _FUNCTIONS):
         return None
     if any(callee_name(d) == "staticmethod" for d in function.decorator_list):
         return None
-    params = [*function.args.posonlyargs, *function.args.args]
-    return params[0].arg if params else None
+    return first_parameter(function)
+
+
+def first_parameter(function: Function) -> Optional[str]:
+    """The first of all its parameters, in ``cstutil.parameters``' order (positional-only,
+    plain, keyword-only, ``*args``, ``**kwargs``): what ``Scopes`` takes a method's ``self`` for."""
+    a = function.args
+    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+        if arg is not None:
+            return arg.arg
+    return None
 
 
 def may_call_own(facts: Facts, call: ast.Call) -> bool:

@@ -30,6 +30,8 @@ def _released_in_scope(facts: Facts, name: str, made: ast.Call, scope: Optional[
     ``made``, in the same scope after it (a subset of the rule's: uses elsewhere count there
     too): ``name.close()`` and the like, or ``name`` itself not as a method's receiver, with
     no other binding of the name in between."""
+    if not facts.names_as_written():  # (the visitor compares names as written)
+        return False
     body = scope.body if scope is not None else facts.module_body  # type: ignore[attr-defined]
     nodes = list(walk_scope(body if isinstance(body, list) else [body]))
     receivers = set()

@@ -66,13 +66,17 @@ class AcquireWithoutRelease(Rule):
         acquires = [c for c in _ACQUIRED.calls(facts) if may_be_lock(facts, method_receiver(c), facts.scope.get(c))]
         if not acquires:
             return False
+        # (by name only where names are as written: the rule's keys keep their spelling)
+        as_written = facts.names_as_written()
         released_here = set()
-        released = {callee_name(item.context_expr) for item in facts.with_items if type(item.context_expr) in (ast.Name, ast.Attribute)}
+        released = {callee_name(i.context_expr) for i in facts.with_items if type(i.context_expr) in (ast.Name, ast.Attribute)}
         for call in facts.methods_called(("release",)):
             receiver = method_receiver(call)
             released_here.add((id(facts.scope.get(call)), ast.dump(receiver)))
             if type(receiver) is ast.Name or (type(receiver) is ast.Attribute and facts.is_own_self(receiver.value, facts.scope.get(call))):
                 released.add(callee_name(receiver))
+        if not as_written:
+            released = set()
         for call in acquires:
             receiver = method_receiver(call)
             if (id(facts.scope.get(call)), ast.dump(receiver)) in released_here:

@@ -13,9 +13,10 @@ from conclint.analysis.facts import (
     Definition,
     Facts,
     body_span,
+    end_position,
     keyword,
     method_receiver,
-    methods_of,
+    statement_lists,
     module_level_defs,
     position,
     terminals,
@@ -63,16 +64,18 @@ class UnsynchronizedSharedUpdate(HeldLocks, Rule):
             if type(target) is ast.Name:  # `f`: a module function
                 functions.extend(module_functions.get(target.id, ()))
             elif type(target) is ast.Attribute and type(target.value) is ast.Name:  # `self.m`: a method
-                at = position(call)
-                methods.update((c.name, target.attr) for c in facts.classes if body_span(c)[0] <= at <= body_span(c)[1])
+                at = position(call)  # (in the class: a method's body or decorators)
+                methods.update((c.name, target.attr) for c in facts.classes if position(c) <= at <= end_position(c))
         # The `run` of a Thread subclass, not also spawned: its own attributes are its thread's.
         runs: List[Definition] = []
         subclasses = {c.name for c in facts.subclasses_of(_THREADS)}
         for klass in facts.classes:
-            own = methods_of(klass)
-            functions.extend(own[name] for class_name, name in methods if class_name == klass.name and name in own)
-            if klass.name in subclasses and "run" in own and (klass.name, "run") not in methods:
-                runs.append(own["run"])
+            own = _methods(klass)  # every def of each name: the rule keys them by (class, name)
+            for class_name, name in methods:
+                if class_name == klass.name:
+                    functions.extend(own.get(name, ()))
+            if klass.name in subclasses and (klass.name, "run") not in methods:
+                runs.extend(own.get("run", ()))
         return any(_updates_shared_state(facts, f) for f in functions) or any(
             _updates_shared_state(facts, f, own_attributes=False) for f in runs
         )
@@ -174,11 +177,19 @@ def _updates_shared_state(facts: Facts, function: Definition, own_attributes: bo
     as held): CPython's view of what ``_update``/``_shared`` accept."""
     nodes = list(walk_scope(function.body))
     declared = {name for node in nodes if type(node) is ast.Global for name in node.names}
-    held = [
-        body_span(facts.with_of[item])
-        for item in facts.with_items
-        if facts.scope[item] is function and _dotted(item.context_expr)
+    # A `with` on a name or attribute holds its body up to a `release()` statement on the same
+    # receiver in it (``HeldLocks`` lets go of the key there).
+    releases = [
+        (ast.dump(method_receiver(c)), position(c))
+        for c in facts.methods_called(("release",), statements_only=True)
+        if facts.scope[c] is function
     ]
+    held = []
+    for item in facts.with_items:
+        if facts.scope[item] is function and _dotted(item.context_expr):
+            start, end = body_span(facts.with_of[item])
+            spelled = ast.dump(item.context_expr)
+            held.append((start, min((at for r, at in releases if r == spelled and start <= at <= end), default=end)))
     for node in nodes:
         if type(node) is ast.AugAssign:
             target: ast.expr = node.target
@@ -193,6 +204,21 @@ def _updates_shared_state(facts: Facts, function: Definition, own_attributes: bo
         if not any(start <= at <= end for start, end in held):
             return True
     return False
+
+
+def _methods(klass: ast.ClassDef) -> Dict[str, List[Definition]]:
+    """The defs of a class's body by name, also under ``if``/``try`` there (``Scopes`` frames
+    them as methods), every one of a name (a later def does not hide an earlier's updates)."""
+    found: Dict[str, List[Definition]] = {}
+    pending: List[ast.stmt] = list(klass.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.setdefault(statement.name, []).append(statement)
+        elif not isinstance(statement, ast.ClassDef):
+            for inner in statement_lists(statement):
+                pending.extend(inner)
+    return found
 
 
 def _shared(facts: Facts, target: ast.expr, declared: Set[str]) -> Optional[str]:
