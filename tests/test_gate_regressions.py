@@ -64,6 +64,32 @@ CASES = [
         "        with self.lock:\n            pass\n    def f(*a):\n        with a.lock:\n            a.g()\n",
         ["CCL203"],
     ),
+    # (A second review.) A method's own first parameter named like a lock is one to the lock
+    # model (its class derives from no worker type); in a class statement inside the method,
+    # or spelled with look-alike letters, `self` is no method's.
+    ("import threading\nclass K:\n    def m(lock):\n        lock.acquire()\n        work()\n        lock.release()\n", ["CCL201"]),
+    ("import threading\nclass K:\n    async def m(lock):\n        with lock:\n            await x\n", ["CCL208"]),
+    ("import threading\nclass K:\n    def go(self: threading.Thread):\n        class Inner:\n            self.run()\n", ["CCL305"]),
+    ("import threading\nclass K:\n    def go(self: threading.Thread):\n        @deco(self.run())\n        class Inner: pass\n", ["CCL305"]),
+    ("import threading\nself = threading.Thread()\nclass K:\n    def go(\uff53elf):\n        self.run()\n", ["CCL305"]),
+    (
+        "import threading\nclass K:\n    def __init__(self):\n        self.lock = threading.Lock()\n    def m(self):\n"
+        "        self.lock.acquire()\n    def n(self):\n        class Inner:\n            self.lock.release()\n",
+        ["CCL201"],
+    ),
+    # `get_context()` is multiprocessing to the model, kept in a name or not; a starred base
+    # is a base.
+    (
+        "import multiprocessing, threading\ndef main():\n    threading.Thread(target=print).start()\n"
+        "    ctx = multiprocessing.get_context()\n    ctx.set_start_method('fork')\n",
+        ["CCL110"],
+    ),
+    (
+        "import threading\nimport multiprocessing\ndef main():\n    threading.Thread(target=print).start()\n"
+        "    multiprocessing.get_context().get_context('fork')\n",
+        ["CCL110"],
+    ),
+    ("import multiprocessing\ndef f(): pass\nclass W(*multiprocessing.Process): pass\nW(target=f).start()\n", ["CCL101"]),
     # A class's decorators are in the class statement, a scope of CCL204's between the wait and
     # the loop.
     (

@@ -46,6 +46,7 @@ import libcst as cst
 from conclint.analysis.cstutil import parameters, string_value
 from conclint.analysis.facts import (
     Facts,
+    class_start,
     async_functions,
     body_span,
     callee_name,
@@ -233,6 +234,14 @@ _USES: Dict[str, Callable[[Facts], FrozenSet[int]]] = {
 }
 
 
+def _module_receiver(receiver: ast.expr, modules: FrozenSet[str]) -> bool:
+    """Whether ``receiver`` may be one of ``modules``: named so (or an alias of one), or
+    ``get_context()``, whose result the model takes for ``multiprocessing``."""
+    if type(receiver) is ast.Call:
+        return callee_name(receiver.func) == "get_context"
+    return callee_name(receiver) in modules
+
+
 class Calls(Requirement):
     """A call of one of ``qualnames`` (canonical; ``threading.Thread``), or of a class of the
     file deriving from one of them; with ``statement``, only a call that is a statement."""
@@ -292,7 +301,7 @@ class Calls(Requirement):
         for call in calls:
             func = call.func
             if (
-                (modules is None or type(func) is not ast.Attribute or callee_name(func.value) in modules)
+                (modules is None or type(func) is not ast.Attribute or _module_receiver(func.value, modules))
                 and (type(func) is not ast.Name or self._name_may_be(facts, func.id))
                 and _inside(facts, call, self.within)
                 and (self.argument is None or self.argument.possible(facts, call))
@@ -791,14 +800,9 @@ def _in_own_while(facts: Facts, node: ast.expr) -> bool:
     for loop in facts.loops:
         if type(loop) is ast.While and facts.scope.get(loop) is scope and position(loop) <= at <= end_position(loop):
             # (a class between them: its body, bases and decorators, is a scope of the rule's)
-            if not any(position(loop) < _class_start(c) <= at <= end_position(c) for c in facts.classes):
+            if not any(position(loop) < class_start(c) <= at <= end_position(c) for c in facts.classes):
                 return True
     return False
-
-
-def _class_start(node: ast.ClassDef) -> Tuple[int, int]:
-    """Where a class statement starts: its first decorator, else ``class``."""
-    return min([position(node), *(position(d) for d in node.decorator_list)])
 
 
 # Constructs a call can be required not to lie in (``outside=``); no byte trigger: a file

@@ -393,10 +393,25 @@ class Facts:
 
     def is_own_self(self, node: ast.AST, scope: Optional[ast.AST]) -> bool:
         """Whether ``node``, in ``scope``, is the ``self`` of the method ``scope`` (which
-        ``Semantic`` types as the class's base type)."""
+        ``Semantic`` types as the class's base type): spelled as written, not in a class
+        statement inside the method (a frame of its own, where ``self`` is no method's)."""
         if self._methods is None:
             self._methods = {id(s) for c in self.classes for s in c.body if type(s) in _FUNCTIONS}
-        return type(node) is ast.Name and id(scope) in self._methods and node.id == self_name(scope)
+        return (
+            type(node) is ast.Name
+            and id(scope) in self._methods
+            and node.id == self_name(scope)
+            and self.names_as_written()
+            and not self.in_class_within(node, scope)
+        )
+
+    def in_class_within(self, node: ast.AST, scope: Optional[ast.AST]) -> bool:
+        """Whether ``node`` lies in a class statement (its decorators, bases or body) inside
+        ``scope`` (a def, a lambda, or None: the module): ``facts.scope`` does not tell, as a
+        class opens no scope here, but the rules' visitors give it a frame of its own."""
+        at = position(node)  # type: ignore[arg-type]
+        inside = (position(scope), end_position(scope)) if scope is not None else ((0, 0), _END)  # type: ignore[arg-type]
+        return any(inside[0] < class_start(c) <= at <= end_position(c) <= inside[1] for c in self.classes)
 
     def first_parameters(self) -> FrozenSet[str]:
         """The names methods of the file may call ``self``."""
@@ -421,7 +436,8 @@ class Facts:
             while changed:
                 changed, left = False, []
                 for cls in pending:
-                    if any(callee_name(b) in bases for b in cls.bases):
+                    # (`class W(*bases)`: the model reads the starred value as a base)
+                    if any(callee_name(b.value if type(b) is ast.Starred else b) in bases for b in cls.bases):
                         found.append(cls)
                         bases.add(cls.name)
                         changed = True
@@ -475,6 +491,8 @@ def _assign(facts: Facts, node: Assignment, scope: Optional[Scope]) -> None:
     facts.scope[node] = scope
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     source = callee_name(value) if type(value) in (ast.Name, ast.Attribute) else ""
+    if type(value) is ast.Call and callee_name(value.func) == "get_context":  # (the model: multiprocessing)
+        source = "multiprocessing"
     for target in targets:
         if type(target) is ast.Name and source:
             facts._alias(target.id, source)
@@ -597,6 +615,11 @@ def module_level_defs(facts: Facts) -> Iterator[Definition]:
             continue
         for inner in statement_lists(statement):
             pending.extend(inner)
+
+
+def class_start(node: ast.ClassDef) -> Position:
+    """Where a class statement starts: its first decorator, else ``class``."""
+    return min([position(node), *(position(d) for d in node.decorator_list)])
 
 
 def self_name(function: Optional[ast.AST]) -> Optional[str]:

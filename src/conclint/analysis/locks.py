@@ -38,7 +38,10 @@ def may_be_lock(facts: Facts, receiver: ast.AST, scope: Optional[ast.AST]) -> bo
     """CPython's view of ``lock_receiver``: what it may accept in a file showing ``facts``,
     for ``receiver`` in ``scope`` (a method's own ``self`` is never a lock)."""
     if facts.is_own_self(receiver, scope):
-        return False
+        # Typed as its class's base (a worker type, or nothing): then the name decides.
+        return any(module.split(".")[0] in LOCK_MODULES for module in facts.imported_modules) and bool(
+            _LOCKISH_NAME.search(callee_name(receiver))
+        )
     if facts.may_hold(ACQUIRABLE_TYPES):  # a type is known where one is produced
         if type(receiver) is ast.Call:
             producers, methods = producers_of(ACQUIRABLE_TYPES)

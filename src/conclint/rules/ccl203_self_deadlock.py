@@ -15,7 +15,6 @@ from conclint.analysis.facts import (
     Position,
     body_span,
     callee_name,
-    end_position,
     may_call_own,
     method_receiver,
     position,
@@ -75,7 +74,7 @@ def _holds(facts: Facts) -> List[_Hold]:
     releases = [
         (facts.scope[c], c.col_offset, ast.dump(method_receiver(c)), position(c))
         for c in facts.methods_called(("release",), statements_only=True)
-        if facts.names_as_written() and not _in_class_body(facts, c)
+        if facts.names_as_written() and not facts.in_class_within(c, facts.scope[c])
     ]
     statements = set()
     for call in facts.methods_called(("acquire",), statements_only=True):
@@ -97,13 +96,6 @@ def _holds(facts: Facts) -> List[_Hold]:
             until = body_span(owner)[1] if _taken_when_true(owner.test, call) else scope_end(scope)
             holds.append(_Hold(scope, callee_name(method_receiver(call)), at, (at, until), False))
     return holds
-
-
-def _in_class_body(facts: Facts, call: ast.Call) -> bool:
-    """Whether ``call`` lies in a class statement inside the def (or module) it runs in."""
-    at, scope = position(call), facts.scope[call]
-    inside = (position(scope), end_position(scope)) if scope is not None else ((0, 0), scope_end(None))
-    return any(inside[0] < position(c) and position(c) <= at <= end_position(c) <= inside[1] for c in facts.classes)
 
 
 def _taken_when_true(test: ast.expr, call: ast.Call) -> bool:
