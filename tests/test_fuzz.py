@@ -72,7 +72,8 @@ def test_a_fix_withheld_on_purpose_is_no_failure_but_must_leave_the_file_alone()
     assert check(source, SETTINGS, GATED) == (False, None)
 
 
-# What the summary's byte check reads (``project.names_locks``): a search by hand, which must
+# The lock words the summary and the engine's syntax screen look for (``project.names_locks``):
+# a search by hand, which must
 # find exactly what its definition, ``TRIGGER_RE``, does, ends and starts of words included.
 _LOCK_PIECES = ["Lock", "LOCK", "BLOCK", "_LOCK", "acquire", "Locked", ".lock", "_lock", "allocate_lock", "Condition",
                 "x", " ", "_", "9", "é", "(", ".", "\n"]

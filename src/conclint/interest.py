@@ -46,7 +46,6 @@ import libcst as cst
 from conclint.analysis.cstutil import parameters, string_value
 from conclint.analysis.facts import (
     Facts,
-    class_start,
     async_functions,
     body_span,
     callee_name,
@@ -238,7 +237,7 @@ def _module_receiver(receiver: ast.expr, modules: FrozenSet[str]) -> bool:
     """Whether ``receiver`` may be one of ``modules``: named so (or an alias of one), or
     ``get_context()``, whose result the model takes for ``multiprocessing``."""
     if type(receiver) is ast.Call:
-        return callee_name(receiver.func) == "get_context"
+        return "multiprocessing" in modules and callee_name(receiver.func) == "get_context"
     return callee_name(receiver) in modules
 
 
@@ -480,8 +479,8 @@ class Methods(Requirement):
                 yield call
 
     def matches(self, sem: Any, node: cst.CSTNode) -> bool:
-        """Whether ``node`` is such a method call (``statement`` and ``within`` are the
-        visitor's to check)."""
+        """Whether ``node`` is such a method call (``statement``, ``within`` and ``outside``
+        are the visitor's to check)."""
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
             return False
         if node.func.attr.value not in self.names or (self.bare and node.args):
@@ -797,12 +796,12 @@ def _in_own_while(facts: Facts, node: ast.expr) -> bool:
     """In a ``while`` statement (its test, body or ``else``) of the scope ``node`` runs in:
     not one around the def, lambda or class holding it."""
     at, scope = position(node), facts.scope.get(node)
-    for loop in facts.loops:
-        if type(loop) is ast.While and facts.scope.get(loop) is scope and position(loop) <= at <= end_position(loop):
-            # (a class between them: its body, bases and decorators, is a scope of the rule's)
-            if not any(position(loop) < class_start(c) <= at <= end_position(c) for c in facts.classes):
-                return True
-    return False
+    loops = [start for start, end in facts.while_spans(scope) if start <= at <= end]
+    if not loops:
+        return False
+    # (a class between them: its body, bases and decorators, is a scope of the rule's)
+    classes = [start for start, end in facts.class_spans(scope) if start <= at <= end]
+    return any(not any(loop < start for start in classes) for loop in loops)
 
 
 # Constructs a call can be required not to lie in (``outside=``); no byte trigger: a file

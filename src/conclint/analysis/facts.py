@@ -72,7 +72,13 @@ _PRODUCERS: Dict[FrozenSet[str], Tuple[FrozenSet[str], FrozenSet[str]]] = {}
 
 def _constructors_of(types: FrozenSet[str]) -> FrozenSet[str]:
     """The canonical qualified names of the callables returning one of ``types``."""
-    return frozenset(q for q, t in CONSTRUCTORS.items() if t in types)
+    found = _CONSTRUCTORS_OF.get(types)
+    if found is None:
+        found = _CONSTRUCTORS_OF[types] = frozenset(q for q, t in CONSTRUCTORS.items() if t in types)
+    return found
+
+
+_CONSTRUCTORS_OF: Dict[FrozenSet[str], FrozenSet[str]] = {}
 
 
 def producers_of(types: FrozenSet[str]) -> Tuple[FrozenSet[str], FrozenSet[str]]:
@@ -101,7 +107,7 @@ class Facts:
     __slots__ = (
         "calls", "statement_calls", "alias_edges", "classes", "functions", "loops", "with_items", "with_of",
         "stored_attributes", "assignments", "tries", "module_body", "scope", "imported_modules",
-        "name_comparisons", "tested", "walruses", "import_sources", "star_imported", "_assigned", "_typed", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
+        "name_comparisons", "tested", "walruses", "import_sources", "star_imported", "_assigned", "_typed", "_ascii", "_class_spans", "_while_spans", "_producing", "_resolved", "_subclasses", "_holds", "_first_parameters", "_methods", "_data", "_lines",
     )
 
     def __init__(self, data: bytes = b"", encoding: str = "utf-8") -> None:
@@ -128,6 +134,10 @@ class Facts:
         self.import_sources: Dict[str, List[str]] = {}
         self.star_imported = False
         self._assigned: Optional[Set[str]] = None
+        self._ascii: Optional[bool] = None
+        self._class_spans: Optional[Dict[int, List[Tuple[Position, Position]]]] = None
+        self._while_spans: Optional[Dict[int, List[Tuple[Position, Position]]]] = None
+        self._producing: Dict[FrozenSet[str], FrozenSet[str]] = {}  # types -> names calling a producer
         self.tested: List[Union[ast.If, ast.While]] = []  # ``if``/``elif`` and ``while``: statements with a test
         # The innermost function or lambda holding each call, loop, ``with`` and assignment.
         self.scope: Dict[ast.AST, Optional[Scope]] = {}
@@ -259,7 +269,10 @@ class Facts:
         """Whether every name in CPython's tree is spelled as in the source: an ASCII source
         (CPython reads names NFKC-normalised, ``ｌock`` as ``lock``, where some of the rules'
         visitors compare them as written). When not, a gate must not take two names for one."""
-        return self._data is not None and self._data.isascii()
+        if self._ascii is None:
+            data = self._data
+            self._ascii = data is not None and (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).isascii()
+        return self._ascii
 
     def name_may_be(self, name: str, qualnames: FrozenSet[str]) -> bool:
         """Whether the plain name ``name`` may resolve (``Semantic.qualname``, or as a builtin)
@@ -305,7 +318,10 @@ class Facts:
         func = call.func
         if type(func) is ast.Attribute and func.attr in methods:
             return True
-        if callee_name(func) not in self.names_for(self.with_subclasses(producers)):
+        calling = self._producing.get(types)
+        if calling is None:
+            calling = self._producing[types] = self.names_for(self.with_subclasses(producers))
+        if callee_name(func) not in calling:
             return False
         return type(func) is not ast.Name or self.callable_may_be(func.id, _constructors_of(types), producers)
 
@@ -352,27 +368,37 @@ class Facts:
                         continue
                     if (callee_name(arg.annotation) in annotations) if arg.annotation is not None else any(arg is p for p in positional):
                         names.add(arg.arg)
-        changed = True
-        while changed:
-            changed = False
-            left = []
-            for target, value in pending:
-                if self._value_may_be(value, types, names, attributes):
-                    kind = type(target)
-                    if kind is ast.Attribute:
-                        bound = attributes
-                        name = target.attr  # type: ignore[attr-defined]
-                    elif kind is ast.Name:
-                        bound = names
-                        name = target.id  # type: ignore[attr-defined]
-                    else:  # unpacked (typed as nothing) or an element of a container
-                        continue
-                    if name not in bound:
-                        bound.add(name)
-                        changed = True
-                else:
-                    left.append((target, value))
-            pending = left
+        # A worklist: a binding whose value is a name or attribute not known to be one yet
+        # waits on that name; it is judged again when the name is found to be one (a chain of
+        # `a1 = a0; a2 = a1; ...` in any order costs one pass, not one per link).
+        waiting: Dict[str, List[Tuple[ast.expr, ast.expr]]] = {}
+        found_now: List[str] = []
+
+        def judge(target: ast.expr, value: ast.expr) -> None:
+            if not self._value_may_be(value, types, names, attributes):
+                kind = type(value)
+                if kind is ast.Name:
+                    waiting.setdefault(value.id, []).append((target, value))  # type: ignore[attr-defined]
+                elif kind is ast.Attribute:
+                    waiting.setdefault(value.attr, []).append((target, value))  # type: ignore[attr-defined]
+                return
+            kind = type(target)
+            if kind is ast.Attribute:
+                if target.attr not in attributes:  # type: ignore[attr-defined]
+                    attributes.add(target.attr)  # type: ignore[attr-defined]
+                    found_now.append(target.attr)  # type: ignore[attr-defined]
+            elif kind is ast.Name:
+                if target.id not in names:  # type: ignore[attr-defined]
+                    names.add(target.id)  # type: ignore[attr-defined]
+                    found_now.append(target.id)  # type: ignore[attr-defined]
+            # (else unpacked, typed as nothing, or an element of a container)
+
+        found_now.extend(names)
+        for target, value in pending:
+            judge(target, value)
+        while found_now:
+            for target, value in waiting.pop(found_now.pop(), ()):
+                judge(target, value)
         found = self._typed[types] = (names, attributes | names)  # class attributes: `C.lock`
         return found
 
@@ -410,8 +436,25 @@ class Facts:
         ``scope`` (a def, a lambda, or None: the module): ``facts.scope`` does not tell, as a
         class opens no scope here, but the rules' visitors give it a frame of its own."""
         at = position(node)  # type: ignore[arg-type]
-        inside = (position(scope), end_position(scope)) if scope is not None else ((0, 0), _END)  # type: ignore[arg-type]
-        return any(inside[0] < class_start(c) <= at <= end_position(c) <= inside[1] for c in self.classes)
+        return any(start <= at <= end for start, end in self.class_spans(scope))
+
+    def while_spans(self, scope: Optional[ast.AST]) -> List[Tuple[Position, Position]]:
+        """Where each ``while`` statement directly in ``scope`` starts and ends."""
+        if self._while_spans is None:
+            self._while_spans = {}
+            for loop in self.loops:
+                if type(loop) is ast.While:
+                    self._while_spans.setdefault(id(self.scope.get(loop)), []).append((position(loop), end_position(loop)))
+        return self._while_spans.get(id(scope), [])
+
+    def class_spans(self, scope: Optional[ast.AST]) -> List[Tuple[Position, Position]]:
+        """Where each class statement directly in ``scope`` (not in a def inside it) starts
+        (its first decorator) and ends; indexed once per file."""
+        if self._class_spans is None:
+            self._class_spans = {}
+            for c in self.classes:
+                self._class_spans.setdefault(id(self.scope.get(c)), []).append((class_start(c), end_position(c)))
+        return self._class_spans.get(id(scope), [])
 
     def first_parameters(self) -> FrozenSet[str]:
         """The names methods of the file may call ``self``."""
@@ -514,6 +557,7 @@ def _function(facts: Facts, node: Function, scope: Optional[Scope]) -> None:
 
 def _class(facts: Facts, node: ast.ClassDef, scope: Optional[Scope]) -> None:
     facts.classes.append(node)
+    facts.scope[node] = scope
 
 
 def _loop(facts: Facts, node: Loop, scope: Optional[Scope]) -> None:

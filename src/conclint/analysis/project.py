@@ -197,7 +197,8 @@ def names_locks(data: bytes) -> bool:
     return False
 
 
-# What ``TRIGGER_RE`` finds, ending a word: ``allocate_lock`` ends in ``_lock``.
+# What ``TRIGGER_RE`` finds, ending a word: ``allocate_lock`` ends in ``_lock``. (Edit the two
+# together: tests/test_fuzz.py holds ``names_locks`` to the regex.)
 _ENDING_WORDS = (b"Lock", b"_lock", b"acquire", b"Condition", b".lock", b"_LOCK")
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 

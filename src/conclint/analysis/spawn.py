@@ -17,7 +17,7 @@ __all__ = [
     "method_slots", "spawn_signature",
 ]
 
-# The receivers ``method_signature`` knows: pools and executors.
+# The receivers ``method_signature`` knows: pools, and executors (which are pools too).
 SPAWNING_RECEIVERS = POOL_TYPES
 
 

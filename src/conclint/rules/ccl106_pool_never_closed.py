@@ -25,28 +25,46 @@ _POOL_ADVICE = "call close() and join() when done (`with` terminates it on exit,
 _POOLS = Calls(*POOL_TYPES)
 
 
-def _released_in_scope(facts: Facts, name: str, made: ast.Call, scope: Optional[ast.AST]) -> bool:
-    """CPython's view of a use ``_use`` counts as releasing the pool bound to ``name`` at
-    ``made``, in the same scope after it (a subset of the rule's: uses elsewhere count there
-    too): ``name.close()`` and the like, or ``name`` itself not as a method's receiver, with
-    no other binding of the name in between."""
-    if not facts.names_as_written():  # (the visitor compares names as written)
-        return False
-    body = scope.body if scope is not None else facts.module_body  # type: ignore[attr-defined]
-    nodes = list(walk_scope(body if isinstance(body, list) else [body]))
-    receivers = set()
-    after = position(made)
-    stores = [position(n) for n in nodes if isinstance(n, ast.Name) and type(n.ctx) is ast.Store and n.id == name]
-    rebound = min((at for at in stores if at > after), default=None)
-    for node in nodes:
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
-            if node.attr not in _CLOSERS:
-                receivers.add(id(node.value))
-        elif isinstance(node, ast.Name) and node.id == name and type(node.ctx) is not ast.Store and id(node) not in receivers:
-            at = position(node)
-            if at > after and (rebound is None or at < rebound):
-                return True
-    return False
+class _Uses:
+    """CPython's view of the uses ``_use`` counts as releasing a pool, per scope (its own
+    nodes, not those of defs, lambdas or classes in it) and name, found in one walk of the
+    scope: ``name.close()`` and the like, or ``name`` itself not as a method's receiver;
+    and where each name is bound again. (Walked once per pool, a def of a thousand pools
+    took seconds.)"""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.scopes: Dict[int, Tuple[Dict[str, List[Tuple[int, int]]], Dict[str, List[Tuple[int, int]]]]] = {}
+
+    def released(self, name: str, made: ast.Call, scope: Optional[ast.AST]) -> bool:
+        """Whether the pool bound to ``name`` at ``made`` is released in the same scope after
+        it (a subset of the rule's: uses elsewhere count there too), with no other binding of
+        the name in between."""
+        if not self.facts.names_as_written():  # (the visitor compares names as written)
+            return False
+        found = self.scopes.get(id(scope))
+        if found is None:
+            found = self.scopes[id(scope)] = self._walk(scope)
+        uses, stores = found
+        after = position(made)
+        rebound = min((at for at in stores.get(name, ()) if at > after), default=None)
+        return any(after < at and (rebound is None or at < rebound) for at in uses.get(name, ()))
+
+    def _walk(self, scope: Optional[ast.AST]) -> Tuple[Dict[str, List[Tuple[int, int]]], Dict[str, List[Tuple[int, int]]]]:
+        body = scope.body if scope is not None else self.facts.module_body  # type: ignore[attr-defined]
+        uses: Dict[str, List[Tuple[int, int]]] = {}
+        stores: Dict[str, List[Tuple[int, int]]] = {}
+        receivers = set()
+        for node in walk_scope(body if isinstance(body, list) else [body]):  # (parents before children)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.attr not in _CLOSERS:
+                    receivers.add(id(node.value))
+            elif isinstance(node, ast.Name):
+                if type(node.ctx) is ast.Store:
+                    stores.setdefault(node.id, []).append(position(node))
+                elif id(node) not in receivers:
+                    uses.setdefault(node.id, []).append(position(node))
+        return uses, stores
 
 
 @dataclass
@@ -77,12 +95,13 @@ class PoolNeverClosed(Rule):
         items = {id(item.context_expr) for item in facts.with_items}
         passed = {id(value) for calls in facts.calls.values() for call in calls for value in arguments(call)}
         named = {id(a.value): a for a in facts.assignments if len(getattr(a, "targets", (None,))) == 1}
+        uses = _Uses(facts)
         for call in _POOLS.candidates(facts):
             if id(call) in items or id(call) in passed:
                 continue
             assignment = named.get(id(call))
             target = assignment.targets[0] if isinstance(assignment, ast.Assign) else getattr(assignment, "target", None)
-            if type(target) is ast.Name and _released_in_scope(facts, target.id, call, facts.scope.get(call)):
+            if type(target) is ast.Name and uses.released(target.id, call, facts.scope.get(call)):
                 continue
             return True
         return False

@@ -134,21 +134,39 @@ def _function_keys(facts: Facts) -> Dict[int, Tuple[Optional[_FunctionKey], Opti
     return found
 
 
-def _calls_of(facts: Facts, keys: Dict[int, Tuple[Optional[_FunctionKey], Optional[str]]], callee: _FunctionKey) -> List[ast.Call]:
-    """The calls of the file that may invoke ``callee`` (``locks.callee_key``): ``f()`` of a
-    module function, ``self.m()`` of a method of the class around the call."""
-    cls, name = callee
-    out = []
-    for call in facts.calls.get(name, ()):
-        func = call.func
-        if type(func) is ast.Name:
-            if not cls:
-                out.append(call)
-        elif cls and type(func) is ast.Attribute and may_call_own(facts, call):
-            scope = facts.scope[call]
-            if type(scope) is ast.Lambda or (scope is not None and keys[id(scope)][1] == cls):
-                out.append(call)
-    return out
+class _CallsOf:
+    """The calls of the file that may invoke a function (``locks.callee_key``): ``f()`` of a
+    module function, ``self.m()`` of a method of the class around the call (any class from
+    a lambda). Indexed once per name, by class: asked once per function, a file of
+    thousands of classes each calling its own ``self.f()`` was quadratic."""
+
+    def __init__(self, facts: Facts, keys: Dict[int, Tuple[Optional[_FunctionKey], Optional[str]]]) -> None:
+        self.facts = facts
+        self.keys = keys
+        self.by_name: Dict[str, Dict[Any, List[ast.Call]]] = {}
+
+    def __call__(self, callee: _FunctionKey) -> List[ast.Call]:
+        cls, name = callee
+        table = self.by_name.get(name)
+        if table is None:
+            table = self.by_name[name] = self._index(name)
+        if not cls:
+            return table.get("", [])
+        return table.get(("class", cls), []) + table.get("lambda", [])
+
+    def _index(self, name: str) -> Dict[Any, List[ast.Call]]:
+        table: Dict[Any, List[ast.Call]] = {}
+        for call in self.facts.calls.get(name, ()):
+            func = call.func
+            if type(func) is ast.Name:
+                table.setdefault("", []).append(call)
+            elif type(func) is ast.Attribute and may_call_own(self.facts, call):
+                scope = self.facts.scope[call]
+                if type(scope) is ast.Lambda:
+                    table.setdefault("lambda", []).append(call)
+                elif scope is not None:
+                    table.setdefault(("class", self.keys[id(scope)][1]), []).append(call)
+        return table
 
 
 def transitive(direct: Dict[FunctionKey, Set[LockKey]], calls: Dict[FunctionKey, Set[FunctionKey]]) -> Dict[FunctionKey, Set[LockKey]]:
@@ -212,18 +230,19 @@ class SelfDeadlock(HeldLocks, Rule):
             key = keys.get(id(hold.scope), (None, None))[0] if hold.takes else None
             if key is not None:
                 takes.setdefault(key, set()).add(hold.lock)
+        calls_of = _CallsOf(facts, keys)
         pending = list(takes)
         while pending:
             callee = pending.pop()
-            for call in _calls_of(facts, keys, callee):
+            for call in calls_of(callee):
                 caller = keys.get(id(facts.scope[call]), (None, None))[0]
                 if caller is not None and not takes[callee] <= takes.setdefault(caller, set()):
                     takes[caller] |= takes[callee]
                     pending.append(caller)
         for callee, locks_taken in takes.items():
-            for c in _calls_of(facts, keys, callee):
+            for c in calls_of(callee):
                 made = _Hold(facts.scope[c], "", position(c), _NOWHERE)
-                if any(h.lock in locks_taken and h.holds(made) for h in holds):
+                if any(h.lock in locks_taken and h.holds(made) for h in by_scope.get(id(facts.scope[c]), ())):
                     return True
         return False
 
