@@ -304,14 +304,13 @@ class Facts:
         if not self.may_hold(types):
             return False
         names, attributes = self._typed_bindings(types)
-        kind = type(expr)
-        if kind is ast.Name:
-            return expr.id in names or (expr.id in self.first_parameters() and bool(self.subclasses_of(producers_of(types)[0])))  # type: ignore[attr-defined]
-        if kind is ast.Attribute:
-            return type(expr.value) is ast.Name and expr.attr in attributes  # type: ignore[attr-defined]
-        if kind is ast.Call:
-            return self._may_produce(expr, types)  # type: ignore[arg-type]
-        return kind is ast.Subscript  # an element of a typed container
+        if isinstance(expr, ast.Name):
+            return expr.id in names or (expr.id in self.first_parameters() and bool(self.subclasses_of(producers_of(types)[0])))
+        if isinstance(expr, ast.Attribute):
+            return isinstance(expr.value, ast.Name) and expr.attr in attributes
+        if isinstance(expr, ast.Call):
+            return self._may_produce(expr, types)
+        return isinstance(expr, ast.Subscript)  # an element of a typed container
 
     def _may_produce(self, call: ast.Call, types: FrozenSet[str]) -> bool:
         producers, methods = producers_of(types)
@@ -376,22 +375,20 @@ class Facts:
 
         def judge(target: ast.expr, value: ast.expr) -> None:
             if not self._value_may_be(value, types, names, attributes):
-                kind = type(value)
-                if kind is ast.Name:
-                    waiting.setdefault(value.id, []).append((target, value))  # type: ignore[attr-defined]
-                elif kind is ast.Attribute:
-                    waiting.setdefault(value.attr, []).append((target, value))  # type: ignore[attr-defined]
+                if isinstance(value, ast.Name):
+                    waiting.setdefault(value.id, []).append((target, value))
+                elif isinstance(value, ast.Attribute):
+                    waiting.setdefault(value.attr, []).append((target, value))
                 return
-            kind = type(target)
-            if kind is ast.Attribute:
-                if target.attr not in attributes:  # type: ignore[attr-defined]
-                    attributes.add(target.attr)  # type: ignore[attr-defined]
-                    found_now.append(target.attr)  # type: ignore[attr-defined]
-            elif kind is ast.Name:
-                if target.id not in names:  # type: ignore[attr-defined]
-                    names.add(target.id)  # type: ignore[attr-defined]
-                    found_now.append(target.id)  # type: ignore[attr-defined]
-            # (else unpacked, typed as nothing, or an element of a container)
+            if isinstance(target, ast.Attribute):
+                bound, name = attributes, target.attr
+            elif isinstance(target, ast.Name):
+                bound, name = names, target.id
+            else:  # unpacked (typed as nothing) or an element of a container
+                return
+            if name not in bound:
+                bound.add(name)
+                found_now.append(name)
 
         found_now.extend(names)
         for target, value in pending:
@@ -403,14 +400,13 @@ class Facts:
         return found
 
     def _value_may_be(self, value: ast.expr, types: FrozenSet[str], names: Set[str], attributes: Set[str]) -> bool:
-        kind = type(value)
-        if kind is ast.Call:
-            return self._may_produce(value, types)  # type: ignore[arg-type]
-        if kind is ast.Name:
-            return value.id in names or value.id in self.first_parameters()  # type: ignore[attr-defined]
-        if kind is ast.Attribute:
-            return value.attr in attributes or value.attr in names  # type: ignore[attr-defined]
-        return kind is ast.Subscript or kind is ast.Starred
+        if isinstance(value, ast.Call):
+            return self._may_produce(value, types)
+        if isinstance(value, ast.Name):
+            return value.id in names or value.id in self.first_parameters()
+        if isinstance(value, ast.Attribute):
+            return value.attr in attributes or value.attr in names
+        return isinstance(value, (ast.Subscript, ast.Starred))
 
     def imports_any(self, *modules: str) -> bool:
         """Whether some import statement names one of ``modules`` or a submodule of one (what
