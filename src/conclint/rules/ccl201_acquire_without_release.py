@@ -70,13 +70,13 @@ class AcquireWithoutRelease(Rule):
         as_written = facts.names_as_written()
         released_here = set()
         released = {callee_name(i.context_expr) for i in facts.with_items if type(i.context_expr) in (ast.Name, ast.Attribute)}
+        if not as_written:
+            released = set()
         for call in facts.methods_called(("release",)):
             receiver = method_receiver(call)
             released_here.add((id(facts.scope.get(call)), ast.dump(receiver)))
-            if type(receiver) is ast.Name or (type(receiver) is ast.Attribute and facts.is_own_self(receiver.value, facts.scope.get(call))):
+            if as_written and (type(receiver) is ast.Name or (type(receiver) is ast.Attribute and facts.is_own_self(receiver.value, facts.scope.get(call)))):
                 released.add(callee_name(receiver))
-        if not as_written:
-            released = set()
         for call in acquires:
             receiver = method_receiver(call)
             if (id(facts.scope.get(call)), ast.dump(receiver)) in released_here:

@@ -19,6 +19,7 @@ from conclint.analysis.facts import (
     method_receiver,
     position,
     scope_end,
+    statement_lists,
     terminals,
 )
 from conclint.analysis.locks import (
@@ -125,12 +126,8 @@ def _function_keys(facts: Facts) -> Dict[int, Tuple[Optional[_FunctionKey], Opti
             where = "function"
         elif kind is ast.ClassDef:
             cls, where = node.name, "class"  # type: ignore[attr-defined]
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for child in getattr(node, field, ()):
-                if isinstance(child, ast.stmt):
-                    pending.append((child, cls, where))
-                else:  # an except handler or a match case: their bodies
-                    pending.extend((grandchild, cls, where) for grandchild in child.body)
+        for inner in statement_lists(node):
+            pending.extend((child, cls, where) for child in inner)
     return found
 
 
