@@ -72,8 +72,18 @@ def tuple_of(values: Sequence[cst.BaseExpression]) -> cst.Tuple:
     return cst.Tuple([cst.Element(_unparenthesized(v)) for v in values])
 
 
+def parenthesized(value: cst.BaseExpression) -> cst.BaseExpression:
+    """``value`` in parentheses unless it has its own (a generator that was a call's only
+    argument, say, which borrowed the call's)."""
+    return value if value.lpar else value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+# Bare, these are not one element of a tuple: a tuple would lend it its elements (`(1, 2)`)
+# or not parse (`()`, a generator, `x := 1`, `yield`).
+_KEEP_PARENTHESES = (cst.Tuple, cst.GeneratorExp, cst.NamedExpr, cst.Yield)
+
+
 def _unparenthesized(value: cst.BaseExpression) -> cst.BaseExpression:
-    # `(x := 1)` and `(yield)` keep theirs: bare, they are not valid tuple elements.
-    if isinstance(value, (cst.NamedExpr, cst.Yield)):
-        return value
+    if isinstance(value, _KEEP_PARENTHESES):
+        return parenthesized(value)
     return value.with_changes(lpar=[], rpar=[])

@@ -10,7 +10,7 @@ from conclint.analysis.catalogue import VALUE_BUILTINS, VALUE_METHODS
 from conclint.analysis.cstutil import get_arg, walk_scope
 from conclint.analysis.scopes import Frame
 from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWNING_RECEIVERS, SpawnSignature, constructor_slots, method_slots, spawn_signature
-from conclint.fixes import append_keyword, tuple_of
+from conclint.fixes import append_keyword, parenthesized, tuple_of
 from conclint.interest import Argument, CALL_OF_NAMED, Calls, Either, Imports, Interest, Methods
 from conclint.rule import Applicability, ProjectReport, Rule
 
@@ -143,5 +143,7 @@ def _fixed_call(
     if signature.variadic and call.args[-1] is func_arg and func_arg.keyword is None:
         # `executor.submit(f(x))` -> `executor.submit(f, x)`
         last = passed.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return call.with_changes(args=[*call.args[:-1], last, *(cst.Arg(v) for v in values)])
+        # (a generator that was `f`'s only argument borrowed its parentheses)
+        spread = [cst.Arg(parenthesized(v) if isinstance(v, cst.GeneratorExp) else v) for v in values]
+        return call.with_changes(args=[*call.args[:-1], last, *spread])
     return None
