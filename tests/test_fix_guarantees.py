@@ -303,6 +303,11 @@ def test_a_fix_that_would_break_the_code_is_left_out_and_the_others_applied(tmp_
     )
     path = tmp_path / "m.py"
     path.write_text(source)
+    # The edits offered to editors and bots (JSON, SARIF, the server's quick fixes), which
+    # apply them unchecked, leave it out as well.
+    report = run_cli("--isolated", "--no-cache", "--output-format", "json", "m.py", cwd=tmp_path)
+    offered = {f["code"]: f["fix"] for f in json.loads(report.stdout)}
+    assert offered["CCL309"] is None and offered["CCL301"]["edits"], offered
     result = run_cli("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "m.py", cwd=tmp_path)
     assert path.read_text() == source.replace("currentThread()", "current_thread()")
     assert "fixes left out: CCL309 at line 5, the code would break: it would not compile" in result.stderr

@@ -494,6 +494,22 @@ def test_code_too_deeply_nested_to_fix_still_gets_its_other_actions(client: Clie
     assert "Disable CCL301 for this line" in titles
 
 
+def test_a_fix_that_would_not_compile_is_not_offered(project: Path) -> None:
+    # CCL309's call of super() would go above a `global super`, which compiling rejects.
+    text = (
+        "import threading\n\n\nclass W(threading.Thread):\n    def __init__(self):\n        global super\n"
+        "        self.x = 1\n"
+    )
+    c = Client(project, options={"unsafeFixes": True})
+    try:
+        uri = c.open(project / "doc.py", text)
+        (diagnostic,) = c.diagnostics(uri, 1)
+        titles = [a.title for a in c.actions(uri, diagnostic.range)]
+        assert "Disable CCL309 for this line" in titles and not any(t.startswith("Fix CCL309") for t in titles), titles
+    finally:
+        c.stop()
+
+
 def test_a_document_in_another_language_gets_nothing(client: Client, here: Path) -> None:
     # A client may send every buffer it opens: a Markdown one quoting Python is no Python file.
     notes = client.open(here / "notes.md", PITFALLS, language="markdown")

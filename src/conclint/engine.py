@@ -494,8 +494,8 @@ def analyse(
         if report.fix is not None:
             try:
                 edits = fix_edits(module, source, report.fix) if with_edits else []
-            except RecursionError:
-                pass  # too deep for LibCST to rewrite (as the fixer finds): the finding, without its fix
+            except (RecursionError, BrokenFix):
+                pass  # too deep for LibCST to rewrite (as the fixer finds), or broken: the finding, no fix
             else:
                 fix_info = FixInfo(report.fix.applicability.value, report.fix.message, edits)
         related = [
@@ -605,12 +605,32 @@ def _run_rules(module: Any, sem: Any, rules: Sequence[Any]) -> None:
 _LEAVE = object()
 
 
+class BrokenFix(Exception):
+    """A fix whose text would not compile where the original does: never offered."""
+
+
 def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
-    """Text edits equivalent to one fix, found by diffing the regenerated module."""
+    """Text edits equivalent to one fix, found by diffing the regenerated module. Raises
+    ``BrokenFix`` if the fixed text would not compile (``--fix`` checks what it writes; an
+    editor or a bot applies these edits as they are)."""
     from conclint.applier import apply_changes
 
     new_source = apply_changes(module, [fix]).code
+    if not _compiles(new_source) and _compiles(source):
+        raise BrokenFix(fix.message)
     return text_edits(source, new_source)
+
+
+def _compiles(source: str) -> bool:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(source, "<fix>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
 
 
 def text_edits(old: str, new: str) -> List[Edit]:

@@ -28,7 +28,7 @@ from lsprotocol import types
 from conclint.config import ConfigError, ConfigFinder, settings_from_config
 from conclint.analysis.incremental import ParseCache
 from conclint.addnoqa import commented_line
-from conclint.engine import PARSE_ERROR, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
+from conclint.engine import PARSE_ERROR, BrokenFix, FileResult, codes_for, fix_edits, lint_source, rule_set, text_edits
 from conclint.noqa import comment_tokens, continued_lines
 from conclint.findings import Edit, Finding
 from conclint.analysis.parsing import MAX_PARSE_BYTES
@@ -402,7 +402,7 @@ class Session:
             if fix is not None and result.module is not None and (unsafe or fix.applicability == "safe"):
                 try:
                     edits = _quick_fix_edits(result.module, source, report.fix)
-                except RecursionError:  # too deep for LibCST to rewrite: this fix is left out
+                except (RecursionError, BrokenFix):  # too deep for LibCST to rewrite, or broken: left out
                     edits = []
             if fix is not None and edits:
                 label = " (unsafe)" if fix.applicability != "safe" else ""
