@@ -62,6 +62,9 @@ class SerializedStartJoin(Rule):
             or loop.orelse is not None
             or has_comments(line)
             or not isinstance(block, (cst.IndentedBlock, cst.Module))
+            # The list changed or rebound in the loop (`workers.remove(w)`, `workers = []`)
+            # may not hold the workers when the loop ends: joining over it could join none.
+            or any(_collector(s, receiver) is None and collection.value in names_in(s) for s in statements)
         ):
             self.report(node)
             return
