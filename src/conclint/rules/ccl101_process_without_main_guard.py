@@ -111,7 +111,11 @@ def _guard_module(module: cst.Module, offending: List[cst.CSTNode]) -> Optional[
         return None
     moved: List[cst.BaseStatement] = []
     for stmt in body[start:]:
-        if isinstance(stmt, cst.If) and is_correct_main_guard(stmt.test) and stmt.orelse is None:
+        if isinstance(stmt, cst.If) and is_name_main_test(stmt.test):
+            if not is_correct_main_guard(stmt.test) or stmt.orelse is not None:
+                # Under the new guard, the branch that runs on import (`else:`), or the
+                # body of a misspelled guard, would never run.
+                return None
             if isinstance(stmt.body, cst.IndentedBlock):
                 inner = list(stmt.body.body)
                 if inner and stmt.leading_lines:
