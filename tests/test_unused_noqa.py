@@ -176,6 +176,17 @@ def test_add_noqa_keeps_existing_comments_and_merges_with_a_noqa(tmp_path):
     assert codes(tmp_path, after) == []
 
 
+def test_add_noqa_leaves_a_stale_code_reported_for_fix_to_remove(tmp_path):
+    # As ruff's --add-noqa never adds RUF100: CCL900 in the comment would hide the stale
+    # CCL201, and every later one, for good.
+    source = HEAD + f"{FOUND}  # noqa: CCL201\n"
+    after, stderr = add_noqa(tmp_path, source)
+    assert after == HEAD + f"{FOUND}  # noqa: CCL201, CCL301\n" and "Added 1 noqa comment" in stderr
+    assert codes(tmp_path, after) == [(3, "CCL900")]
+    assert run_cli("--no-cache", "--fix", "a.py", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.py").read_text() == HEAD + f"{FOUND}  # noqa: CCL301\n"
+
+
 def test_add_noqa_comments_the_first_line_of_a_multi_line_finding(tmp_path):
     source = HEAD + "t.setDaemon(\n    True,\n)\n"
     after, _ = add_noqa(tmp_path, source)

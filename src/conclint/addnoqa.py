@@ -1,5 +1,6 @@
 """``conclint --add-noqa``: a ``# noqa: CODES`` on each line where a finding remains (after
-selection and the baseline), so that the next run is clean.
+selection and the baseline), so that the next run reports nothing but the codes of noqa
+comments that silence nothing (CCL900, which gets no comment: ``--fix`` removes them).
 
 Where the comment goes, as ruff's ``--add-noqa`` does: codes are added to the line's own
 ``# noqa: …`` (its other codes and any text after them kept); a line without one gets
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from conclint.runner import FileOutcome
 
 PARSE_ERROR = "CCL000"  # no comment silences a file that cannot be parsed
+UNUSED_NOQA = "CCL900"
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _END = re.compile(r"(?:\r\n|\r|\n)$")
 
@@ -65,7 +67,10 @@ def add_noqa(findings: Sequence[Finding], digests: Mapping[str, Optional[str]], 
 
     wanted: Dict[str, Dict[int, Set[str]]] = {}
     for finding in findings:
-        if finding.code != PARSE_ERROR and finding.path != "-":
+        # A noqa comment that silences nothing (CCL900) is not silenced in turn, as ruff's
+        # --add-noqa never adds RUF100: that would hide it, and every later stale code on the
+        # line, for good. It stays reported; --fix removes it.
+        if finding.code not in (PARSE_ERROR, UNUSED_NOQA) and finding.path != "-":
             wanted.setdefault(finding.path, {}).setdefault(finding.line, set()).add(finding.code)
     added = Added()
     for path in sorted(wanted):
