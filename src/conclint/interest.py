@@ -776,10 +776,16 @@ def _in_repeating_loop(facts: Facts, node: ast.expr) -> bool:
 
 
 def _int_literal(node: ast.expr) -> bool:
-    """An integer literal, negative ones included (``range(-5, 5)``)."""
+    """An integer literal, negative ones included (``range(-5, 5)``), or arithmetic on them
+    that CCL307 counts (``10**6``)."""
     if type(node) is ast.UnaryOp and type(node.op) is ast.USub:
-        node = node.operand
+        return _int_literal(node.operand)
+    if type(node) is ast.BinOp and type(node.op) in _FOLDED_OPS:
+        return _int_literal(node.left) and _int_literal(node.right)
     return type(node) is ast.Constant and type(node.value) is int
+
+
+_FOLDED_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Pow)
 
 
 _WITHIN: Dict[str, Tuple[str, Callable[[Facts, ast.expr], bool]]] = {

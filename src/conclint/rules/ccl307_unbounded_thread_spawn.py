@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from typing import FrozenSet, Optional, Sequence
 
 import libcst as cst
@@ -167,12 +168,31 @@ def _count(loop: Loop, counters: FrozenSet[str]) -> Optional[float]:
 _TOO_LONG = -2  # see ``_literal_int``
 
 
+# Arithmetic on integer literals that counts (``range(10**6)``, ``range(2 * 1000)``), and the
+# largest result computed (a bigger one is not counted: ``10**10**10`` is not worked out).
+_FOLDED = {
+    cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+    cst.FloorDivide: operator.floordiv, cst.Power: pow,
+}
+_MAX_BITS = 256
+
+
 def _literal_int(node: cst.BaseExpression) -> Optional[int]:
-    """An integer literal's value (``-1`` included), ``_TOO_LONG`` for a non-negative decimal
-    one too long for ``int()``, else None."""
+    """An integer literal's value (``-1`` included), or of arithmetic on such literals;
+    ``_TOO_LONG`` for a non-negative decimal literal too long for ``int()``; else None."""
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        value = int_value(node.expression)
-        return None if value is None else -value
+        value = _literal_int(node.expression)
+        return None if value is None or value == _TOO_LONG else -value
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _FOLDED:
+        left, right = _literal_int(node.left), _literal_int(node.right)
+        if left is None or right is None or _TOO_LONG in (left, right):
+            return None
+        if isinstance(node.operator, cst.Power) and (right < 0 or abs(left).bit_length() * right > _MAX_BITS):
+            return None  # a fraction, or more than is worth working out
+        if isinstance(node.operator, cst.FloorDivide) and right == 0:
+            return None
+        value = _FOLDED[type(node.operator)](left, right)
+        return value if value.bit_length() <= _MAX_BITS else None
     value = int_value(node)
     if value is None and isinstance(node, cst.Integer) and node.value.replace("_", "").isdigit():
         return _TOO_LONG
