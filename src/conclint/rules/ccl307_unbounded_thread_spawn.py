@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import FrozenSet, Optional, Sequence
+from typing import Callable, Dict, FrozenSet, Optional, Sequence
 
 import libcst as cst
 
@@ -170,7 +170,7 @@ _TOO_LONG = -2  # see ``_literal_int``
 
 # Arithmetic on integer literals that counts (``range(10**6)``, ``range(2 * 1000)``), and the
 # largest result computed (a bigger one is not counted: ``10**10**10`` is not worked out).
-_FOLDED = {
+_FOLDED: Dict[type, Callable[[int, int], int]] = {
     cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
     cst.FloorDivide: operator.floordiv, cst.Power: pow,
 }
