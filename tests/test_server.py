@@ -715,7 +715,7 @@ def test_pull_diagnostics(project: Path) -> None:
         # must not call the old diagnostics unchanged.
         current = c.pull(uri)
         assert current.items
-        big = c.open(project / "big.py", "import threading\n" + "threading.Lock().acquire()\n" * 20000)
+        big = c.open(project / "big.py", "import threading\n" + "threading.Lock().acquire()\n" * 5000)
 
         async def settings_while_busy() -> Any:
             busy = c.client.text_document_diagnostic_async(
