@@ -9,8 +9,9 @@ from conclint.interest import Interest, Syntax
 from conclint.rule import Rule
 
 # Decorators that make the generator's one yield the body of a context manager (or a fixture
-# whose teardown the framework drives): the yield is the point, not a pitfall.
-_DRIVEN = frozenset({"asynccontextmanager", "fixture", "async_generator"})
+# whose teardown the framework drives), or that run it in a task of its own and close it when
+# the consumer's block ends (trio's `as_safe_channel`): the yield is the point, not a pitfall.
+_DRIVEN = frozenset({"asynccontextmanager", "fixture", "async_generator", "as_safe_channel"})
 
 
 class YieldInAsyncGeneratorContext(Rule):
