@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
-from conclint.analysis.cstutil import dotted, get_arg, int_value, parameters, statement_expr, touched_names, walk
+from conclint.analysis.cstutil import (
+    dotted, get_arg, int_value, parameters, statement_expr, string_value, touched_names, walk,
+)
 from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
 
@@ -119,6 +121,11 @@ class BlockingCallInAsync(Rule):
 
     _binds_asyncio: Optional[bool] = None  # (per file: whether the module binds the name `asyncio`)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (scope, receiver as written, connect?) -> whether its calls return at once
+        self._at_once: Dict[Tuple[int, str, bool], bool] = {}
+
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
         if not self.sem.in_async_function:
@@ -159,7 +166,7 @@ class BlockingCallInAsync(Rule):
             return None
         if method not in _BLOCKING_METHODS.get(receiver_type, ()) or _returns_at_once(call, method):
             return None
-        if receiver_type == "socket.socket" and self._expects_blocking_error():
+        if receiver_type == "socket.socket" and (self._expects_blocking_error() or self._returns_at_once(call.func.value, method)):
             return None
         if method in _LAZY_PATH_METHODS and not self._iterated(call):
             return None
@@ -168,7 +175,11 @@ class BlockingCallInAsync(Rule):
     def _numeric_only(self, call: cst.Call) -> bool:
         """``getaddrinfo(..., flags=socket.AI_NUMERICHOST)``: no name lookup, it returns at
         once (asyncio's own loop makes this call in the loop); the flags spelled directly or
-        by a module-level name (``_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV``)."""
+        by a module-level name (``_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV``).
+        So does a host written as an IP address (``"127.0.0.1"``) or ``None``."""
+        host = get_arg(call, "host", 0)
+        if host is not None and _numeric_host(host.value):
+            return True
         flags = get_arg(call, "flags", 5)
         if flags is None:
             return False
@@ -181,6 +192,30 @@ class BlockingCallInAsync(Rule):
             ):
                 return True
         return False
+
+    def _returns_at_once(self, receiver: cst.BaseExpression, method: str) -> bool:
+        """A socket the code makes non-blocking (``setblocking(False)``, ``settimeout(0)``:
+        a name in this coroutine, ``self.<attr>`` in any method of its class), whose calls
+        return at once; or ``connect()`` of a datagram socket made in this coroutine, which
+        only records the peer's address."""
+        spelled = dotted(receiver)
+        function = self.sem.function
+        if spelled is None or function is None:
+            return False
+        scopes: Sequence[cst.CSTNode] = [function.node]
+        if isinstance(receiver, cst.Attribute) and self.sem.is_self(receiver.value):
+            info = self.sem.enclosing_class()
+            scopes = list(info.methods.values()) if info is not None else []
+        elif not isinstance(receiver, cst.Name):
+            return False
+        key = (id(scopes[0]) if scopes else 0, spelled, method == "connect")
+        known = self._at_once.get(key)
+        if known is None:
+            known = self._at_once[key] = any(
+                _made_nonblocking(node, spelled) or (method == "connect" and _datagram_made(node, spelled))
+                for scope in scopes for node in walk(scope)
+            )
+        return known
 
     def _expects_blocking_error(self) -> bool:
         """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
@@ -234,6 +269,46 @@ class BlockingCallInAsync(Rule):
             add_imports=() if asyncio else ("asyncio",),
             drop_imports=_sleep_import(call.func),
         )
+
+
+def _numeric_host(value: cst.BaseExpression) -> bool:
+    """``None``, or a string literal that is an IPv4 or IPv6 address."""
+    import ipaddress
+
+    if isinstance(value, cst.Name):
+        return value.value == "None"
+    text = string_value(value)
+    if text is None:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _made_nonblocking(node: cst.CSTNode, spelled: str) -> bool:
+    """``<spelled>.setblocking(False)`` (or ``0``), ``<spelled>.settimeout(0)``."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and len(node.args) == 1):
+        return False
+    if node.func.attr.value not in ("setblocking", "settimeout") or dotted(node.func.value) != spelled:
+        return False
+    value = node.args[0].value
+    if node.func.attr.value == "setblocking" and isinstance(value, cst.Name):
+        return value.value == "False"
+    return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
+
+
+def _datagram_made(node: cst.CSTNode, spelled: str) -> bool:
+    """``<spelled> = socket.socket(..., SOCK_DGRAM ...)`` (``socket.SOCK_DGRAM`` or the name)."""
+    if not (isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.value, cst.Call)):
+        return False
+    if dotted(node.targets[0].target) != spelled or (dotted(node.value.func) or "").rpartition(".")[2] != "socket":
+        return False
+    return any(
+        isinstance(n, (cst.Name, cst.Attribute)) and (dotted(n) or "").rpartition(".")[2] == "SOCK_DGRAM"
+        for a in node.value.args for n in walk(a.value)
+    )
 
 
 def _sleep_import(func: cst.BaseExpression) -> Tuple[Tuple[str, Optional[str], Optional[str]], ...]:
