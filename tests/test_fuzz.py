@@ -86,3 +86,45 @@ def test_the_lock_word_search_finds_what_its_regex_does(pieces):
 
     data = "".join(pieces).encode()
     assert names_locks(data) is (TRIGGER_RE.search(data) is not None)
+
+
+_LINE = st.sampled_from(["x = 1", "def f():", "    pass", "", "    return 2", "# é"])
+_TEXT = st.lists(st.tuples(_LINE, st.sampled_from(["\n", "\r\n", "\r"])), max_size=40).map(
+    lambda pairs: "".join(text + end for text, end in pairs)
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_TEXT, _TEXT, st.sampled_from([2000, 3]))
+def test_text_edits_turn_the_old_text_into_the_new(old, new, most):
+    """The edits offered for a fix (JSON, SARIF, the server) make the fixed text, whether
+    they come from difflib or, past ``most`` lines between the first and last change, are
+    one edit; no two overlap, and text both share at the ends is in none."""
+    import conclint.engine as engine
+    from conclint.noqa_audit import apply_edits
+
+    before, engine._DIFF_LINES = engine._DIFF_LINES, most
+    try:
+        edits = engine.text_edits(old, new)
+    finally:
+        engine._DIFF_LINES = before
+    assert apply_edits(old, edits) == new
+    spans = sorted((e.line, e.column, e.end_line, e.end_column) for e in edits)
+    assert all(a[2:] <= b[:2] for a, b in zip(spans, spans[1:]))
+    assert (not edits) == (old == new)
+
+
+def test_changes_spread_over_many_lines_are_one_edit():
+    # A fix-all of 1,000 defs: difflib took 83 s to match them in the server; one edit
+    # from the first changed line to the last.
+    from conclint.engine import _DIFF_LINES, text_edits
+    from conclint.noqa_audit import apply_edits
+
+    old = "import threading\n" + "".join(f"\ndef f{i}():\n    threading.currentThread()\n" for i in range(1000))
+    new = old.replace("currentThread", "current_thread")
+    assert len(old.splitlines()) > _DIFF_LINES
+    (edit,) = text_edits(old, new)
+    assert (edit.line, edit.end_line) == (4, 3001) and apply_edits(old, [edit]) == new
+    # A change or two: the edits of those lines only.
+    one = old.replace("def f7():\n    threading.currentThread()", "def f7():\n    threading.current_thread()")
+    assert [(e.line, e.content) for e in text_edits(old, one)] == [(25, "_t")]

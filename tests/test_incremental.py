@@ -425,3 +425,30 @@ def test_the_server_session_keeps_a_bounded_cache_per_document_and_drops_it_on_c
     kept = {f"file:///{i}.py": session.parse_cache(f"file:///{i}.py") for i in range(MAX_PARSE_CACHES + 2)}
     newest_first = list(reversed(kept.items()))  # (asking for one makes it the newest)
     assert [session.parse_cache(uri) is c for uri, c in newest_first] == [True] * MAX_PARSE_CACHES + [False, False]
+
+
+def test_the_session_builds_a_documents_fix_all_once_per_version(tmp_path):
+    # An editor asks for code actions, fix-all among them, with every cursor move.
+    pytest.importorskip("lsprotocol")
+    from conclint.session import FIX_ALL_KIND, Document, Session
+
+    (tmp_path / "pyproject.toml").write_text("[tool.conclint]\n")
+    session = Session(tmp_path)
+    path = tmp_path / "doc.py"
+    text = "import threading\n\n\ndef main():\n    threading.currentThread()\n"
+    document = Document(path.as_uri(), text, 1, path)
+    everywhere = lsp_range(0, 0, 9, 0)
+
+    def fix_all(doc):
+        (action,) = [a for a in session.code_actions(doc, everywhere, None) if a.kind == FIX_ALL_KIND]
+        return action.edit.document_changes[0].edits[0].new_text
+
+    assert fix_all(document) == "_t"
+    kept = session._fixed_all
+    assert fix_all(document) == "_t" and session._fixed_all is kept
+    # Another version, or the same one under other settings, is fixed anew.
+    edited = Document(document.uri, text.replace("main", "run"), 2, path)
+    assert fix_all(edited) == "_t" and session._fixed_all is not kept and session._fixed_all[0][1] == 2
+    kept = session._fixed_all
+    session.forget_configuration()
+    assert fix_all(edited) == "_t" and session._fixed_all is not kept

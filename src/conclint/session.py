@@ -239,6 +239,9 @@ class Session:
         # The last lint, with its tree, kept for code actions and for a lint of the same text
         # again (a save, a pull): (uri, version, generation), the text, the result.
         self._tree: Optional[Tuple[Tuple[str, Optional[int], int], str, FileResult]] = None
+        # The last fix-all's edits (an editor asks for them with every cursor move): (uri,
+        # version, generation, unsafe fixes on), the text, the edits.
+        self._fixed_all: Optional[Tuple[Tuple[str, Optional[int], int, bool], str, List[Edit]]] = None
         # Each document's last parse, by uri, the least recently linted first.
         self._parses: "OrderedDict[str, ParseCache]" = OrderedDict()
 
@@ -256,6 +259,7 @@ class Session:
         self._finder = ConfigFinder()
         self._shown_errors.clear()
         self._tree = None
+        self._fixed_all = None
 
     def settings_for(self, document: Document) -> Tuple[Settings, bool]:
         """The document's Settings and whether unsafe fixes are on, as the command would
@@ -478,11 +482,23 @@ class Session:
         """The document was closed: nothing of it is kept."""
         if self._tree is not None and self._tree[0][0] == uri:
             self._tree = None
+        if self._fixed_all is not None and self._fixed_all[0][0] == uri:
+            self._fixed_all = None
         self._parses.pop(uri, None)
 
     def _fix_all(self, document: Document, settings: Settings, source: str, unsafe: bool) -> List[Edit]:
         """The edits ``conclint --fix`` would make to the buffer (safe fixes, unsafe ones too
-        where the configuration or the client turns them on; passes until stable)."""
+        where the configuration or the client turns them on; passes until stable); those of
+        the last request again for the same text under the same settings."""
+        key = (document.uri, document.version, self.generation, unsafe)
+        if self._fixed_all is not None and self._fixed_all[0] == key and self._fixed_all[1] == document.text:
+            return self._fixed_all[2]
+        self._fixed_all = None
+        edits = self._fixed_edits(document, settings, source, unsafe)
+        self._fixed_all = (key, document.text, edits)
+        return edits
+
+    def _fixed_edits(self, document: Document, settings: Settings, source: str, unsafe: bool) -> List[Edit]:
         from conclint.fixer import fix_source
 
         data = encoded(document.text)
