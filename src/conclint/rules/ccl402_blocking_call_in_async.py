@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -123,8 +123,9 @@ class BlockingCallInAsync(Rule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (scope, receiver as written, connect?) -> whether its calls return at once
-        self._at_once: Dict[Tuple[int, str, bool], bool] = {}
+        # (def, receiver as written, connect?) -> where the def makes it return at once
+        self._at_once: Dict[Tuple[int, str, bool], List[int]] = {}
+        self._orders: Dict[int, Dict[int, int]] = {}  # def -> its calls' places
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
@@ -166,7 +167,9 @@ class BlockingCallInAsync(Rule):
             return None
         if method not in _BLOCKING_METHODS.get(receiver_type, ()) or _returns_at_once(call, method):
             return None
-        if receiver_type == "socket.socket" and (self._expects_blocking_error() or self._returns_at_once(call.func.value, method)):
+        if receiver_type == "socket.socket" and (
+            self._expects_blocking_error() or self._returns_at_once(call, call.func.value, method)
+        ):
             return None
         if method in _LAZY_PATH_METHODS and not self._iterated(call):
             return None
@@ -193,29 +196,44 @@ class BlockingCallInAsync(Rule):
                 return True
         return False
 
-    def _returns_at_once(self, receiver: cst.BaseExpression, method: str) -> bool:
-        """A socket the code makes non-blocking (``setblocking(False)``, ``settimeout(0)``:
-        a name in this coroutine, ``self.<attr>`` in any method of its class), whose calls
-        return at once; or ``connect()`` of a datagram socket made in this coroutine, which
-        only records the peer's address."""
+    def _returns_at_once(self, call: cst.Call, receiver: cst.BaseExpression, method: str) -> bool:
+        """A socket the code has made non-blocking (``setblocking(False)``, ``settimeout(0)``:
+        a name earlier in this coroutine; ``self.<attr>`` earlier in this method or anywhere
+        in another method of its class), whose calls return at once; or ``connect()`` of a
+        datagram socket made earlier in this coroutine, which only records the peer."""
         spelled = dotted(receiver)
         function = self.sem.function
-        if spelled is None or function is None:
+        if spelled is None or function is None or not isinstance(function.node, cst.FunctionDef):
             return False
-        scopes: Sequence[cst.CSTNode] = [function.node]
+        others: Sequence[cst.CSTNode] = ()
         if isinstance(receiver, cst.Attribute) and self.sem.is_self(receiver.value):
             info = self.sem.enclosing_class()
-            scopes = list(info.methods.values()) if info is not None else []
+            others = [m for m in info.methods.values() if m is not function.node] if info is not None else ()
         elif not isinstance(receiver, cst.Name):
             return False
-        key = (id(scopes[0]) if scopes else 0, spelled, method == "connect")
-        known = self._at_once.get(key)
-        if known is None:
-            known = self._at_once[key] = any(
-                _made_nonblocking(node, spelled) or (method == "connect" and _datagram_made(node, spelled))
-                for scope in scopes for node in walk(scope)
-            )
-        return known
+        connect = method == "connect"
+        own = self._where_at_once(function.node, spelled, connect)
+        if own and own[0] < self._order(function.node).get(id(call), -1):
+            return True
+        return any(self._where_at_once(other, spelled, connect) for other in others)
+
+    def _order(self, function: cst.FunctionDef) -> Dict[int, int]:
+        """The place of each call in ``function``, in the order of its text."""
+        key = id(function)
+        if key not in self._orders:
+            self._orders[key] = {id(n): i for i, n in enumerate(walk(function)) if isinstance(n, cst.Call)}
+        return self._orders[key]
+
+    def _where_at_once(self, function: cst.CSTNode, spelled: str, connect: bool) -> List[int]:
+        """Where in ``function`` (in the order of ``_order``'s walk) ``spelled`` is made
+        non-blocking, or, for ``connect``, made a datagram socket."""
+        key = (id(function), spelled, connect)
+        if key not in self._at_once:
+            self._at_once[key] = [
+                i for i, node in enumerate(walk(function))
+                if _made_nonblocking(node, spelled) or (connect and _datagram_made(node, spelled))
+            ]
+        return self._at_once[key]
 
     def _expects_blocking_error(self) -> bool:
         """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
