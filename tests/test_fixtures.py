@@ -73,3 +73,17 @@ def test_fixture_options_header():
 def test_fixture_options_header_is_validated(table, problem):
     with pytest.raises(ValueError, match=problem):
         fixture_options(f"# conclint-options: {table}\n")
+
+
+
+def test_a_cancel_scope_is_not_called_a_timeout():
+    from helpers import lint
+
+    source = (
+        "import anyio\n\n\nasync def f():\n    with anyio.CancelScope():\n        print(1)\n"
+        "    with anyio.move_on_after(1):\n        print(2)\n"
+    )
+    messages = [f.message for f in lint(source, select=["CCL406"])]
+    assert len(messages) == 2
+    assert "`anyio.CancelScope()` with no `await` inside: the cancel scope can never cancel" in messages[0]
+    assert "`anyio.move_on_after()` with no `await` inside: the timeout can never cancel" in messages[1]

@@ -44,14 +44,16 @@ class TimeoutWithoutAwait(Rule):
             later_awaited = node.asynchronous is not None and index < len(node.items) - 1
             if TIMEOUT.matches(self.sem, item.item) and not later_awaited and not _checkpoints(node.body):
                 name = self.sem.qualname(item.item.func) if isinstance(item.item, cst.Call) else None
+                # A cancel scope has no deadline unless given one: "the timeout" would mislead.
+                what = "cancel scope" if (name or "").endswith(".CancelScope") else "timeout"
                 message = (
-                    f"`{name}()` with no `await` inside: the timeout can never cancel its body; "
+                    f"`{name}()` with no `await` inside: the {what} can never cancel its body; "
                     "move the awaits into it or drop it"
                 )
-                self._report(node, item.item, message)
+                self._report(node, item.item, message, what)
                 return
 
-    def _report(self, node: cst.With, call: cst.BaseExpression, message: str) -> None:
+    def _report(self, node: cst.With, call: cst.BaseExpression, message: str, what: str = "timeout") -> None:
         """The fix drops the context and keeps its body, when the context is the only item and
         its value is not used (no ``as``), in an indented block."""
         parent = self.sem.parent
@@ -70,7 +72,7 @@ class TimeoutWithoutAwait(Rule):
                 message,
                 # The `with` statement, not its block: the file's other fixes are not made to wait.
                 changes={node: cst.FlattenSentinel(body)},
-                fix_message="Remove the timeout, keep its body",
+                fix_message=f"Remove the {what}, keep its body",
             )
             return
         self.report(call, message)
