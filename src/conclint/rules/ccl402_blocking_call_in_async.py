@@ -9,7 +9,7 @@ import libcst as cst
 
 from conclint.analysis.catalogue import EVENT_TYPES, QUEUE_TYPES
 from conclint.analysis.cstutil import (
-    dotted, get_arg, int_value, parameters, statement_expr, string_value, touched_names, walk,
+    dotted, get_arg, int_value, parameters, statement_expr, string_value, touched_names, walk, walk_scope,
 )
 from conclint.interest import All, Calls, Either, Imports, Interest, Methods, Syntax
 from conclint.rule import Applicability, Rule
@@ -123,9 +123,6 @@ class BlockingCallInAsync(Rule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (def, receiver as written, connect?) -> where the def makes it return at once
-        self._at_once: Dict[Tuple[int, str, bool], List[int]] = {}
-        self._orders: Dict[int, Dict[int, int]] = {}  # def -> its calls' places
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
@@ -197,43 +194,55 @@ class BlockingCallInAsync(Rule):
         return False
 
     def _returns_at_once(self, call: cst.Call, receiver: cst.BaseExpression, method: str) -> bool:
-        """A socket the code has made non-blocking (``setblocking(False)``, ``settimeout(0)``:
-        a name earlier in this coroutine; ``self.<attr>`` earlier in this method or anywhere
-        in another method of its class), whose calls return at once; or ``connect()`` of a
-        datagram socket made earlier in this coroutine, which only records the peer."""
+        """A socket the code has made non-blocking (``setblocking(False)``, ``settimeout(0)``),
+        whose calls return at once, or, for ``connect()``, made a datagram socket, whose
+        ``connect()`` only records the peer; not a ``connect()`` to a host written as a name
+        (it is looked up first). A name: made so by a statement of this coroutine that runs
+        before the call on every path to it (in a block around the call), with nothing since
+        that binds it again or changes its mode. ``self.<attr>``: made non-blocking by a
+        statement of ``__init__``, and nothing in the class makes it blocking or binds it
+        outside ``__init__``."""
         spelled = dotted(receiver)
         function = self.sem.function
         if spelled is None or function is None or not isinstance(function.node, cst.FunctionDef):
             return False
-        others: Sequence[cst.CSTNode] = ()
+        connect = method == "connect"
+        if connect and _names_a_host(call):
+            return False
+        if isinstance(receiver, cst.Name):
+            return self._made_so_before(function.node, call, spelled, connect)
         if isinstance(receiver, cst.Attribute) and self.sem.is_self(receiver.value):
             info = self.sem.enclosing_class()
-            others = [m for m in info.methods.values() if m is not function.node] if info is not None else ()
-        elif not isinstance(receiver, cst.Name):
+            return info is not None and _made_nonblocking_by_init(info.methods, spelled)
+        return False
+
+    def _made_so_before(self, function: cst.FunctionDef, call: cst.Call, spelled: str, connect: bool) -> bool:
+        order = {id(n): i for i, n in enumerate(walk_scope(function))}
+        at = order.get(id(call))
+        if at is None:
             return False
-        connect = method == "connect"
-        own = self._where_at_once(function.node, spelled, connect)
-        if own and own[0] < self._order(function.node).get(id(call), -1):
-            return True
-        return any(self._where_at_once(other, spelled, connect) for other in others)
-
-    def _order(self, function: cst.FunctionDef) -> Dict[int, int]:
-        """The place of each call in ``function``, in the order of its text."""
-        key = id(function)
-        if key not in self._orders:
-            self._orders[key] = {id(n): i for i, n in enumerate(walk(function)) if isinstance(n, cst.Call)}
-        return self._orders[key]
-
-    def _where_at_once(self, function: cst.CSTNode, spelled: str, connect: bool) -> List[int]:
-        """Where in ``function`` (in the order of ``_order``'s walk) ``spelled`` is made
-        non-blocking, or, for ``connect``, made a datagram socket."""
-        key = (id(function), spelled, connect)
-        if key not in self._at_once:
-            self._at_once[key] = [
-                i for i, node in enumerate(walk(function))
-                if _made_nonblocking(node, spelled) or (connect and _datagram_made(node, spelled))
-            ]
-        return self._at_once[key]
+        # The last statement before the call, in a block around it, that makes it so.
+        made = -1
+        stack = self.sem.stack
+        for index, node in enumerate(stack[:-1]):
+            if not isinstance(node, cst.IndentedBlock) or index < stack.index(function):
+                continue
+            for statement in node.body:
+                if statement is stack[index + 1]:
+                    break
+                if isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        target = small.value if isinstance(small, cst.Expr) else small
+                        if _mode(target, spelled) is True or (connect and _datagram_made(small, spelled)):
+                            # (from its last node on: its own target is not a binding since)
+                            made = max(made, max(order[id(n)] for n in walk(small) if id(n) in order))
+        if made < 0:
+            return False
+        # Nothing between it and the call binds the name again or sets another mode.
+        return not any(
+            made < order[id(node)] < at and (_mode(node, spelled) is False or _binds(node, spelled))
+            for node in walk_scope(function) if id(node) in order
+        )
 
     def _expects_blocking_error(self) -> bool:
         """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
@@ -305,16 +314,65 @@ def _numeric_host(value: cst.BaseExpression) -> bool:
     return True
 
 
-def _made_nonblocking(node: cst.CSTNode, spelled: str) -> bool:
-    """``<spelled>.setblocking(False)`` (or ``0``), ``<spelled>.settimeout(0)``."""
-    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and len(node.args) == 1):
-        return False
+def _mode(node: cst.CSTNode, spelled: str) -> Optional[bool]:
+    """For ``<spelled>.setblocking(...)`` or ``<spelled>.settimeout(...)``: True if it makes
+    the socket non-blocking (``False``, ``0``), False if it may make it blocking; else None."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+        return None
     if node.func.attr.value not in ("setblocking", "settimeout") or dotted(node.func.value) != spelled:
+        return None
+    if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
         return False
     value = node.args[0].value
     if node.func.attr.value == "setblocking" and isinstance(value, cst.Name):
         return value.value == "False"
     return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
+
+
+def _binds(node: cst.CSTNode, spelled: str) -> bool:
+    """Whether ``node`` binds ``spelled`` (an assignment, ``for``, ``with ... as``, ``:=``, ``del``)."""
+    target: Optional[cst.CSTNode] = None
+    if isinstance(node, cst.AsName):
+        target = node.name
+    elif isinstance(node, (cst.AssignTarget, cst.NamedExpr, cst.For, cst.AugAssign, cst.AnnAssign, cst.Del)):
+        target = node.target
+    if target is None:
+        return False
+    return any(isinstance(n, (cst.Name, cst.Attribute)) and dotted(n) == spelled for n in (target, *walk(target)))
+
+
+def _made_nonblocking_by_init(methods: Dict[str, cst.FunctionDef], spelled: str) -> bool:
+    """``__init__`` makes ``self.<attr>`` non-blocking in a statement of its own block, after
+    its last binding there; no method makes it blocking, none but ``__init__`` binds it."""
+    init = methods.get("__init__")
+    if init is None or not isinstance(init.body, cst.IndentedBlock):
+        return False
+    made = False
+    for statement in init.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Expr) and _mode(small.value, spelled) is True:
+                    made = True
+                elif any(_binds(n, spelled) for n in walk(small)):
+                    made = False
+        elif any(_binds(n, spelled) or _mode(n, spelled) is False for n in walk(statement)):
+            made = False
+    if not made:
+        return False
+    for name, method in methods.items():
+        for node in walk(method):
+            if _mode(node, spelled) is False or (name != "__init__" and _binds(node, spelled)):
+                return False
+    return True
+
+
+def _names_a_host(call: cst.Call) -> bool:
+    """``connect(("example.com", 80))``: an address whose host is a name, looked up first."""
+    address = get_arg(call, "address", 0)
+    if address is None or not isinstance(address.value, cst.Tuple) or not address.value.elements:
+        return False
+    host = address.value.elements[0].value
+    return string_value(host) is not None and not _numeric_host(host)
 
 
 def _datagram_made(node: cst.CSTNode, spelled: str) -> bool:
