@@ -233,6 +233,16 @@ def test_a_fix_never_changes_how_python_reads_the_file(tmp_path):
     assert "CCL900 [*]" not in result.stdout and "fixable" not in result.stdout
 
 
+def test_an_offered_fix_never_changes_how_python_reads_the_file_either(tmp_path):
+    # CCL402's fix drops `import time` from line 1, which brings line 2's coding comment into
+    # effect: the edits offered as they are (JSON, SARIF, the server) leave that fix out.
+    source = b'import time\n# -*- coding: latin-1 -*-\nimport asyncio\n\n\nasync def f():\n    time.sleep(1)\n    return "\xc3\xa9"\n'
+    (tmp_path / "c.py").write_bytes(source)
+    report = run_cli("--isolated", "--no-cache", "--output-format", "json", "c.py", cwd=tmp_path)
+    (finding,) = json.loads(report.stdout)
+    assert finding["code"] == "CCL402" and finding["fix"] is None
+
+
 def test_a_fix_whose_result_would_not_compile_is_not_written(tmp_path):
     # CPython's parser accepts a name used before its `global` statement; only compiling
     # rejects it. Such a result is never written.

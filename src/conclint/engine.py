@@ -618,7 +618,23 @@ def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     new_source = apply_changes(module, [fix]).code
     if not _compiles(new_source) and _compiles(source):
         raise BrokenFix(fix.message)
+    if _declared_encoding(new_source) != _declared_encoding(source):
+        # (a removed first line brings a third line's coding comment into the two Python
+        # reads it from: every non-ASCII character would change; --fix refuses it too)
+        raise BrokenFix(fix.message)
     return text_edits(source, new_source)
+
+
+def _declared_encoding(source: str) -> str:
+    """The encoding the coding comment of ``source``'s first two lines declares, if any."""
+    import io
+    import tokenize
+
+    head = "".join(_LINES_WITH_ENDS.findall(source[:4096])[:2]).encode("utf-8", "surrogatepass")
+    try:
+        return tokenize.detect_encoding(io.BytesIO(head).readline)[0]
+    except SyntaxError:
+        return "unknown"
 
 
 def _compiles(source: str) -> bool:
