@@ -165,8 +165,6 @@ def _count(loop: Loop, counters: FrozenSet[str]) -> Optional[float]:
     return length if length < _HUGE else math.inf
 
 
-_TOO_LONG = -2  # see ``_literal_int``
-
 
 # Arithmetic on integer literals that counts (``range(10**6)``, ``range(2 * 1000)``), and the
 # largest result computed (a bigger one is not counted: ``10**10**10`` is not worked out).
@@ -175,11 +173,15 @@ _FOLDED: Dict[type, Callable[[int, int], int]] = {
     cst.FloorDivide: operator.floordiv, cst.Power: pow,
 }
 _MAX_BITS = 256
+# What ``_literal_int`` gives for a literal too long to count: no value it counts has as many
+# bits (-2 did, and `range(-2 + 1000)` went uncounted).
+_TOO_LONG = -(2 ** (_MAX_BITS + 1))
 
 
 def _literal_int(node: cst.BaseExpression) -> Optional[int]:
     """An integer literal's value (``-1`` included), or of arithmetic on such literals;
-    ``_TOO_LONG`` for a non-negative decimal literal too long for ``int()``; else None."""
+    ``_TOO_LONG`` for a literal of more than ``_MAX_BITS`` bits or a decimal one too long for
+    ``int()``; else None."""
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         value = _literal_int(node.expression)
         return None if value is None or value == _TOO_LONG else -value
@@ -196,7 +198,7 @@ def _literal_int(node: cst.BaseExpression) -> Optional[int]:
     value = int_value(node)
     if value is None and isinstance(node, cst.Integer) and node.value.replace("_", "").isdigit():
         return _TOO_LONG
-    return value
+    return _TOO_LONG if value is not None and value.bit_length() > _MAX_BITS else value
 
 
 def _range_length(start: int, stop: Optional[int] = None, step: int = 1) -> Optional[int]:
