@@ -175,7 +175,7 @@ _FOLDED: Dict[type, Callable[[int, int], int]] = {
 _MAX_BITS = 256
 # What ``_literal_int`` gives for a literal too long to count: no value it counts has as many
 # bits (-2 did, and `range(-2 + 1000)` went uncounted).
-_TOO_LONG = -(2 ** (_MAX_BITS + 1))
+_TOO_LONG: int = -(1 << (_MAX_BITS + 1))
 
 
 def _literal_int(node: cst.BaseExpression) -> Optional[int]:
