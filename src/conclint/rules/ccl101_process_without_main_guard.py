@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test
+from conclint.analysis.cstutil import is_correct_main_guard, is_name_main_test, walk
 from conclint.fixes import into_block
 from conclint.interest import AtImport, Calls, Imports, Interest
 from conclint.rule import Applicability, Rule
@@ -124,6 +124,8 @@ def _guard_module(module: cst.Module, offending: List[cst.CSTNode]) -> Optional[
                     inner[0] = head.with_changes(leading_lines=list(stmt.leading_lines) + list(head.leading_lines))
                 moved.extend(inner)
                 continue
+        if any(isinstance(n, cst.Name) and n.value == "__name__" for n in walk(stmt)):
+            return None  # `if not __name__ == ...`, `match __name__:`: a branch may run on import
         moved.append(stmt)
     first = moved[0]
     assert isinstance(first, _STATEMENTS)
