@@ -64,7 +64,7 @@ class SerializedStartJoin(Rule):
             or not isinstance(block, (cst.IndentedBlock, cst.Module))
             # The list changed or rebound in the loop (`workers.remove(w)`, `workers = []`)
             # may not hold the workers when the loop ends: joining over it could join none.
-            or any(_collector(s, receiver) is None and collection.value in names_in(s) for s in statements)
+            or _list_changed(statements, receiver, collection.value)
         ):
             self.report(node)
             return
@@ -129,6 +129,19 @@ def _iterated_over(loop: cst.CSTNode, receiver: cst.Name) -> Optional[cst.BaseEx
     if isinstance(loop, cst.For) and loop.target.deep_equals(receiver):
         return loop.iter
     return None
+
+
+def _list_changed(statements: Sequence[cst.BaseStatement], receiver: cst.Name, name: str) -> bool:
+    """Whether the loop body uses the list ``name`` other than in ``name.append(receiver)``
+    (``workers.pop()``, ``workers = []``, ``workers.clear()`` after the append on its line)."""
+    for stmt in statements:
+        parts = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else (stmt,)
+        for part in parts:
+            if isinstance(part, cst.BaseSmallStatement) and _collector(cst.SimpleStatementLine([part]), receiver) is not None:
+                continue
+            if name in names_in(part):
+                return True
+    return False
 
 
 def _collector(stmt: cst.BaseStatement, receiver: cst.Name) -> Optional[cst.Name]:
