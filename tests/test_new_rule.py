@@ -200,7 +200,8 @@ def test_the_copy_passes_the_registry_and_fails_only_on_what_is_left_to_write(sc
     ]
     report = tmp_path / "report.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *tests],
+        # (in this process: a handful of tests, no workers of its own on top of the suite's)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", f"--junitxml={report}", *tests],
         cwd=scaffolded, capture_output=True, text=True, env=env_for(scaffolded), timeout=600,
     )
     assert report.exists(), result.stdout + result.stderr
