@@ -123,6 +123,10 @@ class BlockingCallInAsync(Rule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Per coroutine: the place of each of its nodes in the order of its text; per
+        # coroutine and socket as written, the places that bind it or may make it blocking.
+        self._orders: Dict[int, Dict[int, int]] = {}
+        self._resets: Dict[Tuple[int, str], List[int]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         # A nested sync def or lambda may be handed to an executor: only the coroutine's own body counts.
@@ -217,15 +221,18 @@ class BlockingCallInAsync(Rule):
         return False
 
     def _made_so_before(self, function: cst.FunctionDef, call: cst.Call, spelled: str, connect: bool) -> bool:
-        order = {id(n): i for i, n in enumerate(walk_scope(function))}
+        order = self._orders.get(id(function))
+        if order is None:
+            order = self._orders[id(function)] = {id(n): i for i, n in enumerate(walk_scope(function))}
         at = order.get(id(call))
-        if at is None:
+        stack = self.sem.stack
+        if at is None or function not in stack:
             return False
         # The last statement before the call, in a block around it, that makes it so.
         made = -1
-        stack = self.sem.stack
+        first = stack.index(function)
         for index, node in enumerate(stack[:-1]):
-            if not isinstance(node, cst.IndentedBlock) or index < stack.index(function):
+            if index < first or not isinstance(node, cst.IndentedBlock):
                 continue
             for statement in node.body:
                 if statement is stack[index + 1]:
@@ -239,10 +246,12 @@ class BlockingCallInAsync(Rule):
         if made < 0:
             return False
         # Nothing between it and the call binds the name again or sets another mode.
-        return not any(
-            made < order[id(node)] < at and (_mode(node, spelled) is False or _binds(node, spelled))
-            for node in walk_scope(function) if id(node) in order
-        )
+        resets = self._resets.get((id(function), spelled))
+        if resets is None:
+            resets = self._resets[(id(function), spelled)] = [
+                i for i, node in enumerate(walk_scope(function)) if _mode(node, spelled) is False or _binds(node, spelled)
+            ]
+        return not any(made < i < at for i in resets)
 
     def _expects_blocking_error(self) -> bool:
         """Inside a ``try`` catching ``BlockingIOError``: the socket is non-blocking, the call
