@@ -124,9 +124,9 @@ def _guard_module(module: cst.Module, offending: List[cst.CSTNode]) -> Optional[
                     inner[0] = head.with_changes(leading_lines=list(stmt.leading_lines) + list(head.leading_lines))
                 moved.extend(inner)
                 continue
-        if any(isinstance(n, cst.Name) and n.value == "__name__" for n in walk(stmt)):
+        elif any(isinstance(n, cst.Name) and n.value == "__name__" for n in walk(stmt)):
             return None  # `if not __name__ == ...`, `match __name__:`: a branch may run on import
-        moved.append(stmt)
+        moved.append(stmt)  # (a one-line guard stays one, inside the new guard)
     first = moved[0]
     assert isinstance(first, _STATEMENTS)
     leading = first.leading_lines
