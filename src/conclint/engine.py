@@ -606,13 +606,14 @@ _LEAVE = object()
 
 
 class BrokenFix(Exception):
-    """A fix whose text would not compile where the original does: never offered."""
+    """A fix whose text would not compile where the original does, or would be read in
+    another encoding: never offered."""
 
 
 def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     """Text edits equivalent to one fix, found by diffing the regenerated module. Raises
-    ``BrokenFix`` if the fixed text would not compile (``--fix`` checks what it writes; an
-    editor or a bot applies these edits as they are)."""
+    ``BrokenFix`` if the fixed text would not compile or would declare another encoding
+    (``--fix`` checks what it writes; an editor or a bot applies these edits as they are)."""
     from conclint.applier import apply_changes
 
     new_source = apply_changes(module, [fix]).code

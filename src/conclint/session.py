@@ -499,6 +499,7 @@ class Session:
         return edits
 
     def _fixed_edits(self, document: Document, settings: Settings, source: str, unsafe: bool) -> List[Edit]:
+        """``_fix_all``'s edits, made anew."""
         from conclint.fixer import fix_source
 
         data = encoded(document.text)
