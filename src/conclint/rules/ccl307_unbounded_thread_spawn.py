@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Callable, Dict, FrozenSet, Optional, Sequence
+from typing import Callable, Dict, FrozenSet, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -100,13 +100,13 @@ class UnboundedThreadSpawn(Rule):
         if not iterable.args or len(iterable.args) > 3 or any(a.keyword or a.star for a in iterable.args):
             return None
         literals = [_literal_int(a.value) for a in iterable.args]
-        bounds = [b for b in literals if b is not None]
-        if len(bounds) != len(literals):
-            return None
-        if any(b == _TOO_LONG for b in bounds):
+        if any(b is _TOO_LONG for b in literals):
             # A decimal literal of more digits than int() converts (CPython 3.11 refuses the
             # file; LibCST reads it): only `range(<that literal>)` is surely huge.
-            return _HUGE if len(bounds) == 1 else None
+            return _HUGE if len(literals) == 1 else None
+        bounds = [b for b in literals if isinstance(b, int)]
+        if len(bounds) != len(literals):
+            return None
         return _range_length(*bounds)
 
 
@@ -165,7 +165,6 @@ def _count(loop: Loop, counters: FrozenSet[str]) -> Optional[float]:
     return length if length < _HUGE else math.inf
 
 
-
 # Arithmetic on integer literals that counts (``range(10**6)``, ``range(2 * 1000)``), and the
 # largest result computed (a bigger one is not counted: ``10**10**10`` is not worked out).
 _FOLDED: Dict[type, Callable[[int, int], int]] = {
@@ -173,21 +172,25 @@ _FOLDED: Dict[type, Callable[[int, int], int]] = {
     cst.FloorDivide: operator.floordiv, cst.Power: pow,
 }
 _MAX_BITS = 256
-# What ``_literal_int`` gives for a literal too long to count: no value it counts has as many
-# bits (-2 did, and `range(-2 + 1000)` went uncounted).
-_TOO_LONG: int = -(1 << (_MAX_BITS + 1))
 
 
-def _literal_int(node: cst.BaseExpression) -> Optional[int]:
+class _TooLong:
+    """What ``_literal_int`` gives for a decimal literal too long for ``int()``: not an int
+    (the mark was -2, which `range(-2 + 1000)` also gives, and went uncounted)."""
+
+
+_TOO_LONG = _TooLong()
+
+
+def _literal_int(node: cst.BaseExpression) -> Union[int, _TooLong, None]:
     """An integer literal's value (``-1`` included), or of arithmetic on such literals;
-    ``_TOO_LONG`` for a literal of more than ``_MAX_BITS`` bits or a decimal one too long for
-    ``int()``; else None."""
+    ``_TOO_LONG`` for a non-negative decimal literal too long for ``int()``; else None."""
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         value = _literal_int(node.expression)
-        return None if value is None or value == _TOO_LONG else -value
+        return -value if isinstance(value, int) else None
     if isinstance(node, cst.BinaryOperation) and type(node.operator) in _FOLDED:
         left, right = _literal_int(node.left), _literal_int(node.right)
-        if left is None or right is None or _TOO_LONG in (left, right):
+        if not isinstance(left, int) or not isinstance(right, int):
             return None
         if isinstance(node.operator, cst.Power) and (right < 0 or abs(left).bit_length() * right > _MAX_BITS):
             return None  # a fraction, or more than is worth working out
@@ -198,7 +201,7 @@ def _literal_int(node: cst.BaseExpression) -> Optional[int]:
     value = int_value(node)
     if value is None and isinstance(node, cst.Integer) and node.value.replace("_", "").isdigit():
         return _TOO_LONG
-    return _TOO_LONG if value is not None and value.bit_length() > _MAX_BITS else value
+    return value
 
 
 def _range_length(start: int, stop: Optional[int] = None, step: int = 1) -> Optional[int]:
