@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, Mapping, Optional, S
 import libcst as cst
 
 from conclint.analysis.catalogue import VALUE_BUILTINS, VALUE_METHODS
-from conclint.analysis.cstutil import get_arg, walk_scope
+from conclint.analysis.cstutil import get_arg, has_comments, walk_scope
 from conclint.analysis.scopes import Frame
 from conclint.analysis.spawn import SPAWN_CONSTRUCTORS, SPAWNING_RECEIVERS, SpawnSignature, constructor_slots, method_slots, spawn_signature
 from conclint.fixes import append_keyword, parenthesized, tuple_of
@@ -79,7 +79,8 @@ class TargetCalled(Rule):
             return
         name = function.name.value
         message = f"`{name}()` runs now, in the caller, and its result becomes the target; pass `{name}` itself"
-        fixed = _fixed_call(node, func_arg, called, signature)
+        # (a comment among the call's arguments would be lost with its parentheses)
+        fixed = None if has_comments(called) else _fixed_call(node, func_arg, called, signature)
         if fixed is None:
             self.report(called, message)
         else:
