@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Type, Union
 from weakref import WeakKeyDictionary
 
 from conclint.findings import Edit, Finding, FixInfo, Related
@@ -617,37 +617,41 @@ def fix_edits(module: Any, source: str, fix: Any) -> List[Edit]:
     from conclint.applier import apply_changes
 
     new_source = apply_changes(module, [fix]).code
-    if not _compiles(new_source) and _compiles(source):
+    if compile_error(new_source) is not None and compile_error(source) is None:
         raise BrokenFix(fix.message)
-    if _declared_encoding(new_source) != _declared_encoding(source):
-        # (a removed first line brings a third line's coding comment into the two Python
-        # reads it from: every non-ASCII character would change; --fix refuses it too)
+    # (a removed first line brings a third line's coding comment into the two Python reads
+    # it from: every non-ASCII character would change; --fix refuses it too)
+    if declared_encoding(new_source[:4096].encode("utf-8", "surrogatepass")) != declared_encoding(
+        source[:4096].encode("utf-8", "surrogatepass")
+    ):
         raise BrokenFix(fix.message)
     return text_edits(source, new_source)
 
 
-def _declared_encoding(source: str) -> str:
-    """The encoding the coding comment of ``source``'s first two lines declares, if any."""
+def declared_encoding(data: bytes) -> str:
+    """The encoding Python reads ``data`` in, by its BOM or the coding comment of its first
+    two lines (a BOM gives ``utf-8-sig``, which keeps it)."""
     import io
     import tokenize
 
-    head = "".join(_LINES_WITH_ENDS.findall(source[:4096])[:2]).encode("utf-8", "surrogatepass")
     try:
-        return tokenize.detect_encoding(io.BytesIO(head).readline)[0]
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
     except SyntaxError:
-        return "unknown"
+        return "utf-8"
 
 
-def _compiles(source: str) -> bool:
+def compile_error(source: Union[str, bytes]) -> Optional[Exception]:
+    """CPython's error compiling ``source``, the symbol table's included (a name used before
+    its `global` statement, `nonlocal` of nothing, which its parser lets through), or None."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             compile(source, "<fix>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return False
-    return True
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return exc
+    return None
 
 
 # Lines between the first and the last changed one beyond which the change is one edit:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
-import tokenize
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from conclint.analysis.parsing import ParseFailure, parse_module
 from conclint.applier import apply_changes, select_fixes
-from conclint.engine import FileResult, lint_source
+from conclint.engine import FileResult, compile_error, declared_encoding, lint_source
 from conclint.findings import Edit, Finding
 from conclint.noqa_audit import apply_edits
 from conclint.settings import Settings
@@ -97,7 +94,7 @@ def fix_source(
             # is left for another run.
             outcome.rejected.append(f"fixes still apply after {MAX_PASSES} passes: the rest are left for another run")
             break
-        encoding = result.module.encoding if result.module is not None else _encoding(current)
+        encoding = result.module.encoding if result.module is not None else declared_encoding(current)
         if passes == 0:
             problem = _encoding_problem(data, encoding)
             if problem:
@@ -178,14 +175,6 @@ def _placed_in_original(fixes: List[Finding], original: List[Finding]) -> List[F
     return placed
 
 
-def _encoding(data: bytes) -> str:
-    """The encoding Python reads ``data`` in (a BOM gives ``utf-8-sig``, which keeps it)."""
-    try:
-        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
-    except SyntaxError:
-        return "utf-8"
-
-
 def _edited(data: bytes, encoding: str, edits: List[Edit]) -> bytes:
     """``data`` with text ``edits`` (positions in its text, a BOM aside) made."""
     text = data.decode(encoding)
@@ -230,20 +219,15 @@ def _reparse_problem(before: bytes, after: bytes) -> Optional[str]:
         parse_module(after)
     except ParseFailure as exc:
         return f"it would not parse (line {exc.line}: {exc.message})"
-    if _encoding(after) != _encoding(before):
+    if declared_encoding(after) != declared_encoding(before):
         # A removed first line can bring a third line's coding comment into the two Python
         # reads it from (or take one out): every non-ASCII character would change meaning.
-        return f"it would make Python read the file as {_encoding(after)}, not {_encoding(before)}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # Compiled, not only parsed: the symbol table's errors too (a name used before its
-        # `global` statement, `nonlocal` of nothing), which CPython's parser lets through.
-        try:
-            compile(before, "<original>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None  # CPython rejects the original too: nothing to compare against
-        try:
-            compile(after, "<fixed>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            return f"it would not compile ({type(exc).__name__}: {exc})"
+        return f"it would make Python read the file as {declared_encoding(after)}, not {declared_encoding(before)}"
+    # Compiled, not only parsed (the symbol table's errors too), unless CPython rejects the
+    # original as well: then there is nothing to compare against.
+    if compile_error(before) is not None:
+        return None
+    error = compile_error(after)
+    if error is not None:
+        return f"it would not compile ({type(error).__name__}: {error})"
     return None

@@ -135,26 +135,27 @@ def _list_changed(statements: Sequence[cst.BaseStatement], receiver: cst.Name, n
     """Whether the loop body uses the list ``name`` other than in ``name.append(receiver)``
     (``workers.pop()``, ``workers = []``, ``workers.clear()`` after the append on its line)."""
     for stmt in statements:
-        parts = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else (stmt,)
-        for part in parts:
-            if isinstance(part, cst.BaseSmallStatement) and _collector(cst.SimpleStatementLine([part]), receiver) is not None:
-                continue
-            if name in names_in(part):
+        for part in _small(stmt) or (stmt,):
+            if _appended_to(part, receiver) is None and name in names_in(part):
                 return True
     return False
 
 
 def _collector(stmt: cst.BaseStatement, receiver: cst.Name) -> Optional[cst.Name]:
     """``workers`` when ``stmt`` is the line ``workers.append(receiver)``."""
-    for node in _small(stmt):
-        call = node.value if isinstance(node, cst.Expr) else None
-        if (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value == "append"
-            and isinstance(call.func.value, cst.Name)
-            and len(call.args) == 1
-            and call.args[0].value.deep_equals(receiver)
-        ):
-            return call.func.value
+    return next((c for c in (_appended_to(n, receiver) for n in _small(stmt)) if c is not None), None)
+
+
+def _appended_to(node: cst.CSTNode, receiver: cst.Name) -> Optional[cst.Name]:
+    """``workers`` when ``node`` is the statement ``workers.append(receiver)``."""
+    call = node.value if isinstance(node, cst.Expr) else None
+    if (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "append"
+        and isinstance(call.func.value, cst.Name)
+        and len(call.args) == 1
+        and call.args[0].value.deep_equals(receiver)
+    ):
+        return call.func.value
     return None

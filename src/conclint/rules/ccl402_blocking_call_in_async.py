@@ -95,9 +95,13 @@ def _returns_at_once(call: cst.Call, method: str) -> bool:
         timeout = get_arg(call, "timeout", 0)
         if timeout is None:
             return False
-        value = timeout.value
-        return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
+        return _is_zero(timeout.value)
     return False
+
+
+def _is_zero(value: cst.BaseExpression) -> bool:
+    """``0``, ``0.0``, ``0e0``."""
+    return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
 
 
 class BlockingCallInAsync(Rule):
@@ -169,7 +173,7 @@ class BlockingCallInAsync(Rule):
         if method not in _BLOCKING_METHODS.get(receiver_type, ()) or _returns_at_once(call, method):
             return None
         if receiver_type == "socket.socket" and (
-            self._expects_blocking_error() or self._returns_at_once(call, call.func.value, method)
+            self._expects_blocking_error() or self._socket_returns_at_once(call, call.func.value, method)
         ):
             return None
         if method in _LAZY_PATH_METHODS and not self._iterated(call):
@@ -197,7 +201,7 @@ class BlockingCallInAsync(Rule):
                 return True
         return False
 
-    def _returns_at_once(self, call: cst.Call, receiver: cst.BaseExpression, method: str) -> bool:
+    def _socket_returns_at_once(self, call: cst.Call, receiver: cst.BaseExpression, method: str) -> bool:
         """A socket the code has made non-blocking (``setblocking(False)``, ``settimeout(0)``),
         whose calls return at once, or, for ``connect()``, made a datagram socket, whose
         ``connect()`` only records the peer; not a ``connect()`` to a host written as a name
@@ -335,7 +339,7 @@ def _mode(node: cst.CSTNode, spelled: str) -> Optional[bool]:
     value = node.args[0].value
     if node.func.attr.value == "setblocking" and isinstance(value, cst.Name):
         return value.value == "False"
-    return int_value(value) == 0 or (isinstance(value, cst.Float) and float(value.value) == 0)
+    return _is_zero(value)
 
 
 def _binds(node: cst.CSTNode, spelled: str) -> bool:
